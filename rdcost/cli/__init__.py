@@ -1,0 +1,47 @@
+"""Command-line interface: thin commands over the library.
+
+This package is the only place that prints, exits or reads environment
+variables. ``main`` maps errors to exit codes: RdcostError/OSError -> 1 with
+``rdcost: error: ...`` on stderr, usage errors -> 2, Ctrl-C -> 130.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from ..errors import RdcostError, UsageError
+from .app import app, err
+
+# Each module registers its commands on `app` when imported.
+from . import ingest_cmd, jobs_cmd  # noqa: E402,F401  isort: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``rdcost`` console script and ``python -m rdcost``."""
+    command = typer.main.get_command(app)
+    try:
+        rc = command.main(args=argv, prog_name="rdcost", standalone_mode=False)
+    except UsageError as exc:
+        err.print(f"rdcost: error: {exc}", markup=False)
+        sys.exit(2)
+    except RdcostError as exc:
+        err.print(f"rdcost: error: {exc}", markup=False)
+        sys.exit(1)
+    except OSError as exc:
+        err.print(f"rdcost: error: {exc}", markup=False)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("rdcost: interrupted", markup=False)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("rdcost: interrupted", markup=False)
+        sys.exit(130)
+    sys.exit(rc if isinstance(rc, int) else 0)

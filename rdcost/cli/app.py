@@ -1,0 +1,59 @@
+"""The typer application and the options shared by several commands.
+
+Each command lives in its own module under ``rdcost.cli`` and registers on
+``app``; options used by more than one command are defined once here.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="rdcost",
+    help=(
+        "What did this research really cost? Reads Slurm sacct, W&B, MLflow and CSV job "
+        "logs into one job table, and reports jobs, grid searches, GPU-days, cloud and "
+        "owned-hardware cost, energy and CO2e (the case study of Strubell et al., ACL 2019).\n\n"
+        "Example:\n\n"
+        "  rdcost ingest sacct.txt --tz Europe/Paris\n\n"
+        "  rdcost summarize --project lisa --assumptions paper"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+#: Messages, warnings and progress go to stderr; stdout carries data only.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def out(text: str) -> None:
+    """Write data to stdout (never decorated)."""
+    sys.stdout.write(text)
+    if not text.endswith("\n"):
+        sys.stdout.write("\n")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+StoreOpt = Annotated[Path | None, typer.Option(
+    "--store", envvar="RDCOST_STORE", show_envvar=True,
+    help="Store directory (default: $XDG_DATA_HOME/rdcost/store, i.e. ~/.local/share/rdcost/store).")]
+
+ProjectOpt = Annotated[str | None, typer.Option(
+    "--project", "-p",
+    help="Only this project (the project column: an ingest --project tag, else the account, "
+         "W&B project or MLflow experiment).")]

@@ -1,0 +1,63 @@
+"""`rdcost jobs`: print the stored job table, exactly as stored."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import render
+from ..errors import UsageError
+from ..schema import COLUMN_NAMES
+from ..store import Store
+from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, out
+
+#: Columns of the default `--format table` view (all columns with --columns all).
+TABLE_COLUMNS = ["job_id", "job_name", "user", "project", "state", "start_time",
+                 "elapsed_s", "n_gpus", "gpu_type", "group_id"]
+
+
+@app.command("jobs")
+def jobs_command(
+    store: StoreOpt = None,
+    project: ProjectOpt = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")] = OutputFormat.table,
+    columns: Annotated[str | None, typer.Option(
+        help="Comma-separated columns to show, or 'all' (default: all for csv/json, a summary view for table).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = None,
+) -> None:
+    """Print the stored job table (json = a list of records with the schema's column names).
+
+    Example:
+
+      rdcost jobs --project lisa --format json > jobs.json
+    """
+    st = Store(store)
+    if not st.exists:
+        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
+        raise typer.Exit(1)
+    cols = _columns(columns, format)
+    df = st.read_jobs(project=project, columns=cols)
+    if limit is not None:
+        df = df.head(limit)
+    if format == OutputFormat.json:
+        out(render.to_json(df))
+    elif format == OutputFormat.csv:
+        out(render.to_csv(df))
+    elif format == OutputFormat.markdown:
+        out(render.to_markdown(df))
+    else:
+        out(render.to_text_table(df))
+    err.print(f"{len(df):,} jobs", markup=False)
+
+
+def _columns(spec: str | None, format: OutputFormat) -> list[str]:
+    if spec is None:
+        return TABLE_COLUMNS if format in (OutputFormat.table, OutputFormat.markdown) else list(COLUMN_NAMES)
+    if spec == "all":
+        return list(COLUMN_NAMES)
+    cols = [c.strip() for c in spec.split(",") if c.strip()]
+    unknown = [c for c in cols if c not in COLUMN_NAMES]
+    if unknown:
+        raise UsageError(f"unknown column(s) {unknown}; see the schema in docs/job-table.md")
+    return cols

@@ -1,0 +1,77 @@
+"""Input formats, found through one explicit registry.
+
+``FORMATS`` maps a format name (what ``--format`` takes) to the module that
+implements the contract in :mod:`rdcost.formats.base`. Auto-detection asks
+every sniffer; exactly one must claim the file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from ..errors import FormatDetectionError, UsageError
+from .base import Sample
+
+#: Format name -> module. Order is the order of detection (most specific first).
+FORMATS: dict[str, str] = {
+    "sacct-json": "rdcost.formats.sacct_json",
+    "wandb": "rdcost.formats.wandb",
+    "mlflow": "rdcost.formats.mlflow",
+    "sacct-fixed": "rdcost.formats.sacct_fixed",
+    "sacct-parsable": "rdcost.formats.sacct_parsable",
+    "csv": "rdcost.formats.plain_csv",
+}
+
+
+def get_format(name: str) -> ModuleType:
+    """The module for a format name; a clear error for an unknown one."""
+    try:
+        module = FORMATS[name]
+    except KeyError:
+        raise UsageError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}") from None
+    return importlib.import_module(module)
+
+
+def claims(sample: Sample) -> list[str]:
+    """Names of every format whose sniffer claims the sample."""
+    return [name for name in FORMATS if get_format(name).sniff(sample)]
+
+
+def detect(path: Path) -> str:
+    """The one format that claims ``path``, or a FormatDetectionError saying why not."""
+    sample = Sample.read(path)
+    if not sample.head.strip():
+        raise FormatDetectionError("the file is empty: no job records to read", path=str(path))
+    if _looks_binary(sample.head):
+        raise FormatDetectionError(
+            "the file looks binary (NUL bytes or mostly non-text), not a job log; "
+            "rdcost reads sacct text or JSON, W&B and MLflow CSV/JSON exports and plain CSV",
+            path=str(path))
+    # A format module may refuse a look-alike with a specific message (e.g. the
+    # W&B chart-panel CSV): it raises FormatDetectionError from its sniffer.
+    found = claims(sample)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        first = sample.lines(1)[0] if sample.lines(1) else ""
+        raise FormatDetectionError(
+            "cannot tell the format of this file",
+            path=str(path), value=first,
+            hint="pass --format with one of: " + ", ".join(FORMATS)
+                 + " (see `rdcost ingest --help`)")
+    raise FormatDetectionError(
+        f"the file could be any of {found}", path=str(path),
+        hint="pass --format to choose one")
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\x00" in head[:8192]:
+        return True
+    chunk = head[:8192]
+    if not chunk:
+        return False
+    text_bytes = bytes(range(32, 127)) + b"\n\r\t\f\b\x1b\x1f"
+    nontext = sum(1 for b in chunk if b not in text_bytes and b < 128)
+    return nontext / len(chunk) > 0.3

@@ -1,0 +1,126 @@
+"""Turn tables into text safely: aligned text, CSV, JSON, Markdown, HTML.
+
+Text that came from logs (job names, users, tags) is untrusted: CSV cells that
+a spreadsheet would run as formulas are neutralized, Markdown and HTML are
+escaped. This module is the only place that formats output rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def csv_safe(value: Any) -> Any:
+    """Prefix a text cell that a spreadsheet would evaluate with a quote.
+
+    Numbers (including negative ones) are left alone: only text is neutralized.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly Python value: NA/NaN/NaT -> None, timestamps -> ISO 8601."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat().replace("+00:00", "Z")
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def to_json(obj: Any) -> str:
+    if isinstance(obj, pd.DataFrame):
+        obj = records(obj)
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
+
+
+def _json_default(o: Any) -> Any:
+    v = plain(o)
+    if v is o:
+        return str(o)
+    return v
+
+
+def to_csv(df: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([csv_safe(c) for c in df.columns])
+    for row in df.itertuples(index=False):
+        w.writerow([csv_safe(_cell(v)) for v in row])
+    return buf.getvalue()
+
+
+def _cell(v: Any) -> Any:
+    v = plain(v)
+    return "" if v is None else v
+
+
+def md_escape(text: Any) -> str:
+    s = "" if text is None else str(text)
+    s = html.escape(s, quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s).replace("\n", " ")
+
+
+def html_escape(text: Any) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def to_markdown(df: pd.DataFrame, align_right: Sequence[str] = ()) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |",
+             "| " + " | ".join("---:" if c in align_right else "---" for c in cols) + " |"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(md_escape(_cell(v)) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_text_table(df: pd.DataFrame, max_width: int = 40) -> str:
+    """A plain aligned table (no colours), numbers right-aligned, long cells cut with '…'."""
+    cols = list(df.columns)
+    cells = [[_fmt(v, max_width) for v in row] for row in df.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+               for c in cols]
+    widths = [max([len(str(c))] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+    def line(vals):
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(vals, widths, numeric, strict=True)).rstrip()
+    out = [line([str(c) for c in cols]), line(["-" * w for w in widths])]
+    out += [line(r) for r in cells]
+    return "\n".join(out) + "\n"
+
+
+def _fmt(v: Any, max_width: int) -> str:
+    v = plain(v)
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        s = f"{v:,.2f}" if abs(v) < 1e15 else f"{v:.3g}"
+    else:
+        s = str(v).replace("\n", " ")
+    return s if len(s) <= max_width else s[: max_width - 1] + "…"

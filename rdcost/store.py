@@ -1,0 +1,394 @@
+"""The on-disk store: a partitioned parquet dataset of the job table.
+
+Layout of a store directory::
+
+    manifest.json                       the commit point: live files + ingested inputs
+    jobs/source=slurm/month=2018-03/part-<uuid>.parquet
+    rejected/<time>-<input name>.csv    records that could not be stored, with reasons
+    .lock                               writers hold an exclusive flock on it
+
+Guarantees:
+
+- Idempotent: rows are keyed by ``record_key``; re-ingesting a record changes
+  nothing, a later export of the same job (RUNNING, then COMPLETED) updates it,
+  and a non-final state never overwrites a final one.
+- Atomic: new parquet files are written first, then ``manifest.json`` is
+  replaced in one ``os.replace``. A crash at any point leaves either the old or
+  the new manifest, and files the manifest does not list are ignored and
+  cleaned up by the next writer.
+- Serialized: one writer at a time (flock); a second one waits, then fails
+  with a clear message after ``lock_timeout_s``.
+- Incremental: an ingest rewrites only the (source, month) partitions it
+  touches; readers project columns and push filters down to parquet.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from . import __version__, schema
+from .errors import StoreError, StoreLockedError
+from .formats.base import Rejected
+
+ENV_VAR = "RDCOST_STORE"
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+#: Columns that are bookkeeping, not facts: a change in them alone is "unchanged".
+_BOOKKEEPING = ("ingested_time", "source_file", "source_line")
+_FACT_COLUMNS = [c for c in schema.COLUMN_NAMES if c not in _BOOKKEEPING]
+
+
+def default_store_path() -> Path:
+    """$RDCOST_STORE, else $XDG_DATA_HOME/rdcost/store, else ~/.local/share/rdcost/store."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rdcost" / "store"
+
+
+@dataclass
+class InputRecord:
+    """Provenance of one ingested file."""
+
+    path: str
+    size_bytes: int
+    sha256: str
+    format: str
+    rdcost_version: str
+    ingested_time: str
+    n_records: int = 0
+    n_jobs: int = 0
+    n_new: int = 0
+    n_updated: int = 0
+    n_unchanged: int = 0
+    n_folded: int = 0
+    n_merged: int = 0
+    n_ignored: int = 0
+    n_rejected: int = 0
+    rejected_file: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UpsertStats:
+    n_new: int = 0
+    n_updated: int = 0
+    n_unchanged: int = 0
+    n_merged: int = 0      # duplicates inside this ingest (same key twice)
+    n_kept_final: int = 0  # incoming non-final records that did not overwrite a final one
+
+
+def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(bufsize):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Store:
+    """A job-table store directory. Reading needs no lock."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+
+    # -- reading ---------------------------------------------------------
+    @property
+    def exists(self) -> bool:
+        return (self.path / MANIFEST).is_file()
+
+    def manifest(self) -> dict[str, Any]:
+        mpath = self.path / MANIFEST
+        if not mpath.is_file():
+            return {"format_version": FORMAT_VERSION, "files": {}, "inputs": []}
+        try:
+            data = json.loads(mpath.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"cannot read the store manifest: {exc}", path=str(mpath)) from exc
+        if data.get("format_version") != FORMAT_VERSION:
+            raise StoreError(
+                f"store format version {data.get('format_version')!r} is not {FORMAT_VERSION}",
+                path=str(mpath), hint="re-ingest the logs into a new store (--store)")
+        return data
+
+    def files(self) -> list[Path]:
+        return [self.path / rel for rel in sorted(self.manifest()["files"])]
+
+    def inputs(self) -> list[InputRecord]:
+        return [InputRecord(**rec) for rec in self.manifest()["inputs"]]
+
+    def dataset(self) -> ds.Dataset:
+        files = [str(f) for f in self.files()]
+        return ds.dataset(files, schema=schema.ARROW_SCHEMA, format="parquet")
+
+    def read_table(self, columns: list[str] | None = None,
+                   filter: pc.Expression | None = None) -> pa.Table:
+        """The stored job table (or some columns / rows of it) as Arrow."""
+        for attempt in range(3):
+            try:
+                return self.dataset().to_table(columns=columns, filter=filter)
+            except FileNotFoundError:
+                # a writer replaced the manifest between our reads; read it again
+                if attempt == 2:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("unreachable")
+
+    def read_jobs(self, project: str | None = None, columns: list[str] | None = None,
+                  filter: pc.Expression | None = None) -> pd.DataFrame:
+        """The stored job table as pandas (see :func:`rdcost.schema.to_pandas`)."""
+        expr = filter
+        if project is not None:
+            p = ds.field("project") == project
+            expr = p if expr is None else (expr & p)
+        table = self.read_table(columns=columns, filter=expr)
+        if columns is None:
+            return schema.to_pandas(table)
+        return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(),
+                                             pa.bool_(): pd.BooleanDtype()}.get)
+
+    def projects(self) -> list[str]:
+        t = self.read_table(columns=["project"])
+        return sorted(v for v in pc.unique(t["project"]).to_pylist() if v is not None)
+
+    # -- writing ---------------------------------------------------------
+    @contextmanager
+    def writer(self, lock_timeout_s: float = 600.0,
+               on_wait: Any = None) -> Iterator[StoreWriter]:
+        """Exclusive writer. Changes become visible only at ``commit()``."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store directory: {exc}", path=str(self.path)) from exc
+        lock_fh = open(self.path / ".lock", "a+")  # noqa: SIM115 (held for the block)
+        try:
+            _acquire(lock_fh, lock_timeout_s, on_wait, self.path)
+            w = StoreWriter(self)
+            try:
+                yield w
+            finally:
+                w.cleanup()
+        finally:
+            lock_fh.close()
+
+
+def _acquire(fh: Any, timeout_s: float, on_wait: Any, path: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    warned = False
+    while True:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if not warned and on_wait is not None:
+                on_wait()
+                warned = True
+            if time.monotonic() >= deadline:
+                raise StoreLockedError(
+                    f"another rdcost process is writing to this store (waited {timeout_s:.0f} s)",
+                    path=str(path), hint="wait for it to finish, or use another --store") from None
+            time.sleep(0.2)
+
+
+class StoreWriter:
+    """Stages chunks, then merges them into the touched partitions at commit."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.staging = store.path / f".staging-{uuid.uuid4().hex}"
+        self.staging.mkdir()
+        self._staged: dict[str, list[Path]] = {}
+        self._seq = 0
+        self._inputs: list[InputRecord] = []
+        self._reject_files: list[tuple[Path, Path]] = []
+        self._cleanup_orphans()
+
+    def _cleanup_orphans(self) -> None:
+        """Remove files left by writers that crashed before their commit."""
+        live = set(self.store.manifest()["files"])
+        for d in self.store.path.glob(".staging-*"):
+            if d != self.staging:
+                shutil.rmtree(d, ignore_errors=True)
+        jobs = self.store.path / "jobs"
+        if jobs.is_dir():
+            for f in jobs.rglob("*.parquet"):
+                if f.relative_to(self.store.path).as_posix() not in live:
+                    f.unlink(missing_ok=True)
+
+    def add(self, jobs: pd.DataFrame) -> None:
+        """Stage conformed job rows (not visible until commit)."""
+        if jobs.empty:
+            return
+        table = schema.to_arrow(jobs)
+        parts = _partition_keys(table)
+        for key in pc.unique(parts).to_pylist():
+            sub = table.filter(pc.equal(parts, key))
+            self._seq += 1
+            out = self.staging / f"{self._seq:06d}.parquet"
+            pq.write_table(sub, out)
+            self._staged.setdefault(key, []).append(out)
+
+    def stage_rejects(self, input_path: Path, rejects: Iterable[Rejected]) -> Path | None:
+        """Write rejected records to a staged CSV; it moves into rejected/ at commit."""
+        rejects = list(rejects)
+        if not rejects:
+            return None
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        name = f"{stamp}-{uuid.uuid4().hex[:6]}-{input_path.name}.rejected.csv"
+        staged = self.staging / name
+        with open(staged, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["file", "line", "reason", "column", "value", "expected", "text"])
+            for r in rejects:
+                w.writerow([r.path, r.line, r.reason, r.column, r.value, r.expected, r.text])
+        final = self.store.path / "rejected" / name
+        self._reject_files.append((staged, final))
+        return final
+
+    def record_input(self, rec: InputRecord) -> None:
+        self._inputs.append(rec)
+
+    def commit(self) -> UpsertStats:
+        """Merge staged rows into their partitions and swap the manifest atomically."""
+        stats = UpsertStats()
+        manifest = self.store.manifest()
+        files: dict[str, dict[str, Any]] = dict(manifest["files"])
+        by_partition: dict[str, list[str]] = {}
+        for rel, meta in files.items():
+            by_partition.setdefault(meta["partition"], []).append(rel)
+        now = pd.Timestamp.now(tz="UTC").floor("us")
+        replaced: list[str] = []
+        for part, staged in sorted(self._staged.items()):
+            old_rel = by_partition.get(part, [])
+            old = _read_files([self.store.path / r for r in old_rel])
+            new = pa.concat_tables([pq.read_table(p, schema=schema.ARROW_SCHEMA) for p in staged])
+            merged = _merge(old, new, now, stats)
+            rel = f"jobs/{part}/part-{uuid.uuid4().hex}.parquet"
+            out = self.store.path / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(merged, out, compression="zstd")
+            _fsync(out)
+            for r in old_rel:
+                files.pop(r, None)
+                replaced.append(r)
+            files[rel] = {"partition": part, "rows": merged.num_rows}
+        for staged_file, final in self._reject_files:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged_file, final)
+        new_manifest = {
+            "format_version": FORMAT_VERSION,
+            "rdcost_version": __version__,
+            "updated_time": now.isoformat(),
+            "files": files,
+            "inputs": manifest["inputs"] + [asdict(r) for r in self._inputs],
+        }
+        tmp = self.store.path / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
+        tmp.write_text(json.dumps(new_manifest, indent=1, sort_keys=True), encoding="utf-8")
+        _fsync(tmp)
+        os.replace(tmp, self.store.path / MANIFEST)
+        _fsync_dir(self.store.path)
+        for r in replaced:
+            (self.store.path / r).unlink(missing_ok=True)
+        self._staged.clear()
+        self._inputs.clear()
+        self._reject_files.clear()
+        return stats
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _partition_keys(table: pa.Table) -> pa.Array:
+    """'source=<s>/month=<YYYY-MM>' per row, from submit, else start, else end time."""
+    t = pc.coalesce(table["submit_time"], table["start_time"], table["end_time"])
+    month = pc.fill_null(pc.strftime(t, format="%Y-%m"), "unknown")
+    source = pc.fill_null(table["source"], "unknown")
+    return pc.binary_join_element_wise("source=", source, "/month=", month, "")
+
+
+def _read_files(paths: list[Path]) -> pa.Table:
+    if not paths:
+        return schema.ARROW_SCHEMA.empty_table()
+    try:
+        return pa.concat_tables([pq.read_table(p, schema=schema.ARROW_SCHEMA) for p in paths])
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise StoreError(f"cannot read stored data: {exc}", path=str(paths[0])) from exc
+
+
+def _row_hash(df: pd.DataFrame) -> pd.Series:
+    return pd.util.hash_pandas_object(df[_FACT_COLUMNS].astype("string"), index=False)
+
+
+def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats) -> pa.Table:
+    """Upsert ``new`` into ``old`` by record_key (see the module doc for the rules)."""
+    o = schema.to_pandas(old)
+    n = schema.to_pandas(new)
+    n["ingested_time"] = now
+    # duplicates inside the incoming rows: final beats non-final, later beats earlier
+    n["_order"] = range(len(n))
+    n["_final"] = n["state"].isin(schema.TERMINAL_STATES)
+    n = n.sort_values(["_final", "_order"], kind="stable")
+    before = len(n)
+    n = n.drop_duplicates("record_key", keep="last")
+    stats.n_merged += before - len(n)
+    if o.empty:
+        stats.n_new += len(n)
+        out = n.drop(columns=["_order", "_final"])
+    else:
+        o_idx = o.set_index("record_key", drop=False)
+        is_old = n["record_key"].isin(o_idx.index)
+        stats.n_new += int((~is_old).sum())
+        upd = n[is_old]
+        if len(upd):
+            prev = o_idx.loc[upd["record_key"]]
+            prev_final = prev["state"].isin(schema.TERMINAL_STATES).to_numpy()
+            keep_old = prev_final & ~upd["_final"].to_numpy()
+            same = (_row_hash(prev.reset_index(drop=True)).to_numpy()
+                    == _row_hash(upd.reset_index(drop=True)).to_numpy())
+            stats.n_kept_final += int(keep_old.sum())
+            stats.n_unchanged += int((same & ~keep_old).sum())
+            take_new = ~keep_old & ~same
+            stats.n_updated += int(take_new.sum())
+            replace_keys = set(upd["record_key"].to_numpy()[take_new])
+        else:
+            replace_keys = set()
+        kept_old = o[~o["record_key"].isin(replace_keys)]
+        incoming = n[(~is_old) | n["record_key"].isin(replace_keys)]
+        out = pd.concat([kept_old, incoming.drop(columns=["_order", "_final"])], ignore_index=True)
+    out = out.sort_values(["submit_time", "record_key"], kind="stable", na_position="last")
+    return schema.to_arrow(out.reset_index(drop=True))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        _fsync(path)
+    except OSError:
+        pass
