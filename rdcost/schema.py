@@ -193,3 +193,25 @@ def validate(df: pd.DataFrame) -> list[str]:
     if (df.loc[both, "end_time"] < df.loc[both, "start_time"]).any():
         problems.append("end_time before start_time")
     return problems
+
+
+def markdown_doc() -> str:
+    """The job table documented column by column (docs/job-table.md is this text)."""
+    lines = [
+        "# The job table",
+        "",
+        "One row per job allocation (a Slurm job, array task or het-job component), W&B run,",
+        "MLflow run or plain-CSV row. Quantities carry their unit in the name, times are UTC,",
+        "unknown values are null (never 0). Generated from `rdcost/schema.py` by",
+        "`python -m rdcost.schema > docs/job-table.md`; a test keeps the two in sync.",
+        "",
+        "| column | type | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for c in COLUMNS:
+        lines.append(f"| `{c.name}` | {c.type} | {c.doc} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(markdown_doc(), end="")
