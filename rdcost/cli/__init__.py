@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from typer.exceptions import Abort, Exit
+
+try:  # typer >= 0.2x vendors click; older releases use the click package
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click import ClickException
 
 from ..errors import RdcostError, UsageError
 from .app import app, err
@@ -33,12 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         err.print(f"rdcost: error: {exc}", markup=False)
         sys.exit(1)
-    except click.exceptions.Exit as exc:
+    except Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except Abort:
         err.print("rdcost: interrupted", markup=False)
         sys.exit(130)
-    except click.ClickException as exc:
+    except ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
