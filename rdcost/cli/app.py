@@ -53,6 +53,46 @@ StoreOpt = Annotated[Path | None, typer.Option(
     "--store", envvar="RDCOST_STORE", show_envvar=True,
     help="Store directory (default: $XDG_DATA_HOME/rdcost/store, i.e. ~/.local/share/rdcost/store).")]
 
+class _State:
+    """Global options (set by the app callback before any command runs)."""
+
+    anonymize: bool = False
+
+
+state = _State()
+
+
+@app.callback()
+def _global_options(
+    anonymize: Annotated[bool, typer.Option(
+        "--anonymize", envvar="RDCOST_ANONYMIZE",
+        help="Replace users, accounts, job names and nodes with stable salted hashes in every "
+             "output, so it can be shared (the salt, kept in the store, is never printed).")] = False,
+) -> None:
+    state.anonymize = anonymize
+
+
+def load_jobs(store: Path | None, project: str | None = None,
+              columns: list[str] | None = None):
+    """The stored jobs every analysis command starts from (anonymized with --anonymize).
+
+    Exits 1 with a hint when the store holds nothing yet.
+    """
+    from ..store import Store
+
+    st = Store(store)
+    if not st.exists:
+        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first",
+                  markup=False)
+        raise typer.Exit(1)
+    jobs = st.read_jobs(project=project, columns=columns)
+    if state.anonymize:
+        from ..anonymize import anonymize, load_salt
+
+        jobs = anonymize(jobs, load_salt(st.path))
+    return jobs
+
+
 ProjectOpt = Annotated[str | None, typer.Option(
     "--project", "-p",
     help="Only this project (the project column: an ingest --project tag, else the account, "

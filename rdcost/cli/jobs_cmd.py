@@ -9,8 +9,7 @@ import typer
 from .. import render
 from ..errors import UsageError
 from ..schema import COLUMN_NAMES
-from ..store import Store
-from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, out
+from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, load_jobs, out
 
 #: Columns of the default `--format table` view (all columns with --columns all).
 TABLE_COLUMNS = ["job_id", "job_name", "user", "project", "state", "start_time",
@@ -32,12 +31,8 @@ def jobs_command(
 
       rdcost jobs --project lisa --format json > jobs.json
     """
-    st = Store(store)
-    if not st.exists:
-        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
-        raise typer.Exit(1)
     cols = _columns(columns, format)
-    df = st.read_jobs(project=project, columns=cols)
+    df = load_jobs(store, project=project, columns=cols)
     if limit is not None:
         df = df.head(limit)
     if format == OutputFormat.json:
