@@ -170,8 +170,8 @@ class _JsonStream:
                 if cut and self.partial_ok:
                     raise _Incomplete from None
                 self.fail(exc.msg, index=exc.pos)
-            if end == len(self.buf) and not self.eof and not isinstance(val, (dict, list, str)):
-                self._fill()                              # a number may go on: 12|3
+            if end >= len(self.buf) - 3 and not self.eof and not isinstance(val, (dict, list, str)):
+                self._fill()                  # a number may go on: 12|3, 0|.5, 1|e-3
                 continue
             self.pos = end
             return val
@@ -448,7 +448,7 @@ def _release(meta: dict) -> tuple[int, int, int] | None:
 
 def _tres(items: Any, path: str) -> dict:
     """Allocated/requested TRES list -> counts of cpu, mem (MB), node, energy and GPUs."""
-    out: dict[str, Any] = {"present": False}
+    out: dict[str, Any] = {"present": False, "n_gpus": None, "gpu_type": None}
     if items is None:
         return out
     if not isinstance(items, list):
@@ -477,8 +477,14 @@ def _tres(items: Any, path: str) -> dict:
             else:
                 gtype = name[4:]
                 typed[gtype] = typed.get(gtype, 0) + count
-    out["n_gpus"] = untyped_gpu if untyped_gpu is not None else (
-        sum(typed.values()) if typed else None)
+    # Same rule as the text TRES grammar (sacct_values.parse_tres): untyped count, else
+    # the typed sum, else 0 for a non-empty list (null for an empty one: never started).
+    if untyped_gpu is not None:
+        out["n_gpus"] = untyped_gpu
+    elif typed:
+        out["n_gpus"] = sum(typed.values())
+    else:
+        out["n_gpus"] = 0 if out["present"] else None
     used = sorted(t for t, n in typed.items() if n > 0) or sorted(typed)
     out["gpu_type"] = ",".join(used) or None
     return out
@@ -734,7 +740,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
         rows: list[dict] = []
         rejected: list[Rejected] = []
         n_records = n_folded = 0
-        n_jobs_total = 0
+        n_jobs_total = n_chunks = 0
         sacct_errors: Any = None
         for ev in _walk(stream):
             kind = ev[0]
@@ -774,6 +780,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
                 rows.append(row)
                 if len(rows) + len(rejected) >= opts.chunk_rows:
                     yield _chunk(rows, rejected, n_records, n_folded, ctx, stream.bytes_read)
+                    n_chunks += 1
                     rows, rejected, n_records, n_folded = [], [], 0, 0
             elif kind == "end":
                 if "jobs" not in ev[1]:
@@ -785,7 +792,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
         if n_jobs_total == 0 and sacct_errors:
             raise ParseError(f"sacct reported errors and no jobs: {_short_json(sacct_errors)}",
                              path=spath)
-        if rows or rejected or n_records or ctx is not None:
+        if rows or rejected or n_records or not n_chunks:
             ctx = ctx or _Context(meta, opts)
             yield _chunk(rows, rejected, n_records, n_folded, ctx, stream.bytes_read)
 
