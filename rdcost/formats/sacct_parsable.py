@@ -1,0 +1,340 @@
+"""sacct ``--parsable2``/``-P`` and ``--parsable``/``-p`` text, with any
+one-character ``--delimiter`` (``|``, tab, ``0x1f``), with or without header.
+
+The file is streamed with ``pyarrow.csv.open_csv`` (quoting off, every column
+a string, single-threaded so that a line with the wrong field count is
+reported with its line number) and cut into chunks of about
+``opts.chunk_rows`` records that never separate an allocation from its steps.
+Values are parsed by :mod:`sacct_rows` / :mod:`sacct_values`, vectorized.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..errors import FormatDetectionError, ParseError, UsageError
+from ..states import normalize_slurm_state
+from . import sacct_values as sv
+from .base import SAMPLE_BYTES, Chunk, ParseOptions, Rejected, Sample
+from .sacct_rows import fields_from_user, is_known_field, records_to_chunk, resolve_field, split_at_last_allocation
+
+NAME = "sacct-parsable"
+
+#: Delimiters tried when the user gives none, most specific first.
+DELIMITERS = ("\x1f", "|", "\t")
+#: Bytes per block read by pyarrow (small blocks keep the single-threaded reader fast).
+BLOCK_BYTES = 1 << 20
+_TRAILING = "_trailing"
+
+
+@dataclass
+class Layout:
+    """How a parsable sacct file is laid out."""
+
+    delimiter: str
+    columns: list[str]          # one name per field (canonical sacct names where known)
+    trailing: bool              # -p: every line ends with the delimiter
+    skip_lines: int             # lines before the first record (preamble, header)
+    has_header: bool
+
+    @property
+    def source_format(self) -> str:
+        return "sacct-parsable" if self.trailing else "sacct-parsable2"
+
+
+# ---------------------------------------------------------------- sniffing
+
+def _content(lines: list[str]) -> list[tuple[int, str]]:
+    """(0-based index, line) of lines that are neither blank nor '#' comments."""
+    return [(i, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    return line.split(delimiter)
+
+
+def _header_fields(line: str, delimiter: str) -> list[str] | None:
+    """The field names if ``line`` is a sacct header with this delimiter."""
+    parts = _split(line, delimiter)
+    if len(parts) >= 2 and parts[-1] == "":
+        parts = parts[:-1]
+    if len(parts) < 2:
+        return None
+    known = [p for p in parts if is_known_field(p)]
+    need_all = delimiter == "\t"   # a TSV with a few sacct-like names is plain CSV
+    if len(known) < (3 if need_all else 2) or len(known) < 0.8 * len(parts):
+        return None
+    if need_all and len(known) != len(parts):
+        return None
+    return parts
+
+
+def _looks_like_records(lines: list[str], delimiter: str) -> bool:
+    """Header-less sacct records: a steady field count, one column of job ids,
+    and some value only sacct writes (a state, a step id, a sacct time)."""
+    rows = [_split(ln, delimiter) for ln in lines]
+    counts = pd.Series([len(r) for r in rows])
+    width = int(counts.mode().iloc[0])
+    if width < 2 or (counts == width).mean() < 0.8:
+        return False
+    rows = [r for r in rows if len(r) == width]
+    frame = pd.DataFrame(rows, dtype=object)
+    for c in frame.columns:
+        ids = sv.parse_job_id(frame[c])
+        if frame[c].eq("").any() or ids["invalid"].any():
+            continue
+        if ids["is_step"].any() or ids["array_job_id"].notna().any():
+            return True
+        values = pd.unique(frame.drop(columns=[c]).to_numpy().ravel())
+        for v in values:
+            v = str(v)
+            if len(v) >= 6 and normalize_slurm_state(v) is not None:
+                return True
+        return False
+    return False
+
+
+def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str | None = None) -> Layout | None:
+    """Find delimiter, header and column names from the first lines of a file.
+
+    Returns None when the lines are no sacct parsable text. A header-less file
+    without ``opts.fields`` raises FormatDetectionError asking for --fields.
+    """
+    opts = opts or ParseOptions()
+    content = _content(lines)
+    if not content:
+        return None
+    first_i, first = content[0]
+    delims = (opts.delimiter,) if opts.delimiter else DELIMITERS
+    for d in delims:
+        if d not in first:
+            continue
+        names = _header_fields(first, d)
+        if names is not None:
+            trailing = first.endswith(d)
+            cols = [resolve_field(n) if is_known_field(n) else n.strip() for n in names]
+            if opts.fields:
+                given = fields_from_user(opts.fields)
+                if given != cols:
+                    raise UsageError(
+                        "--fields does not match the header line of the file",
+                        path=path, value=first,
+                        hint="leave out --fields: the header gives the column order")
+            return Layout(d, _unique(cols), trailing, first_i + 1, True)
+        if _looks_like_records([ln for _, ln in content], d):
+            n_seen = pd.Series([len(_split(ln, d)) for _, ln in content]).mode().iloc[0]
+            if not opts.fields:
+                example = "JobID,State,Elapsed,..."
+                raise FormatDetectionError(
+                    f"sacct output without a header line: its {n_seen} fields have no names",
+                    path=path, value=first,
+                    hint=f"pass --fields {example} with the {n_seen} names of the --format list "
+                         "used for the export, in order (or re-export without --noheader/-n)")
+            cols = fields_from_user(opts.fields)
+            trailing = False
+            if n_seen == len(cols) + 1 and all(ln.endswith(d) for _, ln in content):
+                trailing = True
+            elif n_seen != len(cols):
+                raise UsageError(
+                    f"--fields names {len(cols)} columns but the lines have {n_seen} fields",
+                    path=path, value=first, hint="give one name per field, in the export's order")
+            return Layout(d, _unique(cols), trailing, first_i, False)
+    return None
+
+
+def _unique(cols: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for c in cols:
+        c = c or "_unnamed"
+        if c in seen:
+            seen[c] += 1
+            out.append(f"{c}#{seen[c]}")
+        else:
+            seen[c] = 1
+            out.append(c)
+    return out
+
+
+def sniff(sample: Sample) -> bool:
+    lines = [ln.rstrip("\r") for ln in sample.lines(50)]
+    try:
+        return detect_layout(lines) is not None
+    except FormatDetectionError:
+        return True  # header-less sacct text: ours, parse asks for --fields
+    except UsageError:
+        return True
+
+
+# ---------------------------------------------------------------- parsing
+
+def _head_lines(path: Path) -> list[str]:
+    """The first lines of the file (a line cut by the sample size left out)."""
+    sample = Sample.read(path)
+    lines = sample.text.split("\n")
+    if len(sample.head) == SAMPLE_BYTES and len(lines) > 1:
+        lines = lines[:-1]
+    return [ln.rstrip("\r") for ln in lines[:200]]
+
+
+class _CountingFile:
+    """A binary file that remembers how many bytes were read (progress)."""
+
+    def __init__(self, path: Path):
+        self._fh = open(path, "rb")
+        self.bytes_read = 0
+        self.closed = False
+
+    def read(self, n: int = -1) -> bytes:
+        b = self._fh.read(n)
+        self.bytes_read += len(b)
+        return b
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._fh.close()
+        self.closed = True
+
+
+def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
+    path = Path(path)
+    sv.check_tz(opts.tz)
+    if opts.delimiter is not None and len(opts.delimiter) != 1:
+        raise UsageError(f"--delimiter must be one character for sacct text, got {opts.delimiter!r}",
+                         hint="re-export with a one-character delimiter, e.g. --delimiter=$'\\x1f'")
+    layout = detect_layout(_head_lines(path), opts, str(path))
+    if layout is None:
+        raise FormatDetectionError("not sacct --parsable/--parsable2 output", path=str(path),
+                                   hint="pass --format to choose another format")
+    yield from _stream(path, opts, layout)
+
+
+def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
+    names = list(layout.columns) + ([_TRAILING] if layout.trailing else [])
+    n_fields = len(names)
+    invalid: list[tuple[int, str, int]] = []  # (line, text, n fields)
+
+    def on_invalid(row) -> str:
+        invalid.append((row.number, row.text, row.actual_columns))
+        return "skip"
+
+    fh = _CountingFile(path)
+    reader = pacsv.open_csv(
+        fh,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=layout.skip_lines,
+                                       block_size=BLOCK_BYTES, use_threads=False, encoding="utf8"),
+        parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, quote_char=False, escape_char=False,
+                                         newlines_in_values=False, ignore_empty_lines=False,
+                                         invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.binary() for c in names},
+                                             strings_can_be_null=True, null_values=[""],
+                                             quoted_strings_can_be_null=False),
+    )
+    next_line = layout.skip_lines + 1
+    pre_ignored = layout.skip_lines
+    buf: list[pd.DataFrame] = []
+    buffered = 0
+    fmt = layout.source_format
+    pending_bad: list[tuple[int, str, int]] = []
+
+    def make_rejects(upto: int | None) -> tuple[list[Rejected], int]:
+        """Wrong-count lines up to line ``upto`` (all if None) -> rejects, ignored count."""
+        nonlocal pending_bad
+        take = [b for b in pending_bad if upto is None or b[0] <= upto]
+        pending_bad = [b for b in pending_bad if not (upto is None or b[0] <= upto)]
+        rej, ign = [], 0
+        for line, text, got in take:
+            stripped = text.strip()
+            if not stripped or stripped.startswith("#"):
+                ign += 1
+                continue
+            hint = " (a '|' inside a value such as a job name, comment or constraint?)" \
+                if got > n_fields else ""
+            rej.append(Rejected(str(path), line, f"{got} fields where the header has {n_fields}{hint}",
+                                column=None, value=None, expected=f"{n_fields} fields", text=text))
+        return rej, ign
+
+    def emit(frame: pd.DataFrame, final: bool) -> Chunk:
+        nonlocal pre_ignored
+        upto = None if final else int(frame["_line"].iloc[-1]) if len(frame) else next_line - 1
+        rej, ign = make_rejects(upto)
+        chunk = records_to_chunk(frame, path=path, opts=opts, source_format=fmt,
+                                 n_ignored=pre_ignored + ign, pre_rejected=rej,
+                                 bytes_done=fh.bytes_read, delimiter=layout.delimiter)
+        pre_ignored = 0
+        return chunk
+
+    try:
+        for batch in reader:
+            if invalid:
+                pending_bad.extend(invalid)
+                invalid.clear()
+            n = batch.num_rows
+            if n == 0:
+                continue
+            bad_lines = np.array(sorted(b[0] for b in pending_bad if b[0] is not None), dtype=np.int64)
+            span = np.arange(next_line, next_line + n + len(bad_lines), dtype=np.int64)
+            span = span[~np.isin(span, bad_lines)][:n]
+            next_line = int(span[-1]) + 1
+            df = _to_frame(batch)
+            df["_line"] = span
+            if layout.trailing:
+                df = _check_trailing(df, pending_bad, n_fields, layout.delimiter)
+            buf.append(df)
+            buffered += len(df)
+            if buffered >= opts.chunk_rows:
+                frame = pd.concat(buf, ignore_index=True)
+                head, tail = split_at_last_allocation(frame)
+                if len(head):
+                    yield emit(head, final=False)
+                    buf, buffered = [tail], len(tail)
+                else:
+                    buf, buffered = [frame], len(frame)
+        if invalid:
+            pending_bad.extend(invalid)
+            invalid.clear()
+        frame = pd.concat(buf, ignore_index=True) if buf else _empty(names)
+        yield emit(frame, final=True)
+    except pa.ArrowInvalid as exc:
+        raise ParseError(f"cannot read the file as sacct text: {exc}", path=str(path)) from exc
+    finally:
+        fh.close()
+
+
+def _to_frame(batch: pa.RecordBatch) -> pd.DataFrame:
+    """Binary columns -> str columns; invalid UTF-8 (a Latin-1 job name) is
+    decoded with replacement characters instead of failing the file."""
+    cols = {}
+    for name, arr in zip(batch.schema.names, batch.columns):
+        try:
+            cols[name] = arr.cast(pa.large_string())
+        except pa.ArrowInvalid:
+            cols[name] = pa.array([None if v is None else v.decode("utf-8", errors="replace")
+                                   for v in arr.to_pylist()], pa.large_string())
+    return pa.table(cols).to_pandas()
+
+
+def _check_trailing(df: pd.DataFrame, pending_bad: list, n_fields: int, delimiter: str) -> pd.DataFrame:
+    """-p lines end with the delimiter: the extra last field must be empty."""
+    extra = df[_TRAILING]
+    bad = extra.notna().to_numpy()
+    df = df.drop(columns=[_TRAILING])
+    for i in np.flatnonzero(bad):
+        values = ["" if pd.isna(v) else str(v) for v in df.iloc[i].drop("_line")]
+        pending_bad.append((int(df["_line"].iat[i]), delimiter.join(values + [str(extra.iat[i])]), n_fields))
+    return df.loc[~bad]
+
+
+def _empty(names: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series([], dtype=object) for c in names if c != _TRAILING})
+    df["_line"] = pd.Series([], dtype=np.int64)
+    return df
