@@ -1,0 +1,10 @@
+"""Generators of the synthetic sample logs shipped in ``sample_logs/``.
+
+The logs behind published case studies are not public, so rdcost ships
+synthetic logs with the same published shape, made by deterministic
+generators (same seed, byte-identical files):
+
+- :mod:`rdcost.samples.lisa`: a LISA-like NLP project (Strubell et al., ACL
+  2019, section 4.2): ``python -m rdcost.samples.lisa --seed 2019 --out
+  sample_logs/lisa``.
+"""
