@@ -482,3 +482,67 @@ def test_stream_reader_matches_json_loads(before, jobs, after, read_size, indent
     expected = json.loads(text)
     assert got_jobs == expected["jobs"]
     assert got_members == {k: v for k, v in expected.items() if k != "jobs"}
+
+
+# ------------------------------------------------------------------ value encodings
+
+@pytest.mark.parametrize("raw, expected", [
+    (7, 7), (None, None), ({"set": True, "infinite": False, "number": 120}, 120),
+    ({"set": False, "infinite": False, "number": 0}, None),
+    ({"set": False, "infinite": True, "number": 0}, math.inf),
+    ("Infinity", math.inf), (2.5, 2.5),
+], ids=["int", "null", "wrapper", "unset", "infinite", "complex-infinity", "float"])
+def test_number_encodings(raw, expected):
+    assert sacct_json._num(raw, "x") == expected
+
+
+@pytest.mark.parametrize("raw", [-2, -1, 4294967294, 4294967295, 18446744073709551614,
+                                 {"set": False, "infinite": False, "number": 5}, "Infinity"])
+def test_no_value_counts_are_null(raw):
+    assert sacct_json._count(raw, "x") is None
+
+
+@pytest.mark.parametrize("raw", [True, "12", [1], {"number": "x"}])
+def test_number_of_the_wrong_type_is_bad(raw):
+    with pytest.raises(sacct_json._Bad):
+        sacct_json._num(raw, "jobs[0].time.end")
+
+
+@pytest.mark.parametrize("step, kind", [
+    ({"step": {"job_id": 5, "id": "batch", "name": "batch"}}, "batch"),          # dbv0.0.37/38
+    ({"step": {"job_id": 5, "id": 0, "name": "python"}}, "0"),
+    ({"step": {"job_id": 5, "id": 4294967292}}, "extern"),                       # raw sentinel
+    ({"step": {"id": {"job_id": 5, "step_id": "extern"}, "name": "extern"}}, "extern"),  # v0.0.39
+    ({"step": {"id": {"job_id": 5, "step_id": 3}}}, "3"),
+    ({"step": {"id": "5.interactive", "name": "interactive"}}, "interactive"),   # v0.0.40+
+    ({"step": {"id": "5.0+1", "name": "python"}}, "0+1"),
+], ids=["dbv-batch", "dbv-int", "dbv-sentinel", "v39-extern", "v39-int", "v40-string",
+        "v40-het-step"])
+def test_step_id_encodings(step, kind):
+    assert sacct_json._step_kind(step, "s") == kind
+
+
+@pytest.mark.parametrize("ec, state, expected", [
+    ({"status": "SUCCESS", "return_code": 0}, "COMPLETED", (0, 0)),
+    ({"status": "SUCCESS", "return_code": 0}, "FAILED", (None, 0)),        # status lost
+    ({"status": "SIGNALED", "return_code": None, "signal": {"signal_id": 9, "name": "Killed"}},
+     "CANCELLED", (0, 9)),
+    ({"status": "PENDING", "return_code": None}, "PENDING", (None, None)),
+    ({"status": ["ERROR"], "return_code": {"set": True, "infinite": False, "number": 2},
+      "signal": {"id": {"set": False, "infinite": False, "number": 0}, "name": ""}},
+     "FAILED", (2, 0)),
+    ({"status": ["SUCCESS"], "return_code": 0, "signal": {"id": None, "name": ""}},
+     "COMPLETED", (0, 0)),
+], ids=["old-ok", "old-failed-bug", "old-signal", "old-pending", "new-error", "complex-ok"])
+def test_exit_code_encodings(ec, state, expected):
+    assert sacct_json._exit(ec, "x", state) == expected
+
+
+def test_start_time_is_kept_from_22_05_8_on(tmp_path):
+    doc = json.loads((DATA / "dbv0038_slurm_22_05_2.json").read_text())
+    doc["meta"]["Slurm"] = {"version": {"major": 22, "micro": 9, "minor": 5}, "release": "22.05.9"}
+    p = tmp_path / "fixed.json"
+    p.write_text(json.dumps(doc))
+    rows = by_id(read(p)[0])
+    # time.start as written (B + 60), not rebuilt from end - elapsed
+    assert rows["5001"]["start_time"] == ts("2024-03-09T16:01:00Z")
