@@ -1,0 +1,1 @@
+"""Integration tests against real external systems (a Slurm testbed)."""
