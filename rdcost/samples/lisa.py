@@ -13,20 +13,21 @@ How the project is built (every number is a design choice written here):
   submitted one ``sbatch`` at a time (``wb-agent-<sweep id>``). 45 searches
   have fewer than 24 jobs, 30 exactly 24 and 48 more, so the median is 24.
 - A full training run takes 120 GPU-hours (one GPU for five days); some
-  searches train shorter (24 h, 48 h) or longer (168 h) variants. Runs fail
+  searches train shorter variants (24 h, 48 h). Runs fail
   at start-up (3-5 min), diverge at high learning rates, run out of memory
   with the biggest batch and depth, hit their time limit on slow nodes, die
   with their node, or are cancelled by their user (more often when the
   configuration is poor).
 - Around the searches: debugging sessions, evaluations, final models (one to
   three seeds), multi-GPU runs, preprocessing and re-submissions of crashed
-  configurations, each submitted in sessions of at most three jobs of one
-  name, so no heuristic should take them for a search.
+  configurations, and a few runs with a 9-day limit that time out, each
+  submitted in sessions of at most three jobs of one name, so no heuristic
+  should take them for a search.
 - The durations of cancelled runs (when the user gave up is arbitrary) are
   scaled by one factor so the project totals 239,942 GPU-hours; GPU types
   are given per search or session so that Titan X has 72% of the GPU-hours.
 - The first job starts at ``FIRST_START``; the last one ends
-  ``END_MARGIN_S`` before ``FIRST_START`` + 172 days.
+  ``END_EXTRA_S`` (2 h) after ``FIRST_START`` + 172 days.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ CLUSTER = "campus"
 ACCOUNT = "lisa"
 FIRST_START = pd.Timestamp("2017-12-04T14:12:31", tz="UTC")
 SPAN_S = 172 * 86_400
-END_MARGIN_S = 3 * 3600
-LAST_END = FIRST_START + pd.Timedelta(seconds=SPAN_S - END_MARGIN_S)
+#: The last job ends this long after FIRST_START + 172 days, so the span is 172
+#: days whether it is rounded or truncated to whole days.
+END_EXTRA_S = 2 * 3600
+LAST_END = FIRST_START + pd.Timedelta(seconds=SPAN_S + END_EXTRA_S)
 TARGET_GPU_HOURS = 239_942.0
 N_JOBS = 4_789
 M40_SHARE = 0.28
@@ -72,9 +75,9 @@ DROPOUT = (0.1, 0.2, 0.3, 0.4)
 BATCH = (2000, 5000, 8000)
 LAYERS = (8, 10, 12)
 #: Length class -> (hours of a full run on one GPU, time limit in hours, probability).
-LENGTHS = {24: (30, 0.25), 48: (60, 0.22), 120: (144, 0.46), 168: (216, 0.07)}
+LENGTHS = {24: (30, 0.26), 48: (60, 0.22), 120: (144, 0.52)}
 #: F1 lost by shorter training.
-LENGTH_F1 = {24: -3.0, 48: -1.5, 120: 0.0, 168: 0.2}
+LENGTH_F1 = {24: -3.0, 48: -1.5, 120: 0.0}
 
 H = 3600.0
 #: Submissions of one user with one name stem, in different search or session
@@ -167,7 +170,7 @@ def expected_f1(df: pd.DataFrame) -> pd.Series:
 def search_outcomes(rng, df: pd.DataFrame) -> pd.DataFrame:
     """State, exit code and run time of every search job (cancel times before scaling)."""
     n = len(df)
-    speed = df["num_layers"].map({8: 0.9, 10: 1.0, 12: 1.1}).to_numpy() * rng.normal(1, 0.012, n)
+    speed = df["num_layers"].map({8: 0.99, 10: 1.0, 12: 1.01}).to_numpy() * rng.normal(1, 0.006, n)
     speed *= np.where(rng.random(n) < 0.02, 1.3, 1.0)  # a few land on a slow (throttled) node
     full_s = np.round(df["length_h"].to_numpy() * H * speed)
     limit_s = df["length_h"].map({k: v[0] * H for k, v in LENGTHS.items()}).to_numpy()
@@ -210,6 +213,7 @@ OTHER = {
     "big": (0.03, ("lisa-c05-big", "lisa-c12-big"), (1, 2)),
     "prep": (0.06, ("elmo-embed", "prep-vocab"), (1, 2)),
     "resubmit": (0.08, (), (1, 3)),
+    "long": (0.006, ("lisa-elmo-c05-long", "lisa-c05-long"), (1, 2)),
 }
 
 
@@ -228,7 +232,7 @@ def plan_other(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) ->
             search = -1
             if kind == "resubmit":
                 pick = loops.iloc[int(rng.integers(len(loops)))]
-                search, user = int(pick["search"]), pick["user"]
+                search, user, length = int(pick["search"]), pick["user"], pick["length_h"]
                 same = loops[loops["search"] == search]
                 names = list(same["name"].iloc[rng.choice(len(same), size=min(k, len(same)), replace=False)])
                 stem = pick["design_stem"]
@@ -244,11 +248,12 @@ def plan_other(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) ->
                 if kind == "big":
                     names = [f"{stem}-{g}gpu" for g in (2, 4)[:k]]
             for j, name in enumerate(names):
-                rows.append((unit, j, kind, user, name, stem, search))
+                rows.append((unit, j, kind, user, name, stem, search,
+                             length if kind == "resubmit" else 120))
             unit += 1
             left -= k
     df = pd.DataFrame(rows, columns=["unit", "task_index", "kind", "user", "name", "design_stem",
-                                     "origin_search"])
+                                     "origin_search", "length_h"])
     n = len(df)
     u = rng.random((4, n))
     kind = df["kind"]
@@ -256,23 +261,29 @@ def plan_other(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) ->
     short = kind.isin(["debug", "eval"]).to_numpy()
     crash = (u[0] < np.select([kind == "debug", kind == "eval", kind == "resubmit"], [0.4, 0.1, 0.15], 0.03))
     train = kind.isin(["final", "resubmit"]).to_numpy()
-    full_s = np.select([kind == "debug", kind == "eval", train, kind == "big", kind == "prep"],
-                       [600 + u[1] * 3 * H, 900 + u[1] * 2.25 * H, 120 * H * rng.normal(1, 0.012, n),
-                        (55 + 40 * u[1]) * H, (2 + 8 * u[1]) * H], np.nan)
+    full_s = np.select([kind == "debug", kind == "eval", train, kind == "big", kind == "prep",
+                        kind == "long"],
+                       [600 + u[1] * 3 * H, 900 + u[1] * 2.25 * H,
+                        df["length_h"] * H * rng.normal(1, 0.012, n),
+                        (55 + 40 * u[1]) * H, (2 + 8 * u[1]) * H, (230 + 40 * u[1]) * H], np.nan)
     p_cancel = np.select([kind == "debug", train], [0.3, 0.08], 0.04)
     cancel = ~crash & (u[2] < p_cancel)
     node_fail = ~crash & ~cancel & train & (u[3] < 0.03)
     debug_long = (kind == "debug").to_numpy() & (u[3] > 0.92)
     full_s = np.where(debug_long, (3 + 21 * u[1]) * H, full_s)
-    df["limit_s"] = np.select([short & ~debug_long, debug_long, train, kind == "big"],
-                              [4 * H, 24 * H, 144 * H, 120 * H], 12 * H)
+    df["limit_s"] = np.select([short & ~debug_long, debug_long, train, kind == "big", kind == "long"],
+                              [4 * H, 24 * H, df["length_h"].map({k: v[0] * H for k, v in LENGTHS.items()}),
+                               120 * H, 216 * H], 12 * H)
     df["full_s"] = np.round(full_s)
-    df["state"] = np.select([crash, cancel, node_fail], ["FAILED", "CANCELLED", "NODE_FAIL"], "COMPLETED")
+    timeout = ~crash & ~cancel & ~node_fail & (df["full_s"] > df["limit_s"]).to_numpy()
+    df["state"] = np.select([crash, cancel, node_fail, timeout],
+                            ["FAILED", "CANCELLED", "NODE_FAIL", "TIMEOUT"], "COMPLETED")
     codes = np.array(["1:0", "1:0", "1:0", "2:0", "127:0", "139:0"])
     df["exit"] = np.where(crash, codes[rng.integers(0, len(codes), n)], "0:0")
     df["cancel_u"] = np.where(cancel, rng.beta(1.4, 2.2, n), np.nan)
-    el = np.select([crash, node_fail, ~cancel], [180 + u[1] * 120, (0.1 + 0.8 * u[1]) * full_s, full_s],
-                   np.nan)
+    el = np.select([crash, node_fail, timeout, ~cancel],
+                   [180 + u[1] * 120, (0.1 + 0.8 * u[1]) * full_s, df["limit_s"] + 1 + np.floor(u[3] * 60),
+                    full_s], np.nan)
     df["elapsed_s"] = np.round(el)
     df["is_diverged"] = False
     df["search"] = -1
@@ -365,13 +376,15 @@ def place_units(rng, jobs: pd.DataFrame) -> pd.Series:
         sub_last=("submit_rel", "max"), start_min=("start_rel", "min"), end_max=("end_rel", "max"))
     resub = units["kind"] == "resubmit"
     # a search re-submitted later must leave room for its re-submissions
-    tail = (units[resub].groupby("origin")["end_max"].max() + 6 * H).reindex(units.index)
+    by_origin = units[resub].groupby("origin")
+    tail = (by_origin["end_max"].max() + 6 * H
+            + (by_origin.size() - 1) * (UNIT_SEPARATION_S + H)).reindex(units.index)
     units["need"] = np.fmax(units["end_max"], units["sub_last"] + tail)
     t0 = pd.Series(np.nan, index=units.index)
     opening = units.index[units["kind"] == "debug"][0]
     closing = units.index[units["kind"] == "final"][0]
     t0[opening] = -units.at[opening, "start_min"]
-    t0[closing] = (SPAN_S - END_MARGIN_S) - units.at[closing, "end_max"]
+    t0[closing] = (SPAN_S + END_EXTRA_S) - units.at[closing, "end_max"]
     busy: dict[tuple[str, str], list[tuple[float, float]]] = {}
 
     def free(key, a, b):
@@ -386,7 +399,7 @@ def place_units(rng, jobs: pd.DataFrame) -> pd.Series:
     book(closing)
     order = list(units[~resub].sort_values("end_max", ascending=False, kind="stable").index)
     order += list(units[resub].index)
-    latest = SPAN_S - END_MARGIN_S
+    latest = SPAN_S + END_EXTRA_S
     for u in order:
         if u in (opening, closing):
             continue
@@ -394,7 +407,8 @@ def place_units(rng, jobs: pd.DataFrame) -> pd.Series:
         for _ in range(5000):
             if units.at[u, "kind"] == "resubmit":
                 o = units.at[u, "origin"]
-                t = t0[o] + units.at[o, "sub_last"] + 6 * H + rng.uniform(0, 66 * H)
+                lo = t0[o] + units.at[o, "sub_last"] + 6 * H
+                t = lo + rng.uniform(0, min(66 * H, latest - units.at[u, "need"] - lo))
             else:
                 t = _draw_time(rng)
             if t < 2 * H or t + units.at[u, "need"] > latest:
