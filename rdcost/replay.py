@@ -441,17 +441,25 @@ def sweep(trace: Trace, gpu_counts) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def default_gpu_counts(trace: Trace, n_points: int = 8) -> list[int]:
-    """Cluster sizes worth replaying: from the largest single job (below it
-    some jobs can never run) up to the peak demand, the most GPUs wanted at
-    once if every job started when submitted (above it nothing waits);
-    evenly spaced, whole GPUs."""
+#: Cluster sizes replayed by default, as multiples of the mean demand.
+DEFAULT_SIZE_FACTORS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+
+
+def default_gpu_counts(trace: Trace) -> list[int]:
+    """Cluster sizes worth replaying: 0.5, 0.75, 1, 1.25, 1.5, 2 and 3 times
+    the mean demand (GPU-hours over the logged span, first submit to last
+    end) and the peak demand (the most GPUs wanted at once if every job
+    started when submitted: above it nothing waits), rounded to whole GPUs;
+    none below the largest job (it could never run) nor above the peak."""
     if trace.n_jobs == 0:
         return []
-    lo = int(np.ceil(np.max(trace.n_gpus) - _GPU_EPS))
-    peak = peak_concurrency(trace.submit_s, trace.duration_s, trace.n_gpus)
-    hi = max(lo, int(np.ceil(peak - _GPU_EPS)))
-    return sorted({int(round(x)) for x in np.linspace(lo, hi, n_points)})
+    largest = int(np.ceil(np.max(trace.n_gpus) - _GPU_EPS))
+    peak = max(largest, int(np.ceil(peak_concurrency(trace.submit_s, trace.duration_s, trace.n_gpus)
+                                    - _GPU_EPS)))
+    span_h = trace.logged_end_s / S_PER_HOUR
+    mean = trace.gpu_hours / span_h if span_h > 0 else float(peak)
+    counts = {min(peak, max(largest, int(np.floor(f * mean + 0.5)))) for f in DEFAULT_SIZE_FACTORS}
+    return sorted(counts | {peak})
 
 
 def peak_concurrency(start_s: np.ndarray, duration_s: np.ndarray, n_gpus: np.ndarray) -> float:

@@ -276,9 +276,21 @@ def test_sweep_over_cluster_sizes_and_too_large_jobs():
     assert table["duration_days"].tolist() == pytest.approx([20 / 24, 20 / 24, 10 / 24])
     assert table["mean_wait_hours"].tolist() == pytest.approx([5.0, 20 / 3, 0.0])
     assert table["utilization"].tolist() == pytest.approx([20 / 20, 60 / 80, 60 / 60])
-    assert default_gpu_counts(tr, n_points=3) == [4, 5, 6]
+    # 60 GPU-hours over 10 h: mean demand 6 = the peak demand; every
+    # multiple of it is clipped to 4 (largest job) .. 6 (peak).
+    assert default_gpu_counts(tr) == [4, 5, 6]
 
 
 def test_peak_concurrency_counts_an_end_before_a_start_at_the_same_time():
     assert peak_concurrency(np.array([0.0, 10.0]), np.array([10.0, 5.0]), np.array([3.0, 2.0])) == 3.0
     assert peak_concurrency(np.array([0.0, 9.0]), np.array([10.0, 5.0]), np.array([3.0, 2.0])) == 5.0
+
+
+def test_default_sizes_are_multiples_of_the_mean_demand_up_to_the_peak():
+    # 40 one-GPU jobs of 10 h submitted at 0, one more at 90 h: 410 GPU-hours
+    # over 100 h = 4.1 GPUs on average; 40 wanted at once at the peak.
+    rows = [dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=1.0) for _ in range(40)]
+    rows.append(dict(submit_time=h(90), start_time=h(90), end_time=h(100), n_gpus=1.0))
+    tr = trace_from_jobs(job_table(rows))
+    # 0.5, 0.75, 1, 1.25, 1.5, 2, 3 x 4.1 = 2.05, 3.075, 4.1, 5.125, 6.15, 8.2, 12.3
+    assert default_gpu_counts(tr) == [2, 3, 4, 5, 6, 8, 12, 40]

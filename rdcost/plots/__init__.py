@@ -11,7 +11,10 @@ import importlib
 from collections.abc import Callable
 
 #: Plot kind -> "module:function" (modules under rdcost.plots). Filled as kinds land.
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "buy-vs-cloud-cumulative": "buy_vs_cloud:cumulative",
+    "sizing": "buy_vs_cloud:sizing",
+}
 
 
 def get_plot(kind: str) -> Callable:
