@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import FormatDetectionError, ParseError, UsageError
 from ..states import normalize_slurm_state
 from . import sacct_values as sv
 from .base import SAMPLE_BYTES, Chunk, ParseOptions, Rejected, Sample
-from .sacct_rows import fields_from_user, is_known_field, records_to_chunk, resolve_field, split_at_last_allocation
+from .sacct_rows import fields_from_user, is_known_field, records_to_chunk, resolve_field
 
 NAME = "sacct-parsable"
 
@@ -241,13 +242,14 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
     )
     next_line = layout.skip_lines + 1
     pre_ignored = layout.skip_lines
-    buf: list[pd.DataFrame] = []
+    batches: list[pa.RecordBatch] = []
+    spans: list[np.ndarray] = []
     buffered = 0
     fmt = layout.source_format
-    pending_bad: list[tuple[int, str, int]] = []
+    pending_bad: list[tuple[int, str, int]] = []   # refused lines not yet reported
 
     def make_rejects(upto: int | None) -> tuple[list[Rejected], int]:
-        """Wrong-count lines up to line ``upto`` (all if None) -> rejects, ignored count."""
+        """Refused lines up to line ``upto`` (all if None) -> rejects, ignored count."""
         nonlocal pending_bad
         take = [b for b in pending_bad if upto is None or b[0] <= upto]
         pending_bad = [b for b in pending_bad if not (upto is None or b[0] <= upto)]
@@ -257,15 +259,19 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
             if not stripped or stripped.startswith("#"):
                 ign += 1
                 continue
-            hint = " (a '|' inside a value such as a job name, comment or constraint?)" \
+            hint = " (a delimiter inside a value such as a job name, comment or constraint?)" \
                 if got > n_fields else ""
             rej.append(Rejected(str(path), line, f"{got} fields where the header has {n_fields}{hint}",
                                 column=None, value=None, expected=f"{n_fields} fields", text=text))
         return rej, ign
 
-    def emit(frame: pd.DataFrame, final: bool) -> Chunk:
+    def emit(table: pa.Table, lines: np.ndarray, final: bool) -> Chunk:
         nonlocal pre_ignored
-        upto = None if final else int(frame["_line"].iloc[-1]) if len(frame) else next_line - 1
+        frame = _to_frame(table)
+        frame["_line"] = lines
+        if layout.trailing:
+            frame = _check_trailing(frame, pending_bad, n_fields, layout.delimiter)
+        upto = None if final else int(lines[-1])
         rej, ign = make_rejects(upto)
         chunk = records_to_chunk(frame, path=path, opts=opts, source_format=fmt,
                                  n_ignored=pre_ignored + ign, pre_rejected=rej,
@@ -275,46 +281,58 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
 
     try:
         for batch in reader:
-            if invalid:
-                pending_bad.extend(invalid)
-                invalid.clear()
+            skipped = sorted(b[0] for b in invalid)   # lines pyarrow refused: not rows
+            pending_bad.extend(invalid)
+            invalid.clear()
             n = batch.num_rows
             if n == 0:
                 continue
-            bad_lines = np.array(sorted(b[0] for b in pending_bad if b[0] is not None), dtype=np.int64)
-            span = np.arange(next_line, next_line + n + len(bad_lines), dtype=np.int64)
-            span = span[~np.isin(span, bad_lines)][:n]
+            span = np.arange(next_line, next_line + n + len(skipped), dtype=np.int64)
+            if skipped:
+                span = span[~np.isin(span, np.asarray(skipped, dtype=np.int64))]
+            span = span[:n]
             next_line = int(span[-1]) + 1
-            df = _to_frame(batch)
-            df["_line"] = span
-            if layout.trailing:
-                df = _check_trailing(df, pending_bad, n_fields, layout.delimiter)
-            buf.append(df)
-            buffered += len(df)
+            batches.append(batch)
+            spans.append(span)
+            buffered += n
             if buffered >= opts.chunk_rows:
-                frame = pd.concat(buf, ignore_index=True)
-                head, tail = split_at_last_allocation(frame)
-                if len(head):
-                    yield emit(head, final=False)
-                    buf, buffered = [tail], len(tail)
+                table = pa.Table.from_batches(batches).combine_chunks()
+                lines = np.concatenate(spans)
+                cut = _last_allocation_row(table.column("JobID"))
+                if cut > 0:
+                    yield emit(table.slice(0, cut), lines[:cut], final=False)
+                    rest = table.slice(cut)
+                    batches, spans, buffered = rest.to_batches(), [lines[cut:]], rest.num_rows
                 else:
-                    buf, buffered = [frame], len(frame)
-        if invalid:
-            pending_bad.extend(invalid)
-            invalid.clear()
-        frame = pd.concat(buf, ignore_index=True) if buf else _empty(names)
-        yield emit(frame, final=True)
+                    batches, spans = table.to_batches(), [lines]
+        pending_bad.extend(invalid)
+        invalid.clear()
+        if batches:
+            table = pa.Table.from_batches(batches).combine_chunks()
+            lines = np.concatenate(spans)
+        else:
+            table = pa.table({c: pa.array([], pa.binary()) for c in names})
+            lines = np.zeros(0, dtype=np.int64)
+        yield emit(table, lines, final=True)
     except pa.ArrowInvalid as exc:
         raise ParseError(f"cannot read the file as sacct text: {exc}", path=str(path)) from exc
     finally:
         fh.close()
 
 
-def _to_frame(batch: pa.RecordBatch) -> pd.DataFrame:
-    """Binary columns -> str columns; invalid UTF-8 (a Latin-1 job name) is
+def _last_allocation_row(job_ids: pa.ChunkedArray) -> int:
+    """Row index of the last allocation record (JobID without a step part), 0 if none."""
+    arr = job_ids.combine_chunks() if isinstance(job_ids, pa.ChunkedArray) else job_ids
+    step = pc.fill_null(pc.match_substring_regex(arr, r"\.[^\]]*$"), True)
+    alloc = np.flatnonzero(np.asarray(pc.invert(step).to_numpy(zero_copy_only=False), dtype=bool))
+    return int(alloc[-1]) if len(alloc) else 0
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    """Binary columns -> string columns; invalid UTF-8 (a Latin-1 job name) is
     decoded with replacement characters instead of failing the file."""
     cols = {}
-    for name, arr in zip(batch.schema.names, batch.columns):
+    for name, arr in zip(table.column_names, table.columns):
         try:
             cols[name] = arr.cast(pa.large_string())
         except pa.ArrowInvalid:
@@ -332,9 +350,3 @@ def _check_trailing(df: pd.DataFrame, pending_bad: list, n_fields: int, delimite
         values = ["" if pd.isna(v) else str(v) for v in df.iloc[i].drop("_line")]
         pending_bad.append((int(df["_line"].iat[i]), delimiter.join(values + [str(extra.iat[i])]), n_fields))
     return df.loc[~bad]
-
-
-def _empty(names: list[str]) -> pd.DataFrame:
-    df = pd.DataFrame({c: pd.Series([], dtype=object) for c in names if c != _TRAILING})
-    df["_line"] = pd.Series([], dtype=np.int64)
-    return df

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from ..errors import UsageError
 from ..schema import TERMINAL_STATES
@@ -97,13 +98,13 @@ def is_known_field(name: str) -> bool:
 def has_step_dot(job_ids: pd.Series) -> np.ndarray:
     """True where a JobID text has a step part: a '.' after any ']' (a pending
     array list may itself end in '...')."""
-    return job_ids.astype(object).fillna("").str.contains(r"\.[^\]]*$", regex=True).to_numpy(dtype=bool)
+    return _np(pc.match_substring_regex(sv.arrow_strings(job_ids), r"\.[^\]]*$"))
 
 
 def split_at_last_allocation(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split before the last allocation record, so that it and the step
     records after it stay together: (complete part, rest to carry over)."""
-    jid = raw["JobID"].astype(object)
+    jid = raw["JobID"]
     is_alloc = jid.notna().to_numpy() & ~has_step_dot(jid)
     where = np.flatnonzero(is_alloc)
     if len(where) == 0:
@@ -134,35 +135,36 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
                          path=path, hint="export with --format=JobID,... (see docs/sacct.md)")
     raw = raw.reset_index(drop=True)
     fields = [c for c in raw.columns if not c.startswith("_")]
-    txt = {c: raw[c].astype(object).where(raw[c].notna(), None) for c in fields}
 
-    # lines that are no records
-    blank = np.logical_and.reduce([txt[c].isna().to_numpy() for c in fields]) if fields else np.ones(len(raw), bool)
-    jid_text = txt["JobID"].fillna("")
-    header_again = jid_text.str.casefold().eq("jobid").to_numpy()
-    comment = txt[fields[0]].fillna("").str.startswith("#").to_numpy()
+    # lines that are no records: blank, the header again, '#' comments
+    blank = np.logical_and.reduce([raw[c].isna().to_numpy() for c in fields]) if fields \
+        else np.ones(len(raw), bool)
+    jid_arrow = sv.arrow_strings(raw["JobID"])
+    header_again = _np(pc.equal(pc.utf8_lower(jid_arrow), "jobid"))
+    comment = _np(pc.starts_with(sv.arrow_strings(raw[fields[0]]), "#"))
     ignored = blank | header_again | comment
     n_ignored += int(ignored.sum())
-    rec = raw.loc[~ignored].reset_index(drop=True)
-    t = {c: txt[c][~ignored].reset_index(drop=True) for c in fields}
-    lines = rec["_line"].to_numpy(dtype=np.int64)
-    n = len(rec)
+    keep_rows = np.flatnonzero(~ignored)
+    t = _Rows(raw, keep_rows)
+    lines = raw["_line"].to_numpy(dtype=np.int64)[keep_rows]
+    n = len(keep_rows)
     rejects: list[tuple[int, str, str | None, str | None, str | None]] = []  # (pos, reason, column, value, expected)
 
     def text_of(pos: int) -> str:
-        if "_text" in rec.columns:
-            return str(rec["_text"].iat[pos])
-        return delimiter.join("" if t[c].iat[pos] is None else str(t[c].iat[pos]) for c in fields)
+        if "_text" in raw.columns:
+            return str(raw["_text"].iat[keep_rows[pos]])
+        return delimiter.join(_value(raw[c], keep_rows[pos]) or "" for c in fields)
 
     jid = sv.parse_job_id(t["JobID"], truncated=source_format == "sacct-fixed")
     bad_id = (jid["invalid"] | t["JobID"].isna()).to_numpy()
     for p in np.flatnonzero(bad_id):
-        v = t["JobID"].iat[p]
+        v = _value(t["JobID"], p)
         rejects.append((p, "JobID is not a Slurm job id" if v is not None else "empty JobID",
                         "JobID", v or "", sv.EXPECTED["job_id"]))
     is_step = jid["is_step"].to_numpy() & ~bad_id
     is_alloc = ~jid["is_step"].to_numpy() & ~bad_id
-    alloc_id = jid["alloc_id"].to_numpy(dtype=object)
+    codes = pc.dictionary_encode(sv.arrow_strings(jid["alloc_id"])).indices
+    alloc_code = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     pos = np.arange(n)
 
     # each step belongs to the allocation record before it with the same id
@@ -170,23 +172,23 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     # allocation record with that id anywhere in the chunk.
     last_alloc = pd.Series(np.where(is_alloc, pos, np.nan)).ffill().to_numpy()
     has_prev = ~np.isnan(last_alloc)
-    prev_id = np.full(n, None, dtype=object)
-    prev_id[has_prev] = alloc_id[last_alloc[has_prev].astype(np.int64)]
-    owner = np.where(is_step & has_prev & (prev_id == alloc_id), last_alloc, np.nan)
+    prev_code = np.full(n, -2, dtype=np.int64)
+    prev_code[has_prev] = alloc_code[last_alloc[has_prev].astype(np.int64)]
+    owner = np.where(is_step & (prev_code == alloc_code), last_alloc, np.nan)
     need = is_step & np.isnan(owner)
     if need.any():
-        amap = pd.Series(pos[is_alloc], index=alloc_id[is_alloc])
+        amap = pd.Series(pos[is_alloc], index=alloc_code[is_alloc])
         amap = amap[~amap.index.duplicated(keep="last")]
-        owner[need] = pd.Series(alloc_id[need], dtype=object).map(amap).to_numpy(dtype=float)
+        owner[need] = pd.Series(alloc_code[need]).map(amap).to_numpy(dtype=float)
     orphan = is_step & np.isnan(owner)
     for p in np.flatnonzero(orphan):
         rejects.append((p, "step record whose allocation record is not in the file (a step alone "
                            "cannot be billed: include the allocation line in the export)",
-                        "JobID", t["JobID"].iat[p], None))
+                        "JobID", _value(t["JobID"], p), None))
 
     # ---- allocation rows: parse and validate
     A = np.flatnonzero(is_alloc)
-    ta = {c: t[c].iloc[A].reset_index(drop=True) for c in fields}
+    ta = _Rows(raw, keep_rows[A])
     na = len(A)
     bad_alloc = np.zeros(na, dtype=bool)
     first_bad: dict[int, tuple[str, str, str]] = {}
@@ -284,14 +286,15 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
 
     # ---- usage that steps carry: parse on every record that has the column
     usage: dict[str, sv.Parsed] = {}
+    t_usage = {name: t[name] for name in STEP_COLUMNS if name in t}
     rec_bad = np.zeros(n, dtype=bool)  # step rows with an unreadable usage value
     step_first_bad: dict[int, tuple[str, str]] = {}
     for name, key, fn in (("MaxRSS", "size", sv.parse_size), ("TotalCPU", "duration", sv.parse_duration),
                           ("ConsumedEnergyRaw", "energy_raw", sv.parse_energy_raw),
                           ("ConsumedEnergy", "energy", sv.parse_energy)):
-        if name not in t:
+        if name not in t_usage:
             continue
-        p = fn(t[name])
+        p = fn(t_usage[name])
         usage[name] = p
         inv = p.invalid.to_numpy()
         check(name, inv[A], key)
@@ -304,7 +307,7 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     for i in np.flatnonzero(bad_alloc):
         column, key, reason = first_bad[int(i)]
         p = int(A[i])
-        rejects.append((p, reason, column, t[column].iat[p], sv.EXPECTED[key]))
+        rejects.append((p, reason, column, _value(t[column], p), sv.EXPECTED[key]))
     alloc_ok_at = np.zeros(n, dtype=bool)
     alloc_ok_at[A[alloc_ok]] = True
     owned = is_step & ~orphan
@@ -312,11 +315,11 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     owner_rejected = owned & ~alloc_ok_at[own]
     for p in np.flatnonzero(owner_rejected):
         rejects.append((p, f"its allocation record (line {lines[own[p]]}) was rejected", "JobID",
-                        t["JobID"].iat[p], None))
+                        _value(t["JobID"], p), None))
     step_bad = owned & ~owner_rejected & rec_bad
     for p in np.flatnonzero(step_bad):
         name, key = step_first_bad[int(p)]
-        rejects.append((p, f"{name} value of a step not understood", name, t[name].iat[p], sv.EXPECTED[key]))
+        rejects.append((p, f"{name} value of a step not understood", name, _value(t[name], p), sv.EXPECTED[key]))
     folded = owned & ~owner_rejected & ~step_bad
     n_folded = int(folded.sum())
 
@@ -392,7 +395,7 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     node_list = ta.get("NodeList")
     if node_list is not None:
         node_list = node_list.where(node_list.fillna("").str.casefold() != "none assigned", None)
-    job_id = pd.Series(alloc_id[A], dtype=object)
+    job_id = jid["alloc_id"].iloc[A]
     jid_a = jid.iloc[A].reset_index(drop=True)
     job_id_raw = ta.get("JobIDRaw")
     plain = (jid_a["array_job_id"].isna() & jid_a["het_job_id"].isna()).to_numpy()
@@ -458,6 +461,33 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
         handle_bad(out, r, opts)
     return Chunk(jobs=jobs, n_records=n_records, n_folded=n_folded, n_merged=n_merged,
                  n_ignored=n_ignored, rejected=out, format_detail=source_format, bytes_done=bytes_done)
+
+
+class _Rows:
+    """Columns of ``frame`` restricted to ``rows``, cut out on first use."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray):
+        self._frame, self._rows, self._cache = frame, rows, {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._frame.columns
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name not in self._cache:
+            self._cache[name] = self._frame[name].iloc[self._rows].reset_index(drop=True)
+        return self._cache[name]
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self else default
+
+
+def _value(series: pd.Series, i: int) -> str | None:
+    v = series.iat[int(i)]
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
+
+
+def _np(arr) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _first(*series: pd.Series | None, positive: bool = False) -> pd.Series | None:

@@ -75,11 +75,20 @@ class Parsed(NamedTuple):
 
 # ---------------------------------------------------------------- helpers
 
+def arrow_strings(s: pd.Series) -> pa.Array:
+    """A Series of strings as one Arrow large_string array (zero-copy when the
+    Series is Arrow-backed); non-string objects are refused by Arrow."""
+    arr = pa.array(s, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_null(arr.type) or not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
 def _arrow(s: pd.Series) -> pa.Array:
     """The Series as an Arrow string array in which empty strings are null."""
-    arr = pa.array(s, from_pandas=True)
-    if not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.large_string())
+    arr = arrow_strings(s)
     if len(arr) and pc.any(pc.equal(arr, "")).as_py():
         arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
     return arr
@@ -120,7 +129,11 @@ def _int_series(values: np.ndarray, ok: np.ndarray, index: pd.Index) -> pd.Serie
 
 
 def _str_series(arr: pa.Array, index: pd.Index) -> pd.Series:
-    return pd.Series(arr.to_pandas(), index=index, dtype=object).where(lambda x: x.notna(), None)
+    """Arrow strings -> a pandas Series of strings (Arrow-backed where pandas
+    does that by default), NA for null."""
+    out = arr.to_pandas()
+    out.index = index
+    return out
 
 
 def _size_parts(arr: pa.Array, pattern: str) -> tuple[pa.StructArray, np.ndarray]:
@@ -218,8 +231,9 @@ def parse_timestamp(s: pd.Series, tz: str = "UTC") -> Parsed:
     naive_ok = _matches(arr, _TS_NAIVE)
     parsed = pc.strptime(pc.if_else(pa.array(naive_ok), arr, pa.scalar(None, arr.type)),
                          format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
-    # strptime rolls impossible dates over (02-30 -> 03-01): insist on a round trip
-    same = pc.equal(pc.strftime(parsed, format="%Y-%m-%dT%H:%M:%S"), arr)
+    # strptime rolls impossible dates over (02-30 -> 03-01): the day must survive
+    day_text = pc.utf8_slice_codeunits(pc.if_else(pa.array(naive_ok), arr, pa.scalar(None, arr.type)), 8, 10)
+    same = pc.equal(pc.day(parsed), pc.cast(day_text, pa.int64()))
     good = _np_bool(same)
     parsed = pc.if_else(pa.array(good), parsed, pa.scalar(None, parsed.type))
     local = pd.DatetimeIndex(parsed.to_numpy(zero_copy_only=False).astype("datetime64[us]"))
