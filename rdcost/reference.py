@@ -247,8 +247,9 @@ def prices_in_effect(keys: pd.Series, dates: pd.Series, provider: str,
 
     For each key, the row with the latest ``as_of`` on or before the date; when
     every row of the key is later, the earliest one (``is_price_before_known``
-    True); rows whose ``as_of`` has no date are used only for keys without
-    dated rows. Keys with no row get nulls. Columns: usd_per_gpu_hour,
+    True); of several rows with the same date, the first in the file; rows
+    whose ``as_of`` has no date are used only for keys without dated rows.
+    Keys with no row get nulls. Columns: usd_per_gpu_hour,
     pricing_model, as_of, source, price_row, is_price_before_known.
     """
     cols = ["usd_per_gpu_hour", "pricing_model", "as_of", "source", "price_row"]
@@ -262,7 +263,8 @@ def prices_in_effect(keys: pd.Series, dates: pd.Series, provider: str,
     if left.empty or rows.empty:
         return out
     left = left.reset_index(names="_row").sort_values("date", kind="stable")
-    dated = rows[rows["as_of_date"].notna()].sort_values("as_of_date", kind="stable")
+    dated = rows[rows["as_of_date"].notna()].drop_duplicates(["gpu_key", "as_of_date"])
+    dated = dated.sort_values("as_of_date", kind="stable")
     dated = dated.astype({"gpu_key": "string"})
     right = dated[["gpu_key", "as_of_date"] + cols]
     back = pd.merge_asof(left, right, left_on="date", right_on="as_of_date", by="gpu_key",

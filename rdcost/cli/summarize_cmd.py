@@ -100,8 +100,9 @@ def summarize_command(
         out(to_markdown(s))
     else:
         out(to_text(s))
-    for n in s.notes:
-        err.print(f"rdcost: note: {n}", markup=False)
+    if format in (OutputFormat.json, OutputFormat.csv):  # table and markdown print them in a section
+        for n in s.notes:
+            err.print(f"rdcost: note: {n}", markup=False)
 
 
 def apply_options(a: Assumptions, o: dict[str, Any]) -> Assumptions:
