@@ -40,7 +40,7 @@ WIDE = {
     "JobID": 24, "JobIDRaw": 16, "JobName": 24, "User": 10, "Account": 12, "Partition": 10,
     "QOS": 8, "State": 20, "ExitCode": 8, "DerivedExitCode": 15, "Submit": 19,
     "Eligible": 19, "Start": 19, "End": 19, "Elapsed": 12, "ElapsedRaw": 10,
-    "Timelimit": 12, "TimelimitRaw": 12, "NNodes": 8, "NCPUS": 10, "ReqCPUS": 8,
+    "Timelimit": 16, "TimelimitRaw": 16, "NNodes": 8, "NCPUS": 10, "ReqCPUS": 8,
     "NTasks": 8, "ReqMem": 10, "ReqTRES": 90, "AllocTRES": 90, "MaxRSS": 10,
     "AveRSS": 10, "TotalCPU": 12, "CPUTimeRAW": 10, "ConsumedEnergyRaw": 17,
     "NodeList": 15, "Cluster": 10, "Flags": 30,
