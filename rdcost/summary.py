@@ -41,7 +41,7 @@ import pandas as pd
 from . import costing, reference
 from .assumptions import Assumptions, Sourced, job_power, job_prices
 from .errors import AssumptionError
-from .grouping import find_groups
+from .grouping import GroupingParams, find_groups
 from .linking import compute_jobs
 
 SCHEMA_VERSION = 1
@@ -159,13 +159,14 @@ def job_costs(jobs: pd.DataFrame, a: Assumptions, today: pd.Timestamp) -> pd.Dat
 
 def summarize(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
               project: str | None = None, today: pd.Timestamp | None = None,
-              on_missing: str = "raise") -> Summary:
+              on_missing: str = "raise", grouping: GroupingParams | None = None) -> Summary:
     """Summarize a job table (e.g. one project's rows of the store).
 
     ``today`` is the date for ``price_date = "today"`` (default: now).
     ``on_missing``: ``raise`` (default) raises :class:`AssumptionError` when a
     GPU type with GPU time has no price or power; ``unknown`` leaves the
     figures that need it unknown (null) and says so in ``notes``.
+    ``grouping`` tunes how grid searches are found (:func:`rdcost.grouping.find_groups`).
     """
     if on_missing not in ("raise", "unknown"):
         raise ValueError(f"on_missing must be raise or unknown, got {on_missing!r}")
@@ -200,7 +201,7 @@ def summarize(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
     conc = costing.concurrency(starts[known], end_eff[known], pd.to_numeric(cj.loc[known, "n_gpus"]))
 
     # grid searches, one model, tuning round
-    groups = find_groups(cj)["search_id"]
+    groups = find_groups(cj, grouping)["search_id"]
     per_search = groups.dropna().value_counts()
     one_model = a.one_model_gpu_hours or _one_model(cj, j)
     tuning = a.tuning_round_n_jobs or _tuning_round(per_search)
