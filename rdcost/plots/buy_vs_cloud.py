@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from ..errors import UsageError  # noqa: E402
 
@@ -75,8 +76,10 @@ def cumulative(ctx, path: Path) -> Path:
             ax.plot(months[k:], y[k:], style, color=colour, lw=1.2, alpha=0.55)
     if ext.any():
         ax.axvline(span_months, color=BLACK, lw=0.8, ls=":")
-        ax.text(span_months, ax.get_ylim()[1] * 0.98, " last job ends;\n then the mean rate", va="top",
-                ha="left", fontsize=8)
+        ax.plot([], [], "-", color=BLACK, lw=1.2, alpha=0.4,
+                label="paler: after the last job, at the project's mean rate")
+        ax.text(span_months, 0.98, "last job ends ", rotation=90, va="top",
+                ha="right", fontsize=8, transform=blended_transform_factory(ax.transData, ax.transAxes))
     for m, colour, what in ((c.breakeven_months, VERMILLION, "on-demand"),
                             (c.breakeven_months_vs_low, SKY, "pre-emptible")):
         if m is None or m > months[-1]:
@@ -91,7 +94,7 @@ def cumulative(ctx, path: Path) -> Path:
     ax.set_ylabel("cumulative cost (USD)")
     ax.set_title(f"Renting vs buying {c.n_gpus} GPUs: cumulative cost, {_who(ctx)}")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, frameon=True)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     return _save(fig, path)
 
 
