@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from . import sacct_values as sv
 from .base import Chunk, ParseOptions, Rejected, Sample
-from .sacct_rows import has_step_dot, records_to_chunk, resolve_field, split_at_last_allocation
+from .sacct_rows import chunk_cuts, has_step_dot, records_to_chunk, resolve_field
 
 NAME = "sacct-fixed"
 SOURCE_FORMAT = "sacct-fixed"
@@ -153,12 +153,14 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
             buffered += len(frame)
         if buffered >= opts.chunk_rows:
             all_rows = pd.concat(buf, ignore_index=True)
-            head, tail = split_at_last_allocation(all_rows)
-            if len(head):
+            starts = np.flatnonzero(all_rows["JobID"].notna().to_numpy() & ~has_step_dot(all_rows["JobID"]))
+            start = 0
+            for cut in chunk_cuts(starts, opts.chunk_rows):
+                head = all_rows.iloc[start:cut]
                 yield state.chunk(head, opts, done, upto=int(head["_line"].iloc[-1]))
-                buf, buffered = [tail], len(tail)
-            else:
-                buf, buffered = [all_rows], len(all_rows)
+                start = cut
+            tail = all_rows.iloc[start:]
+            buf, buffered = [tail], len(tail)
     all_rows = pd.concat(buf, ignore_index=True) if buf else pd.DataFrame({"JobID": [], "_line": []})
     yield state.chunk(all_rows, opts, done, upto=None)
 

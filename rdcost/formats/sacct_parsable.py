@@ -24,7 +24,7 @@ from ..errors import FormatDetectionError, ParseError, UsageError
 from ..states import normalize_slurm_state
 from . import sacct_values as sv
 from .base import SAMPLE_BYTES, Chunk, ParseOptions, Rejected, Sample
-from .sacct_rows import fields_from_user, is_known_field, records_to_chunk, resolve_field
+from .sacct_rows import chunk_cuts, fields_from_user, is_known_field, records_to_chunk, resolve_field
 
 NAME = "sacct-parsable"
 
@@ -298,13 +298,14 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
             if buffered >= opts.chunk_rows:
                 table = pa.Table.from_batches(batches).combine_chunks()
                 lines = np.concatenate(spans)
-                cut = _last_allocation_row(table.column("JobID"))
-                if cut > 0:
-                    yield emit(table.slice(0, cut), lines[:cut], final=False)
-                    rest = table.slice(cut)
-                    batches, spans, buffered = rest.to_batches(), [lines[cut:]], rest.num_rows
-                else:
-                    batches, spans = table.to_batches(), [lines]
+                starts = _allocation_rows(table.column("JobID"))
+                # cut before the first allocation at or after chunk_rows, as often as it fits
+                done = 0
+                for cut in chunk_cuts(starts, opts.chunk_rows):
+                    yield emit(table.slice(done, cut - done), lines[done:cut], final=False)
+                    done = cut
+                rest = table.slice(done)
+                batches, spans, buffered = rest.to_batches(), [lines[done:]], rest.num_rows
         pending_bad.extend(invalid)
         invalid.clear()
         if batches:
@@ -320,12 +321,11 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
         fh.close()
 
 
-def _last_allocation_row(job_ids: pa.ChunkedArray) -> int:
-    """Row index of the last allocation record (JobID without a step part), 0 if none."""
+def _allocation_rows(job_ids: pa.ChunkedArray) -> np.ndarray:
+    """Row indices of allocation records (a JobID without a step part)."""
     arr = job_ids.combine_chunks() if isinstance(job_ids, pa.ChunkedArray) else job_ids
     step = pc.fill_null(pc.match_substring_regex(arr, r"\.[^\]]*$"), True)
-    alloc = np.flatnonzero(np.asarray(pc.invert(step).to_numpy(zero_copy_only=False), dtype=bool))
-    return int(alloc[-1]) if len(alloc) else 0
+    return np.flatnonzero(np.asarray(pc.invert(step).to_numpy(zero_copy_only=False), dtype=bool))
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:

@@ -113,6 +113,19 @@ def split_at_last_allocation(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     return raw.iloc[:cut], raw.iloc[cut:]
 
 
+def chunk_cuts(starts: np.ndarray, chunk_rows: int) -> list[int]:
+    """Where to cut a buffer of records into chunks of about ``chunk_rows``:
+    each cut is the first allocation record (index in ``starts``) at least
+    ``chunk_rows`` rows after the previous cut, so no job loses its steps."""
+    cuts, last = [], 0
+    while True:
+        later = starts[starts >= last + max(chunk_rows, 1)]
+        if not len(later):
+            return cuts
+        last = int(later[0])
+        cuts.append(last)
+
+
 # ---------------------------------------------------------------- records -> chunk
 
 def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions, source_format: str,
@@ -274,13 +287,18 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     if col("AllocGRES") is not None:
         g = sv.parse_gres(col("AllocGRES"))
         check("AllocGRES", g["invalid"], "gres")
-        take = n_gpus.isna() | ((n_gpus == 0) & (g["n_gpus"] > 0))
-        n_gpus = n_gpus.where(~take, g["n_gpus"])
+        g_gpus = g["n_gpus"].fillna(0.0).where(~g["invalid"])   # empty AllocGRES: no GRES allocated
+        take = n_gpus.isna() | ((n_gpus == 0) & (g_gpus > 0))
+        n_gpus = n_gpus.where(~take, g_gpus)
         gpu_type = gpu_type.where(~take, g["gpu_type"])
     pending_array = jid["is_pending_array"].to_numpy()[A]
     never_started = pending_array | (state == "PENDING").to_numpy()
-    if col("Start") is not None:
+    if col("Start") is not None:   # Start 'Unknown'/'None'
         never_started |= (times["Start"].isna() & col("Start").notna()).to_numpy()
+    if col("NodeList") is not None:
+        never_started |= col("NodeList").fillna("").str.casefold().eq("none assigned").to_numpy(dtype=bool)
+    if n_cpus is not None:          # NCPUS is 0 for a job that never got an allocation
+        never_started |= (n_cpus.astype("Float64") == 0).fillna(False).to_numpy(dtype=bool)
     n_gpus = n_gpus.where(~(n_gpus.isna().to_numpy() & never_started), 0.0)
     n_gpus = n_gpus.where(~pending_array, 0.0)
 
