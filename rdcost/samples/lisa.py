@@ -75,7 +75,11 @@ DROPOUT = (0.1, 0.2, 0.3, 0.4)
 BATCH = (2000, 5000, 8000)
 LAYERS = (8, 10, 12)
 #: Length class -> (hours of a full run on one GPU, time limit in hours, probability).
-LENGTHS = {24: (30, 0.26), 48: (60, 0.22), 120: (144, 0.52)}
+LENGTHS = {24: (30, 0.22), 48: (60, 0.2), 120: (144, 0.58)}
+#: Draws of search sizes and lengths are kept near these totals, so that every
+#: seed needs about the same scaling of the cancelled runs.
+SEARCH_JOBS = 3_450
+NOMINAL_HOURS_PER_JOB = 84.0
 #: F1 lost by shorter training.
 LENGTH_F1 = {24: -3.0, 48: -1.5, 120: 0.0}
 
@@ -110,18 +114,24 @@ def _sweep_id(rng) -> str:
 
 def plan_searches(rng) -> pd.DataFrame:
     """One row per job of a grid search, with its hyperparameters."""
-    sizes = np.concatenate([rng.choice(SMALL_SIZES, N_SMALL), np.full(N_MEDIAN, 24),
-                            rng.choice(LARGE_SIZES, N_LARGE, p=LARGE_P)])
+    while True:  # every seed gets about the same number of search jobs ...
+        sizes = np.concatenate([rng.choice(SMALL_SIZES, N_SMALL), np.full(N_MEDIAN, 24),
+                                rng.choice(LARGE_SIZES, N_LARGE, p=LARGE_P)])
+        if abs(sizes.sum() - SEARCH_JOBS) <= 40:
+            break
     rng.shuffle(sizes)
+    lengths = np.array(list(LENGTHS))
+    while True:  # ... and of nominal GPU-hours
+        length_of = rng.choice(lengths, len(sizes), p=[v[1] for v in LENGTHS.values()])
+        if abs((sizes * length_of).sum() / (SEARCH_JOBS * NOMINAL_HOURS_PER_JOB) - 1) <= 0.02:
+            break
     kinds = np.array(["array"] * N_ARRAY + ["loop"] * N_LOOP + ["sweep"] * N_SWEEP)
     rng.shuffle(kinds)
-    lengths = list(LENGTHS)
     rows = []
-    for s, (size, kind) in enumerate(zip(sizes, kinds, strict=True)):
+    for s, (size, kind, length) in enumerate(zip(sizes, kinds, length_of.tolist(), strict=True)):
         user = str(rng.choice(USERS, p=USER_P))
         task = str(rng.choice(TASKS, p=(0.65, 0.35)))
         model = str(rng.choice(MODELS, p=(0.6, 0.25, 0.15)))
-        length = int(rng.choice(lengths, p=[v[1] for v in LENGTHS.values()]))
         opts = FACTORS[int(size)]
         n_lr, n_drop, n_bs, n_layers, n_seed = opts[int(rng.integers(len(opts)))]
         lrs = _subset(rng, LR, n_lr, contiguous=True)
@@ -162,7 +172,7 @@ def best_f1(df: pd.DataFrame) -> np.ndarray:
 def expected_f1(df: pd.DataFrame) -> pd.Series:
     """F1 a run of this configuration reaches when trained to the end (before seed noise).
     Learning rate and dropout matter; batch size and depth barely."""
-    return (best_f1(df) - 1.3 * np.log2(df["lr"] / 0.04) ** 2 - 14.0 * (df["dropout"] - 0.2) ** 2
+    return (best_f1(df) - 1.3 * np.log2(df["lr"] / 0.04) ** 2 - 25.0 * (df["dropout"] - 0.2) ** 2
             - 0.15 * np.abs(np.log2(df["batch_size"] / 5000)) + 0.05 * (df["num_layers"] - 10)
             + df["length_h"].map(LENGTH_F1))
 
