@@ -194,7 +194,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
         s = cells[roles[canon]].astype(object)
         return s.where(~is_missing(s), None)
 
-    for canon, pos in roles.items():
+    for canon, pos in sorted(roles.items(), key=lambda kv: kv[1]):  # first problem in file order
         kind, column, s = CANONICAL[canon], header[pos], raw(canon)
         if kind == "text":
             jobs[canon] = s.astype("string").str.strip().astype(object).where(s.notna(), None)

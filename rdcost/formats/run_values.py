@@ -211,8 +211,8 @@ def row_hash(cells: pd.DataFrame, keys: list[str]) -> pd.Series:
     pieces = []
     for p in order:
         col = cells.iloc[:, p].astype(object)
-        col = col.where(col.notna() & (col.astype(str) != ""), None)
-        pieces.append(keys[p] + "=" + col)
+        has = col.notna() & (col.astype(str) != "")
+        pieces.append((keys[p] + "=" + col.astype(str)).where(has, None))
     text = join_columns(pieces, "\x1f", cells.index).fillna("")
     digest = pd.util.hash_pandas_object(text.astype(str), index=False, hash_key="rdcost-rowkey-01")
     return digest.map(lambda v: f"{int(v):016x}").astype(object)
