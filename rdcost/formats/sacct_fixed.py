@@ -32,6 +32,7 @@ SOURCE_FORMAT = "sacct-fixed"
 
 _UNDERLINE = r"^-+( +-+)* *$"
 _UNDERLINE_RE = re.compile(_UNDERLINE)
+_UNDERLINE_BYTES = re.compile(_UNDERLINE.encode())
 #: Bytes read per block.
 BLOCK_BYTES = 4 << 20
 
@@ -87,37 +88,41 @@ def sniff(sample: Sample) -> bool:
 def _line_blocks(path: Path) -> Iterator[tuple[pa.Array, int, int]]:
     """(lines as binary, 1-based number of the first, bytes read so far).
 
-    The last line of each block is held back and read with the next block, so
-    that a header and its underline always arrive together.
+    The last complete line of each block is held back and read with the next
+    block (it may be a header whose underline is not read yet), together
+    with the line before it when it is itself an underline.
     """
     first = 1
     done = 0
+    carry = b""
     with open(path, "rb") as fh:
-        carry = b""
         while True:
             block = fh.read(BLOCK_BYTES)
             done += len(block)
             if not block:
                 break
             blob = carry + block
-            cut = blob.rfind(b"\n")
-            if cut < 0:
+            end = blob.rfind(b"\n")
+            k = blob.rfind(b"\n", 0, end) if end > 0 else -1
+            if k >= 0 and _UNDERLINE_BYTES.match(blob[k + 1:end].rstrip(b"\r")):
+                k = blob.rfind(b"\n", 0, k) if k > 0 else -1
+            if k < 0:
                 carry = blob
                 continue
-            prev = blob.rfind(b"\n", 0, cut)
-            carry = blob[prev + 1:]          # last complete line + unfinished rest
-            body = blob[:prev] if prev >= 0 else b""
-            if prev < 0:
-                continue
-            lines = pc.list_flatten(pc.split_pattern(pa.array([body], pa.large_binary()), b"\n"))
+            body, carry = blob[:k], blob[k + 1:]
+            lines = _split_lines(body, first)
             yield lines, first, done
             first += len(lines)
-        if carry:
-            if carry.startswith(b"\xef\xbb\xbf") and first == 1:
-                carry = carry[3:]
-            tail = carry[:-1] if carry.endswith(b"\n") else carry
-            lines = pc.list_flatten(pc.split_pattern(pa.array([tail], pa.large_binary()), b"\n"))
-            yield lines, first, done
+    if carry:
+        tail = carry[:-1] if carry.endswith(b"\n") else carry
+        lines = _split_lines(tail, first)
+        yield lines, first, done
+
+
+def _split_lines(body: bytes, first: int) -> pa.Array:
+    if first == 1 and body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    return pc.list_flatten(pc.split_pattern(pa.array([body], pa.large_binary()), b"\n"))
 
 
 def _strip_cr(lines: pa.Array) -> pa.Array:
@@ -145,8 +150,6 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     buffered = 0
     done = 0
     for lines, first, done in _line_blocks(path):
-        if first == 1 and len(lines) and lines[0].as_py().startswith(b"\xef\xbb\xbf"):
-            lines = pa.concat_arrays([pa.array([lines[0].as_py()[3:]], pa.large_binary()), lines[1:]])
         frame = state.records(_strip_cr(lines), first)
         if len(frame):
             buf.append(frame)
