@@ -86,7 +86,9 @@ def estimate_command(
                   "pricing_model_low": price.pricing_model_low, "pricing_model_high": price.pricing_model_high,
                   "as_of": price.as_of, "source": price.source, "origin": price.origin,
                   "note": price.note or why},
-        "power": {"power_w": power_w, "basis": None if power_w is None else "measured (given)",
+        "power": {"power_w": power_w,
+                  "basis": None if power_w is None else
+                  ("whole system, measured" if watts is not None else f"{watts_per_device:g} W per device x {count:g}"),
                   "origin": "option --watts" if watts is not None else
                   ("option --watts-per-device" if watts_per_device is not None else None)},
         "pue": _sourced(a.pue), "electricity_usd_per_kwh": _sourced(a.electricity_usd_per_kwh),
@@ -119,7 +121,7 @@ def _sourced(v: Any) -> dict[str, Any]:
 def _table(e: RunEstimate) -> pd.DataFrame:
     return pd.DataFrame({
         "hardware": [e.hardware], "count": [fmt(_num(e.count))], "hours": [fmt(_num(e.hours))],
-        "power_w": [fmt(e.power_w)], "energy_kwh (x PUE)": [fmt(e.energy_kwh)],
+        "power_w": ["unknown" if e.power_w is None else f"{e.power_w:,.2f}".rstrip("0").rstrip(".")], "energy_kwh (x PUE)": [fmt(e.energy_kwh)],
         "co2e_lbs": [fmt(e.co2e_lbs)], "co2e_kg": [fmt(e.co2e_kg)],
         "cloud_usd (low - high)": [f"{fmt(e.cloud_usd_low, 'usd')} - {fmt(e.cloud_usd_high, 'usd')}"],
         "electricity_usd": [fmt(e.electricity_usd, "usd")],
@@ -133,7 +135,7 @@ def _num(x: float) -> float | int:
 def _assumption_lines(u: dict[str, Any]) -> list[str]:
     p, c = u["price"], u["carbon"]
     power = ("power: unknown (no --watts): energy, CO2e and electricity are unknown" if u["power"]["power_w"] is None
-             else f"power: {u['power']['power_w']:,g} W, whole system, measured [{u['power']['origin']}]")
+             else f"power: {u['power']['power_w']:,g} W, {u['power']['basis']} [{u['power']['origin']}]")
     return [
         f"price: ${p['usd_per_gpu_hour_low']:g} - ${p['usd_per_gpu_hour_high']:g} per device-hour "
         f"({p['provider']} {p['pricing_model_low']} / {p['pricing_model_high']}, as of {p['as_of']}) "
@@ -153,7 +155,7 @@ def _figures(e: RunEstimate, u: dict[str, Any]) -> pd.DataFrame:
     env = (f"PUE {u['pue']['value']:g}; {u['carbon']['kg_co2e_per_kwh']:.4g} kg CO2e/kWh "
            f"({u['carbon']['region']}, {u['carbon']['year']})")
     rows = [("gpu_hours", e.gpu_hours, "device-hours", f"{e.count:g} x {e.hours:g} h"),
-            ("power_w", e.power_w, "W", "whole system, measured"),
+            ("power_w", e.power_w, "W", u["power"]["basis"] or "unknown"),
             ("energy_kwh", e.energy_kwh, "kWh", env), ("co2e_kg", e.co2e_kg, "kg", env),
             ("co2e_lbs", e.co2e_lbs, "lbs", env),
             ("usd_per_gpu_hour_low", e.usd_per_gpu_hour_low, "USD per device-hour", price),
