@@ -184,7 +184,7 @@ def summarize_groups(jobs: pd.DataFrame, groups: pd.DataFrame | None = None,
     """One row per search, sorted by first submission.
 
     Columns: search_id, search_method, user (comma list if several), project,
-    name (the stem for heuristic searches, else the first job's name), n_jobs,
+    name (the name stem when all its jobs share one, else the first job's name), n_jobs,
     gpu_hours (sum over jobs whose GPUs and time are known; null if none is),
     first_submit_time, last_end_time, and job counts by state (n_completed,
     n_failed incl. out-of-memory and node failures, n_cancelled incl.
@@ -208,7 +208,8 @@ def summarize_groups(jobs: pd.DataFrame, groups: pd.DataFrame | None = None,
     out = pd.DataFrame({"search_method": first["search_method"], "project": first["project"]})
     users = d[["search_id", "user"]].drop_duplicates().sort_values(["search_id", "user"])
     out["user"] = users.groupby("search_id", sort=False)["user"].agg(",".join)
-    out["name"] = first["stem"].where(first["search_method"] == "heuristic", first["job_name"])
+    one_stem = g["stem"].nunique() == 1
+    out["name"] = first["stem"].where(one_stem & first["stem"].notna(), first["job_name"])
     out["n_jobs"] = g.size()
     out["gpu_hours"] = g["gpu_hours"].sum(min_count=1)
     out["first_submit_time"] = g["t"].min()

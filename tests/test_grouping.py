@@ -209,6 +209,12 @@ def test_summary_lists_several_users_of_one_stored_group():
     assert summarize_groups(jobs(*rows))["user"].tolist() == ["alice,bob"]
 
 
+def test_summary_name_is_the_shared_stem_else_the_first_name():
+    rows = [{"job_name": n, "group_id": g, "group_source": "csv", "source": "csv", "submit_min": i}
+            for i, (n, g) in enumerate([("x-lr1", "a"), ("x-lr2", "a"), ("first-1", "b"), ("other", "b")])]
+    assert summarize_groups(jobs(*rows))["name"].tolist() == ["x", "first-1"]
+
+
 def test_members_lists_every_grouped_job_once():
     df = jobs(*burst("a-lr{i}", 4, 0), *burst("b-lr{i}", 5, 0.01), {"job_name": "debug", "submit_min": 3})
     m = group_members(df)

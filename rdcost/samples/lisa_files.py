@@ -206,11 +206,14 @@ JOBS_CSV_COLUMNS = ("job_id", "name", "user", "project", "partition", "state", "
 def jobs_csv_text(jobs: pd.DataFrame) -> str:
     j = jobs.sort_values(["submit_s", "job_id_raw"], kind="stable")
     fmt = "%Y-%m-%dT%H:%M:%SZ"
+    first = j[j["search"] >= 0].groupby("search")["submit_s"].min()
+    number = first.rank(method="first").astype(int).to_dict()  # searches numbered by start
+    number[-1] = 0
     out = pd.DataFrame({
         "job_id": j["job_id"], "name": j["name"], "user": j["user"], "project": lisa.ACCOUNT,
         "partition": j["partition"], "state": j["state"], "submit_time": _ts(j["submit_time"], fmt),
         "start_time": _ts(j["start_time"], fmt), "end_time": _ts(j["end_time"], fmt),
         "n_gpus": j["n_gpus"].astype(str), "gpu_type": j["gpu_type"],
-        "group": ("search-" + (j["search"] + 1).map("{:03d}".format)).where(j["search"] >= 0, ""),
+        "group": ("search-" + j["search"].map(number).map("{:03d}".format)).where(j["search"] >= 0, ""),
     })
     return out.to_csv(index=False, lineterminator="\n")
