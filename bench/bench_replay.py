@@ -12,6 +12,9 @@ The trace: Poisson arrivals; GPUs per job drawn from 1, 2, 4, 8 (weights
 clipped to 3 min .. 9 days, like the paper's LISA jobs); the arrival rate is
 set so that the GPUs asked for are ``--load`` times what the cluster can
 serve (near 1, queues build up and drain again, which keeps backfill busy).
+``--estimate limit`` also gives the scheduler time-limit-like estimates
+(1 to 3 times the run time, rounded up to the hour), which exercises the
+separate heap of estimated end times.
 """
 
 from __future__ import annotations
@@ -42,15 +45,20 @@ def main() -> None:
     ap.add_argument("--gpus", type=int, default=256)
     ap.add_argument("--load", type=float, default=0.95)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--estimate", choices=("elapsed", "limit"), default="elapsed")
     args = ap.parse_args()
     times = {}
     for n in (100_000, 1_000_000):
         submit, gpus, duration = synthetic_trace(n, args.gpus, args.load, args.seed)
+        estimate = None
+        if args.estimate == "limit":
+            rng = np.random.default_rng(args.seed + 1)
+            estimate = np.ceil(duration * rng.uniform(1.0, 3.0, size=n) / 3600.0) * 3600.0
         t0 = time.perf_counter()
-        start = replay(submit, gpus, duration, args.gpus)
+        start = replay(submit, gpus, duration, args.gpus, estimate)
         times[n] = time.perf_counter() - t0
         wait_h = (start - submit) / 3600
-        print(f"{n:>9,} jobs on {args.gpus} GPUs, load {args.load}: {times[n]:7.2f} s "
+        print(f"{n:>9,} jobs on {args.gpus} GPUs, load {args.load}, estimate {args.estimate}: {times[n]:7.2f} s "
               f"(mean wait {wait_h.mean():.2f} h, p95 {np.percentile(wait_h, 95):.2f} h)")
     print(f"ratio 1M / 100k: {times[1_000_000] / times[100_000]:.1f}")
 

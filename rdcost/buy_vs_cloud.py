@@ -683,7 +683,7 @@ class Report:
     n_jobs: int
     n_jobs_gpu_unknown: int
     comparison: Comparison
-    owned_gpu_key: str | None
+    project_gpu_key: str | None
     owned_server: str
     cloud_usd_committed_1y: float | None
     cloud_usd_committed_3y: float | None
@@ -697,7 +697,7 @@ class Report:
         d: dict[str, Any] = {"project": self.project, "n_jobs": self.n_jobs,
                              "n_jobs_gpu_unknown": self.n_jobs_gpu_unknown}
         d.update(self.comparison.to_dict())
-        d["owned_gpu_key"] = self.owned_gpu_key
+        d["project_gpu_key"] = self.project_gpu_key
         d["owned_server"] = self.owned_server
         d["cloud_usd_committed_1y"] = self.cloud_usd_committed_1y
         d["cloud_usd_committed_3y"] = self.cloud_usd_committed_3y
@@ -782,6 +782,10 @@ def compare_jobs(jobs: pd.DataFrame, assumptions, owned: OwnedSpec | None = None
         notes.append(f"{int(j.loc[use, 'is_price_before_known'].sum()):,} jobs ran before the earliest "
                      "known price of their GPU; the earliest known price is used")
     committed = _committed(a, j, cj, use, today)
+    if committed["n_jobs_before_known_price"]:
+        notes.append(f"committed-use prices: {committed['n_jobs_before_known_price']:,} jobs ran before the "
+                     f"earliest known commitment price of their GPU (as of "
+                     f"{', '.join(sorted(committed['as_of']))}); that price is used")
 
     # demand
     t0 = starts[use].min()
@@ -845,13 +849,13 @@ def compare_jobs(jobs: pd.DataFrame, assumptions, owned: OwnedSpec | None = None
                          "cluster has and could never run; they are left out of that row")
 
     return Report(project=project, n_jobs=len(cj), n_jobs_gpu_unknown=n_gpu_unknown, comparison=c,
-                  owned_gpu_key=main_key, owned_server=params.server_label,
+                  project_gpu_key=main_key, owned_server=params.server_label,
                   cloud_usd_committed_1y=committed.get("reserved_1y"),
                   cloud_usd_committed_3y=committed.get("reserved_3y"),
                   curve=curve, sizing=sizing_table, replay=replay_info, notes=notes)
 
 
-def _committed(a, j: pd.DataFrame, cj: pd.DataFrame, use: pd.Series, today: pd.Timestamp) -> dict[str, float | None]:
+def _committed(a, j: pd.DataFrame, cj: pd.DataFrame, use: pd.Series, today: pd.Timestamp) -> dict[str, Any]:
     """Committed-use cost (1- and 3-year) from the bundled price table, for
     each job's GPU type or its cloud equivalent; None if any GPU-hour has no
     such price (e.g. the provider sells no commitment for it)."""
@@ -869,13 +873,24 @@ def _committed(a, j: pd.DataFrame, cj: pd.DataFrame, use: pd.Series, today: pd.T
                 return cand
         return None
 
-    keys = j.loc[use, "gpu_key"].map(table_key).astype("string")
-    dates = assumptions_mod.price_dates(a, cj.loc[use, "start_time"], today)
-    out: dict[str, float | None] = {}
+    gpu_keys = j.loc[use, "gpu_key"].astype("string")
+    keys = gpu_keys.map({k: table_key(k) for k in gpu_keys.dropna().unique()}).astype("string")
+    # prices are dated by day at best: look each (key, day) up once
+    days = pd.to_datetime(assumptions_mod.price_dates(a, cj.loc[use, "start_time"], today), utc=True).dt.floor("D")
+    pairs = pd.DataFrame({"key": keys, "day": days}).drop_duplicates().reset_index(drop=True)
+    gh = pd.DataFrame({"key": keys, "day": days, "gpu_hours": j.loc[use, "gpu_hours"]})
+    gh = gh.groupby(["key", "day"], dropna=False, sort=False)["gpu_hours"].agg(["sum", "size"]).reset_index()
+    out: dict[str, Any] = {"n_jobs_before_known_price": 0, "as_of": set()}
     for model in COMMITTED_MODELS:
-        p = reference.prices_in_effect(keys, dates, a.price_provider, (model,))
-        cost = j.loc[use, "gpu_hours"] * p["usd_per_gpu_hour"]
-        out[model] = _sum_or_none(cost)
+        p = reference.prices_in_effect(pairs["key"], pairs["day"], a.price_provider, (model,))
+        priced = pairs.assign(usd_per_gpu_hour=p["usd_per_gpu_hour"].to_numpy(),
+                              is_before=p["is_price_before_known"].to_numpy(), as_of=p["as_of"].to_numpy())
+        m = gh.merge(priced, on=["key", "day"], how="left")
+        out[model] = _sum_or_none(m["sum"] * m["usd_per_gpu_hour"])
+        if out[model] is not None:
+            out["n_jobs_before_known_price"] = max(out["n_jobs_before_known_price"],
+                                                   int(m.loc[m["is_before"].astype(bool), "size"].sum()))
+            out["as_of"] |= set(m["as_of"].dropna().astype(str))
     return out
 
 

@@ -281,7 +281,8 @@ def assumption_lines(r: Report) -> list[str]:
 def figures(r: Report) -> pd.DataFrame:
     """Long form for --format csv: one row per scalar figure of the JSON."""
     d = r.to_dict()
-    rows = [(k, v) for k, v in d.items() if not isinstance(v, dict | list) and k != "project"]
+    rows = [(k, v) for k, v in d.items()
+            if k not in ("project", "sizing", "replay", "notes", "assumptions")]
     return pd.DataFrame(rows, columns=["figure", "value"])
 
 
