@@ -14,6 +14,12 @@ from collections.abc import Callable
 KINDS: dict[str, str] = {
     "buy-vs-cloud-cumulative": "buy_vs_cloud:cumulative",
     "sizing": "buy_vs_cloud:sizing",
+    "gpus-in-use": "case_study:gpus_in_use",
+    "cumulative": "case_study:cumulative",
+    "job-lengths": "case_study:job_lengths",
+    "grid-searches": "case_study:grid_searches",
+    "rd-cost": "case_study:rd_cost",
+    "waste": "case_study:waste",
 }
 
 
