@@ -708,9 +708,8 @@ def finish(df: pd.DataFrame, errors: RowErrors, *, path: Path, lines: pd.Series,
     from .base import Chunk, handle_bad
 
     rejected: list[Rejected] = []
-    for r in pre_rejected:
-        handle_bad(rejected, r, opts)
-    for r in errors.rejected(str(path), lines, text):
+    found = pre_rejected + errors.rejected(str(path), lines, text)
+    for r in sorted(found, key=lambda r: (r.line is None, r.line or 0)):  # file order
         handle_bad(rejected, r, opts)
     good = df[~errors.bad.to_numpy()]
     n_merged = 0

@@ -72,9 +72,9 @@ _JSON_ID_KEYS = ("id", "run_id", "name", "path", "display_name", "displayName")
 _JSON_MARKERS = ("config", "summary", "summary_metrics", "metadata", "system_metrics", "sweep",
                  "sweep_id", "sweep_name", "sweepName")
 
-CHART_HINT = ("export the runs table instead: in the project's Runs view (table icon) click "
-              "'Export' -> 'CSV export' (see docs/runs-formats.md), or write the runs with the "
-              "public API script given there")
+CHART_HINT = ("export the runs table instead: in the project's Runs tab (table view) use the "
+              "table's export button and choose CSV, or write the runs with the public API "
+              "script; both are described in docs/runs-formats.md")
 
 
 # --------------------------------------------------------------------------
@@ -160,14 +160,14 @@ def sniff(sample: Sample) -> bool:
 
 def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     path = Path(path)
-    head = read_text(path).lstrip()
-    if head.startswith(("{", "[")):
-        yield from _parse_json(path, head, opts)
+    sample = Sample.read(path)
+    if sample.text.lstrip().startswith(("{", "[")):
+        yield from _parse_json(path, read_text(path), opts)
         return
     table = read_delimited(path, opts.delimiter)
     if is_chart_panel(table.header):
         raise chart_panel_error(path, table.header)
-    quoted = sniff_header(Sample.read(path), table.delimiter)
+    quoted = sniff_header(sample, table.delimiter)
     layout = csv_layout(table.header, bool(quoted and quoted.is_all_quoted), strict=False)
     if layout is None:
         raise FormatDetectionError(
