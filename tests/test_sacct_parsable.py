@@ -101,6 +101,8 @@ def test_arrays_het_jobs_pending_remainders_and_running_jobs(tmp_path):
     assert cancelled["n_gpus"] == 0.0 and cancelled["elapsed_s"] == 0.0   # never ran
     running = j["8130"]
     assert running["state"] == "RUNNING" and pd.isna(running["end_time"]) and running["n_gpus"] == 8.0
+    assert pd.isna(running["exit_code"]) and pd.isna(pend["exit_code"])   # '0:0' of an unfinished job
+    assert task["exit_code"] == 0 and task["exit_signal"] == 0
     assert schema.validate(df) == []
 
 
@@ -270,7 +272,7 @@ E_HEAD = "JobID|State|ElapsedRaw|ConsumedEnergyRaw|TotalCPU"
     pytest.param(["1|COMPLETED|100||00:00:10", "1.batch|COMPLETED|100|300|", "1.extern|COMPLETED|100|500|",
                   "1.0|COMPLETED|90|400|"], 500.0, id="extern-step-covers-the-job"),
     pytest.param(["1|COMPLETED|100||00:00:10", "1.batch|COMPLETED|100|300|", "1.0|COMPLETED|90|400|"],
-                 700.0, id="no-extern-steps-added-like-slurmctld"),
+                 None, id="no-extern-overlapping-steps-never-added"),
     pytest.param(["1|COMPLETED|100|0|00:00:10", "1.batch|COMPLETED|100|0|"], None, id="zero-is-no-plugin"),
 ])
 def test_energy_rule(tmp_path, lines, energy):
@@ -286,6 +288,8 @@ def test_energy_rule(tmp_path, lines, energy):
     pytest.param(["1|CANCELLED|0||00:00:00"], 0.0, id="never-ran"),
     pytest.param(["1|COMPLETED|100||", "1.batch|COMPLETED|100||00:10.5", "1.0|COMPLETED|90||01:00"],
                  70.5, id="missing-on-allocation-sum-of-steps"),
+    pytest.param(["1|COMPLETED|100||00:00:00", "1.batch|COMPLETED|100||00:02", "1.0|COMPLETED|90||00:03"],
+                 5.0, id="zero-on-allocation-sum-of-steps"),
 ])
 def test_total_cpu_rule(tmp_path, lines, cpu):
     df, _ = read(write(tmp_path, [E_HEAD] + lines))

@@ -370,7 +370,10 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     total_cpu = None
     if tcpu is not None:
         own_t = tcpu[A]
-        total_cpu = np.where(np.isnan(own_t), agg(tcpu, "sum"), own_t)
+        steps_sum = agg(tcpu, "sum")
+        # sacct sums the finished steps into the allocation line; when that is
+        # missing or 0 while steps carry CPU time, use the steps' sum
+        total_cpu = np.where(np.isnan(own_t) | ((own_t == 0) & (steps_sum > 0)), steps_sum, own_t)
         # with `sacct -X` steps are not loaded and TotalCPU prints as 0: a job
         # that ran, has no step in the file and shows 0 CPU time is unknown
         el = np.asarray(elapsed.to_numpy(dtype=float, na_value=np.nan)) if elapsed is not None else np.full(na, np.nan)
@@ -382,10 +385,10 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
         own_e = ev[A]
         step_name = jid["step"].to_numpy(dtype=object)[fpos]
         is_ext = step_name == "extern"
+        # spec 1.1 rule 4: the extern step spans every node for the whole job;
+        # batch and srun steps overlap, so step energies are never added up
         ext = agg(ev, "max", is_ext)
-        rest = agg(ev, "sum", ~is_ext)
-        from_steps = np.where(ext > 0, ext, rest)
-        energy = np.where(np.isnan(own_e) | (own_e == 0), from_steps, own_e)
+        energy = np.where(np.isnan(own_e) | (own_e == 0), ext, own_e)
         # ConsumedEnergyRaw is 0 when no AcctGatherEnergy plugin measured anything
         energy = np.where(energy > 0, energy, np.nan)
 
@@ -420,6 +423,8 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     derived_raw = jid_a["base_id"].where(plain, None)
     job_id_raw = derived_raw if job_id_raw is None else job_id_raw.where(job_id_raw.notna(), derived_raw)
     is_array = jid_a["array_job_id"].notna()
+    # sacct prints 0:0 for jobs that have not ended: their exit status is unknown
+    unfinished = state.isin(["PENDING", "RUNNING", "SUSPENDED"]).to_numpy(dtype=bool)
 
     jobs = pd.DataFrame({
         "source": "slurm",
@@ -441,8 +446,8 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
         "group_source": np.where(is_array.to_numpy(), "array", None)[keep],
         "state": k(state),
         "state_raw": k(state_raw if state_raw is not None else missing()),
-        "exit_code": ex["status"].array[keep] if ex is not None else None,
-        "exit_signal": ex["signal"].array[keep] if ex is not None else None,
+        "exit_code": _unless(ex["status"], unfinished)[keep] if ex is not None else None,
+        "exit_signal": _unless(ex["signal"], unfinished)[keep] if ex is not None else None,
         "submit_time": times["Submit"].array[keep],
         "start_time": times["Start"].array[keep],
         "end_time": times["End"].array[keep],
@@ -506,6 +511,12 @@ def _value(series: pd.Series, i: int) -> str | None:
 
 def _np(arr) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _unless(values: pd.Series, mask: np.ndarray) -> pd.arrays.IntegerArray:
+    out = values.array.copy()
+    out[mask] = pd.NA
+    return out
 
 
 def _first(*series: pd.Series | None, positive: bool = False) -> pd.Series | None:
