@@ -121,5 +121,5 @@ def _fill(out: pd.DataFrame, vals: pd.DataFrame, cols: list[str], when: str | No
 
 
 def _keyed(ids: pd.Series, values: pd.Series) -> str | None:
-    obj = {i: json.loads(v) for i, v in zip(ids, values) if isinstance(v, str)}
+    obj = {i: json.loads(v) for i, v in zip(ids, values, strict=True) if isinstance(v, str)}
     return json.dumps(obj, ensure_ascii=False) if obj else None

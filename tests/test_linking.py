@@ -58,7 +58,7 @@ def test_array_task_matches_on_job_id_raw_and_display_id():
     jobs = table([slurm("123_4", raw="130"), slurm("123_5", raw="131"),
                   run("a", "130"), run("b", "123_5")])
     pairs = link_runs(jobs)
-    assert sorted(zip(pairs["run"], pairs["slurm"])) == [(2, 0), (3, 1)]
+    assert sorted(zip(pairs["run"], pairs["slurm"], strict=True)) == [(2, 0), (3, 1)]
     assert len(compute_jobs(jobs)) == 2
 
 

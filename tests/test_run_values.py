@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from rdcost.formats.run_values import (
-    AMBIGUOUS_DATE, json_objects, literal, parse_duration_s, parse_times, read_delimited,
+    AMBIGUOUS_DATE,
+    json_objects,
+    literal,
+    parse_duration_s,
+    parse_times,
+    read_delimited,
     slurm_job_ids,
 )
 

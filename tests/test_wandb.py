@@ -14,8 +14,7 @@ import pytest
 
 from rdcost import read_log_report, schema
 from rdcost.errors import FormatDetectionError, ParseError
-from rdcost.formats import detect
-from rdcost.formats import wandb
+from rdcost.formats import detect, wandb
 from rdcost.formats.base import ParseOptions, Sample
 from tests.conftest import realworld_file
 
@@ -109,7 +108,7 @@ def test_chart_panel_csv_is_refused_with_what_to_export_instead():
     msg = str(exc.value)
     assert "chart-panel" in msg and "not a table of runs" in msg
     assert "baseline - train/loss__MIN" in msg
-    assert "Export" in msg and "runs" in msg.lower()
+    assert "export the runs table instead" in msg and "Runs tab" in msg
     with pytest.raises(FormatDetectionError):
         list(wandb.parse(path, ParseOptions()))
 

@@ -31,9 +31,24 @@ from ..errors import FormatDetectionError
 from ..states import normalize_run_state
 from .base import Chunk, ParseOptions, Sample
 from .run_values import (
-    DURATION_EXPECTED, SLURM_JOB_KEY, TIME_EXPECTED_ISO, RowErrors, apply_gpu_options,
-    check_times, count_indices, finish, first_by_key, is_missing, json_objects, json_string,
-    parse_duration_s, parse_times, read_delimited, row_text, sniff_header, slurm_job_ids,
+    DURATION_EXPECTED,
+    SLURM_JOB_KEY,
+    TIME_EXPECTED_ISO,
+    RowErrors,
+    apply_gpu_options,
+    check_times,
+    count_indices,
+    finish,
+    first_by_key,
+    is_missing,
+    json_objects,
+    json_string,
+    parse_duration_s,
+    parse_times,
+    read_delimited,
+    row_text,
+    slurm_job_ids,
+    sniff_header,
 )
 
 NAME = "mlflow"

@@ -28,9 +28,22 @@ from ..errors import UsageError
 from ..states import normalize_run_state
 from .base import Chunk, ParseOptions, Sample
 from .run_values import (
-    DURATION_EXPECTED, TIME_EXPECTED, RowErrors, apply_gpu_options, check_times, finish,
-    is_missing, json_objects, literal, parse_duration_s, parse_times, read_delimited,
-    row_hash, row_text, sniff_header, slurm_job_ids,
+    DURATION_EXPECTED,
+    TIME_EXPECTED,
+    RowErrors,
+    apply_gpu_options,
+    check_times,
+    finish,
+    is_missing,
+    json_objects,
+    literal,
+    parse_duration_s,
+    parse_times,
+    read_delimited,
+    row_hash,
+    row_text,
+    slurm_job_ids,
+    sniff_header,
 )
 
 NAME = "csv"

@@ -557,7 +557,7 @@ def _eval(node):
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise ValueError("not a literal")
-        return {str(_eval(k)): _eval(v) for k, v in zip(node.keys, node.values)}
+        return {str(_eval(k)): _eval(v) for k, v in zip(node.keys, node.values, strict=True)}
     raise ValueError("not a literal")
 
 

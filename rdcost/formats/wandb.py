@@ -31,10 +31,29 @@ from ..errors import FormatDetectionError, ParseError
 from ..states import normalize_run_state
 from .base import Chunk, ParseOptions, Sample
 from .run_values import (
-    DURATION_EXPECTED, SLURM_JOB_KEY, TIME_EXPECTED_ISO, RowErrors, apply_gpu_options,
-    check_times, count_indices, dict_json, finish, first_by_key, flatten, is_missing,
-    json_objects, json_string, literal, parse_duration_s, parse_times, read_delimited,
-    read_text, row_hash, row_text, sniff_header, slurm_job_ids,
+    DURATION_EXPECTED,
+    SLURM_JOB_KEY,
+    TIME_EXPECTED_ISO,
+    RowErrors,
+    apply_gpu_options,
+    check_times,
+    count_indices,
+    dict_json,
+    finish,
+    first_by_key,
+    flatten,
+    is_missing,
+    json_objects,
+    json_string,
+    literal,
+    parse_duration_s,
+    parse_times,
+    read_delimited,
+    read_text,
+    row_hash,
+    row_text,
+    slurm_job_ids,
+    sniff_header,
 )
 
 NAME = "wandb"
@@ -195,7 +214,7 @@ def _ui_frame(table) -> tuple[pd.DataFrame, dict[str, str]]:
         else:
             other_pos.append(pos)
     other = cells[other_pos].copy()
-    for j, pos in enumerate(other_pos):
+    for pos in other_pos:
         if header[pos] == "Notes":  # '-' is the UI's empty note
             other[pos] = other[pos].where(other[pos] != "-", "")
     keys = [header[p] for p in other_pos]
@@ -243,12 +262,12 @@ def _api_frame(table) -> tuple[pd.DataFrame, dict[str, str]]:
     frame["config_json"] = dict_json(config)
     frame["metrics_json"] = dict_json(summary)
     frame["other_json"] = json_objects(other, okeys, "python")
-    runtime_sum = [_summary_runtime(s, w) for s, w in zip(summary, wb)]
+    runtime_sum = [_summary_runtime(s, w) for s, w in zip(summary, wb, strict=True)]
     if "runtime" not in frame:
         frame["runtime"] = pd.Series(runtime_sum, index=frame.index, dtype=object)
         names["runtime"] = "summary._wandb.runtime"
     linked = first_by_key(other, okeys, SLURM_JOB_KEY)
-    from_dicts = pd.Series([_find_slurm(c, s) for c, s in zip(config, summary)], index=frame.index,
+    from_dicts = pd.Series([_find_slurm(c, s) for c, s in zip(config, summary, strict=True)], index=frame.index,
                            dtype=object)
     frame["linked"] = linked.where(linked.notna(), from_dicts)
     if "n_gpus" not in frame:
