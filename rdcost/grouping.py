@@ -23,6 +23,10 @@ The heuristic, for jobs in no stored group:
 4. **Size.** A burst of at least ``min_jobs`` jobs is a search
    (``search_method`` ``heuristic``); smaller bursts (a debugging session, a
    few final runs) are no search.
+5. **Stragglers.** Before 4, bursts are also formed over all jobs: a job in
+   no stored group whose burst holds jobs of exactly one stored group joins
+   that group (its ``search_method`` is that group's source). A sweep agent
+   job whose W&B run never started thus stays with its sweep.
 
 Search ids are stable and readable: ``array:<cluster>:<array job id>``,
 ``sweep:<project>:<sweep id>``, ``mlflow_parent:<project>:<run id>``,
@@ -53,11 +57,17 @@ class GroupingParams:
         batches, stays together; tomorrow's re-run of the same script does not.
     min_jobs: fewer jobs than this in a burst are no search (debugging,
         a handful of final runs). Default 4.
-    use_heuristics: False keeps only the groups the sources state.
+    join_stored_bursts: a job in no stored group, submitted in the same
+        burst as jobs of exactly one stored group, joins that group (rule 5:
+        e.g. sweep agents that crashed before their W&B run existed, so only
+        their Slurm record is left). Default True.
+    use_heuristics: False keeps only the groups the sources state (and
+        turns rule 5 off too).
     """
 
     max_gap_s: float = 3600.0
     min_jobs: int = 4
+    join_stored_bursts: bool = True
     use_heuristics: bool = True
 
     def __post_init__(self) -> None:
@@ -113,33 +123,54 @@ def stored_search_ids(jobs: pd.DataFrame) -> pd.Series:
     return (src + ":" + scope + ":" + gid).where(gid.notna())
 
 
-def heuristic_search_ids(jobs: pd.DataFrame, params: GroupingParams) -> pd.Series:
-    """``heuristic:<user>:<stem>:<time>`` for jobs in a burst (rules 1-4), else null."""
+_KEYS = ["source", "user", "project", "stem"]
+
+
+def bursts(jobs: pd.DataFrame, max_gap_s: float) -> pd.DataFrame:
+    """Burst of every job with a name stem and a time (rules 1-3), sorted by burst and time.
+
+    Columns: the burst keys (source, user, project, stem), ``t`` (submission, else
+    start time), ``burst`` (an integer label) and ``is_first`` (first job of its burst).
+    """
     d = pd.DataFrame({"source": _text(_col(jobs, "source")), "user": _text(_col(jobs, "user")),
                       "project": _text(_col(jobs, "project")),
                       "stem": name_stem(_col(jobs, "job_name")), "t": _when(jobs)}, index=jobs.index)
-    d = d[d["stem"].notna() & d["t"].notna()]
-    result = pd.Series(pd.NA, index=jobs.index, dtype="string")
-    if d.empty:
-        return result
-    keys = ["source", "user", "project", "stem"]
-    d = d.sort_values(keys + ["t"], kind="stable")
-    code = d.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    d = d[d["stem"].notna() & d["t"].notna()].sort_values(_KEYS + ["t"], kind="stable")
+    code = d.groupby(_KEYS, sort=False, dropna=False).ngroup().to_numpy()
     t_s = d["t"].to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
     new = np.ones(len(d), dtype=bool)
-    new[1:] = (code[1:] != code[:-1]) | (np.diff(t_s) > params.max_gap_s)
-    new = pd.Series(new, index=d.index)
-    burst = new.cumsum()
-    keep = burst.groupby(burst).transform("size") >= params.min_jobs
-    d, burst, new = d[keep], burst[keep], new[keep]
+    new[1:] = (code[1:] != code[:-1]) | (np.diff(t_s) > max_gap_s)
+    d["burst"] = np.cumsum(new)
+    d["is_first"] = new
+    return d
+
+
+def heuristic_search_ids(jobs: pd.DataFrame, params: GroupingParams) -> pd.Series:
+    """``heuristic:<user>:<stem>:<time>`` for jobs in a burst of ``min_jobs`` or more, else null."""
+    d = bursts(jobs, params.max_gap_s)
+    result = pd.Series(pd.NA, index=jobs.index, dtype="string")
+    d = d[d.groupby("burst")["burst"].transform("size") >= params.min_jobs]
     if d.empty:
         return result
-    first = d[new].set_index(burst[new])
+    first = d[d["is_first"]].set_index("burst")
     ids = ("heuristic:" + first["user"] + ":" + first["stem"] + ":"
            + first["t"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     dup = ids.duplicated(keep=False)
     ids = ids.where(~dup, ids + "#" + (ids.groupby(ids).cumcount() + 1).astype(str))
-    result.loc[d.index] = burst.map(ids).to_numpy()
+    result.loc[d.index] = d["burst"].map(ids).to_numpy()
+    return result
+
+
+def straggler_search_ids(jobs: pd.DataFrame, sid: pd.Series, params: GroupingParams) -> pd.Series:
+    """For jobs in no stored group: the stored search of the burst they were submitted in,
+    when that burst holds jobs of exactly one stored search (else null)."""
+    d = bursts(jobs, params.max_gap_s)
+    d["sid"] = sid.loc[d.index].astype("string")
+    n_sids = d.groupby("burst")["sid"].transform("nunique")
+    the_sid = d.groupby("burst")["sid"].transform("first")
+    join = d["sid"].isna() & (n_sids == 1)
+    result = pd.Series(pd.NA, index=jobs.index, dtype="string")
+    result.loc[d.index[join]] = the_sid[join].to_numpy()
     return result
 
 
@@ -148,21 +179,25 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
 
     ``search_method`` says how the group was found: the stored group_source
     (array, sweep, mlflow_parent, csv) or ``heuristic``. Jobs in no search
-    have null in both. Stored groups win; the heuristics look only at the
-    jobs no source grouped.
+    have null in both. Stored groups win; a job in no stored group submitted
+    in the same burst as jobs of one stored group joins it (rule 5); the
+    heuristic groups are made of the jobs left.
     """
     params = params or GroupingParams()
-    sid = stored_search_ids(jobs)
-    method = _text(_col(jobs, "group_source")).replace("", "stored").where(sid.notna())
+    sid = stored_search_ids(jobs).astype("string")
+    method = _text(_col(jobs, "group_source")).replace("", "stored").where(sid.notna()).astype("string")
     if params.use_heuristics:
+        if params.join_stored_bursts and sid.notna().any():
+            joined = straggler_search_ids(jobs, sid, params)
+            src = pd.Series(method.dropna().groupby(sid.dropna()).first())
+            hit = joined.notna()
+            sid.loc[hit] = joined[hit]
+            method.loc[hit] = joined[hit].map(src)
         rest = sid.isna()
         hid = heuristic_search_ids(jobs[rest], params)
-        sid = sid.astype("string")
         sid.loc[rest] = hid
-        method = method.astype("string")
         method.loc[rest & sid.notna()] = "heuristic"
-    return pd.DataFrame({"search_id": sid.astype("string"), "search_method": method.astype("string")},
-                        index=jobs.index)
+    return pd.DataFrame({"search_id": sid, "search_method": method}, index=jobs.index)
 
 
 #: Normalized states counted in each ``n_*`` column of :func:`summarize_groups`.

@@ -28,7 +28,7 @@ def jobs(*rows: dict) -> pd.DataFrame:
     for i, r in enumerate(rows):
         d = {**base, "record_key": f"k{i}", "job_id": str(1000 + i), **r}
         if "submit_min" in d:
-            d["submit_time"] = T + pd.Timedelta(minutes=d.pop("submit_min"))
+            d["submit_time"] = T + pd.Timedelta(seconds=round(60 * d.pop("submit_min")))
         full.append(d)
     df = pd.DataFrame(full)
     if "submit_time" in df and "end_time" not in df:
@@ -115,8 +115,7 @@ def test_different_stems_in_one_burst_are_separate():
 def test_array_and_heuristic_mix():
     array = [{"job_name": "grid", "group_id": "2107540", "group_source": "array",
               "job_id": f"2107540_{i}", "submit_min": 0} for i in range(5)]
-    # a loop with the array's name in the same minute: arrays stay arrays, the loop is heuristic
-    loop = burst("grid-lr{i}", 4, 0.5)
+    loop = burst("search-lr{i}", 4, 0.5)
     g = find_groups(jobs(*array, *loop))
     assert (g["search_id"].iloc[:5] == "array:campus:2107540").all()
     assert (g["search_method"].iloc[:5] == "array").all()
@@ -125,6 +124,28 @@ def test_array_and_heuristic_mix():
     # without heuristics only the array is a search
     g = find_groups(jobs(*array, *loop), GroupingParams(use_heuristics=False))
     assert g["search_id"].notna().sum() == 5
+
+
+def test_jobs_submitted_with_a_stored_group_join_it():
+    """Rule 5: sweep agents whose W&B run never started are left with only their
+    Slurm row (no sweep id); submitted in the agents' burst, they join the sweep."""
+    agents = [{"job_name": "wb-agent-ab12cd34", "group_id": "ab12cd34", "group_source": "sweep",
+               "submit_min": i * 0.02} for i in range(6)]
+    crashed = [{"job_name": "wb-agent-ab12cd34", "submit_min": 0.5}]
+    later = [{"job_name": "wb-agent-ab12cd34", "submit_min": 600}]
+    g = find_groups(jobs(*agents, *crashed, *later))
+    assert (g["search_id"].iloc[:7] == "sweep:lisa:ab12cd34").all()
+    assert (g["search_method"].iloc[:7] == "sweep").all()
+    assert pd.isna(g["search_id"].iloc[7])
+    g = find_groups(jobs(*agents, *crashed), GroupingParams(join_stored_bursts=False))
+    assert pd.isna(g["search_id"].iloc[6])
+
+
+def test_a_job_between_two_stored_groups_joins_neither():
+    a = [{"job_name": "grid", "group_id": "1", "group_source": "array", "submit_min": 0}]
+    b = [{"job_name": "grid", "group_id": "2", "group_source": "array", "submit_min": 20}]
+    g = find_groups(jobs(*a, {"job_name": "grid-7", "submit_min": 10}, *b))
+    assert pd.isna(g["search_id"].iloc[1])
 
 
 def test_stored_groups_are_scoped():

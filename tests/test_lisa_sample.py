@@ -157,6 +157,23 @@ def test_searches_found_are_exactly_the_searches_in_jobs_csv(sacct):
     assert grouped.groupby("label")["found"].nunique().max() == 1
 
 
+def test_sacct_and_wandb_together_give_the_same_searches(sacct):
+    """Ingested together, W&B runs are counted once through their Slurm jobs and
+    bring their sweep ids: 20 searches are then sweeps, still 123 in all."""
+    if importlib.util.find_spec("rdcost.formats.wandb") is None:
+        pytest.skip("the W&B parser (rdcost.formats.wandb) is not there yet")
+    from rdcost import read_log
+    from rdcost.linking import compute_jobs
+
+    runs = read_log(LISA / "wandb_runs.csv", project="lisa")
+    both = compute_jobs(pd.concat([sacct.drop(columns="gpu_hours"), runs], ignore_index=True))
+    assert len(both) == 4_789
+    g = find_groups(both)
+    per = g.drop_duplicates("search_id")["search_method"].value_counts()
+    assert per.sum() == 123 and per["sweep"] == 20
+    assert g["search_id"].notna().sum() == find_groups(sacct)["search_id"].notna().sum()
+
+
 def test_arrays_have_task_ids_distinct_from_raw_ids(sacct):
     arr = sacct[sacct["array_job_id"].notna()]
     assert len(arr) > 500
