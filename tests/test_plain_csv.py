@@ -212,3 +212,12 @@ def test_every_sniffer_on_every_sample(path):
         assert not set(claimed) & {"wandb", "mlflow", "csv"}
     else:
         assert claimed == [expected], claimed
+
+
+def test_reingesting_rows_without_ids_changes_nothing(tmp_path):
+    from rdcost.ingest import ingest
+    store = tmp_path / "store"
+    first = ingest([DATA / "plain_words_dates.csv"], store=store, dayfirst=True)
+    assert first.stats.n_new == 3
+    again = ingest([DATA / "plain_words_dates.csv"], store=store, dayfirst=True)
+    assert (again.stats.n_new, again.stats.n_updated, again.stats.n_unchanged) == (0, 0, 3)

@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rdcost.formats.run_values import (
     AMBIGUOUS_DATE,
@@ -175,3 +177,17 @@ def test_read_delimited_counts_lines_through_quoted_newlines(tmp_path):
     assert t.lines.tolist() == [2, 5, 7]
     assert t.n_blank == 1
     assert [(r.line, r.reason) for r in t.bad] == [(6, "expected 2 fields as in the header, found 1")]
+
+
+@given(st.integers(min_value=0, max_value=400 * 86400))
+def test_duration_texts_round_trip(seconds):
+    """A whole number of seconds written in each grammar reads back as itself."""
+    td = pd.Timedelta(seconds=seconds)
+    d, rem = divmod(seconds, 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    texts = [str(seconds), f"{d}-{h:02d}:{m:02d}:{s:02d}", f"{d * 24 + h}:{m:02d}:{s:02d}",
+             str(td.to_pytimedelta()), str(td), f"{d}d{h}h{m}m{s}s", f"P{d}DT{h}H{m}M{s}S"]
+    values, reasons = parse_duration_s(pd.Series(texts))
+    assert reasons.isna().all(), list(zip(texts, reasons, strict=True))
+    assert (values == float(seconds)).all(), list(zip(texts, values, strict=True))

@@ -258,3 +258,12 @@ def test_real_api_csv():
     assert df["group_id"].isna().all()  # sweep_id column is empty: not guessed from names
     assert df["elapsed_s"].isna().all()  # the dump has no runtime
     assert json.loads(first["other_json"])["total_params"] == 488892
+
+
+def test_reingesting_changes_nothing(tmp_path):
+    from rdcost.ingest import ingest
+    store = tmp_path / "store"
+    first = ingest([DATA / "wandb_ui_ids.csv", DATA / "wandb_runs.jsonl"], store=store)
+    assert first.stats.n_new == 4 + 3
+    again = ingest([DATA / "wandb_ui_ids.csv", DATA / "wandb_runs.jsonl"], store=store)
+    assert (again.stats.n_new, again.stats.n_updated, again.stats.n_unchanged) == (0, 0, 7)
