@@ -156,7 +156,7 @@ def _sizes(text: str) -> list[float]:
 # -- display ---------------------------------------------------------------------------
 
 def _usd(v: Any) -> str:
-    return fmt(v, "usd")
+    return "$0" if v == 0 else fmt(v, "usd")
 
 
 def _ratio(v: Any) -> str:
@@ -263,7 +263,7 @@ def assumption_lines(r: Report) -> list[str]:
                      f"{p['pricing_model_high']}, as of {p['price_as_of_low']}; {fmt(p['gpu_hours'])} GPU-hours)"
                      + (f" {p['note']}." if p["note"] else "") + f" Source: {p['price_source']}")
     for name, v in a["owned"].items():
-        text = f"{name.replace('_', ' ')}: {v['value']:g}" if isinstance(v["value"], float | int) and \
+        text = f"{name.replace('_', ' ')}: {v['value']:,g}" if isinstance(v["value"], float | int) and \
             not isinstance(v["value"], bool) else f"{name.replace('_', ' ')}: {v['value']}"
         text += f" {v['unit']}" if v["unit"] else ""
         text += f" [{v['origin']}]"
