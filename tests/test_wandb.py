@@ -267,3 +267,14 @@ def test_reingesting_changes_nothing(tmp_path):
     assert first.stats.n_new == 4 + 3
     again = ingest([DATA / "wandb_ui_ids.csv", DATA / "wandb_runs.jsonl"], store=store)
     assert (again.stats.n_new, again.stats.n_updated, again.stats.n_unchanged) == (0, 0, 7)
+
+
+def test_running_run_has_no_end_time_but_a_derived_start(tmp_path):
+    p = tmp_path / "w.csv"
+    p.write_text('"Name","State","Runtime","End Time"\n'
+                 '"live","running","600","2024-05-01T12:10:00.000Z"\n'
+                 '"done","finished","600","2024-05-01T12:10:00.000Z"\n')
+    df, _ = read_log_report(p)
+    live, done = df.iloc[0], df.iloc[1]
+    assert pd.isna(live["end_time"]) and live["start_time"] == ts("2024-05-01T12:00:00")
+    assert done["end_time"] == ts("2024-05-01T12:10:00") and done["start_time"] == ts("2024-05-01T12:00:00")

@@ -446,7 +446,7 @@ def _json_row(rec: dict) -> dict:
         "sweep": sweep, "tags": json.dumps(tags) if tags else None, "user": user,
         "entity": _first(rec, "entity") or parts[0], "project": _first(rec, "project") or parts[1],
         "host": _first(rec, "host") or meta.get("host"),
-        "n_gpus": None if n_gpus is None else float(n_gpus), "gpu_type": meta.get("gpu"),
+        "n_gpus": n_gpus, "gpu_type": meta.get("gpu"),
         "cluster": slurm.get("cluster_name"), "linked": None if linked is None else str(linked),
         "config_json": dict_json([config])[0], "metrics_json": dict_json([summary])[0],
         "other_json": dict_json([flatten(other)])[0],
@@ -485,6 +485,8 @@ def _jobs(frame: pd.DataFrame, names: dict[str, str], opts: ParseOptions,
                "unknown run state",
                "a W&B run state (finished, running, failed, crashed, killed, preempted, pending)")
     start = created.where(created.notna(), end - pd.to_timedelta(elapsed, unit="s"))
+    # a running run's End Time / heartbeat is when it was last seen, not an end
+    end = end.where(~state.isin(["RUNNING", "PENDING"]))
     if "runtime" not in names:  # no Runtime column: wall clock between creation and end
         elapsed = elapsed.where(elapsed.notna(), (end - created).dt.total_seconds())
 
