@@ -813,7 +813,7 @@ def compare_jobs(jobs: pd.DataFrame, assumptions, owned: OwnedSpec | None = None
             chosen, rule = gpus_for_mean(demand.mean_gpus), "mean GPUs in use, rounded"
         else:
             chosen = gpus_for_percentile(start_h, end_h, gpus, q)
-            rule = f"{q:g}th percentile of GPUs in use (by time), rounded up"
+            rule = f"percentile {q:g} of GPUs in use (weighted by time), rounded up"
 
     c = compare(chosen, rule, demand, cloud_low, cloud_high, params, knots, used_gh)
     if c.utilization > 1:
