@@ -126,51 +126,59 @@ def stored_search_ids(jobs: pd.DataFrame) -> pd.Series:
 _KEYS = ["source", "user", "project", "stem"]
 
 
-def bursts(jobs: pd.DataFrame, max_gap_s: float) -> pd.DataFrame:
-    """Burst of every job with a name stem and a time (rules 1-3), sorted by burst and time.
+def burst_frame(jobs: pd.DataFrame) -> pd.DataFrame:
+    """The jobs that can be in a burst (a name stem and a time), sorted by key and time.
 
-    Columns: the burst keys (source, user, project, stem), ``t`` (submission, else
-    start time), ``burst`` (an integer label) and ``is_first`` (first job of its burst).
+    Columns: the burst keys (source, user, project, stem), ``t`` (submission,
+    else start time), ``key`` (an integer per key) and ``t_s`` (epoch seconds).
     """
     d = pd.DataFrame({"source": _text(_col(jobs, "source")), "user": _text(_col(jobs, "user")),
                       "project": _text(_col(jobs, "project")),
                       "stem": name_stem(_col(jobs, "job_name")), "t": _when(jobs)}, index=jobs.index)
     d = d[d["stem"].notna() & d["t"].notna()].sort_values(_KEYS + ["t"], kind="stable")
-    code = d.groupby(_KEYS, sort=False, dropna=False).ngroup().to_numpy()
-    t_s = d["t"].to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
-    new = np.ones(len(d), dtype=bool)
-    new[1:] = (code[1:] != code[:-1]) | (np.diff(t_s) > max_gap_s)
-    d["burst"] = np.cumsum(new)
-    d["is_first"] = new
+    d["key"] = d.groupby(_KEYS, sort=False, dropna=False).ngroup().to_numpy()
+    d["t_s"] = d["t"].to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
     return d
 
 
-def heuristic_search_ids(jobs: pd.DataFrame, params: GroupingParams) -> pd.Series:
-    """``heuristic:<user>:<stem>:<time>`` for jobs in a burst of ``min_jobs`` or more, else null."""
-    d = bursts(jobs, params.max_gap_s)
-    result = pd.Series(pd.NA, index=jobs.index, dtype="string")
-    d = d[d.groupby("burst")["burst"].transform("size") >= params.min_jobs]
-    if d.empty:
+def burst_labels(d: pd.DataFrame, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Burst label of each row of a sorted :func:`burst_frame` (rule 3), and whether the
+    row starts its burst."""
+    key, t_s = d["key"].to_numpy(), d["t_s"].to_numpy()
+    new = np.ones(len(d), dtype=bool)
+    new[1:] = (key[1:] != key[:-1]) | (np.diff(t_s) > max_gap_s)
+    return np.cumsum(new), new
+
+
+def heuristic_search_ids(d: pd.DataFrame, params: GroupingParams) -> pd.Series:
+    """``heuristic:<user>:<stem>:<time>`` for the rows of a sorted :func:`burst_frame` that
+    are in a burst of ``min_jobs`` or more, else null (rules 3-4)."""
+    burst, new = burst_labels(d, params.max_gap_s)
+    size = np.bincount(burst)[burst]
+    keep = size >= params.min_jobs
+    result = pd.Series(pd.NA, index=d.index, dtype="string")
+    if not keep.any():
         return result
-    first = d[d["is_first"]].set_index("burst")
-    ids = ("heuristic:" + first["user"] + ":" + first["stem"] + ":"
-           + first["t"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    first = d[new & keep]
+    ids = pd.Series(("heuristic:" + first["user"] + ":" + first["stem"] + ":"
+                     + first["t"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).to_numpy(),
+                    index=burst[new & keep], dtype="string")
     dup = ids.duplicated(keep=False)
     ids = ids.where(~dup, ids + "#" + (ids.groupby(ids).cumcount() + 1).astype(str))
-    result.loc[d.index] = d["burst"].map(ids).to_numpy()
+    result.iloc[np.flatnonzero(keep)] = ids.reindex(burst[keep]).to_numpy()
     return result
 
 
-def straggler_search_ids(jobs: pd.DataFrame, sid: pd.Series, params: GroupingParams) -> pd.Series:
-    """For jobs in no stored group: the stored search of the burst they were submitted in,
-    when that burst holds jobs of exactly one stored search (else null)."""
-    d = bursts(jobs, params.max_gap_s)
-    d["sid"] = sid.loc[d.index].astype("string")
-    n_sids = d.groupby("burst")["sid"].transform("nunique")
-    the_sid = d.groupby("burst")["sid"].transform("first")
-    join = d["sid"].isna() & (n_sids == 1)
-    result = pd.Series(pd.NA, index=jobs.index, dtype="string")
-    result.loc[d.index[join]] = the_sid[join].to_numpy()
+def straggler_search_ids(d: pd.DataFrame, sid: pd.Series, params: GroupingParams) -> pd.Series:
+    """For rows of a sorted :func:`burst_frame` in no stored group: the stored search of
+    their burst when it holds jobs of exactly one stored search, else null (rule 5)."""
+    burst, _ = burst_labels(d, params.max_gap_s)
+    s = pd.Series(sid.loc[d.index].to_numpy(), index=burst, dtype="string")
+    by = s.groupby(level=0)
+    n_sids, the_sid = by.transform("nunique"), by.transform("first")
+    join = (s.isna() & (n_sids == 1)).to_numpy()
+    result = pd.Series(pd.NA, index=d.index, dtype="string")
+    result.iloc[np.flatnonzero(join)] = the_sid.to_numpy()[join]
     return result
 
 
@@ -187,16 +195,18 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
     sid = stored_search_ids(jobs).astype("string")
     method = _text(_col(jobs, "group_source")).replace("", "stored").where(sid.notna()).astype("string")
     if params.use_heuristics:
+        d = burst_frame(jobs)
         if params.join_stored_bursts and sid.notna().any():
-            joined = straggler_search_ids(jobs, sid, params)
-            src = pd.Series(method.dropna().groupby(sid.dropna()).first())
-            hit = joined.notna()
-            sid.loc[hit] = joined[hit]
-            method.loc[hit] = joined[hit].map(src)
-        rest = sid.isna()
-        hid = heuristic_search_ids(jobs[rest], params)
-        sid.loc[rest] = hid
-        method.loc[rest & sid.notna()] = "heuristic"
+            joined = straggler_search_ids(d, sid, params)
+            joined = joined[joined.notna()]
+            src = method.dropna().groupby(sid.dropna()).first()
+            sid.loc[joined.index] = joined
+            method.loc[joined.index] = joined.map(src)
+        rest = d[sid.loc[d.index].isna().to_numpy()]
+        hid = heuristic_search_ids(rest, params)
+        hid = hid[hid.notna()]
+        sid.loc[hid.index] = hid
+        method.loc[hid.index] = "heuristic"
     return pd.DataFrame({"search_id": sid, "search_method": method}, index=jobs.index)
 
 
