@@ -231,7 +231,7 @@ def assumptions_brief(s: Summary) -> str:
     power = [f"{p['power_w']:g} W per GPU ({p['basis']})" if p["power_w"] is not None
              else f"{p['gpu_key']} power unknown" for p in a["power"]]
     c, pue, el = a["carbon"], a["pue"], a["electricity_usd_per_kwh"]
-    parts = [f"assumptions '{a['name']}'"]
+    parts = [f"{a['name']} assumptions"]
     if prices:
         parts.append("cloud " + "; ".join(dict.fromkeys(prices)))
     if power:

@@ -73,10 +73,12 @@ def _global_options(
 
 
 def load_jobs(store: Path | None, project: str | None = None,
-              columns: list[str] | None = None):
+              columns: list[str] | None = None, defs=None):
     """The stored jobs every analysis command starts from (anonymized with --anonymize).
 
-    Exits 1 with a hint when the store holds nothing yet.
+    ``defs``: project definitions (``--projects-file``); a project defined
+    there is selected by its definition, before anonymizing. Exits 1 with a
+    hint when the store holds nothing yet.
     """
     from ..store import Store
 
@@ -85,7 +87,12 @@ def load_jobs(store: Path | None, project: str | None = None,
         err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first",
                   markup=False)
         raise typer.Exit(1)
-    jobs = st.read_jobs(project=project, columns=columns)
+    if defs and project in defs:
+        from ..projects import select
+
+        jobs = select(st.read_jobs(), project, defs)
+    else:
+        jobs = st.read_jobs(project=project, columns=columns)
     if state.anonymize:
         from ..anonymize import anonymize, load_salt
 

@@ -1,0 +1,47 @@
+"""`rdcost card`: the compute statement of a project, in Markdown or LaTeX."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from ..card import statement, to_latex, to_markdown
+from .app import app, err, out
+from .plot_cmd import context_from_options, with_summary_options
+from .report_cmd import FinalJobOpt, MetricOpt
+
+
+class CardFormat(StrEnum):
+    markdown = "markdown"
+    latex = "latex"
+
+
+@with_summary_options
+def card_command(
+    format: Annotated[CardFormat, typer.Option("--format", "-f", help="markdown or latex.")] = CardFormat.markdown,
+    metric: MetricOpt = None,
+    final_job: FinalJobOpt = None,
+    **opts: Any,
+) -> None:
+    """The compute statement to publish with a paper (Strubell et al. 2019, section 5): hardware
+    and training time of the final model, GPU-hours of the whole project and of tuning, the
+    hyperparameter configurations tried, energy and CO2e with their assumptions, and how
+    sensitive the result was to the hyperparameters searched (where runs log them).
+    Printed on stdout. Takes the options of `rdcost summarize`.
+
+    Example:
+
+      rdcost card --project lisa --assumptions paper
+
+      rdcost card -p lisa -a paper --format latex > compute-statement.tex
+    """
+    c = context_from_options(opts)
+    st = statement(c, metric=metric, final_job=final_job)
+    out(to_latex(st) if format == CardFormat.latex else to_markdown(st))
+    for n in c.summary.notes:
+        err.print(f"rdcost: note: {n}", markup=False)
+
+
+app.command("card")(card_command)
