@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import reference
@@ -449,41 +450,50 @@ def job_prices(a: Assumptions, keys: pd.Series, start_time: pd.Series,
     cloud_prices.csv in effect on each job's price date (see
     :func:`rdcost.reference.prices_in_effect`). Missing prices stay null.
     """
-    out = pd.DataFrame(index=keys.index, columns=PRICE_COLUMNS)
-    for c in ("usd_per_gpu_hour_low", "usd_per_gpu_hour_high"):
-        out[c] = out[c].astype("float64")
-    out["is_price_before_known"] = False
-    k = keys.astype("string").fillna("\0")
-    plans = {u: price_plan(a, None if u == "\0" else u) for u in k.unique()}
-    rule = k.map({u: p[0] for u, p in plans.items()})
-    pkey = k.map({u: p[1] for u, p in plans.items()})
-    out["price_rule"] = rule
-    out["price_key"] = pkey
-    out["price_note"] = k.map({u: p[2] for u, p in plans.items()})
-    fixed = rule == "fixed"
-    if fixed.any():
-        for u in pkey[fixed].unique():
-            p = a.prices[u]
-            m = fixed & (pkey == u)
-            out.loc[m, ["usd_per_gpu_hour_low", "usd_per_gpu_hour_high"]] = (
-                p.usd_per_gpu_hour_low, p.usd_per_gpu_hour_high)
-            out.loc[m, ["price_provider", "pricing_model_low", "pricing_model_high", "price_as_of_low",
-                        "price_as_of_high", "price_source"]] = (
-                p.provider, p.pricing_model_low, p.pricing_model_high, p.as_of, p.as_of, p.source)
-    table = rule == "table"
+    idx = keys.index
+    codes, uniq = pd.factorize(keys.astype("string"), use_na_sentinel=False)
+    plans = [price_plan(a, None if pd.isna(u) else str(u)) for u in uniq]
+
+    def per_key(values: list[Any]) -> pd.Series:
+        """Spread one value per distinct key to the jobs."""
+        return pd.Series(np.asarray(values, dtype=object)[codes], index=idx)
+
+    rule, pkey = per_key([p[0] for p in plans]), per_key([p[1] for p in plans])
+    table = (rule == "table").astype(bool)
+
+    def fixed_col(attr: str) -> pd.Series:
+        return per_key([getattr(a.prices[p[1]], attr) if p[0] == "fixed" else None for p in plans])
+
+    cols: dict[str, pd.Series] = {
+        "price_key": pkey, "price_rule": rule,
+        "usd_per_gpu_hour_low": fixed_col("usd_per_gpu_hour_low"),
+        "usd_per_gpu_hour_high": fixed_col("usd_per_gpu_hour_high"),
+        "price_provider": fixed_col("provider"),
+        "pricing_model_low": fixed_col("pricing_model_low"),
+        "pricing_model_high": fixed_col("pricing_model_high"),
+        "price_as_of_low": fixed_col("as_of"), "price_as_of_high": fixed_col("as_of"),
+        "price_source": fixed_col("source"),
+        "price_note": per_key([p[2] for p in plans]),
+        "is_price_before_known": pd.Series(False, index=idx),
+    }
     if table.any():
         dates = price_dates(a, start_time[table], today)
-        lo = reference.prices_in_effect(pkey[table], dates, a.price_provider, reference.LOW_PRICING_MODELS)
-        hi = reference.prices_in_effect(pkey[table], dates, a.price_provider, reference.HIGH_PRICING_MODELS)
-        out.loc[table, "usd_per_gpu_hour_low"] = lo["usd_per_gpu_hour"]
-        out.loc[table, "usd_per_gpu_hour_high"] = hi["usd_per_gpu_hour"]
-        out.loc[table, "price_provider"] = a.price_provider
-        out.loc[table, "pricing_model_low"] = lo["pricing_model"]
-        out.loc[table, "pricing_model_high"] = hi["pricing_model"]
-        out.loc[table, "price_as_of_low"] = lo["as_of"]
-        out.loc[table, "price_as_of_high"] = hi["as_of"]
-        out.loc[table, "price_source"] = hi["source"].where(hi["source"].notna(), lo["source"])
-        out.loc[table, "is_price_before_known"] = lo["is_price_before_known"] | hi["is_price_before_known"]
+        lo = reference.prices_in_effect(pkey[table], dates, a.price_provider,
+                                        reference.LOW_PRICING_MODELS).reindex(idx)
+        hi = reference.prices_in_effect(pkey[table], dates, a.price_provider,
+                                        reference.HIGH_PRICING_MODELS).reindex(idx)
+        for col, val in (("usd_per_gpu_hour_low", lo["usd_per_gpu_hour"]),
+                         ("usd_per_gpu_hour_high", hi["usd_per_gpu_hour"]),
+                         ("price_provider", pd.Series(a.price_provider, index=idx)),
+                         ("pricing_model_low", lo["pricing_model"]), ("pricing_model_high", hi["pricing_model"]),
+                         ("price_as_of_low", lo["as_of"]), ("price_as_of_high", hi["as_of"]),
+                         ("price_source", hi["source"].where(hi["source"].notna(), lo["source"]))):
+            cols[col] = cols[col].where(~table, val.astype(object))
+        before = (lo["is_price_before_known"].fillna(False) | hi["is_price_before_known"].fillna(False))
+        cols["is_price_before_known"] = before.astype(bool) & table
+    out = pd.DataFrame(cols, index=idx)[PRICE_COLUMNS]
+    for c in ("usd_per_gpu_hour_low", "usd_per_gpu_hour_high"):
+        out[c] = pd.to_numeric(out[c]).astype("float64")
     out["is_price_before_known"] = out["is_price_before_known"].astype(bool)
     return out
 
@@ -534,11 +544,11 @@ def power_plan(a: Assumptions, key: str | None) -> PowerDraw | None:
 
 def job_power(a: Assumptions, keys: pd.Series) -> pd.DataFrame:
     """Power per device of each job's GPU type (columns :data:`POWER_COLUMNS`)."""
-    k = keys.astype("string").fillna("\0")
-    plans = {u: power_plan(a, None if u == "\0" else u) for u in k.unique()}
+    codes, uniq = pd.factorize(keys.astype("string"), use_na_sentinel=False)
+    plans = [power_plan(a, None if pd.isna(u) else str(u)) for u in uniq]
     out = pd.DataFrame(index=keys.index)
-    out["power_w"] = k.map({u: (p.power_w if p else float("nan")) for u, p in plans.items()}).astype("float64")
-    out["power_basis"] = k.map({u: (p.basis if p else None) for u, p in plans.items()})
-    out["power_source"] = k.map({u: (p.source if p else None) for u, p in plans.items()})
-    out["power_rule"] = k.map({u: (p.origin if p else "missing") for u, p in plans.items()})
+    out["power_w"] = np.asarray([p.power_w if p else np.nan for p in plans], dtype="float64")[codes]
+    for col, attr in (("power_basis", "basis"), ("power_source", "source")):
+        out[col] = np.asarray([getattr(p, attr) if p else None for p in plans], dtype=object)[codes]
+    out["power_rule"] = np.asarray([p.origin if p else "missing" for p in plans], dtype=object)[codes]
     return out

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 from .errors import AssumptionError, UsageError
@@ -253,39 +254,40 @@ def prices_in_effect(keys: pd.Series, dates: pd.Series, provider: str,
     pricing_model, as_of, source, price_row, is_price_before_known.
     """
     cols = ["usd_per_gpu_hour", "pricing_model", "as_of", "source", "price_row"]
-    rows = price_rows(provider, pricing_models)
-    out = pd.DataFrame(index=keys.index, columns=cols + ["is_price_before_known"])
-    out["usd_per_gpu_hour"] = out["usd_per_gpu_hour"].astype("float64")
-    out["is_price_before_known"] = False
-    left = pd.DataFrame({"gpu_key": keys.astype("string"),
-                         "date": pd.to_datetime(dates, utc=True)}, index=keys.index)
-    left = left[left["gpu_key"].notna() & left["date"].notna()]
-    if left.empty or rows.empty:
-        return out
-    left = left.reset_index(names="_row").sort_values("date", kind="stable")
+    rows = price_rows(provider, pricing_models).reset_index(drop=True)
+    rows["_rid"] = np.arange(len(rows), dtype="float64")
+    # as_of dates are days, so the price of a job depends on its key and its day only:
+    # look each distinct (key, day) up once, then spread the row ids to the jobs
+    left = pd.DataFrame({"gpu_key": keys.astype("string").reset_index(drop=True),
+                         "day": pd.to_datetime(dates, utc=True).dt.floor("D").reset_index(drop=True)})
+    ok = (left["gpu_key"].notna() & left["day"].notna()).to_numpy()
+    left = left[ok].astype({"day": "datetime64[ns, UTC]", "gpu_key": "string"})
+    uniq = left.drop_duplicates().sort_values("day", kind="stable")
     dated = rows[rows["as_of_date"].notna()].drop_duplicates(["gpu_key", "as_of_date"])
     dated = dated.sort_values("as_of_date", kind="stable")
-    dated = dated.astype({"gpu_key": "string"})
-    right = dated[["gpu_key", "as_of_date"] + cols]
-    back = pd.merge_asof(left, right, left_on="date", right_on="as_of_date", by="gpu_key",
+    right = dated[["gpu_key", "as_of_date", "_rid"]].astype({"as_of_date": "datetime64[ns, UTC]",
+                                                             "gpu_key": "string"})
+    back = pd.merge_asof(uniq, right, left_on="day", right_on="as_of_date", by="gpu_key",
                          direction="backward")
-    fwd = pd.merge_asof(left, right, left_on="date", right_on="as_of_date", by="gpu_key",
+    fwd = pd.merge_asof(uniq, right, left_on="day", right_on="as_of_date", by="gpu_key",
                         direction="forward")
-    before = back["usd_per_gpu_hour"].isna() & fwd["usd_per_gpu_hour"].notna()
-    back.loc[before, cols] = fwd.loc[before, cols]
-    back["is_price_before_known"] = before
-    undated = rows[rows["as_of_date"].isna()].drop_duplicates("gpu_key").set_index("gpu_key")
-    missing = back["usd_per_gpu_hour"].isna() & back["gpu_key"].isin(undated.index)
-    if missing.any():
-        fill = undated.loc[back.loc[missing, "gpu_key"], cols]
-        fill.index = back.index[missing]
-        back.loc[missing, cols] = fill
-    back = back.set_index("_row")
-    out.loc[back.index, cols] = back[cols]
-    out.loc[back.index, "is_price_before_known"] = back["is_price_before_known"].astype(bool)
-    out["usd_per_gpu_hour"] = out["usd_per_gpu_hour"].astype("float64")
-    out["is_price_before_known"] = out["is_price_before_known"].astype(bool)
+    back["before"] = back["_rid"].isna() & fwd["_rid"].notna()
+    back["_rid"] = back["_rid"].fillna(fwd["_rid"])
+    undated = rows[rows["as_of_date"].isna()].drop_duplicates("gpu_key").set_index("gpu_key")["_rid"]
+    back["_rid"] = back["_rid"].fillna(back["gpu_key"].map(undated).astype("float64"))
+    per_job = left.merge(back[["gpu_key", "day", "_rid", "before"]], on=["gpu_key", "day"], how="left")
+    rid = np.full(len(keys), -1, dtype="int64")
+    rid[ok] = per_job["_rid"].fillna(-1).to_numpy().astype("int64")
+    before = np.zeros(len(keys), dtype=bool)
+    before[ok] = per_job["before"].fillna(False).to_numpy(dtype=bool)
+    found, take = rid >= 0, np.clip(rid, 0, None)
+    if rows.empty:
+        rows = pd.concat([rows, pd.DataFrame({c: [None] for c in cols})], ignore_index=True)
+    out = pd.DataFrame({c: rows[c].iloc[take].reset_index(drop=True).where(found) for c in cols})
+    out.index = keys.index
+    out["usd_per_gpu_hour"] = pd.to_numeric(out["usd_per_gpu_hour"]).astype("float64")
     out["price_row"] = out["price_row"].astype("Int64")
+    out["is_price_before_known"] = before
     return out
 
 

@@ -245,3 +245,13 @@ def test_hardware_price_from_table_by_date():
     # gcp a100_40_sxm: on_demand 3.67 (2022-08-04), spot 1.10 (2022-08-04)
     assert (p.usd_per_gpu_hour_low, p.usd_per_gpu_hour_high) == (1.10, 3.67)
     assert A.hardware_price(a, "rtx2080ti", pd.Timestamp("2022-01-01"))[0] is None
+
+
+def test_prices_in_effect_edge_cases():
+    d = pd.Series(pd.to_datetime(["2020-01-01", None], utc=True), index=[5, 7])
+    p = R.prices_in_effect(pd.Series(["t4", "p100"], index=[5, 7]), d, "gcp", R.HIGH_PRICING_MODELS)
+    assert list(p.index) == [5, 7]
+    assert p.loc[5, "usd_per_gpu_hour"] == 0.35 and pd.isna(p.loc[7, "usd_per_gpu_hour"])   # no date
+    none = R.prices_in_effect(pd.Series(["p100"]), d.reset_index(drop=True)[:1], "no-such-cloud",
+                              R.HIGH_PRICING_MODELS)
+    assert pd.isna(none["usd_per_gpu_hour"].iloc[0]) and not none["is_price_before_known"].iloc[0]
