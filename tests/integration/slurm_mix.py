@@ -127,7 +127,7 @@ class Job:
     job_id: str = ""                # filled by submit
 
 
-def job_mix(run_id: str) -> list[Job]:
+def job_mix() -> list[Job]:
     """The jobs, in submission order: long ones first so they start at once."""
     return [
         Job("timeout", ["-J", "train_timeout", "-t", "1"], "research", "cpu", 1,
@@ -230,7 +230,7 @@ def wait_until(pred, timeout_s: float, what: str, every_s: float = 1.0) -> None:
 def submit(mix: MixRun, run_id: str) -> None:
     mix.workdir.mkdir(parents=True, exist_ok=True)
     mix.submitted_at = utc_now()
-    for job in job_mix(run_id):
+    for job in job_mix():
         args = ["sbatch", "--parsable", f"--chdir={mix.workdir}",
                 f"--output={mix.workdir}/%x-%j.out", f"--comment={COMMENT_PREFIX}:{run_id}",
                 "-A", job.account, "-p", job.partition, *job.args]
