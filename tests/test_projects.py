@@ -118,3 +118,18 @@ def test_read_project_jobs_and_cli(tmp_path):
     d = json.loads(r.stdout)
     assert d["n_jobs"] == 2 and d["gpu_hours"] == pytest.approx(2.0)
     assert d["cloud_usd_high"] == pytest.approx(4.0)
+
+
+def test_the_toml_examples_in_the_docs_load():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from rdcost import assumptions
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "summarize.md").read_text(encoding="utf-8")
+    blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, flags=re.S)]
+    assert len(blocks) == 2
+    a = assumptions.apply_dict(assumptions.Assumptions(), blocks[0], "docs")
+    assert a.pue.value == 1.2 and a.prices["*"].usd_per_gpu_hour_high == 3.06
+    assert parse_projects(blocks[1])["lisa"].users == ("strubell", "verga")
