@@ -258,13 +258,10 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     req_cpus = first_known(("ReqCPUS", "count", sv.parse_count))
     req_nodes = first_known(("ReqNodes", "scaled_count", sv.parse_scaled_count))
 
-    alloc_tres = req_tres = None
+    alloc_tres = None
     if col("AllocTRES") is not None:
         alloc_tres = sv.parse_tres(col("AllocTRES"))
         check("AllocTRES", alloc_tres["invalid"], "tres")
-    if col("ReqTRES") is not None:
-        req_tres = sv.parse_tres(col("ReqTRES"))
-        check("ReqTRES", req_tres["invalid"], "tres")
     if n_cpus is None and alloc_tres is not None:
         n_cpus = alloc_tres["cpu"]
     cpus_for_mem = _first(n_cpus, req_cpus, positive=True)
@@ -274,9 +271,19 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
         pm = sv.parse_mem_request(col("ReqMem"), cpus_for_mem, nodes_for_mem)
         check("ReqMem", pm.invalid, "mem_request")
         mem = pm.values
-    for tr in (alloc_tres, req_tres):
-        if tr is not None:
-            mem = tr["mem_bytes"] if mem is None else mem.where(mem.notna(), tr["mem_bytes"])
+    if alloc_tres is not None:
+        mem = alloc_tres["mem_bytes"] if mem is None else mem.where(mem.notna(), alloc_tres["mem_bytes"])
+    if col("ReqTRES") is not None:
+        # read only where nothing above gave the memory (a job that never ran)
+        need = np.ones(na, dtype=bool) if mem is None else mem.isna().to_numpy(dtype=bool)
+        if need.any():
+            rt = sv.parse_tres(col("ReqTRES")[need])
+            inv = np.zeros(na, dtype=bool)
+            inv[need] = rt["invalid"].to_numpy()
+            check("ReqTRES", inv, "tres")
+            req_mem = pd.Series(pd.NA, index=idx, dtype="Int64")
+            req_mem[need] = rt["mem_bytes"].to_numpy()
+            mem = req_mem if mem is None else mem.where(mem.notna(), req_mem)
 
     # ---- GPUs: AllocTRES, else the old AllocGRES; 0 for records that never ran
     n_gpus = pd.Series(np.nan, index=idx)
@@ -396,10 +403,13 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     keep = alloc_ok
     P = A[keep]
 
-    def k(values: pd.Series | np.ndarray) -> np.ndarray:
-        """Object values of the kept allocations, None for missing."""
-        arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
-        arr = arr[keep]
+    kept = np.flatnonzero(keep)
+
+    def k(values: pd.Series | np.ndarray):
+        """Values of the kept allocations (strings stay Arrow-backed; NA for missing)."""
+        if isinstance(values, pd.Series):
+            return values.iloc[kept].reset_index(drop=True)
+        arr = np.asarray(values, dtype=object)[keep]
         arr[pd.isna(arr)] = None
         return arr
 
