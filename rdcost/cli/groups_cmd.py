@@ -74,13 +74,14 @@ def groups_command(
         what = (f"{len(table):,} searches ({', '.join(f'{n:,} {m}' for m, n in by.items())}) "
                 f"holding {int(table['n_jobs'].sum()):,} of {len(jobs):,} jobs")
     else:
-        what = f"{len(table):,} jobs in {table['search_id'].nunique():,} searches"
+        n = table["search_id"].nunique()
+        what = f"{len(table):,} jobs in {n:,} search{'es' if n != 1 else ''}"
     if format == OutputFormat.json:
         out(render.to_json(table))
     elif format == OutputFormat.csv:
         out(render.to_csv(table))
     elif format == OutputFormat.markdown:
-        out(render.to_markdown(table, align_right=[c for c in table.columns if c.startswith("n_")
+        out(render.to_markdown(table.round({"gpu_hours": 2}), align_right=[c for c in table.columns if c.startswith("n_")
                                                    or c == "gpu_hours"]))
     else:
         out(render.to_text_table(table, max_width=64))  # search ids stay whole
