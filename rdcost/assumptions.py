@@ -238,7 +238,10 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
                                             _source(t, origin), origin, None, _opt(t, "note"))
     if "tuning_round" in data:
         t = _table(data["tuning_round"], origin, "tuning_round", {"n_jobs", "source", "note"})
-        ch["tuning_round_n_jobs"] = Sourced(_number(t, "n_jobs", origin, "tuning_round"), "jobs",
+        n = _number(t, "n_jobs", origin, "tuning_round")
+        if not n.is_integer():
+            raise AssumptionError(f"{origin}: tuning_round.n_jobs must be a whole number of jobs", value=repr(n))
+        ch["tuning_round_n_jobs"] = Sourced(n, "jobs",
                                             _source(t, origin), origin, None, _opt(t, "note"))
     if "crash" in data:
         t = _table(data["crash"], origin, "crash", {"threshold_minutes", "source", "note"})

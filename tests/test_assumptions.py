@@ -173,7 +173,7 @@ def test_layers_later_wins_and_records_origin(tmp_path):
     {"prices": {"p100": {"usd_per_gpu_hour_low": 2, "usd_per_gpu_hour_high": 1}}},
     {"prices": {"x": {"stand_in": "missing"}}}, {"gpu_power": {"p100": {"power_w": -5}}},
     {"carbon": {"kg_co2e_per_kwh": 0.4, "lbs_co2e_per_kwh": 0.9}}, {"price_date": "tomorrow"},
-    {"gpu_aliases": {"x": "not_a_key"}}, {"one_model": {"gpu_hours": 0}},
+    {"gpu_aliases": {"x": "not_a_key"}}, {"one_model": {"gpu_hours": 0}}, {"tuning_round": {"n_jobs": 2.5}},
 ], ids=lambda d: str(d)[:40])
 def test_invalid_assumptions_are_refused(data):
     with pytest.raises(AssumptionError):

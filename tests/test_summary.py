@@ -308,3 +308,13 @@ def test_acceptance_table4_on_the_sample_logs(tmp_path):
     assert round(d["min_job_minutes"]) == 3 and round(d["max_job_days"]) == 9
     assert d["gpu_type_share"] and round(max(d["gpu_type_share"].values()), 2) == 0.72
     assert d["mean_concurrent_gpus"] == pytest.approx(58.1, abs=0.5)
+
+
+def test_crash_threshold_is_configurable_and_moves_waste():
+    # the 3-minute FAILED job is crashed under 5 minutes, plain failed under 2
+    a = A.apply_dict(PAPER, {"crash": {"threshold_minutes": 2}}, "option --crash-minutes")
+    s = summarize(small_frame(), a)
+    cats = {r["category"]: r for r in s.waste["categories"]}
+    assert s.n_crashed_jobs == 0 and cats["crashed"]["n_jobs"] == 0
+    assert cats["failed"]["n_jobs"] == 1 and cats["failed"]["gpu_hours"] == pytest.approx(0.05)
+    assert s.assumptions["crash_threshold_minutes"]["origin"] == "option --crash-minutes"
