@@ -546,3 +546,11 @@ def test_start_time_is_kept_from_22_05_8_on(tmp_path):
     rows = by_id(read(p)[0])
     # time.start as written (B + 60), not rebuilt from end - elapsed
     assert rows["5001"]["start_time"] == ts("2024-03-09T16:01:00Z")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("0xE", "1-3"), ("0x2D", "0,2-3,5"), ("0x1", "0"), ("1-3", "1-3"), ("5,7,9", "5,7,9"),
+], ids=["hex-range", "hex-mixed", "hex-single", "range-text", "list-text"])
+def test_pending_array_tasks_read_like_sacct_text(text, expected):
+    from rdcost.formats.sacct_json import _task_ranges
+    assert _task_ranges(text) == expected

@@ -589,7 +589,7 @@ def _display_id(job: dict, p: str, job_id: int) -> dict:
             throttle = _count(_get(job, p, ("array", "limits", "max", "running", "tasks")),
                               f"{p}.array.limits.max.running.tasks")
             suffix = f"%{int(throttle)}" if throttle and "%" not in tasks else ""
-            out["job_id"] = f"{int(a)}_[{tasks}{suffix}]"
+            out["job_id"] = f"{int(a)}_[{_task_ranges(tasks)}{suffix}]"
         return out
     h = _count(_get(job, p, ("het", "job_id")), f"{p}.het.job_id")
     off = _count(_get(job, p, ("het", "job_offset")), f"{p}.het.job_offset")
@@ -836,3 +836,24 @@ def _merge_duplicates(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             .drop_duplicates("k", keep="last").index)
     out = df.loc[sorted(keep)].reset_index(drop=True)
     return out, len(df) - len(out)
+
+
+def _task_ranges(tasks: str) -> str:
+    """The pending tasks as sacct text prints them: Slurm 22.05's JSON gives a hex
+    bitmap (``0xE`` = tasks 1-3), later releases the range text (``1-3``)."""
+    if not tasks.lower().startswith("0x"):
+        return tasks
+    try:
+        bits = int(tasks, 16)
+    except ValueError:
+        return tasks
+    ids = [i for i in range(bits.bit_length()) if bits >> i & 1]
+    parts: list[str] = []
+    i = 0
+    while i < len(ids):
+        j = i
+        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
+            j += 1
+        parts.append(str(ids[i]) if i == j else f"{ids[i]}-{ids[j]}")
+        i = j + 1
+    return ",".join(parts)
