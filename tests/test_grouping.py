@@ -14,8 +14,7 @@ import pytest
 
 from rdcost import schema
 from rdcost.errors import UsageError
-from rdcost.grouping import (GroupingParams, find_groups, group_members, name_stem,
-                             summarize_groups)
+from rdcost.grouping import GroupingParams, find_groups, group_members, name_stem, summarize_groups
 
 T = pd.Timestamp("2018-03-02T10:00:00Z")
 

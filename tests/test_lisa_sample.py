@@ -9,7 +9,6 @@ import csv
 import importlib.util
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 
