@@ -218,7 +218,8 @@ def cumulative(ctx: Context, path: Path) -> Path:
                     transform=a2.transAxes, ha="right", va="bottom", fontsize=8.5)
         _usd_axis(a2.yaxis)
         a2.set_ylabel("cost (USD)")
-        a2.legend(loc="upper left", frameon=True)
+        if a2.get_legend_handles_labels()[0]:
+            a2.legend(loc="upper left", frameon=True)
         kg = curve("co2e_kg")
         if kg is not None:
             a3.plot(x, kg, color=_c("green"), lw=2,
