@@ -291,5 +291,11 @@ def test_groups_command_lists_searches(tmp_path):
     assert r.returncode == 0 and r.stdout.count("\n") == 4 and "600_2" in r.stdout
     r = _run("groups", "--store", store, "--no-heuristics", "--format", "csv")
     assert r.stdout.count("\n") == 2
+    # anonymized: the searches are found on the real names, then users, names and ids are tokens
+    r = _run("--anonymize", "groups", "--store", store, "--format", "json")
+    anon = json.loads(r.stdout)
+    assert [g["n_jobs"] for g in anon] == [5, 3]
+    assert "alice" not in r.stdout and "srl" not in r.stdout and "grid" not in r.stdout
+    assert all(g["search_id"].startswith("search-") for g in anon)
     r = _run("groups", "--store", store, "--min-jobs", "1")
     assert r.returncode == 2 and "min_jobs" in r.stderr and "Traceback" not in r.stderr

@@ -62,7 +62,9 @@ def groups_command(
     else:
         table = summarize_groups(jobs, groups)
     if state.anonymize:
-        table = _anonymize(table, st)
+        # as rdcost.anonymize does: a project that is just the account is a token too
+        same = jobs["project"].notna() & (jobs["project"] == jobs["account"])
+        table = _anonymize(table, st, set(jobs.loc[same, "project"]))
     if search is not None:
         table = table[table["search_id"] == search].reset_index(drop=True)
         if table.empty:
@@ -88,7 +90,7 @@ def groups_command(
     err.print(what, markup=False)
 
 
-def _anonymize(table: pd.DataFrame, st: Store) -> pd.DataFrame:
+def _anonymize(table: pd.DataFrame, st: Store, account_projects: set) -> pd.DataFrame:
     """Tokens for users, names and search ids (which contain user and name stem)."""
     from ..anonymize import load_salt, token
 
@@ -102,4 +104,7 @@ def _anonymize(table: pd.DataFrame, st: Store) -> pd.DataFrame:
             else:
                 mapping = {v: token(str(v), prefix, salt) for v in uniq}
             t[col] = t[col].map(mapping)
+    if "project" in t:
+        acct = t["project"].isin(account_projects)
+        t.loc[acct, "project"] = t.loc[acct, "project"].map(lambda v: token(str(v), "acct", salt))
     return t
