@@ -173,7 +173,7 @@ def _run_table(ctx: Context) -> tuple[pd.DataFrame, bool]:
     return t, guessed
 
 
-def _pick_metric(t: pd.DataFrame, metric: str | None, guessed: bool) -> str | None:
+def _pick_metric(t: pd.DataFrame, metric: str | None) -> str | None:
     counts: dict[str, int] = {}
     for m in t["metrics"]:
         for k, v in m.items():
@@ -185,9 +185,7 @@ def _pick_metric(t: pd.DataFrame, metric: str | None, guessed: bool) -> str | No
             raise UsageError(f"no run reports the metric {metric!r}",
                              hint=f"numeric values the runs report: {known}")
         return metric
-    cands = {k: n for k, n in counts.items() if METRIC_HINT.search(k)}
-    if not cands and not guessed:
-        cands = counts
+    cands = {k: n for k, n in counts.items() if METRIC_HINT.search(k)}  # never a training metric by default
     if not cands:
         return None
     return sorted(cands, key=lambda k: (-cands[k], k))[0]
@@ -210,7 +208,7 @@ def sensitivity(ctx: Context, metric: str | None = None) -> Sensitivity:
     if t.empty:
         return Sensitivity(False, "not available: no run logs hyperparameters or metrics "
                                   "(ingest the W&B or MLflow runs of the project)")
-    m = _pick_metric(t, metric, guessed)
+    m = _pick_metric(t, metric)
     if m is None:
         return Sensitivity(False, "not available: no run reports a validation metric (a name with val, valid, "
                                   "dev, eval or test); name one with --metric", is_role_guessed=guessed)
