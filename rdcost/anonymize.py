@@ -5,6 +5,11 @@ can be shared: the same name always maps to the same token for one salt
 (``user-1f3a9c0b2e``), different salts give unrelated tokens, and the salt
 is never printed. The salt lives in the store directory (``anon_salt``,
 mode 0600, created on first use) unless ``$RDCOST_ANON_SALT`` gives one.
+
+Grid searches found by name heuristics would vanish with the names, so
+``anonymize`` takes the searches found on the real data and keeps them as
+stored groups (a token per search); job names become digit-only tokens,
+which have no name stem, so the heuristics find nothing new in them.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ SALT_ENV = "RDCOST_ANON_SALT"
 SALT_FILE = "anon_salt"
 
 #: column -> token prefix. Project is anonymized where it is just the account.
-COLUMNS = {"user": "user", "account": "acct", "job_name": "job", "node_list": "node"}
+COLUMNS = {"user": "user", "account": "acct", "node_list": "node"}
 
 
 def load_salt(store_dir: Path) -> str:
@@ -43,15 +48,33 @@ def token(value: str, prefix: str, salt: str) -> str:
     return f"{prefix}-{digest[:10]}"
 
 
-def _map(series: pd.Series, prefix: str, salt: str) -> pd.Series:
+def name_token(value: str, salt: str) -> str:
+    """A job-name token: 13 digits, so no grouping heuristic can read a stem in it."""
+    digest = hashlib.sha256(f"{salt}\x1fjob\x1f{value}".encode()).hexdigest()
+    return str(int(digest[:11], 16)).zfill(14)
+
+
+def _map(series: pd.Series, prefix: str, salt: str, fn=None) -> pd.Series:
     uniq = series.dropna().unique()
-    mapping = {v: token(str(v), prefix, salt) for v in uniq}
+    fn = fn or (lambda v: token(str(v), prefix, salt))
+    mapping = {v: fn(v) for v in uniq}
     return series.map(mapping).where(series.notna(), None)
 
 
-def anonymize(jobs: pd.DataFrame, salt: str) -> pd.DataFrame:
-    """A copy of ``jobs`` with users, accounts, job names and nodes replaced by tokens."""
+def anonymize(jobs: pd.DataFrame, salt: str, searches: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A copy of ``jobs`` with users, accounts, job names and nodes replaced by tokens.
+
+    ``searches``: :func:`rdcost.grouping.find_groups` of the real ``jobs``; each
+    search is kept as a stored group (``group_id`` a token, ``group_source`` the
+    way it was found), so the same searches are found after anonymizing.
+    """
     out = jobs.copy()
+    if searches is not None and "group_id" in out:
+        found = searches["search_id"].notna()
+        out.loc[found, "group_id"] = _map(searches.loc[found, "search_id"], "search", salt)
+        out.loc[found, "group_source"] = searches.loc[found, "search_method"]
+    if "job_name" in out:
+        out["job_name"] = _map(out["job_name"], "job", salt, fn=lambda v: name_token(str(v), salt))
     if "project" in out and "account" in out:
         same = out["project"].notna() & (out["project"] == out["account"])
         out.loc[same, "project"] = _map(out.loc[same, "account"], "acct", salt)

@@ -37,3 +37,25 @@ def test_salt_is_created_once_private_and_reused(tmp_path, monkeypatch):
     assert (tmp_path / "anon_salt").stat().st_mode & 0o777 == 0o600
     monkeypatch.setenv("RDCOST_ANON_SALT", "fixed")
     assert load_salt(tmp_path) == "fixed"
+
+
+def test_grid_searches_found_on_real_names_survive_anonymization():
+    from rdcost import schema
+    from rdcost.grouping import find_groups
+
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    for i in range(6):  # one heuristic search: same user, stem, burst
+        rows.append({"record_key": f"a{i}", "source": "slurm", "user": "alice", "project": "p",
+                     "job_name": f"lisa-srl-lr0.{i}", "submit_time": t0 + pd.Timedelta(minutes=i)})
+    for i in range(3):  # not a search: three different names
+        rows.append({"record_key": f"b{i}", "source": "slurm", "user": "alice", "project": "p",
+                     "job_name": f"debug{i}-x", "submit_time": t0 + pd.Timedelta(minutes=i)})
+    jobs = schema.conform(pd.DataFrame(rows))
+    real = find_groups(jobs)
+    anon = anonymize(jobs, "s1", real)
+    again = find_groups(anon)
+    assert real["search_id"].nunique() == again["search_id"].nunique() == 1
+    assert (real["search_id"].notna() == again["search_id"].notna()).all()
+    assert not anon["job_name"].str.contains("lisa|debug").any()
+    assert anon["job_name"].str.fullmatch(r"\d{14}").all()

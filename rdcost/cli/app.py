@@ -95,8 +95,10 @@ def load_jobs(store: Path | None, project: str | None = None,
         jobs = st.read_jobs(project=project, columns=columns)
     if state.anonymize:
         from ..anonymize import anonymize, load_salt
+        from ..grouping import find_groups
 
-        jobs = anonymize(jobs, load_salt(st.path))
+        searches = find_groups(jobs) if "group_id" in jobs and "job_name" in jobs else None
+        jobs = anonymize(jobs, load_salt(st.path), searches)
     return jobs
 
 
