@@ -345,9 +345,15 @@ _NUMERIC_DATE = re.compile(
 _LOCAL_GAP = "local time that does not exist or is ambiguous in {tz} (daylight-saving change)"
 
 
+def _too_late(naive: pd.Series) -> pd.Series:
+    """Year 9999 and later: no zone conversion exists for them (Python datetimes end there)."""
+    return (naive.dt.year >= 9999).fillna(False).astype(bool)
+
+
 def _localize(naive: pd.Series, tz: str) -> pd.Series:
     if naive.empty:
         return pd.Series(pd.NaT, index=naive.index, dtype="datetime64[us, UTC]")
+    naive = naive.where(~_too_late(naive))
     loc = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     return loc.dt.tz_convert("UTC")
 
@@ -378,7 +384,7 @@ def parse_times(s: pd.Series, tz: str = "UTC", dayfirst: bool | None = None,
         loc = _localize(naive, tz)
         out[naive_m] = loc
         reason[naive_m & out.isna()] = _LOCAL_GAP.format(tz=tz)
-        reason[naive.index[naive.isna()]] = "not a valid date"
+        reason[naive.index[naive.isna() | _too_late(naive)]] = "not a valid date"
         reason[has_off & out.isna()] = "not a valid date"
         todo &= ~iso
 
@@ -438,7 +444,7 @@ def _numeric_dates(t, todo, out, reason, tz, dayfirst) -> None:
            + m["M"].fillna("00") + ":" + m["S"].fillna("00") + "." + m["f"].fillna("0"))
     naive = pd.to_datetime(iso, format="ISO8601", errors="coerce")
     naive[bad_clock] = pd.NaT
-    invalid = naive.isna()
+    invalid = naive.isna() | _too_late(naive)
     reason[naive.index[invalid]] = "not a valid date"
     naive = naive[~invalid]
     loc = _localize(naive, tz)

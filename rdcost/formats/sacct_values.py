@@ -121,6 +121,12 @@ def _invalid(index: pd.Index, mask: np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(mask, dtype=bool), index=index)
 
 
+def _in_range(values: np.ndarray) -> np.ndarray:
+    """True where a float is NaN or fits an Int64 (a bigger count or size is no real value)."""
+    v = np.asarray(values, dtype=float)
+    return np.isnan(v) | (np.abs(v) < 2.0 ** 63)
+
+
 def _int_series(values: np.ndarray, ok: np.ndarray, index: pd.Index) -> pd.Series:
     """float values -> nullable Int64 where ok, NA elsewhere (rounded to the nearest)."""
     out = pd.array(np.where(ok, np.rint(np.where(ok, values, 0)), 0).astype(np.int64), dtype="Int64")
@@ -234,7 +240,8 @@ def parse_timestamp(s: pd.Series, tz: str = "UTC") -> Parsed:
     # strptime rolls impossible dates over (02-30 -> 03-01): the day must survive
     day_text = pc.utf8_slice_codeunits(pc.if_else(pa.array(naive_ok), arr, pa.scalar(None, arr.type)), 8, 10)
     same = pc.equal(pc.day(parsed), pc.cast(day_text, pa.int64()))
-    good = _np_bool(same)
+    # year 9999 cannot be moved between zones (Python datetimes end there)
+    good = _np_bool(same) & _np_bool(pc.less(pc.year(parsed), 9999))
     parsed = pc.if_else(pa.array(good), parsed, pa.scalar(None, parsed.type))
     local = pd.DatetimeIndex(parsed.to_numpy(zero_copy_only=False).astype("datetime64[us]"))
     if tz == "UTC":
@@ -245,7 +252,7 @@ def parse_timestamp(s: pd.Series, tz: str = "UTC") -> Parsed:
     out = pd.Series(utc, index=s.index)
     offset_ok = _matches(arr, _TS_OFFSET) & ~naive_ok
     if offset_ok.any():
-        txt = pd.Series(arr.to_pandas(), index=s.index, dtype=object)[offset_ok]
+        txt = _str_series(arr, s.index).astype(object)[offset_ok]
         conv = pd.to_datetime(txt, utc=True, format="ISO8601", errors="coerce")
         out.loc[offset_ok] = conv.dt.as_unit("us")
         good = good | (offset_ok & conv.reindex(s.index).notna().to_numpy())
@@ -270,6 +277,7 @@ def parse_size(s: pd.Series, *, bare_bytes: int = 1) -> Parsed:
     factor = _unit_factor(unit, 1024)
     bare = _np_bool(pc.equal(unit, ""))
     factor = np.where(bare, float(bare_bytes), factor)
+    ok = ok & _in_range(num * factor)
     present = _present(arr)
     return Parsed(_int_series(num * factor, ok, s.index), _invalid(s.index, present & ~ok))
 
@@ -289,6 +297,7 @@ def parse_mem_request(s: pd.Series, n_cpus: pd.Series | None = None,
     num = _np_float(pc.struct_field(parts, "num"))
     unit = pc.struct_field(parts, "unit")
     factor = np.where(_np_bool(pc.equal(unit, "")), float(MIB), _unit_factor(unit, 1024))
+    ok = ok & _in_range(num * factor)
     scope = np.asarray(pc.fill_null(pc.struct_field(parts, "scope"), "").to_numpy(zero_copy_only=False),
                        dtype=object)
     mult = np.ones(len(arr), dtype=float)
@@ -300,7 +309,7 @@ def parse_mem_request(s: pd.Series, n_cpus: pd.Series | None = None,
             c = np.where(c > 0, c, np.nan)
             mult = np.where(sel, c, mult)
     total = num * factor * mult
-    known = ok & ~np.isnan(total) & (total > 0)
+    known = ok & ~np.isnan(total) & (total > 0) & _in_range(total)
     present = _present(arr)
     return Parsed(_int_series(total, known, s.index), _invalid(s.index, present & ~ok))
 
@@ -325,6 +334,7 @@ def parse_scaled_count(s: pd.Series) -> Parsed:
     parts, ok = _size_parts(arr, _SIZE)
     num = _np_float(pc.struct_field(parts, "num"))
     factor = _unit_factor(pc.struct_field(parts, "unit"), 1024)
+    ok = ok & _in_range(num * factor)
     present = _present(arr)
     return Parsed(_int_series(num * factor, ok, s.index), _invalid(s.index, present & ~ok))
 
@@ -377,7 +387,7 @@ def parse_tres(s: pd.Series) -> pd.DataFrame:
     bad[parent[~item_ok]] = True
     keys = pc.fill_null(pc.struct_field(kv, "k"), "")
     vals = pc.fill_null(pc.struct_field(kv, "v"), "")
-    val_is_count = _matches(vals, r"^\d+$")
+    val_is_count = _matches(vals, r"^\d{1,18}$")
 
     def count_of(key: str) -> np.ndarray:
         out = np.full(n, np.nan)
@@ -492,6 +502,7 @@ def parse_job_id(s: pd.Series, *, truncated: bool = False) -> pd.DataFrame:
     has_task = _present(task)
     is_pending = _np_bool(pc.match_substring(alloc, "_["))
     has_het = _present(het)
+    ok = ok & _in_range(_np_float(task)) & _in_range(_np_float(het))
     base_s = _str_series(base, idx)
     return pd.DataFrame({
         "alloc_id": _str_series(alloc, idx),
@@ -514,6 +525,7 @@ def parse_exit_code(s: pd.Series) -> pd.DataFrame:
     ok = _np_bool(pc.is_valid(parts))
     st = _np_float(pc.struct_field(parts, "status"))
     sg = _np_float(pc.struct_field(parts, "signal"))
+    ok = ok & _in_range(st) & _in_range(sg)
     return pd.DataFrame({"status": _int_series(st, ok, s.index), "signal": _int_series(sg, ok, s.index),
                          "invalid": _invalid(s.index, _present(arr) & ~ok)}, index=s.index)
 
@@ -528,7 +540,7 @@ def parse_state(s: pd.Series) -> Parsed:
     """
     arr = _arrow(s)
     present = _present(arr)
-    text = pd.Series(arr.to_pandas(), index=s.index, dtype=object)
+    text = _str_series(arr, s.index).astype(object)
     uniq = pd.unique(text[present])
     table = {u: normalize_slurm_state(u) for u in uniq}
     norm = text.map(table).where(present, None)
