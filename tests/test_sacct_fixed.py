@@ -17,7 +17,7 @@ from rdcost.formats.base import ParseOptions, Sample
 def fw(values: list[str], widths: list[int], left: tuple[int, ...] = (0,)) -> str:
     """One line as sacct pads it: by bytes, one space after every column."""
     out = b""
-    for i, (v, w) in enumerate(zip(values, widths)):
+    for i, (v, w) in enumerate(zip(values, widths, strict=True)):
         b = v.encode("utf-8")
         pad = b" " * max(w - len(b), 0)
         out += (b + pad if i in left else pad + b) + b" "

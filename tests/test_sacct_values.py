@@ -295,6 +295,17 @@ def test_tres_is_vectorized_row_by_row():
     assert df["invalid"].tolist() == [False, False, False, False, True]
 
 
+def test_tres_repeated_values_are_parsed_once_and_spread_back():
+    values = ["cpu=1,gres/gpu:t4=2"] * 6 + [None, "cpu=4", "bad", "cpu=4"] + ["gres/gpu=8"] * 4
+    df = sv.parse_tres(pd.Series(values, index=range(100, 114)))
+    assert df.index.tolist() == list(range(100, 114))
+    assert df["n_gpus"].iloc[:6].tolist() == [2.0] * 6 and df["gpu_type"].iloc[0] == "t4"
+    assert math.isnan(df["n_gpus"].iloc[6]) and not df["invalid"].iloc[6]
+    assert df["cpu"].iloc[7] == 4 and df["n_gpus"].iloc[7] == 0.0
+    assert df["invalid"].tolist() == [False] * 8 + [True] + [False] * 5
+    assert df["n_gpus"].iloc[10:].tolist() == [8.0] * 4
+
+
 @pytest.mark.parametrize("text,n,gtype,invalid", [
     case("gpu:2", 2.0, None, False, id="untyped"),
     case("gpu:tesla:2", 2.0, "tesla", False, id="typed"),

@@ -209,7 +209,7 @@ class _State:
                 continue
             seg = lines.take(pa.array(sel))
             if self.table is None:
-                for i, ln in zip(sel, seg.to_pylist()):
+                for i, ln in zip(sel, seg.to_pylist(), strict=True):
                     self.rejected.append(Rejected(self.path, int(numbers[i]),
                                                   "line before the first header/underline of a sacct table",
                                                   text=ln.decode("utf-8", "replace")))
@@ -223,7 +223,7 @@ class _State:
         t = self.table
         assert t is not None
         cols: dict[str, pd.Series] = {}
-        for (a, b), name in zip(t.spans, t.names):
+        for (a, b), name in zip(t.spans, t.names, strict=True):
             v = pc.utf8_trim_whitespace(_decode(pc.binary_slice(seg, a, b)))
             v = pc.if_else(pc.equal(v, ""), pa.scalar(None, pa.large_string()), v)
             cols[name] = pd.Series(v.to_pandas(), dtype=object)
@@ -232,7 +232,7 @@ class _State:
         df["_text"] = pd.Series(_decode(seg).to_pandas(), dtype=object).to_numpy()
         # a value wider than its column shifts the rest of the line: refuse it
         bad = np.zeros(len(df), dtype=bool)
-        for (a, b), (c, _) in zip(t.spans, t.spans[1:]):
+        for (_, b), (c, _) in zip(t.spans[:-1], t.spans[1:], strict=True):
             gap = pc.binary_slice(seg, b, c)
             bad |= np.asarray(pc.match_substring_regex(gap, r"[^ ]").to_numpy(zero_copy_only=False), dtype=bool)
         rest = pc.binary_slice(seg, t.width, 1 << 30)

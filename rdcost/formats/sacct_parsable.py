@@ -10,7 +10,11 @@ Values are parsed by :mod:`sacct_rows` / :mod:`sacct_values`, vectorized.
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +28,13 @@ from ..errors import FormatDetectionError, ParseError, UsageError
 from ..states import normalize_slurm_state
 from . import sacct_values as sv
 from .base import SAMPLE_BYTES, Chunk, ParseOptions, Rejected, Sample
-from .sacct_rows import chunk_cuts, fields_from_user, is_known_field, records_to_chunk, resolve_field
+from .sacct_rows import (
+    chunk_cuts,
+    fields_from_user,
+    is_known_field,
+    records_to_chunk,
+    resolve_field,
+)
 
 NAME = "sacct-parsable"
 
@@ -32,6 +42,8 @@ NAME = "sacct-parsable"
 DELIMITERS = ("\x1f", "|", "\t")
 #: Bytes per block read by pyarrow (small blocks keep the single-threaded reader fast).
 BLOCK_BYTES = 1 << 20
+#: Chunks parsed ahead of the one handed out (memory: about PARSE_AHEAD + 2 chunks).
+PARSE_AHEAD = 1
 _TRAILING = "_trailing"
 
 
@@ -236,9 +248,11 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
         parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, quote_char=False, escape_char=False,
                                          newlines_in_values=False, ignore_empty_lines=False,
                                          invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(column_types={c: pa.binary() for c in names},
+        # strings are not checked for UTF-8 here but per column in _to_frame, which
+        # repairs a bad byte instead of failing the whole file
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
                                              strings_can_be_null=True, null_values=[""],
-                                             quoted_strings_can_be_null=False),
+                                             quoted_strings_can_be_null=False, check_utf8=False),
     )
     next_line = layout.skip_lines + 1
     pre_ignored = layout.skip_lines
@@ -265,7 +279,12 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
                                 column=None, value=None, expected=f"{n_fields} fields", text=text))
         return rej, ign
 
-    def emit(table: pa.Table, lines: np.ndarray, final: bool) -> Chunk:
+    # Chunks are parsed by two worker threads (pyarrow.compute releases the
+    # GIL) and handed out in file order; at most PARSE_AHEAD are in flight.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sacct-parse")
+    in_flight: deque[Future] = deque()
+
+    def emit(table: pa.Table, lines: np.ndarray, final: bool) -> Iterator[Chunk]:
         nonlocal pre_ignored
         frame = _to_frame(table)
         frame["_line"] = lines
@@ -273,17 +292,17 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
             frame = _check_trailing(frame, pending_bad, n_fields, layout.delimiter)
         upto = None if final else int(lines[-1])
         rej, ign = make_rejects(upto)
-        chunk = records_to_chunk(frame, path=path, opts=opts, source_format=fmt,
-                                 n_ignored=pre_ignored + ign, pre_rejected=rej,
-                                 bytes_done=fh.bytes_read, delimiter=layout.delimiter)
+        in_flight.append(pool.submit(records_to_chunk, frame, path=path, opts=opts, source_format=fmt,
+                                     n_ignored=pre_ignored + ign, pre_rejected=rej,
+                                     bytes_done=fh.bytes_read, delimiter=layout.delimiter))
         pre_ignored = 0
-        return chunk
+        while in_flight and (final or len(in_flight) > PARSE_AHEAD):
+            yield in_flight.popleft().result()
 
     try:
-        for batch in reader:
-            skipped = sorted(b[0] for b in invalid)   # lines pyarrow refused: not rows
-            pending_bad.extend(invalid)
-            invalid.clear()
+        for batch, refused in _prefetch(reader, invalid):
+            skipped = sorted(b[0] for b in refused)   # lines pyarrow refused: not rows
+            pending_bad.extend(refused)
             n = batch.num_rows
             if n == 0:
                 continue
@@ -302,23 +321,82 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
                 # cut before the first allocation at or after chunk_rows, as often as it fits
                 done = 0
                 for cut in chunk_cuts(starts, opts.chunk_rows):
-                    yield emit(table.slice(done, cut - done), lines[done:cut], final=False)
+                    yield from emit(table.slice(done, cut - done), lines[done:cut], final=False)
                     done = cut
                 rest = table.slice(done)
                 batches, spans, buffered = rest.to_batches(), [lines[done:]], rest.num_rows
-        pending_bad.extend(invalid)
-        invalid.clear()
         if batches:
             table = pa.Table.from_batches(batches).combine_chunks()
             lines = np.concatenate(spans)
         else:
-            table = pa.table({c: pa.array([], pa.binary()) for c in names})
+            table = pa.table({c: pa.array([], pa.string()) for c in names})
             lines = np.zeros(0, dtype=np.int64)
-        yield emit(table, lines, final=True)
+        yield from emit(table, lines, final=True)
     except pa.ArrowInvalid as exc:
         raise ParseError(f"cannot read the file as sacct text: {exc}", path=str(path)) from exc
     finally:
+        for f in in_flight:
+            f.cancel()
+        pool.shutdown(wait=True)
         fh.close()
+
+
+def _prefetch(reader, invalid: list, depth: int = 3) -> Iterator[tuple[pa.RecordBatch, list]]:
+    """Read the next blocks in a background thread while the caller parses
+    values (pyarrow releases the GIL), at most ``depth`` batches ahead.
+
+    Yields (batch, lines refused while reading it). The reader is
+    single-threaded, so a block's refused lines are reported before its batch.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    died = object()
+
+    def produce() -> None:
+        finished = False
+        try:
+            for batch in reader:
+                refused = list(invalid)
+                invalid.clear()
+                if not put((batch, refused)):
+                    return
+            finished = True
+            put((end, list(invalid)))
+        except (pa.ArrowException, OSError) as exc:   # bad input or I/O: the consumer re-raises it
+            finished = True
+            put((exc, None))
+        finally:
+            if not finished:   # a bug: its traceback is printed by threading's excepthook
+                put((died, None))
+
+    t = threading.Thread(target=produce, name="sacct-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            item, refused = q.get()
+            if item is end:
+                if refused:
+                    yield pa.record_batch([], schema=pa.schema([])), refused
+                return
+            if item is died:
+                raise RuntimeError("the sacct reader thread stopped unexpectedly (see the traceback above)")
+            if isinstance(item, BaseException):
+                raise item
+            yield item, refused
+    finally:
+        stop.set()
+        t.join()
 
 
 def _allocation_rows(job_ids: pa.ChunkedArray) -> np.ndarray:
@@ -329,15 +407,18 @@ def _allocation_rows(job_ids: pa.ChunkedArray) -> np.ndarray:
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
-    """Binary columns -> string columns; invalid UTF-8 (a Latin-1 job name) is
-    decoded with replacement characters instead of failing the file."""
+    """Unchecked string columns -> pandas; a column with invalid UTF-8 (a
+    Latin-1 job name) is decoded with replacement characters instead of
+    failing the file."""
     cols = {}
-    for name, arr in zip(table.column_names, table.columns):
+    for name, arr in zip(table.column_names, table.columns, strict=True):
         try:
-            cols[name] = arr.cast(pa.large_string())
+            arr.validate(full=True)
+            cols[name] = arr
         except pa.ArrowInvalid:
+            raw = arr.cast(pa.binary())
             cols[name] = pa.array([None if v is None else v.decode("utf-8", errors="replace")
-                                   for v in arr.to_pylist()], pa.large_string())
+                                   for v in raw.to_pylist()], pa.string())
     return pa.table(cols).to_pandas()
 
 

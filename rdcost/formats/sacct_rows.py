@@ -53,9 +53,6 @@ SACCT_FIELDS: tuple[str, ...] = tuple(sorted((
 
 _BY_LOWER = {f.casefold(): f for f in SACCT_FIELDS}
 
-#: Columns read from step rows (everything else on a step is ignored).
-STEP_COLUMNS = ("MaxRSS", "TotalCPU", "ConsumedEnergyRaw", "ConsumedEnergy")
-
 
 def resolve_field(name: str) -> str | None:
     """A field name as a header or --fields writes it -> sacct's spelling.
@@ -309,23 +306,44 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     n_gpus = n_gpus.where(~(n_gpus.isna().to_numpy() & never_started), 0.0)
     n_gpus = n_gpus.where(~pending_array, 0.0)
 
-    # ---- usage that steps carry: parse on every record that has the column
-    usage: dict[str, sv.Parsed] = {}
-    t_usage = {name: t[name] for name in STEP_COLUMNS if name in t}
-    rec_bad = np.zeros(n, dtype=bool)  # step rows with an unreadable usage value
+    # ---- usage that steps carry. Parsed on the allocation lines, and on the
+    # step lines only where the allocation line lacks it: MaxRSS always,
+    # TotalCPU when the allocation's is empty or 0, energy from .extern only.
+    usage: dict[str, np.ndarray] = {}               # values per record (NaN = none)
+    rec_bad = np.zeros(n, dtype=bool)               # step rows with an unreadable usage value
     step_first_bad: dict[int, tuple[str, str]] = {}
+    at_alloc = np.full(n, -1, dtype=np.int64)
+    at_alloc[A] = np.arange(na)
+    step_owner = np.where(is_step & ~np.isnan(owner), np.nan_to_num(owner, nan=0).astype(np.int64), -1)
+    owner_alloc = np.where(step_owner >= 0, at_alloc[np.maximum(step_owner, 0)], -1)
+    step_names = jid["step"]
     for name, key, fn in (("MaxRSS", "size", sv.parse_size), ("TotalCPU", "duration", sv.parse_duration),
                           ("ConsumedEnergyRaw", "energy_raw", sv.parse_energy_raw),
                           ("ConsumedEnergy", "energy", sv.parse_energy)):
-        if name not in t_usage:
+        if name not in t:
             continue
-        p = fn(t_usage[name])
-        usage[name] = p
-        inv = p.invalid.to_numpy()
-        check(name, inv[A], key)
-        for q in np.flatnonzero(inv & is_step & ~rec_bad):
-            step_first_bad[int(q)] = (name, key)
-        rec_bad |= inv & is_step
+        values = np.full(n, np.nan)
+        pa_ = fn(ta[name])
+        check(name, pa_.invalid.to_numpy(), key)
+        own_v = pa_.values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        values[A] = own_v
+        want = is_step & (owner_alloc >= 0)
+        if name == "TotalCPU":
+            lacking = np.isnan(own_v) | (own_v == 0)
+            want &= lacking[np.maximum(owner_alloc, 0)]
+        elif name.startswith("ConsumedEnergy"):
+            lacking = np.isnan(own_v) | (own_v == 0)
+            want &= lacking[np.maximum(owner_alloc, 0)]
+            want &= step_names.eq("extern").fillna(False).to_numpy(dtype=bool)
+        rows = np.flatnonzero(want)
+        if len(rows):
+            ps = fn(t[name].iloc[rows].reset_index(drop=True))
+            values[rows] = ps.values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            inv = ps.invalid.to_numpy()
+            for q in rows[inv & ~rec_bad[rows]]:
+                step_first_bad[int(q)] = (name, key)
+            rec_bad[rows[inv]] = True
+        usage[name] = values
 
     # ---- decide which allocations are rejected, then which steps fold
     alloc_ok = ~bad_alloc
@@ -354,9 +372,7 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     steps_per_alloc = np.bincount(fown, minlength=n)[A]
 
     def step_values(name: str) -> np.ndarray | None:
-        if name not in usage:
-            return None
-        return usage[name].values.to_numpy(dtype=float, na_value=np.nan)
+        return usage.get(name)
 
     def agg(values: np.ndarray, how: str, sel: np.ndarray | None = None) -> np.ndarray:
         """Per allocation (in A order): max or sum over its folded steps; NaN if none had a value."""

@@ -363,6 +363,24 @@ def parse_energy(s: pd.Series) -> Parsed:
 
 # ---------------------------------------------------------------- TRES and GRES
 
+def _per_distinct(fn, s: pd.Series) -> pd.DataFrame:
+    """Apply ``fn`` (Series -> frame on its index) to the distinct values of
+    ``s`` only and spread the result back: TRES strings repeat a lot."""
+    enc = pc.dictionary_encode(_arrow(s))
+    uniq = enc.dictionary
+    if len(uniq) * 2 > len(s):
+        return fn(s)
+    res = fn(pd.Series(uniq.to_pandas(), dtype=object))
+    idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=float)
+    null = np.isnan(idx)
+    empty = fn(pd.Series([None], dtype=object))
+    both = pd.concat([res, empty], ignore_index=True)
+    take = np.where(null, len(res), np.nan_to_num(idx)).astype(np.int64)
+    out = both.iloc[take]
+    out.index = s.index
+    return out
+
+
 def parse_tres(s: pd.Series) -> pd.DataFrame:
     """TRES strings (``billing=16,cpu=16,gres/gpu:a100=4,gres/gpu=4,mem=128G,node=1``).
 
@@ -375,6 +393,10 @@ def parse_tres(s: pd.Series) -> pd.DataFrame:
     null when the string is empty. Items whose type is not used here
     (``fs/disk``, ``gres/gpumem``, ``license/...``) are only checked for shape.
     """
+    return _per_distinct(_parse_tres, s)
+
+
+def _parse_tres(s: pd.Series) -> pd.DataFrame:
     arr = _arrow(s)
     n = len(arr)
     present = _present(arr)
@@ -497,7 +519,7 @@ def parse_job_id(s: pd.Series, *, truncated: bool = False) -> pd.DataFrame:
         return pc.if_else(pc.equal(f, ""), pa.scalar(None, f.type), f)
 
     base = field("base")
-    task, tasks, het, step = field("task"), field("tasks"), field("het"), field("step")
+    task, het, step = field("task"), field("het"), field("step")
     alloc = field("alloc")
     has_task = _present(task)
     is_pending = _np_bool(pc.match_substring(alloc, "_["))
