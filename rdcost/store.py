@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -340,43 +341,56 @@ def _row_hash(df: pd.DataFrame) -> pd.Series:
 
 
 def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats) -> pa.Table:
-    """Upsert ``new`` into ``old`` by record_key (see the module doc for the rules)."""
-    o = schema.to_pandas(old)
-    n = schema.to_pandas(new)
-    n["ingested_time"] = now
+    """Upsert ``new`` into ``old`` by record_key (see the module doc for the rules).
+
+    Done in Arrow (hash group-by, ``is_in``, ``take``): a partition is never
+    converted to pandas as a whole; only rows whose key is already stored are
+    compared value by value.
+    """
+    new = new.set_column(new.schema.get_field_index("ingested_time"), "ingested_time",
+                         pa.array(np.full(new.num_rows, now.value // 1000, dtype="int64"),
+                                  pa.int64()).cast(schema.TS))
     # duplicates inside the incoming rows: final beats non-final, later beats earlier
-    n["_order"] = range(len(n))
-    n["_final"] = n["state"].isin(schema.TERMINAL_STATES)
-    n = n.sort_values(["_final", "_order"], kind="stable")
-    before = len(n)
-    n = n.drop_duplicates("record_key", keep="last")
-    stats.n_merged += before - len(n)
-    if o.empty:
-        stats.n_new += len(n)
-        out = n.drop(columns=["_order", "_final"])
+    n_rows = new.num_rows
+    final = pc.fill_null(pc.is_in(new["state"], value_set=_TERMINAL), False).to_numpy(zero_copy_only=False)
+    rank = np.arange(n_rows, dtype=np.int64) + final.astype(np.int64) * n_rows
+    best = pa.table({"k": new["record_key"], "r": rank}).group_by("k", use_threads=False).aggregate([("r", "max")])
+    keep = np.sort(best["r_max"].to_numpy() % n_rows) if n_rows else np.zeros(0, np.int64)
+    stats.n_merged += n_rows - len(keep)
+    new = new.take(keep)
+    if old.num_rows == 0:
+        stats.n_new += new.num_rows
+        out = new
     else:
-        o_idx = o.set_index("record_key", drop=False)
-        is_old = n["record_key"].isin(o_idx.index)
+        keys = new["record_key"]
+        is_old = pc.is_in(keys, value_set=old["record_key"]).to_numpy(zero_copy_only=False)
         stats.n_new += int((~is_old).sum())
-        upd = n[is_old]
-        if len(upd):
-            prev = o_idx.loc[upd["record_key"]]
-            prev_final = prev["state"].isin(schema.TERMINAL_STATES).to_numpy()
-            keep_old = prev_final & ~upd["_final"].to_numpy()
-            same = (_row_hash(prev.reset_index(drop=True)).to_numpy()
-                    == _row_hash(upd.reset_index(drop=True)).to_numpy())
+        replace = np.zeros(new.num_rows, dtype=bool)
+        upd_at = np.flatnonzero(is_old)
+        if len(upd_at):
+            upd = new.take(upd_at)
+            prev = old.take(pc.index_in(upd["record_key"], value_set=old["record_key"]))
+            prev_final = pc.fill_null(pc.is_in(prev["state"], value_set=_TERMINAL), False).to_numpy(
+                zero_copy_only=False)
+            upd_final = final[keep][upd_at]
+            keep_old = prev_final & ~upd_final
+            same = (_row_hash(schema.to_pandas(prev)).to_numpy()
+                    == _row_hash(schema.to_pandas(upd)).to_numpy())
             stats.n_kept_final += int(keep_old.sum())
             stats.n_unchanged += int((same & ~keep_old).sum())
             take_new = ~keep_old & ~same
             stats.n_updated += int(take_new.sum())
-            replace_keys = set(upd["record_key"].to_numpy()[take_new])
-        else:
-            replace_keys = set()
-        kept_old = o[~o["record_key"].isin(replace_keys)]
-        incoming = n[(~is_old) | n["record_key"].isin(replace_keys)]
-        out = pd.concat([kept_old, incoming.drop(columns=["_order", "_final"])], ignore_index=True)
-    out = out.sort_values(["submit_time", "record_key"], kind="stable", na_position="last")
-    return schema.to_arrow(out.reset_index(drop=True))
+            replace[upd_at[take_new]] = True
+        replaced_keys = keys.filter(pa.array(replace))
+        kept_old = old.filter(pc.invert(pc.is_in(old["record_key"], value_set=replaced_keys)))
+        incoming = new.filter(pa.array(~is_old | replace))
+        out = pa.concat_tables([kept_old, incoming])
+    order = pc.sort_indices(out, sort_keys=[("submit_time", "ascending", "at_end"),
+                                            ("record_key", "ascending", "at_end")])
+    return out.take(order).combine_chunks()
+
+
+_TERMINAL = pa.array(sorted(schema.TERMINAL_STATES), pa.string())
 
 
 def _fsync(path: Path) -> None:
