@@ -20,6 +20,8 @@ KINDS: dict[str, str] = {
     "grid-searches": "case_study:grid_searches",
     "rd-cost": "case_study:rd_cost",
     "waste": "case_study:waste",
+    "tuning-return": "tuning:tuning_return",
+    "sensitivity": "tuning:sensitivity",
 }
 
 
