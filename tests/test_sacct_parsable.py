@@ -356,6 +356,20 @@ def test_chunks_never_split_a_job_and_each_accounts_for_its_records(tmp_path, mo
     pd.testing.assert_frame_equal(whole.drop(columns="source_file"), small.drop(columns="source_file"))
 
 
+def test_raise_gives_the_first_bad_line_of_the_file_even_when_chunks_are_parsed_in_parallel(tmp_path):
+    import threading
+    lines = _many_jobs(40)
+    lines.remove("1007.0|COMPLETED|7|bad|x")
+    early, late = lines.index("1009|COMPLETED|9|"), lines.index("1030|COMPLETED|30|")
+    lines[late] = "1030|DONE|30|"
+    lines[early] = "1009|FINISHED|9|"
+    p = write(tmp_path, lines)
+    with pytest.raises(ParseError) as e:
+        list(P.parse(p, ParseOptions(chunk_rows=5, on_bad_row="raise")))
+    assert e.value.line == early + 1 and e.value.value == "FINISHED" and e.value.column == "State"
+    assert [t.name for t in threading.enumerate() if t.name.startswith("sacct")] == []
+
+
 def test_one_big_block_is_still_cut_into_chunks_of_about_chunk_rows(tmp_path):
     p = write(tmp_path, _many_jobs(30))
     chunks = list(P.parse(p, ParseOptions(chunk_rows=6)))

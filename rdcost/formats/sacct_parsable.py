@@ -299,8 +299,9 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
         while in_flight and (final or len(in_flight) > PARSE_AHEAD):
             yield in_flight.popleft().result()
 
+    ahead = _prefetch(reader, invalid)
     try:
-        for batch, refused in _prefetch(reader, invalid):
+        for batch, refused in ahead:
             skipped = sorted(b[0] for b in refused)   # lines pyarrow refused: not rows
             pending_bad.extend(refused)
             n = batch.num_rows
@@ -338,6 +339,7 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
         for f in in_flight:
             f.cancel()
         pool.shutdown(wait=True)
+        ahead.close()          # stops and joins the reader thread before the file closes
         fh.close()
 
 
