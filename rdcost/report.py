@@ -62,12 +62,13 @@ class Block:
     table: pd.DataFrame | None = None
     right: Sequence[str] = ()
     items: list[str] = field(default_factory=list)
+    breakable: Sequence[str] = ()     # columns of long unbroken text (hashes, paths): wrap anywhere
 
 
 # -- layout ---------------------------------------------------------------------------
 
-def _table(rows: list[dict[str, Any]], right: Sequence[str] = ()) -> Block:
-    return Block("table", table=pd.DataFrame(rows, dtype=object), right=tuple(right))
+def _table(rows: list[dict[str, Any]], right: Sequence[str] = (), breakable: Sequence[str] = ()) -> Block:
+    return Block("table", table=pd.DataFrame(rows, dtype=object), right=tuple(right), breakable=tuple(breakable))
 
 
 def _key_figures(ctx: Context) -> Block:
@@ -160,7 +161,8 @@ def _largest_jobs(ctx: Context) -> Block:
             except json.JSONDecodeError:
                 pass
         rows.append({"job id": j["job_id"], "job name": j["job_name"], "user": j["user"], "state": j["state"],
-                     "GPU type": j["gpu_type"], "GPUs": fmt(j["n_gpus"]),
+                     "GPU type": j["gpu_type"],
+                     "GPUs": "unknown" if pd.isna(j["n_gpus"]) else f"{float(j['n_gpus']):g}",
                      "hours": fmt(c.at[i, "elapsed_s"] / 3600 if pd.notna(c.at[i, "elapsed_s"]) else None),
                      "GPU-hours": fmt(c.at[i, "gpu_hours"]), "tags": tags})
     rows = [{k: ("" if v is None or (not isinstance(v, str) and pd.isna(v)) else v) for k, v in r.items()}
@@ -200,7 +202,7 @@ def _inputs(ctx: Context) -> Block | None:
              "ingested (UTC)": r.ingested_time[:19], "rdcost": r.rdcost_version, "jobs": fmt(int(r.n_jobs)),
              "ingest options": json.dumps(r.options, sort_keys=True) if r.options else ""}
             for r in ctx.inputs]
-    return _table(rows, right=("size (bytes)", "jobs"))
+    return _table(rows, right=("size (bytes)", "jobs"), breakable=("file", "sha256"))
 
 
 def _figures_appendix(ctx: Context) -> Block:
@@ -326,6 +328,7 @@ h1 { font-size: 1.7rem; margin: 0.4rem 0 0.6rem; }
 h2 { font-size: 1.3rem; margin: 2.2rem 0 0.6rem; border-bottom: 2px solid #0072B2; padding-bottom: 0.2rem; }
 table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.88rem; }
 th, td { border: 1px solid #c8c8c8; padding: 0.25rem 0.5rem; vertical-align: top; text-align: left; }
+td.brk { word-break: break-all; min-width: 14ch; }
 th { background: #eef3f8; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #f8f8f8; }
@@ -347,11 +350,11 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 def _html_table(b: Block) -> str:
     e = render.html_escape
     df = b.table
-    head = "".join(f'<th{" class=num" if c in b.right else ""}>{e(c)}</th>' for c in df.columns)
+    cls = {c: (' class="num"' if c in b.right else ' class="brk"' if c in b.breakable else "") for c in df.columns}
+    head = "".join(f'<th{cls[c] if c in b.right else ""}>{e(c)}</th>' for c in df.columns)
     body = []
     for row in df.itertuples(index=False):
-        cells = "".join(f'<td{" class=num" if c in b.right else ""}>{e(v)}</td>' for c, v in zip(df.columns, row,
-                                                                                                 strict=True))
+        cells = "".join(f"<td{cls[c]}>{e(v)}</td>" for c, v in zip(df.columns, row, strict=True))
         body.append(f"<tr>{cells}</tr>")
     return f'<div class="wrap"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(body) + \
         "\n</tbody></table></div>"
