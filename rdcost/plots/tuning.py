@@ -161,7 +161,7 @@ def sensitivity(src: Any, path: Path) -> Path:
         a2.legend(loc="lower right", frameon=True, fontsize=7.5)
         fig.suptitle(title, fontsize=11.5)
         fig.tight_layout()
-        note = (f"Sensitivity {t.method['sensitivity']}. Results from {t.method['results_from']}. Searches are compared only "
+        note = (f"Sensitivity: {t.method['sensitivity']}. Results from {t.method['results_from']}. Searches are compared only "
                 "with themselves (tasks and data differ between them); a hyperparameter the search held fixed "
                 "does not count for it.")
         _footnote(fig, note)
