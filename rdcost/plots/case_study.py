@@ -28,8 +28,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from .. import __version__  # noqa: E402
-from ..costing import KG_PER_LB  # noqa: E402
 from ..context import Context, accrued, assumptions_brief, fmt, job_intervals, usd_range  # noqa: E402
+from ..costing import KG_PER_LB  # noqa: E402
 from ..errors import UsageError  # noqa: E402
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
