@@ -212,3 +212,17 @@ def test_cli_card_bad_metric_is_a_usage_error(lisa, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "no run reports the metric 'nope'" in err and "val/f1" in err
+
+
+def test_cli_card_with_a_projects_file(lisa, tmp_path, capsys):
+    store, ctx = lisa
+    user = ctx.jobs["user"].value_counts().index[0]
+    n = int((ctx.jobs["user"] == user).sum())
+    defs = tmp_path / "projects.toml"
+    defs.write_text(f'[projects.one_user]\nusers = ["{user}"]\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as e:
+        main(["card", "--store", str(store), "-p", "one_user", "--projects-file", str(defs), "-a", "paper"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("**Compute statement: project one\\_user**")
+    assert f" in {n:,} jobs over " in out

@@ -253,3 +253,15 @@ def test_chromium_runs_no_script_from_the_logs(evil_ctx, tmp_path):
     dom = Page(r.stdout)
     assert not dom.all("script") and not dom.all("img")
     assert EVIL_NAME in " ".join(dom.text)
+
+
+def test_cli_report_anonymized_shows_no_user(lisa, tmp_path, capsys):
+    store, ctx, _ = lisa
+    users = set(ctx.jobs["user"].dropna())
+    out = tmp_path / "anon.html"
+    with pytest.raises(SystemExit) as e:
+        main(["--anonymize", "report", "--store", str(store), "-p", "lisa", "-a", "paper", "-o", str(out)])
+    assert e.value.code == 0
+    text = out.read_text(encoding="utf-8")
+    assert users and not [u for u in users if u in text]
+    assert "rdcost --anonymize report" in text
