@@ -290,27 +290,27 @@ class _Values:
 
 def _values(cj: pd.DataFrame, shared: np.ndarray, p: TuningParams) -> _Values:
     keep = ~shared
-    C, M, O = (_frame(cj[c], keep) for c in ("config_json", "metrics_json", "other_json"))
-    guessed = bool(len(O.columns)) and (len(C.columns) == 0 or len(M.columns) == 0)
+    cfg, met, oth = (_frame(cj[c], keep) for c in ("config_json", "metrics_json", "other_json"))
+    guessed = bool(len(oth.columns)) and (len(cfg.columns) == 0 or len(met.columns) == 0)
     excluded: dict[str, str] = {}
     metric_cols: dict[str, pd.Series] = {}
-    for k in M.columns:
+    for k in met.columns:
         if is_system_key(k) or is_progress_key(k):
             continue
-        x = _numbers(M[k])
+        x = _numbers(met[k])
         if x.notna().any():
             metric_cols[k] = x
-    for k in O.columns:
+    for k in oth.columns:
         if k in metric_cols or is_system_key(k) or is_progress_key(k):
             continue
-        x = _numbers(O[k])
+        x = _numbers(oth[k])
         if is_metric_like(k) and x.notna().any():
             metric_cols[k] = x
     # the metric
     metric, metric_rule = _pick_metric(metric_cols, p.metric)
     y = metric_cols[metric].copy() if metric else pd.Series(np.nan, index=cj.index)
-    if metric in M.columns and metric in O.columns:
-        y = y.fillna(_numbers(O[metric]))
+    if metric in met.columns and metric in oth.columns:
+        y = y.fillna(_numbers(oth[metric]))
     goal, goal_rule = p.goal, None if p.goal is None else "given"
     if metric and goal is None:
         goal = goal_of(metric)
@@ -320,9 +320,9 @@ def _values(cj: pd.DataFrame, shared: np.ndarray, p: TuningParams) -> _Values:
         goal_rule = f"from the name: {'lower' if goal == 'min' else 'higher'} is better"
     # hyperparameters and seeds
     source: dict[str, pd.Series] = {}
-    for frame, from_other in ((C, False), (O, True)):
+    for frame, from_other in ((cfg, False), (oth, True)):
         for k in frame.columns:
-            if k in source or k in M.columns:
+            if k in source or k in met.columns:
                 continue
             if k == metric or k in metric_cols:
                 excluded.setdefault(k, "metric")

@@ -376,3 +376,47 @@ def test_json_is_strict_and_carries_the_method():
     assert "NaN" not in text
     assert list(t.search_table().columns)[:3] == ["search_id", "name", "n_runs"]
     assert any("random search" in line.lower() for line in t.statement())
+
+
+# -- plots -------------------------------------------------------------------------------------
+
+OKABE_ITO = {"#0072b2", "#e69f00", "#009e73", "#d55e00", "#56b4e9", "#cc79a7", "#f0e442", "#000000", "#999999"}
+
+
+def _svg(path) -> tuple[str, set[str]]:
+    import re
+    import xml.etree.ElementTree as ET
+
+    text = "\n".join(t.strip() for el in ET.parse(path).getroot().iter() for t in [el.text or ""] if t.strip())
+    raw = path.read_text(encoding="utf-8")
+    colours = {c.lower() for c in re.findall(r"(?:fill|stroke)\s*[:=]\s*\"?(#[0-9a-fA-F]{6})", raw)}
+    return text, {c for c in colours if len({c[1:3], c[3:5], c[5:7]}) > 1}   # greys are fine
+
+
+def test_plots_of_a_hand_made_search(tmp_path):
+    from rdcost.plots.tuning import sensitivity, tuning_return
+
+    rows = [{"config": {"lr": lr, "dropout": d, "seed": s}, "metrics": {"val_acc": acc + s / 10}}
+            for lr, d, acc in ((0.1, 0.1, 80.0), (0.1, 0.3, 82.0), (0.01, 0.1, 70.0), (0.01, 0.3, 72.0))
+            for s in (1, 2)]
+    t = _go(rows)
+    text, colours = _svg(tuning_return(t, tmp_path / "r.svg"))
+    for want in ("cumulative GPU-hours", "val_acc", "best so far", "random search, mean",
+                 "share of the search's GPU-hours spent, runs in launch order (%)", "8 runs, 8.00 GPU-hours"):
+        assert want in text, want
+    assert colours and colours <= OKABE_ITO
+    text, colours = _svg(sensitivity(t, tmp_path / "s.svg"))
+    for want in ("share of val_acc's variance explained (eta², %)", "lr\n(1 search)", "96%",
+                 "seed noise: median std across seeds (0.071)"):
+        assert want in text, want
+    assert colours and colours <= OKABE_ITO
+
+
+def test_plots_say_when_there_is_nothing_to_show(tmp_path):
+    from rdcost.plots.tuning import sensitivity, tuning_return
+
+    t = _go([{"config": {"lr": 0.1}, "metrics": {}}, {"config": {"lr": 0.2}, "metrics": {}}])
+    assert t.metric is None
+    for fn in (tuning_return, sensitivity):
+        text, _ = _svg(fn(t, tmp_path / f"{fn.__name__}.svg"))
+        assert "no search" in text

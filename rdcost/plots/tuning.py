@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..context import fmt  # noqa: E402
-from ..tuning import TuningResult, analyze_context  # noqa: E402
+from ..tuning import MetricError, TuningResult, analyze_context  # noqa: E402
 from .case_study import STYLE, _c, _check, _footnote, _nothing, _save  # noqa: E402
 
 #: Searches drawn one panel each in the tuning-return plot (the largest by GPU-hours).
@@ -28,7 +28,14 @@ N_PANELS = 6
 
 
 def _result(src: Any) -> TuningResult:
-    return src if isinstance(src, TuningResult) else analyze_context(src)
+    if isinstance(src, TuningResult):
+        return src
+    try:
+        return analyze_context(src)
+    except MetricError as exc:  # `rdcost plot` has no --metric: say where it is
+        exc.hint = (exc.hint + "\n  " if exc.hint else "") + \
+            "to draw it for a chosen metric: rdcost tuning --metric NAME --plots-dir DIR"
+        raise
 
 
 def _who(t: TuningResult) -> str:
@@ -56,8 +63,11 @@ def tuning_return(src: Any, path: Path) -> Path:
     shown = sorted(ok, key=lambda s: -s["gpu_hours"])[:N_PANELS]
     q = f"{m['quantile']:g} quantile"
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(11, 10.5))
-        gs = fig.add_gridspec(3, 3, height_ratios=[1.15, 1, 1], hspace=0.55, wspace=0.28)
+        rows = -(-len(shown) // 3)
+        height = 4.2 + 3.15 * rows
+        fig = plt.figure(figsize=(11, height))
+        gs = fig.add_gridspec(1 + rows, 3, height_ratios=[1.15] + [1] * rows, hspace=0.55, wspace=0.28,
+                              bottom=1.15 / height, top=1 - 0.85 / height)
         ax = fig.add_subplot(gs[0, :])
         gaps = []
         for s in ok:
@@ -73,8 +83,9 @@ def tuning_return(src: Any, path: Path) -> Path:
         med = np.full(stack.shape[1], np.nan)
         med[some] = np.nanmedian(stack[:, some], axis=0)
         ax.plot(np.linspace(0, 100, 201), med, color=_c("blue"), lw=2.2,
-                label=f"median over the {len(ok)} searches (those with a result by then)")
-        ax.plot([], [], color=_c("grey"), lw=0.8, label="one search")
+                label="median over the searches with a result by then" if len(ok) > 1 else "the search")
+        if len(ok) > 1:
+            ax.plot([], [], color=_c("grey"), lw=0.8, label=f"one search (of {len(ok)})")
         share_mean = 100 * tot["counterfactual_mean_gpu_hours"] / tot["counterfactual_search_gpu_hours"]
         ax.axvline(share_mean, color=_c("vermillion"), ls="--", lw=1.4,
                    label=f"random search, mean over all searches: {share_mean:.0f}% of the GPU-hours")
@@ -92,7 +103,7 @@ def tuning_return(src: Any, path: Path) -> Path:
             a.scatter(x[res], y[res], s=9, color=_c("sky"), alpha=0.8, label="a run's result", zorder=2)
             a.step(x[~np.isnan(b)], b[~np.isnan(b)], where="post", color=_c("blue"), lw=1.8, label="best so far",
                    zorder=3)
-            a.axhline(cf["target"], color=_c("black"), ls=":", lw=1, label=f"within {m['tolerance_text']} of best")
+            a.axhline(cf["target"], color=_c("black"), ls=":", lw=1, label=f"target: within {m['tolerance_text']}")
             a.axvline(cf["launch_order_gpu_hours"], color=_c("green"), lw=1.2, label="target reached (launch order)")
             a.axvline(cf["mean_gpu_hours"], color=_c("vermillion"), ls="--", lw=1.3, label="random search, mean")
             a.axvline(cf["quantile_gpu_hours"], color=_c("orange"), ls="-.", lw=1.1, label=f"random search, {q}")
@@ -108,9 +119,10 @@ def tuning_return(src: Any, path: Path) -> Path:
             if i == 0:
                 handles, labels = a.get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, fontsize=8,
-                   bbox_to_anchor=(0.5, -0.005))
-        fig.suptitle(title + f"\n(the {len(shown)} largest searches below; y axis cut at 6 tolerances below the target)",
-                     fontsize=11.5, y=0.985)
+                   bbox_to_anchor=(0.5, 0.0))
+        which = "the largest search" if len(shown) == 1 else f"the {len(shown)} largest searches"
+        fig.suptitle(title + f"\n({which} below; y axis cut at 6 tolerances below the target)",
+                     fontsize=11.5, y=1.0)
         note = (f"Random search: {m['counterfactual']}. Tolerance {m['tolerance_text']}; {m['n_resamples']:,} "
                 f"resamples per search, seed {m['resample_seed']}. Results from {m['results_from']}; runs without a "
                 "result cost their GPU-hours but show no point.")
@@ -128,7 +140,7 @@ def sensitivity(src: Any, path: Path) -> Path:
         return _nothing(path, title, "no search varied a hyperparameter over runs with a result")
     h = h[::-1]  # most important on top
     y = np.arange(len(h))
-    labels = [f"{x['hyperparameter']}\n({x['n_searches']} searches)" for x in h]
+    labels = [f"{x['hyperparameter']}\n({x['n_searches']} search{'es' if x['n_searches'] != 1 else ''})" for x in h]
     seeds = [s["seed_std"] for s in t.searches if s["seed_std"] is not None]
     with plt.rc_context(STYLE):
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 1.6 + 0.62 * len(h)), sharey=True)
@@ -136,7 +148,7 @@ def sensitivity(src: Any, path: Path) -> Path:
         lo = med - np.array([100 * x["eta_squared_q1"] for x in h])
         hi = np.array([100 * x["eta_squared_q3"] for x in h]) - med
         a1.barh(y, med, color=_c("blue"), edgecolor="white", height=0.6, label="median over searches")
-        a1.errorbar(med, y, xerr=[lo, hi], fmt="none", ecolor=_c("black"), capsize=3, lw=1,
+        a1.errorbar(med, y, xerr=[lo, hi], fmt="none", color=_c("black"), ecolor=_c("black"), capsize=3, lw=1,
                     label="interquartile range")
         for yi, v in zip(y, med, strict=True):
             a1.text(v + 1, yi + 0.3, f"{v:.0f}%", va="center", fontsize=8)
