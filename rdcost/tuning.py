@@ -291,7 +291,8 @@ class _Values:
 def _values(cj: pd.DataFrame, shared: np.ndarray, p: TuningParams) -> _Values:
     keep = ~shared
     cfg, met, oth = (_frame(cj[c], keep) for c in ("config_json", "metrics_json", "other_json"))
-    guessed = bool(len(oth.columns)) and (len(cfg.columns) == 0 or len(met.columns) == 0)
+    # rows whose values came only from other_json: their roles are told by key names
+    guessed = bool((oth.notna().any(axis=1) & ~cfg.notna().any(axis=1) & ~met.notna().any(axis=1)).any())
     excluded: dict[str, str] = {}
     metric_cols: dict[str, pd.Series] = {}
     for k in met.columns:
@@ -682,7 +683,7 @@ def _one_search(sid: str, g: pd.DataFrame, v: _Values, p: TuningParams, varied: 
         best = {"metric": float(b["metric"]), "job_id": b["job_id"], "run_id": _na(b["run_id"]),
                 "configuration": {k: _uncanon(v.hp.at[b["index"], k]) for k in varied},
                 "seed": _seed_of(v, b["index"]), "state": _na(b["state"]), "launch_rank": int(b["order"]),
-                "gpu_hours_until_launched": _na(b["cum_gh"])}
+                "cumulative_gpu_hours": _na(b["cum_gh"])}
     roles = []
     for role in ROLES[1:]:
         x = info["roles"][role]

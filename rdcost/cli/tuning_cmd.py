@@ -206,6 +206,13 @@ def price_lines(t: TuningResult) -> list[str]:
 
 
 def sections(t: TuningResult) -> list[tuple[str, pd.DataFrame | list[str]]]:
+    if t.metric is None:
+        cols = ["search_id", "runs", "configs", "GPU-hours", "seed reps / retries / redundant"]
+        return [("What the analysis used", [*header_lines(t), *t.statement(),
+                                            "hint: ingest the project's W&B or MLflow runs (docs/runs-formats.md); "
+                                            "runs that name their Slurm job are linked to it"]),
+                ("Searches (first submission first)", search_table(t)[cols]),
+                ("Repeated configurations (whole project, launch order)", repeats_table(t))]
     return [("What the analysis used", header_lines(t)),
             ("Which hyperparameters mattered (main effects within each search; eta² = share of the metric's "
              "variance explained by the hyperparameter's values)", hyperparameter_table(t)),
@@ -229,7 +236,7 @@ def detail_sections(t: TuningResult, s: dict[str, Any]) -> list[tuple[str, pd.Da
     if b is not None:
         cfg = ", ".join(f"{k}={v}" for k, v in {**b["configuration"], **b["seed"]}.items())
         lines.append(f"best {t.metric}: {_f(b['metric'], 5)} by job {b['job_id']} ({cfg}), run #{b['launch_rank']} "
-                     f"in launch order, after {fmt(b['gpu_hours_until_launched'])} GPU-hours")
+                     f"in launch order, after {fmt(b['cumulative_gpu_hours'])} GPU-hours")
     if s["seed_std"] is not None:
         lines.append(f"seed noise: pooled standard deviation {_f(s['seed_std'])} over "
                      f"{s['n_seed_replicated_configurations']} configurations run with several seeds")
