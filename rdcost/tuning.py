@@ -183,7 +183,7 @@ class TuningResult:
             if s["search_id"] == search_id:
                 return s
         known = ", ".join(s["search_id"] for s in self.searches[:5])
-        raise UsageError(f"no search {search_id!r}", value=search_id,
+        raise UsageError("no such search", value=search_id,
                          hint=f"`rdcost tuning` lists the search ids (e.g. {known})")
 
     def statement(self) -> list[str]:
@@ -316,9 +316,9 @@ def _values(cj: pd.DataFrame, shared: np.ndarray, p: TuningParams) -> _Values:
     if metric and goal is None:
         goal = goal_of(metric)
         if goal is None:
-            raise MetricError(f"cannot tell from its name whether a higher or a lower {metric!r} is better",
+            raise MetricError("cannot tell from the name of the metric whether higher or lower is better",
                               value=metric, hint="give --goal max or --goal min")
-        goal_rule = f"from the name: {'lower' if goal == 'min' else 'higher'} is better"
+        goal_rule = "from the metric's name"
     # hyperparameters and seeds
     source: dict[str, pd.Series] = {}
     for frame, from_other in ((cfg, False), (oth, True)):
@@ -368,7 +368,7 @@ def _values(cj: pd.DataFrame, shared: np.ndarray, p: TuningParams) -> _Values:
 def _known(keys: tuple[str, ...], source: dict[str, pd.Series], what: str) -> None:
     missing = [k for k in keys if k not in source]
     if missing:
-        raise MetricError(f"no run logs the {what} {missing[0]!r}", value=missing[0],
+        raise MetricError(f"no run logs this {what}", value=missing[0],
                           hint=f"keys the runs log: {', '.join(sorted(source)) or 'none'}")
 
 
@@ -377,14 +377,14 @@ def _pick_metric(cols: dict[str, pd.Series], given: str | None) -> tuple[str | N
     listed = ", ".join(f"{k} ({n:,} runs)" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     if given is not None:
         if given not in cols:
-            raise MetricError(f"no run reports the metric {given!r}", value=given,
+            raise MetricError("no run reports this metric", value=given,
                               hint=f"metrics the runs report: {listed or 'none'}")
         return given, "given"
     if not cols:
         return None, "no run reports a metric"
     val = [k for k in cols if is_validation_key(k)]
     if len(val) == 1:
-        return val[0], "the only validation metric (val, valid, validation, eval or dev in its name)"
+        return val[0], "the only validation metric: val, valid, validation, eval or dev in its name"
     if not val and len(cols) == 1:
         return next(iter(cols)), "the only metric the runs report"
     raise MetricError("several metrics could be the one to tune for; name one with --metric",
@@ -862,8 +862,7 @@ def _rollup(searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _method(p: TuningParams, v: _Values) -> dict[str, Any]:
-    tol = (f"{100 * p.tolerance:g}% of |best|" if p.tolerance_kind == "relative"
-           else f"{p.tolerance:g} ({v.metric} units)")
+    tol = f"{100 * p.tolerance:g}% (relative)" if p.tolerance_kind == "relative" else f"{p.tolerance:g} {v.metric}"
     return {
         "results_from": "COMPLETED runs" if p.completed_only else "runs in any state",
         "sensitivity": ("for each hyperparameter the search varied, over the runs with a result: the spread "

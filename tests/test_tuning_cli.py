@@ -116,10 +116,10 @@ def test_one_search_in_detail(capsys, store, as_json):
 
 def test_unknown_search_and_metric_are_usage_errors(capsys, store):
     code, _, err = _run(capsys, store, "--search", "array:campus:1")
-    assert code == 2 and "no search 'array:campus:1'" in err
+    assert code == 2 and "no such search: 'array:campus:1'" in err
     code, _, err = _run(capsys, store, "--metric", "val/acc")
     assert code == 2
-    assert "no run reports the metric 'val/acc'" in err and "val/f1" in err and "train/loss" in err
+    assert "no run reports this metric: 'val/acc'" in err and "val/f1" in err and "train/loss" in err
     assert "Traceback" not in err
 
 
@@ -127,7 +127,7 @@ def test_options_reach_the_analysis(capsys, store):
     code, out, _ = _run(capsys, store, "--format", "json", "--tolerance", "0.5", "--tolerance-kind", "absolute",
                         "--quantile", "0.5", "--hyperparameter", "learning_rate", "--hyperparameter", "dropout")
     d = json.loads(out)
-    assert code == 0 and d["method"]["tolerance_text"] == "0.5 (val/f1 units)" and d["method"]["quantile"] == 0.5
+    assert code == 0 and d["method"]["tolerance_text"] == "0.5 val/f1" and d["method"]["quantile"] == 0.5
     assert d["hyperparameter_keys"] == ["learning_rate", "dropout"]
     s = d["searches"][0]
     assert s["counterfactual"]["target"] == pytest.approx(s["best"]["metric"] - 0.5)

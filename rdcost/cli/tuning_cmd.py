@@ -125,8 +125,8 @@ def _table(columns: dict[str, list[Any]]) -> pd.DataFrame:
 
 def header_lines(t: TuningResult) -> list[str]:
     m = t.method
-    lines = [f"metric: {t.metric} ({'higher' if t.goal == 'max' else 'lower'} is better; {t.metric_rule}; "
-             f"goal {t.goal_rule}); results from {m['results_from']}" if t.metric else
+    lines = [f"metric: {t.metric} ({t.metric_rule}); {'higher' if t.goal == 'max' else 'lower'} is better "
+             f"({t.goal_rule}); results from {m['results_from']}" if t.metric else
              "metric: none (no run reports one)",
              f"hyperparameters: {', '.join(t.hyperparameter_keys) or 'none'}; seeds: {', '.join(t.seed_keys) or 'none'}"]
     if t.excluded_keys:
@@ -178,8 +178,9 @@ def search_table(t: TuningResult) -> pd.DataFrame:
 def counterfactual_lines(t: TuningResult) -> list[str]:
     m, tot = t.method, t.totals
     lines = [f"method: {m['counterfactual']}",
-             f"tolerance: within {m['tolerance_text']} of each search's best; {m['n_resamples']:,} resamples per "
-             f"search, {m['rng']}, resample seed {m['resample_seed']}; mean and {m['quantile']:g} quantile shown"]
+             f"tolerance: {m['tolerance_text']}: a run at most this much worse than its search's best reaches "
+             f"the target; {m['n_resamples']:,} resamples per search, {m['rng']}, resample seed "
+             f"{m['resample_seed']}; mean and {m['quantile']:g} quantile shown"]
     if tot["counterfactual_mean_gpu_hours"] is not None:
         lines.append(
             f"{tot['counterfactual_n_searches']:,} searches spent {fmt(tot['counterfactual_search_gpu_hours'])} "
@@ -284,7 +285,7 @@ def detail_sections(t: TuningResult, s: dict[str, Any]) -> list[tuple[str, pd.Da
     return [("Search", lines), ("Sensitivity (main effects, runs with a result)", sens),
             ("Random search over the same runs (counterfactual)", cfl),
             ("Runs repeating an earlier configuration (whole project, launch order)", rt),
-            ("Configurations run more than once in this search", rc),
+            ("Configurations run more than once in this search", rc if reps else ["none"]),
             ("Tuning return: runs in launch order", curve)]
 
 
@@ -297,7 +298,7 @@ def to_text(t: TuningResult, one: dict[str, Any] | None = None) -> str:
         if isinstance(body, list):
             parts += [f"- {x}" for x in body] + [""]
         else:
-            parts.append(render.to_text_table(body, max_width=70))
+            parts.append(render.to_text_table(body, max_width=100))
     if t.notes:
         parts += ["Notes", *[f"- {n}" for n in t.notes]]
     return "\n".join(parts) + "\n"

@@ -103,7 +103,7 @@ def tuning_return(src: Any, path: Path) -> Path:
             a.scatter(x[res], y[res], s=9, color=_c("sky"), alpha=0.8, label="a run's result", zorder=2)
             a.step(x[~np.isnan(b)], b[~np.isnan(b)], where="post", color=_c("blue"), lw=1.8, label="best so far",
                    zorder=3)
-            a.axhline(cf["target"], color=_c("black"), ls=":", lw=1, label=f"target: within {m['tolerance_text']}")
+            a.axhline(cf["target"], color=_c("black"), ls=":", lw=1, label=f"target: within {m['tolerance_text']} of the best")
             a.axvline(cf["launch_order_gpu_hours"], color=_c("green"), lw=1.2, label="target reached (launch order)")
             a.axvline(cf["mean_gpu_hours"], color=_c("vermillion"), ls="--", lw=1.3, label="random search, mean")
             a.axvline(cf["quantile_gpu_hours"], color=_c("orange"), ls="-.", lw=1.1, label=f"random search, {q}")
