@@ -7,7 +7,7 @@ Each command lives in its own module under ``rdcost.cli`` and registers on
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -42,7 +42,7 @@ def out(text: str) -> None:
         sys.stdout.write("\n")
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -88,9 +88,9 @@ def load_jobs(store: Path | None, project: str | None = None,
                   markup=False)
         raise typer.Exit(1)
     if defs and project in defs:
-        from ..projects import select
+        from ..projects import read_project_jobs
 
-        jobs = select(st.read_jobs(), project, defs)
+        jobs = read_project_jobs(st, project, defs)
     else:
         jobs = st.read_jobs(project=project, columns=columns)
     if state.anonymize:

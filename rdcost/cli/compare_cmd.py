@@ -13,10 +13,9 @@ from .. import render
 from ..assumptions import load
 from ..buy_vs_cloud import SERVERS, SIZE_BY_HELP, Report, compare_jobs, load_owned
 from ..errors import UsageError
-from ..projects import load_projects, read_project_jobs
+from ..projects import load_projects
 from ..replay import ESTIMATES
-from ..store import Store
-from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, out
+from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, load_jobs, out
 from .summarize_cmd import AssumptionsOpt, OnMissing, apply_options, fmt
 
 
@@ -114,12 +113,8 @@ def compare_command(
     elif sizing or plot_sizing is not None:
         size_list = "auto"
 
-    st = Store(store)
-    if not st.exists:
-        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
-        raise typer.Exit(1)
     defs = load_projects(projects_file) if projects_file is not None else None
-    jobs = read_project_jobs(st, project, defs)
+    jobs = load_jobs(store, project, defs=defs)
     if jobs.empty:
         raise UsageError(f"no jobs for project {project!r}" if project else "the store holds no jobs",
                          hint="`rdcost jobs --columns project` lists the stored projects")

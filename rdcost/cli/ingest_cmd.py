@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,7 @@ from .app import StoreOpt, app, err
 FormatChoice = Enum("FormatChoice", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
 
 
-class OnBadRow(str, Enum):
+class OnBadRow(StrEnum):
     skip = "skip"
     raise_ = "raise"
 

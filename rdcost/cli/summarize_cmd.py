@@ -12,10 +12,9 @@ import typer
 from .. import render
 from ..assumptions import Assumptions, apply_dict, load, override_all_power, override_all_prices
 from ..errors import RdcostError, UsageError
-from ..projects import load_projects, read_project_jobs
-from ..store import Store
+from ..projects import load_projects
 from ..summary import Summary, summarize
-from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, out
+from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, load_jobs, out
 
 
 class OnMissing(StrEnum):
@@ -82,12 +81,8 @@ def summarize_command(
         kg_co2e_per_kwh=kg_co2e_per_kwh, lbs_co2e_per_kwh=lbs_co2e_per_kwh, carbon_region=carbon_region,
         carbon_year=carbon_year, usd_per_kwh=usd_per_kwh, one_model_gpu_hours=one_model_gpu_hours,
         tuning_round_jobs=tuning_round_jobs, crash_minutes=crash_minutes, gpu_alias=gpu_alias or []))
-    st = Store(store)
-    if not st.exists:
-        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
-        raise typer.Exit(1)
     defs = load_projects(projects_file) if projects_file is not None else None
-    jobs = read_project_jobs(st, project, defs)
+    jobs = load_jobs(store, project, defs=defs)
     if jobs.empty:
         raise RdcostError(f"no jobs for project {project!r}" if project else "the store holds no jobs",
                          hint="`rdcost jobs --columns project` lists the stored projects")
