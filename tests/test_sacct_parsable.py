@@ -309,6 +309,16 @@ def test_old_reqmem_and_gres(tmp_path):
     assert j["2"]["n_gpus"] == 0.0 and j["3"]["mem_req_bytes"] == 2 * 64 * GIB and j["3"]["n_gpus"] == 0.0
 
 
+def test_a_second_source_column_is_read_where_the_first_is_empty(tmp_path):
+    lines = ["JobID|State|ElapsedRaw|Elapsed|NCPUS|AllocCPUS",
+             "1|COMPLETED|60|99:99:99|2|2",        # Elapsed not read: ElapsedRaw has the value
+             "2|COMPLETED||00:02:30|3|",
+             "3|COMPLETED||bad||4"]
+    df, rep = read(write(tmp_path, lines))
+    assert df["elapsed_s"].tolist() == [60.0, 150.0] and df["n_cpus"].tolist() == [2, 3]
+    assert [(r.line, r.column, r.value) for r in rep.examples] == [(4, "Elapsed", "bad")]
+
+
 # ---------------------------------------------------------------- options
 
 def test_tz_and_cluster_options(tmp_path):

@@ -237,14 +237,28 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
             times[name] = pd.Series(pd.NaT, index=idx, dtype="datetime64[us, UTC]")
 
     def first_known(*parsed: tuple[str, str, object]) -> pd.Series | None:
-        """Parse each present column; the first non-null value per row wins."""
+        """The first column that has a value, per row: a later column is read
+        (and checked) only on the rows where the earlier ones are empty."""
         out = None
         for name, key, fn in parsed:
             if col(name) is None:
                 continue
-            p = fn(col(name))
-            check(name, p.invalid, key)
-            out = p.values if out is None else out.where(out.notna(), p.values)
+            if out is None:
+                p = fn(col(name))
+                check(name, p.invalid, key)
+                out = p.values
+                continue
+            need = out.isna().to_numpy(dtype=bool)
+            if not need.any():
+                continue
+            p = fn(col(name)[need])
+            inv = np.zeros(na, dtype=bool)
+            inv[need] = p.invalid.to_numpy()
+            check(name, inv, key)
+            more = pd.Series(p.values.astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+                             index=np.flatnonzero(need)).reindex(idx)
+            out = out.astype("Float64")
+            out = out.where(out.notna(), more.astype("Float64"))
         return out
 
     elapsed = first_known(("ElapsedRaw", "count", sv.parse_count), ("Elapsed", "duration", sv.parse_duration))
@@ -300,7 +314,7 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     if col("Start") is not None:   # Start 'Unknown'/'None'
         never_started |= (times["Start"].isna() & col("Start").notna()).to_numpy()
     if col("NodeList") is not None:
-        never_started |= col("NodeList").fillna("").str.casefold().eq("none assigned").to_numpy(dtype=bool)
+        never_started |= _np(pc.equal(pc.utf8_lower(sv.arrow_strings(col("NodeList"))), "none assigned"))
     if n_cpus is not None:          # NCPUS is 0 for a job that never got an allocation
         never_started |= (n_cpus.astype("Float64") == 0).fillna(False).to_numpy(dtype=bool)
     n_gpus = n_gpus.where(~(n_gpus.isna().to_numpy() & never_started), 0.0)
@@ -441,7 +455,8 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
         user = user.where(user.notna(), uid)
     node_list = ta.get("NodeList")
     if node_list is not None:
-        node_list = node_list.where(node_list.fillna("").str.casefold() != "none assigned", None)
+        node_list = node_list.where(
+            ~_np(pc.equal(pc.utf8_lower(sv.arrow_strings(node_list)), "none assigned")), None)
     job_id = jid["alloc_id"].iloc[A]
     jid_a = jid.iloc[A].reset_index(drop=True)
     job_id_raw = ta.get("JobIDRaw")

@@ -54,11 +54,10 @@ _MEM_REQ = r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>[KMGTP]?)(?P<scope>[nc]?)$"
 _COUNT = r"^\d{1,18}$"
 _TS_NAIVE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"
 _TS_OFFSET = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:?\d{2})$"
-_JOB_ID = (r"^(?P<alloc>(?P<base>\d+)(?:_(?P<task>\d+)|_\[(?P<tasks>[^\]]*)\]|\+(?P<het>\d+))?)"
-           r"(?:\.(?P<step>batch|extern|interactive|TBD|\d+(?:\+\d+)?))?$")
+_ALLOC = r"^(?P<alloc>(?P<base>\d+)(?:_(?P<task>\d+)|_\[(?P<tasks>[^\]]*)\]|\+(?P<het>\d+))?)$"
+_STEP = r"^(?:batch|extern|interactive|TBD|\d+(?:\+\d+)?)$"
 # fixed-width output cuts long ids: '100000.exte+', '16325776_1.+'
-_JOB_ID_CUT = (r"^(?P<alloc>(?P<base>\d+)(?:_(?P<task>\d+)|_\[(?P<tasks>[^\]]*)\]|\+(?P<het>\d+))?)"
-               r"(?:\.(?P<step>batch|extern|interactive|TBD|\d+(?:\+\d+)?|[A-Za-z0-9]*\+))?$")
+_STEP_CUT = r"^(?:batch|extern|interactive|TBD|\d+(?:\+\d+)?|[A-Za-z0-9]*\+)$"
 _EXIT = r"^(?P<status>\d+):(?P<signal>\d+)$"
 _NO_LIMIT = ["unlimited", "partition_limit", "infinite"]
 _NO_TIME = ["unknown", "none"]
@@ -187,6 +186,11 @@ def parse_duration(s: pd.Series) -> Parsed:
 
 def parse_timelimit(s: pd.Series) -> Parsed:
     """``Timelimit``: a duration, or UNLIMITED / Partition_Limit (-> null, valid)."""
+    both = _per_distinct(lambda u: pd.DataFrame(dict(zip(("values", "invalid"), _parse_timelimit(u)))), s)
+    return Parsed(both["values"].astype(float), both["invalid"].astype(bool))
+
+
+def _parse_timelimit(s: pd.Series) -> Parsed:
     arr = _arrow(s)
     secs, ok = _duration_seconds(arr)
     unlimited = _is_in(arr, _NO_LIMIT)
@@ -510,17 +514,35 @@ def parse_job_id(s: pd.Series, *, truncated: bool = False) -> pd.DataFrame:
     is still a step.
     """
     arr = _arrow(s)
-    parts = pc.extract_regex(arr, _JOB_ID_CUT if truncated else _JOB_ID)
-    ok = _np_bool(pc.is_valid(parts))
+    n = len(arr)
     idx = s.index
+    # split "<allocation>.<step>" at the first dot (a pending-array list may
+    # contain dots of its own: those records have no step), then apply the
+    # grammar to the distinct allocation and step texts only
+    bracket = _np_bool(pc.match_substring(arr, "_["))
+    pieces = pc.split_pattern(arr, ".", max_splits=1)
+    alloc_txt = pc.if_else(pa.array(bracket), arr, pc.list_element(pieces, 0))
+    second = pc.list_slice(pieces, 1, 2)
+    parent = np.asarray(pc.list_parent_indices(second).to_numpy(zero_copy_only=False), dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[parent] = np.arange(len(parent))
+    pos[bracket] = -1
+    step_txt = pc.list_flatten(second).take(pa.array(pos, mask=pos < 0))
+    step_ok = ~_present(step_txt) | _on_distinct_bool(
+        step_txt, lambda u: pc.match_substring_regex(u, _STEP_CUT if truncated else _STEP))
+
+    enc = pc.dictionary_encode(alloc_txt)
+    parts = pc.extract_regex(enc.dictionary, _ALLOC)
 
     def field(name: str) -> pa.Array:
-        f = pc.struct_field(parts, name)
+        f = pc.struct_field(parts, name).take(enc.indices)
         return pc.if_else(pc.equal(f, ""), pa.scalar(None, f.type), f)
 
+    ok = _np_bool(pc.is_valid(pc.take(parts, enc.indices))) & step_ok
     base = field("base")
-    task, het, step = field("task"), field("het"), field("step")
+    task, het = field("task"), field("het")
     alloc = field("alloc")
+    step = pc.if_else(pc.equal(step_txt, ""), pa.scalar(None, step_txt.type), step_txt)
     has_task = _present(task)
     is_pending = _np_bool(pc.match_substring(alloc, "_["))
     has_het = _present(het)
@@ -529,7 +551,7 @@ def parse_job_id(s: pd.Series, *, truncated: bool = False) -> pd.DataFrame:
     return pd.DataFrame({
         "alloc_id": _str_series(alloc, idx),
         "step": _str_series(step, idx),
-        "is_step": pd.Series(_present(step), index=idx),
+        "is_step": pd.Series(_present(step_txt), index=idx),
         "base_id": base_s,
         "array_job_id": base_s.where(has_task | is_pending, None),
         "array_task_id": _int_series(_np_float(task), has_task, idx),
@@ -538,6 +560,12 @@ def parse_job_id(s: pd.Series, *, truncated: bool = False) -> pd.DataFrame:
         "is_pending_array": pd.Series(is_pending, index=idx),
         "invalid": _invalid(idx, _present(arr) & ~ok),
     }, index=idx)
+
+
+def _on_distinct_bool(arr: pa.Array, fn) -> np.ndarray:
+    """A boolean compute ``fn`` applied to the distinct values of ``arr`` only."""
+    enc = pc.dictionary_encode(arr)
+    return _np_bool(pc.take(fn(enc.dictionary), enc.indices))
 
 
 def parse_exit_code(s: pd.Series) -> pd.DataFrame:
