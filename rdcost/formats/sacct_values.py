@@ -186,7 +186,7 @@ def parse_duration(s: pd.Series) -> Parsed:
 
 def parse_timelimit(s: pd.Series) -> Parsed:
     """``Timelimit``: a duration, or UNLIMITED / Partition_Limit (-> null, valid)."""
-    both = _per_distinct(lambda u: pd.DataFrame(dict(zip(("values", "invalid"), _parse_timelimit(u)))), s)
+    both = _per_distinct(lambda u: pd.DataFrame(dict(zip(("values", "invalid"), _parse_timelimit(u), strict=True))), s)
     return Parsed(both["values"].astype(float), both["invalid"].astype(bool))
 
 
