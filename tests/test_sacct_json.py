@@ -135,7 +135,7 @@ def test_dbv0038_before_22_05_8():
           end_time=ts("2024-03-09T16:22:10Z"), n_gpus=1.0, gpu_type=None, total_cpu_s=120.0,
           timelimit_s=3600.0)
     check(rows["5020"], state="PENDING", start_time=None, end_time=None, timelimit_s=None,
-          n_nodes=2, n_cpus=None, n_gpus=None, mem_req_bytes=16384 * 1048576,
+          n_nodes=2, n_cpus=0, n_gpus=0.0, mem_req_bytes=16384 * 1048576,
           node_list=None, partition="gpu,gpu-long", exit_code=None, exit_signal=None)
     check(rows["7700+0"], job_id_raw="7700", het_job_id="7700", het_offset=0,
           start_time=ts("2024-03-09T16:05:00Z"), n_cpus=4, n_gpus=0.0, user="carol")
@@ -193,7 +193,7 @@ def test_v0044_pending_array_remainder_and_reused_ids():
     assert rep.format == "sacct-json/v0.0.44"
     rows = by_id(df)
     check(rows["9001_[7-20%4]"], job_id_raw="9001", array_job_id="9001", array_task_id=None,
-          group_id="9001", state="PENDING", n_cpus=None, n_gpus=None, n_nodes=1,
+          group_id="9001", state="PENDING", n_cpus=0, n_gpus=0.0, n_nodes=1,
           mem_req_bytes=32768 * 1048576, exit_code=None,
           record_key="slurm:beta:9001_[]:2024-03-09T21:33:20Z")
     check(rows["9100_9"], job_id_raw="9100", array_task_id=9, n_gpus=1.0, gpu_type="a100")

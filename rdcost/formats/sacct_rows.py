@@ -319,6 +319,8 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
         never_started |= (n_cpus.astype("Float64") == 0).fillna(False).to_numpy(dtype=bool)
     n_gpus = n_gpus.where(~(n_gpus.isna().to_numpy() & never_started), 0.0)
     n_gpus = n_gpus.where(~pending_array, 0.0)
+    if n_cpus is not None:          # a job that never started holds no CPUs (22.05 prints the request)
+        n_cpus = n_cpus.where(~never_started, 0)
 
     # ---- usage that steps carry. Parsed on the allocation lines, and on the
     # step lines only where the allocation line lacks it: MaxRSS always,
