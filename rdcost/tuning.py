@@ -164,7 +164,7 @@ class TuningResult:
     method: dict[str, Any]
     totals: dict[str, Any]
     hyperparameters: list[dict[str, Any]]
-    redundancy: list[dict[str, Any]]
+    repeats: list[dict[str, Any]]
     searches: list[dict[str, Any]]
     prices: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
@@ -502,7 +502,7 @@ def _analyze(runs: pd.DataFrame, cj: pd.DataFrame, costs: pd.DataFrame, groups: 
         project=project, metric=v.metric, goal=v.goal, metric_rule=v.metric_rule, goal_rule=v.goal_rule,
         is_role_guessed=v.guessed, hyperparameter_keys=v.hp_keys, seed_keys=v.seed_keys,
         excluded_keys=v.excluded, method=_method(p, v), totals=_totals(out, r, g),
-        hyperparameters=_rollup(out), redundancy=_role_rows(r), searches=out,
+        hyperparameters=_rollup(out), repeats=_role_rows(r), searches=out,
         prices=_prices(costs), notes=notes)
 
 
@@ -901,7 +901,7 @@ def _search_table(t: TuningResult) -> pd.DataFrame:
         top = s["sensitivity"][0] if s["sensitivity"] else {}
         roles = {x["role"]: x for x in s["repeats"]["roles"]}
         rows.append({
-            "search_id": s["search_id"], "name": s["name"], "n_runs": s["n_runs"],
+            "search_id": s["search_id"], "name": s["name"], "metric": t.metric, "n_runs": s["n_runs"],
             "n_configurations": s["n_configurations"], "gpu_hours": s["gpu_hours"],
             "best_metric": b.get("metric"), "best_launch_rank": b.get("launch_rank"),
             "top_hyperparameter": top.get("hyperparameter"), "top_eta_squared": top.get("eta_squared"),
@@ -945,7 +945,7 @@ def _statement(t: TuningResult) -> list[str]:
                      f"({_pct(1 - (tot['counterfactual_saved_share'] or 0))} of the "
                      f"{tot['counterfactual_search_gpu_hours']:,.0f} spent; resampled "
                      f"{m['n_resamples']:,} times, seed {m['resample_seed']}).")
-    red = {x["role"]: x for x in t.redundancy}
+    red = {x["role"]: x for x in t.repeats}
     if red["redundant"]["n_runs"] or red["retry"]["n_runs"]:
         gh = red["redundant"]["gpu_hours"]
         lines.append(f"{red['redundant']['n_runs']:,} runs repeated a configuration and seed that had already given "

@@ -58,7 +58,7 @@ def _sens(search):
 
 
 def _roles(result):
-    return {r["role"]: r for r in result.redundancy}
+    return {r["role"]: r for r in result.repeats}
 
 
 # -- sensitivity --------------------------------------------------------------------------
@@ -374,7 +374,7 @@ def test_json_is_strict_and_carries_the_method():
     for k in ("tolerance", "tolerance_kind", "n_resamples", "resample_seed", "quantile", "counterfactual"):
         assert k in d["method"]
     assert "NaN" not in text
-    assert list(t.search_table().columns)[:3] == ["search_id", "name", "n_runs"]
+    assert list(t.search_table().columns)[:4] == ["search_id", "name", "metric", "n_runs"]
     assert any("random search" in line.lower() for line in t.statement())
 
 

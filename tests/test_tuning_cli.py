@@ -54,7 +54,7 @@ def test_json_finds_what_the_sample_generator_put_in(as_json):
     assert {"epoch", "train/loss", "slurm_job_id"} <= set(d["excluded_keys"])
     assert not {"epoch", "train/loss", "val/f1", "slurm_job_id", "seed"} & set(d["hyperparameter_keys"])
     assert len(d["searches"]) == d["totals"]["n_searches"] == 123
-    roles = {r["role"]: r["n_runs"] for r in d["redundancy"]}
+    roles = {r["role"]: r["n_runs"] for r in d["repeats"]}
     assert roles["seed_replicate"] > 0 and roles["first"] == d["totals"]["n_configurations"]
     assert sum(roles.values()) == d["totals"]["n_runs_with_config"]
     assert d["totals"]["n_runs_with_result"] < d["totals"]["n_runs_with_config"]
@@ -64,7 +64,7 @@ def test_json_adds_up(as_json):
     d, tot = as_json, as_json["totals"]
     assert sum(s["gpu_hours"] for s in d["searches"]) == pytest.approx(tot["gpu_hours_in_searches"])
     assert sum(s["n_runs"] for s in d["searches"]) == tot["n_runs_in_searches"]
-    assert sum(r["gpu_hours"] for r in d["redundancy"]) <= tot["gpu_hours_in_searches"] + 1e-6
+    assert sum(r["gpu_hours"] for r in d["repeats"]) <= tot["gpu_hours_in_searches"] + 1e-6
     for s in d["searches"]:
         assert len(s["curve"]) == s["n_runs"]
         assert s["curve"][-1]["cumulative_gpu_hours"] == pytest.approx(s["gpu_hours"])
@@ -93,7 +93,7 @@ def test_csv_and_markdown(capsys, store):
     code, out, _ = _run(capsys, store, "--format", "csv")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("search_id,name,n_runs,n_configurations,gpu_hours,best_metric")
+    assert lines[0].startswith("search_id,name,metric,n_runs,n_configurations,gpu_hours,best_metric")
     assert len(lines) == 124
     code, out, _ = _run(capsys, store, "--format", "markdown")
     assert code == 0 and out.startswith("# rdcost tuning: project lisa")
@@ -145,3 +145,23 @@ def test_plots(capsys, store, tmp_path):
               "-o", str(tmp_path / "s.svg")])
     assert e.value.code == 0
     assert "eta" in (tmp_path / "s.svg").read_text(encoding="utf-8")
+
+
+def _keys(obj, skip=("configuration", "seed", "excluded_keys")):
+    """Every key of a JSON document, except the keys of objects keyed by data (hyperparameter names)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield k
+            if k not in skip:
+                yield from _keys(v, skip)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _keys(v, skip)
+
+
+def test_every_json_key_is_documented(as_json):
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tuning.md").read_text(encoding="utf-8")
+    keys = set(_keys(as_json))
+    assert {"counterfactual", "n_runs_repeating_another_search", "best_so_far", "eta_squared_q3"} <= keys
+    missing = sorted(k for k in keys if f"`{k}`" not in doc)
+    assert not missing, f"keys of `rdcost tuning -f json` not in docs/tuning.md: {missing}"
