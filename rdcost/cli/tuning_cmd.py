@@ -192,7 +192,7 @@ def counterfactual_lines(t: TuningResult) -> list[str]:
 
 
 def repeats_table(t: TuningResult) -> pd.DataFrame:
-    r = t.redundancy
+    r = t.repeats
     return _table({"role": [x["role"] for x in r], "runs": [f"{x['n_runs']:,}" for x in r],
                    "GPU-hours": [fmt(x["gpu_hours"]) for x in r],
                    "cloud_usd (low - high)": [usd_range(x["cloud_usd_low"], x["cloud_usd_high"]) for x in r],
