@@ -386,7 +386,12 @@ def _pick_metric(cols: dict[str, pd.Series], given: str | None) -> tuple[str | N
     if len(val) == 1:
         return val[0], "the only validation metric: val, valid, validation, eval or dev in its name"
     if not val and len(cols) == 1:
-        return next(iter(cols)), "the only metric the runs report"
+        only = next(iter(cols))
+        if "test" in _tokens(only):
+            raise MetricError("the only metric is measured on test data; tuning for it is not picked "
+                              "without being named", value=only,
+                              hint=f"if the searches were tuned for it, give --metric {only}")
+        return only, "the only metric the runs report"
     raise MetricError("several metrics could be the one to tune for; name one with --metric",
                       hint=f"metrics the runs report: {listed}")
 

@@ -323,6 +323,15 @@ def test_metric_is_picked_or_asked_for():
     assert isinstance(e.value, UsageError)
 
 
+def test_a_test_set_metric_is_never_picked_unnamed():
+    rows = [{"config": {"lr": 0.1}, "metrics": {"test_acc": 80.0}}, {"config": {"lr": 0.2}, "metrics": {"test_acc": 81.0}}]
+    with pytest.raises(tuning.MetricError, match="test data"):
+        _go(rows)
+    assert _go(rows, metric="test_acc").metric_rule == "given"
+    only = [{"config": {"lr": 0.1}, "metrics": {"train_loss": 0.3}}]
+    assert _go(only).metric == "train_loss"
+
+
 def test_goal_must_be_given_when_the_name_does_not_say():
     rows = [{"config": {"lr": 0.1}, "metrics": {"val_thing": 1.0}}]
     with pytest.raises(tuning.MetricError, match="--goal"):
