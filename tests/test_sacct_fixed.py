@@ -164,3 +164,22 @@ def test_crlf_and_small_blocks_and_chunks_give_the_same_table(tmp_path, monkeypa
 ])
 def test_sniff(tmp_path, lines, claimed):
     assert F.sniff(Sample.read(write(tmp_path, lines))) is claimed
+
+
+def test_values_cut_by_default_widths_are_unknown_not_a_rejected_job(tmp_path):
+    """Slurm's default widths cut AllocTRES ('billing=1+'): the job is kept, its GPUs unknown."""
+    from rdcost import read_log_report
+
+    f = tmp_path / "cut.txt"
+    f.write_text(
+        "JobID           JobIDRaw    JobName  Partition      State  ExitCode ElapsedRaw  AllocTRES \n"
+        "------------ ------------ ---------- ---------- ---------- -------- ---------- ---------- \n"
+        "100019       100019       train_tim+        cpu    TIMEOUT      0:0         85 billing=1+ \n"
+        "100019.batch 100019.batch      batch             CANCELLED     0:15         85 cpu=1,mem+ \n"
+        "100020       100020        gpu_small        gpu  COMPLETED      0:0         10 billing=2+ \n")
+    df, rep = read_log_report(f)
+    assert (rep.n_jobs, rep.n_folded, rep.n_rejected) == (2, 1, 0)
+    j = df.set_index("job_id")
+    assert j.loc["100019", "state"] == "TIMEOUT" and j.loc["100019", "elapsed_s"] == 85
+    assert j.loc["100019", "job_name"] == "train_tim+"          # cut text is kept as cut
+    assert j["n_gpus"].isna().all() and j["gpu_type"].isna().all()   # cut TRES: unknown, not 0

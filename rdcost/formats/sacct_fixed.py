@@ -46,6 +46,16 @@ class Table:
     width: int               # bytes up to the end of the last column
 
 
+#: Columns whose '+'-cut values are kept as cut text (ids and states are resolved
+#: elsewhere); every other cut value (numbers, times, sizes, TRES) becomes unknown.
+_CUT_KEPT = frozenset({
+    "JobID", "JobIDRaw", "State", "JobName", "User", "Group", "Account", "Partition", "QOS",
+    "Cluster", "NodeList", "WorkDir", "Comment", "AdminComment", "SystemComment",
+    "Constraints", "Reason", "Flags", "Reservation", "SubmitLine", "WCKey", "Container",
+    "Extra", "Licenses", "FailedNode", "StdOut", "StdErr", "StdIn", "McsLabel",
+})
+
+
 def _spans(underline: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"-+", underline)]
 
@@ -228,6 +238,13 @@ class _State:
             v = pc.if_else(pc.equal(v, ""), pa.scalar(None, pa.large_string()), v)
             cols[name] = pd.Series(v.to_pandas(), dtype=object)
         df = pd.DataFrame(cols)
+        for name in df.columns:
+            # sacct marks a value cut by its column with a final '+': names and other
+            # text keep it (documented); a cut number, time or TRES string is unknown
+            if name not in _CUT_KEPT:
+                cut = df[name].astype("string").str.endswith("+").fillna(False).to_numpy(dtype=bool)
+                if cut.any():
+                    df.loc[cut, name] = None
         df["_line"] = numbers
         df["_text"] = pd.Series(_decode(seg).to_pandas(), dtype=object).to_numpy()
         # a value wider than its column shifts the rest of the line: refuse it
