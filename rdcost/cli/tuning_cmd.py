@@ -313,7 +313,9 @@ def to_markdown(t: TuningResult, one: dict[str, Any] | None = None) -> str:
         if isinstance(body, list):
             parts += [f"- {render.md_escape(x)}" for x in body] + [""]
         else:
-            parts.append(render.to_markdown(body))
+            right = [c for c in body.columns
+                     if body[c].map(lambda x: str(x) == "" or str(x)[0] in "0123456789$-").all()]
+            parts.append(render.to_markdown(body, align_right=right))
     if t.notes:
         parts += ["## Notes", "", *[f"- {render.md_escape(n)}" for n in t.notes]]
     return "\n".join(parts) + "\n"
