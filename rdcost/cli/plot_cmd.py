@@ -26,7 +26,7 @@ from .app import app, err, load_jobs, out, state
 from .summarize_cmd import apply_options, summarize_command
 
 #: Options of `rdcost summarize` that are not about which jobs and which assumptions.
-_NOT_SHARED = {"format"}
+_NOT_SHARED = {"format", "engine", "scheduler"}
 
 
 def with_summary_options(fn: Callable) -> Callable:

@@ -11,10 +11,12 @@ import typer
 
 from .. import render
 from ..assumptions import Assumptions, apply_dict, load, override_all_power, override_all_prices
-from ..errors import RdcostError, UsageError
+from ..engine import summarize_store
+from ..errors import UsageError
 from ..projects import load_projects
-from ..summary import Summary, summarize
-from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, load_jobs, out
+from ..store import Store
+from ..summary import Summary
+from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, out
 
 
 class OnMissing(StrEnum):
@@ -25,6 +27,11 @@ class OnMissing(StrEnum):
 class PowerBasis(StrEnum):
     rated = "rated"
     measured = "measured"
+
+
+class Engine(StrEnum):
+    pandas = "pandas"
+    dask = "dask"
 
 
 AssumptionsOpt = Annotated[list[str] | None, typer.Option(
@@ -62,6 +69,12 @@ def summarize_command(
         help="Map a GPU name of the logs to a gpus.csv key: NAME=KEY, e.g. titanx=titanx_pascal (repeatable).")] = None,
     on_missing: Annotated[OnMissing, typer.Option(
         help="A GPU type without price or power: raise an error, or show the figures that need it as unknown.")] = OnMissing.raise_,
+    engine: Annotated[Engine, typer.Option(
+        help="Where the per-partition work runs: pandas (this process) or dask (the same results; "
+             "needs the dask extra).")] = Engine.pandas,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Address of a running Dask scheduler (tcp://HOST:8786) for --engine dask; its workers "
+             "must see the store at the same path. Default: dask's local threads.")] = None,
 ) -> None:
     """The case study of a project: jobs, grid searches, GPU time, concurrency, the
     paper's Table 4 (one model, one tuning round, all R&D), energy, CO2e, waste, and
@@ -82,11 +95,14 @@ def summarize_command(
         carbon_year=carbon_year, usd_per_kwh=usd_per_kwh, one_model_gpu_hours=one_model_gpu_hours,
         tuning_round_jobs=tuning_round_jobs, crash_minutes=crash_minutes, gpu_alias=gpu_alias or []))
     defs = load_projects(projects_file) if projects_file is not None else None
-    jobs = load_jobs(store, project, defs=defs)
-    if jobs.empty:
-        raise RdcostError(f"no jobs for project {project!r}" if project else "the store holds no jobs",
-                         hint="`rdcost jobs --columns project` lists the stored projects")
-    s = summarize(jobs, a, project=project, on_missing=on_missing.value)
+    st = Store(store)
+    if not st.exists:
+        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
+        raise typer.Exit(1)
+    # partition by partition, reading only the columns the summary needs (rdcost.engine);
+    # the figures name no user, account, job or node, so --anonymize changes none of them
+    s = summarize_store(st, project, defs, a, engine=engine.value, scheduler=scheduler,
+                        on_missing=on_missing.value)
     if format == OutputFormat.json:
         out(render.to_json(s.to_dict()))
     elif format == OutputFormat.csv:
