@@ -10,6 +10,7 @@ Values are parsed by :mod:`sacct_rows` / :mod:`sacct_values`, vectorized.
 
 from __future__ import annotations
 
+import codecs
 import queue
 import threading
 from collections import deque
@@ -198,17 +199,27 @@ def _head_lines(path: Path) -> list[str]:
 
 
 class _CountingFile:
-    """A binary file that remembers how many bytes were read (progress)."""
+    """A binary file that remembers how many bytes were read (progress).
+
+    What it hands on is UTF-8: a byte that is not (a Latin-1 job name) becomes
+    U+FFFD, as _to_frame would make it, so that pyarrow can always pass a line
+    with a wrong field count to the handler that rejects it (it cannot when the
+    line is not UTF-8, and then fails the whole file).
+    """
 
     def __init__(self, path: Path):
         self._fh = open(path, "rb")
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
         self.bytes_read = 0
         self.closed = False
 
     def read(self, n: int = -1) -> bytes:
-        b = self._fh.read(n)
-        self.bytes_read += len(b)
-        return b
+        while True:
+            b = self._fh.read(n)
+            self.bytes_read += len(b)
+            text = self._utf8.decode(b, final=not b or n is None or n < 0)
+            if text or not b:   # b"" only at the end (a lone partial character is held back)
+                return text.encode("utf-8")
 
     def readable(self) -> bool:
         return True
@@ -241,19 +252,11 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
         return "skip"
 
     fh = _CountingFile(path)
-    reader = pacsv.open_csv(
-        fh,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=layout.skip_lines,
-                                       block_size=BLOCK_BYTES, use_threads=False, encoding="utf8"),
-        parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, quote_char=False, escape_char=False,
-                                         newlines_in_values=False, ignore_empty_lines=False,
-                                         invalid_row_handler=on_invalid),
-        # strings are not checked for UTF-8 here but per column in _to_frame, which
-        # repairs a bad byte instead of failing the whole file
-        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
-                                             strings_can_be_null=True, null_values=[""],
-                                             quoted_strings_can_be_null=False, check_utf8=False),
-    )
+    try:
+        reader = _open_reader(fh, names, layout, on_invalid)
+    except pa.ArrowInvalid as exc:   # the first block is read here
+        fh.close()
+        raise _read_error(exc, path) from exc
     next_line = layout.skip_lines + 1
     pre_ignored = layout.skip_lines
     batches: list[pa.RecordBatch] = []
@@ -334,13 +337,40 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
             lines = np.zeros(0, dtype=np.int64)
         yield from emit(table, lines, final=True)
     except pa.ArrowInvalid as exc:
-        raise ParseError(f"cannot read the file as sacct text: {exc}", path=str(path)) from exc
+        raise _read_error(exc, path) from exc
     finally:
         for f in in_flight:
             f.cancel()
         pool.shutdown(wait=True)
         ahead.close()          # stops and joins the reader thread before the file closes
         fh.close()
+
+
+def _open_reader(fh, names: list[str], layout: Layout, on_invalid):
+    return pacsv.open_csv(
+        fh,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=layout.skip_lines,
+                                       block_size=BLOCK_BYTES, use_threads=False, encoding="utf8"),
+        parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, quote_char=False, escape_char=False,
+                                         newlines_in_values=False, ignore_empty_lines=False,
+                                         invalid_row_handler=on_invalid),
+        # strings are not checked for UTF-8 here but per column in _to_frame, which
+        # repairs a bad byte instead of failing the whole file
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                             strings_can_be_null=True, null_values=[""],
+                                             quoted_strings_can_be_null=False, check_utf8=False),
+    )
+
+
+def _read_error(exc: pa.ArrowInvalid, path: Path) -> ParseError:
+    """The reader's error as a ParseError. pyarrow cannot hand a line with a
+    wrong field count to our handler when the line is not UTF-8 either: the
+    file as a whole is refused then, with a hint."""
+    hint = None
+    if "Expected" in str(exc) and "columns" in str(exc):
+        hint = ("a line with the wrong number of fields that is not UTF-8 text stops the reader: "
+                "re-encode the file as UTF-8 (iconv -f latin1 -t utf-8) or remove that line")
+    return ParseError(f"cannot read the file as sacct text: {exc}", path=str(path), hint=hint)
 
 
 def _prefetch(reader, invalid: list, depth: int = 3) -> Iterator[tuple[pa.RecordBatch, list]]:

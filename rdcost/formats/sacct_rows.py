@@ -346,10 +346,10 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
         want = is_step & (owner_alloc >= 0)
         if name == "TotalCPU":
             lacking = np.isnan(own_v) | (own_v == 0)
-            want &= lacking[np.maximum(owner_alloc, 0)]
+            want &= lacking[np.maximum(owner_alloc, 0)] if na else False   # na 0: steps only
         elif name.startswith("ConsumedEnergy"):
             lacking = np.isnan(own_v) | (own_v == 0)
-            want &= lacking[np.maximum(owner_alloc, 0)]
+            want &= lacking[np.maximum(owner_alloc, 0)] if na else False
             want &= step_names.eq("extern").fillna(False).to_numpy(dtype=bool)
         rows = np.flatnonzero(want)
         if len(rows):
