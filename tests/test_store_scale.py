@@ -1,0 +1,112 @@
+"""The store at scale (not timed): summarize reads one partition file at a time and
+only the columns it needs, so a store larger than a memory budget is summarized
+without loading it; the synthetic benchmark file ingests completely and
+re-ingesting it changes nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from rdcost import engine
+from rdcost.ingest import ingest
+from rdcost.store import Store
+from rdcost.summary import summarize
+
+REPO = Path(__file__).resolve().parents[1]
+TODAY = pd.Timestamp("2026-01-01", tz="UTC")
+N_ALLOC = 3000
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("generate_sacct", REPO / "bench" / "generate_sacct.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> tuple[Path, Store, object]:
+    d = tmp_path_factory.mktemp("scale")
+    path = d / "sacct.txt"
+    # 3,000 allocations submitted over a year: 13 monthly partitions
+    info = _generator().write(N_ALLOC, path, seed=1, per_year=N_ALLOC, chunk=1000)
+    report = ingest([path], d / "store")
+    return path, Store(d / "store"), (info, report)
+
+
+def test_generator_is_deterministic(tmp_path):
+    gen = _generator()
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    gen.write(500, a, seed=3, chunk=200)
+    gen.write(500, b, seed=3, chunk=200)
+    assert a.read_bytes() == b.read_bytes()
+    gen.write(500, b, seed=4, chunk=200)
+    assert a.read_bytes() != b.read_bytes()
+
+
+def test_synthetic_file_ingests_every_record(synthetic):
+    path, st, (info, report) = synthetic
+    f = report.files[0]
+    assert f.error is None and f.n_rejected == 0
+    assert f.n_jobs == N_ALLOC and f.n_records == info["lines"]
+    assert f.n_records == f.n_jobs + f.n_folded + f.n_ignored
+    assert len(st.files()) >= 12
+
+
+def test_summarize_reads_one_partition_at_a_time_with_a_projection(synthetic, monkeypatch):
+    _, st, _ = synthetic
+    full = st.read_table()
+    n_columns, full_bytes = len(full.column_names), full.nbytes
+    budget = full_bytes // 4                 # the store is 4x bigger than what may be held at once
+    del full
+    expected = summarize(st.read_jobs(), today=TODAY).to_dict()
+    base = pa.total_allocated_bytes()
+
+    files = {str(f) for f in st.files()}
+    reads: list[tuple[str, list[str], int, int]] = []
+    real = engine.read_partition
+
+    def spy(path, columns, filter=None):
+        t = real(path, columns, filter)
+        reads.append((path, list(columns), t.nbytes, pa.total_allocated_bytes()))
+        return t
+
+    def refuse(*a, **k):
+        raise AssertionError("summarize must not read the whole table")
+
+    monkeypatch.setattr(engine, "read_partition", spy)
+    monkeypatch.setattr(Store, "read_table", refuse)
+    monkeypatch.setattr(Store, "read_jobs", refuse)
+    got = engine.summarize_store(st, today=TODAY).to_dict()
+
+    assert reads and all(path in files for path, *_ in reads)
+    needed = set(engine.COST_COLUMNS) | set(engine.GROUP_COLUMNS) | set(engine.LINK_COLUMNS)
+    never = {"node_list", "source_file", "config_json", "metrics_json", "other_json", "tags", "state_raw",
+             "ingested_time", "mem_req_bytes", "max_rss_bytes"}
+    for _, cols, _, _ in reads:
+        assert set(cols) <= needed and not never & set(cols)
+    widest = max(len(c) for _, c, _, _ in reads)
+    assert widest < n_columns / 2
+    assert max(nbytes for *_, nbytes, _ in reads) < budget
+    # Arrow memory held while reading: a few partitions' columns at most, never the table
+    assert max(alloc for *_, alloc in reads) - base < full_bytes // 2
+    assert got["n_jobs"] == expected["n_jobs"] == N_ALLOC
+    for k in ("gpu_hours", "cloud_usd_low", "energy_kwh", "mean_concurrent_gpus", "median_job_hours"):
+        assert math.isclose(got[k], expected[k], rel_tol=1e-12)
+    assert got["jobs_by_state"] == expected["jobs_by_state"]
+    assert got["n_grid_searches"] == expected["n_grid_searches"]
+
+
+def test_reingest_changes_nothing(synthetic, tmp_path):
+    path, st, _ = synthetic
+    before = st.read_table()
+    report = ingest([path], st.path)
+    assert (report.stats.n_new, report.stats.n_updated, report.stats.n_unchanged) == (0, 0, N_ALLOC)
+    after = st.read_table()
+    assert after.equals(before)      # ingested_time kept too: unchanged rows are not rewritten
