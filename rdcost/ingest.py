@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,9 +80,13 @@ def resolve_format(path: Path, format: str | None) -> str:
     return detect(path)
 
 
-def iter_chunks(path: Path, opts: ParseOptions, format: str | None = None
+def iter_chunks(path: Path, opts: ParseOptions, format: str | None = None, *, arrow: bool = False
                 ) -> Iterator[tuple[str, Chunk]]:
-    """Parse one file as conformed chunks, each checked for record accounting."""
+    """Parse one file as conformed chunks, each checked for record accounting.
+
+    With ``arrow`` the chunks' ``jobs`` are Arrow tables with the schema (what
+    the store writes), which skips a round trip through pandas.
+    """
     path = Path(path)
     _check_readable(path)
     name = resolve_format(path, format)
@@ -94,7 +99,13 @@ def iter_chunks(path: Path, opts: ParseOptions, format: str | None = None
             jobs = jobs.copy()
             jobs["source_file"] = source_file
             jobs = _apply_tags(jobs, opts)
-        chunk.jobs = schema.conform(jobs)
+        if arrow:
+            extra = [c for c in jobs.columns if c not in schema.COLUMN_NAMES]
+            if extra:
+                raise schema.SchemaError(f"columns not in the job schema: {extra}")
+            chunk.jobs = schema.to_arrow(jobs)
+        else:
+            chunk.jobs = schema.conform(jobs)
         yield name, chunk
 
 
@@ -175,17 +186,19 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
     opts = _options(opts, options)
     st = store if isinstance(store, Store) else Store(store)
     reports: list[FileReport] = []
-    with st.writer(lock_timeout_s=lock_timeout_s, on_wait=on_lock_wait) as w:
+    with st.writer(lock_timeout_s=lock_timeout_s, on_wait=on_lock_wait) as w, \
+            ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
         for p in paths:
             path = Path(p)
             report = FileReport(path=str(path), format=format or "")
             reports.append(report)
+            digest = None
             try:
                 _check_readable(path)
                 report.size_bytes = path.stat().st_size
-                report.sha256 = sha256_file(path)
+                digest = hasher.submit(sha256_file, path)   # hashed while the file is parsed
                 rejects: list[Rejected] = []
-                for name, chunk in iter_chunks(path, opts, format):
+                for name, chunk in iter_chunks(path, opts, format, arrow=True):
                     if not report.format:
                         report.format = name
                     report.add(chunk)
@@ -195,9 +208,12 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
                         on_progress(str(path), chunk.bytes_done, report.size_bytes)
                 rej = w.stage_rejects(path, rejects)
                 report.rejected_file = str(rej) if rej else None
+                report.sha256 = digest.result()
                 if report.n_jobs == 0:
                     raise NothingIngestibleError(_nothing_message(report), path=str(path))
             except RdcostError as exc:
+                if digest is not None and not report.sha256:
+                    report.sha256 = digest.result()
                 if opts.on_bad_row == "raise":
                     raise
                 report.error = exc  # the file adds nothing; the others still land

@@ -236,17 +236,24 @@ class StoreWriter:
                 if f.relative_to(self.store.path).as_posix() not in live:
                     f.unlink(missing_ok=True)
 
-    def add(self, jobs: pd.DataFrame) -> None:
-        """Stage conformed job rows (not visible until commit)."""
-        if jobs.empty:
+    def add(self, jobs: pd.DataFrame | pa.Table) -> None:
+        """Stage conformed job rows (not visible until commit).
+
+        ``jobs`` is a job-table frame or an Arrow table with the schema's
+        columns. Staged rows are spilled to uncompressed-fast Arrow IPC files
+        (LZ4) per partition, so an ingest holds one chunk in memory at a time.
+        """
+        table = jobs if isinstance(jobs, pa.Table) else schema.to_arrow(jobs)
+        if table.num_rows == 0:
             return
-        table = schema.to_arrow(jobs)
-        parts = _partition_keys(table)
-        for key in pc.unique(parts).to_pylist():
-            sub = table.filter(pc.equal(parts, key))
+        if table.schema != schema.ARROW_SCHEMA:
+            table = table.select(list(schema.COLUMN_NAMES)).cast(schema.ARROW_SCHEMA)
+        for key, sub in _split_by_partition(table):
             self._seq += 1
-            out = self.staging / f"{self._seq:06d}.parquet"
-            pq.write_table(sub, out)
+            out = self.staging / f"{self._seq:06d}.arrow"
+            with pa.OSFile(str(out), "wb") as sink, pa.ipc.new_file(
+                    sink, schema.ARROW_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
+                w.write_table(sub)
             self._staged.setdefault(key, []).append(out)
 
     def stage_rejects(self, input_path: Path, rejects: Iterable[Rejected]) -> Path | None:
@@ -282,7 +289,7 @@ class StoreWriter:
         for part, staged in sorted(self._staged.items()):
             old_rel = by_partition.get(part, [])
             old = _read_files([self.store.path / r for r in old_rel])
-            new = pa.concat_tables([pq.read_table(p, schema=schema.ARROW_SCHEMA) for p in staged])
+            new = pa.concat_tables([_read_staged(p) for p in staged])
             merged = _merge(old, new, now, stats)
             rel = f"jobs/{part}/part-{uuid.uuid4().hex}.parquet"
             out = self.store.path / rel
@@ -319,12 +326,33 @@ class StoreWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _partition_keys(table: pa.Table) -> pa.Array:
-    """'source=<s>/month=<YYYY-MM>' per row, from submit, else start, else end time."""
+def _split_by_partition(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """('source=<s>/month=<YYYY-MM>', rows) per partition, the month from the submit,
+    else start, else end time ('unknown' without any), in first-seen order.
+
+    The month comes from integer year/month kernels and each key's text is
+    built once per partition, never per row.
+    """
     t = pc.coalesce(table["submit_time"], table["start_time"], table["end_time"])
-    month = pc.fill_null(pc.strftime(t, format="%Y-%m"), "unknown")
-    source = pc.fill_null(table["source"], "unknown")
-    return pc.binary_join_element_wise("source=", source, "/month=", month, "")
+    ym = pc.fill_null(pc.add(pc.multiply(pc.year(t), 100), pc.month(t)), -1).to_numpy(zero_copy_only=False)
+    src = pc.dictionary_encode(pc.fill_null(table["source"].combine_chunks(), "unknown"))
+    codes = src.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    names = src.dictionary.to_pylist()
+    combined = codes * 1_000_000 + (ym + 1)          # yyyymm + 1 < 10**6; 0 = no time
+    uniq, first = np.unique(combined, return_index=True)
+    out = []
+    for u in uniq[np.argsort(first)]:
+        code, m = divmod(int(u), 1_000_000)
+        month = "unknown" if m == 0 else f"{(m - 1) // 100:04d}-{(m - 1) % 100:02d}"
+        mask = combined == u
+        out.append((f"source={names[code]}/month={month}",
+                    table if mask.all() else table.filter(pa.array(mask))))
+    return out
+
+
+def _read_staged(path: Path) -> pa.Table:
+    with pa.memory_map(str(path), "r") as src:
+        return pa.ipc.open_file(src).read_all()
 
 
 def _read_files(paths: list[Path]) -> pa.Table:
@@ -357,7 +385,8 @@ def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats) 
     best = pa.table({"k": new["record_key"], "r": rank}).group_by("k", use_threads=False).aggregate([("r", "max")])
     keep = np.sort(best["r_max"].to_numpy() % n_rows) if n_rows else np.zeros(0, np.int64)
     stats.n_merged += n_rows - len(keep)
-    new = new.take(keep)
+    if len(keep) < n_rows:
+        new = new.take(keep)
     if old.num_rows == 0:
         stats.n_new += new.num_rows
         out = new
