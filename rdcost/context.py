@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import render
 from .assumptions import Assumptions
 from .grouping import find_groups, summarize_groups
 from .linking import compute_jobs
@@ -186,26 +187,8 @@ def accrued(start: pd.Series, end: pd.Series, amount: pd.Series, at: pd.Datetime
 # -- words and numbers shared by the plots, the report and the compute statement -------
 
 def fmt(v: Any, kind: str = "") -> str:
-    """A figure for reading: thousands separators, sensible decimals, 'unknown' for None/NaN.
-
-    ``kind``: ``usd`` ($1,234; $0.43), ``pct`` (a fraction as 12.3%), ``int``.
-    """
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return "unknown"
-    if kind == "usd":
-        return f"${v:,.0f}" if abs(v) >= 10 else f"${v:,.2f}"
-    if kind == "pct":
-        return f"{100 * v:.1f}%"
-    if kind == "int" or isinstance(v, int | np.integer):
-        return f"{int(round(v)):,}"
-    a = abs(float(v))
-    if a >= 100 or a == 0:
-        return f"{v:,.0f}"
-    if a >= 10:
-        return f"{v:,.1f}"
-    if a >= 0.01:
-        return f"{v:,.2f}"
-    return f"{v:.3g}"
+    """:func:`rdcost.render.fmt` with whole dollars from $10 ($1,234; $5.43; 12.3%; 'unknown')."""
+    return render.fmt(v, kind, usd_cents_below=10)
 
 
 def usd_range(low: Any, high: Any) -> str:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -113,6 +114,30 @@ def to_text_table(df: pd.DataFrame, max_width: int = 40) -> str:
     out = [line([str(c) for c in cols]), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
     return "\n".join(out) + "\n"
+
+
+def fmt(v: Any, kind: str = "", *, usd_cents_below: float = 1) -> str:
+    """A figure for reading: thousands separators, sensible decimals, 'unknown' for None/NA/NaN.
+
+    ``kind``: ``usd`` ($1,234; with cents below ``usd_cents_below`` dollars: $0.43),
+    ``pct`` (a fraction as 12.3%), ``int`` (rounded to a whole number).
+    """
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return "unknown"
+    if kind == "usd":
+        return f"${v:,.0f}" if abs(v) >= usd_cents_below else f"${v:,.2f}"
+    if kind == "pct":
+        return f"{100 * v:.1f}%"
+    if kind == "int" or isinstance(v, int | np.integer):
+        return f"{int(round(v)):,}"
+    a = abs(float(v))
+    if a >= 100 or a == 0:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:,.1f}"
+    if a >= 0.01:
+        return f"{v:,.2f}"
+    return f"{v:.3g}"
 
 
 def _fmt(v: Any, max_width: int) -> str:

@@ -9,6 +9,7 @@ import pytest
 import typer
 
 from rdcost.cli import app
+from rdcost.cli.assumption_options import OPTIONS, AssumptionOptions, assumption_options
 
 
 def run(*args: str, env_store=None, input: str | None = None) -> subprocess.CompletedProcess:
@@ -65,3 +66,78 @@ def test_unknown_option_is_a_usage_error():
 def test_jobs_on_an_empty_store_says_what_to_do(tmp_path):
     r = run("jobs", "--store", str(tmp_path / "s"))
     assert r.returncode == 1 and "rdcost ingest" in r.stderr
+
+
+# -- the shared job-selection and assumption options (rdcost.cli.assumption_options) ----------
+
+FULL = ("summarize", "plot", "report", "card", "tuning")  # every shared option
+PARTIAL = ("compare-buy-vs-cloud", "estimate")          # the ones that apply to them
+
+
+def _params(name: str) -> dict:
+    cmd = typer.main.get_command(app).commands[name]
+    return {p.name: p for p in cmd.params}
+
+
+def test_commands_share_one_definition_of_each_assumption_option():
+    ref = _params("summarize")
+    assert set(OPTIONS) <= set(ref)
+    for name in FULL + PARTIAL:
+        params = _params(name)
+        shared = [k for k in OPTIONS if k in params]
+        if name in FULL:
+            assert shared == list(OPTIONS), name
+        else:
+            assert "assumptions" in shared, name
+        for k in shared:
+            p, q = params[k], ref[k]
+            assert (p.opts, p.default, p.multiple, p.envvar) == (q.opts, q.default, q.multiple, q.envvar), (name, k)
+            assert p.help, (name, k)
+            if name in FULL:
+                assert p.help == q.help, (name, k)
+
+
+def test_every_assumption_option_is_in_help_with_its_text():
+    r = run("plot", "--help")
+    text = " ".join(r.stdout.split())
+    for p in _params("plot").values():
+        if p.name in ("kind", "help"):
+            continue
+        assert max(p.opts, key=len) in text, p.name
+        assert " ".join(p.help.split())[:40] in text, p.name
+
+
+def test_options_become_assumptions_with_the_option_that_set_them():
+    a = AssumptionOptions(pue=1.25, lbs_co2e_per_kwh=0.5, carbon_region="DEU", crash_minutes=2.5,
+                          gpu_alias=("titanx = titanx_pascal",), power_basis="measured").load_assumptions()
+    assert (a.pue.value, a.pue.origin) == (1.25, "option --pue")
+    assert a.carbon.lbs_co2e_per_kwh == 0.5 and a.carbon.origin == "option --carbon-region --lbs-co2e-per-kwh"
+    assert a.crash_threshold_minutes.value == 2.5 and a.crash_threshold_minutes.origin == "option --crash-minutes"
+    assert dict(a.gpu_aliases)["titanx"] == "titanx_pascal"
+    assert a.power_basis == "measured"
+    assert "option --pue" in a.layers
+    assert AssumptionOptions().load_assumptions().layers == ("built-in defaults",)
+
+
+@pytest.mark.parametrize("opts,match", [
+    ({"usd_per_gpu_hour_low": 1.0}, "give both"),
+    ({"kg_co2e_per_kwh": 0.4, "lbs_co2e_per_kwh": 0.9}, "not both"),
+    ({"gpu_alias": ("titanx",)}, "NAME=KEY"),
+], ids=["price-range-half", "kg-and-lbs", "alias-without-equals"])
+def test_contradictory_assumption_options_are_usage_errors(opts, match):
+    from rdcost.errors import UsageError
+
+    with pytest.raises(UsageError, match=match):
+        AssumptionOptions(**opts).load_assumptions()
+
+
+def test_a_command_cannot_redeclare_or_misname_a_shared_option():
+    with pytest.raises(TypeError, match="nope"):
+        assumption_options("pue", "nope")
+    with pytest.raises(TypeError, match="pue"):
+        assumption_options("assumptions", help={"pue": "not taken"})
+
+    def cmd(pue: float = 1.0, *, opts: AssumptionOptions) -> None: ...
+
+    with pytest.raises(TypeError, match="pue"):
+        assumption_options()(cmd)

@@ -1,7 +1,8 @@
 """The typer application and the options shared by several commands.
 
 Each command lives in its own module under ``rdcost.cli`` and registers on
-``app``; options used by more than one command are defined once here.
+``app``; options used by more than one command are defined once: here, and
+the job-selection and assumption options in :mod:`rdcost.cli.assumption_options`.
 """
 
 from __future__ import annotations

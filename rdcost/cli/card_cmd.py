@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ..card import statement, to_latex, to_markdown
 from .app import app, err, out
-from .plot_cmd import context_from_options, with_summary_options
+from .assumption_options import AssumptionOptions, assumption_options
 from .report_cmd import FinalJobOpt, MetricOpt
 
 
@@ -18,12 +18,12 @@ class CardFormat(StrEnum):
     latex = "latex"
 
 
-@with_summary_options
+@assumption_options()
 def card_command(
     format: Annotated[CardFormat, typer.Option("--format", "-f", help="markdown or latex.")] = CardFormat.markdown,
     metric: MetricOpt = None,
     final_job: FinalJobOpt = None,
-    **opts: Any,
+    *, opts: AssumptionOptions,
 ) -> None:
     """The compute statement to publish with a paper (Strubell et al. 2019, section 5): hardware
     and training time of the final model, GPU-hours of the whole project and of tuning, the
@@ -37,7 +37,7 @@ def card_command(
 
       rdcost card -p lisa -a paper --format latex > compute-statement.tex
     """
-    c = context_from_options(opts)
+    c = opts.context()
     st = statement(c, metric=metric, final_job=final_job)
     out(to_latex(st) if format == CardFormat.latex else to_markdown(st))
     for n in c.summary.notes:

@@ -10,13 +10,12 @@ import pandas as pd
 import typer
 
 from .. import render
-from ..assumptions import load
 from ..buy_vs_cloud import SERVERS, SIZE_BY_HELP, Report, compare_jobs, load_owned
 from ..errors import UsageError
-from ..projects import load_projects
+from ..render import fmt
 from ..replay import ESTIMATES
-from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, load_jobs, out
-from .summarize_cmd import AssumptionsOpt, OnMissing, apply_options, fmt
+from .app import OutputFormat, app, err, out
+from .assumption_options import AssumptionOptions, assumption_options
 
 
 class Estimate(StrEnum):
@@ -28,13 +27,12 @@ assert tuple(e.value for e in Estimate) == ESTIMATES
 
 
 @app.command("compare-buy-vs-cloud")
+@assumption_options(
+    "store", "project", "projects_file", "assumptions", "price_provider", "price_date", "usd_per_gpu_hour_low",
+    "usd_per_gpu_hour_high", "watts_per_gpu", "pue", "usd_per_kwh", "gpu_alias", "on_missing",
+    help={"on_missing": "A GPU type without a cloud price: raise an error, or show the cloud figures as unknown."})
 def compare_command(
-    store: StoreOpt = None,
-    project: ProjectOpt = None,
-    projects_file: Annotated[Path | None, typer.Option(
-        "--projects-file", envvar="RDCOST_PROJECTS", show_envvar=True,
-        help="TOML file defining projects by accounts, users, job-name patterns and dates.")] = None,
-    assumptions: AssumptionsOpt = None,
+    opts: AssumptionOptions,
     format: Annotated[OutputFormat, typer.Option(
         "--format", "-f", help="table, json, markdown or csv (one row per figure).")] = OutputFormat.table,
     gpus: Annotated[int | None, typer.Option("--gpus", help="GPUs to buy (default: from --size-by).")] = None,
@@ -68,18 +66,6 @@ def compare_command(
         help="Write the cumulative cost plot to this file (.png, .svg or .pdf).")] = None,
     plot_sizing: Annotated[Path | None, typer.Option(
         help="Write the sizing plot to this file (.png, .svg or .pdf; implies --sizing).")] = None,
-    price_provider: Annotated[str | None, typer.Option(help="Cloud whose price list is used (gcp, aws, azure, lambda, ...).")] = None,
-    price_date: Annotated[str | None, typer.Option(
-        help="Prices in effect when each job started (job-start), today's (today), or on a date (YYYY-MM-DD).")] = None,
-    usd_per_gpu_hour_low: Annotated[float | None, typer.Option(help="Low cloud price for every GPU type, USD per GPU-hour (with --usd-per-gpu-hour-high).")] = None,
-    usd_per_gpu_hour_high: Annotated[float | None, typer.Option(help="High cloud price for every GPU type, USD per GPU-hour.")] = None,
-    watts_per_gpu: Annotated[float | None, typer.Option(help="Average draw of every GPU, W.")] = None,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness of the data centre.")] = None,
-    usd_per_kwh: Annotated[float | None, typer.Option(help="Electricity price, USD per kWh.")] = None,
-    gpu_alias: Annotated[list[str] | None, typer.Option(
-        help="Map a GPU name of the logs to a gpus.csv key: NAME=KEY (repeatable).")] = None,
-    on_missing: Annotated[OnMissing, typer.Option(
-        help="A GPU type without a cloud price: raise an error, or show the cloud figures as unknown.")] = OnMissing.raise_,
 ) -> None:
     """Renting vs buying: the cloud cost of the project's GPU time (low-high) against
     buying N GPUs (purchase, amortized share, electricity, hosting, maintenance, staff),
@@ -92,19 +78,14 @@ def compare_command(
 
       rdcost compare-buy-vs-cloud -p lisa -a paper --sizing --plot-sizing sizing.png -f json
     """
-    specs = assumptions or []
-    a = load(specs)
-    a = apply_options(a, dict(
-        price_provider=price_provider, price_date=price_date, usd_per_gpu_hour_low=usd_per_gpu_hour_low,
-        usd_per_gpu_hour_high=usd_per_gpu_hour_high, watts_per_gpu=watts_per_gpu, pue=pue,
-        usd_per_kwh=usd_per_kwh, gpu_alias=gpu_alias or []))
-    owned = load_owned(specs)
-    opts = {"server": server, "server_price_usd": server_price_usd, "gpus_per_server": gpus_per_server,
+    a = opts.load_assumptions()
+    owned = load_owned(list(opts.assumptions))
+    spec = {"server": server, "server_price_usd": server_price_usd, "gpus_per_server": gpus_per_server,
             "is_whole_servers": whole_servers, "lifetime_years": lifetime_years,
             "power_w_per_gpu": owned_watts_per_gpu, "hosting_usd_per_kw_month": hosting_usd_per_kw_month,
             "maintenance_fraction_per_year": maintenance_fraction_per_year, "staff_fte": staff_fte,
             "staff_usd_per_fte_year": staff_usd_per_fte_year}
-    given = {k: v for k, v in opts.items() if v is not None}
+    given = {k: v for k, v in spec.items() if v is not None}
     if given:
         owned = owned.merged(given, "command-line option")
     size_list: list[float] | str | None = None
@@ -113,13 +94,12 @@ def compare_command(
     elif sizing or plot_sizing is not None:
         size_list = "auto"
 
-    defs = load_projects(projects_file) if projects_file is not None else None
-    jobs = load_jobs(store, project, defs=defs)
+    jobs = opts.jobs()
     if jobs.empty:
-        raise UsageError(f"no jobs for project {project!r}" if project else "the store holds no jobs",
+        raise UsageError(f"no jobs for project {opts.project!r}" if opts.project else "the store holds no jobs",
                          hint="`rdcost jobs --columns project` lists the stored projects")
     r = compare_jobs(jobs, a, owned, n_gpus=gpus, size_by=size_by, sizes=size_list,
-                     estimate=estimate.value, on_missing=on_missing.value, project=project)
+                     estimate=estimate.value, on_missing=opts.on_missing, project=opts.project)
     if format == OutputFormat.json:
         out(render.to_json(r.to_dict()))
     elif format == OutputFormat.csv:

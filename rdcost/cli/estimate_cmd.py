@@ -10,14 +10,31 @@ import pandas as pd
 import typer
 
 from .. import reference, render
-from ..assumptions import hardware_price, load
+from ..assumptions import hardware_price
 from ..costing import RunEstimate, estimate_run
 from ..errors import AssumptionError, UsageError
+from ..render import fmt
 from .app import OutputFormat, app, out
-from .summarize_cmd import AssumptionsOpt, apply_options, fmt
+from .assumption_options import AssumptionOptions, assumption_options
 
 
 @app.command("estimate")
+@assumption_options(
+    "assumptions", "pue", "kg_co2e_per_kwh", "lbs_co2e_per_kwh", "usd_per_gpu_hour_low", "usd_per_gpu_hour_high",
+    "usd_per_kwh", "price_provider", "price_date", "carbon_region", "carbon_year", "gpu_alias",
+    help={  # one run on named hardware, not the jobs of a project
+        "assumptions": "A bundled preset (paper) or a TOML file; repeat to layer them, later ones win. "
+                       "Default: paper.",
+        "pue": "Power usage effectiveness (default from --assumptions: paper 1.58).",
+        "kg_co2e_per_kwh": "Carbon intensity, kg CO2e per kWh (default: the paper's 0.954 lbs = 0.4327 kg).",
+        "lbs_co2e_per_kwh": "Carbon intensity, lbs CO2e per kWh.",
+        "usd_per_gpu_hour_low": "Low cloud price per device-hour, USD (with --usd-per-gpu-hour-high).",
+        "usd_per_gpu_hour_high": "High cloud price per device-hour, USD.",
+        "price_provider": "Cloud whose price list is used when the assumptions give no price.",
+        "price_date": "Date of the price list (YYYY-MM-DD; default today).",
+        "carbon_region": "Region of carbon_intensity.csv when the assumptions give no intensity.",
+        "carbon_year": "Year of that carbon intensity.",
+        "gpu_alias": "Map a device name to a gpus.csv key: NAME=KEY (repeatable)."})
 def estimate_command(
     hardware: Annotated[str, typer.Option(help="Device type: a gpus.csv key or a name such as P100, V100, TPUv2, 'Tesla V100-SXM2-16GB'.")],
     hours: Annotated[float, typer.Option(help="Wall-clock training time, hours.")],
@@ -26,20 +43,8 @@ def estimate_command(
         help="Measured average draw of the whole system (all devices, CPU and DRAM), W. "
              "Without it (or --watts-per-device) energy and CO2e are unknown.")] = None,
     watts_per_device: Annotated[float | None, typer.Option(help="Average draw per device, W (times --count).")] = None,
-    assumptions: AssumptionsOpt = None,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness (default from --assumptions: paper 1.58).")] = None,
-    kg_co2e_per_kwh: Annotated[float | None, typer.Option(
-        help="Carbon intensity, kg CO2e per kWh (default: the paper's 0.954 lbs = 0.4327 kg).")] = None,
-    lbs_co2e_per_kwh: Annotated[float | None, typer.Option(help="Carbon intensity, lbs CO2e per kWh.")] = None,
-    usd_per_gpu_hour_low: Annotated[float | None, typer.Option(help="Low cloud price per device-hour, USD (with --usd-per-gpu-hour-high).")] = None,
-    usd_per_gpu_hour_high: Annotated[float | None, typer.Option(help="High cloud price per device-hour, USD.")] = None,
-    usd_per_kwh: Annotated[float | None, typer.Option(help="Electricity price, USD per kWh.")] = None,
-    price_provider: Annotated[str | None, typer.Option(help="Cloud whose price list is used when the assumptions give no price.")] = None,
-    price_date: Annotated[str | None, typer.Option(help="Date of the price list (YYYY-MM-DD; default today).")] = None,
-    carbon_region: Annotated[str | None, typer.Option(help="Region of carbon_intensity.csv when the assumptions give no intensity.")] = None,
-    carbon_year: Annotated[int | None, typer.Option(help="Year of that carbon intensity.")] = None,
-    gpu_alias: Annotated[list[str] | None, typer.Option(help="Map a device name to a gpus.csv key: NAME=KEY (repeatable).")] = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")] = OutputFormat.table,
+    *, opts: AssumptionOptions,
 ) -> None:
     """Energy (kWh x PUE), CO2e and cloud cost of one training run:
     kWh = PUE x hours x watts / 1000, CO2e = kWh x intensity, cost = count x hours x price.
@@ -58,16 +63,13 @@ def estimate_command(
     for name, v in (("--hours", hours), ("--count", count)):
         if v <= 0:
             raise UsageError(f"{name} must be > 0", value=str(v))
-    a = load(assumptions or ["paper"])
-    a = apply_options(a, dict(pue=pue, kg_co2e_per_kwh=kg_co2e_per_kwh, lbs_co2e_per_kwh=lbs_co2e_per_kwh,
-                              usd_per_gpu_hour_low=usd_per_gpu_hour_low, usd_per_gpu_hour_high=usd_per_gpu_hour_high,
-                              usd_per_kwh=usd_per_kwh, price_provider=price_provider, carbon_region=carbon_region,
-                              carbon_year=carbon_year, gpu_alias=gpu_alias or []))
-    if usd_per_gpu_hour_low is None:
+    # --price-date picks the price of this run's date below; it does not re-date the assumptions
+    a = replace(opts, price_date=None).load_assumptions(default=["paper"])
+    if opts.usd_per_gpu_hour_low is None:
         # a preset's price for "any GPU" (the paper's P100 stand-in for its cluster) is
         # not a price of the hardware named here
         a = replace(a, prices={k: v for k, v in a.prices.items() if k != "*"})
-    when = pd.Timestamp(price_date) if price_date else pd.Timestamp.now(tz="UTC")
+    when = pd.Timestamp(opts.price_date) if opts.price_date else pd.Timestamp.now(tz="UTC")
     a = a.for_year(when.year)
     key = reference.gpu_key(hardware, dict(a.gpu_aliases))
     price, why = hardware_price(a, key if key is not None else hardware, when)

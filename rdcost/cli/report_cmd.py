@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ..report import write_report
-from .app import app, err
-from .plot_cmd import command_line, context_from_options, with_summary_options
+from .app import app, err, state
+from .assumption_options import AssumptionOptions, assumption_options
 
 MetricOpt = Annotated[str | None, typer.Option(
     help="Validation metric for the hyperparameter sensitivity (default: the metric the most runs report "
@@ -18,14 +20,14 @@ FinalJobOpt = Annotated[str | None, typer.Option(
     help="Job id (or Slurm raw id, or run id) of the final model (default: the final-size runs).")]
 
 
-@with_summary_options
+@assumption_options()
 def report_command(
     ctx: typer.Context,
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="File to write: .html (one self-contained file) or .md (plots in NAME_files/).")],
     metric: MetricOpt = None,
     final_job: FinalJobOpt = None,
-    **opts: Any,
+    *, opts: AssumptionOptions,
 ) -> None:
     """A shareable report of a project: the summary tables, the plots, the R&D breakdown, waste,
     grid searches, hyperparameter sensitivity, the compute statement, every assumption with its
@@ -39,7 +41,7 @@ def report_command(
 
       rdcost --anonymize report -p lisa -a paper -o report.md
     """
-    c = context_from_options(opts)
+    c = opts.context()
     written = write_report(c, output, command=command_line(ctx), metric=metric, final_job=final_job)
     err.print(f"rdcost: wrote {written}", markup=False)
     for n in c.summary.notes:
@@ -47,3 +49,32 @@ def report_command(
 
 
 app.command("report")(report_command)
+
+
+def _plain(v: Any) -> Any:
+    return v.value if isinstance(v, Enum) else v
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The command as the user typed it (options given on the line only; --store left out:
+    the reader ingests into a store of their own)."""
+    try:  # typer >= 0.2x vendors click; older releases use the click package
+        from typer._click.core import ParameterSource
+    except ImportError:  # pragma: no cover
+        from click.core import ParameterSource
+
+    words = ["rdcost"] + (["--anonymize"] if state.anonymize else []) + [ctx.info_name or ""]
+    for p in ctx.command.params:
+        if p.name == "store" or ctx.get_parameter_source(p.name) is not ParameterSource.COMMANDLINE:
+            continue
+        v = ctx.params.get(p.name)
+        if p.param_type_name == "argument":
+            words.append(str(_plain(v)))
+            continue
+        long = max(p.opts, key=len)
+        if getattr(p, "is_flag", False):
+            words.append(long if v else (max(p.secondary_opts, key=len) if p.secondary_opts else ""))
+            continue
+        for item in (v if isinstance(v, list | tuple) else [v]):
+            words += [long, str(_plain(item))]
+    return shlex.join(w for w in words if w)

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 
 from .. import render
-from ..assumptions import Assumptions, apply_dict, load, override_all_power, override_all_prices
 from ..engine import summarize_store
-from ..errors import UsageError
-from ..projects import load_projects
+from ..render import fmt
 from ..store import Store
 from ..summary import Summary
-from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, out
-
-
-class OnMissing(StrEnum):
-    raise_ = "raise"
-    unknown = "unknown"
-
-
-class PowerBasis(StrEnum):
-    rated = "rated"
-    measured = "measured"
+from .app import OutputFormat, app, err, out
+from .assumption_options import AssumptionOptions, assumption_options
 
 
 class Engine(StrEnum):
@@ -34,41 +22,11 @@ class Engine(StrEnum):
     dask = "dask"
 
 
-AssumptionsOpt = Annotated[list[str] | None, typer.Option(
-    "--assumptions", "-a",
-    help="A bundled preset (paper) or a TOML file; repeat to layer them, later ones win. "
-         "Default: prices, power, PUE, carbon and electricity from the bundled reference tables.")]
-
-
 @app.command("summarize")
+@assumption_options()
 def summarize_command(
-    store: StoreOpt = None,
-    project: ProjectOpt = None,
-    projects_file: Annotated[Path | None, typer.Option(
-        "--projects-file", envvar="RDCOST_PROJECTS", show_envvar=True,
-        help="TOML file defining projects by accounts, users, job-name patterns and dates.")] = None,
-    assumptions: AssumptionsOpt = None,
+    opts: AssumptionOptions,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")] = OutputFormat.table,
-    price_provider: Annotated[str | None, typer.Option(help="Cloud whose price list is used (gcp, aws, azure, lambda, ...).")] = None,
-    price_date: Annotated[str | None, typer.Option(
-        help="Prices in effect when each job started (job-start), today's (today), or on a date (YYYY-MM-DD).")] = None,
-    usd_per_gpu_hour_low: Annotated[float | None, typer.Option(help="Low cloud price for every GPU type, USD per GPU-hour (with --usd-per-gpu-hour-high).")] = None,
-    usd_per_gpu_hour_high: Annotated[float | None, typer.Option(help="High cloud price for every GPU type, USD per GPU-hour.")] = None,
-    watts_per_gpu: Annotated[float | None, typer.Option(help="Average draw of every GPU, W (replaces rated/measured values).")] = None,
-    power_basis: Annotated[PowerBasis | None, typer.Option(help="GPU power from the rated TDP or the measured average draw of gpus.csv.")] = None,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness of the data centre.")] = None,
-    kg_co2e_per_kwh: Annotated[float | None, typer.Option(help="Carbon intensity, kg CO2e per kWh.")] = None,
-    lbs_co2e_per_kwh: Annotated[float | None, typer.Option(help="Carbon intensity, lbs CO2e per kWh (the paper: 0.954).")] = None,
-    carbon_region: Annotated[str | None, typer.Option(help="Region of carbon_intensity.csv (US, WORLD, DEU, us-central1, ...).")] = None,
-    carbon_year: Annotated[int | None, typer.Option(help="Year of the carbon intensity (default: the year the jobs ran).")] = None,
-    usd_per_kwh: Annotated[float | None, typer.Option(help="Electricity price, USD per kWh.")] = None,
-    one_model_gpu_hours: Annotated[float | None, typer.Option(help="GPU-hours of one model (default: from the data).")] = None,
-    tuning_round_jobs: Annotated[int | None, typer.Option(help="Jobs in one tuning round (default: median jobs per grid search).")] = None,
-    crash_minutes: Annotated[float | None, typer.Option(help="Jobs shorter than this count as crashed (default 5).")] = None,
-    gpu_alias: Annotated[list[str] | None, typer.Option(
-        help="Map a GPU name of the logs to a gpus.csv key: NAME=KEY, e.g. titanx=titanx_pascal (repeatable).")] = None,
-    on_missing: Annotated[OnMissing, typer.Option(
-        help="A GPU type without price or power: raise an error, or show the figures that need it as unknown.")] = OnMissing.raise_,
     engine: Annotated[Engine, typer.Option(
         help="Where the per-partition work runs: pandas (this process) or dask (the same results; "
              "needs the dask extra).")] = Engine.pandas,
@@ -86,23 +44,16 @@ def summarize_command(
 
       rdcost summarize -p lisa --price-date today --carbon-region DEU -f json
     """
-    a = load(assumptions or [])
-    a = apply_options(a, dict(
-        price_provider=price_provider, price_date=price_date, usd_per_gpu_hour_low=usd_per_gpu_hour_low,
-        usd_per_gpu_hour_high=usd_per_gpu_hour_high, watts_per_gpu=watts_per_gpu,
-        power_basis=None if power_basis is None else power_basis.value, pue=pue,
-        kg_co2e_per_kwh=kg_co2e_per_kwh, lbs_co2e_per_kwh=lbs_co2e_per_kwh, carbon_region=carbon_region,
-        carbon_year=carbon_year, usd_per_kwh=usd_per_kwh, one_model_gpu_hours=one_model_gpu_hours,
-        tuning_round_jobs=tuning_round_jobs, crash_minutes=crash_minutes, gpu_alias=gpu_alias or []))
-    defs = load_projects(projects_file) if projects_file is not None else None
-    st = Store(store)
+    a = opts.load_assumptions()
+    defs = opts.project_defs()
+    st = Store(opts.store)
     if not st.exists:
         err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
         raise typer.Exit(1)
     # partition by partition, reading only the columns the summary needs (rdcost.engine);
     # the figures name no user, account, job or node, so --anonymize changes none of them
-    s = summarize_store(st, project, defs, a, engine=engine.value, scheduler=scheduler,
-                        on_missing=on_missing.value)
+    s = summarize_store(st, opts.project, defs, a, engine=engine.value, scheduler=scheduler,
+                        on_missing=opts.on_missing)
     if format == OutputFormat.json:
         out(render.to_json(s.to_dict()))
     elif format == OutputFormat.csv:
@@ -116,78 +67,7 @@ def summarize_command(
             err.print(f"rdcost: note: {n}", markup=False)
 
 
-def apply_options(a: Assumptions, o: dict[str, Any]) -> Assumptions:
-    """Command-line overrides, each recorded with the option that set it."""
-    def layer(data: dict[str, Any], opt: str) -> None:
-        nonlocal a
-        a = apply_dict(a, data, f"option {opt}")
-
-    if o.get("price_provider") is not None:
-        layer({"price_provider": o["price_provider"]}, "--price-provider")
-    if o.get("price_date") is not None:
-        layer({"price_date": o["price_date"].replace("job-start", "job_start")}, "--price-date")
-    low, high = o.get("usd_per_gpu_hour_low"), o.get("usd_per_gpu_hour_high")
-    if (low is None) != (high is None):
-        raise UsageError("give both --usd-per-gpu-hour-low and --usd-per-gpu-hour-high (the price range)")
-    if low is not None:
-        a = override_all_prices(a, low, high, "option --usd-per-gpu-hour-low/-high")
-    if o.get("watts_per_gpu") is not None:
-        a = override_all_power(a, o["watts_per_gpu"], "option --watts-per-gpu")
-    if o.get("power_basis") is not None:
-        layer({"power_basis": o["power_basis"]}, "--power-basis")
-    if o.get("pue") is not None:
-        layer({"pue": {"value": o["pue"]}}, "--pue")
-    if o.get("kg_co2e_per_kwh") is not None and o.get("lbs_co2e_per_kwh") is not None:
-        raise UsageError("give --kg-co2e-per-kwh or --lbs-co2e-per-kwh, not both")
-    carbon: dict[str, Any] = {}
-    for k, opt in (("carbon_region", "region"), ("carbon_year", "year"),
-                   ("kg_co2e_per_kwh", "kg_co2e_per_kwh"), ("lbs_co2e_per_kwh", "lbs_co2e_per_kwh")):
-        if o.get(k) is not None:
-            carbon[opt] = o[k]
-    if carbon:
-        opts = " ".join("--" + k.replace("_", "-") for k in ("carbon_region", "carbon_year", "kg_co2e_per_kwh",
-                                                             "lbs_co2e_per_kwh") if o.get(k) is not None)
-        layer({"carbon": carbon}, opts)
-    if o.get("usd_per_kwh") is not None:
-        layer({"electricity": {"usd_per_kwh": o["usd_per_kwh"]}}, "--usd-per-kwh")
-    if o.get("one_model_gpu_hours") is not None:
-        layer({"one_model": {"gpu_hours": o["one_model_gpu_hours"]}}, "--one-model-gpu-hours")
-    if o.get("tuning_round_jobs") is not None:
-        layer({"tuning_round": {"n_jobs": o["tuning_round_jobs"]}}, "--tuning-round-jobs")
-    if o.get("crash_minutes") is not None:
-        layer({"crash": {"threshold_minutes": o["crash_minutes"]}}, "--crash-minutes")
-    if o.get("gpu_alias"):
-        aliases = {}
-        for pair in o["gpu_alias"]:
-            if "=" not in pair:
-                raise UsageError(f"--gpu-alias expects NAME=KEY, got {pair!r}", value=pair)
-            k, v = pair.split("=", 1)
-            aliases[k.strip()] = v.strip()
-        layer({"gpu_aliases": aliases}, "--gpu-alias")
-    return a
-
-
 # -- text and Markdown --------------------------------------------------------------
-
-def fmt(v: Any, kind: str = "") -> str:
-    """A figure for reading: thousands separators, sensible decimals, 'unknown' for None."""
-    if v is None or (isinstance(v, float) and v != v):
-        return "unknown"
-    if kind == "usd":
-        return f"${v:,.0f}" if abs(v) >= 1 else f"${v:,.2f}"
-    if kind == "pct":
-        return f"{100 * v:.1f}%"
-    if isinstance(v, int):
-        return f"{v:,}"
-    a = abs(v)
-    if a >= 100 or a == 0:
-        return f"{v:,.0f}"
-    if a >= 10:
-        return f"{v:,.1f}"
-    if a >= 0.01:
-        return f"{v:,.2f}"
-    return f"{v:.3g}"
-
 
 def _usd_range(low: Any, high: Any) -> str:
     if low is None or high is None:

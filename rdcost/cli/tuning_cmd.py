@@ -13,7 +13,7 @@ from .. import render
 from ..context import fmt, usd_range
 from ..tuning import DEFAULT_PARAMS, TuningParams, TuningResult, analyze_context
 from .app import OutputFormat, app, err, out
-from .plot_cmd import context_from_options, with_summary_options
+from .assumption_options import AssumptionOptions, assumption_options
 
 
 class Goal(StrEnum):
@@ -26,7 +26,7 @@ class ToleranceKind(StrEnum):
     absolute = "absolute"
 
 
-@with_summary_options
+@assumption_options()
 def tuning_command(
     metric: Annotated[str | None, typer.Option(
         "--metric", "-m", help="The metric tuned for (default: the one validation metric the runs report, "
@@ -59,7 +59,7 @@ def tuning_command(
     = OutputFormat.table,
     plots_dir: Annotated[Path | None, typer.Option(
         "--plots-dir", help="Also write tuning-return.png and sensitivity.png to this directory.")] = None,
-    **opts: Any,
+    *, opts: AssumptionOptions,
 ) -> None:
     """Hyperparameter tuning, per grid search: configurations tried, GPU-hours, the best
     result and its configuration; how much each hyperparameter moved the metric
@@ -82,7 +82,7 @@ def tuning_command(
         tolerance_kind=tolerance_kind.value, n_resamples=resamples, resample_seed=resample_seed,
         quantile=quantile, completed_only=completed_only, hyperparameters=tuple(hyperparameter or ()),
         seed_keys=tuple(seed_key or ()))
-    ctx = context_from_options(opts)
+    ctx = opts.context()
     result = analyze_context(ctx, params)
     one = result.search(search) if search is not None else None
     if format == OutputFormat.json:
