@@ -4,10 +4,12 @@
 hardware and training time of the final model, the GPU-hours of the whole
 project and of its hyperparameter searches, the number of configurations
 tried, energy and CO2e with their assumptions, the cloud cost of the same
-GPU time, and, where runs carry hyperparameters and a validation metric, how
-sensitive the result was to the hyperparameters searched
-(:func:`sensitivity`). :func:`to_markdown` and :func:`to_latex` print it,
-short and ready to paste; text from the logs is escaped for each.
+GPU time, and, where runs carry hyperparameters and a metric, what the
+tuning analysis (:mod:`rdcost.tuning`, as `rdcost tuning` prints it) says
+for the paper: which hyperparameters mattered, the seed noise, what random
+search over the same runs would have spent, and the redundant runs
+(:func:`tuning_statement`). :func:`to_markdown` and :func:`to_latex` print
+it, short and ready to paste; text from the logs is escaped for each.
 
 Rules (documented in docs/plots-report-card.md):
 
@@ -16,65 +18,52 @@ Rules (documented in docs/plots-report-card.md):
   90th percentile of completed jobs' GPU-hours): their most common hardware,
   median wall-clock hours and median GPU-hours.
 - **Tuning**: the jobs in grid searches (:func:`rdcost.grouping.find_groups`).
-- **Configurations tried**: distinct hyperparameter settings among the runs
-  that log them (W&B, MLflow); else unknown (the jobs in searches are shown).
-- **Sensitivity**: within each search, over its COMPLETED runs that report
-  the metric: the metric's standard deviation, and for each hyperparameter
-  the search varied, the spread (max - min) of the metric's mean across that
-  hyperparameter's values. Reported as the median (and max) over searches.
-  Searches are compared only with themselves: tasks and data differ between
-  them. This is a first, simple measure, not a tuning analysis.
+- **Configurations tried**: distinct settings of the hyperparameters (seeds
+  excluded) among the runs that log them, as :mod:`rdcost.tuning` counts
+  them; else unknown (the jobs in searches are shown).
+- **Tuning analysis**: :func:`rdcost.tuning.analyze_context` with the
+  :class:`rdcost.tuning.TuningParams` given (default: its defaults); "not
+  available" and why when no run reports a metric, no such run is in a grid
+  search, no search has a result, or the metric cannot be picked without
+  being named.
 """
 
 from __future__ import annotations
 
 import html
-import json
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from . import __version__
 from .context import Context, assumptions_brief, fmt, usd_range
 from .errors import UsageError
-from .grouping import stored_search_ids
-from .linking import link_runs
 from .summary import FINAL_SIZE_QUANTILE
+from .tuning import MetricError, TuningParams, TuningResult, analyze_context
 
-#: A metric name that says it was measured on held-out data.
-METRIC_HINT = re.compile(r"(^|[/_.\-])(val|valid|validation|dev|eval|test)([/_.\-]|$)", re.IGNORECASE)
-#: Keys of an untyped export (other_json) that are no hyperparameter: metrics, counters, ids.
-NOT_HYPERPARAMETER = re.compile(
-    r"(/|^_|loss|acc|f1|bleu|rouge|perplexity|ppl|score|epoch|step|runtime|time|duration|slurm|job_?id|"
-    r"run_?id|host|node|gpu|cuda)", re.IGNORECASE)
-MIN_RUNS = 2
-
-
-@dataclass
-class HyperparameterSpread:
-    name: str
-    n_searches: int             # searches that varied it
-    spread_median: float        # median over those searches of max - min of the metric's mean per value
-    spread_max: float
+#: The items of a tuning statement (:meth:`rdcost.tuning.TuningResult.statement_items`) the card
+#: prints, with their labels; the searches sentence is left out (the tuning row says it).
+TUNING_ITEMS = {
+    "sensitivity": "Hyperparameters that mattered",
+    "seeds": "Seed noise",
+    "counterfactual": "Random search over the same runs",
+    "repeats": "Repeated runs",
+}
 
 
 @dataclass
-class Sensitivity:
-    """How much the metric moved with the hyperparameters searched (see the module doc)."""
+class TuningStatement:
+    """What the tuning analysis says for the paper, or why it cannot (``reason``)."""
 
     is_available: bool
-    reason: str
+    reason: str | None = None
     metric: str | None = None
-    is_role_guessed: bool = False
-    n_runs: int = 0
-    n_searches: int = 0
-    metric_std_median: float | None = None
-    metric_range_median: float | None = None
-    hyperparameters: list[HyperparameterSpread] = field(default_factory=list)
+    goal: str | None = None
+    metric_rule: str | None = None
+    items: list[tuple[str, str]] = field(default_factory=list)   # (label, sentence)
+    method: str | None = None
     n_runs_with_config: int = 0
     n_configurations: int | None = None
 
@@ -108,146 +97,60 @@ class Statement:
     co2e_lbs: float | None
     cloud_usd_low: float | None
     cloud_usd_high: float | None
-    sensitivity: Sensitivity
+    tuning: TuningStatement
     inputs: list[dict[str, str]]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-# -- sensitivity -------------------------------------------------------------------
+# -- tuning ------------------------------------------------------------------------------
 
-def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
-    """A JSON object flattened to scalar leaves (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``;
-    W&B's ``{"value": x}`` wrappers unwrapped)."""
-    out: dict[str, Any] = {}
-    if not isinstance(obj, dict):
-        return out
-    for k, v in obj.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            if set(v) == {"value"} and not isinstance(v["value"], dict | list):
-                out[key] = v["value"]
-            else:
-                out.update(_flat(v, key + "."))
-        elif isinstance(v, str | int | float | bool) or v is None:
-            out[key] = v
-    return out
+def tuning_analysis(ctx: Context, params: TuningParams | None = None) -> tuple[TuningResult | None, str | None]:
+    """The tuning analysis of the context and, when it says nothing for the paper, why.
 
-
-def _parse(col: pd.Series) -> list[dict[str, Any]]:
-    return [_flat(json.loads(v)) if isinstance(v, str) and v else {} for v in col]
-
-
-def _number(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
+    A metric that cannot be picked without being named (several candidates, only a test
+    metric, a goal the name does not tell) makes it not available, unless the metric, the
+    hyperparameters or the seed keys were named: then the error is raised.
+    """
+    p = params or TuningParams()
     try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+        t = analyze_context(ctx, p)
+    except MetricError as exc:
+        if p.metric is not None or p.hyperparameters or p.seed_keys:
+            raise
+        why = exc.message + (f": {exc.value}" if exc.value else "") + (f" ({exc.hint})" if exc.hint else "")
+        return None, f"not available: {why}"
+    if t.metric is None:
+        return t, ("not available: no run reports a metric (ingest the project's W&B or MLflow runs; "
+                   "runs that name their Slurm job are linked to it)")
+    if not t.searches:
+        return t, f"not available: no run that reports {t.metric} is in a grid search"
+    if not t.totals["n_searches_with_result"]:
+        return t, f"not available: no search has a run with a result ({t.method['results_from']} reporting {t.metric})"
+    return t, None
 
 
-def _run_table(ctx: Context) -> tuple[pd.DataFrame, bool]:
-    """Runs that log values: search id, state, config dict, metric dict; and whether roles were guessed."""
-    r = ctx.runs
-    has = r["config_json"].notna() | r["metrics_json"].notna() | r["other_json"].notna()
-    container = r["is_container"].astype("boolean").fillna(False).astype(bool)
-    r = r[has & ~container]
-    if r.empty:
-        return pd.DataFrame(columns=["search_id", "state", "config", "metrics"]), False
-    config, metrics, other = _parse(r["config_json"]), _parse(r["metrics_json"]), _parse(r["other_json"])
-    guessed = not any(config) or not any(metrics)
-    t = pd.DataFrame({"state": r["state"].astype("string").to_numpy()}, index=r.index)
-    t["config"] = [c if c else (o if guessed else {}) for c, o in zip(config, other, strict=True)]
-    t["metrics"] = [m if m else (o if guessed else {}) for m, o in zip(metrics, other, strict=True)]
-    # the run's own search (sweep, parent run), else the search of the Slurm job it ran in
-    sid = stored_search_ids(r).astype("string")
-    pairs = link_runs(ctx.runs)
-    if not pairs.empty:
-        via = pd.Series(ctx.groups["search_id"].reindex(pairs["slurm"]).to_numpy(), index=pairs["run"].to_numpy())
-        via = via[~via.index.duplicated()].reindex(r.index)
-        sid = sid.fillna(via.astype("string"))
-    t["search_id"] = sid
-    return t, guessed
-
-
-def _pick_metric(t: pd.DataFrame, metric: str | None) -> str | None:
-    counts: dict[str, int] = {}
-    for m in t["metrics"]:
-        for k, v in m.items():
-            if _number(v) is not None:
-                counts[k] = counts.get(k, 0) + 1
-    if metric is not None:
-        if metric not in counts:
-            known = ", ".join(sorted(counts)) or "none"
-            raise UsageError(f"no run reports the metric {metric!r}",
-                             hint=f"numeric values the runs report: {known}")
-        return metric
-    cands = {k: n for k, n in counts.items() if METRIC_HINT.search(k)}  # never a training metric by default
-    if not cands:
-        return None
-    return sorted(cands, key=lambda k: (-cands[k], k))[0]
-
-
-def _hyperparameters(t: pd.DataFrame, metric: str, guessed: bool) -> list[str]:
-    keys: dict[str, int] = {}
-    for c in t["config"]:
-        for k in c:
-            keys[k] = keys.get(k, 0) + 1
-    out = [k for k in keys if k != metric]
-    if guessed:
-        out = [k for k in out if not NOT_HYPERPARAMETER.search(k) and not METRIC_HINT.search(k)]
-    return sorted(out)
-
-
-def sensitivity(ctx: Context, metric: str | None = None) -> Sensitivity:
-    """How sensitive the metric was to the hyperparameters searched (see the module doc)."""
-    t, guessed = _run_table(ctx)
-    if t.empty:
-        return Sensitivity(False, "not available: no run logs hyperparameters or metrics "
-                                  "(ingest the W&B or MLflow runs of the project)")
-    m = _pick_metric(t, metric)
-    if m is None:
-        return Sensitivity(False, "not available: no run reports a validation metric (a name with val, valid, "
-                                  "dev, eval or test); name one with --metric", is_role_guessed=guessed)
-    hps = _hyperparameters(t, m, guessed)
-    configs = [json.dumps({k: c.get(k) for k in hps}, sort_keys=True, default=str) for c in t["config"]]
-    n_cfg_runs = sum(1 for c in t["config"] if any(k in c for k in hps))
-    n_configs = len({c for c, row in zip(configs, t["config"], strict=True) if any(k in row for k in hps)}) or None
-    base = dict(metric=m, is_role_guessed=guessed, n_runs_with_config=n_cfg_runs, n_configurations=n_configs)
-    t = t.assign(value=[_number(x.get(m)) for x in t["metrics"]])
-    done = t[t["state"].eq("COMPLETED").fillna(False).astype(bool) & t["value"].notna() & t["search_id"].notna()]
-    stds, ranges, spreads = [], [], {}
-    n_runs = n_searches = 0
-    for _, g in done.groupby("search_id", sort=True):
-        if len(g) < MIN_RUNS:
-            continue
-        n_runs += len(g)
-        n_searches += 1
-        v = g["value"].astype("float64")
-        stds.append(float(v.std(ddof=1)))
-        ranges.append(float(v.max() - v.min()))
-        for hp in hps:
-            key = [json.dumps(c.get(hp), default=str) for c in g["config"]]
-            means = v.groupby(pd.Series(key, index=g.index)).mean()
-            if len(means) >= 2:
-                spreads.setdefault(hp, []).append(float(means.max() - means.min()))
-    if n_searches == 0:
-        return Sensitivity(False, f"not available: no search has {MIN_RUNS} or more COMPLETED runs reporting "
-                                  f"{m}", **base)
-    rows = [HyperparameterSpread(hp, len(s), float(np.median(s)), float(max(s))) for hp, s in spreads.items()]
-    rows.sort(key=lambda h: (-h.spread_median, h.name))
-    how = (f"{m} over {n_runs:,} COMPLETED runs in {n_searches:,} searches; within each search, the metric's "
-           "standard deviation and, per hyperparameter it varied, the spread (max - min) of the metric's mean "
-           "across its values; medians over searches")
-    if guessed:
-        how += ("; which logged values are hyperparameters and which are metrics was guessed from their names "
-                "(the export does not say)")
-    return Sensitivity(True, how, n_runs=n_runs, n_searches=n_searches,
-                       metric_std_median=float(np.median(stds)), metric_range_median=float(np.median(ranges)),
-                       hyperparameters=rows, **base)
+def tuning_statement(t: TuningResult | None, reason: str | None = None) -> TuningStatement:
+    """The card's part of a tuning analysis (``reason``: why it is not available, if so)."""
+    configs = {} if t is None else {"n_runs_with_config": t.totals["n_runs_with_config"],
+                                    "n_configurations": t.totals["n_configurations"] or None}
+    if t is None or reason is not None:
+        return TuningStatement(False, reason or "not available", **configs)
+    m = t.method
+    method = (f"Tuning analysis (rdcost tuning, docs/tuning.md): metric {t.metric}, {t.metric_rule}; "
+              f"{'higher' if t.goal == 'max' else 'lower'} is better ({t.goal_rule}); results from "
+              f"{m['results_from']}. Sensitivity: main effects within each search (eta-squared: the share of the "
+              "metric's variance a hyperparameter's values explain; spread: max - min of the mean metric across "
+              "its values). Random search: random orders of each search's own runs, each run costing its "
+              f"GPU-hours, up to the first within {m['tolerance_text']} of the search's best (an oracle stopping "
+              f"rule); {m['n_resamples']:,} resamples per search, seed {m['resample_seed']}.")
+    if t.is_role_guessed:
+        method += (" Which logged values are hyperparameters and which are metrics was told from their names "
+                   "(the export does not say).")
+    items = [(TUNING_ITEMS[k], text) for k, text in t.statement_items() if k in TUNING_ITEMS]
+    return TuningStatement(True, None, metric=t.metric, goal=t.goal, metric_rule=t.metric_rule, items=items,
+                           method=method, **configs)
 
 
 # -- the statement ---------------------------------------------------------------------
@@ -296,8 +199,13 @@ def _ordinal(q: float) -> str:
     return f"{n}{suffix}"
 
 
-def statement(ctx: Context, *, metric: str | None = None, final_job: str | None = None) -> Statement:
-    """The compute statement of the context's jobs (see the module doc for every rule)."""
+def statement(ctx: Context, *, params: TuningParams | None = None, final_job: str | None = None,
+              tuning: tuple[TuningResult | None, str | None] | None = None) -> Statement:
+    """The compute statement of the context's jobs (see the module doc for every rule).
+
+    ``params``: how the tuning is analyzed (the metric, ...); ``tuning``: the result of
+    :func:`tuning_analysis` when already at hand (then ``params`` is not used).
+    """
     s = ctx.summary
     rule, hw, hours, fgh = _final_model(ctx, final_job)
     in_search = ctx.groups["search_id"].notna()
@@ -316,7 +224,7 @@ def statement(ctx: Context, *, metric: str | None = None, final_job: str | None 
         grid_search_gpu_hours=None if sgh.isna().any() else float(sgh.sum()),
         energy_kwh=s.energy_kwh, co2e_kg=s.co2e_kg, co2e_lbs=s.co2e_lbs,
         cloud_usd_low=s.cloud_usd_low, cloud_usd_high=s.cloud_usd_high,
-        sensitivity=sensitivity(ctx, metric),
+        tuning=tuning_statement(*(tuning if tuning is not None else tuning_analysis(ctx, params))),
         inputs=[{"path": r.path, "sha256": r.sha256, "format": r.format} for r in ctx.inputs])
 
 
@@ -339,34 +247,30 @@ def rows(st: Statement) -> list[tuple[str, str]]:
     sshare = (st.grid_search_gpu_hours / st.gpu_hours) if st.grid_search_gpu_hours is not None and st.gpu_hours else None
     tuning = (f"{st.n_grid_searches:,} grid searches: {st.n_jobs_in_grid_searches:,} jobs, "
               f"{fmt(st.grid_search_gpu_hours)} GPU-hours ({fmt(sshare, 'pct')} of the project)")
-    se = st.sensitivity
-    if se.n_configurations is not None:
-        configs = (f"{se.n_configurations:,} distinct hyperparameter configurations among {se.n_runs_with_config:,} "
-                   "logged runs")
+    tu = st.tuning
+    if tu.n_configurations is not None:
+        configs = (f"{tu.n_configurations:,} distinct hyperparameter configurations (seeds excluded) among "
+                   f"{tu.n_runs_with_config:,} runs that log them")
     else:
         configs = (f"unknown (no run logs its hyperparameters); {st.n_jobs_in_grid_searches:,} jobs ran in grid "
                    "searches")
     energy = f"{fmt(st.energy_kwh)} kWh (PUE included), {fmt(st.co2e_kg)} kg CO2e ({fmt(st.co2e_lbs)} lbs)"
     cloud = usd_range(st.cloud_usd_low, st.cloud_usd_high) + " (low: pre-emptible, high: on-demand)"
-    if se.is_available:
-        top = ", ".join(f"{h.name} {fmt(h.spread_median)}" for h in se.hyperparameters[:6])
-        sens = (f"{se.metric} ({se.n_runs:,} completed runs, {se.n_searches:,} searches): within a search, "
-                f"standard deviation {fmt(se.metric_std_median)}, range {fmt(se.metric_range_median)}; "
-                + (f"spread of the mean {se.metric} across the values of {top}" if top
-                   else "no hyperparameter was varied within a search") + " (medians over searches)")
-    else:
-        sens = se.reason
-    return [("Final model", final), ("Whole project", whole), ("Hyperparameter tuning", tuning),
-            ("Configurations tried", configs), ("Energy and CO2e", energy),
-            ("Cloud cost of the same GPU-hours", cloud), ("Sensitivity to hyperparameters", sens)]
+    out = [("Final model", final), ("Whole project", whole), ("Hyperparameter tuning", tuning),
+           ("Configurations tried", configs), ("Energy and CO2e", energy),
+           ("Cloud cost of the same GPU-hours", cloud)]
+    if not tu.is_available:
+        return [*out, ("Hyperparameter sensitivity", tu.reason or "not available")]
+    goal = "higher" if tu.goal == "max" else "lower"
+    return [*out, ("Metric tuned for", f"{tu.metric}, {goal} is better ({tu.metric_rule})"), *tu.items]
 
 
 def notes(st: Statement) -> list[str]:
-    """The lines under the table: assumptions, the sensitivity method, provenance."""
+    """The lines under the table: assumptions, the tuning analysis's method, provenance."""
     files = ", ".join(f"{r['path'].rsplit('/', 1)[-1]} (sha256 {r['sha256'][:12]})" for r in st.inputs)
     out = [f"Assumptions: {st.assumptions_text}."]
-    if st.sensitivity.is_available:
-        out.append(f"Sensitivity: {st.sensitivity.reason}.")
+    if st.tuning.method:
+        out.append(st.tuning.method)
     out.append(f"Computed with rdcost {st.rdcost_version}" + (f" from {files}" if files else "") + ".")
     return out
 

@@ -117,12 +117,17 @@ PLOT_INPUTS: dict[str, Any] = {
 }
 
 
-def draw(kind: str, ctx: Context, path: Path | str) -> Path:
-    """Write plot ``kind`` for ``ctx`` to ``path`` (PNG, SVG or PDF by the suffix)."""
+def draw(kind: str, ctx: Context, path: Path | str, source: Any = None) -> Path:
+    """Write plot ``kind`` for ``ctx`` to ``path`` (PNG, SVG or PDF by the suffix).
+
+    ``source``: what the plot is drawn from when already at hand (e.g. the
+    :class:`rdcost.tuning.TuningResult` of a chosen metric for the tuning kinds);
+    default: the context, or what :data:`PLOT_INPUTS` gets from it.
+    """
     from .plots import get_plot
 
     fn = get_plot(kind)
-    arg = PLOT_INPUTS[kind](ctx) if kind in PLOT_INPUTS else ctx
+    arg = source if source is not None else PLOT_INPUTS[kind](ctx) if kind in PLOT_INPUTS else ctx
     return Path(fn(arg, Path(path)))
 
 

@@ -36,6 +36,7 @@ import pandas as pd
 from . import __version__, card, render
 from .context import Context, assumptions_brief, draw, fmt, usd_range
 from .errors import RdcostError, UsageError
+from .tuning import TuningParams, TuningResult
 
 #: The plots of the report, in order, with their captions.
 REPORT_PLOTS: dict[str, str] = {
@@ -45,8 +46,14 @@ REPORT_PLOTS: dict[str, str] = {
     "waste": "GPU time, cost and CO2e of crashed, failed, cancelled and timed-out jobs.",
     "job-lengths": "Job lengths by final state; the crash threshold is marked.",
     "grid-searches": "Grid searches by GPU time, largest first.",
+    "sensitivity": "Which hyperparameters moved the metric within a search: share of its variance (eta²) and "
+                   "spread of its mean, with the seed noise.",
+    "tuning-return": "The best metric so far against the GPU-hours spent, runs in launch order, and what random "
+                     "search over the same runs would have spent.",
     "buy-vs-cloud-cumulative": "Renting the same GPU time vs buying GPUs: cumulative cost.",
 }
+#: Plots drawn from the tuning analysis (left out, with the section saying why, when it is not available).
+TUNING_PLOTS = ("sensitivity", "tuning-return")
 SUFFIXES = (".html", ".htm", ".md")
 TOP_SEARCHES = 15
 TOP_JOBS = 10
@@ -170,19 +177,57 @@ def _largest_jobs(ctx: Context) -> Block:
     return _table(rows, right=("GPUs", "hours", "GPU-hours"))
 
 
-def _sensitivity(st: card.Statement) -> list[Block]:
-    se = st.sensitivity
-    if not se.is_available:
-        return [Block("p", se.reason)]
-    out = [Block("p", f"Method: {se.reason}."),
-           Block("p", f"Within a search, the standard deviation of {se.metric} is {fmt(se.metric_std_median)} "
-                      f"and its range (max - min) {fmt(se.metric_range_median)} (medians over "
-                      f"{se.n_searches:,} searches).")]
-    if se.hyperparameters:
-        out.append(_table([{"hyperparameter": h.name, "searches that varied it": fmt(h.n_searches),
-                            f"spread of the mean {se.metric}, median": fmt(h.spread_median),
-                            "max": fmt(h.spread_max)} for h in se.hyperparameters],
-                          right=("searches that varied it", f"spread of the mean {se.metric}, median", "max")))
+def _metric(v: Any) -> str:
+    return "" if v is None or pd.isna(v) else f"{v:.4g}"
+
+
+def _tuning_searches(t: TuningResult) -> Block:
+    """The largest searches of the tuning analysis (its per-search table), by GPU-hours."""
+    d = t.search_table()
+    d = d.assign(gh=pd.to_numeric(d["gpu_hours"], errors="coerce")).sort_values(
+        "gh", ascending=False, kind="stable", na_position="last").head(TOP_SEARCHES)
+    q = f"p{round(100 * t.method['quantile'])}"
+    rows = []
+    for r in d.itertuples(index=False):
+        cf = pd.notna(r.random_mean_gpu_hours)
+        rows.append({
+            "search (name or id)": r.name if isinstance(r.name, str) and r.name else r.search_id,
+            "runs": fmt(int(r.n_runs)), "configs": fmt(int(r.n_configurations)), "GPU-hours": fmt(r.gpu_hours),
+            f"best {t.metric}": _metric(r.best_metric),
+            "top hyperparameter (eta²)": "" if not isinstance(r.top_hyperparameter, str) else
+            f"{r.top_hyperparameter} ({fmt(r.top_eta_squared, 'pct')})",
+            "seed std": "" if pd.isna(r.seed_std) else f"{r.seed_std:.3g}",
+            "GPU-hours to target, launch order": fmt(r.launch_order_gpu_hours) if cf else "",
+            f"random search, mean / {q} GPU-hours": f"{fmt(r.random_mean_gpu_hours)} / "
+                                                    f"{fmt(r.random_quantile_gpu_hours)}" if cf else "",
+            "saved": fmt(r.saved_share, "pct") if pd.notna(r.saved_share) else "",
+            "seed reps / retries / redundant": f"{int(r.n_seed_replicates)} / {int(r.n_retries)} / "
+                                               f"{int(r.n_redundant)}"})
+    return _table(rows, right=[k for k in (rows[0] if rows else {}) if k not in ("search (name or id)",
+                                                                                  "top hyperparameter (eta²)")])
+
+
+def _tuning(ctx: Context, tu: tuple[TuningResult | None, str | None], st: card.Statement,
+            fig: Any) -> list[Block]:
+    """The tuning section: what `rdcost tuning` finds, or why it is not available."""
+    t, reason = tu
+    out = [Block("h2", "Hyperparameter tuning", id="tuning")]
+    if t is None or reason is not None:
+        why = reason or "not available"
+        return [*out, Block("p", why[:1].upper() + why[1:] + ".")]
+    m = t.method
+    n = len(t.searches)
+    out += [
+        Block("p", f"Tuned for {t.metric} ({'higher' if t.goal == 'max' else 'lower'} is better), results from "
+                   f"{m['results_from']}; hyperparameters: {', '.join(t.hyperparameter_keys) or 'none'}; seeds: "
+                   f"{', '.join(t.seed_keys) or 'none'}. As rdcost tuning finds with the same assumptions; the "
+                   "method is below the plots."),
+        Block("p", "For the paper:"), Block("list", items=t.statement()),
+        Block("p", f"The {min(n, TOP_SEARCHES):,} largest of {n:,} searches by GPU-hours:"), _tuning_searches(t),
+        *fig("sensitivity"), *fig("tuning-return"),
+    ]
+    if st.tuning.method:
+        out.append(Block("p", st.tuning.method))
     return out
 
 
@@ -240,10 +285,13 @@ def _buy(ctx: Context, kinds: Sequence[str]) -> list[Block]:
 
 
 def blocks(ctx: Context, *, kinds: Sequence[str] = tuple(REPORT_PLOTS), command: str | None = None,
-           generated: str | None = None, statement: card.Statement | None = None) -> list[Block]:
-    """The report, laid out (see the module doc). ``kinds``: the plots to include."""
+           generated: str | None = None, statement: card.Statement | None = None,
+           tuning: tuple[TuningResult | None, str | None] | None = None) -> list[Block]:
+    """The report, laid out (see the module doc). ``kinds``: the plots to include; ``tuning``:
+    :func:`rdcost.card.tuning_analysis` of the context (default: with the default parameters)."""
     s = ctx.summary
-    st = statement or card.statement(ctx)
+    tu = tuning if tuning is not None else card.tuning_analysis(ctx)
+    st = statement or card.statement(ctx, tuning=tu)
     title = f"rdcost report: {ctx.who}"
     plot = [k for k in REPORT_PLOTS if k in kinds]
 
@@ -255,7 +303,7 @@ def blocks(ctx: Context, *, kinds: Sequence[str] = tuple(REPORT_PLOTS), command:
         Block("h1", title),
         Block("p", f"Generated {generated or 'now'} by rdcost {__version__} with the {assumptions_brief(s)}."),
         Block("list", items=["Summary", "GPU use over time", "Cost of R&D", "Waste", "Jobs", "Grid searches",
-                             "Hyperparameter sensitivity", "Compute statement", "Assumptions", "Input files",
+                             "Hyperparameter tuning", "Compute statement", "Assumptions", "Input files",
                              "Reproduce"], id="toc"),
         Block("h2", "Summary", id="summary"), _key_figures(ctx),
         Block("h2", "GPU use over time", id="gpu-use"), *fig("gpus-in-use"), *fig("cumulative"),
@@ -277,7 +325,7 @@ def blocks(ctx: Context, *, kinds: Sequence[str] = tuple(REPORT_PLOTS), command:
     ]
     sb = _searches(ctx)
     out += ([sb] if sb is not None else []) + fig("grid-searches")
-    out += [Block("h2", "Hyperparameter sensitivity", id="sensitivity"), *_sensitivity(st)]
+    out += _tuning(ctx, tu, st, fig)
     out += _buy(ctx, plot)
     out += [Block("h2", "Compute statement", id="card"),
             Block("p", "For the paper (Strubell et al. 2019, section 5); rdcost card --format latex prints it "
@@ -313,7 +361,7 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-_TOC_IDS = ["summary", "gpu-use", "rd", "waste", "jobs", "searches", "sensitivity", "card", "assumptions",
+_TOC_IDS = ["summary", "gpu-use", "rd", "waste", "jobs", "searches", "tuning", "card", "assumptions",
             "inputs", "reproduce"]
 
 
@@ -330,7 +378,8 @@ table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.88rem; }
 th, td { border: 1px solid #c8c8c8; padding: 0.25rem 0.5rem; vertical-align: top; text-align: left; }
 td.brk { word-break: break-all; min-width: 14ch; }
 th { background: #eef3f8; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
 tbody tr:nth-child(even) { background: #f8f8f8; }
 figure { margin: 1rem 0 1.4rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
@@ -430,10 +479,11 @@ def to_markdown(bs: Sequence[Block], images: dict[str, str]) -> str:
 # -- writing ----------------------------------------------------------------------------------
 
 def write_report(ctx: Context, path: Path | str, *, kinds: Sequence[str] = tuple(REPORT_PLOTS),
-                 command: str | None = None, metric: str | None = None, final_job: str | None = None,
+                 command: str | None = None, params: TuningParams | None = None, final_job: str | None = None,
                  generated: str | None = None) -> Path:
     """Write the report to ``path``: ``.html``/``.htm`` (self-contained) or ``.md`` (plots in
-    ``<stem>_files/``). Returns the path. ``metric``/``final_job`` as in :func:`rdcost.card.statement`."""
+    ``<stem>_files/``). Returns the path. ``params`` (how the tuning is analyzed) and ``final_job``
+    as in :func:`rdcost.card.statement`."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -442,28 +492,30 @@ def write_report(ctx: Context, path: Path | str, *, kinds: Sequence[str] = tuple
     if unknown:
         raise UsageError(f"not a report plot: {', '.join(unknown)}", hint=f"report plots: {', '.join(REPORT_PLOTS)}")
     generated = generated or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    st = card.statement(ctx, metric=metric, final_job=final_job)
-    plot_kinds = list(kinds)
+    tu = card.tuning_analysis(ctx, params)
+    st = card.statement(ctx, final_job=final_job, tuning=tu)
+    plot_kinds = [k for k in kinds if k not in TUNING_PLOTS or tu[1] is None]  # else the section says why
     if "buy-vs-cloud-cumulative" in plot_kinds:
         try:
             ctx.buy_vs_cloud()
         except RdcostError:
             plot_kinds.remove("buy-vs-cloud-cumulative")  # the section says why
-    bs = blocks(ctx, kinds=kinds, command=command, generated=generated, statement=st)
+    bs = blocks(ctx, kinds=kinds, command=command, generated=generated, statement=st, tuning=tu)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".md":
         folder = path.with_name(path.stem + "_files")
         folder.mkdir(exist_ok=True)
         rel = {}
         for k in plot_kinds:
-            draw(k, ctx, folder / f"{k}.png")
+            draw(k, ctx, folder / f"{k}.png", source=tu[0] if k in TUNING_PLOTS else None)
             rel[k] = f"{folder.name}/{k}.png"
         text = to_markdown(bs, rel)
     else:
         images = {}
         with tempfile.TemporaryDirectory(prefix="rdcost-report-") as tmp:
             for k in plot_kinds:
-                images[k] = draw(k, ctx, Path(tmp) / f"{k}.png").read_bytes()
+                images[k] = draw(k, ctx, Path(tmp) / f"{k}.png",
+                                 source=tu[0] if k in TUNING_PLOTS else None).read_bytes()
         text = to_html(bs, images)
     tmp_path = path.with_name(f".{path.name}.tmp")
     tmp_path.write_text(text, encoding="utf-8")

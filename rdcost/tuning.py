@@ -187,7 +187,14 @@ class TuningResult:
                          hint=f"`rdcost tuning` lists the search ids (e.g. {known})")
 
     def statement(self) -> list[str]:
-        """A few sentences for a paper's compute statement (what :mod:`rdcost.card` can print)."""
+        """A few sentences for a paper's compute statement (what :mod:`rdcost.card` prints)."""
+        return [text for _, text in _statement(self)]
+
+    def statement_items(self) -> list[tuple[str, str]]:
+        """The sentences of :meth:`statement`, each with what it is about: ``searches``,
+        ``sensitivity`` (which hyperparameters mattered), ``seeds`` (seed noise),
+        ``counterfactual`` (random search over the same runs), ``repeats``; or only
+        ``not_available`` when no search has runs with a metric."""
         return _statement(self)
 
 
@@ -926,36 +933,41 @@ def _pct(x: float | None) -> str:
     return "unknown" if x is None else f"{100 * x:.0f}%"
 
 
-def _statement(t: TuningResult) -> list[str]:
+def _statement(t: TuningResult) -> list[tuple[str, str]]:
     tot = t.totals
-    if t.metric is None or not t.searches:
-        return ["No run reports hyperparameters and a metric: tuning sensitivity is not available."]
-    lines = [f"{tot['n_searches']:,} hyperparameter searches ({tot['n_runs_in_searches']:,} runs, "
+    if t.metric is None:
+        return [("not_available", "No run reports hyperparameters and a metric: tuning sensitivity is not available.")]
+    if not t.searches:
+        return [("not_available", f"No run that reports {t.metric} is in a grid search: tuning sensitivity is not "
+                                  "available.")]
+    lines = [("searches", f"{tot['n_searches']:,} hyperparameter searches ({tot['n_runs_in_searches']:,} runs, "
              f"{tot['n_configurations']:,} distinct configurations"
              + (f", {tot['gpu_hours_in_searches']:,.0f} GPU-hours" if tot["gpu_hours_in_searches"] is not None else "")
-             + f"), tuned for {t.metric} ({'higher' if t.goal == 'max' else 'lower'} is better)."]
+             + f"), tuned for {t.metric} ({'higher' if t.goal == 'max' else 'lower'} is better).")]
     hs = [h for h in t.hyperparameters if h["eta_squared_median"] is not None]
     if hs:
         parts = [f"{h['hyperparameter']} (median {_pct(h['eta_squared_median'])} of the variance within a "
                  f"search, spread {h['spread_median']:.3g}; {h['n_searches']} searches)" for h in hs[:3]]
-        lines.append(f"{t.metric} depended most on " + ", then ".join(parts) + " (main effects, eta-squared).")
+        lines.append(("sensitivity", f"{t.metric} depended most on " + ", then ".join(parts)
+                      + " (main effects, eta-squared)."))
     seeds = [s["seed_std"] for s in t.searches if s["seed_std"] is not None]
     if seeds:
-        lines.append(f"Across seeds of the same configuration, {t.metric} varied with a median standard "
-                     f"deviation of {float(np.median(seeds)):.3g} ({len(seeds)} searches).")
+        lines.append(("seeds", f"Across seeds of the same configuration, {t.metric} varied with a median standard "
+                               f"deviation of {float(np.median(seeds)):.3g} ({len(seeds)} searches)."))
     if tot["counterfactual_mean_gpu_hours"] is not None:
         m = t.method
-        lines.append(f"A random search over the same runs would have reached within {m['tolerance_text']} of "
-                     f"each search's best after {tot['counterfactual_mean_gpu_hours']:,.0f} GPU-hours on average "
-                     f"({_pct(1 - (tot['counterfactual_saved_share'] or 0))} of the "
-                     f"{tot['counterfactual_search_gpu_hours']:,.0f} spent; resampled "
-                     f"{m['n_resamples']:,} times, seed {m['resample_seed']}).")
+        lines.append(("counterfactual",
+                      f"A random search over the same runs would have reached within {m['tolerance_text']} of "
+                      f"each search's best after {tot['counterfactual_mean_gpu_hours']:,.0f} GPU-hours on average "
+                      f"({_pct(1 - (tot['counterfactual_saved_share'] or 0))} of the "
+                      f"{tot['counterfactual_search_gpu_hours']:,.0f} spent; resampled "
+                      f"{m['n_resamples']:,} times, seed {m['resample_seed']})."))
     red = {x["role"]: x for x in t.repeats}
     if red["redundant"]["n_runs"] or red["retry"]["n_runs"]:
         gh = red["redundant"]["gpu_hours"]
-        lines.append(f"{red['redundant']['n_runs']:,} runs repeated a configuration and seed that had already given "
-                     "a result" + (f" ({gh:,.0f} GPU-hours)" if gh is not None else "")
-                     + f"; {red['retry']['n_runs']:,} were retries of runs without a result.")
+        lines.append(("repeats", f"{red['redundant']['n_runs']:,} runs repeated a configuration and seed that had "
+                                 "already given a result" + (f" ({gh:,.0f} GPU-hours)" if gh is not None else "")
+                      + f"; {red['retry']['n_runs']:,} were retries of runs without a result."))
     return lines
 
 

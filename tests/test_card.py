@@ -1,4 +1,4 @@
-"""The compute statement: figures from the sample logs, hand-worked sensitivity, escaping."""
+"""The compute statement: figures from the sample logs, the tuning analysis on hand-made runs, escaping."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rdcost.cli import main
 from rdcost.context import build_context
 from rdcost.errors import UsageError
 from rdcost.schema import conform
+from rdcost.tuning import TuningParams, analyze_context
 
 LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
 
@@ -46,16 +47,23 @@ def test_statement_of_the_sample_matches_the_summary(lisa):
     assert [i["path"].rsplit("/", 1)[-1] for i in st.inputs] == ["sacct.txt", "wandb_runs.csv"]
 
 
-def test_sensitivity_of_the_sample_finds_what_the_generator_put_in(lisa):
+def test_tuning_of_the_sample_finds_what_the_generator_put_in(lisa):
     # rdcost/samples/lisa.py: "Learning rate and dropout matter; batch size and depth barely."
-    se = card.statement(lisa[1]).sensitivity
-    assert se.is_available and se.metric == "val/f1" and se.is_role_guessed
-    ranked = [h.name for h in se.hyperparameters]
-    assert ranked[:2] == ["learning_rate", "dropout"]
-    spread = {h.name: h.spread_median for h in se.hyperparameters}
-    assert spread["learning_rate"] > 2 * spread["batch_size"]
-    assert not {"epoch", "train/loss", "slurm_job_id", "val/f1"} & set(ranked)
-    assert se.n_configurations and se.n_configurations <= se.n_runs_with_config
+    ctx = lisa[1]
+    tu = card.statement(ctx).tuning
+    assert tu.is_available and tu.reason is None and tu.metric == "val/f1" and tu.goal == "max"
+    items = dict(tu.items)
+    assert list(items) == ["Hyperparameters that mattered", "Seed noise", "Random search over the same runs",
+                           "Repeated runs"]
+    mattered = items["Hyperparameters that mattered"]
+    assert mattered.startswith("val/f1 depended most on learning_rate (median ")
+    assert mattered.index("learning_rate") < mattered.index("dropout")
+    assert not {"epoch", "train/loss", "slurm_job_id"} & set(re.findall(r"(\S+) \(median", mattered))
+    # the card says what `rdcost tuning` says: the same analysis, not a second measure
+    t = analyze_context(ctx)
+    assert [x for _, x in tu.items] == [x for k, x in t.statement_items() if k != "searches"]
+    assert tu.n_configurations == t.totals["n_configurations"] <= tu.n_runs_with_config
+    assert "Which logged values are hyperparameters" in tu.method  # the W&B UI export mixes them
 
 
 # -- hand-made runs ---------------------------------------------------------------------
@@ -95,47 +103,86 @@ HAND = [  # search A: lr 0.1 -> 80, 80; lr 0.01 -> 70, 72. search B: lr 0.1 -> 6
 ]
 
 
-def test_sensitivity_hand_worked():
-    se = card.sensitivity(_ctx(_runs([dict(r) for r in HAND])))
-    assert se.is_available and se.metric == "val_acc" and not se.is_role_guessed
-    assert (se.n_runs, se.n_searches) == (6, 2)  # the FAILED run and the lone run of C are left out
-    lr, dropout = se.hyperparameters
-    # lr: A means 80 vs 71 -> 9; B 60 vs 65 -> 5; median 7, max 9
-    assert (lr.name, lr.n_searches, lr.spread_median, lr.spread_max) == ("lr", 2, 7.0, 9.0)
-    # dropout varies in A only: 0.1 -> (80 + 70) / 2 = 75; 0.3 -> (80 + 72) / 2 = 76
-    assert (dropout.name, dropout.n_searches, dropout.spread_median) == ("dropout", 1, 1.0)
-    # std within A: values 80, 80, 70, 72 -> sample std; B: 60, 65; median of the two
-    a_std = pd.Series([80.0, 80, 70, 72]).std()
-    b_std = pd.Series([60.0, 65]).std()
-    assert se.metric_std_median == pytest.approx((a_std + b_std) / 2)
-    assert se.metric_range_median == pytest.approx((10 + 5) / 2)
-    assert se.n_runs_with_config == 8 and se.n_configurations == 7  # (0.1, 0.2) twice
+def _rows(st) -> dict[str, str]:
+    return dict(card.rows(st))
 
 
-def test_sensitivity_roles_guessed_from_an_untyped_export():
-    rows = [dict(r, config={**r["config"], "epoch": 3, "slurm_job_id": 17}) for r in HAND]
-    se = card.sensitivity(_ctx(_runs(rows, other=True)))
-    assert se.is_available and se.is_role_guessed and se.metric == "val_acc"
-    assert [h.name for h in se.hyperparameters] == ["lr", "dropout"]
+def test_tuning_hand_worked():
+    st = card.statement(_ctx(_runs([dict(r) for r in HAND])))
+    rows, tu = _rows(st), st.tuning
+    assert tu.is_available and tu.metric == "val_acc" and tu.goal == "max"
+    assert rows["Metric tuned for"].startswith("val_acc, higher is better (the only validation metric")
+    # eta² of lr in A: between-value SS 4 x 4.5² = 81 over total SS 4.5² + 4.5² + 5.5² + 3.5² = 83;
+    # in B each value has one run: 1. Median over A and B: 0.988 -> 99%. Spread: A 80 - 71 = 9, B 65 - 60 = 5:
+    # median 7. dropout varies in A only: means 75 and 76, between-value SS 1 -> 1 / 83 = 1%, spread 1.
+    assert rows["Hyperparameters that mattered"] == (
+        "val_acc depended most on lr (median 99% of the variance within a search, spread 7; 2 searches), "
+        "then dropout (median 1% of the variance within a search, spread 1; 1 searches) "
+        "(main effects, eta-squared).")
+    assert "Seed noise" not in rows  # no run logs a seed
+    # three searches of 5, 2 and 1 runs of 1 GPU-hour each: 8 GPU-hours spent
+    assert "within 1% (relative) of each search's best" in rows["Random search over the same runs"]
+    assert "of the 8 spent; resampled 10,000 times, seed 0" in rows["Random search over the same runs"]
+    # C trains B's (lr 0.1, dropout 0.2) again after it gave a result: 1 redundant run, 1 GPU-hour
+    assert rows["Repeated runs"].startswith("1 runs repeated a configuration and seed that had already given a "
+                                            "result (1 GPU-hours); 0 were retries")
+    # 8 runs, (0.1, 0.2) twice: 7 configurations
+    assert rows["Configurations tried"].startswith("7 distinct hyperparameter configurations (seeds excluded) "
+                                                   "among 8 runs")
+    assert "within 1% (relative) of the search's best" in tu.method
+    assert "10,000 resamples per search, seed 0" in tu.method
+    assert "Which logged values" not in tu.method  # config and metrics were told apart
 
 
-def test_sensitivity_not_available_is_said():
+SEEDS = [  # one search; each configuration with two seeds: lr 0.1 -> 80, 82; lr 0.01 -> 70, 74
+    {"group_id": "S", "config": {"lr": lr, "seed": seed}, "metrics": {"val_acc": v}}
+    for lr, seed, v in ((0.1, 1, 80.0), (0.1, 2, 82.0), (0.01, 1, 70.0), (0.01, 2, 74.0))]
+
+
+def test_seed_noise_and_the_tuning_parameters_reach_the_card():
+    ctx = _ctx(_runs([dict(r) for r in SEEDS]))
+    st = card.statement(ctx, params=TuningParams(tolerance=0.5, tolerance_kind="absolute"))
+    rows = _rows(st)
+    # pooled variance over the two configurations: ((80 - 81)² + (82 - 81)² + (70 - 72)² + (74 - 72)²) / 2 = 5
+    assert rows["Seed noise"] == ("Across seeds of the same configuration, val_acc varied with a median standard "
+                                  f"deviation of {5 ** 0.5:.3g} (1 searches).")
+    assert "within 0.5 val_acc of each search's best" in rows["Random search over the same runs"]
+    assert "within 0.5 val_acc of the search's best" in st.tuning.method
+    assert rows["Configurations tried"].startswith("2 distinct hyperparameter configurations (seeds excluded) "
+                                                   "among 4 runs")
+    # an analysis at hand is used as it is
+    t = analyze_context(ctx, TuningParams(metric="val_acc", goal="min"))
+    assert _rows(card.statement(ctx, tuning=(t, None)))["Metric tuned for"].startswith("val_acc, lower is better")
+
+
+def test_tuning_not_available_is_said():
     plain = conform(pd.DataFrame([{"record_key": "k", "source": "csv", "project": "t", "job_id": "1",
                                    "state": "COMPLETED", "n_gpus": 1.0, "gpu_type": "v100",
                                    "start_time": pd.Timestamp("2020-01-01", tz="UTC"),
                                    "end_time": pd.Timestamp("2020-01-01 01:00", tz="UTC"), "elapsed_s": 3600.0}]))
     st = card.statement(_ctx(plain))
-    assert not st.sensitivity.is_available and st.sensitivity.reason.startswith("not available")
+    assert not st.tuning.is_available and st.tuning.reason.startswith("not available: no run reports a metric")
     md = card.to_markdown(st)
-    assert "| Sensitivity to hyperparameters | not available" in md
+    assert "| Hyperparameter sensitivity | not available: no run reports a metric" in md
     assert "| Configurations tried | unknown" in md
-    no_val = [dict(r, metrics={"train_loss": 1.0}) for r in HAND]
-    se = card.sensitivity(_ctx(_runs(no_val)))
-    assert not se.is_available and "--metric" in se.reason
-    se = card.sensitivity(_ctx(_runs([dict(r, metrics={"train_loss": 1.0}) for r in HAND])), metric="train_loss")
-    assert se.is_available and se.metric == "train_loss"
-    with pytest.raises(UsageError, match="no run reports the metric 'nope'"):
-        card.sensitivity(_ctx(_runs([dict(r) for r in HAND])), metric="nope")
+    assert "Seed noise" not in md and "Tuning analysis" not in md
+    # two validation metrics: which one was tuned for is not guessed
+    two = [dict(r, metrics={**r["metrics"], "val_loss": 1.0}) for r in HAND]
+    st = card.statement(_ctx(_runs([dict(r) for r in two])))
+    assert not st.tuning.is_available
+    assert "several metrics could be the one to tune for" in st.tuning.reason
+    assert "val_acc" in st.tuning.reason and "val_loss" in st.tuning.reason
+    st = card.statement(_ctx(_runs([dict(r) for r in two])), params=TuningParams(metric="val_loss"))
+    assert st.tuning.is_available and st.tuning.metric == "val_loss" and st.tuning.goal == "min"
+    # a metric whose name does not say which way is better
+    odd = [dict(r, metrics={"val_thing": r["metrics"]["val_acc"]}) for r in HAND]
+    st = card.statement(_ctx(_runs([dict(r) for r in odd])))
+    assert not st.tuning.is_available and "--goal" in st.tuning.reason
+    st = card.statement(_ctx(_runs([dict(r) for r in odd])), params=TuningParams(goal="max"))
+    assert st.tuning.is_available and st.tuning.metric == "val_thing"
+    # a metric named but not logged is an error, not "not available"
+    with pytest.raises(UsageError, match="no run reports this metric"):
+        card.statement(_ctx(_runs([dict(r) for r in HAND])), params=TuningParams(metric="nope"))
 
 
 def test_final_job_given():
@@ -166,6 +213,9 @@ def test_latex_escapes_text_from_the_logs():
                r"\textless{}i\textgreater{}")
     assert escaped in tex
     assert EVIL not in tex
+    # a hyperparameter named in the logs, in the tuning analysis's row
+    assert any(line.startswith("Hyperparameters that mattered & ") and escaped + "lr (median" in line
+               for line in tex.splitlines())
     body = "\n".join(line for line in tex.splitlines() if not line.startswith("%"))
     # every & that is not a column separator, every % $ # _ is escaped
     assert not re.search(r"(?<!\\)[%$#_]", body.replace("CO$_2$e", "").replace(r"$\times$", ""))
@@ -178,6 +228,7 @@ def test_markdown_escapes_text_from_the_logs():
     md = card.to_markdown(card.statement(_evil_ctx()))
     assert "<i>" not in md and "&lt;i&gt;" in md
     assert r"a\_b&amp;c%$#{x}\~^\\\|" in md
+    assert r"| Hyperparameters that mattered | val\_acc depended most on a\_b&amp;c%$#{x}\~^\\\|&lt;i&gt;lr" in md
     for line in md.splitlines():
         if line.startswith("| ") and not line.startswith("| ---"):
             assert len(re.findall(r"(?<!\\)\|", line)) == 3, line  # item | value: no stray cell separator
@@ -186,7 +237,8 @@ def test_markdown_escapes_text_from_the_logs():
 def test_markdown_of_the_sample_is_short_and_complete(lisa):
     md = card.to_markdown(card.statement(lisa[1]))
     for item in ("Final model", "Whole project", "Hyperparameter tuning", "Configurations tried",
-                 "Energy and CO2e", "Cloud cost of the same GPU-hours", "Sensitivity to hyperparameters"):
+                 "Energy and CO2e", "Cloud cost of the same GPU-hours", "Metric tuned for",
+                 "Hyperparameters that mattered", "Seed noise", "Random search over the same runs", "Repeated runs"):
         assert f"| {item} |" in md
     assert "239,942 GPU-hours (9,998 GPU-days) in 4,789 jobs over 172 days" in md
     assert "$103,175 - $350,315" in md
@@ -211,7 +263,16 @@ def test_cli_card_bad_metric_is_a_usage_error(lisa, capsys):
         main(["card", "--store", str(store), "-p", "lisa", "-a", "paper", "--metric", "nope"])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "no run reports the metric 'nope'" in err and "val/f1" in err
+    assert "no run reports this metric: 'nope'" in err and "val/f1" in err
+
+
+def test_cli_card_metric_and_goal(lisa, capsys):
+    store, _ = lisa
+    with pytest.raises(SystemExit) as e:
+        main(["card", "--store", str(store), "-p", "lisa", "-a", "paper", "-m", "val/f1", "--goal", "min"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "| Metric tuned for | val/f1, lower is better (given) |" in out
 
 
 def test_cli_card_with_a_projects_file(lisa, tmp_path, capsys):

@@ -49,7 +49,7 @@ def test_notebook_runs(tmp_path, monkeypatch):
     images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
     assert len(images) == 7  # six case-study plots and the buy-vs-cloud one
     markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
-    assert any("| Final model |" in m and "| Sensitivity to hyperparameters |" in m for m in markdown)
+    assert any("| Final model |" in m and "| Hyperparameters that mattered |" in m for m in markdown)
     text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "lisa-report.html" in text and "239,942" in text and "$103k - $350k" in text
     reports = list(tmp_path.glob("rdcost-lisa-*/lisa-report.html"))

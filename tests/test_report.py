@@ -21,6 +21,7 @@ from rdcost.context import build_context
 from rdcost.errors import UsageError
 from rdcost.report import REPORT_PLOTS, write_report
 from rdcost.schema import conform
+from rdcost.tuning import analyze_context
 
 LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -108,12 +109,65 @@ def test_html_has_the_tables_figures_assumptions_inputs_and_version(lisa):
         assert hashlib.sha256((LISA / f).read_bytes()).hexdigest() in text
     assert f"rdcost {rdcost.__version__}" in text
     assert "rdcost report -p lisa -a paper -o report.html" in text
-    # the compute statement and the sensitivity
+    # the compute statement and the tuning analysis
     assert "learning_rate" in text and "val/f1" in text
     ids = {a.get("id") for _, a in page.tags}
-    assert {"summary", "rd", "waste", "searches", "sensitivity", "card", "assumptions", "inputs",
+    assert {"summary", "rd", "waste", "searches", "tuning", "card", "assumptions", "inputs",
             "reproduce"} <= ids
     assert {f"plot-{k}" for k in REPORT_PLOTS} <= ids
+
+
+def _section(text: str, id_: str) -> str:
+    return text.split(f'<h2 id="{id_}">', 1)[1].split("<h2 ", 1)[0]
+
+
+def test_html_tuning_section_is_what_rdcost_tuning_finds(lisa):
+    _, ctx, path = lisa
+    sec = _section(path.read_text(encoding="utf-8"), "tuning")
+    page = Page(sec)
+    text = " ".join(page.text)
+    t = analyze_context(ctx)
+    for sentence in t.statement():  # the statement for the paper, sentence by sentence
+        assert sentence in text
+    # the per-search table: the largest searches by GPU-hours, the largest first
+    assert len(page.all("table")) == 1
+    rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td>", sec)
+    d = t.search_table().sort_values("gpu_hours", ascending=False, kind="stable")
+    assert len(rows) == min(15, len(d))
+    assert [r[0] for r in rows[:3]] == [n if isinstance(n, str) and n else i
+                                        for n, i in zip(d["name"][:3], d["search_id"][:3], strict=True)]
+    assert [r[1] for r in rows[:3]] == [f"{n:,}" for n in d["n_runs"][:3]]
+    for header in ("best val/f1", "top hyperparameter (eta²)", "seed std", "saved", "seed reps / retries / redundant"):
+        assert f">{header}</th>" in sec, header
+    # its two plots, and the method
+    assert 'id="plot-sensitivity"' in sec and 'id="plot-tuning-return"' in sec
+    assert "oracle stopping rule" in text and "within 1% (relative) of the search's best" in text
+
+
+def test_tuning_not_available_is_said_and_its_plots_left_out(evil_ctx, tmp_path):
+    text = write_report(evil_ctx, tmp_path / "r.html", kinds=["waste", "sensitivity", "tuning-return"]).read_text(
+        encoding="utf-8")
+    sec = _section(text, "tuning")
+    assert "Not available: no run reports a metric" in sec and "<img" not in sec
+    assert len(Page(text).all("img")) == 1  # waste only
+    assert "| Hyperparameter sensitivity | not available: no run reports a metric" in text  # the card's Markdown
+
+
+def test_tuning_section_escapes_text_from_the_logs(tmp_path):
+    jobs = _evil_jobs()
+    key = "<b>lr</b>"
+    jobs["config_json"] = [f'{{"{key}": {0.1 if i % 2 else 0.01}}}' for i in range(len(jobs))]
+    jobs["metrics_json"] = [f'{{"val_acc": {70 + i}}}' for i in range(len(jobs))]
+    a = override_all_power(override_all_prices(load([]), 1.0, 3.0, "test"), 250.0, "test")
+    ctx = build_context(jobs, a, project="p")
+    text = write_report(ctx, tmp_path / "r.html", kinds=["sensitivity"]).read_text(encoding="utf-8")
+    sec = _section(text, "tuning")
+    assert key not in text and EVIL_NAME not in text
+    assert "&lt;b&gt;lr&lt;/b&gt;" in sec  # in the statement and the table
+    page = Page(text)
+    assert page.problems == [] and not page.all("script") and len(page.all("img")) == 1
+    md = write_report(ctx, tmp_path / "r.md", kinds=[]).read_text(encoding="utf-8")
+    assert key not in md and "&lt;b&gt;lr&lt;/b&gt;" in md
 
 
 def test_markdown_report_writes_plots_beside_it(lisa, tmp_path):
@@ -198,6 +252,18 @@ def test_cli_report(lisa, tmp_path, capsys):
     assert f"rdcost report --output {out} --project lisa --assumptions paper --pue 1.1" in text
     assert "--store" not in text.split('id="reproduce"')[1].split("</pre>")[0]
     assert "option --pue" in text and "PUE 1.1" in text
+
+
+def test_cli_report_metric_and_goal(lisa, tmp_path, capsys):
+    store, _, _ = lisa
+    out = tmp_path / "cli.md"
+    with pytest.raises(SystemExit) as e:
+        main(["report", "--store", str(store), "-p", "lisa", "-a", "paper", "-m", "val/f1", "--goal", "min",
+              "-o", str(out)])
+    assert e.value.code == 0
+    md = out.read_text(encoding="utf-8")
+    assert "Tuned for val/f1 \\(lower is better\\)" in md and "val/f1, lower is better \\(given\\)" in md
+    assert "--metric val/f1 --goal min" in md
 
 
 # -- headless Chromium ------------------------------------------------------------------------

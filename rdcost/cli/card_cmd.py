@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from ..card import statement, to_latex, to_markdown
+from ..tuning import TuningParams
 from .app import app, err, out
 from .assumption_options import AssumptionOptions, assumption_options
-from .report_cmd import FinalJobOpt, MetricOpt
+from .report_cmd import FinalJobOpt
+from .tuning_cmd import GoalOpt, MetricOpt
 
 
 class CardFormat(StrEnum):
@@ -22,13 +24,15 @@ class CardFormat(StrEnum):
 def card_command(
     format: Annotated[CardFormat, typer.Option("--format", "-f", help="markdown or latex.")] = CardFormat.markdown,
     metric: MetricOpt = None,
+    goal: GoalOpt = None,
     final_job: FinalJobOpt = None,
     *, opts: AssumptionOptions,
 ) -> None:
     """The compute statement to publish with a paper (Strubell et al. 2019, section 5): hardware
     and training time of the final model, GPU-hours of the whole project and of tuning, the
-    hyperparameter configurations tried, energy and CO2e with their assumptions, and how
-    sensitive the result was to the hyperparameters searched (where runs log them).
+    hyperparameter configurations tried, energy and CO2e with their assumptions, and, where runs
+    log hyperparameters and a metric, what `rdcost tuning` finds: which hyperparameters mattered,
+    seed noise, what random search would have spent, redundant runs.
     Printed on stdout. Takes the options of `rdcost summarize`.
 
     Example:
@@ -38,7 +42,8 @@ def card_command(
       rdcost card -p lisa -a paper --format latex > compute-statement.tex
     """
     c = opts.context()
-    st = statement(c, metric=metric, final_job=final_job)
+    st = statement(c, params=TuningParams(metric=metric, goal=None if goal is None else goal.value),
+                   final_job=final_job)
     out(to_latex(st) if format == CardFormat.latex else to_markdown(st))
     for n in c.summary.notes:
         err.print(f"rdcost: note: {n}", markup=False)

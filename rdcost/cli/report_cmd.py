@@ -10,12 +10,11 @@ from typing import Annotated, Any
 import typer
 
 from ..report import write_report
+from ..tuning import TuningParams
 from .app import app, err, state
 from .assumption_options import AssumptionOptions, assumption_options
+from .tuning_cmd import GoalOpt, MetricOpt
 
-MetricOpt = Annotated[str | None, typer.Option(
-    help="Validation metric for the hyperparameter sensitivity (default: the metric the most runs report "
-         "whose name has val, valid, dev, eval or test).")]
 FinalJobOpt = Annotated[str | None, typer.Option(
     help="Job id (or Slurm raw id, or run id) of the final model (default: the final-size runs).")]
 
@@ -26,11 +25,13 @@ def report_command(
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="File to write: .html (one self-contained file) or .md (plots in NAME_files/).")],
     metric: MetricOpt = None,
+    goal: GoalOpt = None,
     final_job: FinalJobOpt = None,
     *, opts: AssumptionOptions,
 ) -> None:
     """A shareable report of a project: the summary tables, the plots, the R&D breakdown, waste,
-    grid searches, hyperparameter sensitivity, the compute statement, every assumption with its
+    grid searches, hyperparameter tuning (as `rdcost tuning`: the largest searches, sensitivity,
+    tuning return, random search, repeats), the compute statement, every assumption with its
     source and date, the input files with their sha256, and the rdcost version. The HTML works
     offline (plots embedded, no script, no external file); text from the logs is escaped.
     Takes the options of `rdcost summarize`.
@@ -42,7 +43,8 @@ def report_command(
       rdcost --anonymize report -p lisa -a paper -o report.md
     """
     c = opts.context()
-    written = write_report(c, output, command=command_line(ctx), metric=metric, final_job=final_job)
+    params = TuningParams(metric=metric, goal=None if goal is None else goal.value)
+    written = write_report(c, output, command=command_line(ctx), params=params, final_job=final_job)
     err.print(f"rdcost: wrote {written}", markup=False)
     for n in c.summary.notes:
         err.print(f"rdcost: note: {n}", markup=False)

@@ -26,13 +26,18 @@ class ToleranceKind(StrEnum):
     absolute = "absolute"
 
 
+#: The metric and its goal, as `rdcost tuning`, `report` and `card` take them.
+MetricOpt = Annotated[str | None, typer.Option(
+    "--metric", "-m", help="The metric tuned for (default: the one validation metric the runs report, e.g. "
+                           "val/f1; when it is not clear which, the candidates are listed).")]
+GoalOpt = Annotated[Goal | None, typer.Option(
+    help="Higher (max) or lower (min) is better (default: from the metric's name).")]
+
+
 @assumption_options()
 def tuning_command(
-    metric: Annotated[str | None, typer.Option(
-        "--metric", "-m", help="The metric tuned for (default: the one validation metric the runs report, "
-                               "e.g. val/f1; the error lists the candidates).")] = None,
-    goal: Annotated[Goal | None, typer.Option(
-        help="Higher (max) or lower (min) is better (default: from the metric's name).")] = None,
+    metric: MetricOpt = None,
+    goal: GoalOpt = None,
     tolerance: Annotated[float, typer.Option(
         help="Counterfactual: a run within this much of the search's best counts as reaching it "
              "(a fraction of |best| with --tolerance-kind relative, metric units with absolute).")]
