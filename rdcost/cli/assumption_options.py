@@ -191,8 +191,12 @@ class AssumptionOptions:
         return load_projects(self.projects_file)
 
     def jobs(self) -> pd.DataFrame:
-        """The stored jobs of --project (maybe none; exits 1 with a hint when the store is empty)."""
-        return load_jobs(self.store, self.project, defs=self.project_defs())
+        """The stored jobs of --project; an error when there are none (exits 1 with a hint)."""
+        jobs = load_jobs(self.store, self.project, defs=self.project_defs())
+        if jobs.empty:
+            raise RdcostError(f"no jobs for project {self.project!r}" if self.project else "the store holds no jobs",
+                              hint="`rdcost jobs --columns project` lists the stored projects")
+        return jobs
 
     def context(self) -> Context:
         """The jobs and assumptions these options select, prepared for plots, the report, the card
@@ -203,9 +207,6 @@ class AssumptionOptions:
 
         a = self.load_assumptions()
         jobs = self.jobs()
-        if jobs.empty:
-            raise RdcostError(f"no jobs for project {self.project!r}" if self.project else "the store holds no jobs",
-                              hint="`rdcost jobs --columns project` lists the stored projects")
         return build_context(jobs, a, project=self.project, on_missing=self.on_missing,
                              owned=load_owned(list(self.assumptions)), inputs=Store(self.store).inputs())
 

@@ -95,9 +95,6 @@ def compare_command(
         size_list = "auto"
 
     jobs = opts.jobs()
-    if jobs.empty:
-        raise UsageError(f"no jobs for project {opts.project!r}" if opts.project else "the store holds no jobs",
-                         hint="`rdcost jobs --columns project` lists the stored projects")
     r = compare_jobs(jobs, a, owned, n_gpus=gpus, size_by=size_by, sizes=size_list,
                      estimate=estimate.value, on_missing=opts.on_missing, project=opts.project)
     if format == OutputFormat.json:
