@@ -236,3 +236,25 @@ def test_sacct_parsable_drops_a_bom_before_a_headerless_record(tmp_path):
     p.write_bytes(b"\xef\xbb\xbf5|COMPLETED|3600\n6|FAILED|60\n")
     df, rep = read_log_report(p, format="sacct-parsable", fields=["JobID", "State", "ElapsedRaw"])
     assert rep.n_rejected == 0 and df["job_id"].tolist() == ["5", "6"]
+
+
+@pytest.mark.parametrize("fmt", ["wandb", "mlflow", "csv"])
+def test_a_header_of_a_million_columns_is_refused_at_once(tmp_path, fmt):
+    """A 2 MB first line 'a,a,a,...' once took minutes and gigabytes of memory."""
+    p = tmp_path / "wide.csv"
+    p.write_bytes(b"a," * (1 << 19) + b"\nName,State\nx,finished\n")
+    err = read_checked(p, fmt)
+    assert isinstance(err, RdcostError)
+    assert "the header row has 524,289 columns, more than the 10,000 rdcost reads" in str(err)
+
+
+@pytest.mark.parametrize("fmt", ["wandb", "csv"])
+def test_a_one_megabyte_cell_is_read_not_a_file_error(tmp_path, fmt):
+    """Python's csv module refuses cells over 128 KiB; that once failed the whole file."""
+    p = tmp_path / "big.csv"
+    p.write_text('"Name","State","Created","Runtime","Notes"\n'
+                 f'"a","finished","2024-01-01T00:00:00.000Z","60","{"n" * (1 << 20)}"\n'
+                 '"b","finished","2024-01-01T00:00:00.000Z","60","-"\n')
+    rep = read_checked(p, fmt)
+    assert not isinstance(rep, RdcostError), rep
+    assert rep.n_jobs == 2

@@ -59,6 +59,14 @@ class Table:
 
 
 _DELIMITERS = (",", "\t", ";", "|")
+#: Widest header read (W&B exports have hundreds of columns; each costs time and memory).
+MAX_COLUMNS = 10_000
+#: Longest cell read (Python's csv module stops at 128 KiB unless told).
+MAX_CELL_CHARS = 1 << 28
+
+
+def _line_text(row: list[str], delimiter: str, limit: int = 80) -> str:
+    return delimiter.join(row[:20])[:limit]
 
 
 def detect_delimiter(line: str) -> str | None:
@@ -95,6 +103,7 @@ def read_delimited(path: Path, delimiter: str | None = None) -> Table:
         first = next((ln for ln in text.splitlines() if ln.strip()), "")
         delimiter = detect_delimiter(first) or ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    limit = csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
     rows: list[list[str]] = []
     starts: list[int] = []
     header: list[str] | None = None
@@ -110,6 +119,13 @@ def read_delimited(path: Path, delimiter: str | None = None) -> Table:
                 continue
             if header is None:
                 header, header_line = [c.strip() for c in row], start
+                if len(header) > MAX_COLUMNS:
+                    raise ParseError(
+                        f"the header row has {len(header):,} columns, more than the "
+                        f"{MAX_COLUMNS:,} rdcost reads: is the first line a header?",
+                        path=str(path), line=start, value=_line_text(row, delimiter),
+                        hint="export fewer columns (the run table needs its name, state, "
+                             "times and config columns)")
                 continue
             if len(row) != len(header):
                 bad.append(Rejected(
@@ -122,6 +138,8 @@ def read_delimited(path: Path, delimiter: str | None = None) -> Table:
     except csv.Error as exc:
         raise ParseError(f"unreadable delimited text: {exc}", path=str(path),
                          line=reader.line_num) from None
+    finally:
+        csv.field_size_limit(limit)
     if header is None:
         raise ParseError("the file has no header row", path=str(path))
     cells = pd.DataFrame(rows, columns=range(len(header)), dtype="str") if rows else \
