@@ -3,7 +3,7 @@
 Layout of a store directory::
 
     manifest.json                       the commit point: live files + ingested inputs
-    jobs/source=slurm/month=2018-03/part-<uuid>.parquet
+    jobs/source=slurm/month=2018-03/part-<uuid>.parquet   (several past MAX_FILE_ROWS rows)
     rejected/<time>-<input name>.csv    records that could not be stored, with reasons
     .lock                               writers hold an exclusive flock on it
 
@@ -55,6 +55,9 @@ FORMAT_VERSION = 1
 
 #: Columns that are bookkeeping, not facts: a change in them alone is "unchanged".
 _BOOKKEEPING = ("ingested_time", "source_file", "source_line")
+#: A partition holding more rows is written as several files (see StoreWriter._merged_buckets),
+#: which bounds the memory of an ingest and of reading one file, however dense a month is.
+MAX_FILE_ROWS = 500_000
 _FACT_COLUMNS = [c for c in schema.COLUMN_NAMES if c not in _BOOKKEEPING]
 
 
@@ -219,6 +222,7 @@ class StoreWriter:
         self.staging = store.path / f".staging-{uuid.uuid4().hex}"
         self.staging.mkdir()
         self._staged: dict[str, list[Path]] = {}
+        self._staged_rows: dict[str, int] = {}
         self._seq = 0
         self._inputs: list[InputRecord] = []
         self._reject_files: list[tuple[Path, Path]] = []
@@ -251,10 +255,9 @@ class StoreWriter:
         for key, sub in _split_by_partition(table):
             self._seq += 1
             out = self.staging / f"{self._seq:06d}.arrow"
-            with pa.OSFile(str(out), "wb") as sink, pa.ipc.new_file(
-                    sink, schema.ARROW_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
-                w.write_table(sub)
+            _write_ipc(sub, out)
             self._staged.setdefault(key, []).append(out)
+            self._staged_rows[key] = self._staged_rows.get(key, 0) + sub.num_rows
 
     def stage_rejects(self, input_path: Path, rejects: Iterable[Rejected]) -> Path | None:
         """Write rejected records to a staged CSV; it moves into rejected/ at commit."""
@@ -288,18 +291,18 @@ class StoreWriter:
         replaced: list[str] = []
         for part, staged in sorted(self._staged.items()):
             old_rel = by_partition.get(part, [])
-            old = _read_files([self.store.path / r for r in old_rel])
-            new = pa.concat_tables([_read_staged(p) for p in staged])
-            merged = _merge(old, new, now, stats)
-            rel = f"jobs/{part}/part-{uuid.uuid4().hex}.parquet"
-            out = self.store.path / rel
-            out.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(merged, out, compression="zstd")
-            _fsync(out)
+            old_paths = [self.store.path / r for r in old_rel]
+            n_rows = sum(int(files[r].get("rows", 0)) for r in old_rel) + self._staged_rows[part]
+            for merged in self._merged_buckets(old_paths, staged, n_rows, now, stats):
+                rel = f"jobs/{part}/part-{uuid.uuid4().hex}.parquet"
+                out = self.store.path / rel
+                out.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(merged, out, compression="zstd")
+                _fsync(out)
+                files[rel] = {"partition": part, "rows": merged.num_rows}
             for r in old_rel:
                 files.pop(r, None)
                 replaced.append(r)
-            files[rel] = {"partition": part, "rows": merged.num_rows}
         for staged_file, final in self._reject_files:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged_file, final)
@@ -318,9 +321,42 @@ class StoreWriter:
         for r in replaced:
             (self.store.path / r).unlink(missing_ok=True)
         self._staged.clear()
+        self._staged_rows.clear()
         self._inputs.clear()
         self._reject_files.clear()
         return stats
+
+    def _merged_buckets(self, old_paths: list[Path], staged: list[Path], n_rows: int,
+                        now: pd.Timestamp, stats: UpsertStats) -> Iterator[pa.Table]:
+        """The merged rows of one partition, as one table or, past :data:`MAX_FILE_ROWS`,
+        several (rows spread by a hash of their record key, so a key's old and new rows
+        meet in the same bucket). Memory: about one bucket, whatever the partition's size."""
+        n_buckets = max(1, -(-n_rows // MAX_FILE_ROWS))
+        if n_buckets == 1:
+            old = _read_files(old_paths)
+            new = pa.concat_tables([_read_staged(p) for p in staged])
+            yield _merge(old, new, now, stats)
+            return
+        spill = self.staging / f"buckets-{uuid.uuid4().hex}"
+        spill.mkdir()
+        sources = [(p, "old") for p in old_paths] + [(p, "new") for p in staged]
+        written: dict[tuple[str, int], list[Path]] = {}
+        for i, (path, kind) in enumerate(sources):
+            table = _read_files([path]) if kind == "old" else _read_staged(path)
+            bucket = _bucket_of(table["record_key"], n_buckets)
+            for b in np.unique(bucket):
+                out = spill / f"{kind}-{b}-{i}.arrow"
+                _write_ipc(table.filter(pa.array(bucket == b)), out)
+                written.setdefault((kind, int(b)), []).append(out)
+            del table
+        for b in range(n_buckets):
+            old = pa.concat_tables([_read_staged(p) for p in written.get(("old", b), [])]
+                                   or [schema.ARROW_SCHEMA.empty_table()])
+            new = pa.concat_tables([_read_staged(p) for p in written.get(("new", b), [])]
+                                   or [schema.ARROW_SCHEMA.empty_table()])
+            if old.num_rows or new.num_rows:
+                yield _merge(old, new, now, stats)
+        shutil.rmtree(spill, ignore_errors=True)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -348,6 +384,18 @@ def _split_by_partition(table: pa.Table) -> list[tuple[str, pa.Table]]:
         out.append((f"source={names[code]}/month={month}",
                     table if mask.all() else table.filter(pa.array(mask))))
     return out
+
+
+def _write_ipc(table: pa.Table, path: Path) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(
+            sink, schema.ARROW_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
+        w.write_table(table)
+
+
+def _bucket_of(keys: pa.ChunkedArray | pa.Array, n_buckets: int) -> np.ndarray:
+    """Bucket (0..n_buckets-1) of each record key; the same key always lands in the same one."""
+    h = pd.util.hash_pandas_object(pd.Series(keys.to_pandas(), dtype="string"), index=False)
+    return (h.to_numpy() % np.uint64(n_buckets)).astype(np.int64)
 
 
 def _read_staged(path: Path) -> pa.Table:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet  # noqa: F401  (pa.parquet)
 import pytest
 
 from rdcost import engine
@@ -110,3 +111,30 @@ def test_reingest_changes_nothing(synthetic, tmp_path):
     assert (report.stats.n_new, report.stats.n_updated, report.stats.n_unchanged) == (0, 0, N_ALLOC)
     after = st.read_table()
     assert after.equals(before)      # ingested_time kept too: unchanged rows are not rewritten
+
+
+def test_a_dense_month_is_written_as_several_files_and_merges_the_same(tmp_path, monkeypatch):
+    from rdcost import store as store_module
+
+    path = tmp_path / "month.txt"
+    _generator().write(2000, path, seed=2, per_year=2000 * 24)      # about two weeks: one partition
+    ingest([path], tmp_path / "one")
+    monkeypatch.setattr(store_module, "MAX_FILE_ROWS", 600)          # as if the month were huge
+    report = ingest([path], tmp_path / "many")
+    one, many = Store(tmp_path / "one"), Store(tmp_path / "many")
+    assert len(one.files()) == 1 and len(many.files()) >= 4
+    assert max(m["rows"] for m in many.manifest()["files"].values()) <= 600
+    assert report.stats.n_new == 2000
+    a, b = (s.read_table().drop_columns(["ingested_time"]).sort_by("record_key") for s in (one, many))
+    assert a.equals(b)
+    # upserts meet their stored row whatever bucket it is in: nothing new, nothing lost
+    again = ingest([path], tmp_path / "many")
+    assert (again.stats.n_new, again.stats.n_unchanged) == (0, 2000)
+    assert many.read_table().num_rows == 2000
+    for f in many.files():            # every file is sorted by submission time
+        t = pa.parquet.read_table(f, columns=["submit_time"])["submit_time"].to_numpy()
+        assert (t[1:] >= t[:-1]).all()
+    got = engine.summarize_store(many, today=TODAY).to_dict()
+    expected = summarize(one.read_jobs(), today=TODAY).to_dict()
+    assert got["n_jobs"] == 2000 and math.isclose(got["gpu_hours"], expected["gpu_hours"], rel_tol=1e-12)
+    assert got["n_grid_searches"] == expected["n_grid_searches"]
