@@ -258,3 +258,18 @@ def test_a_one_megabyte_cell_is_read_not_a_file_error(tmp_path, fmt):
     rep = read_checked(p, fmt)
     assert not isinstance(rep, RdcostError), rep
     assert rep.n_jobs == 2
+
+
+@pytest.mark.parametrize("record", [
+    pytest.param('{"id": "a", "name": "n", "state": ["finished"], "created_at": "2024-03-04T09:12:44"}',
+                 id="list-where-text-belongs"),
+    pytest.param('{"state": "finished"}', id="no-id-no-name"),
+    pytest.param('{}', id="empty-object"),
+])
+def test_wandb_json_records_of_the_wrong_shape_are_rejected(tmp_path, record):
+    p = tmp_path / "runs.json"
+    p.write_text('[' + record + ', {"id": "b", "name": "m", "state": "finished", '
+                 '"created_at": "2024-03-04T09:12:44"}]')
+    rep = read_checked(p, "wandb")
+    assert not isinstance(rep, RdcostError), rep
+    assert (rep.n_jobs, rep.n_rejected) == (1, 1)

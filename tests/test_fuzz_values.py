@@ -307,3 +307,15 @@ def test_year_9999_is_refused_in_every_zone(tz):
     out, reason = rv.parse_times(pd.Series(["9999-12-31T23:59:59", "31/12/9999 23:59"], dtype=object),
                                  tz, dayfirst=True, free_form=True)
     assert out.isna().all() and (reason == "not a valid date").all()
+
+
+@fuzz_settings(100)
+@given(rows=st.lists(st.lists(st.one_of(st.none(), st.text(max_size=5)), min_size=3, max_size=3),
+                     max_size=8))
+def test_join_columns_matches_a_plain_python_join(rows):
+    """pyarrow 26 drops the rows in which every piece is null; the join must not."""
+    cols = [pd.Series([r[i] for r in rows], dtype=object) for i in range(3)]
+    got = rv.join_columns(cols, "|", pd.RangeIndex(len(rows)))
+    want = ["|".join(v for v in r if v is not None) if any(v is not None for v in r) else None
+            for r in rows]
+    assert [None if v is pd.NA else v for v in got] == want

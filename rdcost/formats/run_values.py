@@ -242,9 +242,11 @@ def join_columns(columns: list[pd.Series], sep: str, index: pd.Index) -> pd.Seri
         return pd.Series(pd.NA, index=index, dtype=object)
     arrays = [pa.array(c.astype(object).where(c.notna(), None).to_numpy(), type=pa.string())
               for c in columns]
+    allnull = np.logical_and.reduce([a.is_null().to_numpy(zero_copy_only=False) for a in arrays])
+    if allnull.any():   # pyarrow (26) drops the rows in which every piece is null
+        arrays[0] = pc.if_else(pa.array(allnull), pa.scalar("", pa.string()), arrays[0])
     joined = pc.binary_join_element_wise(*arrays, sep, null_handling="skip")
     out = pd.Series(joined.to_numpy(zero_copy_only=False), index=index, dtype=object)
-    allnull = np.logical_and.reduce([a.is_null().to_numpy(zero_copy_only=False) for a in arrays])
     return out.where(~allnull, pd.NA)
 
 

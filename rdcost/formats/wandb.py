@@ -436,7 +436,7 @@ def _json_row(rec: dict) -> dict:
         runtime = _first(summary, "_wandb.runtime", "_runtime")
     other = {k: v for k, v in rec.items() if k not in _JSON_KNOWN}
     linked = _first(slurm, "job_id") or _find_slurm(config, summary, flatten(other))
-    return {
+    row = {
         "run_id": _first(rec, "id", "run_id") or parts[2],
         "job_name": _first(rec, "display_name", "displayName", "run_name", "name"),
         "state": rec.get("state"),
@@ -451,6 +451,15 @@ def _json_row(rec: dict) -> dict:
         "config_json": dict_json([config])[0], "metrics_json": dict_json([summary])[0],
         "other_json": dict_json([flatten(other)])[0],
     }
+    for k in _JSON_TEXT:   # a list or object where text belongs is read as its JSON text
+        v = row[k]
+        if v is not None and not isinstance(v, str):
+            row[k] = str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else json.dumps(v)
+    return row
+
+
+_JSON_TEXT = ("run_id", "job_name", "state", "created", "end", "sweep", "user", "entity", "project",
+              "host", "gpu_type", "cluster")
 
 
 # --------------------------------------------------------------------------
