@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SIZES = {"100k": 100_000, "1M": 1_000_000, "5M": 5_000_000}
+SIZES = {"100k": 100_000, "1M": 1_000_000, "2M": 2_000_000, "5M": 5_000_000}
+PER_YEAR = 5_000_000
 
 
 def run(cmd: list[str], quiet: bool = True) -> tuple[float, float]:
@@ -67,17 +68,18 @@ def best(cmds: list[list[str]], repeat: int, prepare=None) -> list[tuple[float, 
     return out  # type: ignore[return-value]
 
 
-def ensure_file(n: int, data_dir: Path) -> tuple[Path, dict]:
-    path = data_dir / f"sacct-{n}.txt"
+def ensure_file(n: int, data_dir: Path, per_year: int = PER_YEAR) -> tuple[Path, dict]:
+    path = data_dir / (f"sacct-{n}.txt" if per_year == PER_YEAR else f"sacct-{n}-{per_year}-per-year.txt")
     meta = path.with_suffix(".json")
     if not (path.is_file() and meta.is_file()):
         # in a child process: the runner must stay small, because a child's peak RSS as
         # wait4 reports it starts from the RSS of the process it was forked from
         print(f"generating {path} ...", file=sys.stderr, flush=True)
         code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from generate_sacct import write; "
-                "print(json.dumps(write(int(sys.argv[2]), __import__('pathlib').Path(sys.argv[3]), progress=True)))")
-        p = subprocess.run([PY, "-c", code, str(BENCH), str(n), str(path)], stdout=subprocess.PIPE, text=True,
-                           check=True)
+                "print(json.dumps(write(int(sys.argv[2]), __import__('pathlib').Path(sys.argv[3]), "
+                "per_year=float(sys.argv[4]), progress=True)))")
+        p = subprocess.run([PY, "-c", code, str(BENCH), str(n), str(path), str(per_year)], stdout=subprocess.PIPE,
+                           text=True, check=True)
         meta.write_text(p.stdout.strip())
     return path, json.loads(meta.read_text())
 
@@ -95,8 +97,8 @@ REPLAY = ("import sys, time; sys.path.insert(0, sys.argv[2]); "
           "t = time.perf_counter(); replay(s, g, d, 256); print(time.perf_counter() - t)")
 
 
-def bench_size(label: str, n: int, data_dir: Path, repeat: int, dask: bool) -> dict:
-    path, info = ensure_file(n, data_dir)
+def bench_size(label: str, n: int, data_dir: Path, repeat: int, dask: bool, per_year: int = PER_YEAR) -> dict:
+    path, info = ensure_file(n, data_dir, per_year)
     work = Path(tempfile.mkdtemp(prefix=f"rdcost-bench-{label}-", dir=data_dir))
     store = work / "store"
 
@@ -220,12 +222,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is kept")
     ap.add_argument("--no-replay", action="store_true")
     ap.add_argument("--dask", action="store_true", help="also time summarize --engine dask")
+    ap.add_argument("--per-year", type=int, default=PER_YEAR,
+                    help="allocations submitted per year in the synthetic files (denser: bigger partitions)")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     sizes = [(s, SIZES.get(s) or int(s.replace("_", ""))) for s in args.sizes.split(",")]
     info = machine()
-    results = [bench_size(label, n, args.data_dir, args.repeat, args.dask) for label, n in sizes]
+    results = [bench_size(label, n, args.data_dir, args.repeat, args.dask, args.per_year) for label, n in sizes]
     replay = None if args.no_replay else bench_replay(args.repeat)
     startup = bench_startup(args.repeat)
     print(f"machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}, "
