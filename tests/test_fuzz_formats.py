@@ -273,3 +273,17 @@ def test_wandb_json_records_of_the_wrong_shape_are_rejected(tmp_path, record):
     rep = read_checked(p, "wandb")
     assert not isinstance(rep, RdcostError), rep
     assert (rep.n_jobs, rep.n_rejected) == (1, 1)
+
+
+def test_sacct_duplicates_mixed_with_final_and_unfinished_jobs_merge_by_key(tmp_path):
+    """The merge once grouped a sorted frame by an unsorted key array: it kept
+    the wrong rows and left duplicate record keys."""
+    p = tmp_path / "dups.txt"
+    states = [("1", "COMPLETED"), ("2", "PENDING"), ("2", "PENDING"), ("3", "PENDING"),
+              ("4", "COMPLETED"), ("2", "PENDING"), ("5", "COMPLETED"), ("5", "COMPLETED")]
+    p.write_text("JobID|State\n" + "".join(f"{j}|{s}\n" for j, s in states))
+    df, rep = read_log_report(p, format="sacct-parsable")
+    assert schema.validate(df) == []
+    assert sorted(df["job_id"]) == ["1", "2", "3", "4", "5"] and rep.n_merged == 3
+    assert dict(zip(df["job_id"], df["state"], strict=True)) == {
+        "1": "COMPLETED", "2": "PENDING", "3": "PENDING", "4": "COMPLETED", "5": "COMPLETED"}

@@ -513,8 +513,9 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
         dup = jobs["record_key"].duplicated(keep=False)
         if dup.any():
             final = jobs["state"].isin(TERMINAL_STATES).to_numpy()
-            order = pd.DataFrame({"final": final, "pos": np.arange(len(jobs))})
-            best = order.sort_values(["final", "pos"]).groupby(jobs["record_key"].to_numpy()).tail(1)["pos"]
+            order = pd.DataFrame({"final": final, "pos": np.arange(len(jobs)),
+                                  "key": jobs["record_key"].to_numpy()})
+            best = order.sort_values(["final", "pos"]).groupby("key").tail(1)["pos"]
             before = len(jobs)
             jobs = jobs.iloc[np.sort(best.to_numpy())].reset_index(drop=True)
             n_merged = before - len(jobs)
