@@ -20,7 +20,7 @@ import pandas as pd
 from . import __version__, schema
 from .errors import NothingIngestibleError, RdcostError
 from .formats import detect, get_format
-from .formats.base import Chunk, ParseOptions, Rejected
+from .formats.base import Chunk, ParseOptions, Rejected, reject_implausible
 from .store import InputRecord, Store, UpsertStats, sha256_file
 
 #: How many rejected records a report shows as examples.
@@ -106,6 +106,7 @@ def iter_chunks(path: Path, opts: ParseOptions, format: str | None = None, *, ar
             chunk.jobs = schema.to_arrow(jobs)
         else:
             chunk.jobs = schema.conform(jobs)
+        reject_implausible(chunk, str(path), opts)
         yield name, chunk
 
 
@@ -231,6 +232,8 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
 
 
 def _nothing_message(r: FileReport) -> str:
+    if r.n_records == r.n_ignored:   # a header (and blank or comment lines), nothing else
+        return "no job records: the file has a header but no records below it"
     msg = f"nothing ingestible: {r.n_records} records read, none could be stored"
     if r.reasons:
         top = ", ".join(f"{reason} ({n})" for reason, n in r.reasons.most_common(3))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import ParseError
 
@@ -127,3 +128,93 @@ def handle_bad(rejected: list[Rejected], bad: Rejected, opts: ParseOptions) -> N
     if opts.on_bad_row == "raise":
         raise bad.to_error()
     rejected.append(bad)
+
+
+# ---------------------------------------------------------------- plausibility
+
+#: The longest run time a record may claim: more is a corrupted value or clock.
+MAX_RUN_S = 366 * 86_400
+#: How far after "now" a time may lie (a clock or a --tz off by hours is no error).
+FUTURE_SLACK_S = 86_400
+#: States whose elapsed time is "so far" (not checked against MAX_RUN_S).
+UNFINISHED_STATES = frozenset({"RUNNING", "SUSPENDED", "PENDING"})
+
+
+def reject_implausible(chunk: Chunk, path: str, opts: ParseOptions) -> None:
+    """Move the job rows that no real job can have into ``chunk.rejected``.
+
+    Applied to every format after parsing (``chunk.jobs`` conformed to the
+    schema), so that the same record gets the same verdict from every source:
+
+    - ``end before start``: an end time before the start time;
+    - ``<column> is in the future``: a submit, start or end time more than one
+      day after now (``opts.now``, default the clock);
+    - ``run time of more than a year``: an elapsed time, or end - start, over
+      366 days, of a job that is not RUNNING, SUSPENDED or PENDING (whose
+      elapsed time is only its time so far).
+
+    Each record gets its first problem as its reason; accounting is kept
+    (a row moves from stored to rejected).
+    """
+    jobs = chunk.jobs
+    if len(jobs) == 0:
+        return
+    if isinstance(jobs, pd.DataFrame):
+        view = jobs[list(_PLAUSIBILITY_COLUMNS)]
+    else:   # an Arrow table with the job schema
+        from ..schema import to_pandas
+        view = to_pandas(jobs.select(list(_PLAUSIBILITY_COLUMNS)))
+    bad = _implausible(view, path, opts, chunk)
+    if bad is not None:
+        chunk.jobs = (jobs[~bad].reset_index(drop=True) if isinstance(jobs, pd.DataFrame)
+                      else jobs.filter(pa.array(~bad)))
+
+
+_PLAUSIBILITY_COLUMNS = ("state", "submit_time", "start_time", "end_time", "elapsed_s", "source_line")
+
+
+def _implausible(jobs: pd.DataFrame, path: str, opts: ParseOptions, chunk: Chunk):
+    """The rows to drop (numpy mask), their rejects added to ``chunk``; None if none."""
+    jobs = jobs.reset_index(drop=True)
+    now = pd.Timestamp.now(tz="UTC") if opts.now is None else pd.Timestamp(opts.now)
+    now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+    latest = now + pd.Timedelta(seconds=FUTURE_SLACK_S)
+    start, end = jobs["start_time"], jobs["end_time"]
+    long_run = f"at most {MAX_RUN_S:,} s (366 days)"
+    checks = [(end < start, "end_time", end, "end before start", "an end time at or after the start time")]
+    for col in ("submit_time", "start_time", "end_time"):
+        checks.append((jobs[col] > latest, col, jobs[col], f"{col} is in the future",
+                       f"a time before {latest:%Y-%m-%dT%H:%M}Z (now + 1 day)"))
+    # an unfinished job's elapsed time is its time so far, computed at export:
+    # kept as the log says (years of it is a Slurm "runaway" record)
+    ended = ~jobs["state"].isin(list(UNFINISHED_STATES))
+    checks.append((ended & (jobs["elapsed_s"] > MAX_RUN_S), "elapsed_s", jobs["elapsed_s"],
+                   "run time of more than a year", long_run))
+    checks.append((ended & ((end - start).dt.total_seconds() > MAX_RUN_S), "end_time", end,
+                   "run time of more than a year", long_run + " after the start"))
+    bad = pd.Series(False, index=jobs.index)
+    found: list[tuple[int, Rejected]] = []
+    lines = jobs["source_line"]
+    for mask, column, values, reason, expected in checks:
+        new = mask.fillna(False).astype(bool) & ~bad
+        for i in new[new].index:
+            line = lines.at[i]
+            found.append((i, Rejected(path=str(path), line=None if pd.isna(line) else int(line),
+                                      reason=reason, column=column, value=_as_text(values.at[i]),
+                                      expected=expected)))
+        bad |= new
+    if not found:
+        return None
+    out = list(chunk.rejected)
+    for _, r in sorted(found, key=lambda f: f[0]):
+        handle_bad(out, r, opts)
+    chunk.rejected = sorted(out, key=lambda r: (r.line is None, r.line or 0))
+    return bad.to_numpy(dtype=bool)
+
+
+def _as_text(v) -> str:
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat().replace("+00:00", "Z")
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)

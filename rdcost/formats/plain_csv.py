@@ -311,7 +311,8 @@ def _record_keys(jobs: pd.DataFrame, cells: pd.DataFrame, header: list[str],
     scope = col("cluster").where(col("cluster").notna(), opts.cluster)
     scope = scope.where(scope.notna(), col("project")).where(lambda x: x.notna(), opts.project)
     ident = col("job_id").where(col("job_id").notna(), col("run_id"))
-    when = jobs["submit_time"] if "submit_time" in jobs else pd.Series(pd.NaT, index=idx)
+    when = jobs["submit_time"] if "submit_time" in jobs else \
+        pd.Series(pd.NaT, index=idx, dtype="datetime64[us, UTC]")   # ns would overflow after 2262
     when = pd.to_datetime(when, utc=True).where(lambda x: x.notna(), jobs["start_time"])
     when_s = when.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object).fillna("")
     by_id = "csv:" + scope.fillna("").astype(str) + ":" + ident.fillna("").astype(str) + ":" + when_s

@@ -115,11 +115,36 @@ def _looks_like_records(lines: list[str], delimiter: str) -> bool:
     return False
 
 
-def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str | None = None) -> Layout | None:
+def _other_delimiter_header(line: str, strict: bool) -> tuple[str, list[str]] | None:
+    """A header of sacct field names only, separated by another one-character
+    delimiter (``sacct -P --delimiter=,``): (delimiter, names) or None.
+
+    ``strict`` (auto-detection): at least four names, JobID among them, so that
+    a small table with a few sacct-like column names stays plain CSV; with
+    ``--format sacct-parsable`` two names are enough.
+    """
+    seen = [c for c in dict.fromkeys(line) if c.isascii() and not c.isalnum() and c not in ' "\'_']
+    for d in sorted(seen, key=line.count, reverse=True):
+        parts = _split(line, d)
+        if len(parts) >= 2 and parts[-1] == "":
+            parts = parts[:-1]
+        if len(parts) < (4 if strict else 2) or not all(is_known_field(x) for x in parts):
+            continue
+        if strict and "jobid" not in {x.strip().casefold() for x in parts}:
+            continue
+        return d, parts
+    return None
+
+
+def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str | None = None,
+                  strict: bool = False) -> Layout | None:
     """Find delimiter, header and column names from the first lines of a file.
 
     Returns None when the lines are no sacct parsable text. A header-less file
     without ``opts.fields`` raises FormatDetectionError asking for --fields.
+    Without ``opts.delimiter``, a header of sacct field names separated by any
+    other one-character delimiter is found too (``strict``: the sniffer's rule,
+    see :func:`_other_delimiter_header`).
     """
     opts = opts or ParseOptions()
     content = _content(lines)
@@ -160,6 +185,14 @@ def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str 
                     f"--fields names {len(cols)} columns but the lines have {n_seen} fields",
                     path=path, value=first, hint="give one name per field, in the export's order")
             return Layout(d, _unique(cols), trailing, first_i, False)
+    other = None if opts.delimiter else _other_delimiter_header(first, strict)
+    if other is not None:
+        d, names = other
+        cols = [resolve_field(n) for n in names]
+        if opts.fields and fields_from_user(opts.fields) != cols:
+            raise UsageError("--fields does not match the header line of the file", path=path,
+                             value=first, hint="leave out --fields: the header gives the column order")
+        return Layout(d, _unique(cols), first.endswith(d), first_i + 1, True)
     return None
 
 
@@ -180,7 +213,7 @@ def _unique(cols: list[str]) -> list[str]:
 def sniff(sample: Sample) -> bool:
     lines = [ln.rstrip("\r") for ln in sample.lines(50)]
     try:
-        return detect_layout(lines) is not None
+        return detect_layout(lines, strict=True) is not None
     except FormatDetectionError:
         return True  # header-less sacct text: ours, parse asks for --fields
     except UsageError:
