@@ -87,6 +87,10 @@ SEEDS = [
     Seed("mlflow-ui", REALWORLD / "mlflow_ui_runs_v2_optuna.csv", "mlflow", b",", 10),
     Seed("csv-hcs", REALWORLD / "hcs_plain_jobs.csv", "csv", b",", 10),
     Seed("csv-tsv-bom", RUNS_DATA / "plain_bom_crlf.tsv", "csv", b"\t", 0),
+    Seed("csv-canonical", RUNS_DATA / "plain_canonical.csv", "csv", b",", 0),
+    Seed("csv-words-dates", RUNS_DATA / "plain_words_dates.csv", "csv", b",", 0, {"tz": "Europe/Berlin"}),
+    Seed("mlflow-ui-quoted", RUNS_DATA / "mlflow_ui_quoted.csv", "mlflow", b",", 0),
+    Seed("wandb-ui-endtime", RUNS_DATA / "wandb_ui_endtime.csv", "wandb", b",", 0),
 ]
 
 
@@ -287,3 +291,19 @@ def test_sacct_duplicates_mixed_with_final_and_unfinished_jobs_merge_by_key(tmp_
     assert sorted(df["job_id"]) == ["1", "2", "3", "4", "5"] and rep.n_merged == 3
     assert dict(zip(df["job_id"], df["state"], strict=True)) == {
         "1": "COMPLETED", "2": "PENDING", "3": "PENDING", "4": "COMPLETED", "5": "COMPLETED"}
+
+
+def test_sacct_json_with_a_number_of_thousands_of_digits(tmp_path):
+    """Python refuses to read integers of more than 4300 digits (a plain ValueError)."""
+    p = tmp_path / "big.json"
+    p.write_text('{"jobs": [{"job_id": ' + "9" * 5000 + ', "name": "x"}], "meta": {}}')
+    err = read_checked(p, "sacct-json")
+    assert isinstance(err, RdcostError) and "a number too long to read (more than 4300 digits)" in str(err)
+
+
+def test_run_export_cell_of_thousands_of_digits_is_kept_as_text(tmp_path):
+    p = tmp_path / "api.csv"
+    p.write_text("name,state,created_at,config.seed\nr1,finished,2024-01-01T00:00:00,"
+                 + "9" * 5000 + "\n")
+    df, rep = read_log_report(p, format="wandb")
+    assert rep.n_jobs == 1 and json.loads(df.loc[0, "config_json"])["seed"] == "9" * 5000

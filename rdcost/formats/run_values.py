@@ -524,7 +524,8 @@ def encode_cells(s: pd.Series, mode: str = "json") -> pd.Series:
     """Text cells as JSON values: numbers, booleans, null (NaN/None), JSON or
     Python lists/dicts (``mode="python"`` also reads Python reprs), else strings."""
     out = json_string(s)
-    num = s.str.fullmatch(_JSON_NUMBER).fillna(False).astype(bool)
+    # a number JSON readers can take back (Python refuses integers over 4300 digits)
+    num = (s.str.fullmatch(_JSON_NUMBER) & (s.str.len() <= 1000)).fillna(False).astype(bool)
     out[num] = s[num]
     out[s.isin(_NULL_WORDS[mode])] = "null"
     out[s.isin(_TRUE_WORDS[mode])] = "true"

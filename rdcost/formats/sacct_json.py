@@ -170,6 +170,8 @@ class _JsonStream:
                 if cut and self.partial_ok:
                     raise _Incomplete from None
                 self.fail(exc.msg, index=exc.pos)
+            except ValueError:   # an integer of more than 4300 digits (Python's limit)
+                self.fail("a number too long to read (more than 4300 digits)")
             if end >= len(self.buf) - 3 and not self.eof and not isinstance(val, (dict, list, str)):
                 self._fill()                  # a number may go on: 12|3, 0|.5, 1|e-3
                 continue
@@ -271,7 +273,7 @@ def _members_to_end(text: str, i: int) -> dict | None:
             if c == "}" and not text[i + 1:].strip():
                 return out
             return None
-    except json.JSONDecodeError:
+    except ValueError:   # JSONDecodeError, or an integer too long to read
         return None
 
 
