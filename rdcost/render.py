@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -27,9 +27,14 @@ def csv_safe(value: Any) -> Any:
     """Prefix a text cell that a spreadsheet would evaluate with a quote.
 
     Numbers (including negative ones) are left alone: only text is neutralized.
+    A carriage return becomes a newline: the csv module does not quote a cell
+    holding a bare CR when lines end in LF, and a spreadsheet would start a new
+    row (whose first cell could be a formula) there.
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
-        return "'" + value
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+            return "'" + value
     return value
 
 
@@ -83,9 +88,21 @@ def _cell(v: Any) -> Any:
 
 
 def md_escape(text: Any) -> str:
-    s = "" if text is None else str(text)
+    s = printable("" if text is None else str(text))
     s = html.escape(s, quote=False)
-    return re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s).replace("\n", " ")
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s)
+
+
+_LINE_BREAKS = re.compile("[\r\n\t\x0b\x0c\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from logs made safe for one line of a terminal or table: line breaks
+    and tabs become spaces, other control characters (escape sequences that would
+    move the cursor or recolour a terminal) become visible ``\\xNN``."""
+    s = _LINE_BREAKS.sub(" ", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
 
 
 def html_escape(text: Any) -> str:
@@ -107,11 +124,11 @@ def to_text_table(df: pd.DataFrame, max_width: int = 40) -> str:
     cells = [[_fmt(v, max_width) for v in row] for row in df.itertuples(index=False)]
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
                for c in cols]
-    widths = [max([len(str(c))] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+    widths = [max([len(printable(str(c)))] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
     def line(vals):
         return "  ".join(v.rjust(w) if num else v.ljust(w)
                          for v, w, num in zip(vals, widths, numeric, strict=True)).rstrip()
-    out = [line([str(c) for c in cols]), line(["-" * w for w in widths])]
+    out = [line([printable(str(c)) for c in cols]), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
     return "\n".join(out) + "\n"
 
@@ -147,5 +164,5 @@ def _fmt(v: Any, max_width: int) -> str:
     if isinstance(v, float):
         s = f"{v:,.2f}" if abs(v) < 1e15 else f"{v:.3g}"
     else:
-        s = str(v).replace("\n", " ")
+        s = printable(str(v))
     return s if len(s) <= max_width else s[: max_width - 1] + "…"
