@@ -274,12 +274,12 @@ def line_mutation(draw, delimiter: bytes) -> Callable[[list[bytes]], list[bytes]
     i = draw(st.integers(0, 10**6))
     j = draw(st.integers(0, 10**6))
     if op == "truncate":
-        return lambda ls: [l[: _pos(j, len(l) + 1)] if k == _pos(i, len(ls)) else l for k, l in enumerate(ls)]
+        return lambda ls: [ln[: _pos(j, len(ln) + 1)] if k == _pos(i, len(ls)) else ln for k, ln in enumerate(ls)]
     if op == "duplicate":
         times = draw(st.integers(1, 3))
         return lambda ls: ls[: _pos(i, len(ls)) + 1] + [ls[_pos(i, len(ls))]] * times + ls[_pos(i, len(ls)) + 1:] if ls else ls
     if op == "drop":
-        return lambda ls: [l for k, l in enumerate(ls) if k != _pos(i, len(ls))]
+        return lambda ls: [ln for k, ln in enumerate(ls) if k != _pos(i, len(ls))]
     if op == "swap":
         def swap(ls):
             ls = list(ls)
@@ -311,8 +311,8 @@ def line_mutation(draw, delimiter: bytes) -> Callable[[list[bytes]], list[bytes]
     if op == "wrong_delimiter":
         other = draw(st.sampled_from([d for d in OTHER_DELIMITERS if d != delimiter]))
         every = draw(st.booleans())
-        return lambda ls: [l.replace(delimiter, other) if (every or k == _pos(i, len(ls))) and delimiter else l
-                           for k, l in enumerate(ls)]
+        return lambda ls: [ln.replace(delimiter, other) if (every or k == _pos(i, len(ls))) and delimiter else ln
+                           for k, ln in enumerate(ls)]
     if op in ("binary", "invalid_utf8"):
         payload = draw(st.binary(min_size=1, max_size=16)) if op == "binary" \
             else draw(st.sampled_from(INVALID_UTF8))
