@@ -8,6 +8,7 @@ duplicate, ignored (comments, separators) or rejected with its reason.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, schema
-from .errors import NothingIngestibleError, RdcostError
+from .errors import NothingIngestibleError, RdcostError, UsageError
 from .formats import detect, get_format
 from .formats.base import Chunk, ParseOptions, Rejected, reject_implausible
 from .store import InputRecord, Store, UpsertStats, sha256_file
@@ -88,6 +89,7 @@ def iter_chunks(path: Path, opts: ParseOptions, format: str | None = None, *, ar
     the store writes), which skips a round trip through pandas.
     """
     path = Path(path)
+    check_options(opts)
     _check_readable(path)
     name = resolve_format(path, format)
     module = get_format(name)
@@ -163,6 +165,19 @@ def _options(opts: ParseOptions | None, options: dict) -> ParseOptions:
     return opts
 
 
+def check_options(opts: ParseOptions) -> None:
+    """Options that cannot work are a UsageError before any file is read."""
+    from .formats.sacct_values import check_tz
+
+    check_tz(opts.tz)
+    d = opts.delimiter
+    if d is not None and (len(d) != 1 or d in '\r\n"'):
+        raise UsageError(f"--delimiter must be one character (not a line break or a quote), got {d!r}")
+    g = opts.gpus_per_run
+    if g is not None and not (isinstance(g, (int, float)) and math.isfinite(g) and g >= 0):
+        raise UsageError(f"--gpus-per-run must be a number >= 0, got {g!r}")
+
+
 def _check_readable(path: Path) -> None:
     if not path.exists():
         raise RdcostError("no such file", path=str(path))
@@ -185,6 +200,7 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
     bytes_done, bytes_total)`` is called after each chunk.
     """
     opts = _options(opts, options)
+    check_options(opts)   # before the store is opened or locked
     st = store if isinstance(store, Store) else Store(store)
     reports: list[FileReport] = []
     with st.writer(lock_timeout_s=lock_timeout_s, on_wait=on_lock_wait) as w, \

@@ -32,7 +32,7 @@ import pytest
 import rdcost
 from rdcost import read_log_report
 from rdcost.cli import main
-from rdcost.errors import ParseError, RdcostError
+from rdcost.errors import ParseError, RdcostError, UsageError
 from rdcost.store import Store
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -356,3 +356,40 @@ def test_sacct_header_with_another_delimiter(tmp_path, header, claimed):
         # forcing the format is enough when every name is a sacct field
         df, rep = read_log_report(path, format="sacct-parsable")
         assert rep.n_records == rep.n_jobs + rep.n_ignored + rep.n_rejected + rep.n_folded + rep.n_merged
+
+
+# ---------------------------------------------------------------- options that cannot work
+
+@pytest.mark.parametrize("options,cli_args,message", [
+    pytest.param({"tz": "Mars/Olympus"}, ["--tz", "Mars/Olympus"],
+                 "unknown time zone 'Mars/Olympus'; use an IANA name like UTC, Europe/Berlin or America/New_York",
+                 id="tz"),
+    pytest.param({"tz": ""}, ["--tz", ""], "unknown time zone ''", id="empty-tz"),
+    pytest.param({"delimiter": ";;"}, ["--delimiter", ";;"],
+                 "--delimiter must be one character (not a line break or a quote), got ';;'", id="delimiter"),
+    pytest.param({"delimiter": "\n"}, ["--delimiter", "\\n"],
+                 "--delimiter must be one character (not a line break or a quote), got '\\n'", id="newline"),
+    pytest.param({"gpus_per_run": -1.0}, ["--gpus-per-run", "-1"],
+                 "--gpus-per-run must be a number >= 0, got -1.0", id="negative-gpus"),
+    pytest.param({"gpus_per_run": float("nan")}, ["--gpus-per-run", "nan"],
+                 "--gpus-per-run must be a number >= 0, got nan", id="nan-gpus"),
+])
+def test_options_that_cannot_work_are_usage_errors(options, cli_args, message, tmp_path, capsys):
+    """These once crashed (an unknown zone in a CSV, a 2-character delimiter) or stored
+    negative GPU counts; now: exit status 2 before any file is read."""
+    path = BAD / "end_before_start.csv"
+    with pytest.raises(UsageError) as exc:
+        read_log_report(path, **options)
+    assert str(exc.value).startswith(message)
+    with pytest.raises(UsageError):
+        rdcost.ingest([path], store=tmp_path / "s", **options)
+    assert not (tmp_path / "s").exists()
+    code, _, err = cli(capsys, "ingest", str(path), *cli_args, "--store", str(tmp_path / "s"))
+    assert code == 2 and f"rdcost: error: {message}" in err and "Traceback" not in err
+
+
+def test_sacct_text_delimiter_must_be_ascii(tmp_path):
+    path = tmp_path / "e.txt"
+    path.write_text("JobID\u00e9State\n1\u00e9COMPLETED\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="one ASCII character for sacct text"):
+        read_log_report(path, format="sacct-parsable", delimiter="\u00e9")

@@ -265,8 +265,8 @@ class _CountingFile:
 def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     path = Path(path)
     sv.check_tz(opts.tz)
-    if opts.delimiter is not None and len(opts.delimiter) != 1:
-        raise UsageError(f"--delimiter must be one character for sacct text, got {opts.delimiter!r}",
+    if opts.delimiter is not None and (len(opts.delimiter) != 1 or not opts.delimiter.isascii()):
+        raise UsageError(f"--delimiter must be one ASCII character for sacct text, got {opts.delimiter!r}",
                          hint="re-export with a one-character delimiter, e.g. --delimiter=$'\\x1f'")
     layout = detect_layout(_head_lines(path), opts, str(path))
     if layout is None:
