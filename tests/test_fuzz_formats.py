@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from rdcost import read_log_report, schema
@@ -307,3 +307,43 @@ def test_run_export_cell_of_thousands_of_digits_is_kept_as_text(tmp_path):
                  + "9" * 5000 + "\n")
     df, rep = read_log_report(p, format="wandb")
     assert rep.n_jobs == 1 and json.loads(df.loc[0, "config_json"])["seed"] == "9" * 5000
+
+
+# ---------------------------------------------------------------- any options
+
+OPTION_SEEDS = [_param(s) for s in SEEDS if s.name in (
+    "lisa-sacct", "lisa-wandb", "lisa-jobs", "sacct-fixed-cttoy", "sacct-json-21", "mlflow-ui", "wandb-json")]
+
+options = st.fixed_dictionaries({}, optional={
+    "tz": st.one_of(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Nope/Nope", "", "utc",
+                                     "../../etc/passwd", "Etc/GMT+14"]), st.text(max_size=12)),
+    "delimiter": st.one_of(st.sampled_from(["|", ",", ";", "\t", "\x1f", "é", "||", "\n", '"', " ", ""]),
+                           st.text(max_size=3)),
+    "fields": st.lists(st.one_of(st.sampled_from(["JobID", "State", "Elapsed", "jobid", "elapsed", "ConsumedE+",
+                                                  "Bogus", ""]), st.text(max_size=8)), max_size=5),
+    "gpus_per_run": st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    "gpu_type": st.one_of(st.none(), st.text(max_size=8)),
+    "dayfirst": st.sampled_from([None, True, False]),
+    "cluster": st.one_of(st.none(), st.text(max_size=8)),
+    "project": st.one_of(st.none(), st.text(max_size=8)),
+    "column_map": st.dictionaries(st.sampled_from(["start_time", "end_time", "job_id", "user", "gpus", "bogus",
+                                                   "elapsed_s"]),
+                                  st.sampled_from(["Start", "Created", "job_id", "JobID", "nope", "", "Name"]),
+                                  max_size=3),
+    "chunk_rows": st.integers(-3, 50),
+    "on_bad_row": st.sampled_from(["skip", "raise"]),
+})
+
+
+@pytest.mark.parametrize("seed", OPTION_SEEDS)
+@fuzz_settings(30)
+@given(opts=options, forced=st.booleans())
+def test_any_options_give_a_table_or_an_rdcost_error(seed, opts, forced, tmp_path_factory):
+    """What a user can type on the command line: every combination of options
+    ends in a table or an error message (UsageError for an option that cannot work)."""
+    d = tmp_path_factory.mktemp("opts")
+    path = d / ("seed" + seed.path.suffix)
+    path.write_bytes(seed.content())
+    on_bad_row = opts.pop("on_bad_row", "skip")
+    got = read_checked(path, seed.format if forced else None, on_bad_row, **opts)
+    event("outcome: " + (type(got).__name__ if isinstance(got, RdcostError) else "table"))
