@@ -25,7 +25,7 @@ project's), without holding the job table in memory:
 What grows with the number of jobs n: the partial of one partition is
 O(rows of that partition); the merged partials are O(distinct values) for
 the value counts, O(distinct start/end instants) for the concurrency sweep
-(16 bytes each) and about 20 bytes per named job for the grid searches;
+(16 bytes each) and about 24 bytes per named job for the grid searches;
 nothing else holds per-job data. The job table itself is never loaded.
 
 Engines: ``pandas`` runs the partition tasks in this process, one after
