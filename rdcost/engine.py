@@ -72,6 +72,7 @@ from .summary import (
     _scaled_row,
     _tuning_round,
     _whole,
+    assumptions_block,
     job_costs,
 )
 
@@ -800,8 +801,6 @@ def _gpu_types(combos: pd.DataFrame | None, gh_total: float) -> list[dict[str, A
 def _assumptions_used(a: Assumptions, combos: pd.DataFrame | None, one_model: Sourced | None,
                       tuning: Sourced | None, eff: dict[str, Any], year: int | None) -> dict[str, Any]:
     """summary._assumptions_used, from the (GPU type, day) rows instead of the jobs."""
-    from dataclasses import asdict
-
     prices, power = [], []
     if combos is not None and (combos["n_used"] > 0).any():
         used = combos[combos["n_used"] > 0].copy()
@@ -825,24 +824,7 @@ def _assumptions_used(a: Assumptions, combos: pd.DataFrame | None, one_model: So
             power.append({"gpu_key": _nan_if_missing(r["gpu_key"]), "power_w": _nan_if_missing(r["power_w"]),
                           "basis": _nan_if_missing(r["power_basis"]), "source": _nan_if_missing(r["power_source"]),
                           "origin": _nan_if_missing(r["power_rule"]), "n_jobs": int(r["n_used"])})
-    c = a.carbon
-    return {
-        "name": a.name, "layers": list(a.layers), "year": year,
-        "price_provider": a.price_provider, "price_date": a.price_date, "power_basis": a.power_basis,
-        "gpu_aliases": dict(a.gpu_aliases), "cloud_equivalents": dict(a.cloud_equivalents),
-        "prices": prices, "power": power,
-        "mean_usd_per_gpu_hour_low": eff["usd_per_gpu_hour_low"],
-        "mean_usd_per_gpu_hour_high": eff["usd_per_gpu_hour_high"],
-        "mean_power_w": eff["power_w"],
-        "pue": asdict(a.pue),
-        "carbon": {"kg_co2e_per_kwh": c.kg_co2e_per_kwh, "lbs_co2e_per_kwh": c.lbs_co2e_per_kwh,
-                   "region": c.region, "year": c.year, "source": c.source, "origin": c.origin,
-                   "as_of": c.as_of, "note": c.note},
-        "electricity_usd_per_kwh": asdict(a.electricity_usd_per_kwh),
-        "one_model_gpu_hours": None if one_model is None else asdict(one_model),
-        "tuning_round_n_jobs": None if tuning is None else asdict(tuning),
-        "crash_threshold_minutes": asdict(a.crash_threshold_minutes),
-    }
+    return assumptions_block(a, prices, power, one_model, tuning, eff, year)
 
 
 def _nan_if_missing(v: Any) -> Any:

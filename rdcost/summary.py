@@ -387,6 +387,14 @@ def _assumptions_used(a: Assumptions, j: pd.DataFrame, started: pd.Series, one_m
             k, w, basis, src, rule = key_vals
             power.append({"gpu_key": k, "power_w": w, "basis": basis, "source": src, "origin": rule,
                           "n_jobs": len(g)})
+    return assumptions_block(a, prices, power, one_model, tuning, eff, year)
+
+
+def assumptions_block(a: Assumptions, prices: list[dict[str, Any]], power: list[dict[str, Any]],
+                      one_model: Sourced | None, tuning: Sourced | None, eff: dict[str, Any],
+                      year: int | None) -> dict[str, Any]:
+    """The ``assumptions`` of the summary JSON: the prices and power rows actually used,
+    and every other assumption with its origin and source (one layout for every engine)."""
     c = a.carbon
     return {
         "name": a.name, "layers": list(a.layers), "year": year,
