@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AssumptionError, UsageError
+from .render import json_ready
 
 HOURS_PER_DAY = 24
 DAYS_PER_YEAR = 365.25
@@ -705,25 +706,13 @@ class Report:
         d["replay"] = self.replay
         d["notes"] = list(self.notes)
         d["assumptions"] = d.pop("assumptions")
-        return _clean(d)
+        return json_ready(d)
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    return [{k: json_ready(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if x is pd.NA or x is pd.NaT:
-        return None
-    return x
 
 
 def _sum_or_none(s: pd.Series) -> float | None:

@@ -56,6 +56,7 @@ from .errors import AssumptionError, RdcostError, UsageError
 from .grouping import GroupingParams, burst_labels, name_stem
 from .linking import compute_jobs
 from .projects import ProjectDef, project_mask
+from .render import iso
 from .store import Store
 from .summary import (
     CANCELLED_STATES,
@@ -68,7 +69,6 @@ from .summary import (
     WASTE_CATEGORIES,
     Summary,
     _comparisons,
-    _iso,
     _scaled_row,
     _tuning_round,
     _whole,
@@ -705,7 +705,7 @@ def combine(parts: Sequence[Partial], a: Assumptions, year: int | None, *, proje
         n_grid_searches=int(len(per_search)), n_jobs_in_grid_searches=int(per_search.sum()),
         gpu_hours=gh_total, gpu_days=gh_total / costing.HOURS_PER_DAY,
         gpu_years=gh_total / costing.HOURS_PER_DAY / costing.DAYS_PER_YEAR,
-        first_start_time=_iso(first), last_end_time=_iso(last), span_days=span_days,
+        first_start_time=iso(first), last_end_time=iso(last), span_days=span_days,
         min_job_minutes=None if el_min is None else el_min / costing.S_PER_MINUTE,
         mean_job_hours=None if not n_el else exact_float(sum(p.el_sum for p in parts)) / n_el / costing.S_PER_HOUR,
         median_job_hours=None if not n_el else _median(el) / costing.S_PER_HOUR,
@@ -715,7 +715,7 @@ def combine(parts: Sequence[Partial], a: Assumptions, year: int | None, *, proje
         gpu_type_share={t["gpu_type"]: t["share_of_gpu_hours"] for t in types},
         gpu_types=types,
         mean_concurrent_gpus=conc.mean_concurrent_gpus, peak_concurrent_gpus=conc.peak_concurrent_gpus,
-        peak_concurrent_time=_iso(conc.peak_time),
+        peak_concurrent_time=iso(conc.peak_time),
         one_model_gpu_hours=None if one_model is None else one_model.value,
         tuning_round_n_jobs=n_round,
         rd_table=rd, **totals, comparisons=comps, waste=waste,

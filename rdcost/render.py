@@ -56,6 +56,32 @@ def plain(value: Any) -> Any:
     return value
 
 
+def iso(ts: Any) -> str | None:
+    """A timestamp as ISO 8601 UTC with a ``Z`` (None when missing)."""
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
+
+
+def json_ready(x: Any) -> Any:
+    """Dicts, lists and scalars made JSON-ready, recursively: NA/NaN/NaT/inf -> None,
+    numpy scalars -> Python."""
+    if isinstance(x, dict):
+        return {str(k): json_ready(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_ready(v) for v in x]
+    if x is None or x is pd.NA or x is pd.NaT:
+        return None
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        try:
+            x = x.item()
+        except (TypeError, ValueError):
+            return x
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 

@@ -35,7 +35,6 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from . import costing, reference
@@ -43,6 +42,7 @@ from .assumptions import Assumptions, Sourced, job_power, job_prices
 from .errors import AssumptionError
 from .grouping import GroupingParams, find_groups
 from .linking import compute_jobs
+from .render import iso, json_ready
 
 SCHEMA_VERSION = 1
 FAILED_STATES = ("FAILED", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL")
@@ -105,7 +105,7 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         d = {"schema_version": SCHEMA_VERSION}
         d.update(asdict(self))
-        return _clean(d)
+        return json_ready(d)
 
     def figures(self) -> pd.DataFrame:
         """One row per figure: section, metric, value, unit, assumption (the CSV form)."""
@@ -231,7 +231,7 @@ def summarize(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
         n_grid_searches=int(len(per_search)), n_jobs_in_grid_searches=int(per_search.sum()),
         gpu_hours=gh_total, gpu_days=gh_total / costing.HOURS_PER_DAY,
         gpu_years=gh_total / costing.HOURS_PER_DAY / costing.DAYS_PER_YEAR,
-        first_start_time=_iso(first), last_end_time=_iso(last), span_days=span_days,
+        first_start_time=iso(first), last_end_time=iso(last), span_days=span_days,
         min_job_minutes=None if el.empty else float(el.min()) / costing.S_PER_MINUTE,
         mean_job_hours=None if el.empty else float(el.mean()) / costing.S_PER_HOUR,
         median_job_hours=None if el.empty else float(el.median()) / costing.S_PER_HOUR,
@@ -241,7 +241,7 @@ def summarize(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
         gpu_type_share={t["gpu_type"]: t["share_of_gpu_hours"] for t in types},
         gpu_types=types,
         mean_concurrent_gpus=conc.mean_concurrent_gpus, peak_concurrent_gpus=conc.peak_concurrent_gpus,
-        peak_concurrent_time=_iso(conc.peak_time),
+        peak_concurrent_time=iso(conc.peak_time),
         one_model_gpu_hours=None if one_model is None else one_model.value,
         tuning_round_n_jobs=n_round,
         rd_table=rd, **totals, comparisons=comps, waste=waste,
@@ -483,7 +483,7 @@ def _figures(s: Summary) -> pd.DataFrame:
         add("assumptions", k, None if v is None else v["value"], "" if v is None else v["unit"],
             "" if v is None else _src(v))
     df = pd.DataFrame(rows, columns=["section", "metric", "value", "unit", "assumption"], dtype=object)
-    df["value"] = pd.Series([_clean(v) for v in df["value"]], index=df.index, dtype=object)
+    df["value"] = pd.Series([json_ready(v) for v in df["value"]], index=df.index, dtype=object)
     return df
 
 
@@ -517,22 +517,4 @@ def _whole(x: float) -> float | int:
     return int(x) if float(x).is_integer() else x
 
 
-def _iso(ts: Any) -> str | None:
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
 
-
-def _clean(x: Any) -> Any:
-    """NaN/NA -> None and numpy scalars -> Python, recursively (JSON-ready)."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if x is pd.NA or x is pd.NaT:
-        return None
-    return x

@@ -62,6 +62,7 @@ from .assumptions import Assumptions
 from .errors import UsageError
 from .grouping import GroupingParams, find_groups, summarize_groups
 from .linking import compute_jobs, link_runs
+from .render import iso, json_ready
 from .summary import _check_missing, job_costs
 
 SCHEMA_VERSION = 1
@@ -172,7 +173,7 @@ class TuningResult:
     def to_dict(self) -> dict[str, Any]:
         d = {"schema_version": SCHEMA_VERSION}
         d.update(asdict(self))
-        return _clean(d)
+        return json_ready(d)
 
     def search_table(self) -> pd.DataFrame:
         """One row per search (the table and CSV form)."""
@@ -613,7 +614,7 @@ def _sensitivity(g: pd.DataFrame, v: _Values, sign: float) -> dict[str, list[dic
     for (sid, key), x in zip(per.index, per.itertuples(index=False), strict=True):
         out.setdefault(sid, []).append({
             "hyperparameter": key, "n_values": int(x.n_values), "spread": float(x.spread),
-            "eta_squared": _na(x.eta_squared), "best_value": best[(sid, key)][1],
+            "eta_squared": json_ready(x.eta_squared), "best_value": best[(sid, key)][1],
             "is_binned": bool(x.is_binned),
             "values": levels[(sid, key)]})
     return out
@@ -692,30 +693,30 @@ def _one_search(sid: str, g: pd.DataFrame, v: _Values, p: TuningParams, varied: 
     m, su, b = info["meta"], info["sums"], info["best"]
     best = None
     if b is not None:
-        best = {"metric": float(b["metric"]), "job_id": b["job_id"], "run_id": _na(b["run_id"]),
+        best = {"metric": float(b["metric"]), "job_id": b["job_id"], "run_id": json_ready(b["run_id"]),
                 "configuration": {k: _uncanon(v.hp.at[b["index"], k]) for k in varied},
-                "seed": _seed_of(v, b["index"]), "state": _na(b["state"]), "launch_rank": int(b["order"]),
-                "cumulative_gpu_hours": _na(b["cum_gh"])}
+                "seed": _seed_of(v, b["index"]), "state": json_ready(b["state"]), "launch_rank": int(b["order"]),
+                "cumulative_gpu_hours": json_ready(b["cum_gh"])}
     roles = []
     for role in ROLES[1:]:
         x = info["roles"][role]
         row = {"role": role, "n_runs": 0 if x is None else int(x["n"]),
-               **{k: 0.0 if x is None else _na(x[c]) for k, c in
+               **{k: 0.0 if x is None else json_ready(x[c]) for k, c in
                   (("gpu_hours", "gh"), ("cloud_usd_low", "usd_low"), ("cloud_usd_high", "usd_high"))}}
         if role == "redundant":
             row["n_runs_repeating_another_search"] = 0 if x is None else int(x["other"])
         roles.append(row)
-    curve = [{"launch_rank": int(o), "job_id": j, "state": _na(st), "gpu_hours": _na(h),
-              "cumulative_gpu_hours": _na(c), "metric": _na(y), "best_so_far": _na(bsf)}
+    curve = [{"launch_rank": int(o), "job_id": j, "state": json_ready(st), "gpu_hours": json_ready(h),
+              "cumulative_gpu_hours": json_ready(c), "metric": json_ready(y), "best_so_far": json_ready(bsf)}
              for o, j, st, h, c, y, bsf in zip(g["order"].to_numpy(), g["job_id"].to_numpy(dtype=object),
                                                g["state"].to_numpy(dtype=object), g["gh"].to_numpy(),
                                                g["cum_gh"].to_numpy(), g["metric"].to_numpy(),
                                                g["best_so_far"].to_numpy(), strict=True)]
-    gh, usd_low, usd_high = _na(su["gh"]), _na(su["usd_low"]), _na(su["usd_high"])
+    gh, usd_low, usd_high = json_ready(su["gh"]), json_ready(su["usd_low"]), json_ready(su["usd_high"])
     return {
-        "search_id": sid, "search_method": None if m is None else _na(m["search_method"]),
-        "name": None if m is None else _na(m["name"]),
-        "first_submit_time": _iso(su["first"]),
+        "search_id": sid, "search_method": None if m is None else json_ready(m["search_method"]),
+        "name": None if m is None else json_ready(m["name"]),
+        "first_submit_time": iso(su["first"]),
         "n_runs": int(su["n"]), "n_runs_with_config": int(su["n_config"]), "n_runs_with_result": int(su["n_result"]),
         "n_configurations": int(su["n_configs"]),
         "hyperparameters_varied": varied,
@@ -901,7 +902,7 @@ def _prices(costs: pd.DataFrame) -> list[dict[str, Any]]:
     if c.empty:
         return []
     u = c[cols].astype(object).drop_duplicates()
-    return [{k: _na(x) for k, x in zip(cols, row, strict=True)} for row in u.itertuples(index=False)]
+    return [{k: json_ready(x) for k, x in zip(cols, row, strict=True)} for row in u.itertuples(index=False)]
 
 
 # -- tables and words ---------------------------------------------------------------------
@@ -973,25 +974,6 @@ def _statement(t: TuningResult) -> list[tuple[str, str]]:
 
 # -- helpers -------------------------------------------------------------------------------
 
-def _na(x: Any) -> Any:
-    if x is None or x is pd.NA or x is pd.NaT:
-        return None
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, np.generic):
-        return _na(x.item())
-    return x
 
 
-def _iso(ts: Any) -> str | None:
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
 
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    return _na(x)
