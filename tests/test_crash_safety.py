@@ -7,7 +7,6 @@ store at once serialize: nothing is lost or duplicated.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
