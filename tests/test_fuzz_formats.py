@@ -347,3 +347,13 @@ def test_any_options_give_a_table_or_an_rdcost_error(seed, opts, forced, tmp_pat
     on_bad_row = opts.pop("on_bad_row", "skip")
     got = read_checked(path, seed.format if forced else None, on_bad_row, **opts)
     event("outcome: " + (type(got).__name__ if isinstance(got, RdcostError) else "table"))
+
+
+def test_wandb_json_lines_with_a_number_of_thousands_of_digits(tmp_path):
+    p = tmp_path / "runs.jsonl"
+    p.write_text('{"id": "a", "name": "n", "state": "finished", "created_at": "2024-03-04T09:12:44"}\n'
+                 '{"id": "b", "name": "m", "state": "finished", "_runtime": ' + "9" * 5000 + "}\n")
+    rep = read_checked(p, "wandb")
+    assert not isinstance(rep, RdcostError), rep
+    assert (rep.n_jobs, rep.n_rejected) == (1, 1)
+    assert rep.examples[0].reason == "not a JSON object: a number of more than 4300 digits"

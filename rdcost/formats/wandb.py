@@ -376,7 +376,8 @@ def _json_records(path: Path, text: str):
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            bad.append(Rejected(path=str(path), line=n, reason=f"not a JSON object: {exc.msg}",
+            why = getattr(exc, "msg", "a number of more than 4300 digits")   # Python's int limit
+            bad.append(Rejected(path=str(path), line=n, reason=f"not a JSON object: {why}",
                                 value=line[:80], expected="one JSON object per line",
                                 text=line[:500]))
             continue
