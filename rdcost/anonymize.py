@@ -25,7 +25,9 @@ SALT_ENV = "RDCOST_ANON_SALT"
 SALT_FILE = "anon_salt"
 
 #: column -> token prefix. Project is anonymized where it is just the account.
-COLUMNS = {"user": "user", "account": "acct", "node_list": "node"}
+COLUMNS = {"user": "user", "account": "acct", "node_list": "node",
+           # record keys name the W&B entity or cluster; paths often name a home directory
+           "record_key": "key", "source_file": "file"}
 
 
 def load_salt(store_dir: Path) -> str:

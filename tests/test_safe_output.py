@@ -334,8 +334,6 @@ WANDB_RUN = {"id": "r1", "name": "zyxrun", "path": ["zyxentity", "nmt", "r1"], "
              "user": "zyxuser3", "config": {"lr": 0.1}}
 
 
-@pytest.mark.xfail(strict=True, reason="rdcost.anonymize leaves record_key (wandb:<entity>/<project>:<run>) "
-                                       "and source_file (a path, often /home/<user>/...) as they are")
 def test_anonymize_hides_the_account_in_record_keys_and_the_user_in_paths(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("RDCOST_ANON_SALT", SALT)
     home = tmp_path / "home" / "zyxuser3"

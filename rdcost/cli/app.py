@@ -67,7 +67,7 @@ state = _State()
 def _global_options(
     anonymize: Annotated[bool, typer.Option(
         "--anonymize", envvar="RDCOST_ANONYMIZE",
-        help="Replace users, accounts, job names and nodes with stable salted hashes in every "
+        help="Replace users, accounts, job names, nodes, record keys and file paths with stable salted hashes in every "
              "output, so it can be shared (the salt, kept in the store, is never printed).")] = False,
 ) -> None:
     state.anonymize = anonymize
