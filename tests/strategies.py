@@ -71,6 +71,7 @@ TRICKY_CELLS: tuple[str, ...] = (
     "\ufeff", "\u2028", "\u00a0", "\u200b", "é", "日本", "\U0001f600", "\ud7ff", "=1+1",
     "@SUM(A1)", "+cmd", "\r", "\n", '"', '""', "'", "\\", "|", "\x1f", "{", "[", "{]", "[1,", "{'a': 1",
     '{"a": NaN}', "(1, 2)", "[[[[[[[[[[]]]]]]]]]]", "True", "false", "9" * 5000, "[" + "9" * 5000 + "]",
+    "[" * 3000 + "]" * 3000, "P" + "1" * 5000 + "D", "1" * 5000 + "-00:00:00",
 )
 
 
@@ -432,4 +433,7 @@ def mutated_json(draw, document, max_mutations: int = 4) -> bytes:
                 parent = parent[k]
             parent[path[-1]] = [parent[path[-1]]]
     indent = draw(st.sampled_from([None, 1, 2]))
-    return json.dumps(doc, indent=indent, ensure_ascii=draw(st.booleans())).encode("utf-8")
+    text = json.dumps(doc, indent=indent, ensure_ascii=draw(st.booleans()))
+    if draw(st.integers(0, 7)) == 0:   # a member nested deeper than any JSON reader recurses
+        text = text.replace(": ", ': ' + "[" * 5000 + "]" * 5000 + ', "deep": ', 1)
+    return text.encode("utf-8")

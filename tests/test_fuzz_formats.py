@@ -357,3 +357,49 @@ def test_wandb_json_lines_with_a_number_of_thousands_of_digits(tmp_path):
     assert not isinstance(rep, RdcostError), rep
     assert (rep.n_jobs, rep.n_rejected) == (1, 1)
     assert rep.examples[0].reason == "not a JSON object: a number of more than 4300 digits"
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("text,fmt", [
+    pytest.param(DEEP, "wandb", id="wandb-json-array"),
+    pytest.param('{"jobs": [' + DEEP + "]}", "sacct-json", id="sacct-json"),
+    pytest.param('{"id": "a", "x": ' + DEEP + "}\n", "wandb", id="wandb-json-lines"),
+    pytest.param('{"meta": {}, "jobs": [{"job_id": 1, "name": ' + DEEP + "}]}", None, id="auto-detect"),
+])
+def test_json_nested_deeper_than_python_recurses(tmp_path, text, fmt):
+    """json.loads raises RecursionError (not ValueError) on deep nesting; it once crashed
+    the W&B sniffer and reader and the sacct JSON reader."""
+    p = tmp_path / "deep.json"
+    p.write_text(text)
+    read_checked(p, fmt)
+
+
+def test_csv_cell_nested_deeper_than_python_recurses(tmp_path):
+    p = tmp_path / "deep.csv"
+    p.write_text("job_id,config_json,tags\n1," + "[" * 100_000 + ",x\n")
+    rep = read_checked(p, "csv")
+    assert rep.n_rejected == 1 and rep.examples[0].reason == "not a JSON object"
+
+
+@pytest.mark.parametrize("text", ["P" + "1" * 5000 + "D", "1" * 5000 + "-00:00:00", "1" * 5000 + "d"],
+                         ids=["iso-days", "clock-days", "unit-days"])
+def test_durations_with_thousands_of_digits_are_refused_not_zero(tmp_path, text):
+    """pandas reads integers over 4300 digits as NaN, which became 0 days."""
+    p = tmp_path / "d.csv"
+    p.write_text(f"job_id,elapsed_s\n1,{text}\n2,60\n")
+    df, rep = read_log_report(p, format="csv")
+    assert df["elapsed_s"].tolist() == [60.0]
+    assert [e.reason for e in rep.examples] == ["not a finite duration"]
+
+
+def test_a_megabyte_in_a_date_column_is_refused_quickly(tmp_path):
+    """dateparser takes minutes on a megabyte of text; such a cell is no date."""
+    import time
+    p = tmp_path / "slow.csv"
+    p.write_text("job_id,start_time\n1," + "a b " * (1 << 18) + "\n2,4 March 2024 10:00\n")
+    t0 = time.monotonic()
+    df, rep = read_log_report(p, format="csv")
+    assert time.monotonic() - t0 < 30
+    assert [e.reason for e in rep.examples] == ["not a date"] and len(df) == 1

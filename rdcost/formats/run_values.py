@@ -290,7 +290,10 @@ def is_missing(s: pd.Series) -> pd.Series:
 
 
 def _num(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s, errors="coerce").astype(float)
+    v = pd.to_numeric(s, errors="coerce").astype(float)
+    # digits pandas cannot read (an integer of more than 4300 digits) are too big, not missing
+    big = v.isna() & s.astype("string").str.fullmatch(r"\d+(?:\.\d+)?").fillna(False).astype(bool)
+    return v.where(~big, np.inf)
 
 
 def parse_duration_s(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -472,6 +475,10 @@ def _numeric_dates(t, todo, out, reason, tz, dayfirst) -> None:
     reason[loc.index[loc.isna()]] = _LOCAL_GAP.format(tz=tz)
 
 
+#: Longest text given to dateparser (it takes seconds on kilobytes, minutes on a megabyte).
+MAX_DATE_WORDS_CHARS = 100
+
+
 def _words(t, todo, out, reason, tz, dayfirst) -> None:
     """Dates in words through dateparser, once per distinct text."""
     if not todo.any():
@@ -486,6 +493,8 @@ def _words(t, todo, out, reason, tz, dayfirst) -> None:
     orders = ["DMY" if dayfirst else "MDY"] if dayfirst is not None else ["DMY", "MDY"]
     found: dict[str, object] = {}
     for text in t[todo].unique():
+        if len(text) > MAX_DATE_WORDS_CHARS:   # no date is that long; dateparser is slow on it
+            continue
         results = {dateparser.parse(text, settings=settings(o)) for o in orders}
         if len(results) > 1:
             found[text] = AMBIGUOUS_DATE
@@ -556,7 +565,7 @@ def literal(text: str, mode: str = "json"):
     when the text is no literal."""
     try:
         return jsonable(json.loads(text))
-    except ValueError:
+    except (ValueError, RecursionError):   # RecursionError: nested too deeply
         pass
     if mode != "python":
         return _NOT_LITERAL

@@ -172,6 +172,8 @@ class _JsonStream:
                 self.fail(exc.msg, index=exc.pos)
             except ValueError:   # an integer of more than 4300 digits (Python's limit)
                 self.fail("a number too long to read (more than 4300 digits)")
+            except RecursionError:
+                self.fail("values nested too deeply")
             if end >= len(self.buf) - 3 and not self.eof and not isinstance(val, (dict, list, str)):
                 self._fill()                  # a number may go on: 12|3, 0|.5, 1|e-3
                 continue
@@ -273,7 +275,7 @@ def _members_to_end(text: str, i: int) -> dict | None:
             if c == "}" and not text[i + 1:].strip():
                 return out
             return None
-    except ValueError:   # JSONDecodeError, or an integer too long to read
+    except (ValueError, RecursionError):   # JSONDecodeError, an integer too long, too deep
         return None
 
 

@@ -144,13 +144,13 @@ def _json_record_head(text: str) -> dict | None:
             first = t.split("\n", 1)[0]
             try:
                 obj = json.loads(first)
-            except ValueError:
+            except (ValueError, RecursionError):
                 obj, _ = dec.raw_decode(t)
                 if isinstance(obj, dict) and isinstance(obj.get("runs"), list) and obj["runs"]:
                     obj = obj["runs"][0]
         else:
             return None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return obj if isinstance(obj, dict) else None
 
@@ -355,14 +355,14 @@ def _json_records(path: Path, text: str):
     if stripped.startswith("["):
         try:
             data = json.loads(stripped)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ParseError(f"not valid JSON: {exc}", path=str(path)) from None
         if not all(isinstance(r, dict) for r in data):
             raise ParseError("a JSON list of runs must hold objects", path=str(path))
         return data, [None] * len(data), bad, "wandb-api-json"
     try:
         data = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict) and isinstance(data.get("runs"), list):
         return data["runs"], [None] * len(data["runs"]), bad, "wandb-api-json"
@@ -375,8 +375,9 @@ def _json_records(path: Path, text: str):
             continue
         try:
             obj = json.loads(line)
-        except ValueError as exc:
-            why = getattr(exc, "msg", "a number of more than 4300 digits")   # Python's int limit
+        except (ValueError, RecursionError) as exc:
+            why = getattr(exc, "msg", None) or ("values nested too deeply" if isinstance(exc, RecursionError)
+                                                else "a number of more than 4300 digits")  # int limit
             bad.append(Rejected(path=str(path), line=n, reason=f"not a JSON object: {why}",
                                 value=line[:80], expected="one JSON object per line",
                                 text=line[:500]))
