@@ -162,7 +162,7 @@ def test_every_seed_reads_cleanly_before_mutation(seed, tmp_path):
 
 
 @pytest.mark.parametrize("seed", PARAMS)
-@fuzz_settings(25)
+@fuzz_settings(12)
 @given(data=st.data(), on_bad_row=st.sampled_from(["skip", "skip", "raise"]))
 def test_mutated_lines_give_a_table_or_an_rdcost_error(seed, data, on_bad_row):
     content = data.draw(mutated_file(seed.lines(), seed.delimiter), label="content")
@@ -170,7 +170,7 @@ def test_mutated_lines_give_a_table_or_an_rdcost_error(seed, data, on_bad_row):
 
 
 @pytest.mark.parametrize("seed", JSON_PARAMS)
-@fuzz_settings(40)
+@fuzz_settings(25)
 @given(data=st.data())
 def test_mutated_json_gives_a_table_or_an_rdcost_error(seed, data):
     doc = json.loads(seed.path.read_bytes())
@@ -179,7 +179,7 @@ def test_mutated_json_gives_a_table_or_an_rdcost_error(seed, data):
 
 
 @pytest.mark.parametrize("fmt", [*FORMATS, None])
-@fuzz_settings(30)
+@fuzz_settings(20)
 @given(content=st.one_of(
     st.binary(max_size=400),
     st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")),
@@ -336,7 +336,7 @@ options = st.fixed_dictionaries({}, optional={
 
 
 @pytest.mark.parametrize("seed", OPTION_SEEDS)
-@fuzz_settings(30)
+@fuzz_settings(15)
 @given(opts=options, forced=st.booleans())
 def test_any_options_give_a_table_or_an_rdcost_error(seed, opts, forced, tmp_path_factory):
     """What a user can type on the command line: every combination of options
