@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from rdcost.replay import replay
+from rdcost.analysis.replay import replay
 
 GPU_CHOICES = np.array([1.0, 2.0, 4.0, 8.0])
 GPU_WEIGHTS = np.array([0.5, 0.25, 0.15, 0.10])

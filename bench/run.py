@@ -92,7 +92,7 @@ READ_PARQUET = ("import sys, pathlib, pyarrow.parquet as pq; "
                 "pq.read_table(sorted(str(p) for p in pathlib.Path(sys.argv[1]).rglob('*.parquet')), "
                 "partitioning=None)")
 REPLAY = ("import sys, time; sys.path.insert(0, sys.argv[2]); "
-          "from bench_replay import synthetic_trace; from rdcost.replay import replay; "
+          "from bench_replay import synthetic_trace; from rdcost.analysis.replay import replay; "
           "n = int(sys.argv[1]); s, g, d = synthetic_trace(n, 256, 0.95, 0); "
           "t = time.perf_counter(); replay(s, g, d, 256); print(time.perf_counter() - t)")
 

@@ -12,12 +12,11 @@ Python API (the CLI is a thin layer over it)::
     jobs = rdcost.open_store("store").read_jobs(project="lisa")
 """
 
-__version__ = "0.1.0"
-
-from .errors import RdcostError  # noqa: E402
-from .formats.base import ParseOptions  # noqa: E402
-from .ingest import IngestReport, ingest, read_log, read_log_report  # noqa: E402
-from .store import Store, default_store_path  # noqa: E402
+from rdcost.errors import RdcostError  # noqa: E402
+from rdcost.jobtable.store import Store, default_store_path  # noqa: E402
+from rdcost.readers.base import ParseOptions  # noqa: E402
+from rdcost.readers.ingest import IngestReport, ingest, read_log, read_log_report  # noqa: E402
+from rdcost.version import __version__
 
 
 def open_store(path=None) -> Store:

@@ -1,3 +1,3 @@
-from .cli import main
+from rdcost.cli import main
 
 main()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rdcost.anonymize import anonymize, load_salt
+from rdcost.output.anonymize import anonymize, load_salt
 
 
 def frame():
@@ -40,8 +40,8 @@ def test_salt_is_created_once_private_and_reused(tmp_path, monkeypatch):
 
 
 def test_grid_searches_found_on_real_names_survive_anonymization():
-    from rdcost import schema
-    from rdcost.grouping import find_groups
+    from rdcost.analysis.grouping import find_groups
+    from rdcost.jobtable import schema
 
     t0 = pd.Timestamp("2024-01-01", tz="UTC")
     rows = []

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rdcost import assumptions as A
-from rdcost import reference as R
-from rdcost.costing import KG_PER_LB
+from rdcost.analysis import assumptions as A
+from rdcost.analysis import reference as R
+from rdcost.analysis.costing import KG_PER_LB
 from rdcost.errors import AssumptionError, UsageError
 
 UTC = "UTC"

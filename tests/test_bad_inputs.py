@@ -33,7 +33,7 @@ import rdcost
 from rdcost import read_log_report
 from rdcost.cli import main
 from rdcost.errors import ParseError, RdcostError, UsageError
-from rdcost.store import Store
+from rdcost.jobtable.store import Store
 
 BAD = Path(__file__).parent / "data" / "bad"
 #: "now" for the API checks (the files' future dates are in 2999, past ones in 2010-2020).
@@ -346,8 +346,8 @@ def test_comma_delimited_sacct_export_is_detected(tmp_path, capsys):
     pytest.param("JobID,State,Elapsed,my_note", False, id="not-all-sacct-names"),
 ])
 def test_sacct_header_with_another_delimiter(tmp_path, header, claimed):
-    from rdcost.formats import claims
-    from rdcost.formats.base import Sample
+    from rdcost.readers.base import Sample
+    from rdcost.readers.registry import claims
     d = header[5]
     path = tmp_path / "x.txt"
     path.write_text(header + "\n" + d.join(["1", "x", "COMPLETED", "00:01:00"]) + "\n")

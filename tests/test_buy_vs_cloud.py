@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rdcost import buy_vs_cloud as bvc
+from rdcost.analysis import buy_vs_cloud as bvc
 from rdcost.errors import AssumptionError, UsageError
 
 # $2,500 per GPU; 250 W x PUE 1.5 x $0.10/kWh = $0.0375 per busy GPU-hour.
@@ -196,8 +196,8 @@ def test_invalid_owned_parameters_are_refused(field, value):
 
 # -- from a job table (hand-made), with explicit assumptions ------------------------
 
-from rdcost import assumptions as assumptions_mod  # noqa: E402
-from rdcost.schema import conform  # noqa: E402
+from rdcost.analysis import assumptions as assumptions_mod  # noqa: E402
+from rdcost.jobtable.schema import conform  # noqa: E402
 
 T0 = pd.Timestamp("2018-01-01", tz="UTC")
 
@@ -372,7 +372,7 @@ LISA_SACCT = SAMPLE_LOGS / "lisa" / "sacct.txt"
 def lisa_jobs():
     if not LISA_SACCT.is_file():
         pytest.skip(f"{LISA_SACCT} not present")
-    from rdcost.ingest import read_log
+    from rdcost.readers.ingest import read_log
 
     return conform(read_log(LISA_SACCT, project="lisa"))
 

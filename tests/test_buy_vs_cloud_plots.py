@@ -11,11 +11,11 @@ import sys
 import pandas as pd
 import pytest
 
-from rdcost import assumptions as assumptions_mod
-from rdcost import buy_vs_cloud as bvc
+from rdcost.analysis import assumptions as assumptions_mod
+from rdcost.analysis import buy_vs_cloud as bvc
 from rdcost.errors import UsageError
-from rdcost.plots import KINDS, get_plot
-from rdcost.schema import conform
+from rdcost.jobtable.schema import conform
+from rdcost.output.plots import KINDS, get_plot
 
 T0 = pd.Timestamp("2019-03-01", tz="UTC")
 
@@ -81,7 +81,7 @@ def test_unknown_suffix_and_missing_sizing_are_refused(report, tmp_path):
 
 
 def test_only_the_plots_import_matplotlib():
-    code = ("import sys, rdcost.cli, rdcost.buy_vs_cloud, rdcost.replay; "
+    code = ("import sys, rdcost.cli, rdcost.analysis.buy_vs_cloud, rdcost.analysis.replay; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

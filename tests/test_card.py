@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 import rdcost
-from rdcost import card
-from rdcost.assumptions import load, override_all_power, override_all_prices
+from rdcost.analysis.assumptions import load, override_all_power, override_all_prices
+from rdcost.analysis.tuning import TuningParams, analyze_context
 from rdcost.cli import main
-from rdcost.context import build_context
 from rdcost.errors import UsageError
-from rdcost.schema import conform
-from rdcost.tuning import TuningParams, analyze_context
+from rdcost.jobtable.schema import conform
+from rdcost.output import statement as card
+from rdcost.output.context import build_context
 
 LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
 

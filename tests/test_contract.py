@@ -13,9 +13,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from rdcost import read_log_report, schema
-from rdcost.formats import claims, get_format
-from rdcost.formats.base import Sample
+from rdcost import read_log_report
+from rdcost.jobtable import schema
+from rdcost.readers.base import Sample
+from rdcost.readers.registry import claims, get_format
 from tests.conftest import REALWORLD, SAMPLE_LOGS
 
 # The field lists of the header-less real files (from the projects that wrote them).

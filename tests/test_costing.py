@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rdcost import costing
-from rdcost.costing import KG_PER_LB, concurrency, estimate_run
+from rdcost.analysis import costing
+from rdcost.analysis.costing import KG_PER_LB, concurrency, estimate_run
 
 PAPER_PUE = 1.58
 PAPER_KG = 0.954 * KG_PER_LB   # 0.954 lbs CO2e per kWh

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdcost.store import Store
+from rdcost.jobtable.store import Store
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,5 @@
 """The summary engines: the partition-by-partition path gives the figures of
-rdcost.summary.summarize, whatever the split; exact sums; grid searches on
+rdcost.analysis.summary.summarize, whatever the split; exact sums; grid searches on
 integer codes; the Dask engine gives byte-identical JSON to the default one."""
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rdcost import assumptions as A
-from rdcost import engine, render
+from rdcost.analysis import assumptions as A
+from rdcost.analysis import engine
+from rdcost.analysis.grouping import GroupingParams, find_groups
+from rdcost.analysis.projects import parse_projects, read_project_jobs
+from rdcost.analysis.summary import summarize
 from rdcost.errors import RdcostError, UsageError
-from rdcost.grouping import GroupingParams, find_groups
-from rdcost.ingest import ingest
-from rdcost.projects import parse_projects, read_project_jobs
-from rdcost.schema import conform
-from rdcost.store import Store
-from rdcost.summary import summarize
+from rdcost.jobtable.schema import conform
+from rdcost.jobtable.store import Store
+from rdcost.output import render
+from rdcost.readers.ingest import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 LISA = REPO / "sample_logs" / "lisa"
@@ -178,7 +179,7 @@ def test_missing_price_raises_the_same_error():
 
 @pytest.mark.skipif(not (LISA / "sacct.txt").is_file(), reason="sample logs absent")
 def test_partials_on_the_lisa_sample():
-    from rdcost.ingest import read_log
+    from rdcost.readers.ingest import read_log
     jobs = read_log(LISA / "sacct.txt")
     ref = summarize(jobs, PAPER, today=TODAY).to_dict()
     same(ref, engine.summarize_frame(jobs, PAPER, today=TODAY, n_parts=7).to_dict())

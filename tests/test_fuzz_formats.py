@@ -27,9 +27,10 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from rdcost import read_log_report, schema
+from rdcost import read_log_report
 from rdcost.errors import RdcostError
-from rdcost.formats import FORMATS
+from rdcost.jobtable import schema
+from rdcost.readers.registry import FORMATS
 from tests.conftest import REALWORLD, SAMPLE_LOGS
 from tests.strategies import fuzz_settings, mutated_file, mutated_json
 from tests.test_contract import HCS_V1_FIELDS, SLURMDOG_FIELDS

@@ -23,10 +23,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rdcost.errors import ParseError, RdcostError
-from rdcost.formats import run_values as rv
-from rdcost.formats import sacct_values as sv
-from rdcost.schema import STATES
-from rdcost.states import normalize_run_state, normalize_slurm_state
+from rdcost.jobtable.schema import STATES
+from rdcost.readers import delimited as rv
+from rdcost.readers.slurm import grammar as sv
+from rdcost.readers.states import normalize_run_state, normalize_slurm_state
 from tests.strategies import (
     TRICKY_CELLS,
     exit_codes,

@@ -12,9 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rdcost import schema
+from rdcost.analysis.grouping import (
+    GroupingParams,
+    find_groups,
+    group_members,
+    name_stem,
+    summarize_groups,
+)
 from rdcost.errors import UsageError
-from rdcost.grouping import GroupingParams, find_groups, group_members, name_stem, summarize_groups
+from rdcost.jobtable import schema
 
 T = pd.Timestamp("2018-03-02T10:00:00Z")
 

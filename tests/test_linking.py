@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdcost import read_log_report, schema
-from rdcost.linking import compute_jobs, link_runs
+from rdcost import read_log_report
+from rdcost.analysis.linking import compute_jobs, link_runs
+from rdcost.jobtable import schema
 
 DATA = Path(__file__).parent / "data" / "runs"
 T0 = pd.Timestamp("2024-01-01T00:00:00", tz="UTC")

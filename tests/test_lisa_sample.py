@@ -12,7 +12,7 @@ import re
 import pandas as pd
 import pytest
 
-from rdcost.grouping import find_groups
+from rdcost.analysis.grouping import find_groups
 from rdcost.samples import lisa
 from tests.conftest import SAMPLE_LOGS
 
@@ -60,8 +60,8 @@ def test_files_are_small():
 
 @pytest.fixture(scope="module")
 def sacct():
-    if importlib.util.find_spec("rdcost.formats.sacct_parsable") is None:
-        pytest.skip("the sacct parser (rdcost.formats.sacct_parsable) is not there yet")
+    if importlib.util.find_spec("rdcost.readers.slurm.sacct_parsable") is None:
+        pytest.skip("the sacct parser (rdcost.readers.slurm.sacct_parsable) is not there yet")
     from rdcost import read_log_report
 
     df, report = read_log_report(LISA / "sacct.txt")
@@ -159,10 +159,8 @@ def test_searches_found_are_exactly_the_searches_in_jobs_csv(sacct):
 def test_sacct_and_wandb_together_give_the_same_searches(sacct):
     """Ingested together, W&B runs are counted once through their Slurm jobs and
     bring their sweep ids: 20 searches are then sweeps, still 123 in all."""
-    if importlib.util.find_spec("rdcost.formats.wandb") is None:
-        pytest.skip("the W&B parser (rdcost.formats.wandb) is not there yet")
     from rdcost import read_log
-    from rdcost.linking import compute_jobs
+    from rdcost.analysis.linking import compute_jobs
 
     runs = read_log(LISA / "wandb_runs.csv", project="lisa")
     both = compute_jobs(pd.concat([sacct.drop(columns="gpu_hours"), runs], ignore_index=True))

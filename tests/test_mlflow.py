@@ -11,11 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdcost import read_log_report, schema
+from rdcost import read_log_report
+from rdcost.analysis.linking import compute_jobs
 from rdcost.errors import FormatDetectionError
-from rdcost.formats import mlflow
-from rdcost.formats.base import ParseOptions
-from rdcost.linking import compute_jobs
+from rdcost.jobtable import schema
+from rdcost.readers.base import ParseOptions
+from rdcost.readers.runs import mlflow
 from tests.conftest import realworld_file
 
 DATA = Path(__file__).parent / "data" / "runs"

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from rdcost import read_log_report, schema
+from rdcost import read_log_report
 from rdcost.errors import FormatDetectionError, ParseError, UsageError
-from rdcost.formats import FORMATS, get_format
-from rdcost.formats.base import Sample
+from rdcost.jobtable import schema
+from rdcost.readers.base import Sample
+from rdcost.readers.registry import FORMATS, get_format
 from tests.conftest import REALWORLD, SAMPLE_LOGS, realworld_file
 
 DATA = Path(__file__).parent / "data" / "runs"
@@ -215,7 +216,7 @@ def test_every_sniffer_on_every_sample(path):
 
 
 def test_reingesting_rows_without_ids_changes_nothing(tmp_path):
-    from rdcost.ingest import ingest
+    from rdcost.readers.ingest import ingest
     store = tmp_path / "store"
     first = ingest([DATA / "plain_words_dates.csv"], store=store, dayfirst=True)
     assert first.stats.n_new == 3

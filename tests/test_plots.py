@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 
 import rdcost
-from rdcost.assumptions import load, override_all_power, override_all_prices
-from rdcost.buy_vs_cloud import load_owned
+from rdcost.analysis.assumptions import load, override_all_power, override_all_prices
+from rdcost.analysis.buy_vs_cloud import load_owned
 from rdcost.cli import main
-from rdcost.context import accrued, build_context, draw, plot_kinds
 from rdcost.errors import UsageError
-from rdcost.plots import KINDS
-from rdcost.plots.case_study import OKABE_ITO
-from rdcost.schema import conform
+from rdcost.jobtable.schema import conform
+from rdcost.output.context import accrued, build_context, draw, plot_kinds
+from rdcost.output.plots import KINDS
+from rdcost.output.plots.case_study import OKABE_ITO
 
 LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
 CASE_STUDY_KINDS = ["gpus-in-use", "cumulative", "job-lengths", "grid-searches", "rd-cost", "waste"]

@@ -9,10 +9,16 @@ import sys
 import pandas as pd
 import pytest
 
+from rdcost.analysis.projects import (
+    load_projects,
+    parse_projects,
+    project_mask,
+    read_project_jobs,
+    select,
+)
 from rdcost.errors import UsageError
-from rdcost.projects import load_projects, parse_projects, project_mask, read_project_jobs, select
-from rdcost.schema import conform
-from rdcost.store import Store
+from rdcost.jobtable.schema import conform
+from rdcost.jobtable.store import Store
 
 
 def frame() -> pd.DataFrame:
@@ -125,7 +131,7 @@ def test_the_toml_examples_in_the_docs_load():
     import tomllib
     from pathlib import Path
 
-    from rdcost import assumptions
+    from rdcost.analysis import assumptions
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "summarize.md").read_text(encoding="utf-8")
     blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, flags=re.S)]

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from rdcost import read_log_report, schema
+from rdcost import read_log_report
 from rdcost.cli import app
 from rdcost.errors import FormatDetectionError
+from rdcost.jobtable import schema
 from tests.conftest import realworld_file
 
 KIB, MIB, GIB, TIB = 1 << 10, 1 << 20, 1 << 30, 1 << 40

@@ -1,7 +1,7 @@
 """The replay of a job trace on N GPUs (FCFS + EASY backfill).
 
 Every expected start time below was worked out by hand from the policy in
-rdcost/replay.py's docstring; the property test compares the fast replay
+rdcost/analysis/replay.py's docstring; the property test compares the fast replay
 with a plain, quadratic re-statement of the same policy.
 """
 
@@ -15,8 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rdcost.errors import UsageError
-from rdcost.replay import (
+from rdcost.analysis.replay import (
     default_gpu_counts,
     peak_concurrency,
     replay,
@@ -24,7 +23,8 @@ from rdcost.replay import (
     sweep,
     trace_from_jobs,
 )
-from rdcost.schema import conform
+from rdcost.errors import UsageError
+from rdcost.jobtable.schema import conform
 
 
 def starts(submit, gpus, duration, capacity, estimate=None):

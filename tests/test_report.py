@@ -14,14 +14,14 @@ import pytest
 from PIL import Image
 
 import rdcost
-from rdcost.assumptions import load, override_all_power, override_all_prices
-from rdcost.buy_vs_cloud import load_owned
+from rdcost.analysis.assumptions import load, override_all_power, override_all_prices
+from rdcost.analysis.buy_vs_cloud import load_owned
+from rdcost.analysis.tuning import analyze_context
 from rdcost.cli import main
-from rdcost.context import build_context
 from rdcost.errors import UsageError
-from rdcost.report import REPORT_PLOTS, write_report
-from rdcost.schema import conform
-from rdcost.tuning import analyze_context
+from rdcost.jobtable.schema import conform
+from rdcost.output.context import build_context
+from rdcost.output.report import REPORT_PLOTS, write_report
 
 LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rdcost.formats.run_values import (
+from rdcost.readers.delimited import (
     AMBIGUOUS_DATE,
     json_objects,
     literal,

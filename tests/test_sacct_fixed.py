@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdcost import read_log_report, schema
-from rdcost.formats import sacct_fixed as F
-from rdcost.formats.base import ParseOptions, Sample
+from rdcost import read_log_report
+from rdcost.jobtable import schema
+from rdcost.readers.base import ParseOptions, Sample
+from rdcost.readers.slurm import sacct_fixed as F
 
 
 def fw(values: list[str], widths: list[int], left: tuple[int, ...] = (0,)) -> str:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdcost import read_log_report, schema
+from rdcost import read_log_report
 from rdcost.errors import FormatDetectionError, ParseError, UsageError
-from rdcost.formats import sacct_parsable as P
-from rdcost.formats.base import ParseOptions, Sample
+from rdcost.jobtable import schema
+from rdcost.readers.base import ParseOptions, Sample
+from rdcost.readers.slurm import sacct_parsable as P
 
 GIB, KIB = 1 << 30, 1 << 10
 

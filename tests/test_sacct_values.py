@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rdcost.errors import ParseError, UsageError
-from rdcost.formats import sacct_values as sv
+from rdcost.readers.slurm import grammar as sv
 
 KIB, MIB, GIB, TIB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 

@@ -30,8 +30,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rdcost
-from rdcost import render
 from rdcost.cli import main
+from rdcost.output import render
 from tests.strategies import fuzz_settings, noise_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

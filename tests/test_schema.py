@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rdcost import schema
+from rdcost.jobtable import schema
 from tests.conftest import REPO
 
 
 def test_docs_job_table_is_generated_from_the_schema():
     assert (REPO / "docs" / "job-table.md").read_text() == schema.markdown_doc(), \
-        "run: python -m rdcost.schema > docs/job-table.md"
+        "run: python -m rdcost.jobtable.schema > docs/job-table.md"
 
 
 @pytest.mark.parametrize("col", schema.COLUMNS, ids=lambda c: c.name)

@@ -9,9 +9,9 @@ import time
 import pandas as pd
 import pytest
 
-from rdcost import schema
 from rdcost.errors import StoreLockedError
-from rdcost.store import Store
+from rdcost.jobtable import schema
+from rdcost.jobtable.store import Store
 
 
 def jobs(*rows: dict) -> pd.DataFrame:

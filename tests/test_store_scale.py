@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet  # noqa: F401  (pa.parquet)
 import pytest
 
-from rdcost import engine
-from rdcost.ingest import ingest
-from rdcost.store import Store
-from rdcost.summary import summarize
+from rdcost.analysis import engine
+from rdcost.analysis.summary import summarize
+from rdcost.jobtable.store import Store
+from rdcost.readers.ingest import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = pd.Timestamp("2026-01-01", tz="UTC")
@@ -114,7 +114,7 @@ def test_reingest_changes_nothing(synthetic, tmp_path):
 
 
 def test_a_dense_month_is_written_as_several_files_and_merges_the_same(tmp_path, monkeypatch):
-    from rdcost import store as store_module
+    from rdcost.jobtable import store as store_module
 
     path = tmp_path / "month.txt"
     _generator().write(2000, path, seed=2, per_year=2000 * 24)      # about two weeks: one partition

@@ -1,4 +1,4 @@
-"""rdcost.tuning on small hand-made searches whose answers are worked out by hand."""
+"""rdcost.analysis.tuning on small hand-made searches whose answers are worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rdcost import tuning
-from rdcost.assumptions import load, override_all_power, override_all_prices
+from rdcost.analysis import tuning
+from rdcost.analysis.assumptions import load, override_all_power, override_all_prices
+from rdcost.analysis.tuning import TuningParams, analyze
 from rdcost.errors import UsageError
-from rdcost.schema import conform
-from rdcost.tuning import TuningParams, analyze
+from rdcost.jobtable.schema import conform
 
 T0 = pd.Timestamp("2021-03-01", tz="UTC")
 
@@ -403,7 +403,7 @@ def _svg(path) -> tuple[str, set[str]]:
 
 
 def test_plots_of_a_hand_made_search(tmp_path):
-    from rdcost.plots.tuning import sensitivity, tuning_return
+    from rdcost.output.plots.tuning import sensitivity, tuning_return
 
     rows = [{"config": {"lr": lr, "dropout": d, "seed": s}, "metrics": {"val_acc": acc + s / 10}}
             for lr, d, acc in ((0.1, 0.1, 80.0), (0.1, 0.3, 82.0), (0.01, 0.1, 70.0), (0.01, 0.3, 72.0))
@@ -422,7 +422,7 @@ def test_plots_of_a_hand_made_search(tmp_path):
 
 
 def test_plots_say_when_there_is_nothing_to_show(tmp_path):
-    from rdcost.plots.tuning import sensitivity, tuning_return
+    from rdcost.output.plots.tuning import sensitivity, tuning_return
 
     t = _go([{"config": {"lr": 0.1}, "metrics": {}}, {"config": {"lr": 0.2}, "metrics": {}}])
     assert t.metric is None

@@ -12,10 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdcost import read_log_report, schema
+from rdcost import read_log_report
 from rdcost.errors import FormatDetectionError, ParseError
-from rdcost.formats import detect, wandb
-from rdcost.formats.base import ParseOptions, Sample
+from rdcost.jobtable import schema
+from rdcost.readers.base import ParseOptions, Sample
+from rdcost.readers.registry import detect
+from rdcost.readers.runs import wandb
 from tests.conftest import realworld_file
 
 DATA = Path(__file__).parent / "data" / "runs"
@@ -261,7 +263,7 @@ def test_real_api_csv():
 
 
 def test_reingesting_changes_nothing(tmp_path):
-    from rdcost.ingest import ingest
+    from rdcost.readers.ingest import ingest
     store = tmp_path / "store"
     first = ingest([DATA / "wandb_ui_ids.csv", DATA / "wandb_runs.jsonl"], store=store)
     assert first.stats.n_new == 4 + 3

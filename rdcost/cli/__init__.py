@@ -17,11 +17,11 @@ try:  # typer >= 0.2x vendors click; older releases use the click package
 except ImportError:  # pragma: no cover
     from click import ClickException
 
-from ..errors import RdcostError, UsageError
-from .app import app, err
+from rdcost.cli.app import app, err
+from rdcost.errors import RdcostError, UsageError
 
 # Each module registers its commands on `app` when imported.
-from . import ingest_cmd, jobs_cmd, summarize_cmd, estimate_cmd, compare_cmd, groups_cmd, plot_cmd, report_cmd, card_cmd, tuning_cmd  # noqa: E402,F401  isort: skip
+from rdcost.cli import ingest_cmd, jobs_cmd, summarize_cmd, estimate_cmd, compare_cmd, groups_cmd, plot_cmd, report_cmd, card_cmd, tuning_cmd  # noqa: E402,F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> None:

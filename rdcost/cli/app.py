@@ -81,7 +81,7 @@ def load_jobs(store: Path | None, project: str | None = None,
     there is selected by its definition, before anonymizing. Exits 1 with a
     hint when the store holds nothing yet.
     """
-    from ..store import Store
+    from rdcost.jobtable.store import Store
 
     st = Store(store)
     if not st.exists:
@@ -89,14 +89,14 @@ def load_jobs(store: Path | None, project: str | None = None,
                   markup=False)
         raise typer.Exit(1)
     if defs and project in defs:
-        from ..projects import read_project_jobs
+        from rdcost.analysis.projects import read_project_jobs
 
         jobs = read_project_jobs(st, project, defs)
     else:
         jobs = st.read_jobs(project=project, columns=columns)
     if state.anonymize:
-        from ..anonymize import anonymize, load_salt
-        from ..grouping import find_groups
+        from rdcost.analysis.grouping import find_groups
+        from rdcost.output.anonymize import anonymize, load_salt
 
         searches = find_groups(jobs) if "group_id" in jobs and "job_name" in jobs else None
         jobs = anonymize(jobs, load_salt(st.path), searches)

@@ -8,7 +8,7 @@ with its help text) and hands the command one :class:`AssumptionOptions`
 holding their values. That object loads the assumptions with every override
 recorded as set by its option, reads the jobs (a project of
 ``--projects-file`` selected by its definition) and prepares the
-:class:`rdcost.context.Context` of the plots, the report and the card.
+:class:`rdcost.output.context.Context` of the plots, the report and the card.
 """
 
 from __future__ import annotations
@@ -24,14 +24,20 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
 
 import typer
 
-from ..assumptions import Assumptions, apply_dict, load, override_all_power, override_all_prices
-from ..errors import RdcostError, UsageError
-from .app import ProjectOpt, StoreOpt, load_jobs
+from rdcost.analysis.assumptions import (
+    Assumptions,
+    apply_dict,
+    load,
+    override_all_power,
+    override_all_prices,
+)
+from rdcost.cli.app import ProjectOpt, StoreOpt, load_jobs
+from rdcost.errors import RdcostError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..context import Context
+    from rdcost.output.context import Context
 
 
 class OnMissing(StrEnum):
@@ -186,7 +192,7 @@ class AssumptionOptions:
         """The projects of --projects-file, or None without one."""
         if self.projects_file is None:
             return None
-        from ..projects import load_projects
+        from rdcost.analysis.projects import load_projects
 
         return load_projects(self.projects_file)
 
@@ -201,9 +207,9 @@ class AssumptionOptions:
     def context(self) -> Context:
         """The jobs and assumptions these options select, prepared for plots, the report, the card
         and the tuning analysis; an error when the project has no jobs."""
-        from ..buy_vs_cloud import load_owned
-        from ..context import build_context
-        from ..store import Store
+        from rdcost.analysis.buy_vs_cloud import load_owned
+        from rdcost.jobtable.store import Store
+        from rdcost.output.context import build_context
 
         a = self.load_assumptions()
         jobs = self.jobs()

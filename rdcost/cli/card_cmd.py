@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from ..card import statement, to_latex, to_markdown
-from ..tuning import TuningParams
-from .app import app, err, out
-from .assumption_options import AssumptionOptions, assumption_options
-from .report_cmd import FinalJobOpt
-from .tuning_cmd import GoalOpt, MetricOpt
+from rdcost.analysis.tuning import TuningParams
+from rdcost.cli.app import app, err, out
+from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.report_cmd import FinalJobOpt
+from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
+from rdcost.output.statement import statement, to_latex, to_markdown
 
 
 class CardFormat(StrEnum):

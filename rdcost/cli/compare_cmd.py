@@ -9,13 +9,13 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from .. import render
-from ..buy_vs_cloud import SERVERS, SIZE_BY_HELP, Report, compare_jobs, load_owned
-from ..errors import UsageError
-from ..render import fmt
-from ..replay import ESTIMATES
-from .app import OutputFormat, app, err, out
-from .assumption_options import AssumptionOptions, assumption_options
+from rdcost.analysis.buy_vs_cloud import SERVERS, SIZE_BY_HELP, Report, compare_jobs, load_owned
+from rdcost.analysis.replay import ESTIMATES
+from rdcost.cli.app import OutputFormat, app, err, out
+from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.errors import UsageError
+from rdcost.output import render
+from rdcost.output.render import fmt
 
 
 class Estimate(StrEnum):
@@ -107,7 +107,7 @@ def compare_command(
         out(to_text(r))
     for path, kind in ((plot_cumulative, "buy-vs-cloud-cumulative"), (plot_sizing, "sizing")):
         if path is not None:
-            from ..plots import get_plot
+            from rdcost.output.plots import get_plot
 
             written = get_plot(kind)(r, path)
             err.print(f"rdcost: wrote {written}", markup=False)

@@ -9,13 +9,14 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from .. import reference, render
-from ..assumptions import hardware_price
-from ..costing import RunEstimate, estimate_run
-from ..errors import AssumptionError, UsageError
-from ..render import fmt
-from .app import OutputFormat, app, out
-from .assumption_options import AssumptionOptions, assumption_options
+from rdcost.analysis import reference
+from rdcost.analysis.assumptions import hardware_price
+from rdcost.analysis.costing import RunEstimate, estimate_run
+from rdcost.cli.app import OutputFormat, app, out
+from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.errors import AssumptionError, UsageError
+from rdcost.output import render
+from rdcost.output.render import fmt
 
 
 @app.command("estimate")

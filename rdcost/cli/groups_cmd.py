@@ -7,11 +7,11 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from .. import render
-from ..grouping import GroupingParams, find_groups, group_members, summarize_groups
-from ..linking import compute_jobs
-from ..store import Store
-from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, out, state
+from rdcost.analysis.grouping import GroupingParams, find_groups, group_members, summarize_groups
+from rdcost.analysis.linking import compute_jobs
+from rdcost.cli.app import OutputFormat, ProjectOpt, StoreOpt, app, err, out, state
+from rdcost.jobtable.store import Store
+from rdcost.output import render
 
 _DEFAULTS = GroupingParams()
 
@@ -62,7 +62,7 @@ def groups_command(
     else:
         table = summarize_groups(jobs, groups)
     if state.anonymize:
-        # as rdcost.anonymize does: a project that is just the account is a token too
+        # as rdcost.output.anonymize does: a project that is just the account is a token too
         same = jobs["project"].notna() & (jobs["project"] == jobs["account"])
         table = _anonymize(table, st, set(jobs.loc[same, "project"]))
     if search is not None:
@@ -92,7 +92,7 @@ def groups_command(
 
 def _anonymize(table: pd.DataFrame, st: Store, account_projects: set) -> pd.DataFrame:
     """Tokens for users, names and search ids (which contain user and name stem)."""
-    from ..anonymize import load_salt, token
+    from rdcost.output.anonymize import load_salt, token
 
     salt = load_salt(st.path)
     t = table.copy()

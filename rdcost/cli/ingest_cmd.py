@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
-from ..formats import FORMATS
-from ..formats.base import ParseOptions
-from ..ingest import IngestReport, ingest
-from ..store import Store
-from .app import StoreOpt, app, err
+from rdcost.cli.app import StoreOpt, app, err
+from rdcost.errors import UsageError
+from rdcost.jobtable.store import Store
+from rdcost.readers.base import ParseOptions
+from rdcost.readers.ingest import IngestReport, ingest
+from rdcost.readers.registry import FORMATS
 
 FormatChoice = Enum("FormatChoice", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
 

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from .. import render
-from ..errors import UsageError
-from ..schema import COLUMN_NAMES
-from .app import OutputFormat, ProjectOpt, StoreOpt, app, err, load_jobs, out
+from rdcost.cli.app import OutputFormat, ProjectOpt, StoreOpt, app, err, load_jobs, out
+from rdcost.errors import UsageError
+from rdcost.jobtable.schema import COLUMN_NAMES
+from rdcost.output import render
 
 #: Columns of the default `--format table` view (all columns with --columns all).
 TABLE_COLUMNS = ["job_id", "job_name", "user", "project", "state", "start_time",

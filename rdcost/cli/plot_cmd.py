@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ..context import draw, plot_kinds
-from ..errors import UsageError
-from .app import app, err, out
-from .assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.app import app, err, out
+from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.errors import UsageError
+from rdcost.output.context import draw, plot_kinds
 
 
 @assumption_options()
@@ -40,7 +40,7 @@ def plot_command(
         return
     if output is None:
         raise UsageError(f"give the file to write: rdcost plot {kind} -o FILE (.png, .svg or .pdf)")
-    from ..plots import get_plot
+    from rdcost.output.plots import get_plot
 
     get_plot(kind)  # an unknown kind fails before the jobs are read
     ctx = opts.context()

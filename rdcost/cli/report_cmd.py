@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from ..report import write_report
-from ..tuning import TuningParams
-from .app import app, err, state
-from .assumption_options import AssumptionOptions, assumption_options
-from .tuning_cmd import GoalOpt, MetricOpt
+from rdcost.analysis.tuning import TuningParams
+from rdcost.cli.app import app, err, state
+from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
+from rdcost.output.report import write_report
 
 FinalJobOpt = Annotated[str | None, typer.Option(
     help="Job id (or Slurm raw id, or run id) of the final model (default: the final-size runs).")]

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from .. import render
-from ..context import fmt, usd_range
-from ..tuning import DEFAULT_PARAMS, TuningParams, TuningResult, analyze_context
-from .app import OutputFormat, app, err, out
-from .assumption_options import AssumptionOptions, assumption_options
+from rdcost.analysis.tuning import DEFAULT_PARAMS, TuningParams, TuningResult, analyze_context
+from rdcost.cli.app import OutputFormat, app, err, out
+from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.output import render
+from rdcost.output.context import fmt, usd_range
 
 
 class Goal(StrEnum):
@@ -102,7 +102,7 @@ def tuning_command(
     else:
         out(to_text(result, one))
     if plots_dir is not None:
-        from ..plots.tuning import sensitivity, tuning_return
+        from rdcost.output.plots.tuning import sensitivity, tuning_return
 
         for name, fn in (("tuning-return.png", tuning_return), ("sensitivity.png", sensitivity)):
             written = fn(result, plots_dir / name)

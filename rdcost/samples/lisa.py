@@ -325,7 +325,7 @@ def calibrate(jobs: pd.DataFrame, target_gpu_hours: float) -> float:
 
 def simulate(seed: int = SEED) -> pd.DataFrame:
     """Every job of the project, one row each, with what the files need."""
-    from .lisa_schedule import (
+    from rdcost.samples.lisa_schedule import (
         assign_gpu_types,
         assign_ids,
         assign_nodes,
@@ -364,7 +364,7 @@ FILES = ("sacct.txt", "wandb_runs.csv", "jobs.csv")
 
 def generate(out_dir: str | Path, seed: int = SEED) -> list[Path]:
     """Write the sample files into ``out_dir`` (created if needed); return their paths."""
-    from . import lisa_files
+    from rdcost.samples import lisa_files
 
     jobs = simulate(seed)
     out = Path(out_dir)

@@ -18,7 +18,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from . import lisa
+from rdcost.samples import lisa
 
 SACCT_FIELDS = ("Cluster", "JobID", "JobIDRaw", "JobName", "User", "Account", "Partition", "QOS",
                 "State", "ExitCode", "Submit", "Start", "End", "ElapsedRaw", "Timelimit", "NNodes",

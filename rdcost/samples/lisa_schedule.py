@@ -8,7 +8,7 @@ import heapq
 import numpy as np
 import pandas as pd
 
-from .lisa import END_EXTRA_S, FIRST_START, M40_SHARE, SPAN_S, UNIT_SEPARATION_S, H
+from rdcost.samples.lisa import END_EXTRA_S, FIRST_START, M40_SHARE, SPAN_S, UNIT_SEPARATION_S, H
 
 
 def relative_times(rng, jobs: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdcost.ingest import read_log_report, resolve_format
+from rdcost.readers.ingest import read_log_report, resolve_format
 
 from . import slurm_mix
 from .slurm_mix import MixRun

@@ -1,0 +1,318 @@
+"""The compute statement a paper should publish (Strubell et al. 2019, section 5).
+
+:func:`statement` gathers it from a :class:`rdcost.output.context.Context`: the
+hardware and training time of the final model, the GPU-hours of the whole
+project and of its hyperparameter searches, the number of configurations
+tried, energy and CO2e with their assumptions, the cloud cost of the same
+GPU time, and, where runs carry hyperparameters and a metric, what the
+tuning analysis (:mod:`rdcost.analysis.tuning`, as `rdcost tuning` prints it) says
+for the paper: which hyperparameters mattered, the seed noise, what random
+search over the same runs would have spent, and the redundant runs
+(:func:`tuning_statement`). :func:`to_markdown` and :func:`to_latex` print
+it, short and ready to paste; text from the logs is escaped for each.
+
+Rules (documented in docs/plots-report-card.md):
+
+- **Final model**: the job given (``final_job``: a job id, Slurm raw id or run
+  id), else the final-size runs of the summary (COMPLETED jobs at or above the
+  90th percentile of completed jobs' GPU-hours): their most common hardware,
+  median wall-clock hours and median GPU-hours.
+- **Tuning**: the jobs in grid searches (:func:`rdcost.analysis.grouping.find_groups`).
+- **Configurations tried**: distinct settings of the hyperparameters (seeds
+  excluded) among the runs that log them, as :mod:`rdcost.analysis.tuning` counts
+  them; else unknown (the jobs in searches are shown).
+- **Tuning analysis**: :func:`rdcost.analysis.tuning.analyze_context` with the
+  :class:`rdcost.analysis.tuning.TuningParams` given (default: its defaults); "not
+  available" and why when no run reports a metric, no such run is in a grid
+  search, no search has a result, or the metric cannot be picked without
+  being named.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from rdcost.analysis.summary import FINAL_SIZE_QUANTILE
+from rdcost.analysis.tuning import MetricError, TuningParams, TuningResult, analyze_context
+from rdcost.errors import UsageError
+from rdcost.output.context import Context, assumptions_brief, fmt, usd_range
+from rdcost.version import __version__
+
+#: The items of a tuning statement (:meth:`rdcost.analysis.tuning.TuningResult.statement_items`) the card
+#: prints, with their labels; the searches sentence is left out (the tuning row says it).
+TUNING_ITEMS = {
+    "sensitivity": "Hyperparameters that mattered",
+    "seeds": "Seed noise",
+    "counterfactual": "Random search over the same runs",
+    "repeats": "Repeated runs",
+}
+
+
+@dataclass
+class TuningStatement:
+    """What the tuning analysis says for the paper, or why it cannot (``reason``)."""
+
+    is_available: bool
+    reason: str | None = None
+    metric: str | None = None
+    goal: str | None = None
+    metric_rule: str | None = None
+    items: list[tuple[str, str]] = field(default_factory=list)   # (label, sentence)
+    method: str | None = None
+    n_runs_with_config: int = 0
+    n_configurations: int | None = None
+
+
+@dataclass
+class Statement:
+    """The compute statement's figures (units in the names; None = unknown)."""
+
+    project: str | None
+    rdcost_version: str
+    assumptions_name: str
+    assumptions_text: str
+    final_model_rule: str
+    final_model_hardware: str | None
+    final_model_hours: float | None
+    final_model_gpu_hours: float | None
+    one_model_gpu_hours: float | None
+    one_model_source: str | None
+    n_jobs: int
+    gpu_hours: float
+    gpu_days: float
+    span_days: float | None
+    first_start_time: str | None
+    last_end_time: str | None
+    gpu_type_share: dict[str, float]
+    n_grid_searches: int
+    n_jobs_in_grid_searches: int
+    grid_search_gpu_hours: float | None
+    energy_kwh: float | None
+    co2e_kg: float | None
+    co2e_lbs: float | None
+    cloud_usd_low: float | None
+    cloud_usd_high: float | None
+    tuning: TuningStatement
+    inputs: list[dict[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- tuning ------------------------------------------------------------------------------
+
+def tuning_analysis(ctx: Context, params: TuningParams | None = None) -> tuple[TuningResult | None, str | None]:
+    """The tuning analysis of the context and, when it says nothing for the paper, why.
+
+    A metric that cannot be picked without being named (several candidates, only a test
+    metric, a goal the name does not tell) makes it not available, unless the metric, the
+    hyperparameters or the seed keys were named: then the error is raised.
+    """
+    p = params or TuningParams()
+    try:
+        t = analyze_context(ctx, p)
+    except MetricError as exc:
+        if p.metric is not None or p.hyperparameters or p.seed_keys:
+            raise
+        why = exc.message + (f": {exc.value}" if exc.value else "") + (f" ({exc.hint})" if exc.hint else "")
+        return None, f"not available: {why}"
+    if t.metric is None:
+        return t, ("not available: no run reports a metric (ingest the project's W&B or MLflow runs; "
+                   "runs that name their Slurm job are linked to it)")
+    if not t.searches:
+        return t, f"not available: no run that reports {t.metric} is in a grid search"
+    if not t.totals["n_searches_with_result"]:
+        return t, f"not available: no search has a run with a result ({t.method['results_from']} reporting {t.metric})"
+    return t, None
+
+
+def tuning_statement(t: TuningResult | None, reason: str | None = None) -> TuningStatement:
+    """The card's part of a tuning analysis (``reason``: why it is not available, if so)."""
+    configs = {} if t is None else {"n_runs_with_config": t.totals["n_runs_with_config"],
+                                    "n_configurations": t.totals["n_configurations"] or None}
+    if t is None or reason is not None:
+        return TuningStatement(False, reason or "not available", **configs)
+    m = t.method
+    method = (f"Tuning analysis (rdcost tuning, docs/tuning.md): metric {t.metric}, {t.metric_rule}; "
+              f"{'higher' if t.goal == 'max' else 'lower'} is better ({t.goal_rule}); results from "
+              f"{m['results_from']}. Sensitivity: main effects within each search (eta-squared: the share of the "
+              "metric's variance a hyperparameter's values explain; spread: max - min of the mean metric across "
+              "its values). Random search: random orders of each search's own runs, each run costing its "
+              f"GPU-hours, up to the first within {m['tolerance_text']} of the search's best (an oracle stopping "
+              f"rule); {m['n_resamples']:,} resamples per search, seed {m['resample_seed']}.")
+    if t.is_role_guessed:
+        method += (" Which logged values are hyperparameters and which are metrics was told from their names "
+                   "(the export does not say).")
+    items = [(TUNING_ITEMS[k], text) for k, text in t.statement_items() if k in TUNING_ITEMS]
+    return TuningStatement(True, None, metric=t.metric, goal=t.goal, metric_rule=t.metric_rule, items=items,
+                           method=method, **configs)
+
+
+# -- the statement ---------------------------------------------------------------------
+
+def _hardware(n_gpus: Any, gpu_type: Any) -> str:
+    n = "unknown number of" if pd.isna(n_gpus) else (f"{int(n_gpus)}" if float(n_gpus).is_integer() else f"{n_gpus:g}")
+    t = "GPU of unknown type" if pd.isna(gpu_type) else str(gpu_type)
+    return f"{n} × {t}"
+
+
+def _final_model(ctx: Context, final_job: str | None) -> tuple[str, str | None, float | None, float | None]:
+    cj, c = ctx.jobs, ctx.costs
+    if final_job is not None:
+        hit = pd.Series(False, index=cj.index)
+        for col in ("job_id", "job_id_raw", "run_id"):
+            hit |= cj[col].astype("string").eq(final_job).fillna(False).astype(bool)
+        if not hit.any():
+            raise UsageError(f"no job or run with id {final_job!r} in these jobs", value=final_job)
+        if hit.sum() > 1:
+            raise UsageError(f"{int(hit.sum())} jobs have the id {final_job!r}; give the display job id "
+                             "(e.g. 123_4) or a run id", value=final_job)
+        i = hit[hit].index[0]
+        el = c.at[i, "elapsed_s"]
+        gh = c.at[i, "gpu_hours"]
+        return (f"job {final_job}", _hardware(cj.at[i, "n_gpus"], cj.at[i, "gpu_type"]),
+                None if pd.isna(el) else float(el) / 3600, None if pd.isna(gh) else float(gh))
+    done = cj["state"].astype("string").eq("COMPLETED").fillna(False).astype(bool) & (c["gpu_hours"] > 0)
+    gh = c.loc[done, "gpu_hours"].dropna()
+    if gh.empty:
+        return "no completed job with GPU time", None, None, None
+    final = gh[gh >= gh.quantile(FINAL_SIZE_QUANTILE)].index
+    hw = pd.Series([_hardware(n, t) for n, t in zip(cj.loc[final, "n_gpus"], cj.loc[final, "gpu_type"],
+                                                       strict=True)]).value_counts()
+    top = hw.index[0]
+    rule = (f"medians of the {len(final):,} final-size runs, the COMPLETED jobs at or above the "
+            f"{_ordinal(FINAL_SIZE_QUANTILE)} percentile of completed jobs' GPU-hours")
+    if len(hw) > 1:
+        rule += f" ({hw.iloc[0] / hw.sum():.0%} of them on this hardware)"
+    hardware = top
+    return (rule, hardware, float(c.loc[final, "elapsed_s"].median()) / 3600, float(gh.loc[final].median()))
+
+
+def _ordinal(q: float) -> str:
+    n = int(round(100 * q))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def statement(ctx: Context, *, params: TuningParams | None = None, final_job: str | None = None,
+              tuning: tuple[TuningResult | None, str | None] | None = None) -> Statement:
+    """The compute statement of the context's jobs (see the module doc for every rule).
+
+    ``params``: how the tuning is analyzed (the metric, ...); ``tuning``: the result of
+    :func:`tuning_analysis` when already at hand (then ``params`` is not used).
+    """
+    s = ctx.summary
+    rule, hw, hours, fgh = _final_model(ctx, final_job)
+    in_search = ctx.groups["search_id"].notna()
+    sgh = ctx.costs.loc[in_search, "gpu_hours"]
+    om = s.assumptions.get("one_model_gpu_hours")
+    return Statement(
+        project=ctx.project, rdcost_version=__version__, assumptions_name=s.assumptions["name"],
+        assumptions_text=assumptions_brief(s), final_model_rule=rule, final_model_hardware=hw,
+        final_model_hours=hours, final_model_gpu_hours=fgh,
+        one_model_gpu_hours=s.one_model_gpu_hours,
+        one_model_source=None if om is None else f"{om['origin']}: {om['source']}",
+        n_jobs=s.n_jobs, gpu_hours=s.gpu_hours, gpu_days=s.gpu_days, span_days=s.span_days,
+        first_start_time=s.first_start_time, last_end_time=s.last_end_time,
+        gpu_type_share=dict(s.gpu_type_share), n_grid_searches=s.n_grid_searches,
+        n_jobs_in_grid_searches=s.n_jobs_in_grid_searches,
+        grid_search_gpu_hours=None if sgh.isna().any() else float(sgh.sum()),
+        energy_kwh=s.energy_kwh, co2e_kg=s.co2e_kg, co2e_lbs=s.co2e_lbs,
+        cloud_usd_low=s.cloud_usd_low, cloud_usd_high=s.cloud_usd_high,
+        tuning=tuning_statement(*(tuning if tuning is not None else tuning_analysis(ctx, params))),
+        inputs=[{"path": r.path, "sha256": r.sha256, "format": r.format} for r in ctx.inputs])
+
+
+# -- printing ----------------------------------------------------------------------------
+
+def _day(ts: str | None) -> str:
+    return "unknown" if ts is None else ts[:10]
+
+
+def rows(st: Statement) -> list[tuple[str, str]]:
+    """The statement as (item, text) pairs of plain text (the printers escape them)."""
+    share = ", ".join(f"{t} {v:.0%}" for t, v in st.gpu_type_share.items() if v is not None)
+    final = (f"{st.final_model_hardware or 'unknown hardware'}, {fmt(st.final_model_hours)} hours wall-clock, "
+             f"{fmt(st.final_model_gpu_hours)} GPU-hours: {st.final_model_rule}")
+    if st.one_model_source and st.one_model_gpu_hours is not None:
+        final += f"; costed as {fmt(st.one_model_gpu_hours)} GPU-hours per model ({st.one_model_source})"
+    whole = (f"{fmt(st.gpu_hours)} GPU-hours ({fmt(st.gpu_days)} GPU-days) in {st.n_jobs:,} jobs over "
+             f"{fmt(st.span_days)} days, {_day(st.first_start_time)} to {_day(st.last_end_time)}"
+             + (f"; {share} of GPU-hours" if share else ""))
+    sshare = (st.grid_search_gpu_hours / st.gpu_hours) if st.grid_search_gpu_hours is not None and st.gpu_hours else None
+    tuning = (f"{st.n_grid_searches:,} grid searches: {st.n_jobs_in_grid_searches:,} jobs, "
+              f"{fmt(st.grid_search_gpu_hours)} GPU-hours ({fmt(sshare, 'pct')} of the project)")
+    tu = st.tuning
+    if tu.n_configurations is not None:
+        configs = (f"{tu.n_configurations:,} distinct hyperparameter configurations (seeds excluded) among "
+                   f"{tu.n_runs_with_config:,} runs that log them")
+    else:
+        configs = (f"unknown (no run logs its hyperparameters); {st.n_jobs_in_grid_searches:,} jobs ran in grid "
+                   "searches")
+    energy = f"{fmt(st.energy_kwh)} kWh (PUE included), {fmt(st.co2e_kg)} kg CO2e ({fmt(st.co2e_lbs)} lbs)"
+    cloud = usd_range(st.cloud_usd_low, st.cloud_usd_high) + " (low: pre-emptible, high: on-demand)"
+    out = [("Final model", final), ("Whole project", whole), ("Hyperparameter tuning", tuning),
+           ("Configurations tried", configs), ("Energy and CO2e", energy),
+           ("Cloud cost of the same GPU-hours", cloud)]
+    if not tu.is_available:
+        return [*out, ("Hyperparameter sensitivity", tu.reason or "not available")]
+    goal = "higher" if tu.goal == "max" else "lower"
+    return [*out, ("Metric tuned for", f"{tu.metric}, {goal} is better ({tu.metric_rule})"), *tu.items]
+
+
+def notes(st: Statement) -> list[str]:
+    """The lines under the table: assumptions, the tuning analysis's method, provenance."""
+    files = ", ".join(f"{r['path'].rsplit('/', 1)[-1]} (sha256 {r['sha256'][:12]})" for r in st.inputs)
+    out = [f"Assumptions: {st.assumptions_text}."]
+    if st.tuning.method:
+        out.append(st.tuning.method)
+    out.append(f"Computed with rdcost {st.rdcost_version}" + (f" from {files}" if files else "") + ".")
+    return out
+
+
+def md_cell(text: Any) -> str:
+    """Text safe in a Markdown table cell, still readable: HTML specials and the inline
+    Markdown characters (backslash, backtick, * _ [ ] | ~) escaped, line breaks removed."""
+    s = html.escape("" if text is None else str(text), quote=False)
+    return re.sub(r"([\\`*_\[\]|~])", r"\\\1", s).replace("\n", " ").replace("\r", " ")
+
+
+def to_markdown(st: Statement) -> str:
+    title = f"Compute statement: project {st.project}" if st.project else "Compute statement"
+    lines = [f"**{md_cell(title)}**", "", "| item | value |", "| --- | --- |"]
+    lines += [f"| {md_cell(k)} | {md_cell(v)} |" for k, v in rows(st)]
+    for n in notes(st):
+        lines += ["", md_cell(n)]
+    return "\n".join(lines) + "\n"
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+          "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+          "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+
+
+def latex_escape(text: Any) -> str:
+    """Text safe in LaTeX body text: the ten specials (and < > |) replaced by their commands."""
+    return "".join(_LATEX.get(ch, ch) for ch in ("" if text is None else str(text)))
+
+
+def _tex(text: str) -> str:
+    t = latex_escape(text)
+    return t.replace("CO2e", "CO$_2$e").replace(" × ", r" $\times$ ").replace(" - ", " -- ")
+
+
+def to_latex(st: Statement) -> str:
+    """A ``table`` float with a two-column ``tabular`` (no package needed)."""
+    title = f"Compute statement for project {st.project}" if st.project else "Compute statement"
+    out = [f"% {latex_escape(title)}: generated by rdcost {latex_escape(st.rdcost_version)}",
+           r"\begin{table}[t]", r"\centering\small",
+           r"\begin{tabular}{@{}p{0.25\linewidth}p{0.70\linewidth}@{}}", r"\hline"]
+    out += [f"{_tex(k)} & {_tex(v)} \\\\" for k, v in rows(st)]
+    out += [r"\hline", r"\end{tabular}", "\\caption{" + _tex(title) + ". " + " ".join(_tex(n) for n in notes(st)) + "}",
+            r"\label{tab:compute-statement}", r"\end{table}"]
+    return "\n".join(out) + "\n"
