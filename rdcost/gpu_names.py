@@ -419,7 +419,7 @@ def match_gpu(name: object, aliases: Mapping[str, str] | None = None,
     """
     t = table or bundled_table()
     given = "" if name is None else str(name)
-    user = {compact(k): v for k, v in (aliases or {}).items()}
+    user = {compact(clean(k)): v for k, v in (aliases or {}).items()}
     s = clean(given)
     if not s or s == "gpu" or (s.isdigit() and len(s) <= 2):     # gpu:2 is a count, 3090 a model
         return GpuMatch(given, None, "none", "no GPU type")
@@ -430,7 +430,8 @@ def _match(given: str, s: str, user: dict[str, str], t: GpuTable, allow_mig: boo
     if s in t.keys:
         return _with_mig_fields(GpuMatch(given, s, "exact_key", "the name is a gpus.csv key"), t)
     c = compact(s)
-    if c in user:
+    bare_profile = re.fullmatch(r"[1-8]g\.\d+gb(?:\+me)?", s) is not None   # an alias on it names the parent
+    if c in user and not (allow_mig and bare_profile):
         return _with_mig_fields(GpuMatch(given, user[c], "alias", f"user alias {c}={user[c]}"), t)
     if allow_mig:
         mig = _match_mig(given, s, user, t)
