@@ -25,6 +25,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from rdcost.analysis import gpu_names
 from rdcost.errors import AssumptionError, UsageError
 
 #: Name -> bundled file. ``cloud_equivalents`` is rdcost's own join table
@@ -43,18 +44,10 @@ LOW_PRICING_MODELS: tuple[str, ...] = ("preemptible", "spot")
 #: Pricing models that count as the high end.
 HIGH_PRICING_MODELS: tuple[str, ...] = ("on_demand",)
 
-#: Names that several gpus.csv rows claim, resolved to one key. Users override
-#: any entry (``--gpu-alias titanx=titanx_pascal``, or ``[gpu_aliases]`` in TOML).
-DEFAULT_GPU_ALIASES: dict[str, str] = {
-    # Slurm sites write gpu:titanx for both Titan X cards; both draw 250 W and
-    # neither is rented in clouds, so the choice changes no figure.
-    "titanx": "titanx_maxwell",
-    "p100": "p100_pcie",
-    "v100": "v100_sxm2",      # the cloud V100 (GCP, AWS) is SXM2
-    "a100": "a100_40_sxm",
-    "h100": "h100_sxm",
-    "h200": "h200_sxm",
-}
+#: Names that several gpus.csv rows claim, resolved to one key (the table and
+#: its rules are :data:`rdcost.analysis.gpu_names.DEFAULT_ALIASES`). Users override any
+#: entry (``--gpu-alias titanx=titanx_pascal``, or ``[gpu_aliases]`` in TOML).
+DEFAULT_GPU_ALIASES: dict[str, str] = gpu_names.DEFAULT_ALIASES
 
 
 # -- tables ------------------------------------------------------------------
@@ -100,11 +93,10 @@ def _first_year(values: pd.Series) -> pd.Series:
 
 
 # -- GPU names ---------------------------------------------------------------
+# Matching rules live in rdcost.analysis.gpu_names (self-contained); this section keeps
+# the historic entry points and validates user aliases against the tables.
 
 _VENDOR_PREFIXES = ("nvidia", "tesla", "geforce", "amd", "instinct")
-# Parenthesised notes in gpus.csv name lists that are commentary, not part of a name.
-_NOTE = re.compile(r"\s*\((?:[^)]*\b(?:pattern|drivers?|seen|autodetect|PCI-ID|verified|label|"
-                   r"ambiguous|prefix)\b[^)]*)\)", re.IGNORECASE)
 
 
 def normalize_gpu_name(text: str) -> str:
@@ -112,7 +104,8 @@ def normalize_gpu_name(text: str) -> str:
 
     Lower case; a ``gpu:`` prefix, a trailing count and a MIG slice suffix
     (``a100l.2``) dropped; vendor words (NVIDIA, Tesla, GeForce, AMD) dropped;
-    everything but letters and digits dropped.
+    everything but letters and digits dropped. (:func:`gpu_key` matches with
+    the richer rules of :mod:`rdcost.analysis.gpu_names`.)
     """
     s = str(text).strip().lower()
     s = re.sub(r"^gpu:", "", s)
@@ -129,67 +122,49 @@ def normalize_gpu_name(text: str) -> str:
     return s
 
 
-@cache
-def _name_index() -> dict[str, tuple[str, ...]]:
-    """Normalized name -> the gpus.csv keys that claim it (several = ambiguous)."""
-    g = _read("gpus")
-    index: dict[str, set[str]] = {}
-
-    def claim(name: str, key: str) -> None:
-        n = normalize_gpu_name(name)
-        if n:
-            index.setdefault(n, set()).add(key)
-
-    for row in g.itertuples(index=False):
-        claim(row.key, row.key)
-        if isinstance(row.nvidia_smi_names, str):
-            for name in re.split(r";| / ", _NOTE.sub("", row.nvidia_smi_names)):
-                if not re.search(r"\bnot\b|\bn/a\b", name):
-                    claim(name, row.key)
-        if isinstance(row.slurm_gres_examples, str):
-            for name in re.findall(r"gpu:([A-Za-z0-9_.\-]+)", row.slurm_gres_examples):
-                claim(name, row.key)
-    return {n: tuple(sorted(keys)) for n, keys in index.items()}
-
-
 def ambiguous_gpu_names() -> dict[str, tuple[str, ...]]:
     """Names that more than one gpus.csv row claims (each needs an alias)."""
-    return {n: k for n, k in _name_index().items() if len(k) > 1}
+    return gpu_names.ambiguous_names()
+
+
+def gpu_match(name: str | None, aliases: dict[str, str] | None = None) -> gpu_names.GpuMatch:
+    """How a GPU name maps to a gpus.csv key (:func:`rdcost.analysis.gpu_names.match_gpu`),
+    with ``aliases`` validated and winning over :data:`DEFAULT_GPU_ALIASES`."""
+    if name is None or (isinstance(name, float) and pd.isna(name)) or name is pd.NA:
+        return gpu_names.GpuMatch("", None, "none", "no GPU type")
+    return gpu_names.match_gpu(name, _alias_table(aliases))
 
 
 def gpu_key(name: str | None, aliases: dict[str, str] | None = None) -> str | None:
-    """The gpus.csv key of a GPU name, or None when unknown or ambiguous.
+    """The gpus.csv key of a GPU name, or None when unknown.
 
-    ``aliases`` (normalized or raw name -> key) win over the built-in
-    :data:`DEFAULT_GPU_ALIASES`, which win over the names in gpus.csv.
+    ``aliases`` (any spelling of a name -> key) win over the built-in
+    :data:`DEFAULT_GPU_ALIASES`, which win over the names in gpus.csv; a MIG
+    slice (``1g.10gb``, ``a100l.2``) gives its parent GPU. Rules:
+    :mod:`rdcost.analysis.gpu_names`.
     """
-    if name is None or (isinstance(name, float) and pd.isna(name)) or name is pd.NA:
-        return None
-    n = normalize_gpu_name(name)
-    table = _alias_table(aliases)
-    if n in table:
-        return table[n]
-    keys = _name_index().get(n, ())
-    return keys[0] if len(keys) == 1 else None
+    return gpu_match(name, aliases).key
 
 
 def gpu_keys(names: pd.Series, aliases: dict[str, str] | None = None) -> pd.Series:
     """:func:`gpu_key` over a column (each distinct name resolved once)."""
     s = names.astype("string")
     uniq = s.dropna().unique()
-    mapping = {u: gpu_key(u, aliases) for u in uniq}
+    table = _alias_table(aliases)
+    mapping = {u: gpu_names.match_gpu(u, table).key for u in uniq}
     return s.map(mapping).astype("string")
 
 
 def _alias_table(aliases: dict[str, str] | None) -> dict[str, str]:
-    merged = {normalize_gpu_name(k): v for k, v in DEFAULT_GPU_ALIASES.items()}
+    """User aliases, each target checked to be a key of gpus.csv or cloud_prices.csv."""
     known = set(_read("gpus")["key"]) | set(_read("cloud_prices")["gpu_key"])
+    out: dict[str, str] = {}
     for k, v in (aliases or {}).items():
         if v not in known:
             raise AssumptionError(f"GPU alias {k}={v}: {v!r} is no key of gpus.csv or cloud_prices.csv",
                                   value=v, hint="see `rdcost/refdata/gpus.csv` for the keys")
-        merged[normalize_gpu_name(k)] = v
-    return merged
+        out[str(k)] = v
+    return out
 
 
 @dataclass(frozen=True)
