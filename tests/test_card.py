@@ -11,12 +11,12 @@ import pytest
 
 import rdcost
 from rdcost.analysis.assumptions import load, override_all_power, override_all_prices
+from rdcost.analysis.project import analyze_project
 from rdcost.analysis.tuning import TuningParams, analyze_context
 from rdcost.cli import main
 from rdcost.errors import UsageError
 from rdcost.jobtable.schema import conform
 from rdcost.output import statement as card
-from rdcost.output.context import build_context
 
 LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
 
@@ -26,7 +26,7 @@ def lisa(tmp_path_factory):
     store = tmp_path_factory.mktemp("lisa-card") / "store"
     rdcost.ingest([LISA / "sacct.txt", LISA / "wandb_runs.csv"], store=store, project="lisa")
     st = rdcost.open_store(store)
-    ctx = build_context(st.read_jobs(project="lisa"), load(["paper"]), project="lisa", inputs=st.inputs())
+    ctx = analyze_project(st.read_jobs(project="lisa"), load(["paper"]), project="lisa", inputs=st.inputs())
     return store, ctx
 
 
@@ -88,7 +88,7 @@ def _runs(rows: list[dict], other: bool = False) -> pd.DataFrame:
 
 def _ctx(jobs: pd.DataFrame):
     a = override_all_power(override_all_prices(load([]), 1.0, 3.0, "test"), 250.0, "test")
-    return build_context(jobs, a, project="t")
+    return analyze_project(jobs, a, project="t")
 
 
 HAND = [  # search A: lr 0.1 -> 80, 80; lr 0.01 -> 70, 72. search B: lr 0.1 -> 60; lr 0.01 -> 65
@@ -204,7 +204,7 @@ def _evil_ctx():
     jobs = _runs(rows)
     jobs["project"] = EVIL
     a = override_all_power(override_all_prices(load([]), 1.0, 3.0, "test"), 250.0, "test")
-    return build_context(jobs, a, project=EVIL)
+    return analyze_project(jobs, a, project=EVIL)
 
 
 def test_latex_escapes_text_from_the_logs():

@@ -1,6 +1,7 @@
-"""The summary engines: the partition-by-partition path gives the figures of
-rdcost.analysis.summary.summarize, whatever the split; exact sums; grid searches on
-integer codes; the Dask engine gives byte-identical JSON to the default one."""
+"""The summary's one path (partials and a combine step): its figures do not depend on
+how the jobs are split into partitions, they equal hand-worked values, the store path
+equals the in-memory path, exact sums, grid searches on integer codes equal
+find_groups, and the Dask engine gives byte-identical JSON to the default one."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import pandas as pd
 import pytest
 
 from rdcost.analysis import assumptions as A
-from rdcost.analysis import engine
 from rdcost.analysis.grouping import GroupingParams, find_groups
 from rdcost.analysis.projects import parse_projects, read_project_jobs
-from rdcost.analysis.summary import summarize
+from rdcost.analysis.summary import exact, store_plan, summarize, summarize_store
+from rdcost.analysis.summary.combine import _search_sizes
+from rdcost.analysis.summary.job_costs import costs_for
+from rdcost.analysis.summary.partial import partial_of_frame
 from rdcost.errors import RdcostError, UsageError
 from rdcost.jobtable.schema import conform
 from rdcost.jobtable.store import Store
@@ -53,20 +56,20 @@ def test_exact_sums_are_correctly_rounded_and_split_independent(seed):
     rng = np.random.default_rng(seed)
     v = rng.standard_normal(5000) * 10.0 ** rng.integers(-12, 12, 5000)
     v[::7] = 0.0
-    total = sum(engine.exact_sums(v))
-    assert engine.exact_float(total) == math.fsum(v)          # fsum is correctly rounded too
-    assert Fraction(total, 1 << engine._SCALE) == sum(Fraction(x) for x in v)   # and nothing was lost
+    total = sum(exact.exact_sums(v))
+    assert exact.exact_float(total) == math.fsum(v)          # fsum is correctly rounded too
+    assert Fraction(total, 1 << exact.SCALE) == sum(Fraction(x) for x in v)   # and nothing was lost
     seg = rng.integers(0, 4, len(v))
-    by_seg = engine.exact_sums(v, seg, 4)
+    by_seg = exact.exact_sums(v, seg, 4)
     assert sum(by_seg) == total
-    assert [engine.exact_float(s) for s in by_seg] == [math.fsum(v[seg == k]) for k in range(4)]
-    a, b = engine.exact_sums(v[:1234])[0], engine.exact_sums(v[1234:])[0]
+    assert [exact.exact_float(s) for s in by_seg] == [math.fsum(v[seg == k]) for k in range(4)]
+    a, b = exact.exact_sums(v[:1234])[0], exact.exact_sums(v[1234:])[0]
     assert a + b == total
 
 
 def test_exact_sums_refuse_nan():
     with pytest.raises(ValueError):
-        engine.exact_sums(np.array([1.0, np.nan]))
+        exact.exact_sums(np.array([1.0, np.nan]))
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -74,9 +77,9 @@ def test_median_and_quantile_from_counts_match_numpy(seed):
     rng = np.random.default_rng(seed)
     v = np.round(rng.lognormal(2, 1.5, int(rng.integers(1, 60))), int(rng.integers(0, 3)))
     vc = pd.Series(v).value_counts().sort_index()
-    assert engine._median(vc) == pd.Series(v).median()
+    assert exact.median(vc) == pd.Series(v).median()
     for q in (0.0, 0.1, 0.5, 0.9, 0.95, 1.0):
-        assert engine._quantile(vc, q) == pd.Series(v).quantile(q)
+        assert exact.quantile(vc, q) == pd.Series(v).quantile(q)
 
 
 def test_median_year_of_two_middle_starts_in_different_years():
@@ -84,7 +87,7 @@ def test_median_year_of_two_middle_starts_in_different_years():
     y = pd.DataFrame({"n": [1, 1], "lo": [us("2017-12-31T20:00"), us("2018-01-01T06:00")],
                       "hi": [us("2017-12-31T20:00"), us("2018-01-01T06:00")]}, index=[2017, 2018])
     starts = pd.Series(pd.to_datetime(["2017-12-31T20:00", "2018-01-01T06:00"], utc=True))
-    assert engine.median_year([y]) == starts.median().year == 2018
+    assert store_plan.median_year([y]) == starts.median().year == 2018
 
 
 # -- grid searches on codes ----------------------------------------------------------
@@ -114,14 +117,12 @@ def test_search_sizes_match_find_groups(seed):
 def _sizes(jobs: pd.DataFrame, params: GroupingParams, n_parts: int) -> list[int]:
     """Jobs per search from the partials of ``n_parts`` pieces, checked against the summary's counts."""
     bounds = np.linspace(0, len(jobs), n_parts + 1).astype(int)
-    starts = pd.to_datetime(jobs["start_time"], utc=True)
-    prices = engine.price_table([engine._pairs(jobs["gpu_type"], starts)], PAPER, TODAY)
-    parts = [engine.partial_of_frame(jobs.iloc[lo:hi].reset_index(drop=True), PAPER, prices, params, i)
+    costs = costs_for(jobs, PAPER.for_year(2018), TODAY)
+    parts = [partial_of_frame(jobs.iloc[lo:hi].reset_index(drop=True), costs.iloc[lo:hi].reset_index(drop=True),
+                              params, i)
              for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
-    t_s = np.concatenate([p.t_s for p in parts]) if params.use_heuristics else np.zeros(0)
-    sizes = engine.search_sizes(engine._merge_codes(parts, "sid", "sid_names"),
-                                engine._merge_codes(parts, "key", "key_names"), t_s, params)
-    s = engine.summarize_frame(jobs, PAPER, today=TODAY, grouping=params, n_parts=n_parts)
+    sizes = _search_sizes(parts, params)
+    s = summarize(jobs, PAPER, today=TODAY, grouping=params, n_parts=n_parts)
     assert s.n_grid_searches == len(sizes) and s.n_jobs_in_grid_searches == int(sizes.sum())
     return sizes.tolist()
 
@@ -161,10 +162,35 @@ def edge_frame() -> pd.DataFrame:
 def test_partials_give_the_figures_of_summarize(n_parts, assumptions):
     jobs = edge_frame()
     ref = summarize(jobs, assumptions, today=TODAY, on_missing="unknown", project="p").to_dict()
-    got = engine.summarize_frame(jobs, assumptions, today=TODAY, on_missing="unknown", project="p",
+    got = summarize(jobs, assumptions, today=TODAY, on_missing="unknown", project="p",
                                  n_parts=n_parts).to_dict()
     same(ref, got)
     assert got["notes"] and got["n_jobs_gpu_unknown"] == 1 and got["n_jobs_running"] == 1
+
+
+def test_edge_frame_figures_worked_by_hand():
+    """The figures of edge_frame() under the paper's preset ($0.43-$1.46 per GPU-hour,
+    217 W, PUE 1.58 for every GPU), each worked out by hand from the rows."""
+    s = summarize(edge_frame(), PAPER, today=TODAY, on_missing="unknown").to_dict()
+    # GPU-hours: a 10x1, b 20x2, c 0.05x1, e 8x4, f 3x1 (running), h 1x1, i 0.5x1, j 1.5x0.5,
+    # k 1200 s x 3, l 5x1; d never started, g has no GPU count
+    gh = 10 + 40 + 0.05 + 32 + 3 + 1 + 0.5 + 0.75 + 1 + 5
+    assert s["gpu_hours"] == pytest.approx(gh)
+    assert (s["n_jobs"], s["n_jobs_started"], s["n_jobs_never_started"]) == (12, 11, 1)
+    assert (s["n_jobs_running"], s["n_jobs_gpu_unknown"], s["n_crashed_jobs"]) == (1, 1, 1)
+    assert s["cloud_usd_low"] == pytest.approx(gh * 0.43) and s["cloud_usd_high"] == pytest.approx(gh * 1.46)
+    assert s["energy_kwh"] == pytest.approx(gh * 217 / 1000 * 1.58)
+    assert s["jobs_by_state"] == {"COMPLETED": 6, "FAILED": 1, "CANCELLED": 1, "TIMEOUT": 1, "RUNNING": 1,
+                                  "OUT_OF_MEMORY": 1, "UNKNOWN": 1}
+    assert s["span_days"] == pytest.approx(120 + 5 / 24)        # a starts at 0 h, l ends at 120 d + 5 h
+    assert s["min_job_minutes"] == pytest.approx(3) and s["max_job_days"] == pytest.approx(20 / 24)
+    # waste: c crashed (3 min), i failed (out of memory), d cancelled (no time), e timed out
+    cats = {c["category"]: (c["n_jobs"], c["gpu_hours"]) for c in s["waste"]["categories"]}
+    assert cats == {"crashed": (1, pytest.approx(0.05)), "failed": (1, 0.5), "cancelled": (1, 0.0),
+                    "timed_out": (1, 32.0)}
+    assert s["waste"]["total"]["gpu_hours"] == pytest.approx(32.55)
+    # two arrays (g1: a, b; g2: e, j); names run-<key> share no stem
+    assert (s["n_grid_searches"], s["n_jobs_in_grid_searches"]) == (2, 4)
 
 
 def test_missing_price_raises_the_same_error():
@@ -172,7 +198,7 @@ def test_missing_price_raises_the_same_error():
     with pytest.raises(Exception) as ref:
         summarize(jobs, None, today=TODAY)
     with pytest.raises(type(ref.value)) as got:
-        engine.summarize_frame(jobs, None, today=TODAY, n_parts=3)
+        summarize(jobs, None, today=TODAY, n_parts=3)
     assert str(got.value) == str(ref.value)
     assert "mystery-gpu (1 jobs)" in str(got.value)
 
@@ -182,7 +208,7 @@ def test_partials_on_the_lisa_sample():
     from rdcost.readers.ingest import read_log
     jobs = read_log(LISA / "sacct.txt")
     ref = summarize(jobs, PAPER, today=TODAY).to_dict()
-    same(ref, engine.summarize_frame(jobs, PAPER, today=TODAY, n_parts=7).to_dict())
+    same(ref, summarize(jobs, PAPER, today=TODAY, n_parts=7).to_dict())
 
 
 # -- the store, both engines --------------------------------------------------------------
@@ -205,7 +231,7 @@ DEFS = parse_projects({"projects": {"late": {"users": ["bnguyen", "asmith"], "st
 def test_store_summary_equals_summarize_of_the_loaded_jobs(lisa_store, project, defs):
     jobs = read_project_jobs(lisa_store, project, defs)
     ref = summarize(jobs, PAPER, project=project, today=TODAY).to_dict()
-    got = engine.summarize_store(lisa_store, project, defs, PAPER, today=TODAY).to_dict()
+    got = summarize_store(lisa_store, project, defs, PAPER, today=TODAY).to_dict()
     same(ref, got)
     if project is None:   # W&B runs linked to their Slurm jobs are counted once
         assert got["n_jobs"] == 4789 and got["n_grid_searches"] == 123
@@ -222,11 +248,11 @@ def dask_cluster():
 @pytest.mark.parametrize("project,defs", [(None, None), ("late", DEFS)])
 def test_dask_engine_gives_identical_json(lisa_store, dask_cluster, project, defs):
     kw = dict(today=TODAY, on_missing="unknown")
-    default = render.to_json(engine.summarize_store(lisa_store, project, defs, PAPER, **kw).to_dict())
-    on_cluster = render.to_json(engine.summarize_store(lisa_store, project, defs, PAPER, engine="dask",
+    default = render.to_json(summarize_store(lisa_store, project, defs, PAPER, **kw).to_dict())
+    on_cluster = render.to_json(summarize_store(lisa_store, project, defs, PAPER, engine="dask",
                                                        scheduler=dask_cluster.scheduler_address,
                                                        **kw).to_dict())
-    local_threads = render.to_json(engine.summarize_store(lisa_store, project, defs, PAPER, engine="dask",
+    local_threads = render.to_json(summarize_store(lisa_store, project, defs, PAPER, engine="dask",
                                                           **kw).to_dict())
     assert on_cluster == default
     assert local_threads == default
@@ -248,8 +274,8 @@ def test_cli_engine_dask_output_equals_the_default(lisa_store, dask_cluster, cap
 
 def test_engine_errors(lisa_store):
     with pytest.raises(UsageError):
-        engine.summarize_store(lisa_store, engine="spark")
+        summarize_store(lisa_store, engine="spark")
     with pytest.raises(UsageError):
-        engine.summarize_store(lisa_store, scheduler="tcp://127.0.0.1:1")
+        summarize_store(lisa_store, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(RdcostError, match="no jobs for project 'nope'"):
-        engine.summarize_store(lisa_store, "nope", today=TODAY)
+        summarize_store(lisa_store, "nope", today=TODAY)

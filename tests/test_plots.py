@@ -14,12 +14,13 @@ from PIL import Image
 import rdcost
 from rdcost.analysis.assumptions import load, override_all_power, override_all_prices
 from rdcost.analysis.buy_vs_cloud import load_owned
+from rdcost.analysis.project import analyze_project
 from rdcost.cli import main
 from rdcost.errors import UsageError
 from rdcost.jobtable.schema import conform
-from rdcost.output.context import accrued, build_context, draw, plot_kinds
-from rdcost.output.plots import KINDS
+from rdcost.output.plots import KINDS, draw, plot_kinds
 from rdcost.output.plots.case_study import OKABE_ITO
+from rdcost.output.plots.time_series import accrued
 
 LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
 CASE_STUDY_KINDS = ["gpus-in-use", "cumulative", "job-lengths", "grid-searches", "rd-cost", "waste"]
@@ -48,7 +49,7 @@ def lisa_ctx(tmp_path_factory):
     store = tmp_path_factory.mktemp("lisa") / "store"
     rdcost.ingest([LISA / "sacct.txt", LISA / "wandb_runs.csv"], store=store, project="lisa")
     st = rdcost.open_store(store)
-    ctx = build_context(st.read_jobs(project="lisa"), load(["paper"]), project="lisa",
+    ctx = analyze_project(st.read_jobs(project="lisa"), load(["paper"]), project="lisa",
                         owned=load_owned(["paper"]), inputs=st.inputs())
     ctx.store_path = store  # for the CLI tests
     return ctx
@@ -153,7 +154,7 @@ def test_no_searches_and_unknown_cost_are_said_not_drawn_as_zero(tmp_path):
                    "end_time": "2020-01-01T10:00Z"},
                   {"job_id": "2", "job_name": "b", "gpu_type": "mystery-gpu", "start_time": "2020-01-02T00:00Z",
                    "end_time": "2020-01-02T05:00Z"}])
-    ctx = build_context(jobs, load([]), project="t", on_missing="unknown")
+    ctx = analyze_project(jobs, load([]), project="t", on_missing="unknown")
     text = svg_text(draw("grid-searches", ctx, tmp_path / "g.svg"))
     assert "no grid searches found" in text
     text = svg_text(draw("cumulative", ctx, tmp_path / "c.svg"))
@@ -172,7 +173,7 @@ def test_gpus_in_use_integrates_to_the_gpu_hours(tmp_path):
                   {"job_id": "2", "job_name": "b", "n_gpus": 4.0, "start_time": "2020-01-01T05:00Z",
                    "end_time": "2020-01-01T10:00Z"}])
     a = override_all_power(override_all_prices(load([]), 1.0, 2.0, "test"), 300.0, "test")
-    ctx = build_context(jobs, a, project="t")
+    ctx = analyze_project(jobs, a, project="t")
     assert ctx.summary.gpu_hours == pytest.approx(40.0)
     text = svg_text(draw("gpus-in-use", ctx, tmp_path / "g.svg"))
     assert "GPUs in use (hourly mean, GPUs)" in text

@@ -16,11 +16,11 @@ from PIL import Image
 import rdcost
 from rdcost.analysis.assumptions import load, override_all_power, override_all_prices
 from rdcost.analysis.buy_vs_cloud import load_owned
+from rdcost.analysis.project import analyze_project
 from rdcost.analysis.tuning import analyze_context
 from rdcost.cli import main
 from rdcost.errors import UsageError
 from rdcost.jobtable.schema import conform
-from rdcost.output.context import build_context
 from rdcost.output.report import REPORT_PLOTS, write_report
 
 LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
@@ -66,7 +66,7 @@ def lisa(tmp_path_factory):
     store = root / "store"
     rdcost.ingest([LISA / "sacct.txt", LISA / "wandb_runs.csv"], store=store, project="lisa")
     st = rdcost.open_store(store)
-    ctx = build_context(st.read_jobs(project="lisa"), load(["paper"]), project="lisa", owned=load_owned(["paper"]),
+    ctx = analyze_project(st.read_jobs(project="lisa"), load(["paper"]), project="lisa", owned=load_owned(["paper"]),
                         inputs=st.inputs())
     html = write_report(ctx, root / "report.html", command="rdcost report -p lisa -a paper -o report.html")
     return store, ctx, html
@@ -159,7 +159,7 @@ def test_tuning_section_escapes_text_from_the_logs(tmp_path):
     jobs["config_json"] = [f'{{"{key}": {0.1 if i % 2 else 0.01}}}' for i in range(len(jobs))]
     jobs["metrics_json"] = [f'{{"val_acc": {70 + i}}}' for i in range(len(jobs))]
     a = override_all_power(override_all_prices(load([]), 1.0, 3.0, "test"), 250.0, "test")
-    ctx = build_context(jobs, a, project="p")
+    ctx = analyze_project(jobs, a, project="p")
     text = write_report(ctx, tmp_path / "r.html", kinds=["sensitivity"]).read_text(encoding="utf-8")
     sec = _section(text, "tuning")
     assert key not in text and EVIL_NAME not in text
@@ -215,7 +215,7 @@ def _evil_jobs() -> pd.DataFrame:
 @pytest.fixture()
 def evil_ctx():
     a = override_all_power(override_all_prices(load([]), 1.0, 3.0, "test"), 250.0, "test")
-    return build_context(_evil_jobs(), a, project="p")
+    return analyze_project(_evil_jobs(), a, project="p")
 
 
 def test_html_escapes_everything_from_the_logs(evil_ctx, tmp_path):

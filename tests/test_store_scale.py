@@ -14,8 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet  # noqa: F401  (pa.parquet)
 import pytest
 
-from rdcost.analysis import engine
-from rdcost.analysis.summary import summarize
+from rdcost.analysis.summary import store_plan, summarize, summarize_store
 from rdcost.jobtable.store import Store
 from rdcost.readers.ingest import ingest
 
@@ -71,7 +70,7 @@ def test_summarize_reads_one_partition_at_a_time_with_a_projection(synthetic, mo
 
     files = {str(f) for f in st.files()}
     reads: list[tuple[str, list[str], int, int]] = []
-    real = engine.read_partition
+    real = store_plan.read_partition
 
     def spy(path, columns, filter=None):
         t = real(path, columns, filter)
@@ -81,13 +80,13 @@ def test_summarize_reads_one_partition_at_a_time_with_a_projection(synthetic, mo
     def refuse(*a, **k):
         raise AssertionError("summarize must not read the whole table")
 
-    monkeypatch.setattr(engine, "read_partition", spy)
+    monkeypatch.setattr(store_plan, "read_partition", spy)
     monkeypatch.setattr(Store, "read_table", refuse)
     monkeypatch.setattr(Store, "read_jobs", refuse)
-    got = engine.summarize_store(st, today=TODAY).to_dict()
+    got = summarize_store(st, today=TODAY).to_dict()
 
     assert reads and all(path in files for path, *_ in reads)
-    needed = set(engine.COST_COLUMNS) | set(engine.GROUP_COLUMNS) | set(engine.LINK_COLUMNS)
+    needed = set(store_plan.COST_COLUMNS) | set(store_plan.GROUP_COLUMNS) | set(store_plan.LINK_COLUMNS)
     never = {"node_list", "source_file", "config_json", "metrics_json", "other_json", "tags", "state_raw",
              "ingested_time", "mem_req_bytes", "max_rss_bytes"}
     for _, cols, _, _ in reads:
@@ -134,7 +133,7 @@ def test_a_dense_month_is_written_as_several_files_and_merges_the_same(tmp_path,
     for f in many.files():            # every file is sorted by submission time
         t = pa.parquet.read_table(f, columns=["submit_time"])["submit_time"].to_numpy()
         assert (t[1:] >= t[:-1]).all()
-    got = engine.summarize_store(many, today=TODAY).to_dict()
+    got = summarize_store(many, today=TODAY).to_dict()
     expected = summarize(one.read_jobs(), today=TODAY).to_dict()
     assert got["n_jobs"] == 2000 and math.isclose(got["gpu_hours"], expected["gpu_hours"], rel_tol=1e-12)
     assert got["n_grid_searches"] == expected["n_grid_searches"]

@@ -731,7 +731,7 @@ def compare_jobs(jobs: pd.DataFrame, assumptions, owned: OwnedSpec | None = None
     """
     from rdcost.analysis import costing, replay
     from rdcost.analysis.linking import compute_jobs
-    from rdcost.analysis.summary import job_costs
+    from rdcost.analysis.summary.job_costs import costs_for, median_start_year
 
     if on_missing not in ("raise", "unknown"):
         raise UsageError(f"--on-missing must be raise or unknown, got {on_missing!r}", value=on_missing)
@@ -740,9 +740,9 @@ def compare_jobs(jobs: pd.DataFrame, assumptions, owned: OwnedSpec | None = None
     notes: list[str] = []
     cj = compute_jobs(jobs)
     starts = pd.to_datetime(cj["start_time"], utc=True)
-    year = None if starts.notna().sum() == 0 else int(starts.dropna().median().year)
+    year = median_start_year(starts)
     a = assumptions.for_year(year)
-    j = job_costs(cj, a, today)
+    j = costs_for(cj, a, today)
     started = j["is_started"]
     known = started & j["gpu_hours"].notna()
     use = known & (j["gpu_hours"] > 0)

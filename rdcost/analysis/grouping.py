@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rdcost.errors import UsageError
 
@@ -104,82 +106,136 @@ def _text(s: pd.Series) -> pd.Series:
     return s.astype("string").fillna("")
 
 
-def _when(jobs: pd.DataFrame) -> pd.Series:
+def when_submitted(jobs: pd.DataFrame) -> pd.Series:
     """Submission time, or start time where the source has none (W&B, MLflow)."""
     sub = pd.to_datetime(_col(jobs, "submit_time"), utc=True)
     return sub.fillna(pd.to_datetime(_col(jobs, "start_time"), utc=True))
 
 
-def stored_search_ids(jobs: pd.DataFrame) -> pd.Series:
-    """``<group_source>:<scope>:<group_id>`` for rows with a stored group, else null.
+# -- the rules on integer codes (one implementation for a table and for partitions) ----
 
-    The scope is the cluster for job arrays (array ids are per cluster) and the
-    project otherwise.
-    """
-    gid = _col(jobs, "group_id").astype("string")
-    src = _text(_col(jobs, "group_source")).replace("", "stored")
-    cluster, project = _text(_col(jobs, "cluster")), _text(_col(jobs, "project"))
-    scope = cluster.where((src == "array") & (cluster != ""), project)
-    return (src + ":" + scope + ":" + gid).where(gid.notna())
-
-
-_KEYS = ["source", "user", "project", "stem"]
+def _arrow_text(s: pd.Series, fill: str | None = "") -> pa.Array:
+    """A text column as Arrow strings (zero-copy when Arrow-backed), nulls as ``fill``."""
+    arr = pa.array(s, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    return arr if fill is None else pc.fill_null(arr, fill)
 
 
-def burst_frame(jobs: pd.DataFrame) -> pd.DataFrame:
-    """The jobs that can be in a burst (a name stem and a time), sorted by key and time.
+def _encode(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """Codes (-1 for null) and the distinct values, in order of first appearance."""
+    enc = pc.dictionary_encode(arr)
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, enc.dictionary.to_pylist()
 
-    Columns: the burst keys (source, user, project, stem), ``t`` (submission,
-    else start time), ``key`` (an integer per key) and ``t_s`` (epoch seconds).
-    """
-    d = pd.DataFrame({"source": _text(_col(jobs, "source")), "user": _text(_col(jobs, "user")),
-                      "project": _text(_col(jobs, "project")),
-                      "stem": name_stem(_col(jobs, "job_name")), "t": _when(jobs)}, index=jobs.index)
-    d = d[d["stem"].notna() & d["t"].notna()].sort_values(_KEYS + ["t"], kind="stable")
-    d["key"] = d.groupby(_KEYS, sort=False, dropna=False).ngroup().to_numpy()
-    d["t_s"] = d["t"].to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
-    return d
+
+def stored_search_codes(jobs: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Each row's stored search ``<group_source>:<scope>:<group_id>`` as a code into the
+    distinct ids (-1: no stored group). The scope is the cluster for job arrays (array
+    ids are per cluster) and the project otherwise."""
+    if not len(jobs):
+        return np.zeros(0, np.int64), []
+    gid = _arrow_text(_col(jobs, "group_id"), None)
+    src = _arrow_text(_col(jobs, "group_source"))
+    src = pc.if_else(pc.equal(src, ""), "stored", src)
+    cluster, project = _arrow_text(_col(jobs, "cluster")), _arrow_text(_col(jobs, "project"))
+    scope = pc.if_else(pc.and_(pc.equal(src, "array"), pc.not_equal(cluster, "")), cluster, project)
+    return _encode(pc.binary_join_element_wise(src, scope, gid, ":"))
+
+
+#: Separator of the parts of a burst key text (source, user, project, name stem).
+KEY_SEP = "\x1f"
+
+
+def burst_key_codes(jobs: pd.DataFrame, timed: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each row's burst key (source, user, project, name stem; rule 2) as a code into the
+    distinct keys, their parts joined by :data:`KEY_SEP`; -1 for rows without a stem or
+    without a time (``timed`` False)."""
+    n = len(jobs)
+    if not n:
+        return np.zeros(0, np.int64), []
+    name_c, names = _encode(_arrow_text(_col(jobs, "job_name")))
+    stems = name_stem(pd.Series(names, dtype="string"))         # once per distinct name
+    stem_c, stem_u = pd.factorize(stems)                          # -1: no stem
+    row_stem = stem_c[name_c]
+    parts = [_encode(_arrow_text(_col(jobs, c))) for c in ("source", "user", "project")]
+    combined = np.zeros(n, np.int64)
+    for codes, uniq in [*parts, (row_stem, list(stem_u))]:
+        combined = pd.factorize(combined * (len(uniq) + 1) + (codes + 1))[0].astype(np.int64)
+    keyed = timed & (row_stem >= 0)
+    out = np.full(n, -1, np.int64)
+    if not keyed.any():
+        return out, []
+    local, _ = pd.factorize(combined[keyed])
+    out[keyed] = local
+    first = np.flatnonzero(keyed)[pd.Series(local).drop_duplicates().index.to_numpy()]
+    texts = [np.asarray(u, dtype=object)[c[first]] for c, u in parts]
+    texts.append(np.asarray(stem_u, dtype=object)[row_stem[first]])
+    keys = [KEY_SEP.join(v) for v in zip(*texts, strict=True)]
+    return out, keys
 
 
 def burst_labels(d: pd.DataFrame, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Burst label of each row of a sorted :func:`burst_frame` (rule 3), and whether the
-    row starts its burst."""
+    """Burst label of each row of a frame sorted by ``key`` then ``t_s`` (rule 3), and
+    whether the row starts its burst."""
     key, t_s = d["key"].to_numpy(), d["t_s"].to_numpy()
     new = np.ones(len(d), dtype=bool)
     new[1:] = (key[1:] != key[:-1]) | (np.diff(t_s) > max_gap_s)
     return np.cumsum(new), new
 
 
-def heuristic_search_ids(d: pd.DataFrame, params: GroupingParams) -> pd.Series:
-    """``heuristic:<user>:<stem>:<time>`` for the rows of a sorted :func:`burst_frame` that
-    are in a burst of ``min_jobs`` or more, else null (rules 3-4)."""
-    burst, new = burst_labels(d, params.max_gap_s)
-    size = np.bincount(burst)[burst]
-    keep = size >= params.min_jobs
-    result = pd.Series(pd.NA, index=d.index, dtype="string")
-    if not keep.any():
-        return result
-    first = d[new & keep]
-    ids = pd.Series(("heuristic:" + first["user"] + ":" + first["stem"] + ":"
-                     + first["t"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).to_numpy(),
-                    index=burst[new & keep], dtype="string")
-    dup = ids.duplicated(keep=False)
-    ids = ids.where(~dup, ids + "#" + (ids.groupby(ids).cumcount() + 1).astype(str))
-    result.iloc[np.flatnonzero(keep)] = ids.reindex(burst[keep]).to_numpy()
-    return result
+@dataclass
+class SearchLabels:
+    """Each row's search, by the rules of the module doc, on integer codes.
+
+    ``label``: per row, the code of its stored search (``0 .. n_stored - 1``,
+    the codes of :func:`stored_search_codes`), ``n_stored + b`` for heuristic
+    search ``b``, or -1. ``heuristic_first``: per heuristic search, the row
+    that starts it (its first submission).
+    """
+
+    label: np.ndarray
+    n_stored: int
+    heuristic_first: np.ndarray
+
+    def sizes(self) -> np.ndarray:
+        """Jobs per search: stored searches (by code), then heuristic ones."""
+        have = self.label[self.label >= 0]
+        size = np.bincount(have, minlength=self.n_stored + len(self.heuristic_first))
+        return size[size > 0]
 
 
-def straggler_search_ids(d: pd.DataFrame, sid: pd.Series, params: GroupingParams) -> pd.Series:
-    """For rows of a sorted :func:`burst_frame` in no stored group: the stored search of
-    their burst when it holds jobs of exactly one stored search, else null (rule 5)."""
-    burst, _ = burst_labels(d, params.max_gap_s)
-    s = pd.Series(sid.loc[d.index].to_numpy(), index=burst, dtype="string")
-    by = s.groupby(level=0)
-    n_sids, the_sid = by.transform("nunique"), by.transform("first")
-    join = (s.isna() & (n_sids == 1)).to_numpy()
-    result = pd.Series(pd.NA, index=d.index, dtype="string")
-    result.iloc[np.flatnonzero(join)] = the_sid.to_numpy()[join]
-    return result
+def search_labels(sid: np.ndarray, n_stored: int, key: np.ndarray, t_s: np.ndarray,
+                  params: GroupingParams) -> SearchLabels:
+    """Rules 3-5 of the module doc on codes: ``sid`` stored search per row (-1 none),
+    ``key`` burst key (-1: no name stem or time), ``t_s`` submission time in seconds;
+    rows in table order."""
+    label = sid.astype(np.int64).copy()
+    firsts = np.zeros(0, np.int64)
+    if params.use_heuristics and len(key):
+        rows = np.flatnonzero(key >= 0)
+        order = rows[np.lexsort((t_s[rows], key[rows]))]        # stable: ties keep table order
+        d = pd.DataFrame({"key": key[order], "t_s": t_s[order]})
+        if params.join_stored_bursts and (label >= 0).any():
+            burst, _ = burst_labels(d, params.max_gap_s)
+            s = label[order]
+            have = s >= 0
+            pairs = pd.DataFrame({"b": burst[have], "s": s[have]}).drop_duplicates()
+            one = pairs.groupby("b")["s"].agg(["nunique", "first"])
+            one = one[one["nunique"] == 1]["first"]
+            join = ~have & np.isin(burst, one.index.to_numpy())
+            label[order[join]] = one.reindex(burst[join]).to_numpy()
+        rest = order[label[order] < 0]
+        burst, new = burst_labels(pd.DataFrame({"key": key[rest], "t_s": t_s[rest]}), params.max_gap_s)
+        size = np.bincount(burst)
+        keep = size[burst] >= params.min_jobs
+        if keep.any():
+            hb, hcode = np.unique(burst[keep], return_inverse=True)
+            label[rest[keep]] = n_stored + hcode
+            firsts = rest[new & keep]
+    return SearchLabels(label, n_stored, firsts)
 
 
 def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.DataFrame:
@@ -192,22 +248,40 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
     heuristic groups are made of the jobs left.
     """
     params = params or GroupingParams()
-    sid = stored_search_ids(jobs).astype("string")
-    method = _text(_col(jobs, "group_source")).replace("", "stored").where(sid.notna()).astype("string")
+    sid, sid_names = stored_search_codes(jobs)
+    when = when_submitted(jobs)
     if params.use_heuristics:
-        d = burst_frame(jobs)
-        if params.join_stored_bursts and sid.notna().any():
-            joined = straggler_search_ids(d, sid, params)
-            joined = joined[joined.notna()]
-            src = method.dropna().groupby(sid.dropna()).first()
-            sid.loc[joined.index] = joined
-            method.loc[joined.index] = joined.map(src)
-        rest = d[sid.loc[d.index].isna().to_numpy()]
-        hid = heuristic_search_ids(rest, params)
-        hid = hid[hid.notna()]
-        sid.loc[hid.index] = hid
-        method.loc[hid.index] = "heuristic"
-    return pd.DataFrame({"search_id": sid, "search_method": method}, index=jobs.index)
+        key, key_names = burst_key_codes(jobs, when.notna().to_numpy())
+        t_s = np.where(key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan)
+    else:
+        key, key_names, t_s = np.zeros(0, np.int64), [], np.zeros(0)
+    lab = search_labels(sid, len(sid_names), key, t_s, params)
+    ids = list(sid_names) + _heuristic_ids(lab.heuristic_first, key, key_names, when)
+    methods = [n.split(":", 1)[0] for n in sid_names] + ["heuristic"] * len(lab.heuristic_first)
+    have = lab.label >= 0
+    search_id = pd.Series(pd.NA, index=jobs.index, dtype="string")
+    method = pd.Series(pd.NA, index=jobs.index, dtype="string")
+    if have.any():
+        search_id.iloc[np.flatnonzero(have)] = np.asarray(ids, dtype=object)[lab.label[have]]
+        method.iloc[np.flatnonzero(have)] = np.asarray(methods, dtype=object)[lab.label[have]]
+    return pd.DataFrame({"search_id": search_id, "search_method": method}, index=jobs.index)
+
+
+def _heuristic_ids(firsts: np.ndarray, key: np.ndarray, key_names: list[str], when: pd.Series) -> list[str]:
+    """``heuristic:<user>:<stem>:<first submission, UTC>`` of each heuristic search; ids
+    that two searches share get ``#1``, ``#2`` in the order of their (source, user,
+    project, stem, first submission)."""
+    if not len(firsts):
+        return []
+    parts = [key_names[k].split(KEY_SEP) for k in key[firsts]]
+    t = when.iloc[firsts]
+    base = pd.Series([f"heuristic:{p[1]}:{p[3]}:{x}" for p, x in
+                      zip(parts, t.dt.strftime("%Y-%m-%dT%H:%M:%SZ"), strict=True)], dtype="string")
+    order = sorted(range(len(firsts)), key=lambda i: (*parts[i], t.iloc[i]))
+    ranked = base.iloc[order]
+    dup = ranked.duplicated(keep=False)
+    ranked = ranked.where(~dup, ranked + "#" + (ranked.groupby(ranked).cumcount() + 1).astype(str))
+    return ranked.sort_index().tolist()
 
 
 #: Normalized states counted in each ``n_*`` column of :func:`summarize_groups`.
@@ -241,7 +315,7 @@ def summarize_groups(jobs: pd.DataFrame, groups: pd.DataFrame | None = None,
                       "user": _text(_col(jobs, "user")), "project": _col(jobs, "project").astype("string"),
                       "job_name": _col(jobs, "job_name").astype("string"),
                       "stem": name_stem(_col(jobs, "job_name")), "gpu_hours": gpu_hours(jobs),
-                      "t": _when(jobs), "end": pd.to_datetime(_col(jobs, "end_time"), utc=True),
+                      "t": when_submitted(jobs), "end": pd.to_datetime(_col(jobs, "end_time"), utc=True),
                       "state": _text(_col(jobs, "state"))}, index=jobs.index)
     d = d[d["search_id"].notna()].sort_values(["search_id", "t"], kind="stable")
     cols = ["search_id", "search_method", "user", "project", "name", "n_jobs", "gpu_hours",
@@ -278,7 +352,7 @@ def group_members(jobs: pd.DataFrame, groups: pd.DataFrame | None = None,
     d = pd.DataFrame({"search_id": groups["search_id"], "search_method": groups["search_method"],
                       "job_id": _col(jobs, "job_id"), "job_name": _col(jobs, "job_name"),
                       "user": _col(jobs, "user"), "state": _col(jobs, "state"),
-                      "submit_time": _when(jobs), "end_time": _col(jobs, "end_time"),
+                      "submit_time": when_submitted(jobs), "end_time": _col(jobs, "end_time"),
                       "n_gpus": _col(jobs, "n_gpus"), "gpu_hours": gpu_hours(jobs)}, index=jobs.index)
     d = d[d["search_id"].notna()]
     return d.sort_values(["search_id", "submit_time"], kind="stable", ignore_index=True)

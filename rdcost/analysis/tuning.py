@@ -1,7 +1,7 @@
 """Hyperparameter tuning from a project's own history: sensitivity, search efficiency, repeats.
 
 :func:`analyze` (or :func:`analyze_context` on a prepared
-:class:`rdcost.output.context.Context`) takes the compute rows of a job table
+:class:`rdcost.analysis.project.ProjectAnalysis`) takes the compute rows of a job table
 (:func:`rdcost.analysis.linking.compute_jobs`: W&B/MLflow runs folded into the Slurm
 jobs they ran in), their grid searches (:func:`rdcost.analysis.grouping.find_groups`)
 and their per-job GPU-hours and cloud cost (:func:`rdcost.analysis.summary.job_costs`),
@@ -61,7 +61,9 @@ import pandas as pd
 from rdcost.analysis.assumptions import Assumptions
 from rdcost.analysis.grouping import GroupingParams, find_groups, summarize_groups
 from rdcost.analysis.linking import compute_jobs, link_runs
-from rdcost.analysis.summary import _check_missing, job_costs
+from rdcost.analysis.summary.combine import check_missing
+from rdcost.analysis.summary.job_costs import costs_for, median_start_year
+from rdcost.analysis.summary.partial import combos_of
 from rdcost.errors import UsageError
 from rdcost.output.render import iso, json_ready
 
@@ -420,18 +422,16 @@ def analyze(jobs: pd.DataFrame, assumptions: Assumptions | None = None, params: 
     a0 = assumptions or Assumptions()
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
     cj = compute_jobs(jobs)
-    starts = pd.to_datetime(cj["start_time"], utc=True)
-    year = None if starts.notna().sum() == 0 else int(starts.dropna().median().year)
-    costs = job_costs(cj, a0.for_year(year), today)
+    costs = costs_for(cj, a0.for_year(median_start_year(cj["start_time"])), today)
     notes: list[str] = []
-    _check_missing(costs, on_missing, notes)
+    check_missing(combos_of(costs), on_missing, notes)
     groups = find_groups(cj, grouping)
     return _analyze(jobs, cj, costs, groups, summarize_groups(cj, groups), params or TuningParams(),
                     project, notes)
 
 
 def analyze_context(ctx: Any, params: TuningParams | None = None) -> TuningResult:
-    """:func:`analyze` on a :class:`rdcost.output.context.Context` (the same numbers as its plots)."""
+    """:func:`analyze` on a :class:`rdcost.analysis.project.ProjectAnalysis` (the same numbers as its plots)."""
     return _analyze(ctx.runs, ctx.jobs, ctx.costs, ctx.groups, ctx.searches, params or TuningParams(),
                     ctx.project, list(ctx.summary.notes))
 

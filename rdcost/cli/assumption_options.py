@@ -8,7 +8,7 @@ with its help text) and hands the command one :class:`AssumptionOptions`
 holding their values. That object loads the assumptions with every override
 recorded as set by its option, reads the jobs (a project of
 ``--projects-file`` selected by its definition) and prepares the
-:class:`rdcost.output.context.Context` of the plots, the report and the card.
+:class:`rdcost.analysis.project.ProjectAnalysis` of the plots, the report and the card.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from rdcost.errors import RdcostError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from rdcost.output.context import Context
+    from rdcost.analysis.project import ProjectAnalysis
 
 
 class OnMissing(StrEnum):
@@ -204,16 +204,16 @@ class AssumptionOptions:
                               hint="`rdcost jobs --columns project` lists the stored projects")
         return jobs
 
-    def context(self) -> Context:
+    def context(self) -> ProjectAnalysis:
         """The jobs and assumptions these options select, prepared for plots, the report, the card
         and the tuning analysis; an error when the project has no jobs."""
         from rdcost.analysis.buy_vs_cloud import load_owned
+        from rdcost.analysis.project import analyze_project
         from rdcost.jobtable.store import Store
-        from rdcost.output.context import build_context
 
         a = self.load_assumptions()
         jobs = self.jobs()
-        return build_context(jobs, a, project=self.project, on_missing=self.on_missing,
+        return analyze_project(jobs, a, project=self.project, on_missing=self.on_missing,
                              owned=load_owned(list(self.assumptions)), inputs=Store(self.store).inputs())
 
 

@@ -10,7 +10,7 @@ import typer
 from rdcost.cli.app import app, err, out
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.errors import UsageError
-from rdcost.output.context import draw, plot_kinds
+from rdcost.output.plots import draw, plot_kinds
 
 
 @assumption_options()

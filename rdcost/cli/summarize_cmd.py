@@ -8,8 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from rdcost.analysis.engine import summarize_store
-from rdcost.analysis.summary import Summary
+from rdcost.analysis.summary import Summary, summarize_store
 from rdcost.cli.app import OutputFormat, app, err, out
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.jobtable.store import Store
@@ -50,7 +49,7 @@ def summarize_command(
     if not st.exists:
         err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
         raise typer.Exit(1)
-    # partition by partition, reading only the columns the summary needs (rdcost.analysis.engine);
+    # partition by partition, reading only the columns the summary needs (rdcost.analysis.summary);
     # the figures name no user, account, job or node, so --anonymize changes none of them
     s = summarize_store(st, opts.project, defs, a, engine=engine.value, scheduler=scheduler,
                         on_missing=opts.on_missing)

@@ -13,7 +13,7 @@ from rdcost.analysis.tuning import DEFAULT_PARAMS, TuningParams, TuningResult, a
 from rdcost.cli.app import OutputFormat, app, err, out
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.output import render
-from rdcost.output.context import fmt, usd_range
+from rdcost.output.wording import fmt, usd_range
 
 
 class Goal(StrEnum):

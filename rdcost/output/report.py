@@ -2,7 +2,7 @@
 
 :func:`blocks` lays the report out once, as a list of blocks (headings,
 paragraphs, tables of display strings, plots, preformatted text) built from a
-:class:`rdcost.output.context.Context`; :func:`to_html` and :func:`to_markdown`
+:class:`rdcost.analysis.project.ProjectAnalysis`; :func:`to_html` and :func:`to_markdown`
 render the same blocks, so both formats carry the same content.
 :func:`write_report` draws the plots and writes the file.
 
@@ -33,11 +33,13 @@ from typing import Any
 
 import pandas as pd
 
+from rdcost.analysis.project import ProjectAnalysis
 from rdcost.analysis.tuning import TuningParams, TuningResult
 from rdcost.errors import RdcostError, UsageError
 from rdcost.output import render
 from rdcost.output import statement as card
-from rdcost.output.context import Context, assumptions_brief, draw, fmt, usd_range
+from rdcost.output.plots import draw
+from rdcost.output.wording import assumptions_brief, fmt, usd_range
 from rdcost.version import __version__
 
 #: The plots of the report, in order, with their captions.
@@ -80,7 +82,7 @@ def _table(rows: list[dict[str, Any]], right: Sequence[str] = (), breakable: Seq
     return Block("table", table=pd.DataFrame(rows, dtype=object), right=tuple(right), breakable=tuple(breakable))
 
 
-def _key_figures(ctx: Context) -> Block:
+def _key_figures(ctx: ProjectAnalysis) -> Block:
     s = ctx.summary
     rows = [
         ("jobs", fmt(s.n_jobs), "jobs", f"{s.n_jobs_started:,} started, {s.n_jobs_never_started:,} never started"),
@@ -103,7 +105,7 @@ def _key_figures(ctx: Context) -> Block:
     return _table([dict(zip(("figure", "value", "unit", "note"), r, strict=True)) for r in rows], right=("value",))
 
 
-def _rd(ctx: Context) -> Block:
+def _rd(ctx: ProjectAnalysis) -> Block:
     rows = []
     for r in ctx.summary.to_dict()["rd_table"]:
         rows.append({"row": r["label"], "jobs": fmt(r["n_jobs"]), "GPU-hours": fmt(r["gpu_hours"]),
@@ -113,7 +115,7 @@ def _rd(ctx: Context) -> Block:
     return _table(rows, right=[k for k in rows[0] if k != "row"])
 
 
-def _waste(ctx: Context) -> Block:
+def _waste(ctx: ProjectAnalysis) -> Block:
     w = ctx.summary.to_dict()["waste"]
     rows = [{"cause": r["category"].replace("_", " "), "jobs": fmt(r["n_jobs"]), "GPU-hours": fmt(r["gpu_hours"]),
              "cloud cost (USD, low - high)": usd_range(r["cloud_usd_low"], r["cloud_usd_high"]),
@@ -122,7 +124,7 @@ def _waste(ctx: Context) -> Block:
     return _table(rows, right=[k for k in rows[0] if k != "cause"])
 
 
-def _states_types(ctx: Context) -> tuple[Block, Block]:
+def _states_types(ctx: ProjectAnalysis) -> tuple[Block, Block]:
     s = ctx.summary
     states = [{"final state": k, "jobs": fmt(v), "share of jobs": fmt(v / s.n_jobs if s.n_jobs else None, "pct")}
               for k, v in s.jobs_by_state.items()]
@@ -133,13 +135,13 @@ def _states_types(ctx: Context) -> tuple[Block, Block]:
             _table(types, right=("jobs", "GPU-hours", "share of GPU-hours")))
 
 
-def _comparisons(ctx: Context) -> Block:
+def _comparisons(ctx: ProjectAnalysis) -> Block:
     rows = [{"all R&D emits as much CO2e as": c["item"], "lbs CO2e each": fmt(c["lbs_co2e_each"]),
              "times": fmt(c["n_equivalent"])} for c in ctx.summary.to_dict()["comparisons"]]
     return _table(rows, right=("lbs CO2e each", "times"))
 
 
-def _searches(ctx: Context) -> Block | None:
+def _searches(ctx: ProjectAnalysis) -> Block | None:
     t = ctx.searches
     if t.empty:
         return None
@@ -156,7 +158,7 @@ def _searches(ctx: Context) -> Block | None:
     return _table(rows, right=("jobs", "GPU-days"))
 
 
-def _largest_jobs(ctx: Context) -> Block:
+def _largest_jobs(ctx: ProjectAnalysis) -> Block:
     c = ctx.costs
     top = c["gpu_hours"].dropna().sort_values(ascending=False, kind="stable").head(TOP_JOBS).index
     rows = []
@@ -209,7 +211,7 @@ def _tuning_searches(t: TuningResult) -> Block:
                                                                                   "top hyperparameter (eta²)")])
 
 
-def _tuning(ctx: Context, tu: tuple[TuningResult | None, str | None], st: card.Statement,
+def _tuning(ctx: ProjectAnalysis, tu: tuple[TuningResult | None, str | None], st: card.Statement,
             fig: Any) -> list[Block]:
     """The tuning section: what `rdcost tuning` finds, or why it is not available."""
     t, reason = tu
@@ -233,7 +235,7 @@ def _tuning(ctx: Context, tu: tuple[TuningResult | None, str | None], st: card.S
     return out
 
 
-def _assumptions(ctx: Context) -> Block:
+def _assumptions(ctx: ProjectAnalysis) -> Block:
     f = ctx.summary.figures()
     f = f[f["section"] == "assumptions"]
     rows = [{"assumption": r.metric, "value": "unknown" if r.value is None else f"{r.value:g}"
@@ -242,7 +244,7 @@ def _assumptions(ctx: Context) -> Block:
     return _table(rows, right=("value",))
 
 
-def _inputs(ctx: Context) -> Block | None:
+def _inputs(ctx: ProjectAnalysis) -> Block | None:
     if not ctx.inputs:
         return None
     rows = [{"file": r.path, "format": r.format, "size (bytes)": fmt(int(r.size_bytes)), "sha256": r.sha256,
@@ -252,7 +254,7 @@ def _inputs(ctx: Context) -> Block | None:
     return _table(rows, right=("size (bytes)", "jobs"), breakable=("file", "sha256"))
 
 
-def _figures_appendix(ctx: Context) -> Block:
+def _figures_appendix(ctx: ProjectAnalysis) -> Block:
     f = ctx.summary.figures()
     rows = [{"section": r.section, "figure": r.metric,
              "value": "unknown" if r.value is None else (fmt(r.value) if isinstance(r.value, float) else str(r.value)),
@@ -262,7 +264,7 @@ def _figures_appendix(ctx: Context) -> Block:
     return b
 
 
-def _buy(ctx: Context, kinds: Sequence[str]) -> list[Block]:
+def _buy(ctx: ProjectAnalysis, kinds: Sequence[str]) -> list[Block]:
     if "buy-vs-cloud-cumulative" not in kinds:
         return []
     try:
@@ -286,7 +288,7 @@ def _buy(ctx: Context, kinds: Sequence[str]) -> list[Block]:
                                                   id="buy-vs-cloud-cumulative")]
 
 
-def blocks(ctx: Context, *, kinds: Sequence[str] = tuple(REPORT_PLOTS), command: str | None = None,
+def blocks(ctx: ProjectAnalysis, *, kinds: Sequence[str] = tuple(REPORT_PLOTS), command: str | None = None,
            generated: str | None = None, statement: card.Statement | None = None,
            tuning: tuple[TuningResult | None, str | None] | None = None) -> list[Block]:
     """The report, laid out (see the module doc). ``kinds``: the plots to include; ``tuning``:
@@ -480,7 +482,7 @@ def to_markdown(bs: Sequence[Block], images: dict[str, str]) -> str:
 
 # -- writing ----------------------------------------------------------------------------------
 
-def write_report(ctx: Context, path: Path | str, *, kinds: Sequence[str] = tuple(REPORT_PLOTS),
+def write_report(ctx: ProjectAnalysis, path: Path | str, *, kinds: Sequence[str] = tuple(REPORT_PLOTS),
                  command: str | None = None, params: TuningParams | None = None, final_job: str | None = None,
                  generated: str | None = None) -> Path:
     """Write the report to ``path``: ``.html``/``.htm`` (self-contained) or ``.md`` (plots in

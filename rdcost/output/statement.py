@@ -1,6 +1,6 @@
 """The compute statement a paper should publish (Strubell et al. 2019, section 5).
 
-:func:`statement` gathers it from a :class:`rdcost.output.context.Context`: the
+:func:`statement` gathers it from a :class:`rdcost.analysis.project.ProjectAnalysis`: the
 hardware and training time of the final model, the GPU-hours of the whole
 project and of its hyperparameter searches, the number of configurations
 tried, energy and CO2e with their assumptions, the cloud cost of the same
@@ -37,10 +37,11 @@ from typing import Any
 
 import pandas as pd
 
+from rdcost.analysis.project import ProjectAnalysis
 from rdcost.analysis.summary import FINAL_SIZE_QUANTILE
 from rdcost.analysis.tuning import MetricError, TuningParams, TuningResult, analyze_context
 from rdcost.errors import UsageError
-from rdcost.output.context import Context, assumptions_brief, fmt, usd_range
+from rdcost.output.wording import assumptions_brief, fmt, usd_range
 from rdcost.version import __version__
 
 #: The items of a tuning statement (:meth:`rdcost.analysis.tuning.TuningResult.statement_items`) the card
@@ -106,7 +107,7 @@ class Statement:
 
 # -- tuning ------------------------------------------------------------------------------
 
-def tuning_analysis(ctx: Context, params: TuningParams | None = None) -> tuple[TuningResult | None, str | None]:
+def tuning_analysis(ctx: ProjectAnalysis, params: TuningParams | None = None) -> tuple[TuningResult | None, str | None]:
     """The tuning analysis of the context and, when it says nothing for the paper, why.
 
     A metric that cannot be picked without being named (several candidates, only a test
@@ -161,7 +162,7 @@ def _hardware(n_gpus: Any, gpu_type: Any) -> str:
     return f"{n} × {t}"
 
 
-def _final_model(ctx: Context, final_job: str | None) -> tuple[str, str | None, float | None, float | None]:
+def _final_model(ctx: ProjectAnalysis, final_job: str | None) -> tuple[str, str | None, float | None, float | None]:
     cj, c = ctx.jobs, ctx.costs
     if final_job is not None:
         hit = pd.Series(False, index=cj.index)
@@ -199,7 +200,7 @@ def _ordinal(q: float) -> str:
     return f"{n}{suffix}"
 
 
-def statement(ctx: Context, *, params: TuningParams | None = None, final_job: str | None = None,
+def statement(ctx: ProjectAnalysis, *, params: TuningParams | None = None, final_job: str | None = None,
               tuning: tuple[TuningResult | None, str | None] | None = None) -> Statement:
     """The compute statement of the context's jobs (see the module doc for every rule).
 

@@ -1,6 +1,6 @@
 """The case-study plots: GPUs in use, cumulative cost, job lengths, grid searches, R&D, waste.
 
-Each function takes a :class:`rdcost.output.context.Context` and a path, writes PNG,
+Each function takes a :class:`rdcost.analysis.project.ProjectAnalysis` and a path, writes PNG,
 SVG or PDF by the suffix (headless, Agg) and returns the path. Conventions:
 
 - units in every axis label; cost and CO2e plots carry the assumptions
@@ -28,8 +28,10 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from rdcost.analysis.costing import KG_PER_LB  # noqa: E402
+from rdcost.analysis.project import ProjectAnalysis  # noqa: E402
 from rdcost.errors import UsageError  # noqa: E402
-from rdcost.output.context import Context, accrued, assumptions_brief, fmt, job_intervals, usd_range  # noqa: E402
+from rdcost.output.plots.time_series import accrued, job_intervals  # noqa: E402
+from rdcost.output.wording import assumptions_brief, fmt, usd_range  # noqa: E402
 from rdcost.version import __version__  # noqa: E402
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
@@ -143,7 +145,7 @@ def _bin_width(span: pd.Timedelta) -> tuple[pd.Timedelta, str]:
 
 # -- 1. GPUs in use over time -----------------------------------------------------------
 
-def gpus_in_use(ctx: Context, path: Path) -> Path:
+def gpus_in_use(ctx: ProjectAnalysis, path: Path) -> Path:
     """GPUs in use over time, stacked by GPU type, with the mean over the project's span."""
     path = _check(path)
     title = f"GPUs in use over time, by GPU type: {ctx.who}"
@@ -193,7 +195,7 @@ def gpus_in_use(ctx: Context, path: Path) -> Path:
 
 # -- 2. cumulative GPU-days, cost and CO2e ---------------------------------------------------
 
-def cumulative(ctx: Context, path: Path) -> Path:
+def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
     """Cumulative GPU-days, cloud cost (low to high), electricity and CO2e over the project's life."""
     path = _check(path)
     title = f"GPU time, cost and CO2e accumulated over the life of {ctx.who}"
@@ -267,7 +269,7 @@ _LENGTH_TICKS_H = [(1 / 60, "1 min"), (10 / 60, "10 min"), (1, "1 h"), (10, "10 
                    (72, "3 d"), (240, "10 d"), (720, "30 d"), (2400, "100 d")]
 
 
-def job_lengths(ctx: Context, path: Path) -> Path:
+def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
     """Job lengths on a log scale, stacked by final state, with the crash threshold marked."""
     path = _check(path)
     title = f"Job lengths by final state: {ctx.who}"
@@ -333,7 +335,7 @@ def _search_label(row: pd.Series, width: int = 26) -> str:
     return f"{name} ({user}, {day}, {int(row['n_jobs']):,} jobs)"
 
 
-def grid_searches(ctx: Context, path: Path, top: int = 20) -> Path:
+def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
     """Grid searches by GPU-days, largest first: all of them ranked, and the largest named."""
     path = _check(path)
     title = f"Hyperparameter grid searches by GPU time, largest first: {ctx.who}"
@@ -398,7 +400,7 @@ def grid_searches(ctx: Context, path: Path, top: int = 20) -> Path:
 
 # -- 5. one model / one tuning round / all R&D -------------------------------------------
 
-def rd_cost(ctx: Context, path: Path) -> Path:
+def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
     """One model, one tuning round and all of R&D: cloud cost ranges and electricity (log scale)."""
     path = _check(path)
     s = ctx.summary
@@ -449,7 +451,7 @@ def rd_cost(ctx: Context, path: Path) -> Path:
 
 # -- 6. waste by cause ---------------------------------------------------------------------
 
-def waste(ctx: Context, path: Path) -> Path:
+def waste(ctx: ProjectAnalysis, path: Path) -> Path:
     """Waste by cause: GPU-hours, cost and CO2e of crashed, failed, cancelled and timed-out jobs."""
     path = _check(path)
     s = ctx.summary

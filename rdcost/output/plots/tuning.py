@@ -1,7 +1,7 @@
 """Plots of `rdcost tuning`: tuning-return curves and hyperparameter sensitivity bars.
 
 Each function takes a :class:`rdcost.analysis.tuning.TuningResult` (or a
-:class:`rdcost.output.context.Context`, analyzed with the default
+:class:`rdcost.analysis.project.ProjectAnalysis`, analyzed with the default
 :class:`rdcost.analysis.tuning.TuningParams`, as `rdcost plot KIND` does) and a path,
 and writes PNG, SVG or PDF by the suffix, with the conventions of
 :mod:`rdcost.output.plots.case_study` (Okabe-Ito colours plus line styles, units on
@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rdcost.analysis.tuning import MetricError, TuningResult, analyze_context  # noqa: E402
-from rdcost.output.context import fmt  # noqa: E402
 from rdcost.output.plots.case_study import STYLE, _c, _check, _footnote, _nothing, _save  # noqa: E402
+from rdcost.output.wording import fmt  # noqa: E402
 
 #: Searches drawn one panel each in the tuning-return plot (the largest by GPU-hours).
 N_PANELS = 6

@@ -1,0 +1,98 @@
+"""One project's jobs analysed once, for the report, the plots, the compute
+statement and the tuning analysis: the compute rows
+(:func:`rdcost.analysis.linking.compute_jobs`), their per-job GPU-hours, cost,
+energy and CO2e (:func:`rdcost.analysis.summary.job_costs`), the grid searches
+(:func:`rdcost.analysis.grouping.find_groups`) and the
+:class:`~rdcost.analysis.summary.Summary` made from those same per-job figures
+(:func:`rdcost.analysis.summary.summarize_jobs`). Nothing is computed twice, so a
+figure in a plot and in a table never differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from rdcost.analysis.assumptions import Assumptions
+from rdcost.analysis.grouping import find_groups, summarize_groups
+from rdcost.analysis.linking import compute_jobs
+from rdcost.analysis.summary import Summary, costs_for, median_start_year, summarize_jobs
+
+
+@dataclass
+class ProjectAnalysis:
+    """Everything a plot, the report or the compute statement reads (see the module doc).
+
+    ``jobs`` are the compute rows (W&B/MLflow runs linked to their Slurm job
+    folded in), ``runs`` the table as stored (runs with their own state,
+    config and metrics), ``costs`` one row per compute job (same index as
+    ``jobs``), ``searches`` one row per grid search, ``resolved`` the
+    assumptions filled for the year the jobs ran.
+    """
+
+    project: str | None
+    jobs: pd.DataFrame
+    runs: pd.DataFrame
+    costs: pd.DataFrame
+    groups: pd.DataFrame
+    searches: pd.DataFrame
+    summary: Summary
+    assumptions: Assumptions
+    resolved: Assumptions
+    today: pd.Timestamp
+    on_missing: str = "raise"
+    owned: Any = None                   # rdcost.analysis.buy_vs_cloud.OwnedSpec, for the buy-vs-cloud plots
+    inputs: list[Any] = field(default_factory=list)  # rdcost.jobtable.store.InputRecord of the files behind the jobs
+    _buy: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def who(self) -> str:
+        """'project X' or 'all stored jobs' (for titles)."""
+        return f"project {self.project}" if self.project else "all stored jobs"
+
+    def buy_vs_cloud(self, sizing: bool = False) -> Any:
+        """The buy-vs-cloud comparison of these jobs (cached; ``sizing`` adds the replay)."""
+        key = "sizing" if sizing else "plain"
+        if key not in self._buy:
+            from rdcost.analysis.buy_vs_cloud import compare_jobs
+
+            self._buy[key] = compare_jobs(self.runs, self.assumptions, self.owned,
+                                          sizes="auto" if sizing else None, today=self.today,
+                                          on_missing=self.on_missing, project=self.project)
+        return self._buy[key]
+
+
+def analyze_project(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
+                  project: str | None = None, today: pd.Timestamp | None = None,
+                  on_missing: str = "raise", owned: Any = None,
+                  inputs: Sequence[Any] = ()) -> ProjectAnalysis:
+    """Prepare a job table (e.g. one project's rows of the store) for plots and reports.
+
+    ``assumptions``, ``today`` and ``on_missing`` mean what they mean for
+    :func:`rdcost.analysis.summary.summarize`. ``owned`` is the
+    :class:`rdcost.analysis.buy_vs_cloud.OwnedSpec` for the buy-vs-cloud plots
+    (default: its defaults). ``inputs`` is the provenance of the ingested
+    files (:meth:`rdcost.jobtable.store.Store.inputs`); only those whose path is a
+    ``source_file`` of these jobs are kept, each (path, sha256) once.
+    """
+    a0 = assumptions or Assumptions()
+    today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
+    cj = compute_jobs(jobs)
+    year = median_start_year(cj["start_time"])
+    a = a0.for_year(year)
+    costs = costs_for(cj, a, today)
+    s = summarize_jobs(cj, costs, a, year, project=project, on_missing=on_missing)
+    groups = find_groups(cj)
+    searches = summarize_groups(cj, groups)
+    files = set(jobs["source_file"].dropna().astype(str))
+    latest: dict[tuple[str, str], Any] = {}
+    for r in inputs:  # a file ingested twice is listed once, with its latest ingest
+        if r.path in files:
+            latest[(r.path, r.sha256)] = r
+    kept = sorted(latest.values(), key=lambda r: r.path)
+    return ProjectAnalysis(project=project, jobs=cj, runs=jobs, costs=costs, groups=groups, searches=searches,
+                   summary=s, assumptions=a0, resolved=a, today=today, on_missing=on_missing,
+                   owned=owned, inputs=kept)
