@@ -172,7 +172,7 @@ def test_fields_that_do_not_fit_are_usage_errors(tmp_path):
 
 def test_no_jobid_column_is_refused(tmp_path):
     p = write(tmp_path, ["State|Elapsed|NCPUS", "COMPLETED|00:01:00|1"])
-    with pytest.raises(ParseError, match="no JobID column"):
+    with pytest.raises(ParseError, match="no JobID or JobIDRaw column"):
         read(p)
 
 
@@ -229,12 +229,29 @@ def _all_rejects(path: Path, **opts):
     return [r for c in chunks for r in c.rejected]
 
 
-def test_step_whose_allocation_is_missing_is_rejected_not_dropped(tmp_path):
-    lines = [HEAD, ONE_JOB[1].replace("48213", "500"), ONE_JOB[0]]
-    df, rep = read(write(tmp_path, lines))
-    assert rep.n_jobs == 1 and rep.n_rejected == 1
-    r = rep.examples[0]
-    assert r.line == 2 and "allocation record is not in the file" in r.reason
+def test_steps_whose_allocation_is_missing_make_one_inferred_allocation(tmp_path):
+    """`sacct -j 500.batch` or a filtered export: the steps of job 500 without its
+    allocation line give one allocation, flagged as inferred, with values from its steps."""
+    steps = [line.replace("48213", "500") for line in ONE_JOB[1:]]
+    df, rep = read(write(tmp_path, [HEAD, *steps, ONE_JOB[0]]))
+    assert rep.n_jobs == 2 and rep.n_rejected == 0 and rep.n_inferred == 1
+    assert rep.n_folded == 2                      # three step lines: one stands for the job, two fold in
+    j = df.set_index("job_id").loc["500"]
+    assert bool(j["is_inferred"]) and j["source_line"] == 2
+    assert j["start_time"] == pd.Timestamp("2024-03-01T08:05:10Z")        # the first step's start
+    assert j["end_time"] == pd.Timestamp("2024-03-01T12:05:11Z")          # the last step's end
+    assert j["elapsed_s"] == 14401 and j["n_gpus"] == 4 and j["n_cpus"] == 16
+    assert j["state"] == "COMPLETED" and j["account"] == "nlp"
+    assert j["max_rss_bytes"] == 41943040 * KIB and j["energy_j"] == 3600000      # extern's energy
+    assert pd.isna(j["user"]) and pd.isna(j["job_name"])                          # not on step lines
+    assert not df.set_index("job_id").loc["48213", "is_inferred"]
+
+
+def test_steps_of_a_rejected_allocation_say_so(tmp_path):
+    bad = ONE_JOB[0].replace("|16|128G|", "|sixteen|128G|")
+    df, rep = read(write(tmp_path, [HEAD, bad, ONE_JOB[1]]))
+    assert rep.n_jobs == 0 and rep.n_rejected == 2
+    assert "its allocation record (line 2) was rejected" in rep.examples[1].reason
 
 
 def test_a_bad_step_value_rejects_the_step_and_keeps_the_job(tmp_path):

@@ -71,11 +71,23 @@ COLUMNS: tuple[Column, ...] = (
     Column("elapsed_s", pa.float64(), "Wall-clock run time in seconds (excludes suspension)."),
     Column("timelimit_s", pa.float64(), "Time limit in seconds; null if unlimited or unknown."),
     Column("n_nodes", pa.int64(), "Nodes allocated (requested if never started)."),
-    Column("n_cpus", pa.int64(), "CPUs allocated."),
+    Column("n_cpus", pa.int64(), "CPUs allocated (for a job that never started: as the export "
+                                 "prints it, the request)."),
     Column("n_gpus", pa.float64(),
            "GPUs allocated (fractions for MIG slices); 0 only when the source says no GPU, "
            "null when unknown."),
     Column("gpu_type", pa.string(), "GPU type as the source names it (gres type, nvidia-smi name, --gpu-type)."),
+    Column("is_inferred", pa.bool_(),
+           "True for a Slurm allocation rdcost inferred from its steps, because the export held the "
+           "steps but not the allocation line (docs/sacct.md, Orphan steps)."),
+    Column("derived_columns", pa.string(),
+           "The columns of this row whose value rdcost derived rather than read, comma-joined "
+           "(start_time = end - elapsed, elapsed_s = end - start, total_cpu_s = user + system CPU; "
+           "docs/sacct.md, Derived values); null when none."),
+    Column("cut_columns", pa.string(),
+           "The columns of this row fed by a value that sacct's fixed-width table cut to its "
+           "column (ends in '+'), comma-joined; a full value from another export of the job "
+           "replaces them. Null when none."),
     Column("is_gpu_assumed", pa.bool_(),
            "True when n_gpus/gpu_type came from an ingest option (--gpus-per-run, --gpu-type), "
            "not from the log."),

@@ -80,6 +80,8 @@ class Chunk:
     rejected: list[Rejected] = field(default_factory=list)
     format_detail: str | None = None        # e.g. "sacct-json/v0.0.40"
     bytes_done: int | None = None           # input bytes consumed so far (progress bar)
+    n_inferred: int = 0                     # of the job rows: allocations inferred from their steps
+    notes: list[str] = field(default_factory=list)   # what the reader could not do, for the report
 
     def check_accounting(self) -> None:
         total = len(self.jobs) + self.n_folded + self.n_merged + self.n_ignored + len(self.rejected)

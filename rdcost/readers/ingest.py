@@ -43,6 +43,8 @@ class FileReport:
     n_merged: int = 0
     n_ignored: int = 0
     n_rejected: int = 0
+    n_inferred: int = 0
+    notes: list[str] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
     examples: list[Rejected] = field(default_factory=list)
     rejected_file: str | None = None
@@ -55,6 +57,8 @@ class FileReport:
         self.n_merged += chunk.n_merged
         self.n_ignored += chunk.n_ignored
         self.n_rejected += len(chunk.rejected)
+        self.n_inferred += chunk.n_inferred
+        self.notes.extend(n for n in chunk.notes if n not in self.notes)
         for r in chunk.rejected:
             self.reasons[r.reason] += 1
             if len(self.examples) < N_EXAMPLES:

@@ -44,6 +44,7 @@ from rdcost.readers.delimited import (
     slurm_job_ids,
     sniff_header,
 )
+from rdcost.readers.derived import derive_times
 from rdcost.readers.states import normalize_run_state
 
 NAME = "csv"
@@ -237,7 +238,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
             bad = s.notna() & ~obj.map(lambda v: isinstance(v, dict))
             errors.add(bad, column, s, "not a JSON object", 'a JSON object like {"lr": 0.001}')
             jobs[canon] = obj.map(lambda v: _dump(v) if isinstance(v, dict) and v else None)
-    _derive_times(jobs)
+    derive_times(jobs)
     used = set(roles.values())
     other = [p for p in range(len(header)) if p not in used and header[p] != ""]
     jobs["other_json"] = json_objects(cells[other], [header[p] for p in other], "json")
@@ -285,19 +286,6 @@ def _tags(s: pd.Series) -> pd.Series:
             [t.strip() for t in re.split(r"[,;]", v) if t.strip()]
         return _dump(items) if items else None
     return s.map(one)
-
-
-def _derive_times(jobs: pd.DataFrame) -> None:
-    """elapsed = end - start when not given; start = end - elapsed when not given."""
-    for c in ("start_time", "end_time"):
-        if c not in jobs:
-            jobs[c] = pd.Series(pd.NaT, index=jobs.index, dtype="datetime64[us, UTC]")
-    if "elapsed_s" not in jobs:
-        jobs["elapsed_s"] = np.nan
-    span = (jobs["end_time"] - jobs["start_time"]).dt.total_seconds()
-    jobs["elapsed_s"] = jobs["elapsed_s"].where(jobs["elapsed_s"].notna(), span.where(span >= 0))
-    back = jobs["end_time"] - pd.to_timedelta(jobs["elapsed_s"], unit="s")
-    jobs["start_time"] = jobs["start_time"].where(jobs["start_time"].notna(), back)
 
 
 def _record_keys(jobs: pd.DataFrame, cells: pd.DataFrame, header: list[str],

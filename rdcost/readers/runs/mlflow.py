@@ -49,6 +49,7 @@ from rdcost.readers.delimited import (
     slurm_job_ids,
     sniff_header,
 )
+from rdcost.readers.derived import derive_times
 from rdcost.readers.states import normalize_run_state
 
 NAME = "mlflow"
@@ -197,8 +198,8 @@ def _jobs(frame: pd.DataFrame, names: dict[str, str], lines: pd.Series, opts: Pa
         dur_raw = _col(frame, "duration")
         elapsed, r = parse_duration_s(dur_raw)
         errors.add(r.notna(), names.get("duration", "Duration"), dur_raw, r, DURATION_EXPECTED)
-    else:
-        elapsed = (end - start).dt.total_seconds()
+    else:   # end - start, by the shared rule (rdcost.readers.derived), marked as derived
+        elapsed = pd.Series(np.nan, index=frame.index)
     state_raw = _col(frame, "state")
     uniq = {v: normalize_run_state(v) for v in state_raw.dropna().unique()}
     state = state_raw.map(uniq).astype(object)
@@ -227,6 +228,7 @@ def _jobs(frame: pd.DataFrame, names: dict[str, str], lines: pd.Series, opts: Pa
         "tags": _col(frame, "tags"), "config_json": _col(frame, "config_json"),
         "metrics_json": _col(frame, "metrics_json"), "other_json": _col(frame, "other_json"),
     }, index=frame.index)
+    derive_times(jobs)
     apply_gpu_options(jobs, opts)
     check_times(jobs, errors, names.get("end", "end_time"))
     return jobs, errors

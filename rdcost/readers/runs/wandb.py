@@ -54,6 +54,7 @@ from rdcost.readers.delimited import (
     slurm_job_ids,
     sniff_header,
 )
+from rdcost.readers.derived import derive_times
 from rdcost.readers.states import normalize_run_state
 
 NAME = "wandb"
@@ -495,11 +496,11 @@ def _jobs(frame: pd.DataFrame, names: dict[str, str], opts: ParseOptions,
     errors.add(state_raw.notna() & state.isna(), names.get("state", "State"), state_raw,
                "unknown run state",
                "a W&B run state (finished, running, failed, crashed, killed, preempted, pending)")
-    start = created.where(created.notna(), end - pd.to_timedelta(elapsed, unit="s"))
-    # a running run's End Time / heartbeat is when it was last seen, not an end
-    end = end.where(~state.isin(["RUNNING", "PENDING"]))
-    if "runtime" not in names:  # no Runtime column: wall clock between creation and end
-        elapsed = elapsed.where(elapsed.notna(), (end - created).dt.total_seconds())
+    # start = End Time - Runtime where no Created, elapsed = end - start where no Runtime,
+    # and a running run's End Time (when it was last seen) is no end: the shared rules
+    times = derive_times(pd.DataFrame({"state": state, "start_time": created, "end_time": end,
+                                       "elapsed_s": elapsed}, index=frame.index))
+    start, end, elapsed = times["start_time"], times["end_time"], times["elapsed_s"]
 
     run_id = _nonempty(_col(frame, "run_id"))
     entity, project = _nonempty(_col(frame, "entity")), _nonempty(_col(frame, "project"))
@@ -540,6 +541,7 @@ def _jobs(frame: pd.DataFrame, names: dict[str, str], opts: ParseOptions,
         "other_json": _col(frame, "other_json"),
     }, index=frame.index)
     jobs["group_source"] = np.where(jobs["group_id"].notna(), "sweep", None)
+    jobs["derived_columns"] = times["derived_columns"]
     apply_gpu_options(jobs, opts)
     check_times(jobs, errors, names.get("end", "End Time"))
     return jobs, errors

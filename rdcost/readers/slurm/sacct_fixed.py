@@ -25,7 +25,9 @@ import pyarrow.compute as pc
 
 from rdcost.readers.base import Chunk, ParseOptions, Rejected, Sample
 from rdcost.readers.slurm import grammar as sv
-from rdcost.readers.slurm.folding import chunk_cuts, has_step_dot, records_to_chunk, resolve_field
+from rdcost.readers.slurm.chunking import chunk_cuts, has_step_dot
+from rdcost.readers.slurm.fields import resolve_field
+from rdcost.readers.slurm.folding import records_to_chunk
 
 NAME = "sacct-fixed"
 SOURCE_FORMAT = "sacct-fixed"
@@ -238,13 +240,19 @@ class _State:
             v = pc.if_else(pc.equal(v, ""), pa.scalar(None, pa.large_string()), v)
             cols[name] = pd.Series(v.to_pandas(), dtype=object)
         df = pd.DataFrame(cols)
+        cut_fields = np.full(len(df), "", dtype=object)
         for name in df.columns:
             # sacct marks a value cut by its column with a final '+': names and other
-            # text keep it (documented); a cut number, time or TRES string is unknown
+            # text keep it (documented); a cut number, time or TRES string is unknown.
+            # Either way the row lists the field as cut (a full export replaces it).
+            cut = df[name].astype("string").str.endswith("+").fillna(False).to_numpy(dtype=bool)
+            if not cut.any():
+                continue
+            cut_fields[cut] = cut_fields[cut] + np.where(cut_fields[cut] == "", "", ",") + name
             if name not in _CUT_KEPT:
-                cut = df[name].astype("string").str.endswith("+").fillna(False).to_numpy(dtype=bool)
-                if cut.any():
-                    df.loc[cut, name] = None
+                df.loc[cut, name] = None
+        cut_fields[cut_fields == ""] = None
+        df["_cut"] = cut_fields
         df["_line"] = numbers
         df["_text"] = pd.Series(_decode(seg).to_pandas(), dtype=object).to_numpy()
         # a value wider than its column shifts the rest of the line: refuse it

@@ -34,6 +34,7 @@ import pandas as pd
 from rdcost.errors import FormatDetectionError, ParseError
 from rdcost.jobtable import schema
 from rdcost.readers.base import Chunk, ParseOptions, Rejected, Sample, handle_bad
+from rdcost.readers.derived import derive_times
 from rdcost.readers.slurm.record_keys import slurm_record_keys
 from rdcost.readers.states import normalize_slurm_state, normalize_slurm_state_list
 
@@ -823,6 +824,8 @@ def _chunk(rows: list[dict], rejected: list[Rejected], n_records: int, n_folded:
                 df[col] = df[col].astype("Float64").astype("Int64")
         for col in ("n_gpus", "energy_j", "total_cpu_s", "elapsed_s", "timelimit_s"):
             df[col] = df[col].astype("Float64").astype("float64")
+        derive_times(df)
+        df["is_inferred"] = False
         df["record_key"] = slurm_record_keys(df["cluster"], df["job_id"], df["submit_time"])
         df, n_merged = _merge_duplicates(df)
     else:

@@ -28,13 +28,9 @@ import pyarrow.csv as pacsv
 from rdcost.errors import FormatDetectionError, ParseError, UsageError
 from rdcost.readers.base import SAMPLE_BYTES, Chunk, ParseOptions, Rejected, Sample
 from rdcost.readers.slurm import grammar as sv
-from rdcost.readers.slurm.folding import (
-    chunk_cuts,
-    fields_from_user,
-    is_known_field,
-    records_to_chunk,
-    resolve_field,
-)
+from rdcost.readers.slurm.chunking import chunk_cuts
+from rdcost.readers.slurm.fields import fields_from_user, is_known_field, resolve_field
+from rdcost.readers.slurm.folding import records_to_chunk
 from rdcost.readers.states import normalize_slurm_state
 
 NAME = "sacct-parsable"
