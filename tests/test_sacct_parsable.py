@@ -13,6 +13,7 @@ import pytest
 from rdcost import read_log_report
 from rdcost.errors import FormatDetectionError, ParseError, UsageError
 from rdcost.jobtable import schema
+from rdcost.readers import text_lines
 from rdcost.readers.base import ParseOptions, Sample
 from rdcost.readers.slurm import sacct_parsable as P
 
@@ -166,7 +167,7 @@ def test_fields_that_do_not_fit_are_usage_errors(tmp_path):
     h = write(tmp_path, [HEAD] + ONE_JOB, name="h.txt")
     with pytest.raises(UsageError, match="header"):
         read(h, fields=["JobID", "State"])
-    with pytest.raises(UsageError, match="one character"):
+    with pytest.raises(FormatDetectionError, match="--delimiter '\\|\\|' does not occur in the first line"):
         read(h, delimiter="||")
 
 
@@ -188,7 +189,7 @@ def test_wrong_field_count_is_rejected_with_its_line(tmp_path):
     assert rep.n_records == rep.n_jobs + rep.n_folded + rep.n_ignored + rep.n_rejected
     lines_rej = sorted((e.line, e.reason) for e in rep.examples)
     assert lines_rej[0][0] == 3 and "18 fields where the header has 16" in lines_rej[0][1]
-    assert "delimiter inside a value" in lines_rej[0][1]
+    assert "no field of the header holds free text that could contain the delimiter" in lines_rej[0][1]
     assert lines_rej[1][0] == 4 and "11 fields where the header has 16" in lines_rej[1][1]
 
 
@@ -365,7 +366,7 @@ def _many_jobs(n: int) -> list[str]:
 
 
 def test_chunks_never_split_a_job_and_each_accounts_for_its_records(tmp_path, monkeypatch):
-    monkeypatch.setattr(P, "BLOCK_BYTES", 256)   # many small pyarrow blocks
+    monkeypatch.setattr(text_lines, "BLOCK_BYTES", 256)   # many small blocks of lines
     p = write(tmp_path, _many_jobs(30))
     chunks = list(P.parse(p, ParseOptions(chunk_rows=4)))
     assert len(chunks) > 5

@@ -112,6 +112,10 @@ def test_duration_reads_back_what_sacct_prints(secs):
     case("2024-03-10T02:30:00", "America/New_York", "2024-03-10T07:00:00Z", id="dst-nonexistent-forward"),
     case("2024-03-01T08:05:10+0100", "America/New_York", "2024-03-01T07:05:10Z", id="explicit-offset-wins"),
     case("2024-02-29T23:59:59", "UTC", "2024-02-29T23:59:59Z", id="leap-day"),
+    case("2024-03-01 08:05:10", "UTC", "2024-03-01T08:05:10Z", id="space-instead-of-T"),
+    case("2024-07-01 12:00:00", "Europe/Berlin", "2024-07-01T10:00:00Z", id="space-berlin"),
+    # SLURM_TIME_FORMAT=%s (jobstats): 1730723367 s after the epoch = 2024-11-04T12:29:27Z
+    case("1730723367", "Europe/Berlin", "2024-11-04T12:29:27Z", id="epoch-seconds"),
     case("Unknown", "UTC", None, id="unknown"),
     case("None", "UTC", None, id="none"),
     case("", "UTC", None, id="empty"),
@@ -131,12 +135,42 @@ def test_timestamp(text, tz, utc):
     case("2024-13-01T00:00:00", id="month-13"),
     case("03/04-10:00:00", id="old-no-year-format"),
     case("Ystday 12:34", id="relative-format"),
-    case("2024-03-01 08:05:10", id="space-instead-of-T"),
+    case("17307233", id="too-few-digits-for-epoch"),
 ])
 def test_timestamp_invalid(text):
     with pytest.raises(ParseError) as e:
         sv.timestamp_utc(text)
     assert "YYYY-MM-DDTHH:MM:SS" in e.value.expected
+
+
+EXPORTED = pd.Timestamp("2024-03-06T15:00:00Z")       # a Wednesday
+
+
+@pytest.mark.parametrize("text,utc", [
+    case("09:15:30", "2024-03-06T09:15:30Z", id="same-day"),
+    case("Ystday 23:59", "2024-03-05T23:59:00Z", id="yesterday"),
+    case("Tomorr 01:02", "2024-03-07T01:02:00Z", id="tomorrow"),
+    case("Sat 10:00", "2024-03-09T10:00:00Z", id="weekday-ahead"),
+    case("1 Feb 08:30", "2024-02-01T08:30:00Z", id="day-month-this-year"),
+    case("6 Jun 2012", "2012-06-06T00:00:00Z", id="far-date-only"),
+    case("2024-03-01T08:05:10", "2024-03-01T08:05:10Z", id="standard-still-read"),
+])
+def test_relative_timestamps_are_dated_by_the_export(text, utc):
+    """SLURM_TIME_FORMAT=relative (Slurm's parse_time.c): times relative to the export day."""
+    from rdcost.readers.slurm.timestamps import parse_timestamp
+    p = parse_timestamp(pd.Series([text], dtype=object), "UTC", "relative", EXPORTED)
+    assert not p.invalid.iloc[0] and p.values.iloc[0] == pd.Timestamp(utc)
+
+
+def test_relative_timestamps_need_a_relative_format():
+    p = sv.parse_timestamp(pd.Series(["Ystday 12:34"], dtype=object))
+    assert p.invalid.iloc[0]
+
+
+def test_custom_strftime_format():
+    from rdcost.readers.slurm.timestamps import parse_timestamp
+    p = parse_timestamp(pd.Series(["01/03/2024 08:05", "bad"], dtype=object), "Europe/Berlin", "%d/%m/%Y %H:%M")
+    assert p.values.iloc[0] == pd.Timestamp("2024-03-01T07:05:00Z") and list(p.invalid) == [False, True]
 
 
 def test_unknown_time_zone_is_a_usage_error():

@@ -102,10 +102,15 @@ def print_report(report: IngestReport) -> None:
         if f.error is not None:
             err.print(f"rdcost: error: {f.error}", markup=False)
             continue
+        inferred = f" ({f.n_inferred:,} inferred from their steps)" if f.n_inferred else ""
         err.print(
-            f"{f.path} [{f.format}]: {f.n_records:,} records read: {f.n_jobs:,} jobs, "
+            f"{f.path} [{f.format}]: {f.n_records:,} records read: {f.n_jobs:,} jobs{inferred}, "
             f"{f.n_folded:,} steps folded, {f.n_merged:,} duplicates merged, "
             f"{f.n_ignored:,} non-record lines, {f.n_rejected:,} rejected", markup=False)
+        for note in f.notes:
+            err.print(f"  note: {note}", markup=False)
+        for warning in f.warnings():
+            err.print(f"  warning: {warning}", markup=False)
         for reason, n in f.reasons.most_common():
             err.print(f"  rejected {n:,}: {reason}", markup=False)
         for ex in f.examples:
@@ -116,6 +121,9 @@ def print_report(report: IngestReport) -> None:
         if f.rejected_file:
             err.print(f"  rejected records saved to {f.rejected_file}", markup=False)
     s = report.stats
+    if report.files and len(report.failed) == len(report.files):
+        err.print(f"store: unchanged -> {report.store_path}", markup=False)
+        return
     err.print(f"store: {s.n_new:,} new, {s.n_updated:,} updated, {s.n_unchanged:,} unchanged jobs"
               + (f", {s.n_kept_final:,} older non-final records ignored" if s.n_kept_final else "")
               + f" -> {report.store_path}", markup=False)

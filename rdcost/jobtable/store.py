@@ -32,6 +32,7 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -47,6 +48,9 @@ import pyarrow.parquet as pq
 
 from rdcost.errors import StoreError, StoreLockedError
 from rdcost.jobtable import schema
+from rdcost.jobtable.consolidate import consolidate
+from rdcost.jobtable.identity import moves
+from rdcost.jobtable.record_merge import fold_versions, merge_versions
 from rdcost.readers.base import Rejected
 from rdcost.version import __version__
 
@@ -99,8 +103,10 @@ class UpsertStats:
     n_new: int = 0
     n_updated: int = 0
     n_unchanged: int = 0
-    n_merged: int = 0      # duplicates inside this ingest (same key twice)
+    n_merged: int = 0      # duplicates inside this ingest (the same job twice)
     n_kept_final: int = 0  # incoming non-final records that did not overwrite a final one
+    project_moves: Counter = field(default_factory=Counter)   # (old, new project) -> jobs
+    notes: list[str] = field(default_factory=list)
 
 
 def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:
@@ -181,6 +187,7 @@ class Store:
     def writer(self, lock_timeout_s: float = 600.0,
                on_wait: Any = None) -> Iterator[StoreWriter]:
         """Exclusive writer. Changes become visible only at ``commit()``."""
+        created = not self.path.exists()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -193,6 +200,8 @@ class Store:
                 yield w
             finally:
                 w.cleanup()
+                if created and not self.exists:   # nothing was committed to a new store: leave no trace
+                    shutil.rmtree(self.path, ignore_errors=True)
         finally:
             lock_fh.close()
 
@@ -227,6 +236,7 @@ class StoreWriter:
         self._seq = 0
         self._inputs: list[InputRecord] = []
         self._reject_files: list[tuple[Path, Path]] = []
+        self._precounted: set[str] = set()    # keys of merged rows whose stats are counted already
         self._cleanup_orphans()
 
     def _cleanup_orphans(self) -> None:
@@ -268,11 +278,7 @@ class StoreWriter:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         name = f"{stamp}-{uuid.uuid4().hex[:6]}-{input_path.name}.rejected.csv"
         staged = self.staging / name
-        with open(staged, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["file", "line", "reason", "column", "value", "expected", "text"])
-            for r in rejects:
-                w.writerow([r.path, r.line, r.reason, r.column, r.value, r.expected, r.text])
+        write_rejects(staged, rejects)
         final = self.store.path / "rejected" / name
         self._reject_files.append((staged, final))
         return final
@@ -281,8 +287,11 @@ class StoreWriter:
         self._inputs.append(rec)
 
     def commit(self) -> UpsertStats:
-        """Merge staged rows into their partitions and swap the manifest atomically."""
+        """Merge staged rows into their partitions and swap the manifest atomically
+        (nothing at all is written when nothing was staged)."""
         stats = UpsertStats()
+        if not self._staged and not self._inputs and not self._reject_files:
+            return stats
         manifest = self.store.manifest()
         files: dict[str, dict[str, Any]] = dict(manifest["files"])
         by_partition: dict[str, list[str]] = {}
@@ -290,11 +299,13 @@ class StoreWriter:
             by_partition.setdefault(meta["partition"], []).append(rel)
         now = pd.Timestamp.now(tz="UTC").floor("us")
         replaced: list[str] = []
-        for part, staged in sorted(self._staged.items()):
+        drop = self._consolidate(by_partition, now, stats)
+        for part in sorted(set(self._staged) | set(drop)):
+            staged = self._staged.get(part, [])
             old_rel = by_partition.get(part, [])
             old_paths = [self.store.path / r for r in old_rel]
-            n_rows = sum(int(files[r].get("rows", 0)) for r in old_rel) + self._staged_rows[part]
-            for merged in self._merged_buckets(old_paths, staged, n_rows, now, stats):
+            n_rows = sum(int(files[r].get("rows", 0)) for r in old_rel) + self._staged_rows.get(part, 0)
+            for merged in self._merged_buckets(old_paths, staged, n_rows, now, stats, drop.get(part, set())):
                 rel = f"jobs/{part}/part-{uuid.uuid4().hex}.parquet"
                 out = self.store.path / rel
                 out.parent.mkdir(parents=True, exist_ok=True)
@@ -327,16 +338,50 @@ class StoreWriter:
         self._reject_files.clear()
         return stats
 
+    def _consolidate(self, by_partition: dict[str, list[str]], now: pd.Timestamp,
+                     stats: UpsertStats) -> dict[str, set[str]]:
+        """Bring the records of one job together (:mod:`rdcost.jobtable.consolidate`): the
+        merged rows are staged again, their staged and stored versions taken out; returns
+        partition -> stored keys to drop."""
+        con = consolidate({part: [self.store.path / r for r in rels] for part, rels in by_partition.items()},
+                          self._staged, _read_staged, now)
+        stats.notes.extend(con.notes)
+        if con.moved is None:
+            return con.drop
+        stats.n_new += con.n_new
+        stats.n_updated += con.n_updated
+        stats.n_unchanged += con.n_unchanged
+        stats.n_merged += con.n_merged
+        stats.project_moves.update(con.project_moves)
+        drop_keys = pa.array(sorted(con.take_out), pa.string())
+        for part, paths in list(self._staged.items()):
+            kept = []
+            for path in paths:
+                t = _read_staged(path)
+                out = t.filter(pc.invert(pc.is_in(t["record_key"], value_set=drop_keys)))
+                if out.num_rows != t.num_rows:
+                    self._staged_rows[part] -= t.num_rows - out.num_rows
+                    if out.num_rows:
+                        _write_ipc(out, path)
+                    else:
+                        path.unlink()
+                        continue
+                kept.append(path)
+            self._staged[part] = kept
+        self._precounted = set(con.moved["record_key"].to_pylist())
+        self.add(con.moved)
+        return con.drop
+
     def _merged_buckets(self, old_paths: list[Path], staged: list[Path], n_rows: int,
-                        now: pd.Timestamp, stats: UpsertStats) -> Iterator[pa.Table]:
+                        now: pd.Timestamp, stats: UpsertStats, drop: set[str]) -> Iterator[pa.Table]:
         """The merged rows of one partition, as one table or, past :data:`MAX_FILE_ROWS`,
         several (rows spread by a hash of their record key, so a key's old and new rows
         meet in the same bucket). Memory: about one bucket, whatever the partition's size."""
         n_buckets = max(1, -(-n_rows // MAX_FILE_ROWS))
         if n_buckets == 1:
-            old = _read_files(old_paths)
-            new = pa.concat_tables([_read_staged(p) for p in staged])
-            yield _merge(old, new, now, stats)
+            old = _without(_read_files(old_paths), drop)
+            new = pa.concat_tables([_read_staged(p) for p in staged] or [schema.ARROW_SCHEMA.empty_table()])
+            yield _merge(old, new, now, stats, self._precounted)
             return
         spill = self.staging / f"buckets-{uuid.uuid4().hex}"
         spill.mkdir()
@@ -351,16 +396,25 @@ class StoreWriter:
                 written.setdefault((kind, int(b)), []).append(out)
             del table
         for b in range(n_buckets):
-            old = pa.concat_tables([_read_staged(p) for p in written.get(("old", b), [])]
-                                   or [schema.ARROW_SCHEMA.empty_table()])
+            old = _without(pa.concat_tables([_read_staged(p) for p in written.get(("old", b), [])]
+                                            or [schema.ARROW_SCHEMA.empty_table()]), drop)
             new = pa.concat_tables([_read_staged(p) for p in written.get(("new", b), [])]
                                    or [schema.ARROW_SCHEMA.empty_table()])
             if old.num_rows or new.num_rows:
-                yield _merge(old, new, now, stats)
+                yield _merge(old, new, now, stats, self._precounted)
         shutil.rmtree(spill, ignore_errors=True)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def write_rejects(path: Path, rejects: Iterable[Rejected]) -> None:
+    """Rejected records as CSV: file, line, reason, column, value, expected, text."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "line", "reason", "column", "value", "expected", "text"])
+        for r in rejects:
+            w.writerow([r.path, r.line, r.reason, r.column, r.value, r.expected, r.text])
 
 
 def _split_by_partition(table: pa.Table) -> list[tuple[str, pa.Table]]:
@@ -417,55 +471,74 @@ def _row_hash(df: pd.DataFrame) -> pd.Series:
     return pd.util.hash_pandas_object(df[_FACT_COLUMNS].astype("string"), index=False)
 
 
-def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats) -> pa.Table:
+def _without(table: pa.Table, keys: set[str]) -> pa.Table:
+    """The rows of ``table`` whose record key is not in ``keys``."""
+    if not keys or not table.num_rows:
+        return table
+    return table.filter(pc.invert(pc.is_in(table["record_key"], value_set=pa.array(sorted(keys), pa.string()))))
+
+
+def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats,
+           precounted: set[str] = frozenset()) -> pa.Table:
     """Upsert ``new`` into ``old`` by record_key (see the module doc for the rules).
 
-    Done in Arrow (hash group-by, ``is_in``, ``take``): a partition is never
-    converted to pandas as a whole; only rows whose key is already stored are
-    compared value by value.
+    Versions of one key are merged field by field (:mod:`rdcost.jobtable.record_merge`).
+    Done in Arrow (``is_in``, ``take``) where no key repeats: a partition is never
+    converted to pandas as a whole; only rows whose key repeats are. Rows whose key is
+    in ``precounted`` were counted when they were brought together (consolidate).
     """
     new = new.set_column(new.schema.get_field_index("ingested_time"), "ingested_time",
                          pa.array(np.full(new.num_rows, now.value // 1000, dtype="int64"),
                                   pa.int64()).cast(schema.TS))
-    # duplicates inside the incoming rows: final beats non-final, later beats earlier
-    n_rows = new.num_rows
-    final = pc.fill_null(pc.is_in(new["state"], value_set=_TERMINAL), False).to_numpy(zero_copy_only=False)
-    rank = np.arange(n_rows, dtype=np.int64) + final.astype(np.int64) * n_rows
-    best = pa.table({"k": new["record_key"], "r": rank}).group_by("k", use_threads=False).aggregate([("r", "max")])
-    keep = np.sort(best["r_max"].to_numpy() % n_rows) if n_rows else np.zeros(0, np.int64)
-    stats.n_merged += n_rows - len(keep)
-    if len(keep) < n_rows:
-        new = new.take(keep)
-    if old.num_rows == 0:
-        stats.n_new += new.num_rows
-        out = new
+    new = _fold_duplicates(new, stats)
+    keys = new["record_key"]
+    is_old = pc.is_in(keys, value_set=old["record_key"]).to_numpy(zero_copy_only=False) if old.num_rows \
+        else np.zeros(new.num_rows, dtype=bool)
+    counted = pc.is_in(keys, value_set=pa.array(sorted(precounted), pa.string())).to_numpy(
+        zero_copy_only=False) if precounted else np.zeros(new.num_rows, dtype=bool)
+    stats.n_new += int((~is_old & ~counted).sum())
+    upd_at = np.flatnonzero(is_old)
+    if not len(upd_at):
+        out = pa.concat_tables([old, new]) if old.num_rows else new
     else:
-        keys = new["record_key"]
-        is_old = pc.is_in(keys, value_set=old["record_key"]).to_numpy(zero_copy_only=False)
-        stats.n_new += int((~is_old).sum())
-        replace = np.zeros(new.num_rows, dtype=bool)
-        upd_at = np.flatnonzero(is_old)
-        if len(upd_at):
-            upd = new.take(upd_at)
-            prev = old.take(pc.index_in(upd["record_key"], value_set=old["record_key"]))
-            prev_final = pc.fill_null(pc.is_in(prev["state"], value_set=_TERMINAL), False).to_numpy(
-                zero_copy_only=False)
-            upd_final = final[keep][upd_at]
-            keep_old = prev_final & ~upd_final
-            same = (_row_hash(schema.to_pandas(prev)).to_numpy()
-                    == _row_hash(schema.to_pandas(upd)).to_numpy())
-            stats.n_kept_final += int(keep_old.sum())
-            stats.n_unchanged += int((same & ~keep_old).sum())
-            take_new = ~keep_old & ~same
-            stats.n_updated += int(take_new.sum())
-            replace[upd_at[take_new]] = True
-        replaced_keys = keys.filter(pa.array(replace))
-        kept_old = old.filter(pc.invert(pc.is_in(old["record_key"], value_set=replaced_keys)))
-        incoming = new.filter(pa.array(~is_old | replace))
-        out = pa.concat_tables([kept_old, incoming])
+        upd = schema.to_pandas(new.take(upd_at))
+        prev = schema.to_pandas(old.take(pc.index_in(pa.array(upd["record_key"], pa.string()),
+                                                     value_set=old["record_key"])))
+        merged = merge_versions(prev, upd)
+        same = _row_hash(prev).to_numpy() == _row_hash(merged).to_numpy()
+        prev_final, upd_final = _is_final(prev), _is_final(upd)
+        kept_final = same & prev_final & ~upd_final
+        stats.n_kept_final += int(kept_final.sum())
+        stats.n_unchanged += int((same & ~kept_final).sum())
+        stats.n_updated += int((~same).sum())
+        stats.project_moves.update(moves(prev["project"], upd["project"]))
+        changed = merged[~same].assign(ingested_time=now)
+        kept_old = old.filter(pc.invert(pc.is_in(old["record_key"],
+                                                 value_set=pa.array(changed["record_key"], pa.string()))))
+        out = pa.concat_tables([kept_old, new.filter(pa.array(~is_old)), schema.to_arrow(changed)])
     order = pc.sort_indices(out, sort_keys=[("submit_time", "ascending", "at_end"),
                                             ("record_key", "ascending", "at_end")])
     return out.take(order).combine_chunks()
+
+
+def _fold_duplicates(new: pa.Table, stats: UpsertStats) -> pa.Table:
+    """One row per key among the incoming rows: repeated keys merged field by field,
+    in arrival order (each extra version counted as merged)."""
+    n_rows = new.num_rows
+    if not n_rows:
+        return new
+    counts = pa.table({"k": new["record_key"]}).group_by("k", use_threads=False).aggregate([("k", "count")])
+    repeated = counts.filter(pc.greater(counts["k_count"], 1))["k"]
+    if not len(repeated):
+        return new
+    dup = pc.is_in(new["record_key"], value_set=repeated).to_numpy(zero_copy_only=False)
+    merged, _ = fold_versions(schema.to_pandas(new.filter(pa.array(dup))))
+    stats.n_merged += int(dup.sum()) - len(merged)
+    return pa.concat_tables([new.filter(pa.array(~dup)), schema.to_arrow(merged)])
+
+
+def _is_final(df: pd.DataFrame) -> np.ndarray:
+    return df["state"].isin(list(schema.TERMINAL_STATES)).fillna(False).to_numpy(dtype=bool)
 
 
 _TERMINAL = pa.array(sorted(schema.TERMINAL_STATES), pa.string())

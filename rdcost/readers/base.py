@@ -35,6 +35,8 @@ class ParseOptions:
     """What a user can tell a parser (each maps to an ``rdcost ingest`` option)."""
 
     tz: str = "UTC"                        # --tz: zone of naive timestamps in the file
+    time_format: str | None = None         # --time-format: standard, relative or a strftime format
+    export_time: pd.Timestamp | None = None  # --export-time: when the file was exported (relative times)
     fields: list[str] | None = None        # --fields: column names of a header-less file
     delimiter: str | None = None           # --delimiter: field separator of delimited text
     cluster: str | None = None             # --cluster: where the file does not say

@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdcost.errors import ParseError
+from rdcost.errors import ParseError, UsageError
 from rdcost.readers.base import ParseOptions, Rejected, Sample
 
 # --------------------------------------------------------------------------
@@ -99,6 +99,9 @@ def read_delimited(path: Path, delimiter: str | None = None) -> Table:
     become :class:`Rejected` records; blank lines are counted, not records.
     """
     text = read_text(path)
+    if delimiter is not None and len(delimiter) != 1:
+        raise UsageError(f"--delimiter must be one character for a CSV/TSV table, got {delimiter!r}",
+                         hint="several-character delimiters are read in sacct text (--format sacct-parsable)")
     if delimiter is None:
         first = next((ln for ln in text.splitlines() if ln.strip()), "")
         delimiter = detect_delimiter(first) or ","

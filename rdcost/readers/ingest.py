@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ import pandas as pd
 
 from rdcost.errors import NothingIngestibleError, RdcostError, UsageError
 from rdcost.jobtable import schema
-from rdcost.jobtable.store import InputRecord, Store, UpsertStats, sha256_file
+from rdcost.jobtable.store import InputRecord, Store, UpsertStats, sha256_file, write_rejects
 from rdcost.readers.base import Chunk, ParseOptions, Rejected, reject_implausible
 from rdcost.readers.registry import detect, get_format
 from rdcost.version import __version__
@@ -45,12 +46,14 @@ class FileReport:
     n_rejected: int = 0
     n_inferred: int = 0
     notes: list[str] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)     # rows whose figures will miss something
     reasons: Counter = field(default_factory=Counter)
     examples: list[Rejected] = field(default_factory=list)
     rejected_file: str | None = None
     error: RdcostError | None = None
 
     def add(self, chunk: Chunk) -> None:
+        self.counts.update(_what_figures_miss(chunk.jobs))
         self.n_records += chunk.n_records
         self.n_jobs += len(chunk.jobs)
         self.n_folded += chunk.n_folded
@@ -67,6 +70,38 @@ class FileReport:
             self.format = chunk.format_detail
 
 
+    def warnings(self) -> list[str]:
+        """What later figures will miss because of this file, each with its fix."""
+        c, out = self.counts, []
+        if c["no_gpus"]:
+            out.append(f"{c['no_gpus']:,} started jobs or runs have no GPU count: their GPU time, cost and "
+                       "energy will be unknown; for W&B/MLflow/CSV runs give --gpus-per-run N (and --gpu-type)")
+        if c["gpus_cut"]:
+            out.append(f"{c['gpus_cut']:,} jobs' AllocTRES was cut by the fixed-width column (it ends in '+'), "
+                       "so their GPU counts are unknown: re-export with AllocTRES%80 or --parsable2")
+        if c["start_derived"]:
+            out.append(f"{c['start_derived']:,} jobs have no start time in the export: start = end - elapsed "
+                       "(marked in derived_columns)")
+        if c["no_times"]:
+            out.append(f"{c['no_times']:,} jobs that ran have neither a start nor an end time: they cannot be "
+                       "placed in time (span, GPUs in use); export Start and End")
+        return out
+
+
+def _what_figures_miss(jobs) -> Counter:
+    """Counts of rows with no GPU count, GPU counts cut, derived starts, no times."""
+    if not len(jobs):
+        return Counter()
+    cols = ["n_gpus", "start_time", "end_time", "elapsed_s", "cut_columns", "derived_columns"]
+    df = jobs[cols] if isinstance(jobs, pd.DataFrame) else schema.to_pandas(jobs.select(cols))
+    ran = (df["elapsed_s"] > 0).fillna(False) | df["start_time"].notna()
+    cut = df["cut_columns"].astype("string").str.contains("n_gpus", regex=False).fillna(False)
+    derived = df["derived_columns"].astype("string").str.contains("start_time", regex=False).fillna(False)
+    return Counter({"no_gpus": int((ran & df["n_gpus"].isna() & ~cut).sum()), "gpus_cut": int((ran & cut).sum()),
+                    "start_derived": int(derived.sum()),
+                    "no_times": int((ran & df["start_time"].isna() & df["end_time"].isna()).sum())})
+
+
 @dataclass
 class IngestReport:
     store_path: str
@@ -78,12 +113,29 @@ class IngestReport:
         return [f for f in self.files if f.error is not None]
 
 
-def resolve_format(path: Path, format: str | None) -> str:
-    """The format name for ``path``: the forced one, or the detected one."""
+#: Formats that read sacct text: their --delimiter may be any string.
+SACCT_TEXT_FORMATS = ("sacct-parsable", "sacct-fixed")
+
+
+def resolve_format(path: Path, format: str | None, opts: ParseOptions | None = None) -> str:
+    """The format name for ``path``: the forced one, else ``sacct-parsable`` when
+    ``--fields`` names the columns of header-less sacct text, else the detected one;
+    a UsageError when an option cannot apply to that format."""
+    if format is None and opts is not None and opts.fields:
+        format = "sacct-parsable"
     if format is not None:
         get_format(format)  # validates the name
-        return format
-    return detect(path)
+    name = format or detect(path)
+    if opts is not None:
+        if opts.fields and name != "sacct-parsable":
+            raise UsageError(f"--fields names the columns of header-less sacct text, not of {name} input",
+                             path=str(path), hint="leave out --fields, or --format")
+        d = opts.delimiter
+        if d is not None and len(d) != 1 and name not in SACCT_TEXT_FORMATS:
+            raise UsageError(f"--delimiter must be one character for a CSV/TSV table, got {d!r} "
+                             f"({path.name} reads as {name})",
+                             hint="several-character delimiters are read in sacct text (--format sacct-parsable)")
+    return name
 
 
 def iter_chunks(path: Path, opts: ParseOptions, format: str | None = None, *, arrow: bool = False
@@ -96,7 +148,7 @@ def iter_chunks(path: Path, opts: ParseOptions, format: str | None = None, *, ar
     path = Path(path)
     check_options(opts)
     _check_readable(path)
-    name = resolve_format(path, format)
+    name = resolve_format(path, format, opts)
     module = get_format(name)
     source_file = str(path.resolve())
     for chunk in module.parse(path, opts):
@@ -173,11 +225,13 @@ def _options(opts: ParseOptions | None, options: dict) -> ParseOptions:
 def check_options(opts: ParseOptions) -> None:
     """Options that cannot work are a UsageError before any file is read."""
     from rdcost.readers.slurm.grammar import check_tz
+    from rdcost.readers.slurm.timestamps import check_time_format
 
     check_tz(opts.tz)
     d = opts.delimiter
-    if d is not None and (len(d) != 1 or d in '\r\n"'):
-        raise UsageError(f"--delimiter must be one character (not a line break or a quote), got {d!r}")
+    if d is not None and (not d or any(c in d for c in '\r\n"')):
+        raise UsageError(f"--delimiter must be a non-empty string without a line break or a quote, got {d!r}")
+    check_time_format(opts.time_format)
     g = opts.gpus_per_run
     if g is not None and not (isinstance(g, (int, float)) and math.isfinite(g) and g >= 0):
         raise UsageError(f"--gpus-per-run must be a number >= 0, got {g!r}")
@@ -206,12 +260,20 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
     """
     opts = _options(opts, options)
     check_options(opts)   # before the store is opened or locked
+    paths = [Path(p) for p in paths]
+    for path in paths:    # an option that cannot apply to a file's format stops everything
+        if path.is_file():
+            try:
+                resolve_format(path, format, opts)
+            except UsageError:
+                raise
+            except RdcostError:
+                pass      # the file's own problem: reported with the file below
     st = store if isinstance(store, Store) else Store(store)
     reports: list[FileReport] = []
     with st.writer(lock_timeout_s=lock_timeout_s, on_wait=on_lock_wait) as w, \
             ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
-        for p in paths:
-            path = Path(p)
+        for path in paths:
             report = FileReport(path=str(path), format=format or "")
             reports.append(report)
             digest = None
@@ -228,11 +290,13 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
                     w.add(chunk.jobs)
                     if on_progress is not None and chunk.bytes_done is not None:
                         on_progress(str(path), chunk.bytes_done, report.size_bytes)
+                report.sha256 = digest.result()
+                if report.n_jobs == 0:   # the store stays as it was; the rejects go beside it
+                    rej = save_rejects_outside(path, rejects)
+                    report.rejected_file = str(rej) if rej else None
+                    raise NothingIngestibleError(_nothing_message(report), path=str(path))
                 rej = w.stage_rejects(path, rejects)
                 report.rejected_file = str(rej) if rej else None
-                report.sha256 = digest.result()
-                if report.n_jobs == 0:
-                    raise NothingIngestibleError(_nothing_message(report), path=str(path))
             except RdcostError as exc:
                 if digest is not None and not report.sha256:
                     report.sha256 = digest.result()
@@ -252,13 +316,30 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
     return IngestReport(store_path=str(st.path), files=reports, stats=stats)
 
 
+def save_rejects_outside(path: Path, rejects: list[Rejected]) -> Path | None:
+    """The rejected records of a file that adds nothing, written to the temporary
+    directory (not the store, which a failed ingest leaves as it was)."""
+    if not rejects:
+        return None
+    fd, name = tempfile.mkstemp(prefix=f"rdcost-rejected-{path.name}-", suffix=".csv")
+    os.close(fd)
+    write_rejects(Path(name), rejects)
+    return Path(name)
+
+
 def _nothing_message(r: FileReport) -> str:
     if r.n_records == r.n_ignored:   # a header (and blank or comment lines), nothing else
         return "no job records: the file has a header but no records below it"
-    msg = f"nothing ingestible: {r.n_records} records read, none could be stored"
-    if r.reasons:
-        top = ", ".join(f"{reason} ({n})" for reason, n in r.reasons.most_common(3))
-        msg += f"; rejected: {top}"
+    msg = f"nothing ingestible: {r.n_records:,} records read, none could be stored"
+    for e in r.examples[:3]:
+        where = f"line {e.line}" if e.line is not None else "a record"
+        what = f" {e.column} {e.value!r}" if e.column and e.value is not None else ""
+        msg += f"\n  {where}:{what} {e.reason}" + (f" (expected {e.expected})" if e.expected else "")
+    if r.n_rejected > len(r.examples[:3]):
+        top = ", ".join(f"{reason} ({n:,})" for reason, n in r.reasons.most_common(3))
+        msg += f"\n  all {r.n_rejected:,} rejected: {top}"
+    if r.rejected_file:
+        msg += f"\n  the rejected records are in {r.rejected_file} (the store was not changed)"
     return msg
 
 

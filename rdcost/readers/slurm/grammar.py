@@ -30,8 +30,8 @@ EXPECTED = {
     "duration": "[D-]HH:MM:SS, MM:SS or MM:SS.mmm",
     "timelimit": "[D-]HH:MM:SS, UNLIMITED or Partition_Limit",
     "timelimit_raw": "minutes (an integer), UNLIMITED or Partition_Limit",
-    "timestamp": "YYYY-MM-DDTHH:MM:SS, Unknown or None (re-export with SLURM_TIME_FORMAT=standard "
-                 "if the year is missing)",
+    "timestamp": "YYYY-MM-DDTHH:MM:SS, epoch seconds, Unknown or None (for another SLURM_TIME_FORMAT "
+                 "pass --time-format relative or its strftime format)",
     "size": "a size like 1024, 321860K, 1.50G (binary K/M/G/T/P)",
     "mem_request": "a memory request like 4000M, 64G, 4000Mc (per CPU) or 64Gn (per node)",
     "count": "a non-negative integer",
@@ -52,8 +52,6 @@ _DURATION = r"^(?:(?:(?P<d>\d+)-)?(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:\.\d+)?)$"
 _SIZE = r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>[KMGTP]?)$"
 _MEM_REQ = r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>[KMGTP]?)(?P<scope>[nc]?)$"
 _COUNT = r"^\d{1,18}$"
-_TS_NAIVE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"
-_TS_OFFSET = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:?\d{2})$"
 _ALLOC = r"^(?P<alloc>(?P<base>\d+)(?:_(?P<task>\d+)|_\[(?P<tasks>[^\]]*)\]|\+(?P<het>\d+))?)$"
 _STEP = r"^(?:batch|extern|interactive|TBD|\d+(?:\+\d+)?)$"
 # fixed-width output cuts long ids: '100000.exte+', '16325776_1.+'
@@ -223,46 +221,11 @@ def check_tz(tz: str) -> str:
     return tz
 
 
-def parse_timestamp(s: pd.Series, tz: str = "UTC") -> Parsed:
-    """sacct timestamps (local time of the exporting host, no offset) -> UTC.
-
-    ``tz`` is the exporter's zone (``--tz``). ``Unknown`` and ``None`` are null.
-    A value with an explicit offset (``SLURM_TIME_FORMAT=%FT%T%z``) keeps its
-    offset. Local times that DST makes ambiguous (the repeated autumn hour)
-    are taken as the first, daylight-saving, instant; local times that do not
-    exist (the skipped spring hour, impossible in real sacct output) are moved
-    forward to the first instant after the gap. Both rules are deterministic.
-    """
-    check_tz(tz)
-    arr = _arrow(s)
-    n = len(arr)
-    present = _present(arr)
-    unknown = _is_in(arr, _NO_TIME)
-    naive_ok = _matches(arr, _TS_NAIVE)
-    parsed = pc.strptime(pc.if_else(pa.array(naive_ok), arr, pa.scalar(None, arr.type)),
-                         format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
-    # strptime rolls impossible dates over (02-30 -> 03-01): the day must survive
-    day_text = pc.utf8_slice_codeunits(pc.if_else(pa.array(naive_ok), arr, pa.scalar(None, arr.type)), 8, 10)
-    same = pc.equal(pc.day(parsed), pc.cast(day_text, pa.int64()))
-    # year 9999 cannot be moved between zones (Python datetimes end there)
-    good = _np_bool(same) & _np_bool(pc.less(pc.year(parsed), 9999))
-    parsed = pc.if_else(pa.array(good), parsed, pa.scalar(None, parsed.type))
-    local = pd.DatetimeIndex(parsed.to_numpy(zero_copy_only=False).astype("datetime64[us]"))
-    if tz == "UTC":
-        utc = local.tz_localize("UTC")
-    else:
-        utc = local.tz_localize(tz, ambiguous=np.ones(n, dtype=bool),
-                                nonexistent="shift_forward").tz_convert("UTC")
-    out = pd.Series(utc, index=s.index)
-    offset_ok = _matches(arr, _TS_OFFSET) & ~naive_ok
-    if offset_ok.any():
-        txt = _str_series(arr, s.index).astype(object)[offset_ok]
-        conv = pd.to_datetime(txt, utc=True, format="ISO8601", errors="coerce")
-        out.loc[offset_ok] = conv.dt.as_unit("us")
-        good = good | (offset_ok & conv.reindex(s.index).notna().to_numpy())
-    invalid = present & ~unknown & ~good
-    out = out.where(good)
-    return Parsed(out.dt.as_unit("us"), _invalid(s.index, invalid))
+def parse_timestamp(s: pd.Series, tz: str = "UTC", time_format: str | None = None,
+                    export_time: pd.Timestamp | None = None) -> Parsed:
+    """sacct timestamps in every SLURM_TIME_FORMAT -> UTC (:mod:`rdcost.readers.slurm.timestamps`)."""
+    from rdcost.readers.slurm import timestamps
+    return timestamps.parse_timestamp(s, tz, time_format, export_time)
 
 
 # ---------------------------------------------------------------- sizes

@@ -119,7 +119,7 @@ def _times_and_counts(v: RowValues, opts: ParseOptions) -> None:
     idx = pd.RangeIndex(v.n)
     for name in ("Submit", "Start", "End"):
         if v.col(name) is not None:
-            pt = sv.parse_timestamp(v.col(name), opts.tz)
+            pt = sv.parse_timestamp(v.col(name), opts.tz, opts.time_format, opts.export_time)
             v.check(name, pt.invalid, "timestamp")
             v.times[name] = pt.values
         else:

@@ -1,47 +1,44 @@
-"""sacct ``--parsable2``/``-P`` and ``--parsable``/``-p`` text, with any
-one-character ``--delimiter`` (``|``, tab, ``0x1f``), with or without header.
+"""sacct ``--parsable2``/``-P`` and ``--parsable``/``-p`` text, with any ``--delimiter``
+(``|``, tab, ``0x1f``, ``^|^``, a non-ASCII character), with or without a header (then
+``--fields`` names the columns), in every ``SLURM_TIME_FORMAT``.
 
-The file is streamed with ``pyarrow.csv.open_csv`` (quoting off, every column
-a string, single-threaded so that a line with the wrong field count is
-reported with its line number) and cut into chunks of about
-``opts.chunk_rows`` records that never separate an allocation from its steps.
-Values are parsed by :mod:`sacct_rows` / :mod:`sacct_values`, vectorized.
+The file is read as blocks of lines with their exact line numbers
+(:mod:`rdcost.readers.text_lines`), split into fields in Arrow
+(:mod:`rdcost.readers.slurm.parsable_lines`, which also reads lines whose free text
+holds the delimiter), and cut into chunks of about ``opts.chunk_rows`` records that
+never separate an allocation from its steps; each chunk becomes job rows
+(:mod:`rdcost.readers.slurm.folding`), two at a time on worker threads.
 """
 
 from __future__ import annotations
 
-import codecs
-import queue
-import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
-from rdcost.errors import FormatDetectionError, ParseError, UsageError
+from rdcost.errors import FormatDetectionError, UsageError
 from rdcost.readers.base import SAMPLE_BYTES, Chunk, ParseOptions, Rejected, Sample
 from rdcost.readers.slurm import grammar as sv
-from rdcost.readers.slurm.chunking import chunk_cuts
+from rdcost.readers.slurm.chunking import chunk_cuts, has_step_dot
 from rdcost.readers.slurm.fields import fields_from_user, is_known_field, resolve_field
 from rdcost.readers.slurm.folding import records_to_chunk
+from rdcost.readers.slurm.parsable_lines import SplitBlock, split_block
+from rdcost.readers.slurm.timestamps import check_time_format, looks_relative
 from rdcost.readers.states import normalize_slurm_state
+from rdcost.readers.text_lines import iter_line_blocks
 
 NAME = "sacct-parsable"
 
-#: Delimiters tried when the user gives none, most specific first.
-DELIMITERS = ("\x1f", "|", "\t")
-#: Bytes per block read by pyarrow (small blocks keep the single-threaded reader fast).
-BLOCK_BYTES = 1 << 20
+#: Delimiters tried when the user gives none, most specific first (``^|^`` is how
+#: reportseff calls sacct; it must be tried before ``|``).
+DELIMITERS = ("\x1f", "^|^", "|", "\t")
 #: Chunks parsed ahead of the one handed out (memory: about PARSE_AHEAD + 2 chunks).
 PARSE_AHEAD = 1
-_TRAILING = "_trailing"
 
 
 @dataclass
@@ -147,6 +144,9 @@ def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str 
     if not content:
         return None
     first_i, first = content[0]
+    if opts.delimiter and opts.delimiter not in first:
+        raise FormatDetectionError(f"the --delimiter {opts.delimiter!r} does not occur in the first line",
+                                   path=path, value=first, hint="check the --delimiter the export used")
     delims = (opts.delimiter,) if opts.delimiter else DELIMITERS
     for d in delims:
         if d not in first:
@@ -227,268 +227,143 @@ def _head_lines(path: Path) -> list[str]:
     return [ln.rstrip("\r") for ln in lines[:200]]
 
 
-class _CountingFile:
-    """A binary file that remembers how many bytes were read (progress).
-
-    What it hands on is UTF-8: a byte that is not (a Latin-1 job name) becomes
-    U+FFFD, as _to_frame would make it, so that pyarrow can always pass a line
-    with a wrong field count to the handler that rejects it (it cannot when the
-    line is not UTF-8, and then fails the whole file).
-    """
-
-    def __init__(self, path: Path):
-        self._fh = open(path, "rb")
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
-        self.bytes_read = 0
-        self.closed = False
-
-    def read(self, n: int = -1) -> bytes:
-        while True:
-            b = self._fh.read(n)
-            self.bytes_read += len(b)
-            text = self._utf8.decode(b, final=not b or n is None or n < 0)
-            if text or not b:   # b"" only at the end (a lone partial character is held back)
-                return text.encode("utf-8")
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._fh.close()
-        self.closed = True
-
-
 def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     path = Path(path)
     sv.check_tz(opts.tz)
-    if opts.delimiter is not None and (len(opts.delimiter) != 1 or not opts.delimiter.isascii()):
-        raise UsageError(f"--delimiter must be one ASCII character for sacct text, got {opts.delimiter!r}",
-                         hint="re-export with a one-character delimiter, e.g. --delimiter=$'\\x1f'")
-    layout = detect_layout(_head_lines(path), opts, str(path))
+    check_delimiter(opts.delimiter)
+    check_time_format(opts.time_format)
+    head = _head_lines(path)
+    layout = detect_layout(head, opts, str(path))
     if layout is None:
         raise FormatDetectionError("not sacct --parsable/--parsable2 output", path=str(path),
                                    hint="pass --format to choose another format")
-    yield from _stream(path, opts, layout)
+    opts, notes = _time_options(head, layout, opts, path)
+    yield from _stream(path, opts, layout, notes)
 
 
-def _stream(path: Path, opts: ParseOptions, layout: Layout) -> Iterator[Chunk]:
-    names = list(layout.columns) + ([_TRAILING] if layout.trailing else [])
-    n_fields = len(names)
-    invalid: list[tuple[int, str, int]] = []  # (line, text, n fields)
+def check_delimiter(delimiter: str | None) -> None:
+    """``--delimiter`` for sacct text: any string without a line break."""
+    if delimiter is not None and (not delimiter or "\n" in delimiter or "\r" in delimiter):
+        raise UsageError(f"--delimiter must be a non-empty string without a line break, got {delimiter!r}")
 
-    def on_invalid(row) -> str:
-        invalid.append((row.number, row.text, row.actual_columns))
-        return "skip"
 
-    fh = _CountingFile(path)
-    try:
-        reader = _open_reader(fh, names, layout, on_invalid)
-    except pa.ArrowInvalid as exc:   # the first block is read here
-        fh.close()
-        raise _read_error(exc, path) from exc
-    next_line = layout.skip_lines + 1
-    pre_ignored = layout.skip_lines
-    batches: list[pa.RecordBatch] = []
-    spans: list[np.ndarray] = []
-    buffered = 0
+_TIME_FIELDS = ("Submit", "Start", "End", "Eligible")
+
+
+def _time_options(head: list[str], layout: Layout, opts: ParseOptions, path: Path) -> tuple[ParseOptions, list[str]]:
+    """The time format of the file: as given, else relative when the values say so;
+    relative times are dated by --export-time, else the file's modification time (said)."""
+    notes: list[str] = []
+    fmt = opts.time_format
+    if fmt is None:
+        content = [ln for _, ln in _content(head[layout.skip_lines:])]
+        rows = [_split(ln, layout.delimiter) for ln in content]
+        for name in _TIME_FIELDS:
+            if name in layout.columns:
+                i = layout.columns.index(name)
+                if looks_relative(pd.Series([r[i] for r in rows if len(r) > i], dtype=object)):
+                    fmt = "relative"
+                    notes.append("times are SLURM_TIME_FORMAT=relative (read from the values)")
+                    break
+    export_time = opts.export_time
+    if fmt == "relative" and export_time is None:
+        export_time = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC")
+        notes.append(f"relative times dated by the file's modification time, {export_time:%Y-%m-%d %H:%M}Z "
+                     "(pass --export-time if the file was exported at another time); minutes are their precision")
+    if fmt == opts.time_format and export_time is opts.export_time:
+        return opts, notes
+    return replace(opts, time_format=fmt, export_time=export_time), notes
+
+
+def _stream(path: Path, opts: ParseOptions, layout: Layout, notes: list[str]) -> Iterator[Chunk]:
+    """Split blocks of lines, cut them into chunks that keep each allocation with its
+    steps, and turn the chunks into job rows on two worker threads (in file order)."""
+    columns = list(layout.columns)
     fmt = layout.source_format
-    pending_bad: list[tuple[int, str, int]] = []   # refused lines not yet reported
-
-    def make_rejects(upto: int | None) -> tuple[list[Rejected], int]:
-        """Refused lines up to line ``upto`` (all if None) -> rejects, ignored count."""
-        nonlocal pending_bad
-        take = [b for b in pending_bad if upto is None or b[0] <= upto]
-        pending_bad = [b for b in pending_bad if not (upto is None or b[0] <= upto)]
-        rej, ign = [], 0
-        for line, text, got in take:
-            stripped = text.strip()
-            if not stripped or stripped.startswith("#"):
-                ign += 1
-                continue
-            hint = " (a delimiter inside a value such as a job name, comment or constraint?)" \
-                if got > n_fields else ""
-            rej.append(Rejected(str(path), line, f"{got} fields where the header has {n_fields}{hint}",
-                                column=None, value=None, expected=f"{n_fields} fields", text=text))
-        return rej, ign
-
-    # Chunks are parsed by two worker threads (pyarrow.compute releases the
-    # GIL) and handed out in file order; at most PARSE_AHEAD are in flight.
+    buf = _Buffer()
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sacct-parse")
     in_flight: deque[Future] = deque()
+    unsaid = list(notes)
 
-    def emit(table: pa.Table, lines: np.ndarray, final: bool) -> Iterator[Chunk]:
-        nonlocal pre_ignored
-        frame = _to_frame(table)
-        frame["_line"] = lines
-        if layout.trailing:
-            frame = _check_trailing(frame, pending_bad, n_fields, layout.delimiter)
-        upto = None if final else int(lines[-1])
-        rej, ign = make_rejects(upto)
-        in_flight.append(pool.submit(records_to_chunk, frame, path=path, opts=opts, source_format=fmt,
-                                     n_ignored=pre_ignored + ign, pre_rejected=rej,
-                                     bytes_done=fh.bytes_read, delimiter=layout.delimiter))
-        pre_ignored = 0
+    def emit(part: _Buffer, n_ignored: int, bytes_done: int, final: bool) -> Iterator[Chunk]:
+        in_flight.append(pool.submit(
+            records_to_chunk, part.frame(), path=path, opts=opts, source_format=fmt, n_ignored=n_ignored,
+            pre_rejected=part.rejected, bytes_done=bytes_done, delimiter=layout.delimiter,
+            rejected_allocations=part.rejected_allocations))
         while in_flight and (final or len(in_flight) > PARSE_AHEAD):
-            yield in_flight.popleft().result()
+            chunk = in_flight.popleft().result()
+            chunk.notes.extend(unsaid)
+            unsaid.clear()
+            yield chunk
 
-    ahead = _prefetch(reader, invalid)
     try:
-        for batch, refused in ahead:
-            skipped = sorted(b[0] for b in refused)   # lines pyarrow refused: not rows
-            pending_bad.extend(refused)
-            n = batch.num_rows
-            if n == 0:
-                continue
-            span = np.arange(next_line, next_line + n + len(skipped), dtype=np.int64)
-            if skipped:
-                span = span[~np.isin(span, np.asarray(skipped, dtype=np.int64))]
-            span = span[:n]
-            next_line = int(span[-1]) + 1
-            batches.append(batch)
-            spans.append(span)
-            buffered += n
-            if buffered >= opts.chunk_rows:
-                table = pa.Table.from_batches(batches).combine_chunks()
-                lines = np.concatenate(spans)
-                starts = _allocation_rows(table.column("JobID"))
-                # cut before the first allocation at or after chunk_rows, as often as it fits
-                done = 0
-                for cut in chunk_cuts(starts, opts.chunk_rows):
-                    yield from emit(table.slice(done, cut - done), lines[done:cut], final=False)
-                    done = cut
-                rest = table.slice(done)
-                batches, spans, buffered = rest.to_batches(), [lines[done:]], rest.num_rows
-        if batches:
-            table = pa.Table.from_batches(batches).combine_chunks()
-            lines = np.concatenate(spans)
-        else:
-            table = pa.table({c: pa.array([], pa.string()) for c in names})
-            lines = np.zeros(0, dtype=np.int64)
-        yield from emit(table, lines, final=True)
-    except pa.ArrowInvalid as exc:
-        raise _read_error(exc, path) from exc
+        bytes_done = 0
+        pre_ignored = layout.skip_lines
+        for block in iter_line_blocks(path, layout.skip_lines):
+            bytes_done = block.bytes_done
+            buf.add(split_block(block, columns, layout.delimiter, layout.trailing, opts, str(path)))
+            if buf.n_rows >= opts.chunk_rows:
+                for part in buf.take_chunks(opts.chunk_rows, recs_id_column(columns)):
+                    yield from emit(part, pre_ignored + part.n_ignored, bytes_done, final=False)
+                    pre_ignored = 0
+        yield from emit(buf, pre_ignored + buf.n_ignored, bytes_done, final=True)
     finally:
         for f in in_flight:
             f.cancel()
         pool.shutdown(wait=True)
-        ahead.close()          # stops and joins the reader thread before the file closes
-        fh.close()
 
 
-def _open_reader(fh, names: list[str], layout: Layout, on_invalid):
-    return pacsv.open_csv(
-        fh,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=layout.skip_lines,
-                                       block_size=BLOCK_BYTES, use_threads=False, encoding="utf8"),
-        parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, quote_char=False, escape_char=False,
-                                         newlines_in_values=False, ignore_empty_lines=False,
-                                         invalid_row_handler=on_invalid),
-        # strings are not checked for UTF-8 here but per column in _to_frame, which
-        # repairs a bad byte instead of failing the whole file
-        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
-                                             strings_can_be_null=True, null_values=[""],
-                                             quoted_strings_can_be_null=False, check_utf8=False),
-    )
+def recs_id_column(columns: list[str]) -> str:
+    return "JobID" if "JobID" in columns else "JobIDRaw" if "JobIDRaw" in columns else columns[0]
 
 
-def _read_error(exc: pa.ArrowInvalid, path: Path) -> ParseError:
-    """The reader's error as a ParseError. pyarrow cannot hand a line with a
-    wrong field count to our handler when the line is not UTF-8 either: the
-    file as a whole is refused then, with a hint."""
-    hint = None
-    if "Expected" in str(exc) and "columns" in str(exc):
-        hint = ("a line with the wrong number of fields that is not UTF-8 text stops the reader: "
-                "re-encode the file as UTF-8 (iconv -f latin1 -t utf-8) or remove that line")
-    return ParseError(f"cannot read the file as sacct text: {exc}", path=str(path), hint=hint)
+class _Buffer:
+    """Split blocks waiting to become chunks: their records, rejected and ignored lines."""
 
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+        self.rejected: list[Rejected] = []
+        self.rejected_allocations: dict[str, Rejected] = {}
+        self.ignored: list[np.ndarray] = []
 
-def _prefetch(reader, invalid: list, depth: int = 3) -> Iterator[tuple[pa.RecordBatch, list]]:
-    """Read the next blocks in a background thread while the caller parses
-    values (pyarrow releases the GIL), at most ``depth`` batches ahead.
+    @property
+    def n_rows(self) -> int:
+        return sum(len(f) for f in self.frames)
 
-    Yields (batch, lines refused while reading it). The reader is
-    single-threaded, so a block's refused lines are reported before its batch.
-    """
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
+    @property
+    def n_ignored(self) -> int:
+        return int(sum(len(x) for x in self.ignored))
 
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def add(self, b: SplitBlock) -> None:
+        if len(b.frame):
+            self.frames.append(b.frame)
+        self.rejected.extend(b.rejected)
+        self.rejected_allocations.update(b.rejected_allocations)
+        self.ignored.append(b.ignored_lines)
 
-    died = object()
+    def frame(self) -> pd.DataFrame:
+        if not self.frames:
+            return pd.DataFrame({"JobID": pd.Series([], dtype=object), "_line": pd.Series([], dtype=np.int64)})
+        return pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
 
-    def produce() -> None:
-        finished = False
-        try:
-            for batch in reader:
-                refused = list(invalid)
-                invalid.clear()
-                if not put((batch, refused)):
-                    return
-            finished = True
-            put((end, list(invalid)))
-        except (pa.ArrowException, OSError) as exc:   # bad input or I/O: the consumer re-raises it
-            finished = True
-            put((exc, None))
-        finally:
-            if not finished:   # a bug: its traceback is printed by threading's excepthook
-                put((died, None))
+    def take_chunks(self, chunk_rows: int, id_column: str) -> Iterator[_Buffer]:
+        """Cut before the first allocation at or after ``chunk_rows`` records, as often as
+        it fits; what follows the last cut stays buffered."""
+        frame = self.frame()
+        starts = np.flatnonzero(frame[id_column].notna().to_numpy() & ~has_step_dot(frame[id_column]))
+        done = 0
+        for cut in chunk_cuts(starts, chunk_rows):
+            yield self._split_off(frame.iloc[done:cut], int(frame["_line"].iat[cut]))
+            done = cut
+        self.frames = [frame.iloc[done:].reset_index(drop=True)]
 
-    t = threading.Thread(target=produce, name="sacct-reader", daemon=True)
-    t.start()
-    try:
-        while True:
-            item, refused = q.get()
-            if item is end:
-                if refused:
-                    yield pa.record_batch([], schema=pa.schema([])), refused
-                return
-            if item is died:
-                raise RuntimeError("the sacct reader thread stopped unexpectedly (see the traceback above)")
-            if isinstance(item, BaseException):
-                raise item
-            yield item, refused
-    finally:
-        stop.set()
-        t.join()
-
-
-def _allocation_rows(job_ids: pa.ChunkedArray) -> np.ndarray:
-    """Row indices of allocation records (a JobID without a step part)."""
-    arr = job_ids.combine_chunks() if isinstance(job_ids, pa.ChunkedArray) else job_ids
-    step = pc.fill_null(pc.match_substring_regex(arr, r"\.[^\]]*$"), True)
-    return np.flatnonzero(np.asarray(pc.invert(step).to_numpy(zero_copy_only=False), dtype=bool))
-
-
-def _to_frame(table: pa.Table) -> pd.DataFrame:
-    """Unchecked string columns -> pandas; a column with invalid UTF-8 (a
-    Latin-1 job name) is decoded with replacement characters instead of
-    failing the file."""
-    cols = {}
-    for name, arr in zip(table.column_names, table.columns, strict=True):
-        try:
-            arr.validate(full=True)
-            cols[name] = arr
-        except pa.ArrowInvalid:
-            raw = arr.cast(pa.binary())
-            cols[name] = pa.array([None if v is None else v.decode("utf-8", errors="replace")
-                                   for v in raw.to_pylist()], pa.string())
-    return pa.table(cols).to_pandas()
-
-
-def _check_trailing(df: pd.DataFrame, pending_bad: list, n_fields: int, delimiter: str) -> pd.DataFrame:
-    """-p lines end with the delimiter: the extra last field must be empty."""
-    extra = df[_TRAILING]
-    bad = extra.notna().to_numpy()
-    df = df.drop(columns=[_TRAILING])
-    for i in np.flatnonzero(bad):
-        values = ["" if pd.isna(v) else str(v) for v in df.iloc[i].drop("_line")]
-        pending_bad.append((int(df["_line"].iat[i]), delimiter.join(values + [str(extra.iat[i])]), n_fields))
-    return df.loc[~bad]
+    def _split_off(self, rows: pd.DataFrame, next_line: int) -> _Buffer:
+        """A buffer of ``rows`` and the rejected/ignored lines before ``next_line``."""
+        part = _Buffer()
+        part.frames = [rows.reset_index(drop=True)]
+        part.rejected = [r for r in self.rejected if r.line is not None and r.line < next_line]
+        self.rejected = [r for r in self.rejected if not (r.line is not None and r.line < next_line)]
+        part.rejected_allocations = {k: r for k, r in self.rejected_allocations.items() if r.line < next_line}
+        ign = np.concatenate(self.ignored) if self.ignored else np.zeros(0, dtype=np.int64)
+        part.ignored, self.ignored = [ign[ign < next_line]], [ign[ign >= next_line]]
+        return part
