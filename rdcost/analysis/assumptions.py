@@ -20,8 +20,11 @@ Prices and power of each job are resolved here (:func:`job_prices`,
 
 from __future__ import annotations
 
+import copy
+import functools
+import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -171,26 +174,63 @@ def preset_names() -> list[str]:
 def load(specs: Sequence[str] = (), base: Assumptions | None = None) -> Assumptions:
     """Built-in defaults, then each spec in order: a preset name or a TOML file path."""
     a = base or Assumptions()
+    for layer in read_layers(specs):
+        a = apply_dict(a, layer.data, layer.origin)
+        a = replace(a, name=layer.name if a.name == DEFAULT_NAME else f"{a.name}+{layer.name}")
+    return a
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One ``--assumptions`` spec, read: its name (preset name or file stem), its origin
+    (``preset NAME`` or ``file PATH``, as errors and origins name it) and the parsed TOML."""
+
+    name: str
+    origin: str
+    data: dict[str, Any]
+
+
+def read_layers(specs: Sequence[str]) -> Iterator[Layer]:
+    """Each spec in order (``default`` = the built-in defaults, skipped): a bundled preset name,
+    else a TOML file path; an error for a spec that is neither or a file that is not valid TOML.
+
+    The one place ``--assumptions`` presets and files are read: :func:`load` applies their
+    tables, :func:`rdcost.analysis.buy_vs_cloud.load_owned` their ``[owned]`` table. A file
+    is parsed once while it is unchanged (same file, modification time and size); each layer holds
+    its own copy of the parsed document. Specs are read one by one as the caller goes on, so
+    an error in an earlier layer is reported before a later spec is looked at.
+    """
     for spec in specs:
         if spec == DEFAULT_NAME:
             continue
         preset = resources.files("rdcost") / "presets" / f"{spec}.toml"
         if "/" not in spec and not spec.endswith(".toml") and preset.is_file():
-            data = tomllib.loads(preset.read_text(encoding="utf-8"))
-            a = apply_dict(a, data, f"preset {spec}")
-            a = replace(a, name=spec if a.name == DEFAULT_NAME else f"{a.name}+{spec}")
+            yield Layer(spec, f"preset {spec}", _parsed(preset))
             continue
         path = Path(spec)
         if not path.is_file():
             raise UsageError(f"--assumptions {spec!r} is neither a preset nor a file", value=spec,
                              hint=f"presets: {', '.join(preset_names())}; or a TOML file path")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise AssumptionError(f"invalid TOML: {exc}", path=str(path)) from exc
-        a = apply_dict(a, data, f"file {path}")
-        a = replace(a, name=path.stem if a.name == DEFAULT_NAME else f"{a.name}+{path.stem}")
-    return a
+        yield Layer(path.stem, f"file {path}", _parsed(path))
+
+
+def _parsed(source: Any) -> dict[str, Any]:
+    """The parsed TOML document of a preset or file (a copy: callers may change it)."""
+    try:
+        st = os.stat(source)
+        stamp: tuple[int, ...] | None = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    except TypeError:          # a resource that is not a file on disk (e.g. in a zip)
+        stamp = None
+    return copy.deepcopy(_parse_toml(source, stamp))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_toml(source: Any, stamp: tuple[int, ...] | None) -> dict[str, Any]:
+    """Parsed once per file version (``stamp``: device, inode, modification time, size)."""
+    try:
+        return tomllib.loads(source.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AssumptionError(f"invalid TOML: {exc}", path=str(source)) from exc
 
 
 _TOP = {"name", "description", "price_provider", "price_date", "power_basis", "pue", "carbon",
