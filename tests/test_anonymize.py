@@ -59,3 +59,34 @@ def test_grid_searches_found_on_real_names_survive_anonymization():
     assert (real["search_id"].notna() == again["search_id"].notna()).all()
     assert not anon["job_name"].str.contains("lisa|debug").any()
     assert anon["job_name"].str.fullmatch(r"\d{14}").all()
+
+
+def test_a_project_that_is_another_rows_account_is_hidden_too():
+    f = frame()
+    f.loc[1, "project"] = "cv"               # bob's project is the cv account, though his account is nlp
+    a = anonymize(f, "s1")
+    assert a["project"][1] == a["account"][2] and "cv" not in set(a["project"])
+
+
+def test_without_the_account_column_every_project_is_hidden():
+    """`rdcost --anonymize jobs --columns project` reads no account: no way to tell."""
+    a = anonymize(frame().drop(columns="account"), "s1")
+    assert not {"nlp", "lisa", "cv"} & set(a["project"].dropna())
+
+
+def test_anonymized_jobs_show_no_account_in_any_format(tmp_path, capsys):
+    """Through the CLI: the sample project stored under its account, every format."""
+    import pytest
+
+    from rdcost.cli import main
+    lisa = tmp_path / "s.txt"
+    lisa.write_text("JobID|Account|User|State|ElapsedRaw\n1|secretacct|alice|COMPLETED|60\n")
+    with pytest.raises(SystemExit):
+        main(["ingest", str(lisa), "--store", str(tmp_path / "st")])
+    for fmt in ("table", "csv", "json", "markdown"):
+        for cols in ("all", "project", "project,user"):
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as e:
+                main(["--anonymize", "jobs", "--store", str(tmp_path / "st"), "--format", fmt, "--columns", cols])
+            out = capsys.readouterr().out
+            assert e.value.code == 0 and "secretacct" not in out and "alice" not in out, (fmt, cols, out)

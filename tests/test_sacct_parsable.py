@@ -424,3 +424,63 @@ def test_one_big_block_is_still_cut_into_chunks_of_about_chunk_rows(tmp_path):
 def test_sniff(tmp_path, text, claimed):
     p = write(tmp_path, text)
     assert P.sniff(Sample.read(p)) is claimed
+
+
+# ---------------------------------------------------------------- free text holding the delimiter
+
+FREE_HEAD = "JobID|JobName|State|Comment|Start|End|ElapsedRaw|SubmitLine|NCPUS"
+FREE_JOB = ("7|cat|COMPLETED|sort | uniq|2024-03-01T08:00:00|2024-03-01T09:00:00|3600|"
+            "sbatch --wrap 'cat x | wc -l'|4")
+
+
+@pytest.mark.parametrize("trailing", [False, True], ids=["parsable2", "parsable"])
+def test_a_pipe_in_comment_and_submit_line_is_read_back(tmp_path, trailing):
+    """Typed fields between the free-text ones leave one reading: the values as --json gives them."""
+    end = "|" if trailing else ""
+    df, rep = read(write(tmp_path, [FREE_HEAD + end, FREE_JOB + end]))
+    assert (rep.n_jobs, rep.n_rejected) == (1, 0)
+    j = df.iloc[0]
+    assert j["elapsed_s"] == 3600 and j["n_cpus"] == 4 and j["state"] == "COMPLETED"
+    assert j["source_line"] == 2
+
+
+def test_adjacent_free_text_fields_with_a_pipe_are_ambiguous(tmp_path):
+    head = "JobID|State|Comment|SubmitLine|ElapsedRaw"
+    df, rep = read(write(tmp_path, [head, "7|COMPLETED|a | b|sbatch x|60", "8|COMPLETED|c|d|60"]))
+    assert (rep.n_jobs, rep.n_rejected) == (1, 1)
+    r = rep.examples[0]
+    assert r.line == 2 and "could belong to several of Comment, SubmitLine" in r.reason
+    assert "re-export with an unusual --delimiter" in r.reason
+
+
+def test_a_step_of_a_line_that_no_reading_fits_names_it(tmp_path):
+    head = "JobID|JobName|State|ElapsedRaw"
+    lines = [head, "7|a|b|COMPLETED|x", "7.batch|batch|COMPLETED|60"]
+    df, rep = read(write(tmp_path, lines))
+    assert rep.n_jobs == 0 and rep.n_rejected == 2
+    assert "no way of reading the 1 extra '|' as part of JobName gives valid values" in rep.examples[0].reason
+    assert rep.examples[1].reason.startswith("its allocation record (line 2) was rejected: ")
+
+
+# ---------------------------------------------------------------- line numbers
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 7, 200_000])
+def test_source_line_is_the_line_in_the_file_whatever_the_chunks(tmp_path, monkeypatch, chunk_rows):
+    """Malformed, blank and comment lines before, after and on chunk boundaries: every
+    stored job's source_line is the line it was read from."""
+    monkeypatch.setattr(text_lines, "BLOCK_BYTES", 97)      # blocks end mid-line and mid-job
+    out = ["JobID|State|ElapsedRaw|NCPUS"]
+    expect = {}
+    for i in range(40):
+        if i % 5 == 2:
+            out.append(f"{900 + i}|COMPLETED|60")              # too few fields: rejected
+        if i % 7 == 3:
+            out += ["", "# note"]
+        out.append(f"{100 + i}|COMPLETED|60|1")
+        expect[str(100 + i)] = len(out)
+        out.append(f"{100 + i}.batch|COMPLETED|60|1")
+    df, rep = read(write(tmp_path, out), chunk_rows=chunk_rows)
+    assert rep.n_rejected == 8 and rep.n_jobs == 40
+    assert dict(zip(df["job_id"], df["source_line"], strict=True)) == expect
+    assert sorted(e.line for e in _all_rejects(write(tmp_path, out), chunk_rows=chunk_rows)) == \
+        [i + 1 for i, line in enumerate(out) if line.startswith("9")]

@@ -21,6 +21,12 @@ after a wrap, clusters unknown), the one whose [start, end] contains the
 run's start is taken; if that does not single one out, the run is not linked
 and is counted on its own.
 
+A plain-CSV row that repeats a Slurm job (a job list exported from the same
+scheduler: its ``job_id`` equals the Slurm row's display or raw id, clusters
+compatible as above, and its start time, else its end time, within a minute of
+the Slurm row's) is the same job: it is dropped like a linked run and its
+values attached, so the job is counted once (:func:`csv_repeats`).
+
 When several runs name the same Slurm job (a sweep agent running trials one
 after another in one allocation, or one run per rank), the Slurm row is
 counted once and gets the runs' values as JSON objects keyed by run id
@@ -55,8 +61,64 @@ def _containers(jobs: pd.DataFrame) -> pd.Series:
     return container | named_parent
 
 
+#: How far a CSV row's start (else end) may be from a Slurm row's for the two to be one job.
+REPEAT_TOLERANCE_S = 60
+
+
 def link_runs(jobs: pd.DataFrame) -> pd.DataFrame:
-    """Pairs (``run``, ``slurm``) of index labels: each linked run and its Slurm row."""
+    """Pairs (``run``, ``slurm``) of index labels: each linked run (or CSV row that
+    repeats a Slurm job) and its Slurm row."""
+    named = _named_links(jobs)
+    repeats = csv_repeats(jobs)
+    if repeats.empty:
+        return named
+    repeats = repeats[~repeats["run"].isin(named["run"])]
+    return pd.concat([named, repeats], ignore_index=True)
+
+
+def csv_repeats(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs (``run``, ``slurm``): plain-CSV rows that repeat a Slurm job (module doc)."""
+    source = jobs["source"].astype("string")
+    is_csv = source.eq("csv").fillna(False).astype(bool) & jobs["job_id"].notna() \
+        & jobs["linked_slurm_job_id"].isna()
+    is_slurm = source.eq("slurm").fillna(False).astype(bool)
+    empty = pd.DataFrame({"run": pd.Series([], dtype=object), "slurm": pd.Series([], dtype=object)})
+    if not is_csv.any() or not is_slurm.any():
+        return empty
+    rows = pd.DataFrame({"run": jobs.index[is_csv], "jid": jobs.loc[is_csv, "job_id"].astype("string").to_numpy(),
+                         "run_cluster": jobs.loc[is_csv, "cluster"].to_numpy(),
+                         "r_start": jobs.loc[is_csv, "start_time"].to_numpy(),
+                         "r_end": jobs.loc[is_csv, "end_time"].to_numpy()})
+    c = _slurm_candidates(rows, jobs[is_slurm])
+    if c.empty:
+        return empty
+    def close(a, b):
+        d = (pd.to_datetime(c[a], utc=True) - pd.to_datetime(c[b], utc=True)).dt.total_seconds().abs()
+        return d <= REPEAT_TOLERANCE_S
+    starts_known = c["r_start"].notna() & c["s_start"].notna()
+    same = (starts_known & close("r_start", "s_start")) | (~starts_known & close("r_end", "s_end"))
+    c = c[same.fillna(False).astype(bool)]
+    c = c[c.groupby("run")["slurm"].transform("size") == 1]
+    return c[["run", "slurm"]].reset_index(drop=True)
+
+
+def _slurm_candidates(rows: pd.DataFrame, sl: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (with ``jid``, ``run_cluster``) joined to the Slurm rows whose display or
+    raw id is ``jid``, clusters equal where both are known."""
+    cands = []
+    for col in ("job_id_raw", "job_id"):
+        right = pd.DataFrame({"slurm": sl.index, "jid": sl[col].astype("string").to_numpy(),
+                              "slurm_cluster": sl["cluster"].to_numpy(),
+                              "s_start": sl["start_time"].to_numpy(),
+                              "s_end": sl["end_time"].to_numpy()}).dropna(subset=["jid"])
+        cands.append(rows.merge(right, on="jid"))
+    c = pd.concat(cands, ignore_index=True).drop_duplicates(subset=["run", "slurm"])
+    both = c["run_cluster"].notna() & c["slurm_cluster"].notna()
+    return c[~both | (c["run_cluster"].astype(str) == c["slurm_cluster"].astype(str))]
+
+
+def _named_links(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs (``run``, ``slurm``): runs that name the Slurm job they ran in."""
     source = jobs["source"].astype("string")
     linked = jobs["linked_slurm_job_id"].astype("string")
     is_run = source.ne("slurm").fillna(False).astype(bool) & linked.notna()
@@ -66,17 +128,7 @@ def link_runs(jobs: pd.DataFrame) -> pd.DataFrame:
     runs = pd.DataFrame({"run": jobs.index[is_run], "jid": linked[is_run].to_numpy(),
                          "run_cluster": jobs.loc[is_run, "cluster"].to_numpy(),
                          "run_start": jobs.loc[is_run, "start_time"].to_numpy()})
-    sl = jobs[is_slurm]
-    cands = []
-    for col in ("job_id_raw", "job_id"):
-        right = pd.DataFrame({"slurm": sl.index, "jid": sl[col].astype("string").to_numpy(),
-                              "slurm_cluster": sl["cluster"].to_numpy(),
-                              "s_start": sl["start_time"].to_numpy(),
-                              "s_end": sl["end_time"].to_numpy()}).dropna(subset=["jid"])
-        cands.append(runs.merge(right, on="jid"))
-    c = pd.concat(cands, ignore_index=True).drop_duplicates(subset=["run", "slurm"])
-    both = c["run_cluster"].notna() & c["slurm_cluster"].notna()
-    c = c[~both | (c["run_cluster"].astype(str) == c["slurm_cluster"].astype(str))]
+    c = _slurm_candidates(runs, jobs[is_slurm])
     n = c.groupby("run")["slurm"].transform("size")
     single = c[n == 1]
     multi = c[n > 1]

@@ -124,6 +124,10 @@ def print_report(report: IngestReport) -> None:
     if report.files and len(report.failed) == len(report.files):
         err.print(f"store: unchanged -> {report.store_path}", markup=False)
         return
+    for note in s.notes:
+        err.print(f"  note: {note}", markup=False)
+    for (old, new), n in sorted(s.project_moves.items()):
+        err.print(f"  {n:,} job{'' if n == 1 else 's'} moved from project {old} to {new}", markup=False)
     err.print(f"store: {s.n_new:,} new, {s.n_updated:,} updated, {s.n_unchanged:,} unchanged jobs"
               + (f", {s.n_kept_final:,} older non-final records ignored" if s.n_kept_final else "")
               + f" -> {report.store_path}", markup=False)

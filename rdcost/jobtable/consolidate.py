@@ -157,7 +157,7 @@ def _fold(old: pd.DataFrame, new: pd.DataFrame, res: Resolution, now: pd.Timesta
     return schema.to_arrow(acc.reset_index(drop=True)[list(schema.COLUMN_NAMES)])
 
 
-_FACTS = [c for c in schema.COLUMN_NAMES if c not in ("ingested_time", "source_file", "source_line")]
+_FACTS = [c for c in schema.COLUMN_NAMES if c not in ("ingested_time", "source_file", "source_line", "source_format")]
 
 
 def _row_hashes(df: pd.DataFrame):

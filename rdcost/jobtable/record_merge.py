@@ -56,8 +56,9 @@ def merge_versions(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
             take_other &= ~frozen
         if take_other.any():
             out[c] = lead[c].where(pd.Series(~take_other, index=lead.index), other[c])
-        chosen["cut_columns"][c] = np.where(take_other, oc, lc)
-        chosen["derived_columns"][c] = np.where(take_other, od, ld)
+        known = out[c].notna().to_numpy(dtype=bool)      # an unknown value carries no mark
+        chosen["cut_columns"][c] = np.where(take_other, oc, lc) & known
+        chosen["derived_columns"][c] = np.where(take_other, od, ld) & known
     for m in _MARK_COLUMNS:
         out[m] = _join(chosen[m], len(out))
     return out

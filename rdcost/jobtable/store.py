@@ -59,7 +59,7 @@ MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
 #: Columns that are bookkeeping, not facts: a change in them alone is "unchanged".
-_BOOKKEEPING = ("ingested_time", "source_file", "source_line")
+_BOOKKEEPING = ("ingested_time", "source_file", "source_line", "source_format")
 #: A partition holding more rows is written as several files (see StoreWriter._merged_buckets),
 #: which bounds the memory of an ingest and of reading one file, however dense a month is.
 MAX_FILE_ROWS = 500_000
@@ -516,8 +516,8 @@ def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats,
         kept_old = old.filter(pc.invert(pc.is_in(old["record_key"],
                                                  value_set=pa.array(changed["record_key"], pa.string()))))
         out = pa.concat_tables([kept_old, new.filter(pa.array(~is_old)), schema.to_arrow(changed)])
-    order = pc.sort_indices(out, sort_keys=[("submit_time", "ascending", "at_end"),
-                                            ("record_key", "ascending", "at_end")])
+    order = pc.sort_indices(out, sort_keys=[("submit_time", "ascending"), ("record_key", "ascending")],
+                            null_placement="at_end")
     return out.take(order).combine_chunks()
 
 

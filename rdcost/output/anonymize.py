@@ -24,7 +24,7 @@ import pandas as pd
 SALT_ENV = "RDCOST_ANON_SALT"
 SALT_FILE = "anon_salt"
 
-#: column -> token prefix. Project is anonymized where it is just the account.
+#: column -> token prefix. Project is anonymized where it names an account.
 COLUMNS = {"user": "user", "account": "acct", "node_list": "node",
            # record keys name the W&B entity or cluster; paths often name a home directory
            "record_key": "key", "source_file": "file"}
@@ -77,9 +77,14 @@ def anonymize(jobs: pd.DataFrame, salt: str, searches: pd.DataFrame | None = Non
         out.loc[found, "group_source"] = searches.loc[found, "search_method"]
     if "job_name" in out:
         out["job_name"] = _map(out["job_name"], "job", salt, fn=lambda v: name_token(str(v), salt))
-    if "project" in out and "account" in out:
-        same = out["project"].notna() & (out["project"] == out["account"])
-        out.loc[same, "project"] = _map(out.loc[same, "account"], "acct", salt)
+    if "project" in out:
+        # a project that is an account name (the default) gets the account's token; without
+        # the account column there is no telling, so every project is hidden the same way
+        if "account" in out:
+            same = out["project"].notna() & out["project"].isin(set(out["account"].dropna()))
+        else:
+            same = out["project"].notna()
+        out.loc[same, "project"] = _map(out.loc[same, "project"], "acct", salt)
     for col, prefix in COLUMNS.items():
         if col in out:
             out[col] = _map(out[col], prefix, salt)

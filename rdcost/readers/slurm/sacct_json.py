@@ -826,6 +826,7 @@ def _chunk(rows: list[dict], rejected: list[Rejected], n_records: int, n_folded:
             df[col] = df[col].astype("Float64").astype("float64")
         derive_times(df)
         df["is_inferred"] = False
+        df["is_gpu_assumed"] = False
         df["record_key"] = slurm_record_keys(df["cluster"], df["job_id"], df["submit_time"])
         df, n_merged = _merge_duplicates(df)
     else:
