@@ -516,8 +516,7 @@ def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats,
         kept_old = old.filter(pc.invert(pc.is_in(old["record_key"],
                                                  value_set=pa.array(changed["record_key"], pa.string()))))
         out = pa.concat_tables([kept_old, new.filter(pa.array(~is_old)), schema.to_arrow(changed)])
-    order = pc.sort_indices(out, sort_keys=[("submit_time", "ascending"), ("record_key", "ascending")],
-                            null_placement="at_end")
+    order = pc.sort_indices(out, sort_keys=[("submit_time", "ascending"), ("record_key", "ascending")])
     return out.take(order).combine_chunks()
 
 

@@ -92,9 +92,11 @@ def _what_figures_miss(jobs) -> Counter:
     """Counts of rows with no GPU count, GPU counts cut, derived starts, no times."""
     if not len(jobs):
         return Counter()
-    cols = ["n_gpus", "start_time", "end_time", "elapsed_s", "cut_columns", "derived_columns"]
+    cols = ["n_gpus", "start_time", "end_time", "elapsed_s", "cut_columns", "derived_columns",
+            "linked_slurm_job_id"]
     df = jobs[cols] if isinstance(jobs, pd.DataFrame) else schema.to_pandas(jobs.select(cols))
-    ran = (df["elapsed_s"] > 0).fillna(False) | df["start_time"].notna()
+    # a run that names its Slurm job gets the GPUs from the scheduler's record
+    ran = ((df["elapsed_s"] > 0).fillna(False) | df["start_time"].notna()) & df["linked_slurm_job_id"].isna()
     cut = df["cut_columns"].astype("string").str.contains("n_gpus", regex=False).fillna(False)
     derived = df["derived_columns"].astype("string").str.contains("start_time", regex=False).fillna(False)
     return Counter({"no_gpus": int((ran & df["n_gpus"].isna() & ~cut).sum()), "gpus_cut": int((ran & cut).sum()),
