@@ -12,6 +12,7 @@ import typer
 from rdcost.cli.app import StoreOpt, app, err
 from rdcost.errors import UsageError
 from rdcost.jobtable.store import Store
+from rdcost.output.numbers import integer
 from rdcost.readers.base import ParseOptions
 from rdcost.readers.ingest import IngestReport, ingest
 from rdcost.readers.registry import FORMATS
@@ -103,11 +104,11 @@ def print_report(report: IngestReport) -> None:
             err.print(f"rdcost: error: {f.error}", markup=False)
             continue
         err.print(
-            f"{f.path} [{f.format}]: {f.n_records:,} records read: {f.n_jobs:,} jobs, "
-            f"{f.n_folded:,} steps folded, {f.n_merged:,} duplicates merged, "
-            f"{f.n_ignored:,} non-record lines, {f.n_rejected:,} rejected", markup=False)
+            f"{f.path} [{f.format}]: {integer(f.n_records)} records read: {integer(f.n_jobs)} jobs, "
+            f"{integer(f.n_folded)} steps folded, {integer(f.n_merged)} duplicates merged, "
+            f"{integer(f.n_ignored)} non-record lines, {integer(f.n_rejected)} rejected", markup=False)
         for reason, n in f.reasons.most_common():
-            err.print(f"  rejected {n:,}: {reason}", markup=False)
+            err.print(f"  rejected {integer(n)}: {reason}", markup=False)
         for ex in f.examples:
             detail = f" column {ex.column!r}" if ex.column else ""
             if ex.value is not None:
@@ -116,8 +117,8 @@ def print_report(report: IngestReport) -> None:
         if f.rejected_file:
             err.print(f"  rejected records saved to {f.rejected_file}", markup=False)
     s = report.stats
-    err.print(f"store: {s.n_new:,} new, {s.n_updated:,} updated, {s.n_unchanged:,} unchanged jobs"
-              + (f", {s.n_kept_final:,} older non-final records ignored" if s.n_kept_final else "")
+    err.print(f"store: {integer(s.n_new)} new, {integer(s.n_updated)} updated, {integer(s.n_unchanged)} unchanged jobs"
+              + (f", {integer(s.n_kept_final)} older non-final records ignored" if s.n_kept_final else "")
               + f" -> {report.store_path}", markup=False)
 
 
