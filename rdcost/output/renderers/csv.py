@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from rdcost.jsonable import plain
 from rdcost.output.blocks import Table, cell
 from rdcost.output.render import csv_safe
 
@@ -26,8 +27,6 @@ def _value(v: Any) -> Any:
     """Numbers stay numbers (csv writes their repr); missing values are empty."""
     if isinstance(v, str):
         return v
-    from rdcost.jsonable import plain
-
     v = plain(v)
     return "" if v is None else v
 

@@ -36,8 +36,6 @@ from rdcost.output.blocks import (
     Table,
 )
 from rdcost.output.numbers import given, integer, number
-from rdcost.output.render import md_cell
-from rdcost.output.renderers import markdown
 from rdcost.output.views import buy_vs_cloud, statement, summary
 from rdcost.output.views import tuning as tuning_view
 from rdcost.output.wording import assumptions_brief
@@ -164,7 +162,7 @@ def _statement(st: card.Statement) -> list[Block]:
             Paragraph("For the paper (Strubell et al. 2019, section 5); rdcost card --format latex prints it "
                       "for LaTeX."),
             statement.table(st), *(Note(n) for n in statement.notes(st)),
-            Preformatted(markdown.render(statement.document(st), escape=md_cell), id="card-markdown")]
+            Preformatted(card.to_markdown(st), id="card-markdown")]
 
 
 def _reproduce(ctx: ProjectAnalysis, command: str | None) -> list[Block]:
