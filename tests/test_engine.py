@@ -23,7 +23,7 @@ from rdcost.analysis.summary.partial import partial_of_frame
 from rdcost.errors import RdcostError, UsageError
 from rdcost.jobtable.schema import conform
 from rdcost.jobtable.store import Store
-from rdcost.output import render
+from rdcost.output.renderers import json as json_out
 from rdcost.readers.ingest import ingest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -248,11 +248,11 @@ def dask_cluster():
 @pytest.mark.parametrize("project,defs", [(None, None), ("late", DEFS)])
 def test_dask_engine_gives_identical_json(lisa_store, dask_cluster, project, defs):
     kw = dict(today=TODAY, on_missing="unknown")
-    default = render.to_json(summarize_store(lisa_store, project, defs, PAPER, **kw).to_dict())
-    on_cluster = render.to_json(summarize_store(lisa_store, project, defs, PAPER, engine="dask",
+    default = json_out.dumps(summarize_store(lisa_store, project, defs, PAPER, **kw).to_dict())
+    on_cluster = json_out.dumps(summarize_store(lisa_store, project, defs, PAPER, engine="dask",
                                                        scheduler=dask_cluster.scheduler_address,
                                                        **kw).to_dict())
-    local_threads = render.to_json(summarize_store(lisa_store, project, defs, PAPER, engine="dask",
+    local_threads = json_out.dumps(summarize_store(lisa_store, project, defs, PAPER, engine="dask",
                                                           **kw).to_dict())
     assert on_cluster == default
     assert local_threads == default

@@ -32,6 +32,10 @@ from hypothesis import strategies as st
 import rdcost
 from rdcost.cli import main
 from rdcost.output import render
+from rdcost.output.renderers import csv as csv_out
+from rdcost.output.renderers import json as json_out
+from rdcost.output.renderers import markdown as md_out
+from rdcost.output.renderers import text as text_out
 from tests.strategies import fuzz_settings, noise_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -66,7 +70,7 @@ def unsafe_csv_cells(text: str) -> list[str]:
 def test_csv_has_no_formula_cell_and_keeps_the_text(rows, header):
     df = pd.DataFrame(rows, columns=["a", "b"]) if rows else pd.DataFrame({"a": [], "b": []})
     df.columns = list(header) if len(set(header)) == 2 else ["a", "b"]
-    text = render.to_csv(df)
+    text = csv_out.frame(df)
     assert unsafe_csv_cells(text) == []
     back = list(csv.reader(io.StringIO(text, newline="")))
     assert len(back) == len(rows) + 1          # no cell starts a row of its own
@@ -79,7 +83,7 @@ def test_csv_has_no_formula_cell_and_keeps_the_text(rows, header):
 def test_a_carriage_return_cannot_start_a_new_csv_row():
     """csv.writer does not quote a bare CR when lines end in LF: the row once split
     there and its second half, a formula, was not neutralized."""
-    text = render.to_csv(pd.DataFrame({"job_name": ["ok\r=HYPERLINK(\"http://x\")"], "n": [1]}))
+    text = csv_out.frame(pd.DataFrame({"job_name": ["ok\r=HYPERLINK(\"http://x\")"], "n": [1]}))
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows == [["job_name", "n"], ['ok\n=HYPERLINK("http://x")', "1"]]
 
@@ -101,7 +105,7 @@ def test_markdown_escaping_keeps_markup_and_lines_out(text):
 @fuzz_settings(100)
 @given(st.lists(st.lists(text_cells, min_size=3, max_size=3), min_size=1, max_size=5))
 def test_markdown_table_rows_keep_their_cells(rows):
-    md = render.to_markdown(pd.DataFrame(rows, columns=["x", "y", "z"]))
+    md = md_out.frame(pd.DataFrame(rows, columns=["x", "y", "z"]))
     lines = md.rstrip("\n").split("\n")
     assert len(lines) == len(rows) + 2
     for line in lines:
@@ -119,7 +123,7 @@ def test_html_escaping(text):
 @fuzz_settings(100)
 @given(st.lists(text_cells, min_size=1, max_size=6))
 def test_text_table_sends_no_control_character_to_the_terminal(names):
-    out = render.to_text_table(pd.DataFrame({"job_name": names, "n": range(len(names))}))
+    out = text_out.frame(pd.DataFrame({"job_name": names, "n": range(len(names))}))
     assert CONTROL.search(out) is None
     assert out.count("\n") == len(names) + 2
 
@@ -134,7 +138,7 @@ def test_control_characters_are_shown_not_sent():
 @given(st.lists(text_cells, max_size=6))
 def test_json_gives_back_the_text_exactly(names):
     df = pd.DataFrame({"job_name": names})
-    assert [r["job_name"] for r in json.loads(render.to_json(df))] == names
+    assert [r["job_name"] for r in json.loads(json_out.dumps(df))] == names
 
 
 # ---------------------------------------------------------------- every command on hostile logs

@@ -8,12 +8,18 @@ the job-selection and assumption options in :mod:`rdcost.cli.assumption_options`
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rdcost.output.blocks import Document
 
 app = typer.Typer(
     name="rdcost",
@@ -41,6 +47,33 @@ def out(text: str) -> None:
     sys.stdout.write(text)
     if not text.endswith("\n"):
         sys.stdout.write("\n")
+
+
+def out_document(doc: Document, format: OutputFormat) -> None:
+    """Write a view's document to stdout as text (``table``) or Markdown."""
+    from rdcost.output.renderers import document
+
+    out(document(doc, format.value))
+
+
+def out_json(obj: Any) -> None:
+    """Write a result's ``to_dict`` (or a data frame) to stdout as JSON."""
+    from rdcost.output.renderers import json
+
+    out(json.dumps(obj))
+
+
+def out_csv(df: pd.DataFrame) -> None:
+    """Write a data frame to stdout as CSV (formula-safe cells)."""
+    from rdcost.output.renderers import csv
+
+    out(csv.frame(df))
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    """The notes of a result, one message each, on stderr."""
+    for n in notes:
+        err.print(f"rdcost: note: {n}", markup=False)
 
 
 class OutputFormat(StrEnum):

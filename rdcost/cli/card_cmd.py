@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from rdcost.analysis.tuning import TuningParams
-from rdcost.cli.app import app, err, out
+from rdcost.cli.app import app, out, print_notes
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.cli.report_cmd import FinalJobOpt
 from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
@@ -45,8 +45,7 @@ def card_command(
     st = statement(c, params=TuningParams(metric=metric, goal=None if goal is None else goal.value),
                    final_job=final_job)
     out(to_latex(st) if format == CardFormat.latex else to_markdown(st))
-    for n in c.summary.notes:
-        err.print(f"rdcost: note: {n}", markup=False)
+    print_notes(c.summary.notes)
 
 
 app.command("card")(card_command)

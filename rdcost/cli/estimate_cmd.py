@@ -10,13 +10,13 @@ import pandas as pd
 import typer
 
 from rdcost.analysis import reference
-from rdcost.analysis.assumptions import hardware_price
-from rdcost.analysis.costing import RunEstimate, estimate_run
-from rdcost.cli.app import OutputFormat, app, out
+from rdcost.analysis.assumptions import Assumptions, PriceRange, hardware_price
+from rdcost.analysis.costing import estimate_run
+from rdcost.cli.app import OutputFormat, app, out_csv, out_document, out_json
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.errors import AssumptionError, UsageError
-from rdcost.output import render
-from rdcost.output.render import fmt
+from rdcost.output.numbers import given
+from rdcost.output.views import estimate as view
 
 
 @app.command("estimate")
@@ -64,6 +64,27 @@ def estimate_command(
     for name, v in (("--hours", hours), ("--count", count)):
         if v <= 0:
             raise UsageError(f"{name} must be > 0", value=str(v))
+    a, key, price, why = _price(opts, hardware)
+    power_w = watts if watts is not None else (None if watts_per_device is None else watts_per_device * count)
+    est = estimate_run(hardware, count, hours, power_w, a.pue.value, a.carbon.kg_co2e_per_kwh,
+                       price.usd_per_gpu_hour_low, price.usd_per_gpu_hour_high,
+                       a.electricity_usd_per_kwh.value)
+    power = {"power_w": power_w,
+             "basis": None if power_w is None else ("whole system, measured" if watts is not None else
+                                                    f"{given(watts_per_device)} W per device x {given(count)}"),
+             "origin": "option --watts" if watts is not None else
+             ("option --watts-per-device" if watts_per_device is not None else None)}
+    used = _used(a, key, price, why, power)
+    if format == OutputFormat.json:
+        out_json({**est.to_dict(), "gpu_key": key, "assumptions": used})
+    elif format == OutputFormat.csv:
+        out_csv(view.figures(est, used))
+    else:
+        out_document(view.document(est, used), format)
+
+
+def _price(opts: AssumptionOptions, hardware: str) -> tuple[Assumptions, str | None, PriceRange, str]:
+    """The assumptions, the hardware's gpus.csv key and its cloud price on the run's date."""
     # --price-date picks the price of this run's date below; it does not re-date the assumptions
     a = replace(opts, price_date=None).load_assumptions(default=["paper"])
     if opts.usd_per_gpu_hour_low is None:
@@ -78,93 +99,27 @@ def estimate_command(
         raise AssumptionError(f"no cloud price for {hardware!r} ({why})", value=hardware,
                               hint="give --usd-per-gpu-hour-low and --usd-per-gpu-hour-high, or another "
                                    "--price-provider / --assumptions")
-    power_w = watts if watts is not None else (None if watts_per_device is None else watts_per_device * count)
-    est = estimate_run(hardware, count, hours, power_w, a.pue.value, a.carbon.kg_co2e_per_kwh,
-                       price.usd_per_gpu_hour_low, price.usd_per_gpu_hour_high,
-                       a.electricity_usd_per_kwh.value)
-    used = {
+    return a, key, price, why
+
+
+def _used(a: Assumptions, key: str | None, price: PriceRange, why: str, power: dict[str, Any]) -> dict[str, Any]:
+    """The assumptions the estimate used (the ``assumptions`` of the JSON)."""
+    return {
         "gpu_key": key,
         "price": {"usd_per_gpu_hour_low": price.usd_per_gpu_hour_low,
                   "usd_per_gpu_hour_high": price.usd_per_gpu_hour_high, "provider": price.provider,
                   "pricing_model_low": price.pricing_model_low, "pricing_model_high": price.pricing_model_high,
                   "as_of": price.as_of, "source": price.source, "origin": price.origin,
                   "note": price.note or why},
-        "power": {"power_w": power_w,
-                  "basis": None if power_w is None else
-                  ("whole system, measured" if watts is not None else f"{watts_per_device:g} W per device x {count:g}"),
-                  "origin": "option --watts" if watts is not None else
-                  ("option --watts-per-device" if watts_per_device is not None else None)},
+        "power": power,
         "pue": _sourced(a.pue), "electricity_usd_per_kwh": _sourced(a.electricity_usd_per_kwh),
         "carbon": {"kg_co2e_per_kwh": a.carbon.kg_co2e_per_kwh, "lbs_co2e_per_kwh": a.carbon.lbs_co2e_per_kwh,
                    "region": a.carbon.region, "year": a.carbon.year, "source": a.carbon.source,
                    "origin": a.carbon.origin, "note": a.carbon.note},
         "layers": list(a.layers),
     }
-    d = {**est.to_dict(), "gpu_key": key, "assumptions": used}
-    if format == OutputFormat.json:
-        out(render.to_json(d))
-        return
-    if format == OutputFormat.csv:
-        out(render.to_csv(_figures(est, used)))
-        return
-    df = _table(est)
-    lines = _assumption_lines(used)
-    if format == OutputFormat.markdown:
-        out(render.to_markdown(df, align_right=[c for c in df.columns if c != "hardware"]) + "\n"
-            + "\n".join(f"- {render.md_escape(x)}" for x in lines))
-    else:
-        out(render.to_text_table(df) + "\n" + "\n".join(f"- {x}" for x in lines))
 
 
 def _sourced(v: Any) -> dict[str, Any]:
     return {"value": v.value, "unit": v.unit, "source": v.source, "origin": v.origin, "as_of": v.as_of,
             "note": v.note}
-
-
-def _table(e: RunEstimate) -> pd.DataFrame:
-    return pd.DataFrame({
-        "hardware": [e.hardware], "count": [fmt(_num(e.count))], "hours": [fmt(_num(e.hours))],
-        "power_w": ["unknown" if e.power_w is None else f"{e.power_w:,.2f}".rstrip("0").rstrip(".")], "energy_kwh (x PUE)": [fmt(e.energy_kwh)],
-        "co2e_lbs": [fmt(e.co2e_lbs)], "co2e_kg": [fmt(e.co2e_kg)],
-        "cloud_usd (low - high)": [f"{fmt(e.cloud_usd_low, 'usd')} - {fmt(e.cloud_usd_high, 'usd')}"],
-        "electricity_usd": [fmt(e.electricity_usd, "usd")],
-    })
-
-
-def _num(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else x
-
-
-def _assumption_lines(u: dict[str, Any]) -> list[str]:
-    p, c = u["price"], u["carbon"]
-    power = ("power: unknown (no --watts): energy, CO2e and electricity are unknown" if u["power"]["power_w"] is None
-             else f"power: {u['power']['power_w']:,g} W, {u['power']['basis']} [{u['power']['origin']}]")
-    return [
-        f"price: ${p['usd_per_gpu_hour_low']:g} - ${p['usd_per_gpu_hour_high']:g} per device-hour "
-        f"({p['provider']} {p['pricing_model_low']} / {p['pricing_model_high']}, as of {p['as_of']}) "
-        f"[{p['origin']}]" + (f" {p['note']}." if p["note"] else "") + f" Source: {p['source']}",
-        power,
-        f"PUE: {u['pue']['value']:g} [{u['pue']['origin']}] Source: {u['pue']['source']}",
-        f"carbon intensity: {c['kg_co2e_per_kwh']:.4g} kg CO2e/kWh = {c['lbs_co2e_per_kwh']:.4g} lbs/kWh "
-        f"({c['region']}, {c['year']}) [{c['origin']}] Source: {c['source']}",
-        f"electricity: {u['electricity_usd_per_kwh']['value']:g} USD/kWh [{u['electricity_usd_per_kwh']['origin']}] "
-        f"Source: {u['electricity_usd_per_kwh']['source']}",
-    ]
-
-
-def _figures(e: RunEstimate, u: dict[str, Any]) -> pd.DataFrame:
-    p = u["price"]
-    price = f"{p['provider']} {p['pricing_model_low']}/{p['pricing_model_high']} as of {p['as_of']}; {p['origin']}"
-    env = (f"PUE {u['pue']['value']:g}; {u['carbon']['kg_co2e_per_kwh']:.4g} kg CO2e/kWh "
-           f"({u['carbon']['region']}, {u['carbon']['year']})")
-    rows = [("gpu_hours", e.gpu_hours, "device-hours", f"{e.count:g} x {e.hours:g} h"),
-            ("power_w", e.power_w, "W", u["power"]["basis"] or "unknown"),
-            ("energy_kwh", e.energy_kwh, "kWh", env), ("co2e_kg", e.co2e_kg, "kg", env),
-            ("co2e_lbs", e.co2e_lbs, "lbs", env),
-            ("usd_per_gpu_hour_low", e.usd_per_gpu_hour_low, "USD per device-hour", price),
-            ("usd_per_gpu_hour_high", e.usd_per_gpu_hour_high, "USD per device-hour", price),
-            ("cloud_usd_low", e.cloud_usd_low, "USD", price), ("cloud_usd_high", e.cloud_usd_high, "USD", price),
-            ("electricity_usd", e.electricity_usd, "USD",
-             f"{u['electricity_usd_per_kwh']['value']:g} USD/kWh; {env}")]
-    return pd.DataFrame([("estimate", *r) for r in rows],
-                        columns=["section", "metric", "value", "unit", "assumption"], dtype=object)

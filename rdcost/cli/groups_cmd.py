@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from rdcost.analysis.grouping import GroupingParams, find_groups, group_members, summarize_groups
 from rdcost.analysis.linking import compute_jobs
-from rdcost.cli.app import OutputFormat, ProjectOpt, StoreOpt, app, err, out, state
+from rdcost.cli.app import (
+    OutputFormat,
+    ProjectOpt,
+    StoreOpt,
+    app,
+    err,
+    out_csv,
+    out_document,
+    out_json,
+    state,
+)
 from rdcost.jobtable.store import Store
-from rdcost.output import render
+from rdcost.output.views import listing
 
 _DEFAULTS = GroupingParams()
 
@@ -64,47 +73,19 @@ def groups_command(
     if state.anonymize:
         # as rdcost.output.anonymize does: a project that is just the account is a token too
         same = jobs["project"].notna() & (jobs["project"] == jobs["account"])
-        table = _anonymize(table, st, set(jobs.loc[same, "project"]))
+        from rdcost.output.anonymize import anonymize_searches, load_salt
+
+        table = anonymize_searches(table, load_salt(st.path), set(jobs.loc[same, "project"]))
     if search is not None:
         table = table[table["search_id"] == search].reset_index(drop=True)
         if table.empty:
             err.print(f"rdcost: no search {search!r}; `rdcost groups` lists the search ids",
                       markup=False)
             raise typer.Exit(1)
-    if "n_jobs" in table:
-        by = table["search_method"].value_counts()
-        what = (f"{len(table):,} searches ({', '.join(f'{n:,} {m}' for m, n in by.items())}) "
-                f"holding {int(table['n_jobs'].sum()):,} of {len(jobs):,} jobs")
-    else:
-        n = table["search_id"].nunique()
-        what = f"{len(table):,} jobs in {n:,} search{'es' if n != 1 else ''}"
     if format == OutputFormat.json:
-        out(render.to_json(table))
+        out_json(table)
     elif format == OutputFormat.csv:
-        out(render.to_csv(table))
-    elif format == OutputFormat.markdown:
-        out(render.to_markdown(table.round({"gpu_hours": 2}), align_right=[c for c in table.columns if c.startswith("n_")
-                                                   or c == "gpu_hours"]))
+        out_csv(table)
     else:
-        out(render.to_text_table(table, max_width=64))  # search ids stay whole
-    err.print(what, markup=False)
-
-
-def _anonymize(table: pd.DataFrame, st: Store, account_projects: set) -> pd.DataFrame:
-    """Tokens for users, names and search ids (which contain user and name stem)."""
-    from rdcost.output.anonymize import load_salt, token
-
-    salt = load_salt(st.path)
-    t = table.copy()
-    for col, prefix in (("user", "user"), ("name", "job"), ("job_name", "job"), ("search_id", "search")):
-        if col in t:
-            uniq = t[col].dropna().unique()
-            if col == "user":  # a search may list several users: a,b
-                mapping = {v: ",".join(token(u, prefix, salt) for u in str(v).split(",")) for v in uniq}
-            else:
-                mapping = {v: token(str(v), prefix, salt) for v in uniq}
-            t[col] = t[col].map(mapping)
-    if "project" in t:
-        acct = t["project"].isin(account_projects)
-        t.loc[acct, "project"] = t.loc[acct, "project"].map(lambda v: token(str(v), "acct", salt))
-    return t
+        out_document(listing.searches(table, raw=format == OutputFormat.markdown), format)
+    err.print(listing.searches_caption(table, len(jobs)), markup=False)

@@ -12,6 +12,7 @@ import typer
 from rdcost.cli.app import StoreOpt, app, err
 from rdcost.errors import UsageError
 from rdcost.jobtable.store import Store
+from rdcost.output.numbers import integer
 from rdcost.readers.base import ParseOptions
 from rdcost.readers.ingest import IngestReport, ingest
 from rdcost.readers.registry import FORMATS
@@ -104,15 +105,15 @@ def print_report(report: IngestReport) -> None:
             continue
         inferred = f" ({f.n_inferred:,} inferred from their steps)" if f.n_inferred else ""
         err.print(
-            f"{f.path} [{f.format}]: {f.n_records:,} records read: {f.n_jobs:,} jobs{inferred}, "
-            f"{f.n_folded:,} steps folded, {f.n_merged:,} duplicates merged, "
-            f"{f.n_ignored:,} non-record lines, {f.n_rejected:,} rejected", markup=False)
+            f"{f.path} [{f.format}]: {integer(f.n_records)} records read: {integer(f.n_jobs)} jobs{inferred}, "
+            f"{integer(f.n_folded)} steps folded, {integer(f.n_merged)} duplicates merged, "
+            f"{integer(f.n_ignored)} non-record lines, {integer(f.n_rejected)} rejected", markup=False)
         for note in f.notes:
             err.print(f"  note: {note}", markup=False)
         for warning in f.warnings():
             err.print(f"  warning: {warning}", markup=False)
         for reason, n in f.reasons.most_common():
-            err.print(f"  rejected {n:,}: {reason}", markup=False)
+            err.print(f"  rejected {integer(n)}: {reason}", markup=False)
         for ex in f.examples:
             detail = f" column {ex.column!r}" if ex.column else ""
             if ex.value is not None:
@@ -127,9 +128,9 @@ def print_report(report: IngestReport) -> None:
     for note in s.notes:
         err.print(f"  note: {note}", markup=False)
     for (old, new), n in sorted(s.project_moves.items()):
-        err.print(f"  {n:,} job{'' if n == 1 else 's'} moved from project {old} to {new}", markup=False)
-    err.print(f"store: {s.n_new:,} new, {s.n_updated:,} updated, {s.n_unchanged:,} unchanged jobs"
-              + (f", {s.n_kept_final:,} older non-final records ignored" if s.n_kept_final else "")
+        err.print(f"  {integer(n)} job{'' if n == 1 else 's'} moved from project {old} to {new}", markup=False)
+    err.print(f"store: {integer(s.n_new)} new, {integer(s.n_updated)} updated, {integer(s.n_unchanged)} unchanged jobs"
+              + (f", {integer(s.n_kept_final)} older non-final records ignored" if s.n_kept_final else "")
               + f" -> {report.store_path}", markup=False)
 
 

@@ -6,10 +6,21 @@ from typing import Annotated
 
 import typer
 
-from rdcost.cli.app import OutputFormat, ProjectOpt, StoreOpt, app, err, load_jobs, out
+from rdcost.cli.app import (
+    OutputFormat,
+    ProjectOpt,
+    StoreOpt,
+    app,
+    err,
+    load_jobs,
+    out_csv,
+    out_document,
+    out_json,
+)
 from rdcost.errors import UsageError
 from rdcost.jobtable.schema import COLUMN_NAMES
-from rdcost.output import render
+from rdcost.output.numbers import integer
+from rdcost.output.views import listing
 
 #: Columns of the default `--format table` view (all columns with --columns all).
 TABLE_COLUMNS = ["job_id", "job_name", "user", "project", "state", "start_time",
@@ -36,14 +47,12 @@ def jobs_command(
     if limit is not None:
         df = df.head(limit)
     if format == OutputFormat.json:
-        out(render.to_json(df))
+        out_json(df)
     elif format == OutputFormat.csv:
-        out(render.to_csv(df))
-    elif format == OutputFormat.markdown:
-        out(render.to_markdown(df))
+        out_csv(df)
     else:
-        out(render.to_text_table(df))
-    err.print(f"{len(df):,} jobs", markup=False)
+        out_document(listing.jobs(df, raw=format == OutputFormat.markdown), format)
+    err.print(f"{integer(len(df))} jobs", markup=False)
 
 
 def _columns(spec: str | None, format: OutputFormat) -> list[str]:

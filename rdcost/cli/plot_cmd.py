@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from rdcost.cli.app import app, err, out
+from rdcost.cli.app import OutputFormat, app, err, out_document, print_notes
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.errors import UsageError
 from rdcost.output.plots import draw, plot_kinds
+from rdcost.output.views import listing
 
 
 @assumption_options()
@@ -34,9 +35,7 @@ def plot_command(
       rdcost plot rd-cost -p lisa -a paper -o rd-cost.pdf
     """
     if kind is None or list_kinds:
-        kinds = plot_kinds()
-        width = max(len(k) for k in kinds)
-        out("\n".join(f"{k.ljust(width)}  {d}" for k, d in kinds.items()))
+        out_document(listing.plot_kinds(plot_kinds()), OutputFormat.table)
         return
     if output is None:
         raise UsageError(f"give the file to write: rdcost plot {kind} -o FILE (.png, .svg or .pdf)")
@@ -46,8 +45,7 @@ def plot_command(
     ctx = opts.context()
     written = draw(kind, ctx, output)
     err.print(f"rdcost: wrote {written}", markup=False)
-    for n in ctx.summary.notes:
-        err.print(f"rdcost: note: {n}", markup=False)
+    print_notes(ctx.summary.notes)
 
 
 app.command("plot")(plot_command)

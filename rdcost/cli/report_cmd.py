@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from rdcost.analysis.tuning import TuningParams
-from rdcost.cli.app import app, err, state
+from rdcost.cli.app import app, err, print_notes, state
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
 from rdcost.output.report import write_report
@@ -46,8 +46,7 @@ def report_command(
     params = TuningParams(metric=metric, goal=None if goal is None else goal.value)
     written = write_report(c, output, command=command_line(ctx), params=params, final_job=final_job)
     err.print(f"rdcost: wrote {written}", markup=False)
-    for n in c.summary.notes:
-        err.print(f"rdcost: note: {n}", markup=False)
+    print_notes(c.summary.notes)
 
 
 app.command("report")(report_command)

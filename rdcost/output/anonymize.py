@@ -89,3 +89,22 @@ def anonymize(jobs: pd.DataFrame, salt: str, searches: pd.DataFrame | None = Non
         if col in out:
             out[col] = _map(out[col], prefix, salt)
     return out
+
+
+def anonymize_searches(table: pd.DataFrame, salt: str, account_projects: set) -> pd.DataFrame:
+    """A copy of a listing of searches (:func:`rdcost.analysis.grouping.summarize_groups` or
+    ``group_members``) with users, names and search ids (which contain a user and a name stem)
+    replaced by tokens; ``account_projects``: the projects that are just an account."""
+    t = table.copy()
+    for col, prefix in (("user", "user"), ("name", "job"), ("job_name", "job"), ("search_id", "search")):
+        if col in t:
+            uniq = t[col].dropna().unique()
+            if col == "user":  # a search may list several users: a,b
+                mapping = {v: ",".join(token(u, prefix, salt) for u in str(v).split(",")) for v in uniq}
+            else:
+                mapping = {v: token(str(v), prefix, salt) for v in uniq}
+            t[col] = t[col].map(mapping)
+    if "project" in t:
+        acct = t["project"].isin(account_projects)
+        t.loc[acct, "project"] = t.loc[acct, "project"].map(lambda v: token(str(v), "acct", salt))
+    return t

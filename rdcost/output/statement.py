@@ -9,7 +9,9 @@ tuning analysis (:mod:`rdcost.analysis.tuning`, as `rdcost tuning` prints it) sa
 for the paper: which hyperparameters mattered, the seed noise, what random
 search over the same runs would have spent, and the redundant runs
 (:func:`tuning_statement`). :func:`to_markdown` and :func:`to_latex` print
-it, short and ready to paste; text from the logs is escaped for each.
+it, short and ready to paste (laid out by :mod:`rdcost.output.views.statement`,
+written by :mod:`rdcost.output.renderers.markdown` and :mod:`rdcost.output.renderers.latex`);
+text from the logs is escaped for each.
 
 Rules (documented in docs/plots-report-card.md):
 
@@ -30,8 +32,6 @@ Rules (documented in docs/plots-report-card.md):
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,7 +41,12 @@ from rdcost.analysis.project import ProjectAnalysis
 from rdcost.analysis.summary import FINAL_SIZE_QUANTILE
 from rdcost.analysis.tuning import MetricError, TuningParams, TuningResult, analyze_context
 from rdcost.errors import UsageError
-from rdcost.output.wording import assumptions_brief, fmt, usd_range
+from rdcost.output.numbers import given, integer, pct
+from rdcost.output.render import md_cell
+from rdcost.output.renderers import latex, markdown
+from rdcost.output.views import statement as statement_view
+from rdcost.output.views.statement import notes, rows  # noqa: F401  (the statement's printed form)
+from rdcost.output.wording import assumptions_brief
 from rdcost.version import __version__
 
 #: The items of a tuning statement (:meth:`rdcost.analysis.tuning.TuningResult.statement_items`) the card
@@ -145,7 +150,7 @@ def tuning_statement(t: TuningResult | None, reason: str | None = None) -> Tunin
               "metric's variance a hyperparameter's values explain; spread: max - min of the mean metric across "
               "its values). Random search: random orders of each search's own runs, each run costing its "
               f"GPU-hours, up to the first within {m['tolerance_text']} of the search's best (an oracle stopping "
-              f"rule); {m['n_resamples']:,} resamples per search, seed {m['resample_seed']}.")
+              f"rule); {integer(m['n_resamples'])} resamples per search, seed {m['resample_seed']}.")
     if t.is_role_guessed:
         method += (" Which logged values are hyperparameters and which are metrics was told from their names "
                    "(the export does not say).")
@@ -157,7 +162,7 @@ def tuning_statement(t: TuningResult | None, reason: str | None = None) -> Tunin
 # -- the statement ---------------------------------------------------------------------
 
 def _hardware(n_gpus: Any, gpu_type: Any) -> str:
-    n = "unknown number of" if pd.isna(n_gpus) else (f"{int(n_gpus)}" if float(n_gpus).is_integer() else f"{n_gpus:g}")
+    n = "unknown number of" if pd.isna(n_gpus) else given(float(n_gpus))
     t = "GPU of unknown type" if pd.isna(gpu_type) else str(gpu_type)
     return f"{n} × {t}"
 
@@ -186,10 +191,10 @@ def _final_model(ctx: ProjectAnalysis, final_job: str | None) -> tuple[str, str 
     hw = pd.Series([_hardware(n, t) for n, t in zip(cj.loc[final, "n_gpus"], cj.loc[final, "gpu_type"],
                                                        strict=True)]).value_counts()
     top = hw.index[0]
-    rule = (f"medians of the {len(final):,} final-size runs, the COMPLETED jobs at or above the "
+    rule = (f"medians of the {integer(len(final))} final-size runs, the COMPLETED jobs at or above the "
             f"{_ordinal(FINAL_SIZE_QUANTILE)} percentile of completed jobs' GPU-hours")
     if len(hw) > 1:
-        rule += f" ({hw.iloc[0] / hw.sum():.0%} of them on this hardware)"
+        rule += f" ({pct(hw.iloc[0] / hw.sum(), 0)} of them on this hardware)"
     hardware = top
     return (rule, hardware, float(c.loc[final, "elapsed_s"].median()) / 3600, float(gh.loc[final].median()))
 
@@ -231,89 +236,11 @@ def statement(ctx: ProjectAnalysis, *, params: TuningParams | None = None, final
 
 # -- printing ----------------------------------------------------------------------------
 
-def _day(ts: str | None) -> str:
-    return "unknown" if ts is None else ts[:10]
-
-
-def rows(st: Statement) -> list[tuple[str, str]]:
-    """The statement as (item, text) pairs of plain text (the printers escape them)."""
-    share = ", ".join(f"{t} {v:.0%}" for t, v in st.gpu_type_share.items() if v is not None)
-    final = (f"{st.final_model_hardware or 'unknown hardware'}, {fmt(st.final_model_hours)} hours wall-clock, "
-             f"{fmt(st.final_model_gpu_hours)} GPU-hours: {st.final_model_rule}")
-    if st.one_model_source and st.one_model_gpu_hours is not None:
-        final += f"; costed as {fmt(st.one_model_gpu_hours)} GPU-hours per model ({st.one_model_source})"
-    whole = (f"{fmt(st.gpu_hours)} GPU-hours ({fmt(st.gpu_days)} GPU-days) in {st.n_jobs:,} jobs over "
-             f"{fmt(st.span_days)} days, {_day(st.first_start_time)} to {_day(st.last_end_time)}"
-             + (f"; {share} of GPU-hours" if share else ""))
-    sshare = (st.grid_search_gpu_hours / st.gpu_hours) if st.grid_search_gpu_hours is not None and st.gpu_hours else None
-    tuning = (f"{st.n_grid_searches:,} grid searches: {st.n_jobs_in_grid_searches:,} jobs, "
-              f"{fmt(st.grid_search_gpu_hours)} GPU-hours ({fmt(sshare, 'pct')} of the project)")
-    tu = st.tuning
-    if tu.n_configurations is not None:
-        configs = (f"{tu.n_configurations:,} distinct hyperparameter configurations (seeds excluded) among "
-                   f"{tu.n_runs_with_config:,} runs that log them")
-    else:
-        configs = (f"unknown (no run logs its hyperparameters); {st.n_jobs_in_grid_searches:,} jobs ran in grid "
-                   "searches")
-    energy = f"{fmt(st.energy_kwh)} kWh (PUE included), {fmt(st.co2e_kg)} kg CO2e ({fmt(st.co2e_lbs)} lbs)"
-    cloud = usd_range(st.cloud_usd_low, st.cloud_usd_high) + " (low: pre-emptible, high: on-demand)"
-    out = [("Final model", final), ("Whole project", whole), ("Hyperparameter tuning", tuning),
-           ("Configurations tried", configs), ("Energy and CO2e", energy),
-           ("Cloud cost of the same GPU-hours", cloud)]
-    if not tu.is_available:
-        return [*out, ("Hyperparameter sensitivity", tu.reason or "not available")]
-    goal = "higher" if tu.goal == "max" else "lower"
-    return [*out, ("Metric tuned for", f"{tu.metric}, {goal} is better ({tu.metric_rule})"), *tu.items]
-
-
-def notes(st: Statement) -> list[str]:
-    """The lines under the table: assumptions, the tuning analysis's method, provenance."""
-    files = ", ".join(f"{r['path'].rsplit('/', 1)[-1]} (sha256 {r['sha256'][:12]})" for r in st.inputs)
-    out = [f"Assumptions: {st.assumptions_text}."]
-    if st.tuning.method:
-        out.append(st.tuning.method)
-    out.append(f"Computed with rdcost {st.rdcost_version}" + (f" from {files}" if files else "") + ".")
-    return out
-
-
-def md_cell(text: Any) -> str:
-    """Text safe in a Markdown table cell, still readable: HTML specials and the inline
-    Markdown characters (backslash, backtick, * _ [ ] | ~) escaped, line breaks removed."""
-    s = html.escape("" if text is None else str(text), quote=False)
-    return re.sub(r"([\\`*_\[\]|~])", r"\\\1", s).replace("\n", " ").replace("\r", " ")
-
-
 def to_markdown(st: Statement) -> str:
-    title = f"Compute statement: project {st.project}" if st.project else "Compute statement"
-    lines = [f"**{md_cell(title)}**", "", "| item | value |", "| --- | --- |"]
-    lines += [f"| {md_cell(k)} | {md_cell(v)} |" for k, v in rows(st)]
-    for n in notes(st):
-        lines += ["", md_cell(n)]
-    return "\n".join(lines) + "\n"
-
-
-_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-          "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-          "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
-
-
-def latex_escape(text: Any) -> str:
-    """Text safe in LaTeX body text: the ten specials (and < > |) replaced by their commands."""
-    return "".join(_LATEX.get(ch, ch) for ch in ("" if text is None else str(text)))
-
-
-def _tex(text: str) -> str:
-    t = latex_escape(text)
-    return t.replace("CO2e", "CO$_2$e").replace(" × ", r" $\times$ ").replace(" - ", " -- ")
+    """The statement in Markdown, readable as it is (text from the logs escaped)."""
+    return markdown.render(statement_view.document(st), escape=md_cell)
 
 
 def to_latex(st: Statement) -> str:
     """A ``table`` float with a two-column ``tabular`` (no package needed)."""
-    title = f"Compute statement for project {st.project}" if st.project else "Compute statement"
-    out = [f"% {latex_escape(title)}: generated by rdcost {latex_escape(st.rdcost_version)}",
-           r"\begin{table}[t]", r"\centering\small",
-           r"\begin{tabular}{@{}p{0.25\linewidth}p{0.70\linewidth}@{}}", r"\hline"]
-    out += [f"{_tex(k)} & {_tex(v)} \\\\" for k, v in rows(st)]
-    out += [r"\hline", r"\end{tabular}", "\\caption{" + _tex(title) + ". " + " ".join(_tex(n) for n in notes(st)) + "}",
-            r"\label{tab:compute-statement}", r"\end{table}"]
-    return "\n".join(out) + "\n"
+    return latex.render(statement_view.document(st))

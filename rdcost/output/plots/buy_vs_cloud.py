@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from rdcost.errors import UsageError  # noqa: E402
+from rdcost.output import numbers  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 BLUE, SKY, ORANGE, GREEN, VERMILLION, PURPLE, BLACK = (
@@ -34,13 +35,7 @@ def _check_path(path: Path) -> Path:
 
 
 def _usd_axis(ax) -> None:
-    def label(v, _pos):
-        if abs(v) >= 1e6:
-            return f"${v / 1e6:,.1f}M"
-        if abs(v) >= 1e3:
-            return f"${v / 1e3:,.0f}k"
-        return f"${v:,.0f}"
-    ax.yaxis.set_major_formatter(FuncFormatter(label))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: numbers.usd_short(v)))
 
 
 def _save(fig, path: Path) -> Path:
@@ -86,7 +81,7 @@ def cumulative(ctx, path: Path) -> Path:
             continue
         y = float(np.interp(m, months, curve["owned_usd"].to_numpy()))
         ax.plot([m], [y], "o", color=colour, mec=BLACK, ms=8, zorder=5,
-                label=f"break-even vs {what}: {m:,.1f} months")
+                label=f"break-even vs {what}: {numbers.months(m)}")
     ax.set_xlim(0, months[-1])
     ax.set_ylim(bottom=0)
     _usd_axis(ax)
@@ -111,7 +106,7 @@ def sizing(ctx, path: Path) -> Path:
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
     ax1.plot(n, s["duration_days"], "o-", color=BLUE, lw=2, label="replayed project")
     if logged_days is not None:
-        ax1.axhline(logged_days, color=BLACK, ls=":", lw=1, label=f"as logged: {logged_days:,.0f} days")
+        ax1.axhline(logged_days, color=BLACK, ls=":", lw=1, label=f"as logged: {numbers.fixed(logged_days, 0)} days")
     ax1.set_ylabel("project duration (days)")
     ax1.set_ylim(bottom=0)
     ax1.legend(fontsize=8)

@@ -30,8 +30,9 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 from rdcost.analysis.costing import KG_PER_LB  # noqa: E402
 from rdcost.analysis.project import ProjectAnalysis  # noqa: E402
 from rdcost.errors import UsageError  # noqa: E402
+from rdcost.output.numbers import given, integer, number, pct, usd, usd_range  # noqa: E402
 from rdcost.output.plots.time_series import accrued, job_intervals  # noqa: E402
-from rdcost.output.wording import assumptions_brief, fmt, usd_range  # noqa: E402
+from rdcost.output.wording import assumptions_brief  # noqa: E402
 from rdcost.version import __version__  # noqa: E402
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
@@ -164,7 +165,7 @@ def gpus_in_use(ctx: ProjectAnalysis, path: Path) -> Path:
         g = iv[iv["gpu_type"] == t]
         cum = accrued(g["start_time"], g["end_time"], g["gpu_hours"], edges)
         ys.append(np.diff(cum) / hours)
-        labels.append(f"{t} ({totals[t] / grand:.0%} of GPU-hours)")
+        labels.append(f"{t} ({pct(totals[t] / grand, 0)} of GPU-hours)")
     x = _naive_utc(edges)
     s = ctx.summary
     with plt.rc_context(STYLE):
@@ -179,7 +180,7 @@ def gpus_in_use(ctx: ProjectAnalysis, path: Path) -> Path:
             base = top
         if s.mean_concurrent_gpus is not None:
             ax.axhline(s.mean_concurrent_gpus, color=_c("black"), ls="--", lw=1.3,
-                       label=f"mean over the span: {fmt(s.mean_concurrent_gpus)} GPUs")
+                       label=f"mean over the span: {number(s.mean_concurrent_gpus)} GPUs")
         ax.set_xlim(x[0], x[-1])
         ax.set_ylim(bottom=0)
         _date_axis(ax)
@@ -187,8 +188,8 @@ def gpus_in_use(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.set_ylabel(f"GPUs in use ({word} mean, GPUs)")
         ax.set_title(title)
         ax.legend(loc="upper left", frameon=True)
-        note = (f"{fmt(s.gpu_hours)} GPU-hours over {fmt(s.span_days)} days; a job holds its GPUs from "
-                f"start to end. Peak (instantaneous): {fmt(s.peak_concurrent_gpus)} GPUs.")
+        note = (f"{number(s.gpu_hours)} GPU-hours over {number(s.span_days)} days; a job holds its GPUs from "
+                f"start to end. Peak (instantaneous): {number(s.peak_concurrent_gpus)} GPUs.")
         _footnote(fig, note)
     return _save(fig, path, title, note)
 
@@ -216,7 +217,7 @@ def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
         fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=(9, 8.5), sharex=True)
         gd = accrued(iv["start_time"], iv["end_time"], iv["gpu_hours"], at) / 24
         a1.plot(x, gd, color=_c("blue"), lw=2,
-                label=f"GPU time: {fmt(gd[-1])} GPU-days ({fmt(s.gpu_hours)} GPU-hours) in all")
+                label=f"GPU time: {number(gd[-1])} GPU-days ({number(s.gpu_hours)} GPU-hours) in all")
         a1.set_ylabel("GPU time (GPU-days)")
         a1.legend(loc="upper left", frameon=True)
         lo, hi, el = curve("cloud_usd_low"), curve("cloud_usd_high"), curve("electricity_usd")
@@ -224,12 +225,12 @@ def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
             a2.fill_between(x, lo, hi, color=_c("sky"), alpha=0.35, hatch="//", edgecolor=_c("sky"),
                             label="cloud price range")
         if hi is not None:
-            a2.plot(x, hi, color=_c("vermillion"), lw=2, label=f"cloud, high (on-demand): {fmt(hi[-1], 'usd')}")
+            a2.plot(x, hi, color=_c("vermillion"), lw=2, label=f"cloud, high (on-demand): {usd(hi[-1])}")
         if lo is not None:
-            a2.plot(x, lo, color=_c("blue"), lw=2, ls="--", label=f"cloud, low (pre-emptible): {fmt(lo[-1], 'usd')}")
+            a2.plot(x, lo, color=_c("blue"), lw=2, ls="--", label=f"cloud, low (pre-emptible): {usd(lo[-1])}")
         if el is not None:
             a2.plot(x, el, color=_c("black"), lw=1.5, ls=":",
-                    label=f"electricity (owned GPUs, PUE included): {fmt(el[-1], 'usd')}")
+                    label=f"electricity (owned GPUs, PUE included): {usd(el[-1])}")
         missing = [n for n, v in (("cloud low", lo), ("cloud high", hi), ("electricity", el)) if v is None]
         if missing:
             a2.text(0.99, 0.05, "unknown (no price or power for some GPU type): " + ", ".join(missing),
@@ -241,7 +242,7 @@ def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
         kg = curve("co2e_kg")
         if kg is not None:
             a3.plot(x, kg, color=_c("green"), lw=2,
-                    label=f"CO2e: {fmt(kg[-1])} kg ({fmt(s.co2e_lbs)} lbs) in all")
+                    label=f"CO2e: {number(kg[-1])} kg ({number(s.co2e_lbs)} lbs) in all")
             lbs = a3.secondary_yaxis("right", functions=(lambda k: k / KG_PER_LB, lambda lb: lb * KG_PER_LB))
             lbs.set_ylabel("CO2e (lbs)")
             lbs.yaxis.set_major_formatter(_THOUSANDS)
@@ -295,7 +296,7 @@ def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.hist(data, bins=bins, stacked=True,
                 color=[_c(STATE_COLOURS[g]) for g in order],
                 hatch=None, edgecolor="white", linewidth=0.3,
-                label=[f"{g} ({(group == g).sum():,} jobs)" for g in order])
+                label=[f"{g} ({integer((group == g).sum())} jobs)" for g in order])
         for patchset, h in zip(ax.containers, HATCHES, strict=False):
             for p in patchset:
                 p.set_hatch(h)
@@ -305,20 +306,20 @@ def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.xaxis.set_minor_locator(LogLocator(subs="auto"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.axvline(thr_h, color=_c("black"), lw=1.6, ls="--")
-        ax.text(thr_h, 0.97, f" crash threshold: {s.crash_threshold_minutes:g} min\n"
-                             f" {s.n_crashed_jobs:,} jobs shorter (crashed)",
+        ax.text(thr_h, 0.97, f" crash threshold: {given(s.crash_threshold_minutes)} min\n"
+                             f" {integer(s.n_crashed_jobs)} jobs shorter (crashed)",
                 transform=ax.get_xaxis_transform(), va="top", ha="left", fontsize=8.5)
         ax.set_xlabel("job length, log scale (min = minutes, h = hours, d = days)")
         ax.set_ylabel("jobs (per length bin)")
         ax.yaxis.set_major_formatter(_THOUSANDS)
         ax.set_title(title)
         ax.legend(loc="upper left", bbox_to_anchor=(0.42, 1.0), frameon=True, title="final state")
-        note = (f"{len(el):,} started jobs: shortest {fmt(s.min_job_minutes)} minutes, median "
-                f"{fmt(s.median_job_hours)} hours, mean {fmt(s.mean_job_hours)} hours, longest "
-                f"{fmt(s.max_job_days)} days. FAILED includes OUT_OF_MEMORY, NODE_FAIL and BOOT_FAIL; "
+        note = (f"{integer(len(el))} started jobs: shortest {number(s.min_job_minutes)} minutes, median "
+                f"{number(s.median_job_hours)} hours, mean {number(s.mean_job_hours)} hours, longest "
+                f"{number(s.max_job_days)} days. FAILED includes OUT_OF_MEMORY, NODE_FAIL and BOOT_FAIL; "
                 "CANCELLED includes PREEMPTED; TIMEOUT includes DEADLINE.")
         if n_zero:
-            note += f" {n_zero:,} jobs of 0 seconds are drawn at 1 second."
+            note += f" {integer(n_zero)} jobs of 0 seconds are drawn at 1 second."
         _footnote(fig, note)
     return _save(fig, path, title, note)
 
@@ -332,7 +333,7 @@ def _search_label(row: pd.Series, width: int = 26) -> str:
     user = user if len(user) <= 16 else user[:15] + "…"
     first = row["first_submit_time"]
     day = "" if pd.isna(first) else pd.Timestamp(first).strftime("%Y-%m-%d")
-    return f"{name} ({user}, {day}, {int(row['n_jobs']):,} jobs)"
+    return f"{name} ({user}, {day}, {integer(row['n_jobs'])} jobs)"
 
 
 def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
@@ -358,12 +359,12 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
         for m in methods:
             sel = (t["search_method"].astype(str) == m).to_numpy()
             a1.bar(rank[sel], t.loc[sel, "gpu_days"], width=0.85, color=style[m][0], hatch=style[m][1],
-                   edgecolor="white", linewidth=0.2, label=f"found by: {m} ({int(sel.sum()):,})")
+                   edgecolor="white", linewidth=0.2, label=f"found by: {m} ({integer(sel.sum())})")
         a1.set_xlim(0.3, len(t) + 0.7)
         a1.set_xlabel("rank of the search by GPU time (1 = largest)")
         a1.set_ylabel("GPU-days per search")
         a1.yaxis.set_major_formatter(_THOUSANDS)
-        a1.set_title(f"{title}\nall {len(t):,} searches: {fmt(total)} GPU-days, {fmt(share, 'pct')} of the "
+        a1.set_title(f"{title}\nall {integer(len(t))} searches: {number(total)} GPU-days, {pct(share)} of the "
                      "project's GPU time", fontsize=11)
         cum = a1.twinx()
         cum.plot(rank, 100 * t["gpu_days"].cumsum() / total, color=_c("black"), lw=1.4, ls="--",
@@ -381,7 +382,7 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
         for b, m in zip(bars, shown["search_method"], strict=True):
             b.set_hatch(style[str(m)][1])
         for yi, v in zip(y, shown["gpu_days"], strict=True):
-            a2.text(v, yi, f" {fmt(v)}", va="center", fontsize=7.5)
+            a2.text(v, yi, f" {number(v)}", va="center", fontsize=7.5)
         a2.set_yticks(y, [_search_label(r) for _, r in shown.iterrows()], fontsize=7.5)
         a2.invert_yaxis()
         a2.set_xlim(0, float(shown["gpu_days"].max()) * 1.12)
@@ -391,7 +392,7 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
         a2.set_title(f"the {len(shown)} largest searches (name stem or job name, user, first submission, jobs)",
                      fontsize=9.5)
         fig.tight_layout()
-        note = (f"{len(t):,} searches, {int(t['n_jobs'].sum()):,} jobs, {fmt(total)} GPU-days. A search is a job "
+        note = (f"{integer(len(t))} searches, {integer(t['n_jobs'].sum())} jobs, {number(total)} GPU-days. A search is a job "
                 "array, a W&B sweep, an MLflow parent run, a CSV group, or (heuristic) a burst of jobs with the "
                 "same user and job-name stem.")
         _footnote(fig, note)
@@ -406,8 +407,8 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
     s = ctx.summary
     title = f"Cost of one model, one tuning round and all R&D: {ctx.who}"
     rows = s.to_dict()["rd_table"]
-    note = (assumptions_brief(s) + f". One model: {fmt(s.one_model_gpu_hours)} GPU-hours; one tuning round: "
-            f"{fmt(s.tuning_round_n_jobs)} such models (the rows of Strubell et al. 2019, Table 4).")
+    note = (assumptions_brief(s) + f". One model: {number(s.one_model_gpu_hours)} GPU-hours; one tuning round: "
+            f"{number(s.tuning_round_n_jobs)} such models (the rows of Strubell et al. 2019, Table 4).")
     values = [v for r in rows for v in (r["cloud_usd_low"], r["cloud_usd_high"], r["electricity_usd"])
               if v is not None and v > 0]
     if not values:
@@ -428,13 +429,13 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
             if el is not None and el > 0:
                 ax.plot([i + 0.22], [el], "D", color=_c("vermillion"), mec=_c("black"), ms=8,
                         label="electricity (PUE included)" if i == 0 else None)
-                ax.text(i + 0.30, el, fmt(el, "usd"), va="center", fontsize=8.5)
+                ax.text(i + 0.30, el, usd(el), va="center", fontsize=8.5)
             else:
                 ax.text(i + 0.22, ymin * 1.5, "electricity: unknown", ha="center", fontsize=8.5)
         ticks = []
         for r in rows:
-            n = "unknown" if r["n_jobs"] is None else f"{fmt(r['n_jobs'])} job" + ("" if r["n_jobs"] == 1 else "s")
-            ticks.append(f"{r['label']}\n{n}, {fmt(r['gpu_hours'])} GPU-hours\n{fmt(r['co2e_kg'])} kg CO2e")
+            n = "unknown" if r["n_jobs"] is None else f"{number(r['n_jobs'])} job" + ("" if r["n_jobs"] == 1 else "s")
+            ticks.append(f"{r['label']}\n{n}, {number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e")
         ax.set_xticks(x, ticks)
         ax.set_yscale("log")
         ax.set_ylim(ymin, ymax)
@@ -457,10 +458,10 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
     s = ctx.summary
     w = s.to_dict()["waste"]
     share = w["share_of_gpu_hours"]
-    title = f"Waste by cause: {fmt(share, 'pct')} of GPU-hours in crashed, failed, cancelled or timed-out jobs: {ctx.who}"
+    title = f"Waste by cause: {pct(share)} of GPU-hours in crashed, failed, cancelled or timed-out jobs: {ctx.who}"
     cats = w["categories"]
     note = (assumptions_brief(s) + f". Each job counts once, in the first matching cause (crashed = a started "
-            f"job shorter than {s.crash_threshold_minutes:g} minutes, then failed, cancelled, timed out).")
+            f"job shorter than {given(s.crash_threshold_minutes)} minutes, then failed, cancelled, timed out).")
     if not any(r["n_jobs"] for r in cats):
         return _nothing(path, title, "no crashed, failed, cancelled or timed-out jobs")
     with plt.rc_context(STYLE):
@@ -475,9 +476,9 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
             for b, h in zip(bars, HATCHES, strict=False):
                 b.set_hatch(h)
         for yi, r in zip(y, cats, strict=True):
-            a1.text(r["gpu_hours"], yi, f" {fmt(r['gpu_hours'])} GPU-hours\n {usd_range(r['cloud_usd_low'], r['cloud_usd_high'])}"
-                    f" in the cloud\n {fmt(r['co2e_kg'])} kg CO2e", va="center", fontsize=7.5, linespacing=1.1)
-            a2.text(r["n_jobs"], yi, f" {r['n_jobs']:,}", va="center", fontsize=8)
+            a1.text(r["gpu_hours"], yi, f" {number(r['gpu_hours'])} GPU-hours\n {usd_range(r['cloud_usd_low'], r['cloud_usd_high'])}"
+                    f" in the cloud\n {number(r['co2e_kg'])} kg CO2e", va="center", fontsize=7.5, linespacing=1.1)
+            a2.text(r["n_jobs"], yi, f" {integer(r['n_jobs'])}", va="center", fontsize=8)
         a1.set_yticks(y, [WASTE_LABELS[r["category"]].replace(" (", "\n(") for r in cats], fontsize=8.5)
         a1.invert_yaxis()
         a1.set_xlim(0, max(gh + [1e-9]) * 1.6)
@@ -489,9 +490,9 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
         a2.set_xlabel("jobs")
         t = w["total"]
         fig.suptitle(title, fontsize=11.5)
-        a1.set_title(f"total {fmt(t['gpu_hours'])} GPU-hours, {usd_range(t['cloud_usd_low'], t['cloud_usd_high'])} "
-                     f"in the cloud, {fmt(t['co2e_kg'])} kg CO2e", fontsize=9)
-        a2.set_title(f"total {t['n_jobs']:,} jobs", fontsize=9)
+        a1.set_title(f"total {number(t['gpu_hours'])} GPU-hours, {usd_range(t['cloud_usd_low'], t['cloud_usd_high'])} "
+                     f"in the cloud, {number(t['co2e_kg'])} kg CO2e", fontsize=9)
+        a2.set_title(f"total {integer(t['n_jobs'])} jobs", fontsize=9)
         fig.tight_layout()
         _footnote(fig, note, width=140)
     return _save(fig, path, title, note)

@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rdcost.analysis.tuning import MetricError, TuningResult, analyze_context  # noqa: E402
+from rdcost.output.numbers import given, integer, number, pct, significant  # noqa: E402
 from rdcost.output.plots.case_study import STYLE, _c, _check, _footnote, _nothing, _save  # noqa: E402
-from rdcost.output.wording import fmt  # noqa: E402
 
 #: Searches drawn one panel each in the tuning-return plot (the largest by GPU-hours).
 N_PANELS = 6
@@ -61,7 +61,7 @@ def tuning_return(src: Any, path: Path) -> Path:
         return _nothing(path, title, "no search has runs with a result and known GPU-hours")
     m, tot = t.method, t.totals
     shown = sorted(ok, key=lambda s: -s["gpu_hours"])[:N_PANELS]
-    q = f"{m['quantile']:g} quantile"
+    q = f"{given(m['quantile'])} quantile"
     with plt.rc_context(STYLE):
         rows = -(-len(shown) // 3)
         height = 4.2 + 3.15 * rows
@@ -86,9 +86,9 @@ def tuning_return(src: Any, path: Path) -> Path:
                 label="median over the searches with a result by then" if len(ok) > 1 else "the search")
         if len(ok) > 1:
             ax.plot([], [], color=_c("grey"), lw=0.8, label=f"one search (of {len(ok)})")
-        share_mean = 100 * tot["counterfactual_mean_gpu_hours"] / tot["counterfactual_search_gpu_hours"]
-        ax.axvline(share_mean, color=_c("vermillion"), ls="--", lw=1.4,
-                   label=f"random search, mean over all searches: {share_mean:.0f}% of the GPU-hours")
+        share = tot["counterfactual_mean_gpu_hours"] / tot["counterfactual_search_gpu_hours"]
+        ax.axvline(100 * share, color=_c("vermillion"), ls="--", lw=1.4,
+                   label=f"random search, mean over all searches: {pct(share, 0)} of the GPU-hours")
         ax.set_xlim(0, 100)
         ax.set_ylim(bottom=0)
         ax.set_xlabel("share of the search's GPU-hours spent, runs in launch order (%)")
@@ -112,7 +112,7 @@ def tuning_return(src: Any, path: Path) -> Path:
                        s["best"]["metric"] + 0.25 * abs(s["best"]["metric"] - cf["target"]) + 1e-9)
             a.set_xlim(0, s["gpu_hours"] * 1.02)
             a.set_title(f"{s['name'] or s['search_id']} ({s['search_method']}, {(s['first_submit_time'] or '')[:10]})"
-                        f"\n{s['n_runs']} runs, {fmt(s['gpu_hours'])} GPU-hours", fontsize=8.5)
+                        f"\n{s['n_runs']} runs, {number(s['gpu_hours'])} GPU-hours", fontsize=8.5)
             a.set_xlabel("cumulative GPU-hours", fontsize=8.5)
             a.set_ylabel(t.metric, fontsize=8.5)
             a.tick_params(labelsize=7.5)
@@ -123,7 +123,7 @@ def tuning_return(src: Any, path: Path) -> Path:
         which = "the largest search" if len(shown) == 1 else f"the {len(shown)} largest searches"
         fig.suptitle(title + f"\n({which} below; y axis cut at 6 tolerances below the target)",
                      fontsize=11.5, y=1.0)
-        note = (f"Random search: {m['counterfactual']}. Tolerance {m['tolerance_text']}; {m['n_resamples']:,} "
+        note = (f"Random search: {m['counterfactual']}. Tolerance {m['tolerance_text']}; {integer(m['n_resamples'])} "
                 f"resamples per search, seed {m['resample_seed']}. Results from {m['results_from']}; runs without a "
                 "result cost their GPU-hours but show no point.")
         _footnote(fig, note, width=150)
@@ -151,7 +151,7 @@ def sensitivity(src: Any, path: Path) -> Path:
         a1.errorbar(med, y, xerr=[lo, hi], fmt="none", color=_c("black"), ecolor=_c("black"), capsize=3, lw=1,
                     label="interquartile range")
         for yi, v in zip(y, med, strict=True):
-            a1.text(v + 1, yi + 0.3, f"{v:.0f}%", va="center", fontsize=8)
+            a1.text(v + 1, yi + 0.3, pct(v / 100, 0), va="center", fontsize=8)
         a1.set_xlim(0, 105)
         a1.set_yticks(y, labels, fontsize=8.5)
         a1.grid(axis="y", visible=False)
@@ -165,7 +165,7 @@ def sensitivity(src: Any, path: Path) -> Path:
         if seeds:
             sd = float(np.median(seeds))
             a2.axvline(sd, color=_c("vermillion"), ls="--", lw=1.3,
-                       label=f"seed noise: median std across seeds ({sd:.2g})")
+                       label=f"seed noise: median std across seeds ({significant(sd, 2)})")
         a2.set_xlim(0, float(max(mx.max(), max(seeds) if seeds else 0)) * 1.1 + 1e-9)
         a2.grid(axis="y", visible=False)
         a2.set_xlabel(f"spread of the mean {t.metric} across values ({t.metric} units)")
