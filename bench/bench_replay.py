@@ -34,8 +34,8 @@ def synthetic_trace(n_jobs: int, capacity_gpus: int, load: float, seed: int):
     rng = np.random.default_rng(seed)
     gpus = rng.choice(GPU_CHOICES, size=n_jobs, p=GPU_WEIGHTS)
     duration = np.clip(rng.lognormal(np.log(3600.0), 1.5, size=n_jobs), 180.0, 9 * 86400.0)
-    mean_work = float(np.mean(gpus * duration))           # GPU-seconds per job
-    rate = load * capacity_gpus / mean_work                 # jobs per second
+    mean_work = float(np.mean(gpus * duration))  # GPU-seconds per job
+    rate = load * capacity_gpus / mean_work  # jobs per second
     submit = np.cumsum(rng.exponential(1.0 / rate, size=n_jobs))
     return submit, gpus, duration
 
@@ -58,8 +58,10 @@ def main() -> None:
         start = replay(submit, gpus, duration, args.gpus, estimate)
         times[n] = time.perf_counter() - t0
         wait_h = (start - submit) / 3600
-        print(f"{n:>9,} jobs on {args.gpus} GPUs, load {args.load}, estimate {args.estimate}: {times[n]:7.2f} s "
-              f"(mean wait {wait_h.mean():.2f} h, p95 {np.percentile(wait_h, 95):.2f} h)")
+        print(
+            f"{n:>9,} jobs on {args.gpus} GPUs, load {args.load}, estimate {args.estimate}: {times[n]:7.2f} s "
+            f"(mean wait {wait_h.mean():.2f} h, p95 {np.percentile(wait_h, 95):.2f} h)"
+        )
     print(f"ratio 1M / 100k: {times[1_000_000] / times[100_000]:.1f}")
 
 

@@ -37,12 +37,37 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-FIELDS = ("Cluster", "JobID", "JobIDRaw", "JobName", "User", "Account", "Partition", "QOS", "State",
-          "ExitCode", "Submit", "Eligible", "Start", "End", "ElapsedRaw", "Elapsed", "Timelimit",
-          "NNodes", "NCPUS", "ReqMem", "ReqTRES", "AllocTRES", "MaxRSS", "TotalCPU",
-          "ConsumedEnergyRaw", "NodeList", "WorkDir")
+FIELDS = (
+    "Cluster",
+    "JobID",
+    "JobIDRaw",
+    "JobName",
+    "User",
+    "Account",
+    "Partition",
+    "QOS",
+    "State",
+    "ExitCode",
+    "Submit",
+    "Eligible",
+    "Start",
+    "End",
+    "ElapsedRaw",
+    "Elapsed",
+    "Timelimit",
+    "NNodes",
+    "NCPUS",
+    "ReqMem",
+    "ReqTRES",
+    "AllocTRES",
+    "MaxRSS",
+    "TotalCPU",
+    "ConsumedEnergyRaw",
+    "NodeList",
+    "WorkDir",
+)
 
-EPOCH_S = 1_704_067_200          # 2024-01-01T00:00:00 UTC
+EPOCH_S = 1_704_067_200  # 2024-01-01T00:00:00 UTC
 FIRST_JOB_ID = 4_000_000
 GPU_TYPES = np.array(["a100", "v100", "h100", "t4", "p100"])
 GPU_TYPE_P = np.array([0.40, 0.20, 0.15, 0.15, 0.10])
@@ -51,15 +76,59 @@ GPU_COUNT_P = np.array([0.50, 0.25, 0.15, 0.10])
 GPUS_PER_NODE = 4
 PARTITIONS = np.array(["gpu", "gpu-long", "cpu", "debug"])
 PARTITION_P = np.array([0.60, 0.10, 0.25, 0.05])
-LIMIT_S = np.array([2 * 86400, 7 * 86400, 86400, 3600])     # per partition
-STATES = np.array(["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
-                   "PREEMPTED", "RUNNING", "PENDING"])
+LIMIT_S = np.array([2 * 86400, 7 * 86400, 86400, 3600])  # per partition
+STATES = np.array(
+    [
+        "COMPLETED",
+        "FAILED",
+        "CANCELLED",
+        "TIMEOUT",
+        "OUT_OF_MEMORY",
+        "NODE_FAIL",
+        "PREEMPTED",
+        "RUNNING",
+        "PENDING",
+    ]
+)
 STATE_P = np.array([0.70, 0.08, 0.08, 0.05, 0.02, 0.005, 0.005, 0.03, 0.03])
-STEMS = np.array(["bert-ft", "resnet50", "gpt-small", "lstm-lm", "vit-b16", "srl-lisa", "nmt-base",
-                  "wav2vec", "unet-seg", "dqn-atari", "t5-base", "gnn-mol", "diffusion", "clip-ft",
-                  "speech-asr", "mt5-xl", "yolo-det", "ppo-mujoco", "roberta-ner", "moe-lm"])
-SINGLE_NAMES = np.array(["train", "jupyter", "preprocess", "eval", "interactive", "data_prep",
-                         "debug", "sbatch_run.sh", "export_ckpt", "tensorboard"])
+STEMS = np.array(
+    [
+        "bert-ft",
+        "resnet50",
+        "gpt-small",
+        "lstm-lm",
+        "vit-b16",
+        "srl-lisa",
+        "nmt-base",
+        "wav2vec",
+        "unet-seg",
+        "dqn-atari",
+        "t5-base",
+        "gnn-mol",
+        "diffusion",
+        "clip-ft",
+        "speech-asr",
+        "mt5-xl",
+        "yolo-det",
+        "ppo-mujoco",
+        "roberta-ner",
+        "moe-lm",
+    ]
+)
+SINGLE_NAMES = np.array(
+    [
+        "train",
+        "jupyter",
+        "preprocess",
+        "eval",
+        "interactive",
+        "data_prep",
+        "debug",
+        "sbatch_run.sh",
+        "export_ckpt",
+        "tensorboard",
+    ]
+)
 N_USERS = 2000
 
 
@@ -73,7 +142,9 @@ def _pad2(x) -> pa.Array:
 
 
 def _ts(seconds: np.ndarray) -> pa.Array:
-    return pc.strftime(pa.array(seconds.astype("int64"), pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
+    return pc.strftime(
+        pa.array(seconds.astype("int64"), pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S"
+    )
 
 
 def _hms(seconds: np.ndarray) -> pa.Array:
@@ -87,8 +158,11 @@ def _hms(seconds: np.ndarray) -> pa.Array:
 def _cpu_time(seconds: np.ndarray, ms: np.ndarray) -> pa.Array:
     """TotalCPU: MM:SS.mmm under an hour with milliseconds, else [D-]HH:MM:SS."""
     s = seconds.astype("int64")
-    short = pc.binary_join_element_wise(_pad2(s // 60), pc.binary_join_element_wise(
-        _pad2(s % 60), pc.utf8_lpad(_s(ms), 3, "0"), "."), ":")
+    short = pc.binary_join_element_wise(
+        _pad2(s // 60),
+        pc.binary_join_element_wise(_pad2(s % 60), pc.utf8_lpad(_s(ms), 3, "0"), "."),
+        ":",
+    )
     return pc.if_else(pa.array((s < 3600) & (ms > 0)), short, _hms(seconds))
 
 
@@ -106,7 +180,7 @@ class Generator:
         self.next_id = FIRST_JOB_ID
         self.chunk_no = 0
         ranks = np.arange(1, N_USERS + 1)
-        self.user_p = 1.0 / ranks ** 1.1
+        self.user_p = 1.0 / ranks**1.1
         self.user_p /= self.user_p.sum()
 
     def chunk(self, n: int) -> pa.Table:
@@ -114,16 +188,16 @@ class Generator:
         self.chunk_no += 1
         # -- submission batches: single jobs, arrays, loops of sbatch calls
         nb = n  # enough batches; the last one is cut
-        kind = rng.choice(3, size=nb, p=[0.80, 0.12, 0.08])         # 0 single, 1 array, 2 loop
+        kind = rng.choice(3, size=nb, p=[0.80, 0.12, 0.08])  # 0 single, 1 array, 2 loop
         size = np.where(kind == 0, 1, rng.integers(4, 41, size=nb))
         ends = np.cumsum(size)
         nb = int(np.searchsorted(ends, n) + 1)
         kind, size = kind[:nb], size[:nb].copy()
         size[-1] -= int(ends[nb - 1] - n)
-        b = np.repeat(np.arange(nb), size)                              # batch of each allocation
+        b = np.repeat(np.arange(nb), size)  # batch of each allocation
         first = np.concatenate([[0], np.cumsum(size)[:-1]])
         task = np.arange(n) - first[b]
-        gaps = rng.exponential(self.mean_gap_s * size)                  # keep the mean rate per allocation
+        gaps = rng.exponential(self.mean_gap_s * size)  # keep the mean rate per allocation
         b_submit = self.clock_s + np.cumsum(gaps)
         self.clock_s = float(b_submit[-1])
         b_user = rng.choice(N_USERS, size=nb, p=self.user_p)
@@ -134,12 +208,16 @@ class Generator:
         raw = self.next_id + np.arange(n)
         self.next_id += n
         k = kind[b]
-        submit = np.floor(b_submit[b] + np.where(k == 2, task * rng.uniform(1, 20, size=n), 0)).astype("int64")
+        submit = np.floor(
+            b_submit[b] + np.where(k == 2, task * rng.uniform(1, 20, size=n), 0)
+        ).astype("int64")
         user = b_user[b]
         part = PARTITIONS[b_part[b]]
         is_gpu = np.isin(part, ["gpu", "gpu-long", "debug"])
         gpus = np.where(is_gpu, b_gpus[b], 0)
-        nodes = np.where(is_gpu, np.maximum(1, -(-gpus // GPUS_PER_NODE)), rng.choice([1, 1, 1, 2, 4], size=n))
+        nodes = np.where(
+            is_gpu, np.maximum(1, -(-gpus // GPUS_PER_NODE)), rng.choice([1, 1, 1, 2, 4], size=n)
+        )
         cpus = np.where(is_gpu, gpus * 8, nodes * rng.choice([4, 8, 16, 32], size=n))
         mem_g = np.where(is_gpu, gpus * 64, cpus * 4)
         gtype = GPU_TYPES[b_type[b]]
@@ -147,7 +225,9 @@ class Generator:
         limit = LIMIT_S[b_part[b]]
         elapsed = np.clip(rng.lognormal(np.log(3600.0), 1.6, size=n), 5, limit).astype("int64")
         elapsed = np.where(state == "TIMEOUT", limit, elapsed)
-        elapsed = np.where(np.isin(state, ["FAILED", "NODE_FAIL"]), np.minimum(elapsed, 900), elapsed)
+        elapsed = np.where(
+            np.isin(state, ["FAILED", "NODE_FAIL"]), np.minimum(elapsed, 900), elapsed
+        )
         wait = np.clip(rng.lognormal(np.log(120.0), 2.0, size=n), 0, 3 * 86400).astype("int64")
         pending = state == "PENDING"
         running = state == "RUNNING"
@@ -157,47 +237,89 @@ class Generator:
 
         # -- per allocation text
         arr_base = raw[first[b]]
-        job_id = pc.if_else(pa.array(k == 1),
-                            pc.binary_join_element_wise(_s(arr_base), _s(task), "_"), _s(raw))
+        job_id = pc.if_else(
+            pa.array(k == 1), pc.binary_join_element_wise(_s(arr_base), _s(task), "_"), _s(raw)
+        )
         hp = pc.binary_join_element_wise(
             pa.array(STEMS[b_stem[b]]),
-            pc.binary_join_element_wise(pa.array(np.array(["lr0.1", "lr0.01", "lr0.001", "lr3e-4"])[task % 4]),
-                                        pc.binary_join_element_wise(pa.array(np.full(n, "s")), _s(task), ""),
-                                        "-"), "-")
-        name = pc.if_else(pa.array(k == 0), pa.array(SINGLE_NAMES[rng.integers(0, len(SINGLE_NAMES), size=n)]),
-                          pc.if_else(pa.array(k == 1), pa.array(STEMS[b_stem[b]]), hp))
-        user_s = pc.binary_join_element_wise(pa.array(np.full(n, "u")), pc.utf8_lpad(_s(user), 4, "0"), "")
-        acct = pc.binary_join_element_wise(pa.array(np.full(n, "proj")), pc.utf8_lpad(_s(user % 400), 3, "0"), "")
+            pc.binary_join_element_wise(
+                pa.array(np.array(["lr0.1", "lr0.01", "lr0.001", "lr3e-4"])[task % 4]),
+                pc.binary_join_element_wise(pa.array(np.full(n, "s")), _s(task), ""),
+                "-",
+            ),
+            "-",
+        )
+        name = pc.if_else(
+            pa.array(k == 0),
+            pa.array(SINGLE_NAMES[rng.integers(0, len(SINGLE_NAMES), size=n)]),
+            pc.if_else(pa.array(k == 1), pa.array(STEMS[b_stem[b]]), hp),
+        )
+        user_s = pc.binary_join_element_wise(
+            pa.array(np.full(n, "u")), pc.utf8_lpad(_s(user), 4, "0"), ""
+        )
+        acct = pc.binary_join_element_wise(
+            pa.array(np.full(n, "proj")), pc.utf8_lpad(_s(user % 400), 3, "0"), ""
+        )
         uid = 10_000 + user
-        state_txt = pc.if_else(pa.array(state == "CANCELLED"),
-                               pc.binary_join_element_wise(pa.array(np.full(n, "CANCELLED by")), _s(uid), " "),
-                               pa.array(state))
-        exit_code = np.select([state == "COMPLETED", state == "FAILED", state == "CANCELLED",
-                               state == "OUT_OF_MEMORY", state == "TIMEOUT"],
-                              ["0:0", "1:0", "0:15", "0:125", "0:0"], "0:9")
+        state_txt = pc.if_else(
+            pa.array(state == "CANCELLED"),
+            pc.binary_join_element_wise(pa.array(np.full(n, "CANCELLED by")), _s(uid), " "),
+            pa.array(state),
+        )
+        exit_code = np.select(
+            [
+                state == "COMPLETED",
+                state == "FAILED",
+                state == "CANCELLED",
+                state == "OUT_OF_MEMORY",
+                state == "TIMEOUT",
+            ],
+            ["0:0", "1:0", "0:15", "0:125", "0:0"],
+            "0:9",
+        )
         exit_code = np.where(pending | running, "0:0", exit_code)
         node_no = rng.integers(1, 400, size=n)
         prefix = np.where(is_gpu, "gpu", "cn")
-        one_node = pc.binary_join_element_wise(pa.array(prefix), pc.utf8_lpad(_s(node_no), 3, "0"), "")
+        one_node = pc.binary_join_element_wise(
+            pa.array(prefix), pc.utf8_lpad(_s(node_no), 3, "0"), ""
+        )
         many = pc.binary_join_element_wise(
-            pa.array(prefix), pa.array(np.full(n, "[")), pc.utf8_lpad(_s(node_no), 3, "0"), pa.array(np.full(n, "-")),
-            pc.utf8_lpad(_s(node_no + nodes - 1), 3, "0"), pa.array(np.full(n, "]")), "")
-        nodelist = pc.if_else(pa.array(pending), pa.scalar("None assigned"),
-                              pc.if_else(pa.array(nodes > 1), many, one_node))
+            pa.array(prefix),
+            pa.array(np.full(n, "[")),
+            pc.utf8_lpad(_s(node_no), 3, "0"),
+            pa.array(np.full(n, "-")),
+            pc.utf8_lpad(_s(node_no + nodes - 1), 3, "0"),
+            pa.array(np.full(n, "]")),
+            "",
+        )
+        nodelist = pc.if_else(
+            pa.array(pending),
+            pa.scalar("None assigned"),
+            pc.if_else(pa.array(nodes > 1), many, one_node),
+        )
         mem_txt = pc.binary_join_element_wise(_s(mem_g), pa.array(np.full(n, "G")), "")
-        gres = pc.binary_join_element_wise(pa.array(np.full(n, "gres/gpu:")), pa.array(gtype), pa.array(np.full(n, "=")),
-                                           _s(gpus), pa.array(np.full(n, ",gres/gpu=")), _s(gpus), "")
+        gres = pc.binary_join_element_wise(
+            pa.array(np.full(n, "gres/gpu:")),
+            pa.array(gtype),
+            pa.array(np.full(n, "=")),
+            _s(gpus),
+            pa.array(np.full(n, ",gres/gpu=")),
+            _s(gpus),
+            "",
+        )
         tres_cpu = pc.binary_join_element_wise(pa.array(np.full(n, "cpu=")), _s(cpus), "")
-        tres_tail = pc.binary_join_element_wise(pa.array(np.full(n, "mem=")), mem_txt, pa.array(np.full(n, ",node=")),
-                                                _s(nodes), "")
+        tres_tail = pc.binary_join_element_wise(
+            pa.array(np.full(n, "mem=")), mem_txt, pa.array(np.full(n, ",node=")), _s(nodes), ""
+        )
         with_gpu = pc.binary_join_element_wise(tres_cpu, gres, tres_tail, ",")
         no_gpu = pc.binary_join_element_wise(tres_cpu, tres_tail, ",")
         step_tres = pc.if_else(pa.array(is_gpu), with_gpu, no_gpu)
         billing = pc.binary_join_element_wise(pa.array(np.full(n, "billing=")), _s(cpus), "")
         alloc_tres = pc.binary_join_element_wise(billing, step_tres, ",")
         timelimit = _hms(limit)
-        workdir = pc.binary_join_element_wise(pa.array(np.full(n, "/home")), user_s,
-                                              pa.array(STEMS[b_stem[b]]), "/")
+        workdir = pc.binary_join_element_wise(
+            pa.array(np.full(n, "/home")), user_s, pa.array(STEMS[b_stem[b]]), "/"
+        )
 
         # -- steps: .batch (95 %), .extern (80 %), 0-2 srun steps; none for pending jobs
         has_batch = (rng.random(n) < 0.95) & ~pending
@@ -224,13 +346,19 @@ class Generator:
         s_end = s_start + s_el
         s_cpus = np.where(is_batch, np.minimum(cpus[a], 8), cpus[a])
         util = rng.uniform(0.05, 0.95, size=nr)
-        cpu_s = np.where(is_extern, 0, np.floor(s_el * s_cpus * util * np.where(is_batch & (n_srun[a] > 0), 0.05, 1)))
+        cpu_s = np.where(
+            is_extern,
+            0,
+            np.floor(s_el * s_cpus * util * np.where(is_batch & (n_srun[a] > 0), 0.05, 1)),
+        )
         cpu_ms = rng.integers(0, 1000, size=nr)
         steps_cpu = np.bincount(a[~is_alloc], weights=cpu_s[~is_alloc], minlength=n)
         rss_k = np.floor(rng.lognormal(np.log(4e6), 1.0, size=nr)).astype("int64")
         watts = np.where(is_gpu[a], gpus[a] * 250.0, 0.0) + cpus[a] * 5.0
         energy = np.floor(watts * s_el).astype("int64")
-        alloc_energy = np.where(has_extern | has_batch, np.floor((gpus * 250.0 + cpus * 5.0) * elapsed), 0)
+        alloc_energy = np.where(
+            has_extern | has_batch, np.floor((gpus * 250.0 + cpus * 5.0) * elapsed), 0
+        )
 
         def rows(alloc_vals: pa.Array, step_vals: pa.Array | None) -> pa.Array:
             v = pc.take(alloc_vals, at)
@@ -241,10 +369,21 @@ class Generator:
         step_jobid = pc.binary_join_element_wise(pc.take(job_id, at), pa.array(step_name), ".")
         step_raw = pc.binary_join_element_wise(pc.take(_s(raw), at), pa.array(step_name), ".")
         step_label = pa.array(np.where(is_batch, "batch", np.where(is_extern, "extern", "python")))
-        step_state = pa.array(np.where(np.isin(state[a], ["RUNNING"]) & ~is_extern, "RUNNING",
-                                       np.where(state[a] == "CANCELLED", "CANCELLED",
-                                                np.where(state[a] == "COMPLETED", "COMPLETED",
-                                                         np.where(is_extern, "COMPLETED", "FAILED")))))
+        step_state = pa.array(
+            np.where(
+                np.isin(state[a], ["RUNNING"]) & ~is_extern,
+                "RUNNING",
+                np.where(
+                    state[a] == "CANCELLED",
+                    "CANCELLED",
+                    np.where(
+                        state[a] == "COMPLETED",
+                        "COMPLETED",
+                        np.where(is_extern, "COMPLETED", "FAILED"),
+                    ),
+                ),
+            )
+        )
         never = pending
         alloc_start = _null_where(_ts(start), never)
         alloc_start = pc.fill_null(alloc_start, "Unknown")
@@ -265,8 +404,12 @@ class Generator:
             "Partition": rows(pa.array(part), None),
             "QOS": rows(pa.array(np.where(part == "debug", "debug", "normal")), None),
             "State": rows(state_txt, step_state),
-            "ExitCode": rows(pa.array(exit_code), pa.array(np.where(step_state.to_numpy(zero_copy_only=False)
-                                                                    == "FAILED", "1:0", "0:0"))),
+            "ExitCode": rows(
+                pa.array(exit_code),
+                pa.array(
+                    np.where(step_state.to_numpy(zero_copy_only=False) == "FAILED", "1:0", "0:0")
+                ),
+            ),
             "Submit": rows(_ts(submit), _ts(s_start)),
             "Eligible": rows(_ts(submit), _ts(s_start)),
             "Start": rows(alloc_start, _ts(s_start)),
@@ -274,8 +417,12 @@ class Generator:
             "ElapsedRaw": rows(_s(elapsed), _s(s_el)),
             "Elapsed": rows(_hms(elapsed), _hms(s_el)),
             "Timelimit": rows(timelimit, None),
-            "NNodes": rows(_s(nodes), pa.array(np.where(is_batch, "1", pc.take(_s(nodes), at).to_numpy(
-                zero_copy_only=False)))),
+            "NNodes": rows(
+                _s(nodes),
+                pa.array(
+                    np.where(is_batch, "1", pc.take(_s(nodes), at).to_numpy(zero_copy_only=False))
+                ),
+            ),
             "NCPUS": rows(_s(np.where(never, 0, cpus)), _s(s_cpus)),
             "ReqMem": rows(mem_txt, None),
             "ReqTRES": rows(alloc_tres, None),
@@ -289,8 +436,14 @@ class Generator:
         return pa.table(cols)
 
 
-def write(n_allocations: int, out: Path, seed: int = 0, per_year: float = 5e6,
-          chunk: int = 200_000, progress: bool = False) -> dict:
+def write(
+    n_allocations: int,
+    out: Path,
+    seed: int = 0,
+    per_year: float = 5e6,
+    chunk: int = 200_000,
+    progress: bool = False,
+) -> dict:
     """Write the file; returns {'allocations', 'lines', 'bytes'}."""
     gen = Generator(seed, per_year)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -304,14 +457,22 @@ def write(n_allocations: int, out: Path, seed: int = 0, per_year: float = 5e6,
             k = min(chunk, n_allocations - done)
             table = gen.chunk(k)
             if writer is None:
-                writer = pacsv.CSVWriter(fh, table.schema, write_options=pacsv.WriteOptions(
-                    include_header=False, delimiter="|", quoting_style="none"))
+                writer = pacsv.CSVWriter(
+                    fh,
+                    table.schema,
+                    write_options=pacsv.WriteOptions(
+                        include_header=False, delimiter="|", quoting_style="none"
+                    ),
+                )
             writer.write_table(table)
             lines += table.num_rows
             done += k
             if progress:
-                print(f"\r{done:,} / {n_allocations:,} allocations ({time.perf_counter() - t0:.0f} s)",
-                      end="", file=sys.stderr)
+                print(
+                    f"\r{done:,} / {n_allocations:,} allocations ({time.perf_counter() - t0:.0f} s)",
+                    end="",
+                    file=sys.stderr,
+                )
         if writer is not None:
             writer.close()
     if progress:
@@ -328,8 +489,10 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=200_000, help="allocations generated at a time")
     args = ap.parse_args()
     info = write(args.n_allocations, args.out, args.seed, args.per_year, args.chunk, progress=True)
-    print(f"{args.out}: {info['allocations']:,} allocations, {info['lines']:,} lines, "
-          f"{info['bytes'] / 2**20:,.1f} MiB")
+    print(
+        f"{args.out}: {info['allocations']:,} allocations, {info['lines']:,} lines, "
+        f"{info['bytes'] / 2**20:,.1f} MiB"
+    )
 
 
 if __name__ == "__main__":

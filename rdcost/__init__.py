@@ -30,6 +30,15 @@ def read_jobs(store=None, project: str | None = None, columns=None):
 
 
 __all__ = [
-    "__version__", "RdcostError", "ParseOptions", "IngestReport", "Store",
-    "default_store_path", "ingest", "open_store", "read_jobs", "read_log", "read_log_report",
+    "__version__",
+    "RdcostError",
+    "ParseOptions",
+    "IngestReport",
+    "Store",
+    "default_store_path",
+    "ingest",
+    "open_store",
+    "read_jobs",
+    "read_log",
+    "read_log_report",
 ]

@@ -32,9 +32,15 @@ from hypothesis import strategies as st
 #: imports pandas/pyarrow code paths and can take a second on a busy machine),
 #: and no health check on slow data generation (the seeds are real files).
 settings.register_profile(
-    "rdcost-fuzz", deadline=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.function_scoped_fixture])
+    "rdcost-fuzz",
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 
 
 def fuzz_scale() -> float:
@@ -48,8 +54,9 @@ def fuzz_scale() -> float:
 
 def fuzz_settings(max_examples: int) -> settings:
     """Settings of one fuzz test: the rdcost-fuzz profile with a bounded number of examples."""
-    return settings(settings.get_profile("rdcost-fuzz"),
-                    max_examples=max(1, round(max_examples * fuzz_scale())))
+    return settings(
+        settings.get_profile("rdcost-fuzz"), max_examples=max(1, round(max_examples * fuzz_scale()))
+    )
 
 
 # --------------------------------------------------------------------------
@@ -58,45 +65,152 @@ def fuzz_settings(max_examples: int) -> settings:
 #: Cells that have broken parsers somewhere: sentinels, overflow, signs,
 #: separators, control and invisible characters, formula starts.
 TRICKY_CELLS: tuple[str, ...] = (
-    "", " ", "  \t", "Unknown", "None", "none", "NONE", "INVALID", "NaN", "nan", "inf", "-inf",
-    "Infinity", "null", "N/A", "-", "--", "+", ".", ":", "::", "-1", "-0", "0", "00", "1e309",
-    "1e-400", "9" * 19, "9" * 40, "18446744073709551615", "-9223372036854775808", "0x1f", "1_000",
-    "1,5", "1.5.5", "00:00", "99:99:99", "1-", "-1-00:00:00", "1-24:00:00", "100000000-00:00:00",
-    "1-2-3", "2024-02-30T00:00:00", "9999-12-31T23:59:59", "0000-01-01T00:00:00",
-    "1970-01-01T00:00:00", "2262-04-12T00:00:00", "2999-03-01T09:05:00Z", "2300-01-01 00:00:00",
-    "1500-01-01T00:00:00", "1677-09-21T00:12:43", "31/12/2999", "4 March 2999 10:00",
-    "99999999999", "1e20", "1T", "1P", "1E", "1.5",
-    "0K", "-1K", "4000Mc", "4000Mn", "64Gx", "gres/gpu=", "=", "cpu=", "a=b=c", ",,", "gpu:",
-    "123.", "123_", "123_[", "123+", "_[1-2]", "CANCELLED by", "CANCELLED+", "?", "\x00",
-    "\ufeff", "\u2028", "\u00a0", "\u200b", "é", "日本", "\U0001f600", "\ud7ff", "=1+1",
-    "@SUM(A1)", "+cmd", "\r", "\n", '"', '""', "'", "\\", "|", "\x1f", "{", "[", "{]", "[1,", "{'a': 1",
-    '{"a": NaN}', "(1, 2)", "[[[[[[[[[[]]]]]]]]]]", "True", "false", "9" * 5000, "[" + "9" * 5000 + "]",
-    "[" * 3000 + "]" * 3000, "P" + "1" * 5000 + "D", "1" * 5000 + "-00:00:00",
+    "",
+    " ",
+    "  \t",
+    "Unknown",
+    "None",
+    "none",
+    "NONE",
+    "INVALID",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "null",
+    "N/A",
+    "-",
+    "--",
+    "+",
+    ".",
+    ":",
+    "::",
+    "-1",
+    "-0",
+    "0",
+    "00",
+    "1e309",
+    "1e-400",
+    "9" * 19,
+    "9" * 40,
+    "18446744073709551615",
+    "-9223372036854775808",
+    "0x1f",
+    "1_000",
+    "1,5",
+    "1.5.5",
+    "00:00",
+    "99:99:99",
+    "1-",
+    "-1-00:00:00",
+    "1-24:00:00",
+    "100000000-00:00:00",
+    "1-2-3",
+    "2024-02-30T00:00:00",
+    "9999-12-31T23:59:59",
+    "0000-01-01T00:00:00",
+    "1970-01-01T00:00:00",
+    "2262-04-12T00:00:00",
+    "2999-03-01T09:05:00Z",
+    "2300-01-01 00:00:00",
+    "1500-01-01T00:00:00",
+    "1677-09-21T00:12:43",
+    "31/12/2999",
+    "4 March 2999 10:00",
+    "99999999999",
+    "1e20",
+    "1T",
+    "1P",
+    "1E",
+    "1.5",
+    "0K",
+    "-1K",
+    "4000Mc",
+    "4000Mn",
+    "64Gx",
+    "gres/gpu=",
+    "=",
+    "cpu=",
+    "a=b=c",
+    ",,",
+    "gpu:",
+    "123.",
+    "123_",
+    "123_[",
+    "123+",
+    "_[1-2]",
+    "CANCELLED by",
+    "CANCELLED+",
+    "?",
+    "\x00",
+    "\ufeff",
+    "\u2028",
+    "\u00a0",
+    "\u200b",
+    "é",
+    "日本",
+    "\U0001f600",
+    "\ud7ff",
+    "=1+1",
+    "@SUM(A1)",
+    "+cmd",
+    "\r",
+    "\n",
+    '"',
+    '""',
+    "'",
+    "\\",
+    "|",
+    "\x1f",
+    "{",
+    "[",
+    "{]",
+    "[1,",
+    "{'a': 1",
+    '{"a": NaN}',
+    "(1, 2)",
+    "[[[[[[[[[[]]]]]]]]]]",
+    "True",
+    "false",
+    "9" * 5000,
+    "[" + "9" * 5000 + "]",
+    "[" * 3000 + "]" * 3000,
+    "P" + "1" * 5000 + "D",
+    "1" * 5000 + "-00:00:00",
 )
 
 
 def noise_text(max_size: int = 40) -> st.SearchStrategy[str]:
     """Arbitrary short text: any code point (surrogates excluded), tricky cells often."""
     any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=max_size)
-    return st.one_of(st.sampled_from(TRICKY_CELLS), any_text,
-                     st.text(alphabet="0123456789:-.+_[]%KMGTPcnx=,/ ", max_size=max_size))
+    return st.one_of(
+        st.sampled_from(TRICKY_CELLS),
+        any_text,
+        st.text(alphabet="0123456789:-.+_[]%KMGTPcnx=,/ ", max_size=max_size),
+    )
 
 
 def text_series(values: st.SearchStrategy[str], max_size: int = 20) -> st.SearchStrategy[pd.Series]:
     """A pandas Series of drawn texts, with some missing values, on a non-default index."""
     cell = st.one_of(values, st.none())
     return st.lists(cell, max_size=max_size).map(
-        lambda xs: pd.Series(xs, index=range(100, 100 + len(xs)), dtype=object))
+        lambda xs: pd.Series(xs, index=range(100, 100 + len(xs)), dtype=object)
+    )
 
 
 # --------------------------------------------------------------------------
 # sacct value grammars (spec/formats.md section 1.4): text and meaning
 
+
 @st.composite
 def sacct_durations(draw, with_fraction: bool = True) -> tuple[str, float]:
     """``[D-]HH:MM:SS``, ``HH:MM:SS``, ``MM:SS`` or ``MM:SS.mmm`` and its seconds."""
-    shape = draw(st.sampled_from(["dhms", "hms", "ms", "ms_frac"] if with_fraction
-                                 else ["dhms", "hms", "ms"]))
+    shape = draw(
+        st.sampled_from(
+            ["dhms", "hms", "ms", "ms_frac"] if with_fraction else ["dhms", "hms", "ms"]
+        )
+    )
     d = draw(st.integers(0, 400))
     h = draw(st.integers(0, 23))
     m = draw(st.integers(0, 59))
@@ -128,8 +242,12 @@ def sacct_sizes(draw) -> tuple[str, int]:
 @st.composite
 def sacct_timestamps(draw) -> tuple[str, pd.Timestamp]:
     """A sacct ``YYYY-MM-DDTHH:MM:SS`` (read as UTC) and its instant."""
-    t = draw(st.datetimes(min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
-                          max_value=pd.Timestamp("2099-12-31").to_pydatetime()))
+    t = draw(
+        st.datetimes(
+            min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
+            max_value=pd.Timestamp("2099-12-31").to_pydatetime(),
+        )
+    )
     t = pd.Timestamp(t).floor("s")
     return t.strftime("%Y-%m-%dT%H:%M:%S"), t.tz_localize("UTC")
 
@@ -160,12 +278,16 @@ def job_ids(draw) -> tuple[str, dict]:
 @st.composite
 def tres_strings(draw) -> tuple[str, float]:
     """A TRES list in sacct's order and its GPU count (spec 1.4 GPU rule)."""
-    items = [f"cpu={draw(st.integers(0, 512))}", f"mem={draw(st.integers(1, 4096))}G",
-             f"node={draw(st.integers(1, 64))}"]
+    items = [
+        f"cpu={draw(st.integers(0, 512))}",
+        f"mem={draw(st.integers(1, 4096))}G",
+        f"node={draw(st.integers(1, 64))}",
+    ]
     if draw(st.booleans()):
         items.append(f"billing={draw(st.integers(0, 1000))}")
-    gpu_types = draw(st.lists(st.sampled_from(["a100", "v100", "titanx", "h100"]), unique=True,
-                              max_size=2))
+    gpu_types = draw(
+        st.lists(st.sampled_from(["a100", "v100", "titanx", "h100"]), unique=True, max_size=2)
+    )
     typed = {t: draw(st.integers(1, 8)) for t in gpu_types}
     items += [f"gres/gpu:{t}={n}" for t, n in typed.items()]
     plain = draw(st.one_of(st.none(), st.integers(0, 16)))
@@ -176,8 +298,21 @@ def tres_strings(draw) -> tuple[str, float]:
     return ",".join(items), n_gpus
 
 
-SLURM_STATES = ("PENDING", "RUNNING", "SUSPENDED", "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT",
-                "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "REQUEUED")
+SLURM_STATES = (
+    "PENDING",
+    "RUNNING",
+    "SUSPENDED",
+    "COMPLETED",
+    "CANCELLED",
+    "FAILED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "OUT_OF_MEMORY",
+    "REQUEUED",
+)
 
 
 @st.composite
@@ -197,6 +332,7 @@ def exit_codes(draw) -> tuple[str, tuple[int, int]]:
 
 # --------------------------------------------------------------------------
 # Run-export value grammars (W&B, MLflow, plain CSV)
+
 
 @st.composite
 def run_durations(draw) -> tuple[str, float]:
@@ -220,8 +356,14 @@ def run_durations(draw) -> tuple[str, float]:
 @st.composite
 def iso_times(draw) -> tuple[str, pd.Timestamp]:
     """An ISO 8601 time (naive = UTC, ``Z`` or an offset) and its UTC instant."""
-    t = pd.Timestamp(draw(st.datetimes(min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
-                                       max_value=pd.Timestamp("2099-12-31").to_pydatetime())))
+    t = pd.Timestamp(
+        draw(
+            st.datetimes(
+                min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
+                max_value=pd.Timestamp("2099-12-31").to_pydatetime(),
+            )
+        )
+    )
     t = t.floor("s").tz_localize("UTC")
     style = draw(st.sampled_from(["naive", "Z", "offset", "space"]))
     if style == "naive":
@@ -238,12 +380,20 @@ def iso_times(draw) -> tuple[str, pd.Timestamp]:
 def json_values(max_leaves: int = 8) -> st.SearchStrategy:
     """Any JSON value, with the numbers that break converters (huge, negative, float)."""
     scalars = st.one_of(
-        st.none(), st.booleans(), st.integers(-(2**70), 2**70),
-        st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(TRICKY_CELLS),
-        st.text(max_size=20))
-    return st.recursive(scalars, lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-        max_leaves=max_leaves)
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(TRICKY_CELLS),
+        st.text(max_size=20),
+    )
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=max_leaves,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -252,8 +402,17 @@ def json_values(max_leaves: int = 8) -> st.SearchStrategy:
 #: One megabyte and a bit: more than one block of the streaming readers.
 HUGE = 1 << 20
 OTHER_DELIMITERS = (b",", b";", b"\t", b"|", b" ", b"\x1f", b":", b"")
-INVALID_UTF8 = (b"\xff", b"\xfe\xfe", b"\xc3", b"\xc3\x28", b"\xe2\x82", b"\xed\xa0\x80",
-                b"\xf8\x88\x80\x80\x80", b"\xc0\xaf", b"\x80")
+INVALID_UTF8 = (
+    b"\xff",
+    b"\xfe\xfe",
+    b"\xc3",
+    b"\xc3\x28",
+    b"\xe2\x82",
+    b"\xed\xa0\x80",
+    b"\xf8\x88\x80\x80\x80",
+    b"\xc0\xaf",
+    b"\x80",
+)
 
 
 def _pos(i: int, n: int) -> int:
@@ -267,35 +426,62 @@ def _fields(line: bytes, delimiter: bytes) -> list[bytes]:
 @st.composite
 def line_mutation(draw, delimiter: bytes) -> Callable[[list[bytes]], list[bytes]]:
     """One way of breaking a list of lines (the lines without their line ends)."""
-    op = draw(st.sampled_from([
-        "truncate", "duplicate", "drop", "swap", "shuffle_fields", "wrong_delimiter",
-        "binary", "invalid_utf8", "replace_field", "drop_field", "extra_field", "blank",
-        "huge_field", "noise_line", "repeat_header", "move_line",
-    ]))
+    op = draw(
+        st.sampled_from(
+            [
+                "truncate",
+                "duplicate",
+                "drop",
+                "swap",
+                "shuffle_fields",
+                "wrong_delimiter",
+                "binary",
+                "invalid_utf8",
+                "replace_field",
+                "drop_field",
+                "extra_field",
+                "blank",
+                "huge_field",
+                "noise_line",
+                "repeat_header",
+                "move_line",
+            ]
+        )
+    )
     i = draw(st.integers(0, 10**6))
     j = draw(st.integers(0, 10**6))
     if op == "truncate":
-        return lambda ls: [ln[: _pos(j, len(ln) + 1)] if k == _pos(i, len(ls)) else ln for k, ln in enumerate(ls)]
+        return lambda ls: [
+            ln[: _pos(j, len(ln) + 1)] if k == _pos(i, len(ls)) else ln for k, ln in enumerate(ls)
+        ]
     if op == "duplicate":
         times = draw(st.integers(1, 3))
-        return lambda ls: ls[: _pos(i, len(ls)) + 1] + [ls[_pos(i, len(ls))]] * times + ls[_pos(i, len(ls)) + 1:] if ls else ls
+        return lambda ls: (
+            ls[: _pos(i, len(ls)) + 1] + [ls[_pos(i, len(ls))]] * times + ls[_pos(i, len(ls)) + 1 :]
+            if ls
+            else ls
+        )
     if op == "drop":
         return lambda ls: [ln for k, ln in enumerate(ls) if k != _pos(i, len(ls))]
     if op == "swap":
+
         def swap(ls):
             ls = list(ls)
             if ls:
                 a, b = _pos(i, len(ls)), _pos(j, len(ls))
                 ls[a], ls[b] = ls[b], ls[a]
             return ls
+
         return swap
     if op == "move_line":
+
         def move(ls):
             ls = list(ls)
             if ls:
                 x = ls.pop(_pos(i, len(ls)))
                 ls.insert(_pos(j, len(ls) + 1), x)
             return ls
+
         return move
     if op == "shuffle_fields":
         perm_seed = draw(st.randoms(use_true_random=False))
@@ -308,15 +494,21 @@ def line_mutation(draw, delimiter: bytes) -> Callable[[list[bytes]], list[bytes]
                 perm_seed.shuffle(f)
                 ls[k] = delimiter.join(f)
             return ls
+
         return shuffle
     if op == "wrong_delimiter":
         other = draw(st.sampled_from([d for d in OTHER_DELIMITERS if d != delimiter]))
         every = draw(st.booleans())
-        return lambda ls: [ln.replace(delimiter, other) if (every or k == _pos(i, len(ls))) and delimiter else ln
-                           for k, ln in enumerate(ls)]
+        return lambda ls: [
+            ln.replace(delimiter, other) if (every or k == _pos(i, len(ls))) and delimiter else ln
+            for k, ln in enumerate(ls)
+        ]
     if op in ("binary", "invalid_utf8"):
-        payload = draw(st.binary(min_size=1, max_size=16)) if op == "binary" \
+        payload = (
+            draw(st.binary(min_size=1, max_size=16))
+            if op == "binary"
             else draw(st.sampled_from(INVALID_UTF8))
+        )
 
         def insert(ls):
             ls = list(ls)
@@ -325,6 +517,7 @@ def line_mutation(draw, delimiter: bytes) -> Callable[[list[bytes]], list[bytes]
                 at = _pos(j, len(ls[k]) + 1)
                 ls[k] = ls[k][:at] + payload + ls[k][at:]
             return ls
+
         return insert
     if op in ("replace_field", "huge_field", "drop_field", "extra_field"):
         if op == "replace_field":
@@ -348,21 +541,27 @@ def line_mutation(draw, delimiter: bytes) -> Callable[[list[bytes]], list[bytes]
                     f[at] = value
                 ls[k] = delimiter.join(f)
             return ls
+
         return field
     if op == "blank":
         blank = draw(st.sampled_from([b"", b" ", b"\t", b"#", b"# comment"]))
-        return lambda ls: ls[: _pos(i, len(ls) + 1)] + [blank] + ls[_pos(i, len(ls) + 1):]
+        return lambda ls: ls[: _pos(i, len(ls) + 1)] + [blank] + ls[_pos(i, len(ls) + 1) :]
     if op == "noise_line":
-        noise = draw(st.one_of(noise_text(60).map(lambda t: t.encode("utf-8", "surrogatepass")),
-                               st.binary(max_size=60)))
-        return lambda ls: ls[: _pos(i, len(ls) + 1)] + [noise] + ls[_pos(i, len(ls) + 1):]
+        noise = draw(
+            st.one_of(
+                noise_text(60).map(lambda t: t.encode("utf-8", "surrogatepass")),
+                st.binary(max_size=60),
+            )
+        )
+        return lambda ls: ls[: _pos(i, len(ls) + 1)] + [noise] + ls[_pos(i, len(ls) + 1) :]
     # repeat_header: the first line again somewhere (concatenated exports)
-    return lambda ls: ls[: _pos(i, len(ls) + 1)] + ls[:1] + ls[_pos(i, len(ls) + 1):] if ls else ls
+    return lambda ls: ls[: _pos(i, len(ls) + 1)] + ls[:1] + ls[_pos(i, len(ls) + 1) :] if ls else ls
 
 
 @st.composite
-def mutated_file(draw, lines: Sequence[bytes], delimiter: bytes = b"",
-                 max_mutations: int = 4) -> bytes:
+def mutated_file(
+    draw, lines: Sequence[bytes], delimiter: bytes = b"", max_mutations: int = 4
+) -> bytes:
     """The bytes of a file made from ``lines`` with a few mutations, then a
     whole-file change: BOM, CRLF or CR line ends, no final newline, a NUL."""
     ls = list(lines)
@@ -372,8 +571,20 @@ def mutated_file(draw, lines: Sequence[bytes], delimiter: bytes = b"",
     data = end.join(ls)
     if draw(st.booleans()):
         data += end
-    prefix = draw(st.sampled_from([b"", b"", b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\xef\xbb\xbf",
-                                   b"\xff\xfe", b"\n\n", b"\x00"]))
+    prefix = draw(
+        st.sampled_from(
+            [
+                b"",
+                b"",
+                b"",
+                b"\xef\xbb\xbf",
+                b"\xef\xbb\xbf\xef\xbb\xbf",
+                b"\xff\xfe",
+                b"\n\n",
+                b"\x00",
+            ]
+        )
+    )
     return prefix + data
 
 
@@ -434,6 +645,6 @@ def mutated_json(draw, document, max_mutations: int = 4) -> bytes:
             parent[path[-1]] = [parent[path[-1]]]
     indent = draw(st.sampled_from([None, 1, 2]))
     text = json.dumps(doc, indent=indent, ensure_ascii=draw(st.booleans()))
-    if draw(st.integers(0, 7)) == 0:   # a member nested deeper than any JSON reader recurses
-        text = text.replace(": ", ': ' + "[" * 5000 + "]" * 5000 + ', "deep": ', 1)
+    if draw(st.integers(0, 7)) == 0:  # a member nested deeper than any JSON reader recurses
+        text = text.replace(": ", ": " + "[" * 5000 + "]" * 5000 + ', "deep": ', 1)
     return text.encode("utf-8")

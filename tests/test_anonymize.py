@@ -6,10 +6,14 @@ from rdcost.output.anonymize import anonymize, load_salt
 
 
 def frame():
-    return pd.DataFrame({"user": ["alice", "bob", "alice", None],
-                         "account": ["nlp", "nlp", "cv", "cv"],
-                         "project": ["nlp", "lisa", "cv", None],
-                         "job_name": ["train", "eval", "train", "x"]})
+    return pd.DataFrame(
+        {
+            "user": ["alice", "bob", "alice", None],
+            "account": ["nlp", "nlp", "cv", "cv"],
+            "project": ["nlp", "lisa", "cv", None],
+            "job_name": ["train", "eval", "train", "x"],
+        }
+    )
 
 
 def test_names_become_stable_tokens_and_nulls_stay_null():
@@ -46,11 +50,27 @@ def test_grid_searches_found_on_real_names_survive_anonymization():
     t0 = pd.Timestamp("2024-01-01", tz="UTC")
     rows = []
     for i in range(6):  # one heuristic search: same user, stem, burst
-        rows.append({"record_key": f"a{i}", "source": "slurm", "user": "alice", "project": "p",
-                     "job_name": f"lisa-srl-lr0.{i}", "submit_time": t0 + pd.Timedelta(minutes=i)})
+        rows.append(
+            {
+                "record_key": f"a{i}",
+                "source": "slurm",
+                "user": "alice",
+                "project": "p",
+                "job_name": f"lisa-srl-lr0.{i}",
+                "submit_time": t0 + pd.Timedelta(minutes=i),
+            }
+        )
     for i in range(3):  # not a search: three different names
-        rows.append({"record_key": f"b{i}", "source": "slurm", "user": "alice", "project": "p",
-                     "job_name": f"debug{i}-x", "submit_time": t0 + pd.Timedelta(minutes=i)})
+        rows.append(
+            {
+                "record_key": f"b{i}",
+                "source": "slurm",
+                "user": "alice",
+                "project": "p",
+                "job_name": f"debug{i}-x",
+                "submit_time": t0 + pd.Timedelta(minutes=i),
+            }
+        )
     jobs = schema.conform(pd.DataFrame(rows))
     real = find_groups(jobs)
     anon = anonymize(jobs, "s1", real)
@@ -63,7 +83,7 @@ def test_grid_searches_found_on_real_names_survive_anonymization():
 
 def test_a_project_that_is_another_rows_account_is_hidden_too():
     f = frame()
-    f.loc[1, "project"] = "cv"               # bob's project is the cv account, though his account is nlp
+    f.loc[1, "project"] = "cv"  # bob's project is the cv account, though his account is nlp
     a = anonymize(f, "s1")
     assert a["project"][1] == a["account"][2] and "cv" not in set(a["project"])
 
@@ -79,6 +99,7 @@ def test_anonymized_jobs_show_no_account_in_any_format(tmp_path, capsys):
     import pytest
 
     from rdcost.cli import main
+
     lisa = tmp_path / "s.txt"
     lisa.write_text("JobID|Account|User|State|ElapsedRaw\n1|secretacct|alice|COMPLETED|60\n")
     with pytest.raises(SystemExit):
@@ -87,6 +108,21 @@ def test_anonymized_jobs_show_no_account_in_any_format(tmp_path, capsys):
         for cols in ("all", "project", "project,user"):
             capsys.readouterr()
             with pytest.raises(SystemExit) as e:
-                main(["--anonymize", "jobs", "--store", str(tmp_path / "st"), "--format", fmt, "--columns", cols])
+                main(
+                    [
+                        "--anonymize",
+                        "jobs",
+                        "--store",
+                        str(tmp_path / "st"),
+                        "--format",
+                        fmt,
+                        "--columns",
+                        cols,
+                    ]
+                )
             out = capsys.readouterr().out
-            assert e.value.code == 0 and "secretacct" not in out and "alice" not in out, (fmt, cols, out)
+            assert e.value.code == 0 and "secretacct" not in out and "alice" not in out, (
+                fmt,
+                cols,
+                out,
+            )

@@ -19,6 +19,7 @@ UTC = "UTC"
 
 # -- reference tables ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(R.TABLES))
 def test_every_table_loads_with_source_and_as_of(name):
     t = R.load_table(name)
@@ -36,11 +37,19 @@ def test_load_table_returns_a_copy_and_rejects_unknown_names():
         R.load_table("nope")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("2019", "2019-01-01"), ("2019-08-26", "2019-08-26"), ("2022-06", "2022-06-01"),
-    ("2023-H2", "2023-07-01"), ("2021-Q2", "2021-04-01"),
-    ("2024 (before 2025-01-01 update)", "2024-01-01"), ("static list (file snapshot)", None),
-], ids=lambda x: str(x))
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("2019", "2019-01-01"),
+        ("2019-08-26", "2019-08-26"),
+        ("2022-06", "2022-06-01"),
+        ("2023-H2", "2023-07-01"),
+        ("2021-Q2", "2021-04-01"),
+        ("2024 (before 2025-01-01 update)", "2024-01-01"),
+        ("static list (file snapshot)", None),
+    ],
+    ids=lambda x: str(x),
+)
 def test_as_of_dates(text, expected):
     got = R.as_of_date(pd.Series([text])).iloc[0]
     if expected is None:
@@ -49,15 +58,35 @@ def test_as_of_dates(text, expected):
         assert got == pd.Timestamp(expected, tz=UTC)
 
 
-@pytest.mark.parametrize("name,key", [
-    ("titanx", "titanx_maxwell"), ("gpu:titanx:1", "titanx_maxwell"), ("TITAN X (Pascal)", "titanx_pascal"),
-    ("m40", "m40"), ("Tesla M40 24GB", "m40"), ("P100", "p100_pcie"), ("Tesla P100-PCIE-16GB", "p100_pcie"),
-    ("Tesla P100-SXM2-16GB", "p100_sxm2"), ("V100", "v100_sxm2"), ("tesla_v100-pcie-16gb", "v100_pcie"),
-    ("NVIDIA A100-SXM4-40GB", "a100_40_sxm"), ("nvidia_a100-pcie-40gb", "a100_40_pcie"),
-    ("a100l.2", "a100_80_sxm"), ("A100_80GB", "a100_80_sxm"), ("NVIDIA H100 80GB HBM3", "h100_sxm"),
-    ("NVIDIA GeForce GTX 1080 Ti", "gtx1080ti"), ("teslak80", "k80"), ("T4_16GB", "t4"),
-    ("TPUv2", "tpu_v2"), ("tpu_v3", "tpu_v3"), ("NVIDIA A10G", "a10g"), ("rtx6000ada", "rtx6000_ada"), ("rtx30", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "name,key",
+    [
+        ("titanx", "titanx_maxwell"),
+        ("gpu:titanx:1", "titanx_maxwell"),
+        ("TITAN X (Pascal)", "titanx_pascal"),
+        ("m40", "m40"),
+        ("Tesla M40 24GB", "m40"),
+        ("P100", "p100_pcie"),
+        ("Tesla P100-PCIE-16GB", "p100_pcie"),
+        ("Tesla P100-SXM2-16GB", "p100_sxm2"),
+        ("V100", "v100_sxm2"),
+        ("tesla_v100-pcie-16gb", "v100_pcie"),
+        ("NVIDIA A100-SXM4-40GB", "a100_40_sxm"),
+        ("nvidia_a100-pcie-40gb", "a100_40_pcie"),
+        ("a100l.2", "a100_80_sxm"),
+        ("A100_80GB", "a100_80_sxm"),
+        ("NVIDIA H100 80GB HBM3", "h100_sxm"),
+        ("NVIDIA GeForce GTX 1080 Ti", "gtx1080ti"),
+        ("teslak80", "k80"),
+        ("T4_16GB", "t4"),
+        ("TPUv2", "tpu_v2"),
+        ("tpu_v3", "tpu_v3"),
+        ("NVIDIA A10G", "a10g"),
+        ("rtx6000ada", "rtx6000_ada"),
+        ("rtx30", None),
+        (None, None),
+    ],
+)
 def test_gpu_names(name, key):
     assert R.gpu_key(name) == key
 
@@ -74,7 +103,11 @@ def test_user_aliases_override_and_are_validated():
     assert R.gpu_key("titanx", {"titanx": "titanx_pascal"}) == "titanx_pascal"
     assert R.gpu_key("rtx6000ada", {"rtx6000ada": "l40s"}) == "l40s"
     s = R.gpu_keys(pd.Series(["titanx", "m40", None, "titanx"]), {"titanx": "titanx_pascal"})
-    assert s.tolist()[:2] == ["titanx_pascal", "m40"] and pd.isna(s.iloc[2]) and s.iloc[3] == "titanx_pascal"
+    assert (
+        s.tolist()[:2] == ["titanx_pascal", "m40"]
+        and pd.isna(s.iloc[2])
+        and s.iloc[3] == "titanx_pascal"
+    )
     with pytest.raises(AssumptionError):
         R.gpu_key("x", {"x": "no_such_gpu"})
 
@@ -85,7 +118,7 @@ def test_gpu_power_rated_and_measured():
     m = R.gpu_power("p100_sxm2", "measured")
     assert (m.power_w, m.basis) == (271, "measured")
     assert R.gpu_power("m40", "measured").basis == "rated"
-    assert R.gpu_power("k80").power_w == 150     # per visible device (2 per board)
+    assert R.gpu_power("k80").power_w == 150  # per visible device (2 per board)
     assert R.gpu_power("nope") is None
 
 
@@ -93,30 +126,44 @@ def test_prices_in_effect_follow_the_job_date():
     # cloud_prices.csv, aws v100_sxm2 on_demand: 3.06 as of 2018-06-08 (line 39),
     # 3.9013 as of 2019-01-25 (line 43), 3.06 as of 2022-08-04 (line 41)
     keys = pd.Series(["v100_sxm2"] * 4 + ["nope"])
-    dates = pd.Series(pd.to_datetime(["2017-01-01", "2018-07-01", "2020-01-01", "2023-01-01", "2020-01-01"],
-                                     utc=True))
+    dates = pd.Series(
+        pd.to_datetime(
+            ["2017-01-01", "2018-07-01", "2020-01-01", "2023-01-01", "2020-01-01"], utc=True
+        )
+    )
     p = R.prices_in_effect(keys, dates, "aws", R.HIGH_PRICING_MODELS)
     assert p["usd_per_gpu_hour"].tolist()[:4] == [3.06, 3.06, 3.9013, 3.06]
     assert p["as_of"].tolist()[:4] == ["2018-06-08", "2018-06-08", "2019-01-25", "2022-08-04"]
     assert p["is_price_before_known"].tolist() == [True, False, False, False, False]
     assert pd.isna(p["usd_per_gpu_hour"].iloc[4])
     # low end: spot 0.918 as of 2022-03-01 (line 40)
-    lo = R.prices_in_effect(keys[:1], pd.Series([pd.Timestamp("2022-05-01", tz=UTC)]), "aws",
-                            R.LOW_PRICING_MODELS)
+    lo = R.prices_in_effect(
+        keys[:1], pd.Series([pd.Timestamp("2022-05-01", tz=UTC)]), "aws", R.LOW_PRICING_MODELS
+    )
     assert lo["usd_per_gpu_hour"].iloc[0] == 0.918 and lo["pricing_model"].iloc[0] == "spot"
 
 
 def test_undated_price_rows_are_used_only_without_dated_ones():
     # gcp t4 rows are 'static list (file snapshot)': on_demand 0.35, preemptible 0.11
     d = pd.Series([pd.Timestamp("2020-01-01", tz=UTC)])
-    assert R.prices_in_effect(pd.Series(["t4"]), d, "gcp", R.HIGH_PRICING_MODELS)["usd_per_gpu_hour"].iloc[0] == 0.35
-    assert R.prices_in_effect(pd.Series(["t4"]), d, "gcp", R.LOW_PRICING_MODELS)["usd_per_gpu_hour"].iloc[0] == 0.11
+    assert (
+        R.prices_in_effect(pd.Series(["t4"]), d, "gcp", R.HIGH_PRICING_MODELS)[
+            "usd_per_gpu_hour"
+        ].iloc[0]
+        == 0.35
+    )
+    assert (
+        R.prices_in_effect(pd.Series(["t4"]), d, "gcp", R.LOW_PRICING_MODELS)[
+            "usd_per_gpu_hour"
+        ].iloc[0]
+        == 0.11
+    )
 
 
 def test_carbon_intensity_by_region_and_year():
     us18 = R.carbon_intensity("US", 2018)
-    assert us18.kg_co2e_per_kwh == pytest.approx(0.4327)        # Strubell's 0.954 lbs as 432.7 g
-    us22 = R.carbon_intensity("us", 2022)                         # CO2e preferred: Patterson 429 g (2020)
+    assert us18.kg_co2e_per_kwh == pytest.approx(0.4327)  # Strubell's 0.954 lbs as 432.7 g
+    us22 = R.carbon_intensity("us", 2022)  # CO2e preferred: Patterson 429 g (2020)
     assert us22.kg_co2e_per_kwh == pytest.approx(0.429) and us22.data_year == 2020
     early = R.carbon_intensity("US", 2010)
     assert early.data_year == 2018 and "earliest" in early.note
@@ -140,14 +187,19 @@ def test_comparisons_are_the_papers_table_1():
 
 # -- assumptions -------------------------------------------------------------------------
 
+
 def test_paper_preset_values_and_origins():
     a = A.load(["paper"])
     assert a.name == "paper"
     p = a.prices["p100"]
     assert (p.usd_per_gpu_hour_low, p.usd_per_gpu_hour_high) == (0.43, 1.46)
-    assert (p.provider, p.pricing_model_low, p.pricing_model_high) == ("gcp", "preemptible", "on_demand")
+    assert (p.provider, p.pricing_model_low, p.pricing_model_high) == (
+        "gcp",
+        "preemptible",
+        "on_demand",
+    )
     assert "Strubell" in p.source and p.origin == "preset paper"
-    assert a.prices["*"].usd_per_gpu_hour_low == 0.43            # stand-in: P100 prices
+    assert a.prices["*"].usd_per_gpu_hour_low == 0.43  # stand-in: P100 prices
     assert a.power["*"].power_w == 217
     assert a.pue.value == 1.58
     assert a.carbon.kg_co2e_per_kwh == 0.954 * KG_PER_LB
@@ -159,7 +211,9 @@ def test_paper_preset_values_and_origins():
 
 def test_layers_later_wins_and_records_origin(tmp_path):
     f = tmp_path / "site.toml"
-    f.write_text('[pue]\nvalue = 1.1\nsource = "our data centre"\n[gpu_aliases]\ntitanx = "titanx_pascal"\n')
+    f.write_text(
+        '[pue]\nvalue = 1.1\nsource = "our data centre"\n[gpu_aliases]\ntitanx = "titanx_pascal"\n'
+    )
     a = A.load(["paper", str(f)])
     assert a.pue.value == 1.1 and a.pue.origin == f"file {f}" and a.pue.source == "our data centre"
     assert a.electricity_usd_per_kwh.origin == "preset paper"
@@ -169,13 +223,24 @@ def test_layers_later_wins_and_records_origin(tmp_path):
     assert b.pue.value == 1.3 and b.pue.origin == "option --pue"
 
 
-@pytest.mark.parametrize("data", [
-    {"pue": {"value": 0.9}}, {"pue": {"value": "1.5"}}, {"nope": 1}, {"pue": {"vlaue": 1.5}},
-    {"prices": {"p100": {"usd_per_gpu_hour_low": 2, "usd_per_gpu_hour_high": 1}}},
-    {"prices": {"x": {"stand_in": "missing"}}}, {"gpu_power": {"p100": {"power_w": -5}}},
-    {"carbon": {"kg_co2e_per_kwh": 0.4, "lbs_co2e_per_kwh": 0.9}}, {"price_date": "tomorrow"},
-    {"gpu_aliases": {"x": "not_a_key"}}, {"one_model": {"gpu_hours": 0}}, {"tuning_round": {"n_jobs": 2.5}},
-], ids=lambda d: str(d)[:40])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"pue": {"value": 0.9}},
+        {"pue": {"value": "1.5"}},
+        {"nope": 1},
+        {"pue": {"vlaue": 1.5}},
+        {"prices": {"p100": {"usd_per_gpu_hour_low": 2, "usd_per_gpu_hour_high": 1}}},
+        {"prices": {"x": {"stand_in": "missing"}}},
+        {"gpu_power": {"p100": {"power_w": -5}}},
+        {"carbon": {"kg_co2e_per_kwh": 0.4, "lbs_co2e_per_kwh": 0.9}},
+        {"price_date": "tomorrow"},
+        {"gpu_aliases": {"x": "not_a_key"}},
+        {"one_model": {"gpu_hours": 0}},
+        {"tuning_round": {"n_jobs": 2.5}},
+    ],
+    ids=lambda d: str(d)[:40],
+)
 def test_invalid_assumptions_are_refused(data):
     with pytest.raises(AssumptionError):
         A.apply_dict(A.Assumptions(), data, "test")
@@ -204,7 +269,7 @@ def test_for_year_fills_from_the_reference_tables():
 
 def test_price_plan_order():
     a = A.Assumptions()
-    assert A.price_plan(a, "m40")[:2] == ("table", "p100")            # bundled cloud equivalent
+    assert A.price_plan(a, "m40")[:2] == ("table", "p100")  # bundled cloud equivalent
     assert A.price_plan(a, "v100_sxm2")[:2] == ("table", "v100_sxm2")
     assert A.price_plan(a, "rtx2080ti")[0] == "missing"
     p = A.load(["paper"])
@@ -225,7 +290,7 @@ def test_job_prices_by_policy():
     assert p["usd_per_gpu_hour_high"].tolist()[:2] == [3.06, 3.9013]
     assert p["price_rule"].iloc[2] == "missing" and pd.isna(p["usd_per_gpu_hour_high"].iloc[2])
     t = A.job_prices(A.apply_dict(a, {"price_date": "today"}, "t"), keys, start, today)
-    assert t["usd_per_gpu_hour_high"].tolist()[:2] == [3.06, 3.06]     # as of 2022-08-04
+    assert t["usd_per_gpu_hour_high"].tolist()[:2] == [3.06, 3.06]  # as of 2022-08-04
     d = A.job_prices(A.apply_dict(a, {"price_date": "2019-06-01"}, "t"), keys, start, today)
     assert d["usd_per_gpu_hour_high"].tolist()[:2] == [3.9013, 3.9013]
 
@@ -233,7 +298,11 @@ def test_job_prices_by_policy():
 def test_job_power_rules():
     keys = pd.Series(["p100_sxm2", "m40", None])
     p = A.job_power(A.Assumptions(), keys)
-    assert p["power_w"].iloc[0] == 300 and p["power_w"].iloc[1] == 250 and pd.isna(p["power_w"].iloc[2])
+    assert (
+        p["power_w"].iloc[0] == 300
+        and p["power_w"].iloc[1] == 250
+        and pd.isna(p["power_w"].iloc[2])
+    )
     m = A.job_power(A.apply_dict(A.Assumptions(), {"power_basis": "measured"}, "t"), keys)
     assert m["power_w"].iloc[0] == 271 and m["power_basis"].iloc[0] == "measured"
     w = A.job_power(A.override_all_power(A.Assumptions(), 217, "option --watts-per-gpu"), keys)
@@ -252,7 +321,8 @@ def test_prices_in_effect_edge_cases():
     d = pd.Series(pd.to_datetime(["2020-01-01", None], utc=True), index=[5, 7])
     p = R.prices_in_effect(pd.Series(["t4", "p100"], index=[5, 7]), d, "gcp", R.HIGH_PRICING_MODELS)
     assert list(p.index) == [5, 7]
-    assert p.loc[5, "usd_per_gpu_hour"] == 0.35 and pd.isna(p.loc[7, "usd_per_gpu_hour"])   # no date
-    none = R.prices_in_effect(pd.Series(["p100"]), d.reset_index(drop=True)[:1], "no-such-cloud",
-                              R.HIGH_PRICING_MODELS)
+    assert p.loc[5, "usd_per_gpu_hour"] == 0.35 and pd.isna(p.loc[7, "usd_per_gpu_hour"])  # no date
+    none = R.prices_in_effect(
+        pd.Series(["p100"]), d.reset_index(drop=True)[:1], "no-such-cloud", R.HIGH_PRICING_MODELS
+    )
     assert pd.isna(none["usd_per_gpu_hour"].iloc[0]) and not none["is_price_before_known"].iloc[0]

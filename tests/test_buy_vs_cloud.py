@@ -16,13 +16,26 @@ from rdcost.analysis import buy_vs_cloud as bvc
 from rdcost.errors import AssumptionError, UsageError
 
 # $2,500 per GPU; 250 W x PUE 1.5 x $0.10/kWh = $0.0375 per busy GPU-hour.
-PLAIN = bvc.OwnedParams(server_price_usd=20_000, gpus_per_server=8, lifetime_years=3,
-                        power_w_per_gpu=250, pue=1.5, electricity_usd_per_kwh=0.10)
+PLAIN = bvc.OwnedParams(
+    server_price_usd=20_000,
+    gpus_per_server=8,
+    lifetime_years=3,
+    power_w_per_gpu=250,
+    pue=1.5,
+    electricity_usd_per_kwh=0.10,
+)
 # The same plus hosting $100/kW-month, maintenance 6 %/year, staff $12,000/year.
-FULL = bvc.OwnedParams(server_price_usd=20_000, gpus_per_server=8, lifetime_years=3,
-                       power_w_per_gpu=250, pue=1.5, electricity_usd_per_kwh=0.10,
-                       hosting_usd_per_kw_month=100, maintenance_fraction_per_year=0.06,
-                       staff_usd_per_year=12_000)
+FULL = bvc.OwnedParams(
+    server_price_usd=20_000,
+    gpus_per_server=8,
+    lifetime_years=3,
+    power_w_per_gpu=250,
+    pue=1.5,
+    electricity_usd_per_kwh=0.10,
+    hosting_usd_per_kw_month=100,
+    maintenance_fraction_per_year=0.06,
+    staff_usd_per_year=12_000,
+)
 
 
 def test_electricity_per_busy_gpu_hour():
@@ -34,13 +47,13 @@ def test_owned_cost_of_four_gpus_for_two_months():
     # 4 GPUs, 1,461 GPU-hours (one GPU busy for 2 x 730.5 h), 2 months.
     c = bvc.owned_cost(4, 1_461, 2, FULL)
     assert c.n_servers == 0.5
-    assert c.purchase_usd == 10_000                          # 4 x 2,500
+    assert c.purchase_usd == 10_000  # 4 x 2,500
     assert c.amortized_fraction == pytest.approx(2 / 36)
     assert c.amortized_usd == pytest.approx(10_000 * 2 / 36)  # 555.56
     assert c.electricity_usd == pytest.approx(1_461 * 0.0375)  # 54.7875
-    assert c.hosting_usd == pytest.approx(200)                 # 4 x 0.25 kW x $100 x 2
-    assert c.maintenance_usd == pytest.approx(100)             # 10,000 x 6 % x 2/12
-    assert c.staff_usd == pytest.approx(2_000)                 # 12,000 x 2/12
+    assert c.hosting_usd == pytest.approx(200)  # 4 x 0.25 kW x $100 x 2
+    assert c.maintenance_usd == pytest.approx(100)  # 10,000 x 6 % x 2/12
+    assert c.staff_usd == pytest.approx(2_000)  # 12,000 x 2/12
     assert c.running_usd == pytest.approx(2_354.7875)
     assert c.total_usd == pytest.approx(12_354.7875)
     assert c.amortized_total_usd == pytest.approx(10_000 / 18 + 2_354.7875)
@@ -65,8 +78,14 @@ def test_paper_purchase_and_ratio():
     assert mean == pytest.approx(58.13, abs=0.01)
     n = bvc.gpus_for_mean(mean)
     assert n == 58
-    paper = bvc.OwnedParams(server_price_usd=20_000, gpus_per_server=8, lifetime_years=3,
-                            power_w_per_gpu=217, pue=1.58, electricity_usd_per_kwh=0.12)
+    paper = bvc.OwnedParams(
+        server_price_usd=20_000,
+        gpus_per_server=8,
+        lifetime_years=3,
+        power_w_per_gpu=217,
+        pue=1.58,
+        electricity_usd_per_kwh=0.12,
+    )
     demand = bvc.Demand(gpu_hours=239_942, span_hours=span_h, mean_gpus=mean, peak_gpus=None)
     knots = np.array([0.0, span_h])
     used = np.array([0.0, 239_942.0])
@@ -115,7 +134,7 @@ def test_breakeven_utilization():
     # 20,000 x 0.06 / 12 = 100, staff 1,000: 1,300 / 730.5 per hour.
     fixed = 20_000 / 26_298 + 1_300 / 730.5
     assert bvc.breakeven_utilization(8, FULL, 1.0375) == pytest.approx(fixed / 8)
-    assert bvc.breakeven_utilization(8, PLAIN, 0.0375) is None     # electricity eats the margin
+    assert bvc.breakeven_utilization(8, PLAIN, 0.0375) is None  # electricity eats the margin
     assert bvc.breakeven_utilization(8, PLAIN, None) is None
 
 
@@ -127,7 +146,7 @@ def test_gpu_hours_curve_is_exact_between_events():
     assert np.interp(7.5, t, g) == pytest.approx(17.5)
 
 
-CURVE = (np.array([0.0, 100.0]), np.array([0.0, 200.0]))   # 2 GPUs busy for 100 h
+CURVE = (np.array([0.0, 100.0]), np.array([0.0, 200.0]))  # 2 GPUs busy for 100 h
 
 
 def test_breakeven_within_the_project():
@@ -171,14 +190,21 @@ def test_cumulative_costs_follow_the_curve_then_extrapolate():
     # grid 0, 50, 100, 150, 200 h; GPU-hours 0, 100, 200, then 300, 400 at 2 per hour
     assert df["gpu_hours"].tolist() == pytest.approx([0, 100, 200, 300, 400])
     assert df["cloud_usd_high"].tolist() == pytest.approx([0, 200, 400, 600, 800])
-    assert df["owned_usd"].tolist() == pytest.approx([5_000 + 0.0375 * g for g in (0, 100, 200, 300, 400)])
+    assert df["owned_usd"].tolist() == pytest.approx(
+        [5_000 + 0.0375 * g for g in (0, 100, 200, 300, 400)]
+    )
     assert df["is_extrapolated"].tolist() == [False, False, False, True, True]
     assert df["months"].iloc[-1] == pytest.approx(200 / 730.5)
 
 
 def test_sizing_costs_use_the_replayed_duration():
-    replayed = pd.DataFrame({"n_gpus": [4.0, 8.0], "gpu_hours": [1_461.0, 1_461.0],
-                             "duration_days": [2 * 730.5 / 24, 730.5 / 24]})
+    replayed = pd.DataFrame(
+        {
+            "n_gpus": [4.0, 8.0],
+            "gpu_hours": [1_461.0, 1_461.0],
+            "duration_days": [2 * 730.5 / 24, 730.5 / 24],
+        }
+    )
     out = bvc.sizing_costs(replayed, FULL)
     assert out["owned_purchase_usd"].tolist() == [10_000, 20_000]
     # 4 GPUs over 2 months: as in test_owned_cost_of_four_gpus_for_two_months
@@ -187,8 +213,16 @@ def test_sizing_costs_use_the_replayed_duration():
     assert out["owned_running_usd"].iloc[1] == pytest.approx(54.7875 + 200 + 100 + 1_000)
 
 
-@pytest.mark.parametrize("field,value", [("pue", 0.9), ("lifetime_years", 0), ("gpus_per_server", 0),
-                                         ("server_price_usd", -1), ("electricity_usd_per_kwh", math.nan)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("pue", 0.9),
+        ("lifetime_years", 0),
+        ("gpus_per_server", 0),
+        ("server_price_usd", -1),
+        ("electricity_usd_per_kwh", math.nan),
+    ],
+)
 def test_invalid_owned_parameters_are_refused(field, value):
     with pytest.raises(AssumptionError):
         bvc.OwnedParams(**{**PLAIN.__dict__, field: value})
@@ -215,23 +249,55 @@ def table(rows):
 
 # A: 4 GPUs for hours 0-10 (40 GPU-h); B: 2 GPUs for hours 10-30 (40 GPU-h).
 # 80 GPU-hours over a 30-hour span: 2.67 GPUs on average (-> 3), peak 4.
-TWO_JOBS = table([
-    dict(submit_time=hours(0), start_time=hours(0), end_time=hours(10), elapsed_s=36_000.0,
-         n_gpus=4.0, gpu_type="v100"),
-    dict(submit_time=hours(0), start_time=hours(10), end_time=hours(30), elapsed_s=72_000.0,
-         n_gpus=2.0, gpu_type="v100"),
-])
+TWO_JOBS = table(
+    [
+        dict(
+            submit_time=hours(0),
+            start_time=hours(0),
+            end_time=hours(10),
+            elapsed_s=36_000.0,
+            n_gpus=4.0,
+            gpu_type="v100",
+        ),
+        dict(
+            submit_time=hours(0),
+            start_time=hours(10),
+            end_time=hours(30),
+            elapsed_s=72_000.0,
+            n_gpus=2.0,
+            gpu_type="v100",
+        ),
+    ]
+)
 # Cloud $1 - $3 per GPU-hour; PUE 1.2, $0.10/kWh.
-ASSUME = assumptions_mod.apply_dict(assumptions_mod.Assumptions(), {
-    "prices": {"v100_sxm2": {"usd_per_gpu_hour_low": 1.0, "usd_per_gpu_hour_high": 3.0, "source": "test"}},
-    "pue": {"value": 1.2, "source": "test"},
-    "electricity": {"usd_per_kwh": 0.10, "source": "test"},
-}, "test")
+ASSUME = assumptions_mod.apply_dict(
+    assumptions_mod.Assumptions(),
+    {
+        "prices": {
+            "v100_sxm2": {
+                "usd_per_gpu_hour_low": 1.0,
+                "usd_per_gpu_hour_high": 3.0,
+                "source": "test",
+            }
+        },
+        "pue": {"value": 1.2, "source": "test"},
+        "electricity": {"usd_per_kwh": 0.10, "source": "test"},
+    },
+    "test",
+)
 # $8,000 per 4-GPU server = $2,000 per GPU; 250 W; 2 years; nothing else charged.
 # Electricity per busy GPU-hour: 0.25 kW x 1.2 x $0.10 = $0.03.
-OWNED = bvc.OwnedSpec().merged({
-    "server_price_usd": 8_000, "gpus_per_server": 4, "power_w_per_gpu": 250, "lifetime_years": 2,
-    "hosting_usd_per_kw_month": 0, "maintenance_fraction_per_year": 0}, "test")
+OWNED = bvc.OwnedSpec().merged(
+    {
+        "server_price_usd": 8_000,
+        "gpus_per_server": 4,
+        "power_w_per_gpu": 250,
+        "lifetime_years": 2,
+        "hosting_usd_per_kw_month": 0,
+        "maintenance_fraction_per_year": 0,
+    },
+    "test",
+)
 
 
 def test_report_from_a_job_table():
@@ -255,9 +321,18 @@ def test_report_from_a_job_table():
     assert r.cloud_usd_committed_1y == pytest.approx(80 * 1.56)
     assert r.cloud_usd_committed_3y == pytest.approx(80 * 1.12)
     d = r.to_dict()
-    for key in ("n_gpus", "owned_purchase_usd", "owned_electricity_usd", "owned_total_usd", "cloud_usd_low",
-                "cloud_usd_high", "owned_to_cloud_high_ratio", "breakeven_utilization", "breakeven_months",
-                "assumptions"):
+    for key in (
+        "n_gpus",
+        "owned_purchase_usd",
+        "owned_electricity_usd",
+        "owned_total_usd",
+        "cloud_usd_low",
+        "cloud_usd_high",
+        "owned_to_cloud_high_ratio",
+        "breakeven_utilization",
+        "breakeven_months",
+        "assumptions",
+    ):
         assert key in d
     assert d["assumptions"]["owned"]["server_price_usd"]["origin"] == "test"
     assert d["sizing"] is None
@@ -293,9 +368,21 @@ def test_a_job_too_large_for_the_cluster_is_reported():
 
 
 def test_a_gpu_type_without_price_raises_or_stays_unknown():
-    jobs = table([dict(submit_time=hours(0), start_time=hours(0), end_time=hours(10), elapsed_s=36_000.0,
-                       n_gpus=1.0, gpu_type="mystery-card")])
-    owned = OWNED.merged({"server": "v100_sxm2"}, "test")  # no price in OWNED for the server: refdata
+    jobs = table(
+        [
+            dict(
+                submit_time=hours(0),
+                start_time=hours(0),
+                end_time=hours(10),
+                elapsed_s=36_000.0,
+                n_gpus=1.0,
+                gpu_type="mystery-card",
+            )
+        ]
+    )
+    owned = OWNED.merged(
+        {"server": "v100_sxm2"}, "test"
+    )  # no price in OWNED for the server: refdata
     with pytest.raises(AssumptionError, match="mystery-card"):
         bvc.compare_jobs(jobs, ASSUME, owned)
     r = bvc.compare_jobs(jobs, ASSUME, owned, on_missing="unknown")
@@ -312,6 +399,7 @@ def test_no_gpu_time_is_a_usage_error():
 
 # -- owned-side settings ---------------------------------------------------------------
 
+
 def test_owned_defaults_come_from_the_bundled_tables():
     a = ASSUME.for_year(2018)
     params, used = bvc.resolve_owned(bvc.OwnedSpec(), a, "titanx_maxwell", 2018)
@@ -319,17 +407,18 @@ def test_owned_defaults_come_from_the_bundled_tables():
     assert (params.server_price_usd, params.gpus_per_server) == (20_000, 8)
     assert "gtx1080ti" in used["server_price_usd"]["origin"]
     assert params.power_w_per_gpu == 250
-    assert params.lifetime_years == 3                  # typical HPC depreciation period
-    assert params.hosting_usd_per_kw_month == 130      # CBRE H2 2018, the latest on or before 2018
+    assert params.lifetime_years == 3  # typical HPC depreciation period
+    assert params.hosting_usd_per_kw_month == 130  # CBRE H2 2018, the latest on or before 2018
     assert params.maintenance_fraction_per_year == pytest.approx(0.06)
     assert params.staff_usd_per_year == 0
     assert (params.pue, params.electricity_usd_per_kwh) == (1.2, 0.10)
 
 
 def test_staff_is_fte_times_the_cost_of_a_person():
-    params, _ = bvc.resolve_owned(bvc.OwnedSpec().merged({"staff_fte": 0.5}, "t"), ASSUME.for_year(2018),
-                                  "v100_sxm2", 2018)
-    assert params.staff_usd_per_year == 125_000        # 0.5 x $250,000 (NAG TCO default)
+    params, _ = bvc.resolve_owned(
+        bvc.OwnedSpec().merged({"staff_fte": 0.5}, "t"), ASSUME.for_year(2018), "v100_sxm2", 2018
+    )
+    assert params.staff_usd_per_year == 125_000  # 0.5 x $250,000 (NAG TCO default)
 
 
 def test_a_gpu_type_without_a_server_needs_one():
@@ -339,8 +428,10 @@ def test_a_gpu_type_without_a_server_needs_one():
 
 def test_owned_layers_and_errors(tmp_path):
     f = tmp_path / "mine.toml"
-    f.write_text('[owned]\nserver_price_usd = 10000\ngpus_per_server = 4\nlifetime_years = 5\n'
-                 'source = "quote from our vendor"\n')
+    f.write_text(
+        "[owned]\nserver_price_usd = 10000\ngpus_per_server = 4\nlifetime_years = 5\n"
+        'source = "quote from our vendor"\n'
+    )
     spec = bvc.load_owned(["paper", str(f)])
     assert spec.values["server"] == "gtx1080ti" and spec.values["server_price_usd"] == 10_000
     assert "quote from our vendor" in spec.origins["lifetime_years"]
@@ -383,15 +474,17 @@ def test_paper_preset_on_the_lisa_logs_says_what_the_paper_says(lisa_jobs):
     c = r.comparison
     assert round(c.gpu_hours) == 239_942
     assert round(c.span_days) == 172
-    assert c.n_gpus == 58                                   # "about 58 GPUs for 172 days"
+    assert c.n_gpus == 58  # "about 58 GPUs for 172 days"
     owned = c.assumptions["owned"]
-    assert owned["server_price_usd"]["value"] == 20_000     # an 8-GPU 1080 Ti server for $20,000
+    assert owned["server_price_usd"]["value"] == 20_000  # an 8-GPU 1080 Ti server for $20,000
     assert owned["gpus_per_server"]["value"] == 8
-    assert c.owned_purchase_usd == 145_000                  # 58 x $2,500
-    assert round(c.cloud_usd_high, -3) == 350_000           # on-demand: 239,942 x $1.46
-    assert round(c.cloud_usd_low, -3) == 103_000            # pre-emptible: 239,942 x $0.43
-    assert round(c.owned_electricity_usd, -1) == 9_870      # plus electricity (Table 4)
-    assert round(c.owned_purchase_to_cloud_high_ratio, 2) == 0.41   # the paper's ratio: purchase only
+    assert c.owned_purchase_usd == 145_000  # 58 x $2,500
+    assert round(c.cloud_usd_high, -3) == 350_000  # on-demand: 239,942 x $1.46
+    assert round(c.cloud_usd_low, -3) == 103_000  # pre-emptible: 239,942 x $0.43
+    assert round(c.owned_electricity_usd, -1) == 9_870  # plus electricity (Table 4)
+    assert (
+        round(c.owned_purchase_to_cloud_high_ratio, 2) == 0.41
+    )  # the paper's ratio: purchase only
     assert c.owned_hosting_usd == c.owned_maintenance_usd == c.owned_staff_usd == 0
     # 58 GPUs over 172 days hold fewer GPU-hours than the project used
     assert c.utilization > 1
@@ -409,9 +502,14 @@ def test_lisa_on_58_gpus_takes_longer_than_172_days(lisa_jobs):
 
 # -- the command -----------------------------------------------------------------------
 
+
 def rdcost(*args, store):
-    return subprocess.run([sys.executable, "-m", "rdcost", *args, "--store", str(store)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rdcost", *args, "--store", str(store)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -419,43 +517,88 @@ def lisa_store(tmp_path_factory):
     if not LISA_SACCT.is_file():
         pytest.skip(f"{LISA_SACCT} not present")
     store = tmp_path_factory.mktemp("lisa") / "store"
-    r = subprocess.run([sys.executable, "-m", "rdcost", "ingest", str(LISA_SACCT), "--project", "lisa",
-                        "--store", str(store)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rdcost",
+            "ingest",
+            str(LISA_SACCT),
+            "--project",
+            "lisa",
+            "--store",
+            str(store),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     return store
 
 
 def test_command_json(lisa_store):
-    r = rdcost("compare-buy-vs-cloud", "-p", "lisa", "-a", "paper", "-f", "json", "--sizes", "29,58",
-               store=lisa_store)
+    r = rdcost(
+        "compare-buy-vs-cloud",
+        "-p",
+        "lisa",
+        "-a",
+        "paper",
+        "-f",
+        "json",
+        "--sizes",
+        "29,58",
+        store=lisa_store,
+    )
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["n_gpus"] == 58 and d["owned_purchase_usd"] == 145_000
     assert [row["n_gpus"] for row in d["sizing"]] == [29, 58]
     assert d["replay"]["estimate"] == "elapsed"
-    assert "utilization 1.0" in r.stderr                    # the note goes to stderr
+    assert "utilization 1.0" in r.stderr  # the note goes to stderr
 
 
 def test_command_table_shows_the_assumptions_beside_the_figures(lisa_store):
-    r = rdcost("compare-buy-vs-cloud", "-p", "lisa", "-a", "paper", "--gpus", "32", store=lisa_store)
+    r = rdcost(
+        "compare-buy-vs-cloud", "-p", "lisa", "-a", "paper", "--gpus", "32", store=lisa_store
+    )
     assert r.returncode == 0, r.stderr
-    assert "$80,000" in r.stdout                            # 32 x $2,500
+    assert "$80,000" in r.stdout  # 32 x $2,500
     assert "217 W x PUE 1.58 x $0.12/kWh" in r.stdout
     assert "Assumptions" in r.stdout and "preset paper" in r.stdout
 
 
 def test_command_markdown_whole_servers_and_plots(lisa_store, tmp_path):
     png, svg = tmp_path / "cum.png", tmp_path / "sizing.svg"
-    r = rdcost("compare-buy-vs-cloud", "-p", "lisa", "-a", "paper", "-f", "markdown", "--whole-servers",
-               "--sizes", "58", "--plot-cumulative", str(png), "--plot-sizing", str(svg), store=lisa_store)
+    r = rdcost(
+        "compare-buy-vs-cloud",
+        "-p",
+        "lisa",
+        "-a",
+        "paper",
+        "-f",
+        "markdown",
+        "--whole-servers",
+        "--sizes",
+        "58",
+        "--plot-cumulative",
+        str(png),
+        "--plot-sizing",
+        str(svg),
+        store=lisa_store,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("# rdcost compare")
-    assert "$160,000" in r.stdout                           # 58 GPUs -> 8 whole servers of $20,000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and svg.read_text().lstrip().startswith("<?xml")
+    assert "$160,000" in r.stdout  # 58 GPUs -> 8 whole servers of $20,000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and svg.read_text().lstrip().startswith(
+        "<?xml"
+    )
 
 
 def test_command_errors(lisa_store):
-    r = rdcost("compare-buy-vs-cloud", "-p", "lisa", "-a", "paper", "--size-by", "median", store=lisa_store)
+    r = rdcost(
+        "compare-buy-vs-cloud", "-p", "lisa", "-a", "paper", "--size-by", "median", store=lisa_store
+    )
     assert r.returncode == 2 and "--size-by" in r.stderr and "Traceback" not in r.stderr
     r = rdcost("compare-buy-vs-cloud", "-p", "nope", store=lisa_store)
     assert r.returncode == 1 and "no jobs" in r.stderr  # an input problem, as in every command

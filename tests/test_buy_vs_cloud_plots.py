@@ -24,18 +24,35 @@ def _jobs():
     rows = []
     for i in range(30):  # one-GPU jobs of 10 h, three submitted every 5 hours
         s = T0 + pd.Timedelta(hours=5 * (i // 3))
-        rows.append(dict(record_key=f"k{i}", submit_time=s, start_time=s, end_time=s + pd.Timedelta(hours=10),
-                         elapsed_s=36_000.0, n_gpus=1.0 + (i % 2), gpu_type="v100", state="COMPLETED"))
+        rows.append(
+            dict(
+                record_key=f"k{i}",
+                submit_time=s,
+                start_time=s,
+                end_time=s + pd.Timedelta(hours=10),
+                elapsed_s=36_000.0,
+                n_gpus=1.0 + (i % 2),
+                gpu_type="v100",
+                state="COMPLETED",
+            )
+        )
     return conform(pd.DataFrame(rows))
 
 
 @pytest.fixture(scope="module")
 def report():
-    a = assumptions_mod.apply_dict(assumptions_mod.Assumptions(), {
-        "prices": {"v100_sxm2": {"usd_per_gpu_hour_low": 0.74, "usd_per_gpu_hour_high": 2.48}},
-        "pue": {"value": 1.1}, "electricity": {"usd_per_kwh": 0.08}}, "test")
-    owned = bvc.OwnedSpec().merged({"server_price_usd": 400, "gpus_per_server": 1,
-                                    "hosting_usd_per_kw_month": 0}, "test")
+    a = assumptions_mod.apply_dict(
+        assumptions_mod.Assumptions(),
+        {
+            "prices": {"v100_sxm2": {"usd_per_gpu_hour_low": 0.74, "usd_per_gpu_hour_high": 2.48}},
+            "pue": {"value": 1.1},
+            "electricity": {"usd_per_kwh": 0.08},
+        },
+        "test",
+    )
+    owned = bvc.OwnedSpec().merged(
+        {"server_price_usd": 400, "gpus_per_server": 1, "hosting_usd_per_kw_month": 0}, "test"
+    )
     return bvc.compare_jobs(_jobs(), a, owned, sizes=[2, 4, 6, 8], project="demo")
 
 
@@ -54,17 +71,31 @@ def test_png(report, kind, tmp_path):
 
 # 15 one-GPU and 15 two-GPU jobs of 10 h = 450 GPU-hours; span 0-55 h:
 # 450 / 55 = 8.2 GPUs on average -> 8 bought.
-@pytest.mark.parametrize("kind,title", [("buy-vs-cloud-cumulative", "Renting vs buying 8 GPUs"),
-                                        ("sizing", "Sizing an owned cluster by replaying the jobs")])
+@pytest.mark.parametrize(
+    "kind,title",
+    [
+        ("buy-vs-cloud-cumulative", "Renting vs buying 8 GPUs"),
+        ("sizing", "Sizing an owned cluster by replaying the jobs"),
+    ],
+)
 def test_svg_has_title_and_axis_labels(report, kind, title, tmp_path):
     text = get_plot(kind)(report, tmp_path / f"{kind}.svg").read_text()
     assert text.lstrip().startswith("<?xml")
     assert title in text and "project demo" in text
     if kind == "sizing":
-        for label in ("GPUs owned", "project duration (days)", "wait before start (hours)", "cost (USD)"):
+        for label in (
+            "GPUs owned",
+            "project duration (days)",
+            "wait before start (hours)",
+            "cost (USD)",
+        ):
             assert label in text
     else:
-        for label in ("cumulative cost (USD)", "time since the first job started (months)", "break-even vs"):
+        for label in (
+            "cumulative cost (USD)",
+            "time since the first job started (months)",
+            "break-even vs",
+        ):
             assert label in text
 
 
@@ -81,7 +112,9 @@ def test_unknown_suffix_and_missing_sizing_are_refused(report, tmp_path):
 
 
 def test_only_the_plots_import_matplotlib():
-    code = ("import sys, rdcost.cli, rdcost.analysis.buy_vs_cloud, rdcost.analysis.replay; "
-            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
+    code = (
+        "import sys, rdcost.cli, rdcost.analysis.buy_vs_cloud, rdcost.analysis.replay; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

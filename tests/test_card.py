@@ -26,7 +26,9 @@ def lisa(tmp_path_factory):
     store = tmp_path_factory.mktemp("lisa-card") / "store"
     rdcost.ingest([LISA / "sacct.txt", LISA / "wandb_runs.csv"], store=store, project="lisa")
     st = rdcost.open_store(store)
-    ctx = analyze_project(st.read_jobs(project="lisa"), load(["paper"]), project="lisa", inputs=st.inputs())
+    ctx = analyze_project(
+        st.read_jobs(project="lisa"), load(["paper"]), project="lisa", inputs=st.inputs()
+    )
     return store, ctx
 
 
@@ -36,7 +38,11 @@ def test_statement_of_the_sample_matches_the_summary(lisa):
     s = ctx.summary
     assert st.n_jobs == 4789 and round(st.gpu_hours) == 239_942 and st.n_grid_searches == 123
     assert (st.energy_kwh, st.co2e_kg, st.cloud_usd_low, st.cloud_usd_high) == (
-        s.energy_kwh, s.co2e_kg, s.cloud_usd_low, s.cloud_usd_high)
+        s.energy_kwh,
+        s.co2e_kg,
+        s.cloud_usd_low,
+        s.cloud_usd_high,
+    )
     in_search = ctx.groups["search_id"].notna()
     assert st.grid_search_gpu_hours == pytest.approx(ctx.costs.loc[in_search, "gpu_hours"].sum())
     assert 0 < st.grid_search_gpu_hours < st.gpu_hours
@@ -53,12 +59,18 @@ def test_tuning_of_the_sample_finds_what_the_generator_put_in(lisa):
     tu = card.statement(ctx).tuning
     assert tu.is_available and tu.reason is None and tu.metric == "val/f1" and tu.goal == "max"
     items = dict(tu.items)
-    assert list(items) == ["Hyperparameters that mattered", "Seed noise", "Random search over the same runs",
-                           "Repeated runs"]
+    assert list(items) == [
+        "Hyperparameters that mattered",
+        "Seed noise",
+        "Random search over the same runs",
+        "Repeated runs",
+    ]
     mattered = items["Hyperparameters that mattered"]
     assert mattered.startswith("val/f1 depended most on learning_rate (median ")
     assert mattered.index("learning_rate") < mattered.index("dropout")
-    assert not {"epoch", "train/loss", "slurm_job_id"} & set(re.findall(r"(\S+) \(median", mattered))
+    assert not {"epoch", "train/loss", "slurm_job_id"} & set(
+        re.findall(r"(\S+) \(median", mattered)
+    )
     # the card says what `rdcost tuning` says: the same analysis, not a second measure
     t = analyze_context(ctx)
     assert [x for _, x in tu.items] == [x for k, x in t.statement_items() if k != "searches"]
@@ -68,14 +80,27 @@ def test_tuning_of_the_sample_finds_what_the_generator_put_in(lisa):
 
 # -- hand-made runs ---------------------------------------------------------------------
 
+
 def _runs(rows: list[dict], other: bool = False) -> pd.DataFrame:
     out = []
     for i, r in enumerate(rows):
         cfg, met = r.pop("config"), r.pop("metrics")
-        row = {"record_key": f"w{i}", "source": "wandb", "project": "t", "run_id": f"r{i}", "job_id": f"r{i}",
-               "job_name": f"run-{i}", "user": "u", "state": "COMPLETED", "n_gpus": 1.0, "gpu_type": "v100",
-               "start_time": pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(hours=i),
-               "elapsed_s": 3600.0, "group_source": "sweep", **r}
+        row = {
+            "record_key": f"w{i}",
+            "source": "wandb",
+            "project": "t",
+            "run_id": f"r{i}",
+            "job_id": f"r{i}",
+            "job_name": f"run-{i}",
+            "user": "u",
+            "state": "COMPLETED",
+            "n_gpus": 1.0,
+            "gpu_type": "v100",
+            "start_time": pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(hours=i),
+            "elapsed_s": 3600.0,
+            "group_source": "sweep",
+            **r,
+        }
         if other:
             row["other_json"] = json.dumps({**cfg, **met})
         else:
@@ -96,10 +121,19 @@ HAND = [  # search A: lr 0.1 -> 80, 80; lr 0.01 -> 70, 72. search B: lr 0.1 -> 6
     {"group_id": "A", "config": {"lr": 0.1, "dropout": 0.3}, "metrics": {"val_acc": 80.0}},
     {"group_id": "A", "config": {"lr": 0.01, "dropout": 0.1}, "metrics": {"val_acc": 70.0}},
     {"group_id": "A", "config": {"lr": 0.01, "dropout": 0.3}, "metrics": {"val_acc": 72.0}},
-    {"group_id": "A", "state": "FAILED", "config": {"lr": 0.5, "dropout": 0.1}, "metrics": {"val_acc": 0.0}},
+    {
+        "group_id": "A",
+        "state": "FAILED",
+        "config": {"lr": 0.5, "dropout": 0.1},
+        "metrics": {"val_acc": 0.0},
+    },
     {"group_id": "B", "config": {"lr": 0.1, "dropout": 0.2}, "metrics": {"val_acc": 60.0}},
     {"group_id": "B", "config": {"lr": 0.01, "dropout": 0.2}, "metrics": {"val_acc": 65.0}},
-    {"group_id": "C", "config": {"lr": 0.1, "dropout": 0.2}, "metrics": {"val_acc": 99.0}},  # one run: skipped
+    {
+        "group_id": "C",
+        "config": {"lr": 0.1, "dropout": 0.2},
+        "metrics": {"val_acc": 99.0},
+    },  # one run: skipped
 ]
 
 
@@ -111,24 +145,32 @@ def test_tuning_hand_worked():
     st = card.statement(_ctx(_runs([dict(r) for r in HAND])))
     rows, tu = _rows(st), st.tuning
     assert tu.is_available and tu.metric == "val_acc" and tu.goal == "max"
-    assert rows["Metric tuned for"].startswith("val_acc, higher is better (the only validation metric")
+    assert rows["Metric tuned for"].startswith(
+        "val_acc, higher is better (the only validation metric"
+    )
     # eta² of lr in A: between-value SS 4 x 4.5² = 81 over total SS 4.5² + 4.5² + 5.5² + 3.5² = 83;
     # in B each value has one run: 1. Median over A and B: 0.988 -> 99%. Spread: A 80 - 71 = 9, B 65 - 60 = 5:
     # median 7. dropout varies in A only: means 75 and 76, between-value SS 1 -> 1 / 83 = 1%, spread 1.
     assert rows["Hyperparameters that mattered"] == (
         "val_acc depended most on lr (median 99% of the variance within a search, spread 7; 2 searches), "
         "then dropout (median 1% of the variance within a search, spread 1; 1 searches) "
-        "(main effects, eta-squared).")
+        "(main effects, eta-squared)."
+    )
     assert "Seed noise" not in rows  # no run logs a seed
     # three searches of 5, 2 and 1 runs of 1 GPU-hour each: 8 GPU-hours spent
     assert "within 1% (relative) of each search's best" in rows["Random search over the same runs"]
-    assert "of the 8 spent; resampled 10,000 times, seed 0" in rows["Random search over the same runs"]
+    assert (
+        "of the 8 spent; resampled 10,000 times, seed 0" in rows["Random search over the same runs"]
+    )
     # C trains B's (lr 0.1, dropout 0.2) again after it gave a result: 1 redundant run, 1 GPU-hour
-    assert rows["Repeated runs"].startswith("1 runs repeated a configuration and seed that had already given a "
-                                            "result (1 GPU-hours); 0 were retries")
+    assert rows["Repeated runs"].startswith(
+        "1 runs repeated a configuration and seed that had already given a "
+        "result (1 GPU-hours); 0 were retries"
+    )
     # 8 runs, (0.1, 0.2) twice: 7 configurations
-    assert rows["Configurations tried"].startswith("7 distinct hyperparameter configurations (seeds excluded) "
-                                                   "among 8 runs")
+    assert rows["Configurations tried"].startswith(
+        "7 distinct hyperparameter configurations (seeds excluded) among 8 runs"
+    )
     assert "within 1% (relative) of the search's best" in tu.method
     assert "10,000 resamples per search, seed 0" in tu.method
     assert "Which logged values" not in tu.method  # config and metrics were told apart
@@ -136,7 +178,8 @@ def test_tuning_hand_worked():
 
 SEEDS = [  # one search; each configuration with two seeds: lr 0.1 -> 80, 82; lr 0.01 -> 70, 74
     {"group_id": "S", "config": {"lr": lr, "seed": seed}, "metrics": {"val_acc": v}}
-    for lr, seed, v in ((0.1, 1, 80.0), (0.1, 2, 82.0), (0.01, 1, 70.0), (0.01, 2, 74.0))]
+    for lr, seed, v in ((0.1, 1, 80.0), (0.1, 2, 82.0), (0.01, 1, 70.0), (0.01, 2, 74.0))
+]
 
 
 def test_seed_noise_and_the_tuning_parameters_reach_the_card():
@@ -144,24 +187,45 @@ def test_seed_noise_and_the_tuning_parameters_reach_the_card():
     st = card.statement(ctx, params=TuningParams(tolerance=0.5, tolerance_kind="absolute"))
     rows = _rows(st)
     # pooled variance over the two configurations: ((80 - 81)² + (82 - 81)² + (70 - 72)² + (74 - 72)²) / 2 = 5
-    assert rows["Seed noise"] == ("Across seeds of the same configuration, val_acc varied with a median standard "
-                                  f"deviation of {5 ** 0.5:.3g} (1 searches).")
+    assert rows["Seed noise"] == (
+        "Across seeds of the same configuration, val_acc varied with a median standard "
+        f"deviation of {5**0.5:.3g} (1 searches)."
+    )
     assert "within 0.5 val_acc of each search's best" in rows["Random search over the same runs"]
     assert "within 0.5 val_acc of the search's best" in st.tuning.method
-    assert rows["Configurations tried"].startswith("2 distinct hyperparameter configurations (seeds excluded) "
-                                                   "among 4 runs")
+    assert rows["Configurations tried"].startswith(
+        "2 distinct hyperparameter configurations (seeds excluded) among 4 runs"
+    )
     # an analysis at hand is used as it is
     t = analyze_context(ctx, TuningParams(metric="val_acc", goal="min"))
-    assert _rows(card.statement(ctx, tuning=(t, None)))["Metric tuned for"].startswith("val_acc, lower is better")
+    assert _rows(card.statement(ctx, tuning=(t, None)))["Metric tuned for"].startswith(
+        "val_acc, lower is better"
+    )
 
 
 def test_tuning_not_available_is_said():
-    plain = conform(pd.DataFrame([{"record_key": "k", "source": "csv", "project": "t", "job_id": "1",
-                                   "state": "COMPLETED", "n_gpus": 1.0, "gpu_type": "v100",
-                                   "start_time": pd.Timestamp("2020-01-01", tz="UTC"),
-                                   "end_time": pd.Timestamp("2020-01-01 01:00", tz="UTC"), "elapsed_s": 3600.0}]))
+    plain = conform(
+        pd.DataFrame(
+            [
+                {
+                    "record_key": "k",
+                    "source": "csv",
+                    "project": "t",
+                    "job_id": "1",
+                    "state": "COMPLETED",
+                    "n_gpus": 1.0,
+                    "gpu_type": "v100",
+                    "start_time": pd.Timestamp("2020-01-01", tz="UTC"),
+                    "end_time": pd.Timestamp("2020-01-01 01:00", tz="UTC"),
+                    "elapsed_s": 3600.0,
+                }
+            ]
+        )
+    )
     st = card.statement(_ctx(plain))
-    assert not st.tuning.is_available and st.tuning.reason.startswith("not available: no run reports a metric")
+    assert not st.tuning.is_available and st.tuning.reason.startswith(
+        "not available: no run reports a metric"
+    )
     md = card.to_markdown(st)
     assert "| Hyperparameter sensitivity | not available: no run reports a metric" in md
     assert "| Configurations tried | unknown" in md
@@ -209,36 +273,59 @@ def _evil_ctx():
 
 def test_latex_escapes_text_from_the_logs():
     tex = card.to_latex(card.statement(_evil_ctx()))
-    escaped = (r"a\_b\&c\%\$\#\{x\}\textasciitilde{}\textasciicircum{}\textbackslash{}\textbar{}"
-               r"\textless{}i\textgreater{}")
+    escaped = (
+        r"a\_b\&c\%\$\#\{x\}\textasciitilde{}\textasciicircum{}\textbackslash{}\textbar{}"
+        r"\textless{}i\textgreater{}"
+    )
     assert escaped in tex
     assert EVIL not in tex
     # a hyperparameter named in the logs, in the tuning analysis's row
-    assert any(line.startswith("Hyperparameters that mattered & ") and escaped + "lr (median" in line
-               for line in tex.splitlines())
+    assert any(
+        line.startswith("Hyperparameters that mattered & ") and escaped + "lr (median" in line
+        for line in tex.splitlines()
+    )
     body = "\n".join(line for line in tex.splitlines() if not line.startswith("%"))
     # every & that is not a column separator, every % $ # _ is escaped
     assert not re.search(r"(?<!\\)[%$#_]", body.replace("CO$_2$e", "").replace(r"$\times$", ""))
     assert all(line.count(" & ") == 1 for line in body.splitlines() if line.endswith("\\\\"))
     assert body.count("{") == body.count("}")
-    assert tex.startswith("% Compute statement") and r"\begin{tabular}" in tex and r"\end{table}" in tex
+    assert (
+        tex.startswith("% Compute statement")
+        and r"\begin{tabular}" in tex
+        and r"\end{table}" in tex
+    )
 
 
 def test_markdown_escapes_text_from_the_logs():
     md = card.to_markdown(card.statement(_evil_ctx()))
     assert "<i>" not in md and "&lt;i&gt;" in md
     assert r"a\_b&amp;c%$#{x}\~^\\\|" in md
-    assert r"| Hyperparameters that mattered | val\_acc depended most on a\_b&amp;c%$#{x}\~^\\\|&lt;i&gt;lr" in md
+    assert (
+        r"| Hyperparameters that mattered | val\_acc depended most on a\_b&amp;c%$#{x}\~^\\\|&lt;i&gt;lr"
+        in md
+    )
     for line in md.splitlines():
         if line.startswith("| ") and not line.startswith("| ---"):
-            assert len(re.findall(r"(?<!\\)\|", line)) == 3, line  # item | value: no stray cell separator
+            assert len(re.findall(r"(?<!\\)\|", line)) == 3, (
+                line
+            )  # item | value: no stray cell separator
 
 
 def test_markdown_of_the_sample_is_short_and_complete(lisa):
     md = card.to_markdown(card.statement(lisa[1]))
-    for item in ("Final model", "Whole project", "Hyperparameter tuning", "Configurations tried",
-                 "Energy and CO2e", "Cloud cost of the same GPU-hours", "Metric tuned for",
-                 "Hyperparameters that mattered", "Seed noise", "Random search over the same runs", "Repeated runs"):
+    for item in (
+        "Final model",
+        "Whole project",
+        "Hyperparameter tuning",
+        "Configurations tried",
+        "Energy and CO2e",
+        "Cloud cost of the same GPU-hours",
+        "Metric tuned for",
+        "Hyperparameters that mattered",
+        "Seed noise",
+        "Random search over the same runs",
+        "Repeated runs",
+    ):
         assert f"| {item} |" in md
     assert "239,942 GPU-hours (9,998 GPU-days) in 4,789 jobs over 172 days" in md
     assert "$103,175 - $350,315" in md
@@ -247,8 +334,13 @@ def test_markdown_of_the_sample_is_short_and_complete(lisa):
     assert len(md.splitlines()) < 25
 
 
-@pytest.mark.parametrize("fmt_, start", [("markdown", "**Compute statement: project lisa**"),
-                                         ("latex", "% Compute statement for project lisa")])
+@pytest.mark.parametrize(
+    "fmt_, start",
+    [
+        ("markdown", "**Compute statement: project lisa**"),
+        ("latex", "% Compute statement for project lisa"),
+    ],
+)
 def test_cli_card(lisa, capsys, fmt_, start):
     store, _ = lisa
     with pytest.raises(SystemExit) as e:
@@ -269,7 +361,21 @@ def test_cli_card_bad_metric_is_a_usage_error(lisa, capsys):
 def test_cli_card_metric_and_goal(lisa, capsys):
     store, _ = lisa
     with pytest.raises(SystemExit) as e:
-        main(["card", "--store", str(store), "-p", "lisa", "-a", "paper", "-m", "val/f1", "--goal", "min"])
+        main(
+            [
+                "card",
+                "--store",
+                str(store),
+                "-p",
+                "lisa",
+                "-a",
+                "paper",
+                "-m",
+                "val/f1",
+                "--goal",
+                "min",
+            ]
+        )
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "| Metric tuned for | val/f1, lower is better (given) |" in out
@@ -282,7 +388,19 @@ def test_cli_card_with_a_projects_file(lisa, tmp_path, capsys):
     defs = tmp_path / "projects.toml"
     defs.write_text(f'[projects.one_user]\nusers = ["{user}"]\n', encoding="utf-8")
     with pytest.raises(SystemExit) as e:
-        main(["card", "--store", str(store), "-p", "one_user", "--projects-file", str(defs), "-a", "paper"])
+        main(
+            [
+                "card",
+                "--store",
+                str(store),
+                "-p",
+                "one_user",
+                "--projects-file",
+                str(defs),
+                "-a",
+                "paper",
+            ]
+        )
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("**Compute statement: project one\\_user**")

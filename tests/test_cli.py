@@ -13,8 +13,13 @@ from rdcost.cli.assumption_options import OPTIONS, AssumptionOptions, assumption
 
 
 def run(*args: str, env_store=None, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rdcost", *args], capture_output=True,
-                          text=True, input=input, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rdcost", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=120,
+    )
 
 
 def command_names() -> list[str]:
@@ -71,7 +76,7 @@ def test_jobs_on_an_empty_store_says_what_to_do(tmp_path):
 # -- the shared job-selection and assumption options (rdcost.cli.assumption_options) ----------
 
 FULL = ("summarize", "plot", "report", "card", "tuning")  # every shared option
-PARTIAL = ("compare-buy-vs-cloud", "estimate")          # the ones that apply to them
+PARTIAL = ("compare-buy-vs-cloud", "estimate")  # the ones that apply to them
 
 
 def _params(name: str) -> dict:
@@ -91,7 +96,12 @@ def test_commands_share_one_definition_of_each_assumption_option():
             assert "assumptions" in shared, name
         for k in shared:
             p, q = params[k], ref[k]
-            assert (p.opts, p.default, p.multiple, p.envvar) == (q.opts, q.default, q.multiple, q.envvar), (name, k)
+            assert (p.opts, p.default, p.multiple, p.envvar) == (
+                q.opts,
+                q.default,
+                q.multiple,
+                q.envvar,
+            ), (name, k)
             assert p.help, (name, k)
             if name in FULL:
                 assert p.help == q.help, (name, k)
@@ -108,22 +118,38 @@ def test_every_assumption_option_is_in_help_with_its_text():
 
 
 def test_options_become_assumptions_with_the_option_that_set_them():
-    a = AssumptionOptions(pue=1.25, lbs_co2e_per_kwh=0.5, carbon_region="DEU", crash_minutes=2.5,
-                          gpu_alias=("titanx = titanx_pascal",), power_basis="measured").load_assumptions()
+    a = AssumptionOptions(
+        pue=1.25,
+        lbs_co2e_per_kwh=0.5,
+        carbon_region="DEU",
+        crash_minutes=2.5,
+        gpu_alias=("titanx = titanx_pascal",),
+        power_basis="measured",
+    ).load_assumptions()
     assert (a.pue.value, a.pue.origin) == (1.25, "option --pue")
-    assert a.carbon.lbs_co2e_per_kwh == 0.5 and a.carbon.origin == "option --carbon-region --lbs-co2e-per-kwh"
-    assert a.crash_threshold_minutes.value == 2.5 and a.crash_threshold_minutes.origin == "option --crash-minutes"
+    assert (
+        a.carbon.lbs_co2e_per_kwh == 0.5
+        and a.carbon.origin == "option --carbon-region --lbs-co2e-per-kwh"
+    )
+    assert (
+        a.crash_threshold_minutes.value == 2.5
+        and a.crash_threshold_minutes.origin == "option --crash-minutes"
+    )
     assert dict(a.gpu_aliases)["titanx"] == "titanx_pascal"
     assert a.power_basis == "measured"
     assert "option --pue" in a.layers
     assert AssumptionOptions().load_assumptions().layers == ("built-in defaults",)
 
 
-@pytest.mark.parametrize("opts,match", [
-    ({"usd_per_gpu_hour_low": 1.0}, "give both"),
-    ({"kg_co2e_per_kwh": 0.4, "lbs_co2e_per_kwh": 0.9}, "not both"),
-    ({"gpu_alias": ("titanx",)}, "NAME=KEY"),
-], ids=["price-range-half", "kg-and-lbs", "alias-without-equals"])
+@pytest.mark.parametrize(
+    "opts,match",
+    [
+        ({"usd_per_gpu_hour_low": 1.0}, "give both"),
+        ({"kg_co2e_per_kwh": 0.4, "lbs_co2e_per_kwh": 0.9}, "not both"),
+        ({"gpu_alias": ("titanx",)}, "NAME=KEY"),
+    ],
+    ids=["price-range-half", "kg-and-lbs", "alias-without-equals"],
+)
 def test_contradictory_assumption_options_are_usage_errors(opts, match):
     from rdcost.errors import UsageError
 

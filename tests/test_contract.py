@@ -20,18 +20,25 @@ from rdcost.readers.registry import claims, get_format
 from tests.conftest import REALWORLD, SAMPLE_LOGS
 
 # The field lists of the header-less real files (from the projects that wrote them).
-HCS_V1_FIELDS = ("State,JobID,ReqCPUS,ReqMem,ReqNodes,Constraints,Submit,Eligible,Start,Elapsed,"
-                 "Suspended,End,ExitCode,DerivedExitCode,AllocNodes,NCPUS,MaxDiskRead,MaxDiskWrite,"
-                 "MaxPages,MaxRSS,MaxVMSize,CPUTime,UserCPU,SystemCPU,TotalCPU").split(",")
-SLURMDOG_FIELDS = "JobID,User,Group,State,Cluster,AllocCPUS,REQMEM,TotalCPU,Elapsed,MaxRSS,ExitCode,NNodes,NTasks,JobName".split(",")
+HCS_V1_FIELDS = (
+    "State,JobID,ReqCPUS,ReqMem,ReqNodes,Constraints,Submit,Eligible,Start,Elapsed,"
+    "Suspended,End,ExitCode,DerivedExitCode,AllocNodes,NCPUS,MaxDiskRead,MaxDiskWrite,"
+    "MaxPages,MaxRSS,MaxVMSize,CPUTime,UserCPU,SystemCPU,TotalCPU"
+).split(",")
+SLURMDOG_FIELDS = "JobID,User,Group,State,Cluster,AllocCPUS,REQMEM,TotalCPU,Elapsed,MaxRSS,ExitCode,NNodes,NTasks,JobName".split(
+    ","
+)
 
 #: (file, format, parse options)
 REAL = [
     ("clockwork_sacct_p_cedar.txt", "sacct-parsable", {}),
     ("ga4hpc_sacct_p2_example.txt", "sacct-parsable", {}),
     ("hcs_sacct_p2_noheader_array.txt", "sacct-parsable", {"fields": HCS_V1_FIELDS}),
-    ("hcs_sacct_p2_noheader_issue61_cancelled_by.txt", "sacct-parsable",
-     {"fields": HCS_V1_FIELDS + ["Partition"]}),
+    (
+        "hcs_sacct_p2_noheader_issue61_cancelled_by.txt",
+        "sacct-parsable",
+        {"fields": HCS_V1_FIELDS + ["Partition"]},
+    ),
     ("oodsacct_bridges_p2_2017.txt", "sacct-parsable", {}),
     ("slurmdog_alpine_p2_noheader_14f.txt", "sacct-parsable", {"fields": SLURMDOG_FIELDS}),
     ("slurmio_sacct_p2_single.txt", "sacct-parsable", {}),
@@ -58,8 +65,9 @@ BUNDLED = [
     ("lisa/jobs.csv", "csv", {}),
 ]
 
-CASES = ([pytest.param(REALWORLD / f, fmt, opts, id=f) for f, fmt, opts in REAL]
-         + [pytest.param(SAMPLE_LOGS / f, fmt, opts, id=f"sample_logs/{f}") for f, fmt, opts in BUNDLED])
+CASES = [pytest.param(REALWORLD / f, fmt, opts, id=f) for f, fmt, opts in REAL] + [
+    pytest.param(SAMPLE_LOGS / f, fmt, opts, id=f"sample_logs/{f}") for f, fmt, opts in BUNDLED
+]
 
 
 def _need(path):
@@ -71,7 +79,11 @@ def test_every_real_sample_file_is_covered():
     if not REALWORLD.is_dir():
         pytest.skip("../shared/realworld not present")
     listed = {f for f, _, _ in REAL}
-    present = {p.name for p in REALWORLD.iterdir() if p.suffix in {".txt", ".csv", ".json", ".jsonl", ".tsv"}}
+    present = {
+        p.name
+        for p in REALWORLD.iterdir()
+        if p.suffix in {".txt", ".csv", ".json", ".jsonl", ".tsv"}
+    }
     assert present - listed == set(), "add the new sample files to REAL"
 
 
@@ -88,8 +100,9 @@ def test_parses_to_a_valid_job_table_with_every_record_accounted_for(path, fmt, 
     assert len(df) > 0
     assert list(df.columns) == list(schema.COLUMN_NAMES)
     assert schema.validate(df) == []
-    assert report.n_records == (report.n_jobs + report.n_folded + report.n_merged
-                                + report.n_ignored + report.n_rejected)
+    assert report.n_records == (
+        report.n_jobs + report.n_folded + report.n_merged + report.n_ignored + report.n_rejected
+    )
     assert report.n_jobs == len(df)
     assert df["source_format"].notna().all() and df["source"].notna().all()
 
@@ -112,7 +125,9 @@ def test_parquet_round_trip_is_lossless(path, fmt, opts, tmp_path):
     pd.testing.assert_frame_equal(df, back)
 
 
-@pytest.mark.parametrize("fmt", ["sacct-parsable", "sacct-fixed", "sacct-json", "wandb", "mlflow", "csv"])
+@pytest.mark.parametrize(
+    "fmt", ["sacct-parsable", "sacct-fixed", "sacct-json", "wandb", "mlflow", "csv"]
+)
 def test_every_format_module_follows_the_contract(fmt):
     module = get_format(fmt)
     assert module.NAME == fmt

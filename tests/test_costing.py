@@ -18,7 +18,7 @@ from rdcost.analysis import costing
 from rdcost.analysis.costing import KG_PER_LB, concurrency, estimate_run
 
 PAPER_PUE = 1.58
-PAPER_KG = 0.954 * KG_PER_LB   # 0.954 lbs CO2e per kWh
+PAPER_KG = 0.954 * KG_PER_LB  # 0.954 lbs CO2e per kWh
 
 # Table 3 of Strubell et al. (2019): hardware, count, power W, hours,
 # kWh x PUE, CO2e lbs, cost low, cost high, price low, price high (per device-hour).
@@ -41,7 +41,7 @@ def test_constants_are_exact():
 
 
 def test_unit_functions_by_hand():
-    assert costing.gpu_hours(2, 5400) == 3.0                    # 2 GPUs x 1.5 h
+    assert costing.gpu_hours(2, 5400) == 3.0  # 2 GPUs x 1.5 h
     assert costing.cloud_usd(120, 0.43) == pytest.approx(51.6)
     assert costing.energy_kwh(120, 217, 1.58) == pytest.approx(120 * 0.217 * 1.58)
     assert costing.kwh_from_j(7_200_000) == 2.0
@@ -54,7 +54,9 @@ def test_unit_functions_by_hand():
 def test_unknown_stays_unknown_never_zero():
     assert math.isnan(costing.gpu_hours(None, 3600))
     assert math.isnan(costing.energy_kwh(10, None, 1.58))
-    s = costing.gpu_hours(pd.Series([1, pd.NA, 2], dtype="Float64"), pd.Series([3600.0, 3600.0, np.nan]))
+    s = costing.gpu_hours(
+        pd.Series([1, pd.NA, 2], dtype="Float64"), pd.Series([3600.0, 3600.0, np.nan])
+    )
     assert s.iloc[0] == 1.0 and s.isna().iloc[1] and s.isna().iloc[2]
 
 
@@ -122,13 +124,22 @@ def test_back_to_back_jobs_do_not_overlap():
 def test_concurrency_ignores_unknowns_and_handles_empty():
     c = concurrency(pd.Series([_t(0), pd.NaT]), pd.Series([_t(1), _t(2)]), pd.Series([1.0, 5.0]))
     assert c.peak_concurrent_gpus == 1.0
-    empty = concurrency(pd.Series([], dtype="datetime64[ns, UTC]"),
-                        pd.Series([], dtype="datetime64[ns, UTC]"), pd.Series([], dtype=float))
+    empty = concurrency(
+        pd.Series([], dtype="datetime64[ns, UTC]"),
+        pd.Series([], dtype="datetime64[ns, UTC]"),
+        pd.Series([], dtype=float),
+    )
     assert empty.peak_concurrent_gpus is None and empty.mean_concurrent_gpus is None
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 200), st.integers(1, 8)), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1000), st.integers(0, 200), st.integers(1, 8)),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_concurrency_peak_matches_brute_force(jobs):
     start = pd.Series([_t(s) for s, _, _ in jobs])
     end = pd.Series([_t(s + d) for s, d, _ in jobs])
@@ -146,4 +157,6 @@ def test_concurrency_peak_matches_brute_force(jobs):
 @settings(max_examples=50, deadline=None)
 @given(st.floats(0, 1e6), st.floats(0.01, 10), st.floats(0.01, 10))
 def test_cost_is_linear_in_price(gh, p, k):
-    assert costing.cloud_usd(gh, p * k) == pytest.approx(k * costing.cloud_usd(gh, p), rel=1e-9, abs=1e-9)
+    assert costing.cloud_usd(gh, p * k) == pytest.approx(
+        k * costing.cloud_usd(gh, p), rel=1e-9, abs=1e-9
+    )

@@ -36,15 +36,24 @@ def write_sacct(path: Path, first_id: int, n: int) -> None:
             end = start + pd.Timedelta(seconds=600 + i % 5000)
             el = int((end - start).total_seconds())
             s, b, e = (x.strftime("%Y-%m-%dT%H:%M:%S") for x in (submit, start, end))
-            fh.write(f"{jid}|{jid}|u{i % 7}|acct|gpu|COMPLETED|0:0|{s}|{b}|{e}|{el}|4|"
-                     f"billing=4,cpu=4,gres/gpu:titanx=1,gres/gpu=1,mem=8G,node=1\n")
-            fh.write(f"{jid}.batch|{jid}.batch||acct||COMPLETED|0:0|{b}|{b}|{e}|{el}|4|"
-                     f"cpu=4,gres/gpu:titanx=1,gres/gpu=1,mem=8G,node=1\n")
+            fh.write(
+                f"{jid}|{jid}|u{i % 7}|acct|gpu|COMPLETED|0:0|{s}|{b}|{e}|{el}|4|"
+                f"billing=4,cpu=4,gres/gpu:titanx=1,gres/gpu=1,mem=8G,node=1\n"
+            )
+            fh.write(
+                f"{jid}.batch|{jid}.batch||acct||COMPLETED|0:0|{b}|{b}|{e}|{el}|4|"
+                f"cpu=4,gres/gpu:titanx=1,gres/gpu=1,mem=8G,node=1\n"
+            )
 
 
 def rdcost(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "rdcost", *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "rdcost", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def snapshot(store: Path) -> pd.DataFrame:

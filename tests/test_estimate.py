@@ -21,8 +21,12 @@ TABLE3 = [
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rdcost", "estimate", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rdcost", "estimate", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def estimate_json(*args: str) -> dict:
@@ -55,7 +59,9 @@ def test_nas_tpu_row_within_the_papers_rounding():
 def test_issue_example_in_every_format():
     args = ["--hardware", "P100", "--count", "8", "--hours", "12", "--watts", "1415.78"]
     t = run(*args)
-    assert t.returncode == 0 and "$41 - $140" in t.stdout and "26.8" in t.stdout and "25.6" in t.stdout
+    assert (
+        t.returncode == 0 and "$41 - $140" in t.stdout and "26.8" in t.stdout and "25.6" in t.stdout
+    )
     assert "Strubell" in t.stdout and "PUE: 1.58" in t.stdout
     m = run(*args, "--format", "markdown")
     assert "| hardware |" in m.stdout
@@ -84,8 +90,17 @@ def test_json_contract_and_defaults():
 
 def test_options_override_pue_intensity_and_prices():
     base = ["--hardware", "P100", "--count", "8", "--hours", "12", "--watts", "1000"]
-    d = estimate_json(*base, "--pue", "1.1", "--kg-co2e-per-kwh", "0.5",
-                      "--usd-per-gpu-hour-low", "1", "--usd-per-gpu-hour-high", "3")
+    d = estimate_json(
+        *base,
+        "--pue",
+        "1.1",
+        "--kg-co2e-per-kwh",
+        "0.5",
+        "--usd-per-gpu-hour-low",
+        "1",
+        "--usd-per-gpu-hour-high",
+        "3",
+    )
     # 12 h x 1000 W x 1.1 / 1000 = 13.2 kWh; x 0.5 = 6.6 kg; 96 device-hours x $1-$3
     assert d["energy_kwh"] == pytest.approx(13.2)
     assert d["co2e_kg"] == pytest.approx(6.6)
@@ -96,17 +111,26 @@ def test_options_override_pue_intensity_and_prices():
 
 def test_hardware_outside_the_preset_uses_the_price_list_on_a_date():
     # gcp a100_40_sxm: spot 1.10 and on-demand 3.67 as of 2022-08-04 (cloud_prices.csv)
-    d = estimate_json("--hardware", "A100", "--count", "8", "--hours", "10", "--price-date", "2022-09-01")
+    d = estimate_json(
+        "--hardware", "A100", "--count", "8", "--hours", "10", "--price-date", "2022-09-01"
+    )
     assert d["usd_per_gpu_hour_low"] == 1.10 and d["usd_per_gpu_hour_high"] == 3.67
     assert d["cloud_usd_high"] == pytest.approx(80 * 3.67)
 
 
-@pytest.mark.parametrize("args,code,text", [
-    (["--hardware", "P100", "--hours", "1", "--watts", "1", "--watts-per-device", "1"], 2, "not both"),
-    (["--hardware", "P100", "--hours", "0"], 2, "--hours"),
-    (["--hardware", "rtx2080ti", "--hours", "1"], 1, "no cloud price"),
-    (["--hardware", "P100", "--hours", "1", "--usd-per-gpu-hour-low", "1"], 2, "both"),
-])
+@pytest.mark.parametrize(
+    "args,code,text",
+    [
+        (
+            ["--hardware", "P100", "--hours", "1", "--watts", "1", "--watts-per-device", "1"],
+            2,
+            "not both",
+        ),
+        (["--hardware", "P100", "--hours", "0"], 2, "--hours"),
+        (["--hardware", "rtx2080ti", "--hours", "1"], 1, "no cloud price"),
+        (["--hardware", "P100", "--hours", "1", "--usd-per-gpu-hour-low", "1"], 2, "both"),
+    ],
+)
 def test_errors_are_clear(args, code, text):
     r = run(*args)
     assert r.returncode == code, r.stderr

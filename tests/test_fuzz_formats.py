@@ -44,7 +44,7 @@ class Seed:
     path: Path
     format: str
     delimiter: bytes = b""
-    head: int = 12                      # lines kept (0 = whole file)
+    head: int = 12  # lines kept (0 = whole file)
     options: dict = field(default_factory=dict, hash=False)
 
     @property
@@ -69,17 +69,46 @@ SEEDS = [
     Seed("lisa-wandb", SAMPLE_LOGS / "lisa/wandb_runs.csv", "wandb", b",", 10),
     Seed("lisa-jobs", SAMPLE_LOGS / "lisa/jobs.csv", "csv", b",", 12),
     Seed("sacct-p-trailing", REALWORLD / "clockwork_sacct_p_cedar.txt", "sacct-parsable", b"|", 12),
-    Seed("sacct-p2-formatall", REALWORLD / "slurmusage_sacct_p2_formatall.txt", "sacct-parsable", b"|", 8),
-    Seed("sacct-p2-noheader", REALWORLD / "hcs_sacct_p2_noheader_array.txt", "sacct-parsable", b"|", 12,
-         {"fields": HCS_V1_FIELDS}),
-    Seed("sacct-p2-slurmdog", REALWORLD / "slurmdog_alpine_p2_noheader_14f.txt", "sacct-parsable", b"|",
-         12, {"fields": SLURMDOG_FIELDS}),
-    Seed("sacct-fixed-cttoy", REALWORLD / "cttoy_sacct_fixedwidth_maxrss.txt", "sacct-fixed", b" ", 14),
+    Seed(
+        "sacct-p2-formatall",
+        REALWORLD / "slurmusage_sacct_p2_formatall.txt",
+        "sacct-parsable",
+        b"|",
+        8,
+    ),
+    Seed(
+        "sacct-p2-noheader",
+        REALWORLD / "hcs_sacct_p2_noheader_array.txt",
+        "sacct-parsable",
+        b"|",
+        12,
+        {"fields": HCS_V1_FIELDS},
+    ),
+    Seed(
+        "sacct-p2-slurmdog",
+        REALWORLD / "slurmdog_alpine_p2_noheader_14f.txt",
+        "sacct-parsable",
+        b"|",
+        12,
+        {"fields": SLURMDOG_FIELDS},
+    ),
+    Seed(
+        "sacct-fixed-cttoy",
+        REALWORLD / "cttoy_sacct_fixedwidth_maxrss.txt",
+        "sacct-fixed",
+        b" ",
+        14,
+    ),
     Seed("sacct-fixed-hyak", REALWORLD / "hyak_sacct_fixedwidth_2024.txt", "sacct-fixed", b" ", 14),
     Seed("sacct-json-21", REALWORLD / "sarc_sacct_json_slurm_21_8_8.json", "sacct-json", b",", 0),
     Seed("sacct-json-23", REALWORLD / "sarc_sacct_json_slurm_23_11_5.json", "sacct-json", b",", 0),
-    Seed("sacct-json-v0041", REALWORLD / "slurmweb_slurmdb_v0041_s2405_gpus_completed.json", "sacct-json",
-         b",", 0),
+    Seed(
+        "sacct-json-v0041",
+        REALWORLD / "slurmweb_slurmdb_v0041_s2405_gpus_completed.json",
+        "sacct-json",
+        b",",
+        0,
+    ),
     Seed("wandb-api", REALWORLD / "wandb_api_runs_sweepid_equiunet.csv", "wandb", b",", 8),
     Seed("wandb-ui", REALWORLD / "wandb_ui_runs_nanogpt_comp3242.csv", "wandb", b",", 8),
     Seed("wandb-json", RUNS_DATA / "wandb_runs.json", "wandb", b",", 0),
@@ -89,15 +118,25 @@ SEEDS = [
     Seed("csv-hcs", REALWORLD / "hcs_plain_jobs.csv", "csv", b",", 10),
     Seed("csv-tsv-bom", RUNS_DATA / "plain_bom_crlf.tsv", "csv", b"\t", 0),
     Seed("csv-canonical", RUNS_DATA / "plain_canonical.csv", "csv", b",", 0),
-    Seed("csv-words-dates", RUNS_DATA / "plain_words_dates.csv", "csv", b",", 0, {"tz": "Europe/Berlin"}),
+    Seed(
+        "csv-words-dates",
+        RUNS_DATA / "plain_words_dates.csv",
+        "csv",
+        b",",
+        0,
+        {"tz": "Europe/Berlin"},
+    ),
     Seed("mlflow-ui-quoted", RUNS_DATA / "mlflow_ui_quoted.csv", "mlflow", b",", 0),
     Seed("wandb-ui-endtime", RUNS_DATA / "wandb_ui_endtime.csv", "wandb", b",", 0),
 ]
 
 
 def _param(seed: Seed):
-    return pytest.param(seed, id=seed.name, marks=pytest.mark.skipif(
-        not seed.path.is_file(), reason=f"{seed.path} not present"))
+    return pytest.param(
+        seed,
+        id=seed.name,
+        marks=pytest.mark.skipif(not seed.path.is_file(), reason=f"{seed.path} not present"),
+    )
 
 
 PARAMS = [_param(s) for s in SEEDS]
@@ -116,9 +155,14 @@ def read_checked(path: Path, format: str | None, on_bad_row: str = "skip", **opt
     except RdcostError as exc:
         assert str(exc).strip(), "an error must say what is wrong"
         return exc
-    assert rep.n_records == rep.n_jobs + rep.n_folded + rep.n_merged + rep.n_ignored + rep.n_rejected, rep
+    assert (
+        rep.n_records == rep.n_jobs + rep.n_folded + rep.n_merged + rep.n_ignored + rep.n_rejected
+    ), rep
     assert rep.n_jobs == len(df)
-    assert min(rep.n_records, rep.n_jobs, rep.n_folded, rep.n_merged, rep.n_ignored, rep.n_rejected) >= 0
+    assert (
+        min(rep.n_records, rep.n_jobs, rep.n_folded, rep.n_merged, rep.n_ignored, rep.n_rejected)
+        >= 0
+    )
     assert list(df.columns) == list(schema.COLUMN_NAMES)
     assert schema.validate(df) == []
     assert sum(rep.reasons.values()) == rep.n_rejected
@@ -148,7 +192,10 @@ def _save(content: bytes, seed: Seed) -> None:
     """With $RDCOST_FUZZ_SAVE set, keep each failing input there (to replay it by hand)."""
     where = os.environ.get("RDCOST_FUZZ_SAVE")
     if where:
-        out = Path(where) / f"{seed.name}-{hashlib.sha256(content).hexdigest()[:12]}{seed.path.suffix}"
+        out = (
+            Path(where)
+            / f"{seed.name}-{hashlib.sha256(content).hexdigest()[:12]}{seed.path.suffix}"
+        )
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(content)
 
@@ -181,11 +228,15 @@ def test_mutated_json_gives_a_table_or_an_rdcost_error(seed, data):
 
 @pytest.mark.parametrize("fmt", [*FORMATS, None])
 @fuzz_settings(20)
-@given(content=st.one_of(
-    st.binary(max_size=400),
-    st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    st.lists(st.text(alphabet="JobIDStae|,;\t\x1f0123456789:-T. \"{}[]", max_size=40), max_size=8)
-      .map(lambda ls: "\n".join(ls).encode())))
+@given(
+    content=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.lists(
+            st.text(alphabet='JobIDStae|,;\t\x1f0123456789:-T. "{}[]', max_size=40), max_size=8
+        ).map(lambda ls: "\n".join(ls).encode()),
+    )
+)
 def test_arbitrary_bytes_give_a_table_or_an_rdcost_error(fmt, content):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "any.txt"
@@ -204,7 +255,6 @@ def test_a_file_of_another_format_gives_a_table_or_an_rdcost_error(seed, fmt, tm
         assert not isinstance(rep, RdcostError), rep
 
 
-
 # ---------------------------------------------------------------- regressions found by fuzzing
 
 SACCT_HEAD = "JobID|JobName|State|Start|End|ElapsedRaw|TotalCPU|ConsumedEnergyRaw"
@@ -214,9 +264,11 @@ def test_sacct_chunk_of_steps_without_any_allocation(tmp_path):
     """Step records whose allocation is missing make one inferred allocation; a chunk
     holding no allocation at all once crashed (IndexError)."""
     p = tmp_path / "steps.txt"
-    p.write_text(SACCT_HEAD + "\n"
-                 "5.batch|batch|COMPLETED|2020-01-01T00:00:00|2020-01-01T01:00:00|3600|01:00:00|10\n"
-                 "5.extern|extern|COMPLETED|2020-01-01T00:00:00|2020-01-01T01:00:00|3600|00:00:01|20\n")
+    p.write_text(
+        SACCT_HEAD + "\n"
+        "5.batch|batch|COMPLETED|2020-01-01T00:00:00|2020-01-01T01:00:00|3600|01:00:00|10\n"
+        "5.extern|extern|COMPLETED|2020-01-01T00:00:00|2020-01-01T01:00:00|3600|00:00:01|20\n"
+    )
     rep = read_checked(p, "sacct-parsable")
     assert (rep.n_jobs, rep.n_inferred, rep.n_folded, rep.n_rejected) == (1, 1, 1, 0)
 
@@ -226,9 +278,14 @@ def test_sacct_line_with_wrong_field_count_and_invalid_utf8_is_rejected_alone(tm
     whole file with a traceback."""
     p = tmp_path / "latin1.txt"
     good = "7|ok|COMPLETED|2020-01-01T00:00:00|2020-01-01T01:00:00|3600|01:00:00|"
-    p.write_bytes((SACCT_HEAD + "\n").encode() + b"\x80bad|line\n" + good.encode() + b"\n"
-                  + "8|caf\xe9|COMPLETED|2020-01-01T00:00:00|2020-01-01T01:00:00|3600||".encode("latin-1")
-                  + b"\n")
+    p.write_bytes(
+        (SACCT_HEAD + "\n").encode()
+        + b"\x80bad|line\n"
+        + good.encode()
+        + b"\n"
+        + "8|caf\xe9|COMPLETED|2020-01-01T00:00:00|2020-01-01T01:00:00|3600||".encode("latin-1")
+        + b"\n"
+    )
     df, rep = read_log_report(p, format="sacct-parsable")
     assert (rep.n_jobs, rep.n_rejected) == (2, 1)
     assert rep.examples[0].line == 2 and "2 fields where the header has 8" in rep.examples[0].reason
@@ -256,24 +313,33 @@ def test_a_header_of_a_million_columns_is_refused_at_once(tmp_path, fmt):
 def test_a_one_megabyte_cell_is_read_not_a_file_error(tmp_path, fmt):
     """Python's csv module refuses cells over 128 KiB; that once failed the whole file."""
     p = tmp_path / "big.csv"
-    p.write_text('"Name","State","Created","Runtime","Notes"\n'
-                 f'"a","finished","2024-01-01T00:00:00.000Z","60","{"n" * (1 << 20)}"\n'
-                 '"b","finished","2024-01-01T00:00:00.000Z","60","-"\n')
+    p.write_text(
+        '"Name","State","Created","Runtime","Notes"\n'
+        f'"a","finished","2024-01-01T00:00:00.000Z","60","{"n" * (1 << 20)}"\n'
+        '"b","finished","2024-01-01T00:00:00.000Z","60","-"\n'
+    )
     rep = read_checked(p, fmt)
     assert not isinstance(rep, RdcostError), rep
     assert rep.n_jobs == 2
 
 
-@pytest.mark.parametrize("record", [
-    pytest.param('{"id": "a", "name": "n", "state": ["finished"], "created_at": "2024-03-04T09:12:44"}',
-                 id="list-where-text-belongs"),
-    pytest.param('{"state": "finished"}', id="no-id-no-name"),
-    pytest.param('{}', id="empty-object"),
-])
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(
+            '{"id": "a", "name": "n", "state": ["finished"], "created_at": "2024-03-04T09:12:44"}',
+            id="list-where-text-belongs",
+        ),
+        pytest.param('{"state": "finished"}', id="no-id-no-name"),
+        pytest.param("{}", id="empty-object"),
+    ],
+)
 def test_wandb_json_records_of_the_wrong_shape_are_rejected(tmp_path, record):
     p = tmp_path / "runs.json"
-    p.write_text('[' + record + ', {"id": "b", "name": "m", "state": "finished", '
-                 '"created_at": "2024-03-04T09:12:44"}]')
+    p.write_text(
+        "[" + record + ', {"id": "b", "name": "m", "state": "finished", '
+        '"created_at": "2024-03-04T09:12:44"}]'
+    )
     rep = read_checked(p, "wandb")
     assert not isinstance(rep, RdcostError), rep
     assert (rep.n_jobs, rep.n_rejected) == (1, 1)
@@ -283,14 +349,27 @@ def test_sacct_duplicates_mixed_with_final_and_unfinished_jobs_merge_by_key(tmp_
     """The merge once grouped a sorted frame by an unsorted key array: it kept
     the wrong rows and left duplicate record keys."""
     p = tmp_path / "dups.txt"
-    states = [("1", "COMPLETED"), ("2", "PENDING"), ("2", "PENDING"), ("3", "PENDING"),
-              ("4", "COMPLETED"), ("2", "PENDING"), ("5", "COMPLETED"), ("5", "COMPLETED")]
+    states = [
+        ("1", "COMPLETED"),
+        ("2", "PENDING"),
+        ("2", "PENDING"),
+        ("3", "PENDING"),
+        ("4", "COMPLETED"),
+        ("2", "PENDING"),
+        ("5", "COMPLETED"),
+        ("5", "COMPLETED"),
+    ]
     p.write_text("JobID|State\n" + "".join(f"{j}|{s}\n" for j, s in states))
     df, rep = read_log_report(p, format="sacct-parsable")
     assert schema.validate(df) == []
     assert sorted(df["job_id"]) == ["1", "2", "3", "4", "5"] and rep.n_merged == 3
     assert dict(zip(df["job_id"], df["state"], strict=True)) == {
-        "1": "COMPLETED", "2": "PENDING", "3": "PENDING", "4": "COMPLETED", "5": "COMPLETED"}
+        "1": "COMPLETED",
+        "2": "PENDING",
+        "3": "PENDING",
+        "4": "COMPLETED",
+        "5": "COMPLETED",
+    }
 
 
 def test_sacct_json_with_a_number_of_thousands_of_digits(tmp_path):
@@ -298,41 +377,84 @@ def test_sacct_json_with_a_number_of_thousands_of_digits(tmp_path):
     p = tmp_path / "big.json"
     p.write_text('{"jobs": [{"job_id": ' + "9" * 5000 + ', "name": "x"}], "meta": {}}')
     err = read_checked(p, "sacct-json")
-    assert isinstance(err, RdcostError) and "a number too long to read (more than 4300 digits)" in str(err)
+    assert isinstance(
+        err, RdcostError
+    ) and "a number too long to read (more than 4300 digits)" in str(err)
 
 
 def test_run_export_cell_of_thousands_of_digits_is_kept_as_text(tmp_path):
     p = tmp_path / "api.csv"
-    p.write_text("name,state,created_at,config.seed\nr1,finished,2024-01-01T00:00:00,"
-                 + "9" * 5000 + "\n")
+    p.write_text(
+        "name,state,created_at,config.seed\nr1,finished,2024-01-01T00:00:00," + "9" * 5000 + "\n"
+    )
     df, rep = read_log_report(p, format="wandb")
     assert rep.n_jobs == 1 and json.loads(df.loc[0, "config_json"])["seed"] == "9" * 5000
 
 
 # ---------------------------------------------------------------- any options
 
-OPTION_SEEDS = [_param(s) for s in SEEDS if s.name in (
-    "lisa-sacct", "lisa-wandb", "lisa-jobs", "sacct-fixed-cttoy", "sacct-json-21", "mlflow-ui", "wandb-json")]
+OPTION_SEEDS = [
+    _param(s)
+    for s in SEEDS
+    if s.name
+    in (
+        "lisa-sacct",
+        "lisa-wandb",
+        "lisa-jobs",
+        "sacct-fixed-cttoy",
+        "sacct-json-21",
+        "mlflow-ui",
+        "wandb-json",
+    )
+]
 
-options = st.fixed_dictionaries({}, optional={
-    "tz": st.one_of(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Nope/Nope", "", "utc",
-                                     "../../etc/passwd", "Etc/GMT+14"]), st.text(max_size=12)),
-    "delimiter": st.one_of(st.sampled_from(["|", ",", ";", "\t", "\x1f", "é", "||", "\n", '"', " ", ""]),
-                           st.text(max_size=3)),
-    "fields": st.lists(st.one_of(st.sampled_from(["JobID", "State", "Elapsed", "jobid", "elapsed", "ConsumedE+",
-                                                  "Bogus", ""]), st.text(max_size=8)), max_size=5),
-    "gpus_per_run": st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
-    "gpu_type": st.one_of(st.none(), st.text(max_size=8)),
-    "dayfirst": st.sampled_from([None, True, False]),
-    "cluster": st.one_of(st.none(), st.text(max_size=8)),
-    "project": st.one_of(st.none(), st.text(max_size=8)),
-    "column_map": st.dictionaries(st.sampled_from(["start_time", "end_time", "job_id", "user", "gpus", "bogus",
-                                                   "elapsed_s"]),
-                                  st.sampled_from(["Start", "Created", "job_id", "JobID", "nope", "", "Name"]),
-                                  max_size=3),
-    "chunk_rows": st.integers(-3, 50),
-    "on_bad_row": st.sampled_from(["skip", "raise"]),
-})
+options = st.fixed_dictionaries(
+    {},
+    optional={
+        "tz": st.one_of(
+            st.sampled_from(
+                [
+                    "UTC",
+                    "Europe/Berlin",
+                    "America/New_York",
+                    "Nope/Nope",
+                    "",
+                    "utc",
+                    "../../etc/passwd",
+                    "Etc/GMT+14",
+                ]
+            ),
+            st.text(max_size=12),
+        ),
+        "delimiter": st.one_of(
+            st.sampled_from(["|", ",", ";", "\t", "\x1f", "é", "||", "\n", '"', " ", ""]),
+            st.text(max_size=3),
+        ),
+        "fields": st.lists(
+            st.one_of(
+                st.sampled_from(
+                    ["JobID", "State", "Elapsed", "jobid", "elapsed", "ConsumedE+", "Bogus", ""]
+                ),
+                st.text(max_size=8),
+            ),
+            max_size=5,
+        ),
+        "gpus_per_run": st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+        "gpu_type": st.one_of(st.none(), st.text(max_size=8)),
+        "dayfirst": st.sampled_from([None, True, False]),
+        "cluster": st.one_of(st.none(), st.text(max_size=8)),
+        "project": st.one_of(st.none(), st.text(max_size=8)),
+        "column_map": st.dictionaries(
+            st.sampled_from(
+                ["start_time", "end_time", "job_id", "user", "gpus", "bogus", "elapsed_s"]
+            ),
+            st.sampled_from(["Start", "Created", "job_id", "JobID", "nope", "", "Name"]),
+            max_size=3,
+        ),
+        "chunk_rows": st.integers(-3, 50),
+        "on_bad_row": st.sampled_from(["skip", "raise"]),
+    },
+)
 
 
 @pytest.mark.parametrize("seed", OPTION_SEEDS)
@@ -351,8 +473,10 @@ def test_any_options_give_a_table_or_an_rdcost_error(seed, opts, forced, tmp_pat
 
 def test_wandb_json_lines_with_a_number_of_thousands_of_digits(tmp_path):
     p = tmp_path / "runs.jsonl"
-    p.write_text('{"id": "a", "name": "n", "state": "finished", "created_at": "2024-03-04T09:12:44"}\n'
-                 '{"id": "b", "name": "m", "state": "finished", "_runtime": ' + "9" * 5000 + "}\n")
+    p.write_text(
+        '{"id": "a", "name": "n", "state": "finished", "created_at": "2024-03-04T09:12:44"}\n'
+        '{"id": "b", "name": "m", "state": "finished", "_runtime": ' + "9" * 5000 + "}\n"
+    )
     rep = read_checked(p, "wandb")
     assert not isinstance(rep, RdcostError), rep
     assert (rep.n_jobs, rep.n_rejected) == (1, 1)
@@ -362,12 +486,17 @@ def test_wandb_json_lines_with_a_number_of_thousands_of_digits(tmp_path):
 DEEP = "[" * 100_000 + "]" * 100_000
 
 
-@pytest.mark.parametrize("text,fmt", [
-    pytest.param(DEEP, "wandb", id="wandb-json-array"),
-    pytest.param('{"jobs": [' + DEEP + "]}", "sacct-json", id="sacct-json"),
-    pytest.param('{"id": "a", "x": ' + DEEP + "}\n", "wandb", id="wandb-json-lines"),
-    pytest.param('{"meta": {}, "jobs": [{"job_id": 1, "name": ' + DEEP + "}]}", None, id="auto-detect"),
-])
+@pytest.mark.parametrize(
+    "text,fmt",
+    [
+        pytest.param(DEEP, "wandb", id="wandb-json-array"),
+        pytest.param('{"jobs": [' + DEEP + "]}", "sacct-json", id="sacct-json"),
+        pytest.param('{"id": "a", "x": ' + DEEP + "}\n", "wandb", id="wandb-json-lines"),
+        pytest.param(
+            '{"meta": {}, "jobs": [{"job_id": 1, "name": ' + DEEP + "}]}", None, id="auto-detect"
+        ),
+    ],
+)
 def test_json_nested_deeper_than_python_recurses(tmp_path, text, fmt):
     """json.loads raises RecursionError (not ValueError) on deep nesting; it once crashed
     the W&B sniffer and reader and the sacct JSON reader."""
@@ -383,8 +512,11 @@ def test_csv_cell_nested_deeper_than_python_recurses(tmp_path):
     assert rep.n_rejected == 1 and rep.examples[0].reason == "not a JSON object"
 
 
-@pytest.mark.parametrize("text", ["P" + "1" * 5000 + "D", "1" * 5000 + "-00:00:00", "1" * 5000 + "d"],
-                         ids=["iso-days", "clock-days", "unit-days"])
+@pytest.mark.parametrize(
+    "text",
+    ["P" + "1" * 5000 + "D", "1" * 5000 + "-00:00:00", "1" * 5000 + "d"],
+    ids=["iso-days", "clock-days", "unit-days"],
+)
 def test_durations_with_thousands_of_digits_are_refused_not_zero(tmp_path, text):
     """pandas reads integers over 4300 digits as NaN, which became 0 days."""
     p = tmp_path / "d.csv"
@@ -397,6 +529,7 @@ def test_durations_with_thousands_of_digits_are_refused_not_zero(tmp_path, text)
 def test_a_megabyte_in_a_date_column_is_refused_quickly(tmp_path):
     """dateparser takes minutes on a megabyte of text; such a cell is no date."""
     import time
+
     p = tmp_path / "slow.csv"
     p.write_text("job_id,start_time\n1," + "a b " * (1 << 18) + "\n2,4 March 2024 10:00\n")
     t0 = time.monotonic()

@@ -99,8 +99,13 @@ def test_sacct_timestamps_never_raise(s, tz):
 @fuzz_settings(60)
 @given(s=text_series(noise_text()))
 def test_sacct_tres_gres_job_id_and_exit_code_never_raise(s):
-    for frame in (sv.parse_tres(s), sv.parse_gres(s), sv.parse_job_id(s),
-                  sv.parse_job_id(s, truncated=True), sv.parse_exit_code(s)):
+    for frame in (
+        sv.parse_tres(s),
+        sv.parse_gres(s),
+        sv.parse_job_id(s),
+        sv.parse_job_id(s, truncated=True),
+        sv.parse_exit_code(s),
+    ):
         assert list(frame.index) == list(s.index)
         inv = frame["invalid"].to_numpy(dtype=bool)
         assert not inv[_empty(s).to_numpy(dtype=bool)].any()
@@ -113,8 +118,16 @@ def test_sacct_tres_gres_job_id_and_exit_code_never_raise(s):
 @fuzz_settings(60)
 @given(text=noise_text())
 def test_sacct_scalar_helpers_raise_only_parse_errors(text):
-    for fn in (sv.duration_s, sv.timelimit_s, sv.timestamp_utc, sv.size_bytes,
-               sv.mem_request_bytes, sv.tres, sv.job_id, sv.exit_code):
+    for fn in (
+        sv.duration_s,
+        sv.timelimit_s,
+        sv.timestamp_utc,
+        sv.size_bytes,
+        sv.mem_request_bytes,
+        sv.tres,
+        sv.job_id,
+        sv.exit_code,
+    ):
         try:
             fn(text)
         except ParseError as exc:
@@ -186,6 +199,7 @@ def test_state_normalizers_return_a_schema_state_or_none(text):
 
 # ---------------------------------------------------------------- run exports
 
+
 @fuzz_settings(60)
 @given(s=text_series(noise_text()))
 def test_run_durations_never_raise(s):
@@ -206,8 +220,13 @@ def test_run_durations_read_back(cases):
 
 
 @fuzz_settings(40)
-@given(s=text_series(noise_text(), max_size=8), tz=st.sampled_from(ZONES),
-       dayfirst=st.sampled_from([None, True, False]), free_form=st.booleans(), epoch=st.booleans())
+@given(
+    s=text_series(noise_text(), max_size=8),
+    tz=st.sampled_from(ZONES),
+    dayfirst=st.sampled_from([None, True, False]),
+    free_form=st.booleans(),
+    epoch=st.booleans(),
+)
 def test_run_times_never_raise(s, tz, dayfirst, free_form, epoch):
     out, reason = rv.parse_times(s, tz, dayfirst, free_form=free_form, epoch=epoch)
     assert list(out.index) == list(s.index)
@@ -225,12 +244,17 @@ def test_iso_times_read_back(cases):
 
 
 @fuzz_settings(60)
-@given(rows=st.lists(st.lists(st.one_of(noise_text(), st.none()), min_size=3, max_size=3),
-                     max_size=6),
-       keys=st.lists(noise_text(12), min_size=3, max_size=3), mode=st.sampled_from(["json", "python"]))
+@given(
+    rows=st.lists(st.lists(st.one_of(noise_text(), st.none()), min_size=3, max_size=3), max_size=6),
+    keys=st.lists(noise_text(12), min_size=3, max_size=3),
+    mode=st.sampled_from(["json", "python"]),
+)
 def test_cells_become_strict_json_objects(rows, keys, mode):
-    cells = pd.DataFrame(rows, columns=range(3), dtype=object) if rows else \
-        pd.DataFrame({i: pd.Series([], dtype=object) for i in range(3)})
+    cells = (
+        pd.DataFrame(rows, columns=range(3), dtype=object)
+        if rows
+        else pd.DataFrame({i: pd.Series([], dtype=object) for i in range(3)})
+    )
     objs = rv.json_objects(cells, keys, mode)
     assert list(objs.index) == list(cells.index)
     for text in objs.dropna():
@@ -264,12 +288,16 @@ def test_tricky_cells_have_no_surrogates():
 
 # ---------------------------------------------------------------- regressions found by fuzzing
 
-@pytest.mark.parametrize("fn,text", [
-    pytest.param(sv.parse_size, "9999999999999999999", id="size-over-int64"),
-    pytest.param(sv.parse_size, "8192P", id="size-8EiB"),
-    pytest.param(sv.parse_scaled_count, "9999999999999999999", id="scaled-count-over-int64"),
-    pytest.param(sv.parse_mem_request, "99999999999999999999Mc", id="mem-request-over-int64"),
-])
+
+@pytest.mark.parametrize(
+    "fn,text",
+    [
+        pytest.param(sv.parse_size, "9999999999999999999", id="size-over-int64"),
+        pytest.param(sv.parse_size, "8192P", id="size-8EiB"),
+        pytest.param(sv.parse_scaled_count, "9999999999999999999", id="scaled-count-over-int64"),
+        pytest.param(sv.parse_mem_request, "99999999999999999999Mc", id="mem-request-over-int64"),
+    ],
+)
 def test_quantities_too_large_for_int64_are_refused_not_wrapped_negative(fn, text):
     p = fn(pd.Series([text], dtype=object))
     assert bool(p.invalid.iloc[0]) and pd.isna(p.values.iloc[0])
@@ -287,7 +315,9 @@ def test_job_id_parts_too_large_for_int64_are_refused(text):
 
 
 def test_exit_code_too_large_for_int64_is_refused():
-    assert sv.parse_exit_code(pd.Series(["99999999999999999999:0"], dtype=object))["invalid"].iloc[0]
+    assert sv.parse_exit_code(pd.Series(["99999999999999999999:0"], dtype=object))["invalid"].iloc[
+        0
+    ]
 
 
 def test_states_and_offset_times_keep_their_index():
@@ -304,18 +334,27 @@ def test_states_and_offset_times_keep_their_index():
 def test_year_9999_is_refused_in_every_zone(tz):
     p = sv.parse_timestamp(pd.Series(["9999-12-31T23:59:59"], dtype=object), tz)
     assert p.invalid.iloc[0]
-    out, reason = rv.parse_times(pd.Series(["9999-12-31T23:59:59", "31/12/9999 23:59"], dtype=object),
-                                 tz, dayfirst=True, free_form=True)
+    out, reason = rv.parse_times(
+        pd.Series(["9999-12-31T23:59:59", "31/12/9999 23:59"], dtype=object),
+        tz,
+        dayfirst=True,
+        free_form=True,
+    )
     assert out.isna().all() and (reason == "not a valid date").all()
 
 
 @fuzz_settings(100)
-@given(rows=st.lists(st.lists(st.one_of(st.none(), st.text(max_size=5)), min_size=3, max_size=3),
-                     max_size=8))
+@given(
+    rows=st.lists(
+        st.lists(st.one_of(st.none(), st.text(max_size=5)), min_size=3, max_size=3), max_size=8
+    )
+)
 def test_join_columns_matches_a_plain_python_join(rows):
     """pyarrow 26 drops the rows in which every piece is null; the join must not."""
     cols = [pd.Series([r[i] for r in rows], dtype=object) for i in range(3)]
     got = rv.join_columns(cols, "|", pd.RangeIndex(len(rows)))
-    want = ["|".join(v for v in r if v is not None) if any(v is not None for v in r) else None
-            for r in rows]
+    want = [
+        "|".join(v for v in r if v is not None) if any(v is not None for v in r) else None
+        for r in rows
+    ]
     assert [None if v is pd.NA else v for v in got] == want

@@ -33,7 +33,7 @@ CASES = [
     ("a100_80gb_pcie", "a100_80_pcie", "table_name"),
     ("a100-pcie", "a100_40_pcie", "default_alias"),
     ("a100_sxm4", "a100_40_sxm", "default_alias"),
-    ("a100l", "a100_80_sxm", "table_name"),          # Mila: a100l = 80 GB
+    ("a100l", "a100_80_sxm", "table_name"),  # Mila: a100l = 80 GB
     # Hopper, Blackwell
     ("h100", "h100_sxm", "default_alias"),
     ("NVIDIA H100 80GB HBM3", "h100_sxm", "table_name"),
@@ -85,7 +85,7 @@ CASES = [
     ("k80", "k80", "exact_key"),
     ("k40m", "k40", "table_name"),
     ("tesla_k40c", "k40", "table_name"),
-    ("k40s", "k40", "normalised"),                   # site suffix s dropped: no K40S row
+    ("k40s", "k40", "normalised"),  # site suffix s dropped: no K40S row
     ("m40", "m40", "exact_key"),
     ("Tesla M40 24GB", "m40", "table_name"),
     ("Tesla M60", "m60", "table_name"),
@@ -131,7 +131,7 @@ CASES = [
     ("rtx5090", "rtx5090", "exact_key"),
     ("5090", "rtx5090", "normalised"),
     ("NVIDIA GeForce RTX 5090", "rtx5090", "table_name"),
-    ("rtx_5090_d", "rtx5090", "normalised"),         # 5090 D: no row, base product
+    ("rtx_5090_d", "rtx5090", "normalised"),  # 5090 D: no row, base product
     # Titans
     ("titanx", "titanx_maxwell", "default_alias"),
     ("gpu:titanx:1", "titanx_maxwell", "default_alias"),
@@ -161,10 +161,14 @@ CASES = [
     ("gpu", None, "none"),
     ("gpu:2", None, "none"),
     ("gres/gpu=1", None, "none"),
-    ("rtx30", None, "none"),                         # truncated name: no product
-    ("a100_96gb", None, "none"),                     # no A100 row has 96 GB
-    ("rtx_5000_ada", None, "none"),                  # not in gpus.csv (no sourced row)
-    ("gpu-2080ti-partition", "rtx2080ti", "normalised"),  # callers must not pass partitions; shown for the record
+    ("rtx30", None, "none"),  # truncated name: no product
+    ("a100_96gb", None, "none"),  # no A100 row has 96 GB
+    ("rtx_5000_ada", None, "none"),  # not in gpus.csv (no sourced row)
+    (
+        "gpu-2080ti-partition",
+        "rtx2080ti",
+        "normalised",
+    ),  # callers must not pass partitions; shown for the record
 ]
 
 
@@ -176,24 +180,34 @@ def test_names(name, key, how):
 
 # (name, parent key, MIG row, share of the parent's compute slices)
 MIG_CASES = [
-    ("1g.10gb", "a100_80_sxm", "a100_80_sxm_mig_1g10gb", 1 / 7),        # bare: default parent
+    ("1g.10gb", "a100_80_sxm", "a100_80_sxm_mig_1g10gb", 1 / 7),  # bare: default parent
     ("1g.5gb", "a100_40_sxm", "a100_40_sxm_mig_1g5gb", 1 / 7),
     ("3g.40gb", "a100_80_sxm", "a100_80_sxm_mig_3g40gb", 3 / 7),
     ("7g.80gb", "a100_80_sxm", "a100_80_sxm_mig_7g80gb", 1.0),
     ("1g.10gb+me", "a100_80_sxm", "a100_80_sxm_mig_1g10gb", 1 / 7),
     ("gpu:1g.10gb:1", "a100_80_sxm", "a100_80_sxm_mig_1g10gb", 1 / 7),
-    ("a100_1g.10gb", "a100_40_sxm", "a100_40_sxm_mig_1g10gb", 1 / 7),   # a100 = 40 GB, which offers 1g.10gb
-    ("a100_3g.40gb", "a100_80_sxm", "a100_80_sxm_mig_3g40gb", 3 / 7),   # only 80 GB cards offer 3g.40gb
+    (
+        "a100_1g.10gb",
+        "a100_40_sxm",
+        "a100_40_sxm_mig_1g10gb",
+        1 / 7,
+    ),  # a100 = 40 GB, which offers 1g.10gb
+    (
+        "a100_3g.40gb",
+        "a100_80_sxm",
+        "a100_80_sxm_mig_3g40gb",
+        3 / 7,
+    ),  # only 80 GB cards offer 3g.40gb
     ("nvidia_a100-sxm4-80gb_2g.20gb", "a100_80_sxm", "a100_80_sxm_mig_2g20gb", 2 / 7),
     ("nvidia_a100-pcie-40gb_3g.20gb", "a100_40_pcie", "a100_40_pcie_mig_3g20gb", 3 / 7),
     ("h100_2g.20gb", "h100_sxm", "h100_sxm_mig_2g20gb", 2 / 7),
     ("nvidia_h100_80gb_hbm3_1g.10gb", "h100_sxm", "h100_sxm_mig_1g10gb", 1 / 7),
     ("NVIDIA H100 PCIe 3g.40gb", "h100_pcie", "h100_pcie_mig_3g40gb", 3 / 7),
-    ("2g.35gb", "h200_sxm", "h200_sxm_mig_2g35gb", 2 / 7),              # only the H200 offers it
+    ("2g.35gb", "h200_sxm", "h200_sxm_mig_2g35gb", 2 / 7),  # only the H200 offers it
     ("b200_1g.23gb", "b200", "b200_mig_1g23gb", 1 / 7),
-    ("1g.6gb", "a30", "a30_mig_1g6gb", 1 / 4),                          # A30: quarters
+    ("1g.6gb", "a30", "a30_mig_1g6gb", 1 / 4),  # A30: quarters
     ("a30_2g.12gb", "a30", "a30_mig_2g12gb", 2 / 4),
-    ("a100l.2", "a100_80_sxm", "a100_80_sxm_mig_2g20gb", 2 / 7),        # Mila: a100l.N = N slices
+    ("a100l.2", "a100_80_sxm", "a100_80_sxm_mig_2g20gb", 2 / 7),  # Mila: a100l.N = N slices
     ("a100l.3", "a100_80_sxm", "a100_80_sxm_mig_3g40gb", 3 / 7),
     ("a100l.4", "a100_80_sxm", "a100_80_sxm_mig_4g40gb", 4 / 7),
 ]
@@ -210,11 +224,11 @@ def test_mig_slices_resolve_to_their_parent(name, parent, mig_key, fraction):
 def test_bare_mig_profile_is_flagged_as_a_default_and_listed_parents_are_not():
     assert G.match_gpu("1g.10gb").defaulted and not G.match_gpu("1g.10gb").is_exact
     assert G.match_gpu("nvidia_a100-sxm4-80gb_2g.20gb").is_exact
-    assert G.match_gpu("1g.6gb").is_exact                      # only the A30 offers it
+    assert G.match_gpu("1g.6gb").is_exact  # only the A30 offers it
 
 
 def test_dot_suffix_is_not_a_mig_slice_without_mig_rows():
-    m = G.match_gpu("v100.2")          # the V100 has no MIG: the suffix is not a slice count
+    m = G.match_gpu("v100.2")  # the V100 has no MIG: the suffix is not a slice count
     assert m.how != "mig_parent"
 
 
@@ -224,7 +238,11 @@ def test_user_aliases_win_and_may_name_a_mig_row_or_a_parent():
     m = G.match_gpu("1g.10gb", {"1g.10gb": "h100_sxm"})
     assert (m.key, m.mig_key, m.defaulted) == ("h100_sxm", "h100_sxm_mig_1g10gb", False)
     m = G.match_gpu("mig1g", {"mig1g": "a100_80_sxm_mig_1g10gb"})
-    assert (m.key, m.how, m.mig_fraction) == ("a100_80_sxm_mig_1g10gb", "alias", pytest.approx(1 / 7))
+    assert (m.key, m.how, m.mig_fraction) == (
+        "a100_80_sxm_mig_1g10gb",
+        "alias",
+        pytest.approx(1 / 7),
+    )
     # alias keys may be written in any spelling: compared in compact form
     assert G.match_gpu("A100", {"gpu:A-100": "a100_80_pcie"}).key == "a100_80_pcie"
 
@@ -234,12 +252,14 @@ def test_reference_gpu_key_validates_and_applies_aliases():
     assert R.gpu_key("rtx6000ada", {"rtx6000ada": "l40s"}) == "l40s"
     assert R.gpu_match("a100l.2").mig_key == "a100_80_sxm_mig_2g20gb"
     import pandas as pd
+
     keys = R.gpu_keys(pd.Series(["3090", None, "a100_80", "1g.10gb"]))
     assert keys.tolist()[0] == "rtx3090" and pd.isna(keys.iloc[1])
     assert keys.tolist()[2:] == ["a100_80_sxm", "a100_80_sxm"]
 
 
 # -- the table itself -------------------------------------------------------------
+
 
 def _rows() -> list[dict[str, str]]:
     return G.load_rows()
@@ -288,7 +308,9 @@ def test_columns_and_segments():
     rows = _rows()
     assert len({r["key"] for r in rows}) == len(rows)
     for r in rows:
-        assert r["segment"] in {"datacenter", "workstation", "consumer", "mig", "tpu", "apu"}, r["key"]
+        assert r["segment"] in {"datacenter", "workstation", "consumer", "mig", "tpu", "apu"}, r[
+            "key"
+        ]
         assert r["source"] and r["as_of"], r["key"]
         if r["tdp_w_per_visible_device"]:
             assert r["tdp_is_estimate"], r["key"]
@@ -296,8 +318,12 @@ def test_columns_and_segments():
 
 def test_issue_types_now_resolve():
     # the issue: "no price for GPU type(s) (no GPU type), a100_80, l40s, a40, rtx30"
-    assert [G.match_gpu(n).key for n in ("a100_80", "l40s", "a40")] == ["a100_80_sxm", "l40s", "a40"]
-    assert G.match_gpu("rtx30").key is None          # truncated: no product to read
+    assert [G.match_gpu(n).key for n in ("a100_80", "l40s", "a40")] == [
+        "a100_80_sxm",
+        "l40s",
+        "a40",
+    ]
+    assert G.match_gpu("rtx30").key is None  # truncated: no product to read
 
 
 # -- every GPU type string in the real-world files -------------------------------
@@ -308,7 +334,7 @@ def test_issue_types_now_resolve():
 #: the two SARC files; SOURCES.md quotes the same). Partition names such as
 #: Hyak's gpu-2080ti are not types and must not be collected.
 REALWORLD_LABELS: dict[str, str | None] = {
-    "": None,      # no GPU type
+    "": None,  # no GPU type
 }
 
 #: The same for the bundled sample (sample_logs/lisa, the Slurm testbed: gres
@@ -336,7 +362,9 @@ def test_every_gpu_type_in_the_realworld_files_is_labelled_and_maps_to_its_label
     assert found, "the scanner finds the gres entries of ga4hpc, jobstats, XDMoD and SARC"
     assert {"ga4hpc_sacct_p2_example.txt", "sarc_sacct_json_slurm_23_11_5.json"} <= found[""]
     unlabelled = {t: sorted(f) for t, f in found.items() if t not in REALWORLD_LABELS}
-    assert not unlabelled, f"new GPU type strings in ../shared/realworld, label them by hand: {unlabelled}"
+    assert not unlabelled, (
+        f"new GPU type strings in ../shared/realworld, label them by hand: {unlabelled}"
+    )
     for t in found:
         assert G.match_gpu(t).key == REALWORLD_LABELS[t], t
     assert not any("2080" in t for t in found), "partition names are not GPU types"
@@ -350,13 +378,17 @@ def test_every_gpu_type_in_the_sample_logs_is_labelled_and_maps_to_its_label():
         assert G.match_gpu(t).key == SAMPLE_LABELS[t], t
 
 
-@pytest.mark.parametrize("text,types", [
-    ("billing=16,cpu=16,gres/gpu:a100=4,gres/gpu=4,mem=128G,node=1", ["a100", ""]),
-    ("cpu=2,gres/gpu:nvidia_a100-sxm4-80gb=1,gres/gpu=1", ["nvidia_a100-sxm4-80gb", ""]),
-    ('{"type": "gres", "name": "gpu:h100", "id": 1002, "count": 8}', ["h100"]),
-    ('{"type":"gres","name":"gpu","id":1001,"count":1}', [""]),
-    ("gpu-2080ti|COMPLETED", []),
-], ids=["tres-typed", "tres-nvml", "json-typed", "json-untyped", "partition"])
+@pytest.mark.parametrize(
+    "text,types",
+    [
+        ("billing=16,cpu=16,gres/gpu:a100=4,gres/gpu=4,mem=128G,node=1", ["a100", ""]),
+        ("cpu=2,gres/gpu:nvidia_a100-sxm4-80gb=1,gres/gpu=1", ["nvidia_a100-sxm4-80gb", ""]),
+        ('{"type": "gres", "name": "gpu:h100", "id": 1002, "count": 8}', ["h100"]),
+        ('{"type":"gres","name":"gpu","id":1001,"count":1}', [""]),
+        ("gpu-2080ti|COMPLETED", []),
+    ],
+    ids=["tres-typed", "tres-nvml", "json-typed", "json-untyped", "partition"],
+)
 def test_gres_type_scanner(text, types):
     assert sorted(G.gres_types(text)) == sorted(types)
 
@@ -365,6 +397,16 @@ def test_module_reads_only_the_name_columns():
     ref = resources.files("rdcost") / "refdata" / "gpus.csv"
     with ref.open("r", encoding="utf-8") as fh:
         header = next(csv.reader(fh))
-    for col in ("key", "model", "variant", "memory_gb", "nvidia_smi_names", "slurm_gres_examples", "segment",
-                "parent_key", "mig_profile", "mig_compute_slices"):
+    for col in (
+        "key",
+        "model",
+        "variant",
+        "memory_gb",
+        "nvidia_smi_names",
+        "slurm_gres_examples",
+        "segment",
+        "parent_key",
+        "mig_profile",
+        "mig_compute_slices",
+    ):
         assert col in header

@@ -27,8 +27,15 @@ T = pd.Timestamp("2018-03-02T10:00:00Z")
 
 def jobs(*rows: dict) -> pd.DataFrame:
     """A job table from rows; defaults: one Slurm job of alice, 1 GPU for 1 h."""
-    base = {"source": "slurm", "cluster": "campus", "project": "lisa", "user": "alice",
-            "state": "COMPLETED", "n_gpus": 1.0, "elapsed_s": 3600.0}
+    base = {
+        "source": "slurm",
+        "cluster": "campus",
+        "project": "lisa",
+        "user": "alice",
+        "state": "COMPLETED",
+        "n_gpus": 1.0,
+        "elapsed_s": 3600.0,
+    }
     full = []
     for i, r in enumerate(rows):
         d = {**base, "record_key": f"k{i}", "job_id": str(1000 + i), **r}
@@ -42,24 +49,31 @@ def jobs(*rows: dict) -> pd.DataFrame:
 
 
 def burst(name_fmt: str, n: int, start_min: float, every_min: float = 0.05, **extra) -> list[dict]:
-    return [{"job_name": name_fmt.format(i=i), "submit_min": start_min + i * every_min, **extra}
-            for i in range(n)]
+    return [
+        {"job_name": name_fmt.format(i=i), "submit_min": start_min + i * every_min, **extra}
+        for i in range(n)
+    ]
 
 
-@pytest.mark.parametrize("name,stem", [
-    pytest.param("lisa-srl-lr0.001-drop0.3", "lisa-srl", id="hyperparameters-stripped"),
-    pytest.param("lisa-c05-srl-lr0.04-drop0.2-bs8000-l12-s2", "lisa-c05-srl", id="many-trailing-tokens"),
-    pytest.param("train_lr=0.1_bs=32", "train", id="key=value-tokens"),
-    pytest.param("bert base lr 3e-5", "bert base lr", id="spaces-and-bare-number"),
-    pytest.param("sweep/7", "sweep", id="slash"),
-    pytest.param("run12", "run", id="single-token-keeps-text-before-digit"),
-    pytest.param("debug", "debug", id="no-hyperparameters"),
-    pytest.param("eval-c05-dev", "eval-c05-dev", id="digit-token-inside-kept"),
-    pytest.param("lisa-c05", "lisa", id="trailing-token-with-digit-is-stripped"),
-    pytest.param("12345", None, id="numeric-name-has-no-stem"),
-    pytest.param("-7", None, id="separator-and-number"),
-    pytest.param(None, None, id="null-name"),
-])
+@pytest.mark.parametrize(
+    "name,stem",
+    [
+        pytest.param("lisa-srl-lr0.001-drop0.3", "lisa-srl", id="hyperparameters-stripped"),
+        pytest.param(
+            "lisa-c05-srl-lr0.04-drop0.2-bs8000-l12-s2", "lisa-c05-srl", id="many-trailing-tokens"
+        ),
+        pytest.param("train_lr=0.1_bs=32", "train", id="key=value-tokens"),
+        pytest.param("bert base lr 3e-5", "bert base lr", id="spaces-and-bare-number"),
+        pytest.param("sweep/7", "sweep", id="slash"),
+        pytest.param("run12", "run", id="single-token-keeps-text-before-digit"),
+        pytest.param("debug", "debug", id="no-hyperparameters"),
+        pytest.param("eval-c05-dev", "eval-c05-dev", id="digit-token-inside-kept"),
+        pytest.param("lisa-c05", "lisa", id="trailing-token-with-digit-is-stripped"),
+        pytest.param("12345", None, id="numeric-name-has-no-stem"),
+        pytest.param("-7", None, id="separator-and-number"),
+        pytest.param(None, None, id="null-name"),
+    ],
+)
 def test_name_stem(name, stem):
     got = name_stem(pd.Series([name], dtype="object")).iloc[0]
     assert (got is pd.NA and stem is None) or got == stem
@@ -90,7 +104,9 @@ def test_gap_is_between_consecutive_submissions_not_from_the_first():
 
 
 def test_different_users_are_separate_searches():
-    df = jobs(*burst("lisa-srl-lr{i}", 4, 0, user="alice"), *burst("lisa-srl-lr{i}", 4, 0.01, user="bob"))
+    df = jobs(
+        *burst("lisa-srl-lr{i}", 4, 0, user="alice"), *burst("lisa-srl-lr{i}", 4, 0.01, user="bob")
+    )
     g = find_groups(df)
     assert g["search_id"].nunique() == 2
     assert g["search_id"].str.startswith("heuristic:alice:").sum() == 4
@@ -98,8 +114,11 @@ def test_different_users_are_separate_searches():
 
 
 def test_different_projects_and_sources_are_separate_searches():
-    df = jobs(*burst("x-lr{i}", 4, 0, project="a"), *burst("x-lr{i}", 4, 0, project="b"),
-              *burst("x-lr{i}", 4, 0, project="a", source="csv"))
+    df = jobs(
+        *burst("x-lr{i}", 4, 0, project="a"),
+        *burst("x-lr{i}", 4, 0, project="b"),
+        *burst("x-lr{i}", 4, 0, project="a", source="csv"),
+    )
     g = find_groups(df)
     assert g["search_id"].nunique() == 3  # same user, stem and minute: ids made unique
     assert g.groupby(g["search_id"]).size().tolist() == [4, 4, 4]
@@ -118,8 +137,16 @@ def test_different_stems_in_one_burst_are_separate():
 
 
 def test_array_and_heuristic_mix():
-    array = [{"job_name": "grid", "group_id": "2107540", "group_source": "array",
-              "job_id": f"2107540_{i}", "submit_min": 0} for i in range(5)]
+    array = [
+        {
+            "job_name": "grid",
+            "group_id": "2107540",
+            "group_source": "array",
+            "job_id": f"2107540_{i}",
+            "submit_min": 0,
+        }
+        for i in range(5)
+    ]
     loop = burst("search-lr{i}", 4, 0.5)
     g = find_groups(jobs(*array, *loop))
     assert (g["search_id"].iloc[:5] == "array:campus:2107540").all()
@@ -134,8 +161,15 @@ def test_array_and_heuristic_mix():
 def test_jobs_submitted_with_a_stored_group_join_it():
     """Rule 5: sweep agents whose W&B run never started are left with only their
     Slurm row (no sweep id); submitted in the agents' burst, they join the sweep."""
-    agents = [{"job_name": "wb-agent-ab12cd34", "group_id": "ab12cd34", "group_source": "sweep",
-               "submit_min": i * 0.02} for i in range(6)]
+    agents = [
+        {
+            "job_name": "wb-agent-ab12cd34",
+            "group_id": "ab12cd34",
+            "group_source": "sweep",
+            "submit_min": i * 0.02,
+        }
+        for i in range(6)
+    ]
     crashed = [{"job_name": "wb-agent-ab12cd34", "submit_min": 0.5}]
     later = [{"job_name": "wb-agent-ab12cd34", "submit_min": 600}]
     g = find_groups(jobs(*agents, *crashed, *later))
@@ -154,26 +188,64 @@ def test_a_job_between_two_stored_groups_joins_neither():
 
 
 def test_stored_groups_are_scoped():
-    df = jobs({"job_name": "a", "group_id": "9", "group_source": "array", "cluster": "c1", "submit_min": 0},
-              {"job_name": "a", "group_id": "9", "group_source": "array", "cluster": "c2", "submit_min": 0},
-              {"job_name": "r", "group_id": "ab12cd34", "group_source": "sweep", "source": "wandb",
-               "project": "lisa", "submit_min": 0},
-              {"job_name": "c", "group_id": "g1", "group_source": "csv", "source": "csv",
-               "project": "p", "submit_min": 0})
+    df = jobs(
+        {
+            "job_name": "a",
+            "group_id": "9",
+            "group_source": "array",
+            "cluster": "c1",
+            "submit_min": 0,
+        },
+        {
+            "job_name": "a",
+            "group_id": "9",
+            "group_source": "array",
+            "cluster": "c2",
+            "submit_min": 0,
+        },
+        {
+            "job_name": "r",
+            "group_id": "ab12cd34",
+            "group_source": "sweep",
+            "source": "wandb",
+            "project": "lisa",
+            "submit_min": 0,
+        },
+        {
+            "job_name": "c",
+            "group_id": "g1",
+            "group_source": "csv",
+            "source": "csv",
+            "project": "p",
+            "submit_min": 0,
+        },
+    )
     assert find_groups(df)["search_id"].tolist() == [
-        "array:c1:9", "array:c2:9", "sweep:lisa:ab12cd34", "csv:p:g1"]
+        "array:c1:9",
+        "array:c2:9",
+        "sweep:lisa:ab12cd34",
+        "csv:p:g1",
+    ]
     assert find_groups(df)["search_method"].tolist() == ["array", "array", "sweep", "csv"]
 
 
 def test_runs_without_submit_time_use_start_time():
-    rows = [{"source": "wandb", "job_name": f"lisa-lr{i}", "start_time": T + pd.Timedelta(seconds=30 * i)}
-            for i in range(4)]
+    rows = [
+        {
+            "source": "wandb",
+            "job_name": f"lisa-lr{i}",
+            "start_time": T + pd.Timedelta(seconds=30 * i),
+        }
+        for i in range(4)
+    ]
     g = find_groups(jobs(*rows))
     assert g["search_id"].nunique() == 1 and g["search_id"].notna().all()
 
 
 def test_jobs_without_time_or_stem_are_never_grouped():
-    rows = [{"job_name": f"x-lr{i}"} for i in range(5)] + [{"job_name": str(i), "submit_min": 0} for i in range(5)]
+    rows = [{"job_name": f"x-lr{i}"} for i in range(5)] + [
+        {"job_name": str(i), "submit_min": 0} for i in range(5)
+    ]
     assert find_groups(jobs(*rows))["search_id"].isna().all()
 
 
@@ -186,15 +258,21 @@ def test_result_keeps_the_index_of_the_input():
 
 
 def test_order_of_rows_does_not_change_the_groups():
-    df = jobs(*burst("a-lr{i}", 5, 0), *burst("a-lr{i}", 5, 300), *burst("b-lr{i}", 4, 1),
-              {"job_name": "debug", "submit_min": 2})
+    df = jobs(
+        *burst("a-lr{i}", 5, 0),
+        *burst("a-lr{i}", 5, 300),
+        *burst("b-lr{i}", 4, 1),
+        {"job_name": "debug", "submit_min": 2},
+    )
     g1 = find_groups(df)
     shuffled = df.sample(frac=1, random_state=3)
     g2 = find_groups(shuffled).loc[df.index]
     pd.testing.assert_frame_equal(g1, g2)
 
 
-@pytest.mark.parametrize("kwargs", [{"min_jobs": 1}, {"max_gap_s": -1}, {"max_gap_s": float("nan")}])
+@pytest.mark.parametrize(
+    "kwargs", [{"min_jobs": 1}, {"max_gap_s": -1}, {"max_gap_s": float("nan")}]
+)
 def test_invalid_params_are_usage_errors(kwargs):
     with pytest.raises(UsageError):
         GroupingParams(**kwargs)
@@ -202,19 +280,40 @@ def test_invalid_params_are_usage_errors(kwargs):
 
 def test_summary_counts_add_up():
     rows = burst("lisa-srl-lr{i}", 6, 0)
-    for r, st in zip(rows, ["COMPLETED", "COMPLETED", "FAILED", "OUT_OF_MEMORY", "CANCELLED", "TIMEOUT"],
-                     strict=True):
+    for r, st in zip(
+        rows,
+        ["COMPLETED", "COMPLETED", "FAILED", "OUT_OF_MEMORY", "CANCELLED", "TIMEOUT"],
+        strict=True,
+    ):
         r["state"] = st
     rows[0]["n_gpus"] = 4.0
     rows[1]["elapsed_s"] = 7200.0
-    array = [{"job_name": "grid", "group_id": "77", "group_source": "array", "user": "bob",
-              "submit_min": 100, "state": "RUNNING"} for _ in range(3)]
+    array = [
+        {
+            "job_name": "grid",
+            "group_id": "77",
+            "group_source": "array",
+            "user": "bob",
+            "submit_min": 100,
+            "state": "RUNNING",
+        }
+        for _ in range(3)
+    ]
     df = jobs(*rows, *array, {"job_name": "debug", "submit_min": 900})
     s = summarize_groups(df)
-    assert list(s["search_id"]) == ["heuristic:alice:lisa-srl:2018-03-02T10:00:00Z", "array:campus:77"]
+    assert list(s["search_id"]) == [
+        "heuristic:alice:lisa-srl:2018-03-02T10:00:00Z",
+        "array:campus:77",
+    ]
     h = s.iloc[0]
-    assert (h["n_jobs"], h["n_completed"], h["n_failed"], h["n_cancelled"], h["n_timeout"], h["n_other"]) \
-        == (6, 2, 2, 1, 1, 0)
+    assert (
+        h["n_jobs"],
+        h["n_completed"],
+        h["n_failed"],
+        h["n_cancelled"],
+        h["n_timeout"],
+        h["n_other"],
+    ) == (6, 2, 2, 1, 1, 0)
     assert h["gpu_hours"] == pytest.approx(4 + 2 + 4 * 1)
     assert h["name"] == "lisa-srl" and h["user"] == "alice"
     a = s.iloc[1]
@@ -230,19 +329,34 @@ def test_summary_of_unknown_gpus_is_null_not_zero():
 
 
 def test_summary_lists_several_users_of_one_stored_group():
-    rows = [{"job_name": "r", "group_id": "sw1", "group_source": "sweep", "source": "wandb", "user": u,
-             "submit_min": i} for i, u in enumerate(["bob", "alice", "bob"])]
+    rows = [
+        {
+            "job_name": "r",
+            "group_id": "sw1",
+            "group_source": "sweep",
+            "source": "wandb",
+            "user": u,
+            "submit_min": i,
+        }
+        for i, u in enumerate(["bob", "alice", "bob"])
+    ]
     assert summarize_groups(jobs(*rows))["user"].tolist() == ["alice,bob"]
 
 
 def test_summary_name_is_the_shared_stem_else_the_first_name():
-    rows = [{"job_name": n, "group_id": g, "group_source": "csv", "source": "csv", "submit_min": i}
-            for i, (n, g) in enumerate([("x-lr1", "a"), ("x-lr2", "a"), ("first-1", "b"), ("other", "b")])]
+    rows = [
+        {"job_name": n, "group_id": g, "group_source": "csv", "source": "csv", "submit_min": i}
+        for i, (n, g) in enumerate(
+            [("x-lr1", "a"), ("x-lr2", "a"), ("first-1", "b"), ("other", "b")]
+        )
+    ]
     assert summarize_groups(jobs(*rows))["name"].tolist() == ["x", "first-1"]
 
 
 def test_members_lists_every_grouped_job_once():
-    df = jobs(*burst("a-lr{i}", 4, 0), *burst("b-lr{i}", 5, 0.01), {"job_name": "debug", "submit_min": 3})
+    df = jobs(
+        *burst("a-lr{i}", 4, 0), *burst("b-lr{i}", 5, 0.01), {"job_name": "debug", "submit_min": 3}
+    )
     m = group_members(df)
     assert len(m) == 9 and m["job_id"].is_unique
     assert m.groupby("search_id").size().sort_values().tolist() == [4, 5]
@@ -258,29 +372,44 @@ def test_heuristic_is_vectorized_enough_for_large_tables():
     n_b, per = 20_000, 10
     i = np.arange(n_b * per)
     b = i // per
-    df = pd.DataFrame({"source": "slurm", "project": "p", "user": "u" + (b % 7).astype(str),
-                       "job_name": "exp" + (b % 13).astype(str) + "-run-lr" + (i % per).astype(str),
-                       "submit_time": T + pd.to_timedelta(b * 7200 + (i % per) * 5, unit="s")})
+    df = pd.DataFrame(
+        {
+            "source": "slurm",
+            "project": "p",
+            "user": "u" + (b % 7).astype(str),
+            "job_name": "exp" + (b % 13).astype(str) + "-run-lr" + (i % per).astype(str),
+            "submit_time": T + pd.to_timedelta(b * 7200 + (i % per) * 5, unit="s"),
+        }
+    )
     g = find_groups(df)
     assert g["search_id"].notna().all() and g["search_id"].nunique() == n_b
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "rdcost", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rdcost", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_groups_command_lists_searches(tmp_path):
-    lines = ["JobID|JobIDRaw|JobName|User|Account|State|ExitCode|Submit|Start|End|ElapsedRaw|AllocTRES"]
+    lines = [
+        "JobID|JobIDRaw|JobName|User|Account|State|ExitCode|Submit|Start|End|ElapsedRaw|AllocTRES"
+    ]
     tres = "billing=4,cpu=4,gres/gpu=1,mem=32G,node=1"
     for i in range(5):  # a loop of sbatch, one second apart
-        lines.append(f"{500 + i}|{500 + i}|srl-lr0.{i}|alice|lisa|COMPLETED|0:0|2018-03-02T10:00:0{i}|"
-                     f"2018-03-02T10:01:00|2018-03-02T12:01:00|7200|{tres}")
+        lines.append(
+            f"{500 + i}|{500 + i}|srl-lr0.{i}|alice|lisa|COMPLETED|0:0|2018-03-02T10:00:0{i}|"
+            f"2018-03-02T10:01:00|2018-03-02T12:01:00|7200|{tres}"
+        )
     for t in range(3):  # an array
-        lines.append(f"600_{t}|{601 + t}|grid|bob|lisa|FAILED|1:0|2018-03-03T10:00:00|"
-                     f"2018-03-03T10:00:30|2018-03-03T10:04:30|240|{tres}")
-    lines.append(f"700|700|debug|alice|lisa|COMPLETED|0:0|2018-03-04T10:00:00|2018-03-04T10:00:30|"
-                 f"2018-03-04T11:00:30|3600|{tres}")
+        lines.append(
+            f"600_{t}|{601 + t}|grid|bob|lisa|FAILED|1:0|2018-03-03T10:00:00|"
+            f"2018-03-03T10:00:30|2018-03-03T10:04:30|240|{tres}"
+        )
+    lines.append(
+        f"700|700|debug|alice|lisa|COMPLETED|0:0|2018-03-04T10:00:00|2018-03-04T10:00:30|"
+        f"2018-03-04T11:00:30|3600|{tres}"
+    )
     f = tmp_path / "sacct.txt"
     f.write_text("\n".join(lines) + "\n")
     store = str(tmp_path / "store")
@@ -290,7 +419,9 @@ def test_groups_command_lists_searches(tmp_path):
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     assert [(g["search_id"], g["search_method"], g["n_jobs"]) for g in got] == [
-        ("heuristic:alice:srl:2018-03-02T10:00:00Z", "heuristic", 5), ("array:c:600", "array", 3)]
+        ("heuristic:alice:srl:2018-03-02T10:00:00Z", "heuristic", 5),
+        ("array:c:600", "array", 3),
+    ]
     assert got[0]["gpu_hours"] == pytest.approx(10.0) and got[1]["n_failed"] == 3
     assert "2 searches" in r.stderr
     r = _run("groups", "--store", store, "--search", "array:c:600", "--format", "csv")

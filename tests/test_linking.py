@@ -25,23 +25,49 @@ def table(rows: list[dict]) -> pd.DataFrame:
 
 
 def slurm(jid, raw=None, cluster="c", start=0.0, end=1.0, **kw):
-    return dict(record_key=f"slurm:{cluster}:{jid}:{start}", source="slurm", job_id=jid,
-                job_id_raw=raw or jid, cluster=cluster, start_time=h(start), end_time=h(end),
-                elapsed_s=(end - start) * 3600, n_gpus=1.0, **kw)
+    return dict(
+        record_key=f"slurm:{cluster}:{jid}:{start}",
+        source="slurm",
+        job_id=jid,
+        job_id_raw=raw or jid,
+        cluster=cluster,
+        start_time=h(start),
+        end_time=h(end),
+        elapsed_s=(end - start) * 3600,
+        n_gpus=1.0,
+        **kw,
+    )
 
 
 def run(rid, linked=None, source="wandb", start=0.1, elapsed=3000.0, **kw):
-    return dict(record_key=f"{source}::{rid}", source=source, run_id=rid, job_id=rid,
-                linked_slurm_job_id=linked, start_time=h(start), elapsed_s=elapsed, **kw)
+    return dict(
+        record_key=f"{source}::{rid}",
+        source=source,
+        run_id=rid,
+        job_id=rid,
+        linked_slurm_job_id=linked,
+        start_time=h(start),
+        elapsed_s=elapsed,
+        **kw,
+    )
 
 
 def test_a_linked_run_is_counted_once_from_the_scheduler_with_its_values():
-    jobs = table([
-        slurm("100", group_id=None),
-        run("r1", "100", config_json='{"lr": 0.1}', metrics_json='{"acc": 0.9}',
-            other_json='{"Notes": "x"}', group_id="sw1", group_source="sweep"),
-        run("r9", None, elapsed=60.0),
-    ])
+    jobs = table(
+        [
+            slurm("100", group_id=None),
+            run(
+                "r1",
+                "100",
+                config_json='{"lr": 0.1}',
+                metrics_json='{"acc": 0.9}',
+                other_json='{"Notes": "x"}',
+                group_id="sw1",
+                group_source="sweep",
+            ),
+            run("r9", None, elapsed=60.0),
+        ]
+    )
     out = compute_jobs(jobs)
     assert out["record_key"].tolist() == ["slurm:c:100:0.0", "wandb::r9"]
     s = out.iloc[0]
@@ -56,8 +82,9 @@ def test_a_linked_run_is_counted_once_from_the_scheduler_with_its_values():
 
 
 def test_array_task_matches_on_job_id_raw_and_display_id():
-    jobs = table([slurm("123_4", raw="130"), slurm("123_5", raw="131"),
-                  run("a", "130"), run("b", "123_5")])
+    jobs = table(
+        [slurm("123_4", raw="130"), slurm("123_5", raw="131"), run("a", "130"), run("b", "123_5")]
+    )
     pairs = link_runs(jobs)
     assert sorted(zip(pairs["run"], pairs["slurm"], strict=True)) == [(2, 0), (3, 1)]
     assert len(compute_jobs(jobs)) == 2
@@ -81,8 +108,13 @@ def test_reused_job_id_is_resolved_by_time_or_left_unlinked():
 
 
 def test_several_runs_in_one_job_keep_their_values_keyed_by_run_id():
-    jobs = table([slurm("200"), run("r2", "200", config_json='{"lr": 1}'),
-                  run("r3", "200", config_json='{"lr": 2}')])
+    jobs = table(
+        [
+            slurm("200"),
+            run("r2", "200", config_json='{"lr": 1}'),
+            run("r3", "200", config_json='{"lr": 2}'),
+        ]
+    )
     out = compute_jobs(jobs)
     assert len(out) == 1 and out.iloc[0]["elapsed_s"] == 3600.0
     assert json.loads(out.iloc[0]["config_json"]) == {"r2": {"lr": 1}, "r3": {"lr": 2}}
@@ -95,11 +127,25 @@ def test_a_run_whose_job_is_not_stored_counts_on_its_own():
 
 
 def test_mlflow_parent_dropped_even_when_ingested_from_another_file():
-    jobs = table([
-        dict(record_key="mlflow:p", source="mlflow", run_id="p", elapsed_s=7200.0),
-        dict(record_key="mlflow:c1", source="mlflow", run_id="c1", parent_run_id="p", elapsed_s=3000.0),
-        dict(record_key="mlflow:c2", source="mlflow", run_id="c2", parent_run_id="p", elapsed_s=600.0),
-    ])
+    jobs = table(
+        [
+            dict(record_key="mlflow:p", source="mlflow", run_id="p", elapsed_s=7200.0),
+            dict(
+                record_key="mlflow:c1",
+                source="mlflow",
+                run_id="c1",
+                parent_run_id="p",
+                elapsed_s=3000.0,
+            ),
+            dict(
+                record_key="mlflow:c2",
+                source="mlflow",
+                run_id="c2",
+                parent_run_id="p",
+                elapsed_s=600.0,
+            ),
+        ]
+    )
     out = compute_jobs(jobs)
     assert out["run_id"].tolist() == ["c1", "c2"] and out["elapsed_s"].sum() == 3600.0
 
@@ -107,9 +153,16 @@ def test_mlflow_parent_dropped_even_when_ingested_from_another_file():
 def test_project_from_both_sources_counts_gpu_time_once():
     """W&B JSON Lines (one run names Slurm job 4242 on cedar) + that Slurm job."""
     runs, _ = read_log_report(DATA / "wandb_runs.jsonl")
-    job = table([slurm("4242", cluster="cedar", start=0, end=2, n_nodes=1) | {
-        "start_time": pd.Timestamp("2024-03-04T09:10:00", tz="UTC"),
-        "end_time": pd.Timestamp("2024-03-04T10:20:00", tz="UTC"), "elapsed_s": 4200.0}])
+    job = table(
+        [
+            slurm("4242", cluster="cedar", start=0, end=2, n_nodes=1)
+            | {
+                "start_time": pd.Timestamp("2024-03-04T09:10:00", tz="UTC"),
+                "end_time": pd.Timestamp("2024-03-04T10:20:00", tz="UTC"),
+                "elapsed_s": 4200.0,
+            }
+        ]
+    )
     both = pd.concat([job, runs], ignore_index=True)
     out = compute_jobs(both)
     assert "a1b2c3d4" not in set(out.loc[out["source"] == "wandb", "run_id"])

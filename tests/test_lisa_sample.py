@@ -38,7 +38,8 @@ def test_committed_files_are_the_generator_output(generated):
     for name in lisa.FILES:
         assert (LISA / name).read_bytes() == (generated / name).read_bytes(), (
             f"sample_logs/lisa/{name} is stale: run python -m rdcost.samples.lisa --seed 2019 "
-            "--out sample_logs/lisa")
+            "--out sample_logs/lisa"
+        )
 
 
 def test_another_seed_gives_another_project_of_the_same_shape():
@@ -57,6 +58,7 @@ def test_files_are_small():
 
 
 # -- the ingested sacct export -------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sacct():
@@ -183,6 +185,7 @@ def test_arrays_have_task_ids_distinct_from_raw_ids(sacct):
 
 # -- the raw sacct text ----------------------------------------------------------
 
+
 def test_sacct_text_has_allocations_and_steps():
     lines = (LISA / "sacct.txt").read_text().splitlines()
     header = lines[0].split("|")
@@ -203,6 +206,7 @@ def test_sacct_text_has_allocations_and_steps():
 
 # -- the W&B export ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def wandb():
     return pd.read_csv(LISA / "wandb_runs.csv", dtype=str, keep_default_na=False)
@@ -216,7 +220,9 @@ def test_wandb_layout():
     assert "val/f1" in header and "slurm_job_id" in header
     for line in text.split("\n")[:200]:
         assert line.startswith('"') and line.endswith('"') and '",""' not in line.replace('","', "")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z", text.split("\n")[1].split('","')[5])
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z", text.split("\n")[1].split('","')[5]
+    )
 
 
 def test_wandb_runs_link_to_sacct_jobs(wandb):
@@ -237,8 +243,16 @@ def test_wandb_sweeps_states_and_missing_metrics(wandb):
 
 
 def test_wandb_repeated_configurations_with_different_seeds(wandb):
-    cfg = ["Sweep", "slurm_array_job_id", "batch_size", "dropout", "learning_rate", "model",
-           "num_layers", "task"]
+    cfg = [
+        "Sweep",
+        "slurm_array_job_id",
+        "batch_size",
+        "dropout",
+        "learning_rate",
+        "model",
+        "num_layers",
+        "task",
+    ]
     key = wandb[cfg].astype(str).agg("|".join, axis=1)
     repeated = wandb.groupby(key)["seed"].nunique()
     assert (repeated > 1).sum() > 50
@@ -256,18 +270,31 @@ def test_wandb_metric_depends_on_learning_rate_and_dropout_not_batch_size(wandb)
         x = done[col].astype(float)
         return resid[x == a].mean() - resid[x == b].mean()
 
-    assert effect("learning_rate", 0.04, 0.005) > 5      # design: +11.7
-    assert effect("dropout", 0.4, 0.2) < -0.5            # design: -1.0
-    assert abs(effect("batch_size", 8000, 5000)) < 0.3   # design: -0.1
+    assert effect("learning_rate", 0.04, 0.005) > 5  # design: +11.7
+    assert effect("dropout", 0.4, 0.2) < -0.5  # design: -1.0
+    assert abs(effect("batch_size", 8000, 5000)) < 0.3  # design: -0.1
     assert f1.between(50, 95).all()
 
 
 # -- the plain CSV ------------------------------------------------------------------
 
+
 def test_plain_csv_is_the_same_jobs():
     plain = pd.read_csv(LISA / "jobs.csv", dtype=str, keep_default_na=False)
-    assert list(plain.columns) == ["job_id", "name", "user", "project", "partition", "state",
-                                   "submit_time", "start_time", "end_time", "n_gpus", "gpu_type", "group"]
+    assert list(plain.columns) == [
+        "job_id",
+        "name",
+        "user",
+        "project",
+        "partition",
+        "state",
+        "submit_time",
+        "start_time",
+        "end_time",
+        "n_gpus",
+        "gpu_type",
+        "group",
+    ]
     assert len(plain) == 4_789 and plain["job_id"].is_unique
     assert plain.loc[plain["group"] != "", "group"].nunique() == 123
     start = pd.to_datetime(plain["start_time"], utc=True)

@@ -39,16 +39,26 @@ def test_search_runs_with_a_parent_run():
     assert r["is_container"].to_dict() == {PARENT: True, C1: False, C2: False, C3: False}
     assert (r["group_id"] == PARENT).all() and (r["group_source"] == "mlflow_parent").all()
     assert r.loc[C1, "parent_run_id"] == PARENT and pd.isna(r.loc[PARENT, "parent_run_id"])
-    assert r["state"].to_dict() == {PARENT: "COMPLETED", C1: "COMPLETED", C2: "FAILED", C3: "RUNNING"}
+    assert r["state"].to_dict() == {
+        PARENT: "COMPLETED",
+        C1: "COMPLETED",
+        C2: "FAILED",
+        C3: "RUNNING",
+    }
     c1 = r.loc[C1]
-    assert c1["start_time"] == ts("2024-03-05T14:00:05") and c1["end_time"] == ts("2024-03-05T14:50:05")
+    assert c1["start_time"] == ts("2024-03-05T14:00:05") and c1["end_time"] == ts(
+        "2024-03-05T14:50:05"
+    )
     assert c1["elapsed_s"] == 3000.0
     assert r.loc[C2, "elapsed_s"] == pytest.approx(599.75)  # 14:50:10.500 -> 15:00:10.250
     assert pd.isna(r.loc[C3, "end_time"]) and pd.isna(r.loc[C3, "elapsed_s"])  # still running
     assert (c1["job_name"], c1["user"], c1["project"]) == ("trial-1", "alice", "7")
     assert json.loads(c1["config_json"]) == {"lr": 0.001, "layers": None}  # params 'None' -> null
     assert json.loads(r.loc[C2, "config_json"]) == {"lr": 0.01, "layers": 4}
-    assert json.loads(c1["metrics_json"]) == {"val_loss": 0.412, "system/gpu_0_utilization_percentage": 97.0}
+    assert json.loads(c1["metrics_json"]) == {
+        "val_loss": 0.412,
+        "system/gpu_0_utilization_percentage": 97.0,
+    }
     assert json.loads(c1["tags"]) == ["team=vision", "SLURM_JOB_ID=5151"]
     assert c1["linked_slurm_job_id"] == "5151"
     # GPUs from the system metrics: gpu_0 only for trial-1, gpu_0 and gpu_1 for trial-2
@@ -107,9 +117,16 @@ def test_real_search_runs():
     assert rep.format == "mlflow-search-runs" and rep.n_jobs == 2
     r = df.set_index("run_id")
     a = r.loc["125f3972d83b4899b0e88c81caa129d9"]
-    assert a["start_time"] == ts("2026-05-25T09:31:08.198") and a["end_time"] == ts("2026-05-25T09:32:11.295")
+    assert a["start_time"] == ts("2026-05-25T09:31:08.198") and a["end_time"] == ts(
+        "2026-05-25T09:32:11.295"
+    )
     assert a["elapsed_s"] == pytest.approx(63.097)
-    assert (a["job_name"], a["user"], a["state"], a["project"]) == ("silent-gull-111", "alena483", "COMPLETED", "0")
+    assert (a["job_name"], a["user"], a["state"], a["project"]) == (
+        "silent-gull-111",
+        "alena483",
+        "COMPLETED",
+        "0",
+    )
     assert json.loads(a["config_json"])["n_estimators"] == 100
     assert json.loads(a["config_json"])["max_depth"] is None
     b = r.loc["f2f198e6c17747aa82585112a50079a9"]

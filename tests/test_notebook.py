@@ -27,7 +27,9 @@ def test_committed_without_outputs():
 def test_uses_the_python_api_only():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     for cell in _code_cells(nb):
-        assert not cell.source.lstrip().startswith(("!", "%")), "no shell or magics: the Python API only"
+        assert not cell.source.lstrip().startswith(("!", "%")), (
+            "no shell or magics: the Python API only"
+        )
         tree = ast.parse(cell.source)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
@@ -41,15 +43,20 @@ def test_notebook_runs(tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's temporary store lands here
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(REPO)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+    )
     client.execute()
     outputs = [o for c in _code_cells(nb) for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
+    images = [
+        o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})
+    ]
     assert len(images) == 7  # six case-study plots and the buy-vs-cloud one
     markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
-    assert any("| Final model |" in m and "| Hyperparameters that mattered |" in m for m in markdown)
+    assert any(
+        "| Final model |" in m and "| Hyperparameters that mattered |" in m for m in markdown
+    )
     text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "lisa-report.html" in text and "239,942" in text and "$103k - $350k" in text
     reports = list(tmp_path.glob("rdcost-lisa-*/lisa-report.html"))

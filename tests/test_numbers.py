@@ -64,7 +64,12 @@ CASES = [
     ("data-int", n.data_value, (np.int64(3),), "3"),
     ("data-text", n.data_value, ("lisa",), "lisa"),
     ("data-bool", n.data_value, (np.bool_(True),), "True"),
-    ("data-time", n.data_value, (pd.Timestamp("2018-01-02 03:04:05", tz="UTC"),), "2018-01-02T03:04:05Z"),
+    (
+        "data-time",
+        n.data_value,
+        (pd.Timestamp("2018-01-02 03:04:05", tz="UTC"),),
+        "2018-01-02T03:04:05Z",
+    ),
 ]
 
 
@@ -77,18 +82,48 @@ def test_grouped_given_value():
     assert n.given(20000.0, grouped=True) == "20,000"
 
 
-UNKNOWN_FUNCTIONS = [n.integer, n.number, n.usd, n.usd_rate, n.usd_short, n.pct, n.ratio,
-                     lambda v: n.fixed(v, 2), lambda v: n.significant(v, 3), n.given, n.trimmed]
+UNKNOWN_FUNCTIONS = [
+    n.integer,
+    n.number,
+    n.usd,
+    n.usd_rate,
+    n.usd_short,
+    n.pct,
+    n.ratio,
+    lambda v: n.fixed(v, 2),
+    lambda v: n.significant(v, 3),
+    n.given,
+    n.trimmed,
+]
 
 
-@pytest.mark.parametrize("value", UNKNOWNS, ids=["None", "nan", "np.nan", "float32-nan", "NA", "NaT"])
-@pytest.mark.parametrize("fn", UNKNOWN_FUNCTIONS, ids=["integer", "number", "usd", "usd_rate", "usd_short", "pct",
-                                                       "ratio", "fixed", "significant", "given", "trimmed"])
+@pytest.mark.parametrize(
+    "value", UNKNOWNS, ids=["None", "nan", "np.nan", "float32-nan", "NA", "NaT"]
+)
+@pytest.mark.parametrize(
+    "fn",
+    UNKNOWN_FUNCTIONS,
+    ids=[
+        "integer",
+        "number",
+        "usd",
+        "usd_rate",
+        "usd_short",
+        "pct",
+        "ratio",
+        "fixed",
+        "significant",
+        "given",
+        "trimmed",
+    ],
+)
 def test_unknown_values_print_unknown(fn, value):
     assert fn(value) == "unknown"
 
 
-@pytest.mark.parametrize("value", UNKNOWNS, ids=["None", "nan", "np.nan", "float32-nan", "NA", "NaT"])
+@pytest.mark.parametrize(
+    "value", UNKNOWNS, ids=["None", "nan", "np.nan", "float32-nan", "NA", "NaT"]
+)
 def test_unknown_ends_make_an_unknown_range_and_empty_cells_where_asked(value):
     assert n.usd_range(value, 5.0) == n.usd_range(5.0, value) == "unknown"
     assert n.metric(value) == "" and n.data_value(value) == ""

@@ -104,14 +104,17 @@ def test_rows_with_wrong_field_counts_and_quoted_newlines():
     assert r.loc["4", "source_line"] == 6 and r.loc["4", "elapsed_s"] == 86400.0
     assert {(e.line, e.reason) for e in rep.examples} == {
         (4, "expected 4 fields as in the header, found 3"),
-        (5, "expected 4 fields as in the header, found 5")}
+        (5, "expected 4 fields as in the header, found 5"),
+    }
 
 
 def test_dates_in_words_and_timedelta_text():
     df, rep = read_log_report(DATA / "plain_words_dates.csv", tz="Europe/Berlin")
     assert rep.n_jobs == 2 and rep.n_rejected == 1  # 05.03.2024 is ambiguous
     r = df.set_index(df["other_json"].map(lambda t: json.loads(t)["run"]))
-    assert r.loc["w1", "start_time"] == ts("2024-03-04T09:00:00") and r.loc["w1", "elapsed_s"] == 3600
+    assert (
+        r.loc["w1", "start_time"] == ts("2024-03-04T09:00:00") and r.loc["w1", "elapsed_s"] == 3600
+    )
     assert r.loc["w2", "start_time"] == ts("2024-03-05T20:00:00") and r.loc["w2", "elapsed_s"] == 90
     df, rep = read_log_report(DATA / "plain_words_dates.csv", tz="Europe/Berlin", dayfirst=True)
     w3 = df[df["other_json"].str.contains('"w3"')].iloc[0]
@@ -127,9 +130,19 @@ def test_rows_without_ids_get_stable_content_keys():
 
 def test_cli_ingest_with_map_file(tmp_path):
     from rdcost.cli import app
-    result = CliRunner().invoke(app, [
-        "ingest", str(DATA / "plain_bom_crlf.tsv"), "--store", str(tmp_path / "s"),
-        "--map-file", str(DATA / "plain_map.toml"), "--dayfirst"])
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "ingest",
+            str(DATA / "plain_bom_crlf.tsv"),
+            "--store",
+            str(tmp_path / "s"),
+            "--map-file",
+            str(DATA / "plain_map.toml"),
+            "--dayfirst",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "3 jobs" in result.output and "0 rejected" in result.output
 
@@ -155,7 +168,9 @@ def test_real_runs_with_end_times_only():
     assert (rep.n_records, rep.n_jobs) == (159, 159)
     assert df.iloc[0]["end_time"] == ts("2025-12-18T07:44:40")
     assert df["start_time"].isna().all() and df["elapsed_s"].isna().all()  # not in the file
-    assert json.loads(df.iloc[0]["other_json"])["epoch_times_json"][0] == pytest.approx(11.061884601134807)
+    assert json.loads(df.iloc[0]["other_json"])["epoch_times_json"][0] == pytest.approx(
+        11.061884601134807
+    )
 
 
 # --------------------------------------------------------------------------
@@ -165,7 +180,9 @@ def test_real_runs_with_end_times_only():
 def _samples() -> list[Path]:
     files = sorted(DATA.glob("*"))
     if REALWORLD.is_dir():
-        files += sorted(p for p in REALWORLD.iterdir() if p.suffix in {".csv", ".txt", ".json", ".tsv"})
+        files += sorted(
+            p for p in REALWORLD.iterdir() if p.suffix in {".csv", ".txt", ".json", ".tsv"}
+        )
     if SAMPLE_LOGS.is_dir():
         files += sorted(p for p in SAMPLE_LOGS.rglob("*") if p.is_file())
     return files
@@ -175,9 +192,15 @@ def _samples() -> list[Path]:
 #: sniffer raises; None: none of the run formats may claim it). Other files are
 #: sacct output: no run format may claim them, and at most one sacct format does.
 EXPECTED_BY_PREFIX = {
-    "wandb_chart_panel": "refused", "wandb_ui_nameonly": "csv", "wandb_": "wandb",
-    "mlflow_": "mlflow", "plain_map": None, "plain_": "csv", "hcs_plain": "csv",
-    "sacct_like_comma": None, "jobs.csv": "csv",
+    "wandb_chart_panel": "refused",
+    "wandb_ui_nameonly": "csv",
+    "wandb_": "wandb",
+    "mlflow_": "mlflow",
+    "plain_map": None,
+    "plain_": "csv",
+    "hcs_plain": "csv",
+    "sacct_like_comma": None,
+    "jobs.csv": "csv",
 }
 
 
@@ -217,6 +240,7 @@ def test_every_sniffer_on_every_sample(path):
 
 def test_reingesting_rows_without_ids_changes_nothing(tmp_path):
     from rdcost.readers.ingest import ingest
+
     store = tmp_path / "store"
     first = ingest([DATA / "plain_words_dates.csv"], store=store, dayfirst=True)
     assert first.stats.n_new == 3

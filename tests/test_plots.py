@@ -26,21 +26,62 @@ LISA = Path(__file__).resolve().parents[1] / "sample_logs" / "lisa"
 CASE_STUDY_KINDS = ["gpus-in-use", "cumulative", "job-lengths", "grid-searches", "rd-cost", "waste"]
 #: Per kind: text every rendering must contain (axis labels with units, key figures of the sample).
 EXPECTED = {
-    "gpus-in-use": ["GPUs in use (daily mean, GPUs)", "date (UTC)", "mean over the span: 58.1 GPUs",
-                    "titanx (72% of GPU-hours)", "m40 (28% of GPU-hours)"],
-    "cumulative": ["GPU time (GPU-days)", "cost (USD)", "CO2e (kg)", "CO2e (lbs)", "date (UTC)",
-                   "9,998 GPU-days (239,942 GPU-hours)", "$350,315", "$103,175"],
-    "job-lengths": ["job length, log scale (min = minutes, h = hours, d = days)", "jobs (per length bin)",
-                    "crash threshold: 5 min", "4,789 started jobs"],
-    "grid-searches": ["GPU-days per search", "GPU time of the search (GPU-days)", "all 123 searches",
-                      "rank of the search by GPU time (1 = largest)", "cumulative share (%)"],
-    "rd-cost": ["cost (USD, log scale)", "$52 - $175", "$1,238 - $4,205", "$103,175 - $350,315",
-                "1 job, 120 GPU-hours", "24 jobs, 2,880 GPU-hours", "4,789 jobs, 239,942 GPU-hours"],
-    "waste": ["GPU time (GPU-hours)", "jobs", "crashed", "cancelled", "timed out", "(TIMEOUT, DEADLINE)"],
+    "gpus-in-use": [
+        "GPUs in use (daily mean, GPUs)",
+        "date (UTC)",
+        "mean over the span: 58.1 GPUs",
+        "titanx (72% of GPU-hours)",
+        "m40 (28% of GPU-hours)",
+    ],
+    "cumulative": [
+        "GPU time (GPU-days)",
+        "cost (USD)",
+        "CO2e (kg)",
+        "CO2e (lbs)",
+        "date (UTC)",
+        "9,998 GPU-days (239,942 GPU-hours)",
+        "$350,315",
+        "$103,175",
+    ],
+    "job-lengths": [
+        "job length, log scale (min = minutes, h = hours, d = days)",
+        "jobs (per length bin)",
+        "crash threshold: 5 min",
+        "4,789 started jobs",
+    ],
+    "grid-searches": [
+        "GPU-days per search",
+        "GPU time of the search (GPU-days)",
+        "all 123 searches",
+        "rank of the search by GPU time (1 = largest)",
+        "cumulative share (%)",
+    ],
+    "rd-cost": [
+        "cost (USD, log scale)",
+        "$52 - $175",
+        "$1,238 - $4,205",
+        "$103,175 - $350,315",
+        "1 job, 120 GPU-hours",
+        "24 jobs, 2,880 GPU-hours",
+        "4,789 jobs, 239,942 GPU-hours",
+    ],
+    "waste": [
+        "GPU time (GPU-hours)",
+        "jobs",
+        "crashed",
+        "cancelled",
+        "timed out",
+        "(TIMEOUT, DEADLINE)",
+    ],
 }
 #: The assumptions that must stand beside every cost or CO2e figure (paper preset).
-ASSUMPTIONS = ["$0.43-$1.46 per GPU-hour", "217 W per GPU", "PUE 1.58", "0.4327 kg CO2e/kWh (US, 2018)",
-               "electricity $0.12/kWh"]
+ASSUMPTIONS = [
+    "$0.43-$1.46 per GPU-hour",
+    "217 W per GPU",
+    "PUE 1.58",
+    "0.4327 kg CO2e/kWh (US, 2018)",
+    "electricity $0.12/kWh",
+]
 COST_KINDS = {"cumulative", "rd-cost", "waste"}
 
 
@@ -49,8 +90,13 @@ def lisa_ctx(tmp_path_factory):
     store = tmp_path_factory.mktemp("lisa") / "store"
     rdcost.ingest([LISA / "sacct.txt", LISA / "wandb_runs.csv"], store=store, project="lisa")
     st = rdcost.open_store(store)
-    ctx = analyze_project(st.read_jobs(project="lisa"), load(["paper"]), project="lisa",
-                        owned=load_owned(["paper"]), inputs=st.inputs())
+    ctx = analyze_project(
+        st.read_jobs(project="lisa"),
+        load(["paper"]),
+        project="lisa",
+        owned=load_owned(["paper"]),
+        inputs=st.inputs(),
+    )
     ctx.store_path = store  # for the CLI tests
     return ctx
 
@@ -75,10 +121,14 @@ def test_svg_has_labels_units_and_figures(lisa_ctx, tmp_path, kind):
     assert "project lisa" in title
     sm = lisa_ctx.summary
     derived = {  # figures of the sample that are not the paper's: taken from the summary
-        "job-lengths": [f"{sm.n_crashed_jobs:,} jobs shorter (crashed)",
-                        f"COMPLETED ({sm.jobs_by_state['COMPLETED']:,} jobs)"],
-        "waste": [f"{100 * sm.waste['share_of_gpu_hours']:.1f}% of GPU-hours",
-                  f"total {sm.waste['total']['n_jobs']:,} jobs"],
+        "job-lengths": [
+            f"{sm.n_crashed_jobs:,} jobs shorter (crashed)",
+            f"COMPLETED ({sm.jobs_by_state['COMPLETED']:,} jobs)",
+        ],
+        "waste": [
+            f"{100 * sm.waste['share_of_gpu_hours']:.1f}% of GPU-hours",
+            f"total {sm.waste['total']['n_jobs']:,} jobs",
+        ],
         "grid-searches": [f"{sm.n_jobs_in_grid_searches:,} jobs"],
     }
     for s in EXPECTED[kind] + derived.get(kind, []):
@@ -94,7 +144,7 @@ def test_colours_are_colour_blind_safe(lisa_ctx, tmp_path, kind):
     allowed = {c.lower() for c in OKABE_ITO.values()}
     coloured = set()
     for c in svg_colours(out):
-        r, g, b = (int(c[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(c[i : i + 2], 16) for i in (1, 3, 5))
         if not (r == g == b):  # greys (text, grid, white edges) are fine in any palette
             coloured.add(c)
     assert coloured, "no coloured series found"
@@ -138,9 +188,16 @@ def test_every_kind_is_registered_and_described():
 
 # -- small hand-made job tables ------------------------------------------------------
 
+
 def _jobs(rows: list[dict]) -> pd.DataFrame:
-    base = {"source": "csv", "project": "t", "state": "COMPLETED", "n_gpus": 1.0, "gpu_type": "v100",
-            "user": "u"}
+    base = {
+        "source": "csv",
+        "project": "t",
+        "state": "COMPLETED",
+        "n_gpus": 1.0,
+        "gpu_type": "v100",
+        "user": "u",
+    }
     df = pd.DataFrame([{**base, **r} for r in rows])
     df["record_key"] = [f"k{i}" for i in range(len(df))]
     for c in ("start_time", "end_time"):
@@ -150,10 +207,24 @@ def _jobs(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_no_searches_and_unknown_cost_are_said_not_drawn_as_zero(tmp_path):
-    jobs = _jobs([{"job_id": "1", "job_name": "a", "gpu_type": "mystery-gpu", "start_time": "2020-01-01T00:00Z",
-                   "end_time": "2020-01-01T10:00Z"},
-                  {"job_id": "2", "job_name": "b", "gpu_type": "mystery-gpu", "start_time": "2020-01-02T00:00Z",
-                   "end_time": "2020-01-02T05:00Z"}])
+    jobs = _jobs(
+        [
+            {
+                "job_id": "1",
+                "job_name": "a",
+                "gpu_type": "mystery-gpu",
+                "start_time": "2020-01-01T00:00Z",
+                "end_time": "2020-01-01T10:00Z",
+            },
+            {
+                "job_id": "2",
+                "job_name": "b",
+                "gpu_type": "mystery-gpu",
+                "start_time": "2020-01-02T00:00Z",
+                "end_time": "2020-01-02T05:00Z",
+            },
+        ]
+    )
     ctx = analyze_project(jobs, load([]), project="t", on_missing="unknown")
     text = svg_text(draw("grid-searches", ctx, tmp_path / "g.svg"))
     assert "no grid searches found" in text
@@ -168,10 +239,24 @@ def test_no_searches_and_unknown_cost_are_said_not_drawn_as_zero(tmp_path):
 
 def test_gpus_in_use_integrates_to_the_gpu_hours(tmp_path):
     # 2 GPUs for 10 h, then 4 GPUs for 5 h overlapping: 40 GPU-hours
-    jobs = _jobs([{"job_id": "1", "job_name": "a", "n_gpus": 2.0, "start_time": "2020-01-01T00:00Z",
-                   "end_time": "2020-01-01T10:00Z"},
-                  {"job_id": "2", "job_name": "b", "n_gpus": 4.0, "start_time": "2020-01-01T05:00Z",
-                   "end_time": "2020-01-01T10:00Z"}])
+    jobs = _jobs(
+        [
+            {
+                "job_id": "1",
+                "job_name": "a",
+                "n_gpus": 2.0,
+                "start_time": "2020-01-01T00:00Z",
+                "end_time": "2020-01-01T10:00Z",
+            },
+            {
+                "job_id": "2",
+                "job_name": "b",
+                "n_gpus": 4.0,
+                "start_time": "2020-01-01T05:00Z",
+                "end_time": "2020-01-01T10:00Z",
+            },
+        ]
+    )
     a = override_all_power(override_all_prices(load([]), 1.0, 2.0, "test"), 300.0, "test")
     ctx = analyze_project(jobs, a, project="t")
     assert ctx.summary.gpu_hours == pytest.approx(40.0)
@@ -182,11 +267,12 @@ def test_gpus_in_use_integrates_to_the_gpu_hours(tmp_path):
 
 # -- the time integral behind the over-time plots ----------------------------------------
 
+
 def test_accrued_hand_worked():
     t0 = pd.Timestamp("2020-01-01", tz="UTC")
     h = pd.Timedelta(hours=1)
     start = pd.Series([t0, t0 + 2 * h, t0 + 4 * h])
-    end = pd.Series([t0 + 10 * h, t0 + 2 * h, t0 + 6 * h])      # 2nd job: zero length
+    end = pd.Series([t0 + 10 * h, t0 + 2 * h, t0 + 6 * h])  # 2nd job: zero length
     amount = pd.Series([10.0, 3.0, 4.0])
     at = pd.DatetimeIndex([t0 - h, t0, t0 + h, t0 + 2 * h, t0 + 5 * h, t0 + 10 * h, t0 + 20 * h])
     got = accrued(start, end, amount, at)
@@ -207,6 +293,7 @@ def test_accrued_reaches_the_total_and_never_decreases():
 
 # -- CLI -----------------------------------------------------------------------------------
 
+
 def test_cli_plot_list_names_every_kind(capsys):
     with pytest.raises(SystemExit) as e:
         main(["plot", "--list"])
@@ -222,7 +309,20 @@ def test_cli_plot_list_names_every_kind(capsys):
 def test_cli_plot_writes_the_file(lisa_ctx, tmp_path, capsys):
     out = tmp_path / "rd.svg"
     with pytest.raises(SystemExit) as e:
-        main(["plot", "rd-cost", "--store", str(lisa_ctx.store_path), "-p", "lisa", "-a", "paper", "-o", str(out)])
+        main(
+            [
+                "plot",
+                "rd-cost",
+                "--store",
+                str(lisa_ctx.store_path),
+                "-p",
+                "lisa",
+                "-a",
+                "paper",
+                "-o",
+                str(out),
+            ]
+        )
     assert e.value.code == 0
     cap = capsys.readouterr()
     assert cap.out == ""  # stdout is for data; the message goes to stderr
@@ -230,11 +330,14 @@ def test_cli_plot_writes_the_file(lisa_ctx, tmp_path, capsys):
     assert "$103,175 - $350,315" in svg_text(out)
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["plot", "nope", "-o", "x.png"], 2, "unknown plot kind 'nope'"),
-    (["plot", "waste"], 2, "-o FILE"),
-    (["plot", "waste", "-o", "x.gif", "-p", "lisa"], 2, "must end in"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["plot", "nope", "-o", "x.png"], 2, "unknown plot kind 'nope'"),
+        (["plot", "waste"], 2, "-o FILE"),
+        (["plot", "waste", "-o", "x.gif", "-p", "lisa"], 2, "must end in"),
+    ],
+)
 def test_cli_plot_errors(lisa_ctx, tmp_path, capsys, monkeypatch, args, code, message):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as e:

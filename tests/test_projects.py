@@ -30,9 +30,11 @@ def frame() -> pd.DataFrame:
         ("3", "nlp", "ana", "bert-test", "nlp", t("2018-01-15", tz="UTC")),
         ("4", "vision", "ana", "lisa-srl-3", "vision", t("2018-01-15", tz="UTC")),
         ("5", "nlp", "ana", "lisa-srl-4", "nlp", t("2018-03-01 00:00", tz="UTC")),
-        ("6", "nlp", "cyd", "LISA-caps", "lisa", None),   # never started: dated by submit time
+        ("6", "nlp", "cyd", "LISA-caps", "lisa", None),  # never started: dated by submit time
     ]
-    df = pd.DataFrame(rows, columns=["record_key", "account", "user", "job_name", "project", "start_time"])
+    df = pd.DataFrame(
+        rows, columns=["record_key", "account", "user", "job_name", "project", "start_time"]
+    )
     df["submit_time"] = df["start_time"].fillna(pd.Timestamp("2017-08-01", tz="UTC"))
     df["source"] = "slurm"
     df["job_id"] = df["record_key"]
@@ -83,15 +85,19 @@ def test_date_range_uses_submit_time_for_never_started_jobs():
     assert m.dtype == bool and m.sum() == 1
 
 
-@pytest.mark.parametrize("data", [
-    {"projects": {"x": {}}},
-    {"projects": {"x": {"acounts": ["a"]}}},
-    {"projects": {"x": {"users": [1]}}},
-    {"projects": {"x": {"start": "not a date"}}},
-    {"projects": {"x": {"start": "2018-02-01", "end": "2018-01-01"}}},
-    {"project": {"x": {"users": ["a"]}}},
-    {"projects": {"x": "users"}},
-], ids=str)
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"projects": {"x": {}}},
+        {"projects": {"x": {"acounts": ["a"]}}},
+        {"projects": {"x": {"users": [1]}}},
+        {"projects": {"x": {"start": "not a date"}}},
+        {"projects": {"x": {"start": "2018-02-01", "end": "2018-01-01"}}},
+        {"project": {"x": {"users": ["a"]}}},
+        {"projects": {"x": "users"}},
+    ],
+    ids=str,
+)
 def test_invalid_definitions_are_refused(data):
     with pytest.raises(UsageError):
         parse_projects(data)
@@ -116,10 +122,31 @@ def test_read_project_jobs_and_cli(tmp_path):
     assert keys(read_project_jobs(st, "lisa", defs)) == ["1", "2"]
     assert keys(read_project_jobs(st, "nlp", defs)) == ["1", "2", "3", "5"]
     assert len(read_project_jobs(st, None)) == 6
-    r = subprocess.run([sys.executable, "-m", "rdcost", "summarize", "--store", str(st.path), "-p", "lisa",
-                        "--projects-file", str(f), "--watts-per-gpu", "200",
-                        "--usd-per-gpu-hour-low", "1", "--usd-per-gpu-hour-high", "2", "-f", "json"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rdcost",
+            "summarize",
+            "--store",
+            str(st.path),
+            "-p",
+            "lisa",
+            "--projects-file",
+            str(f),
+            "--watts-per-gpu",
+            "200",
+            "--usd-per-gpu-hour-low",
+            "1",
+            "--usd-per-gpu-hour-high",
+            "2",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["n_jobs"] == 2 and d["gpu_hours"] == pytest.approx(2.0)
@@ -133,7 +160,9 @@ def test_the_toml_examples_in_the_docs_load():
 
     from rdcost.analysis import assumptions
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "summarize.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[1] / "docs" / "summarize.md").read_text(
+        encoding="utf-8"
+    )
     blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, flags=re.S)]
     assert len(blocks) == 2
     a = assumptions.apply_dict(assumptions.Assumptions(), blocks[0], "docs")

@@ -28,11 +28,17 @@ from rdcost.jobtable.schema import conform
 
 
 def starts(submit, gpus, duration, capacity, estimate=None):
-    return replay(np.array(submit, float), np.array(gpus, float), np.array(duration, float),
-                  capacity, None if estimate is None else np.array(estimate, float)).tolist()
+    return replay(
+        np.array(submit, float),
+        np.array(gpus, float),
+        np.array(duration, float),
+        capacity,
+        None if estimate is None else np.array(estimate, float),
+    ).tolist()
 
 
 # -- cases worked out by hand ---------------------------------------------------
+
 
 def test_one_gpu_runs_jobs_one_after_another():
     # 1 GPU, three jobs submitted together: 0-10, 10-30, 30-60.
@@ -123,6 +129,7 @@ def test_empty_trace():
 
 # -- the policy restated plainly (quadratic), for the property test ------------
 
+
 def reference_replay(submit, gpus, duration, capacity, estimate):
     n = len(submit)
     order = sorted(range(n), key=lambda j: (submit[j], j))
@@ -133,7 +140,9 @@ def reference_replay(submit, gpus, duration, capacity, estimate):
     free = capacity
     t = 0
     while arrivals or running or queue:
-        cands = ([submit[arrivals[0]]] if arrivals else []) + [start[j] + duration[j] for j in running]
+        cands = ([submit[arrivals[0]]] if arrivals else []) + [
+            start[j] + duration[j] for j in running
+        ]
         t = min(cands)
         for j in [j for j in running if start[j] + duration[j] <= t]:
             running.remove(j)
@@ -155,7 +164,9 @@ def reference_replay(submit, gpus, duration, capacity, estimate):
                 shadow = start[j] + estimate[j]
                 break
         shadow = max(shadow, t)
-        extra = free + sum(gpus[j] for j in running if start[j] + estimate[j] <= shadow) - gpus[head]
+        extra = (
+            free + sum(gpus[j] for j in running if start[j] + estimate[j] <= shadow) - gpus[head]
+        )
         for j in list(queue[1:]):
             if gpus[j] <= free and (t + estimate[j] <= shadow or gpus[j] <= extra):
                 queue.remove(j)
@@ -167,9 +178,15 @@ def reference_replay(submit, gpus, duration, capacity, estimate):
 
 
 jobs_strategy = st.lists(
-    st.tuples(st.integers(0, 40), st.sampled_from([1, 1, 2, 3, 4, 6]), st.integers(0, 30),
-              st.integers(0, 30)),
-    min_size=1, max_size=40)
+    st.tuples(
+        st.integers(0, 40),
+        st.sampled_from([1, 1, 2, 3, 4, 6]),
+        st.integers(0, 30),
+        st.integers(0, 30),
+    ),
+    min_size=1,
+    max_size=40,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -210,32 +227,40 @@ def h(hours):
 
 
 def test_trace_leaves_out_and_counts_jobs_it_cannot_replay():
-    jobs = job_table([
-        dict(submit_time=h(0), start_time=h(1), end_time=h(3), elapsed_s=7200.0, n_gpus=2.0),
-        dict(submit_time=h(1), start_time=None, n_gpus=1.0),                      # never started
-        dict(submit_time=h(1), start_time=h(2), n_gpus=1.0),                      # no run time
-        dict(submit_time=h(1), start_time=h(2), end_time=h(4), n_gpus=None),      # GPUs unknown
-        dict(submit_time=h(1), start_time=h(2), end_time=h(4), n_gpus=0.0),       # CPU job
-        dict(submit_time=None, start_time=h(5), end_time=h(6), n_gpus=1.0),       # W&B-like run
-        dict(submit_time=h(0), start_time=h(0), end_time=h(9), n_gpus=8.0, is_container=True),
-    ])
+    jobs = job_table(
+        [
+            dict(submit_time=h(0), start_time=h(1), end_time=h(3), elapsed_s=7200.0, n_gpus=2.0),
+            dict(submit_time=h(1), start_time=None, n_gpus=1.0),  # never started
+            dict(submit_time=h(1), start_time=h(2), n_gpus=1.0),  # no run time
+            dict(submit_time=h(1), start_time=h(2), end_time=h(4), n_gpus=None),  # GPUs unknown
+            dict(submit_time=h(1), start_time=h(2), end_time=h(4), n_gpus=0.0),  # CPU job
+            dict(submit_time=None, start_time=h(5), end_time=h(6), n_gpus=1.0),  # W&B-like run
+            dict(submit_time=h(0), start_time=h(0), end_time=h(9), n_gpus=8.0, is_container=True),
+        ]
+    )
     tr = trace_from_jobs(jobs)
-    assert tr.exclusions() == {"n_jobs_never_started": 1, "n_jobs_unknown_duration": 1,
-                               "n_jobs_unknown_gpus": 1, "n_jobs_without_gpu": 1}
+    assert tr.exclusions() == {
+        "n_jobs_never_started": 1,
+        "n_jobs_unknown_duration": 1,
+        "n_jobs_unknown_gpus": 1,
+        "n_jobs_without_gpu": 1,
+    }
     assert tr.n_jobs == 2 and tr.n_jobs_submit_from_start == 1
     assert tr.origin_time == h(0)
     assert tr.submit_s.tolist() == [0.0, 5 * 3600.0]
-    assert tr.duration_s.tolist() == [7200.0, 3600.0]   # elapsed_s, else end - start
+    assert tr.duration_s.tolist() == [7200.0, 3600.0]  # elapsed_s, else end - start
     assert tr.logged_start_s.tolist() == [3600.0, 5 * 3600.0]
     assert tr.logged_end_s == 6 * 3600.0
     assert tr.gpu_hours == 2 * 2 + 1
 
 
 def test_trace_time_limit_estimate_falls_back_to_run_time():
-    jobs = job_table([
-        dict(submit_time=h(0), start_time=h(0), end_time=h(1), n_gpus=1.0, timelimit_s=36000.0),
-        dict(submit_time=h(0), start_time=h(0), end_time=h(2), n_gpus=1.0),
-    ])
+    jobs = job_table(
+        [
+            dict(submit_time=h(0), start_time=h(0), end_time=h(1), n_gpus=1.0, timelimit_s=36000.0),
+            dict(submit_time=h(0), start_time=h(0), end_time=h(2), n_gpus=1.0),
+        ]
+    )
     assert trace_from_jobs(jobs, estimate="timelimit").estimate_s.tolist() == [36000.0, 7200.0]
     assert trace_from_jobs(jobs).estimate_s.tolist() == [3600.0, 7200.0]
     with pytest.raises(UsageError):
@@ -246,8 +271,9 @@ def test_stats_for_a_queue_that_builds_up():
     # Hours: 2 GPUs, four 1-GPU jobs of 10 h submitted at 0, 0, 0, 0:
     # starts 0, 0, 10, 10; waits 0, 0, 10, 10; project 20 h; 40 GPU-h on
     # 2 GPUs x 20 h = utilization 1.
-    jobs = job_table([dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=1.0)
-                      for _ in range(4)])
+    jobs = job_table(
+        [dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=1.0) for _ in range(4)]
+    )
     s = replay_stats(trace_from_jobs(jobs), 2)
     assert s.n_jobs_replayed == 4 and s.n_jobs_too_large == 0
     assert s.duration_days == pytest.approx(20 / 24)
@@ -261,11 +287,13 @@ def test_stats_for_a_queue_that_builds_up():
 
 def test_sweep_over_cluster_sizes_and_too_large_jobs():
     # One 4-GPU job of 10 h and two 1-GPU jobs of 10 h, all submitted at 0.
-    jobs = job_table([
-        dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=4.0),
-        dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=1.0),
-        dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=1.0),
-    ])
+    jobs = job_table(
+        [
+            dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=4.0),
+            dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=1.0),
+            dict(submit_time=h(0), start_time=h(0), end_time=h(10), n_gpus=1.0),
+        ]
+    )
     tr = trace_from_jobs(jobs)
     table = sweep(tr, [6, 1, 4])
     assert table["n_gpus"].tolist() == [1.0, 4.0, 6.0]
@@ -282,8 +310,12 @@ def test_sweep_over_cluster_sizes_and_too_large_jobs():
 
 
 def test_peak_concurrency_counts_an_end_before_a_start_at_the_same_time():
-    assert peak_concurrency(np.array([0.0, 10.0]), np.array([10.0, 5.0]), np.array([3.0, 2.0])) == 3.0
-    assert peak_concurrency(np.array([0.0, 9.0]), np.array([10.0, 5.0]), np.array([3.0, 2.0])) == 5.0
+    assert (
+        peak_concurrency(np.array([0.0, 10.0]), np.array([10.0, 5.0]), np.array([3.0, 2.0])) == 3.0
+    )
+    assert (
+        peak_concurrency(np.array([0.0, 9.0]), np.array([10.0, 5.0]), np.array([3.0, 2.0])) == 5.0
+    )
 
 
 def test_default_sizes_are_multiples_of_the_mean_demand_up_to_the_peak():

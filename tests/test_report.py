@@ -66,9 +66,16 @@ def lisa(tmp_path_factory):
     store = root / "store"
     rdcost.ingest([LISA / "sacct.txt", LISA / "wandb_runs.csv"], store=store, project="lisa")
     st = rdcost.open_store(store)
-    ctx = analyze_project(st.read_jobs(project="lisa"), load(["paper"]), project="lisa", owned=load_owned(["paper"]),
-                        inputs=st.inputs())
-    html = write_report(ctx, root / "report.html", command="rdcost report -p lisa -a paper -o report.html")
+    ctx = analyze_project(
+        st.read_jobs(project="lisa"),
+        load(["paper"]),
+        project="lisa",
+        owned=load_owned(["paper"]),
+        inputs=st.inputs(),
+    )
+    html = write_report(
+        ctx, root / "report.html", command="rdcost report -p lisa -a paper -o report.html"
+    )
     return store, ctx, html
 
 
@@ -97,12 +104,29 @@ def test_html_has_the_tables_figures_assumptions_inputs_and_version(lisa):
     page = Page(path.read_text(encoding="utf-8"))
     text = " ".join(page.text)
     assert len(page.all("table")) >= 12
-    for s in ("239,942", "9,998 GPU-days", "4,789", "$103,175 - $350,315", "$52 - $175", "$1,238 - $4,205",
-              "one tuning round", "all R&D", "crashed", "timed out", "Car, average incl. fuel, 1 lifetime"):
+    for s in (
+        "239,942",
+        "9,998 GPU-days",
+        "4,789",
+        "$103,175 - $350,315",
+        "$52 - $175",
+        "$1,238 - $4,205",
+        "one tuning round",
+        "all R&D",
+        "crashed",
+        "timed out",
+        "Car, average incl. fuel, 1 lifetime",
+    ):
         assert s in text, s
     # assumptions with their sources and dates
-    for s in ("usd_per_gpu_hour_high:titanx_maxwell", "Strubell et al. 2019", "as of 2019", "pue",
-              "kg_co2e_per_kwh", "crash_threshold_minutes"):
+    for s in (
+        "usd_per_gpu_hour_high:titanx_maxwell",
+        "Strubell et al. 2019",
+        "as of 2019",
+        "pue",
+        "kg_co2e_per_kwh",
+        "crash_threshold_minutes",
+    ):
         assert s in text, s
     # input files with their hashes, and the version
     for f in ("sacct.txt", "wandb_runs.csv"):
@@ -112,8 +136,17 @@ def test_html_has_the_tables_figures_assumptions_inputs_and_version(lisa):
     # the compute statement and the tuning analysis
     assert "learning_rate" in text and "val/f1" in text
     ids = {a.get("id") for _, a in page.tags}
-    assert {"summary", "rd", "waste", "searches", "tuning", "card", "assumptions", "inputs",
-            "reproduce"} <= ids
+    assert {
+        "summary",
+        "rd",
+        "waste",
+        "searches",
+        "tuning",
+        "card",
+        "assumptions",
+        "inputs",
+        "reproduce",
+    } <= ids
     assert {f"plot-{k}" for k in REPORT_PLOTS} <= ids
 
 
@@ -134,10 +167,18 @@ def test_html_tuning_section_is_what_rdcost_tuning_finds(lisa):
     rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td>", sec)
     d = t.search_table().sort_values("gpu_hours", ascending=False, kind="stable")
     assert len(rows) == min(15, len(d))
-    assert [r[0] for r in rows[:3]] == [n if isinstance(n, str) and n else i
-                                        for n, i in zip(d["name"][:3], d["search_id"][:3], strict=True)]
+    assert [r[0] for r in rows[:3]] == [
+        n if isinstance(n, str) and n else i
+        for n, i in zip(d["name"][:3], d["search_id"][:3], strict=True)
+    ]
     assert [r[1] for r in rows[:3]] == [f"{n:,}" for n in d["n_runs"][:3]]
-    for header in ("best val/f1", "top hyperparameter (eta²)", "seed std", "saved", "seed reps / retries / redundant"):
+    for header in (
+        "best val/f1",
+        "top hyperparameter (eta²)",
+        "seed std",
+        "saved",
+        "seed reps / retries / redundant",
+    ):
         assert f">{header}</th>" in sec, header
     # its two plots, and the method
     assert 'id="plot-sensitivity"' in sec and 'id="plot-tuning-return"' in sec
@@ -145,12 +186,15 @@ def test_html_tuning_section_is_what_rdcost_tuning_finds(lisa):
 
 
 def test_tuning_not_available_is_said_and_its_plots_left_out(evil_ctx, tmp_path):
-    text = write_report(evil_ctx, tmp_path / "r.html", kinds=["waste", "sensitivity", "tuning-return"]).read_text(
-        encoding="utf-8")
+    text = write_report(
+        evil_ctx, tmp_path / "r.html", kinds=["waste", "sensitivity", "tuning-return"]
+    ).read_text(encoding="utf-8")
     sec = _section(text, "tuning")
     assert "Not available: no run reports a metric" in sec and "<img" not in sec
     assert len(Page(text).all("img")) == 1  # waste only
-    assert "| Hyperparameter sensitivity | not available: no run reports a metric" in text  # the card's Markdown
+    assert (
+        "| Hyperparameter sensitivity | not available: no run reports a metric" in text
+    )  # the card's Markdown
 
 
 def test_tuning_section_escapes_text_from_the_logs(tmp_path):
@@ -204,11 +248,26 @@ def _evil_jobs() -> pd.DataFrame:
     t0 = pd.Timestamp("2021-05-01", tz="UTC")
     for i in range(6):
         start = t0 + pd.Timedelta(minutes=i)
-        rows.append({"record_key": f"k{i}", "source": "csv", "project": "p", "job_id": str(100 + i),
-                     "job_name": EVIL_NAME, "user": EVIL_USER, "tags": f'["{EVIL_TAG}", "ok"]',
-                     "state": "COMPLETED" if i else "FAILED", "n_gpus": 2.0, "gpu_type": "v100",
-                     "group_id": "g<1>", "group_source": "csv", "submit_time": start, "start_time": start,
-                     "end_time": start + pd.Timedelta(hours=1 + i), "elapsed_s": 3600.0 * (1 + i)})
+        rows.append(
+            {
+                "record_key": f"k{i}",
+                "source": "csv",
+                "project": "p",
+                "job_id": str(100 + i),
+                "job_name": EVIL_NAME,
+                "user": EVIL_USER,
+                "tags": f'["{EVIL_TAG}", "ok"]',
+                "state": "COMPLETED" if i else "FAILED",
+                "n_gpus": 2.0,
+                "gpu_type": "v100",
+                "group_id": "g<1>",
+                "group_source": "csv",
+                "submit_time": start,
+                "start_time": start,
+                "end_time": start + pd.Timedelta(hours=1 + i),
+                "elapsed_s": 3600.0 * (1 + i),
+            }
+        )
     return conform(pd.DataFrame(rows))
 
 
@@ -228,7 +287,9 @@ def test_html_escapes_everything_from_the_logs(evil_ctx, tmp_path):
     assert page.problems == [] and not page.all("script")
     assert len(page.all("img")) == 1  # the one plot asked for; the tag's <img> stayed text
     shown = " ".join(page.text)
-    assert EVIL_NAME in shown and EVIL_USER in shown  # the reader sees the names as they were logged
+    assert (
+        EVIL_NAME in shown and EVIL_USER in shown
+    )  # the reader sees the names as they were logged
 
 
 def test_markdown_escapes_everything_from_the_logs(evil_ctx, tmp_path):
@@ -239,11 +300,26 @@ def test_markdown_escapes_everything_from_the_logs(evil_ctx, tmp_path):
 
 # -- CLI ----------------------------------------------------------------------------------
 
+
 def test_cli_report(lisa, tmp_path, capsys):
     store, _, _ = lisa
     out = tmp_path / "cli.html"
     with pytest.raises(SystemExit) as e:
-        main(["report", "--store", str(store), "-p", "lisa", "-a", "paper", "--pue", "1.1", "-o", str(out)])
+        main(
+            [
+                "report",
+                "--store",
+                str(store),
+                "-p",
+                "lisa",
+                "-a",
+                "paper",
+                "--pue",
+                "1.1",
+                "-o",
+                str(out),
+            ]
+        )
     assert e.value.code == 0
     cap = capsys.readouterr()
     assert cap.out == "" and f"wrote {out}" in cap.err
@@ -258,32 +334,71 @@ def test_cli_report_metric_and_goal(lisa, tmp_path, capsys):
     store, _, _ = lisa
     out = tmp_path / "cli.md"
     with pytest.raises(SystemExit) as e:
-        main(["report", "--store", str(store), "-p", "lisa", "-a", "paper", "-m", "val/f1", "--goal", "min",
-              "-o", str(out)])
+        main(
+            [
+                "report",
+                "--store",
+                str(store),
+                "-p",
+                "lisa",
+                "-a",
+                "paper",
+                "-m",
+                "val/f1",
+                "--goal",
+                "min",
+                "-o",
+                str(out),
+            ]
+        )
     assert e.value.code == 0
     md = out.read_text(encoding="utf-8")
-    assert "Tuned for val/f1 \\(lower is better\\)" in md and "val/f1, lower is better \\(given\\)" in md
+    assert (
+        "Tuned for val/f1 \\(lower is better\\)" in md
+        and "val/f1, lower is better \\(given\\)" in md
+    )
     assert "--metric val/f1 --goal min" in md
 
 
 # -- headless Chromium ------------------------------------------------------------------------
 
+
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--hide-scrollbars", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args]
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
 
 
 def _page_errors(stderr: str) -> list[str]:
     """Errors of the page itself (console messages, blocked or failed loads), not of the sandbox."""
-    return [line for line in stderr.splitlines()
-            if re.search(r"CONSOLE|Refused to|Content Security Policy|net::ERR_|Uncaught|Failed to load", line)]
+    return [
+        line
+        for line in stderr.splitlines()
+        if re.search(
+            r"CONSOLE|Refused to|Content Security Policy|net::ERR_|Uncaught|Failed to load", line
+        )
+    ]
 
 
 @pytest.mark.chromium
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian package chromium)")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian package chromium)"
+)
 def test_chromium_renders_images_and_tables(lisa, tmp_path):
     _, _, path = lisa
     r = _chromium(tmp_path, "--dump-dom", path.resolve().as_uri())
@@ -297,20 +412,26 @@ def test_chromium_renders_images_and_tables(lisa, tmp_path):
     assert "rdcost report: project lisa" in " ".join(dom.text)
 
     shot = tmp_path / "shot.png"
-    r = _chromium(tmp_path, "--window-size=1280,3000", f"--screenshot={shot}", path.resolve().as_uri())
+    r = _chromium(
+        tmp_path, "--window-size=1280,3000", f"--screenshot={shot}", path.resolve().as_uri()
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert _page_errors(r.stderr) == []
     with Image.open(shot) as im:
         assert im.size == (1280, 3000)
         colours = im.convert("RGB").getcolors(maxcolors=1 << 20)
     # the page itself uses no orange: Okabe-Ito orange (#E69F00) on screen means the plots were decoded and painted
-    orange = sum(n for n, (r_, g, b) in colours if abs(r_ - 0xE6) < 12 and abs(g - 0x9F) < 12 and b < 30)
+    orange = sum(
+        n for n, (r_, g, b) in colours if abs(r_ - 0xE6) < 12 and abs(g - 0x9F) < 12 and b < 30
+    )
     assert orange > 2_000
     assert len(colours) > 500
 
 
 @pytest.mark.chromium
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian package chromium)")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian package chromium)"
+)
 def test_chromium_runs_no_script_from_the_logs(evil_ctx, tmp_path):
     path = write_report(evil_ctx, tmp_path / "evil.html", kinds=[])
     r = _chromium(tmp_path, "--dump-dom", path.resolve().as_uri())
@@ -326,7 +447,20 @@ def test_cli_report_anonymized_shows_no_user(lisa, tmp_path, capsys):
     users = set(ctx.jobs["user"].dropna())
     out = tmp_path / "anon.html"
     with pytest.raises(SystemExit) as e:
-        main(["--anonymize", "report", "--store", str(store), "-p", "lisa", "-a", "paper", "-o", str(out)])
+        main(
+            [
+                "--anonymize",
+                "report",
+                "--store",
+                str(store),
+                "-p",
+                "lisa",
+                "-a",
+                "paper",
+                "-o",
+                str(out),
+            ]
+        )
     assert e.value.code == 0
     text = out.read_text(encoding="utf-8")
     assert users and not [u for u in users if u in text]

@@ -139,12 +139,23 @@ def test_strict_times_refuse_free_form_text():
 
 
 def test_cells_become_one_flat_json_object_per_row():
-    cells = pd.DataFrame([["64", "0.0003", '[1,2,"x"]', "true", "NaN", "", "007", 'say "hi"\n'],
-                          ["", "", "", "", "", "", "", ""]])
+    cells = pd.DataFrame(
+        [
+            ["64", "0.0003", '[1,2,"x"]', "true", "NaN", "", "007", 'say "hi"\n'],
+            ["", "", "", "", "", "", "", ""],
+        ]
+    )
     keys = ["batch_size", "optimizer.lr", "layers", "flag", "loss", "empty", "code", "note"]
     out = json_objects(cells, keys, "json")
-    assert json.loads(out[0]) == {"batch_size": 64, "optimizer.lr": 0.0003, "layers": [1, 2, "x"],
-                                  "flag": True, "loss": None, "code": "007", "note": 'say "hi"\n'}
+    assert json.loads(out[0]) == {
+        "batch_size": 64,
+        "optimizer.lr": 0.0003,
+        "layers": [1, 2, "x"],
+        "flag": True,
+        "loss": None,
+        "code": "007",
+        "note": 'say "hi"\n',
+    }
     assert pd.isna(out[1])  # nothing known: null, not {}
 
 
@@ -155,7 +166,13 @@ def test_repeated_keys_are_kept_apart():
 
 def test_python_literals_in_python_mode_only():
     text = "{'a': nan, 'b': (1, 2), 'c': None, 'd': True, 'e': -inf}"
-    assert literal(text, "python") == {"a": None, "b": [1, 2], "c": None, "d": True, "e": "-Infinity"}
+    assert literal(text, "python") == {
+        "a": None,
+        "b": [1, 2],
+        "c": None,
+        "d": True,
+        "e": "-Infinity",
+    }
     out_json = json_objects(pd.DataFrame([[text, "True"]]), ["x", "y"], "json")
     assert json.loads(out_json[0]) == {"x": text, "y": "True"}
     out_py = json_objects(pd.DataFrame([[text, "True"]]), ["x", "y"], "python")
@@ -176,7 +193,9 @@ def test_read_delimited_counts_lines_through_quoted_newlines(tmp_path):
     assert t.cells.values.tolist() == [["1", "x\r\ny"], ["2", "z"], ["4", "w"]]
     assert t.lines.tolist() == [2, 5, 7]
     assert t.n_blank == 1
-    assert [(r.line, r.reason) for r in t.bad] == [(6, "expected 2 fields as in the header, found 1")]
+    assert [(r.line, r.reason) for r in t.bad] == [
+        (6, "expected 2 fields as in the header, found 1")
+    ]
 
 
 @given(st.integers(min_value=0, max_value=400 * 86400))
@@ -186,8 +205,15 @@ def test_duration_texts_round_trip(seconds):
     d, rem = divmod(seconds, 86400)
     h, rem = divmod(rem, 3600)
     m, s = divmod(rem, 60)
-    texts = [str(seconds), f"{d}-{h:02d}:{m:02d}:{s:02d}", f"{d * 24 + h}:{m:02d}:{s:02d}",
-             str(td.to_pytimedelta()), str(td), f"{d}d{h}h{m}m{s}s", f"P{d}DT{h}H{m}M{s}S"]
+    texts = [
+        str(seconds),
+        f"{d}-{h:02d}:{m:02d}:{s:02d}",
+        f"{d * 24 + h}:{m:02d}:{s:02d}",
+        str(td.to_pytimedelta()),
+        str(td),
+        f"{d}d{h}h{m}m{s}s",
+        f"P{d}DT{h}H{m}M{s}S",
+    ]
     values, reasons = parse_duration_s(pd.Series(texts))
     assert reasons.isna().all(), list(zip(texts, reasons, strict=True))
     assert (values == float(seconds)).all(), list(zip(texts, values, strict=True))

@@ -29,10 +29,20 @@ def ingest_frame(store: Store, df: pd.DataFrame):
         return w.commit()
 
 
-A = {"record_key": "slurm:c1:1:2024-01-01T00:00:00Z", "job_id": "1", "state": "RUNNING",
-     "submit_time": "2024-01-01T00:00:00Z", "elapsed_s": 100.0}
-B = {"record_key": "slurm:c1:2:2024-02-03T00:00:00Z", "job_id": "2", "state": "COMPLETED",
-     "submit_time": "2024-02-03T00:00:00Z", "elapsed_s": 50.0}
+A = {
+    "record_key": "slurm:c1:1:2024-01-01T00:00:00Z",
+    "job_id": "1",
+    "state": "RUNNING",
+    "submit_time": "2024-01-01T00:00:00Z",
+    "elapsed_s": 100.0,
+}
+B = {
+    "record_key": "slurm:c1:2:2024-02-03T00:00:00Z",
+    "job_id": "2",
+    "state": "COMPLETED",
+    "submit_time": "2024-02-03T00:00:00Z",
+    "elapsed_s": 50.0,
+}
 
 
 def test_new_rows_are_stored_and_partitioned_by_source_and_month(store_path):
@@ -104,7 +114,7 @@ def test_orphan_files_from_a_crashed_writer_are_ignored_then_removed(store_path)
     orphan = store_path / "jobs" / "source=slurm" / "month=2024-01" / "part-orphan.parquet"
     orphan.write_bytes(b"not parquet")
     (store_path / ".staging-dead").mkdir()
-    assert len(st.read_jobs()) == 1           # readers see only the manifest's files
+    assert len(st.read_jobs()) == 1  # readers see only the manifest's files
     ingest_frame(st, jobs(B))
     assert not orphan.exists() and not (store_path / ".staging-dead").exists()
     assert len(st.read_jobs()) == 2
@@ -115,7 +125,9 @@ def test_manifest_records_only_live_files(store_path):
     ingest_frame(st, jobs(A))
     ingest_frame(st, jobs({**A, "state": "COMPLETED"}))
     manifest = json.loads((store_path / "manifest.json").read_text())
-    on_disk = {p.relative_to(store_path).as_posix() for p in (store_path / "jobs").rglob("*.parquet")}
+    on_disk = {
+        p.relative_to(store_path).as_posix() for p in (store_path / "jobs").rglob("*.parquet")
+    }
     assert set(manifest["files"]) == on_disk and len(on_disk) == 1
 
 

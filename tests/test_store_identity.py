@@ -16,17 +16,25 @@ from rdcost.analysis.linking import compute_jobs
 from rdcost.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-JSON = REPO / "tests" / "data" / "sacct_json" / "v0041_spec_example.json"   # job 9001_3, cluster alpha
+JSON = (
+    REPO / "tests" / "data" / "sacct_json" / "v0041_spec_example.json"
+)  # job 9001_3, cluster alpha
 # the same job as sacct prints it without --json, with no Cluster or Submit column
-TEXT = ("JobID|JobName|State|Start|End|ElapsedRaw|NCPUS|AllocTRES\n"
-        "9001_3|sweep|COMPLETED|2024-03-02T10:00:05|2024-03-02T10:42:05|2520|8|"
-        "billing=8,cpu=8,gres/gpu=1,mem=32G,node=1\n")
+TEXT = (
+    "JobID|JobName|State|Start|End|ElapsedRaw|NCPUS|AllocTRES\n"
+    "9001_3|sweep|COMPLETED|2024-03-02T10:00:05|2024-03-02T10:42:05|2520|8|"
+    "billing=8,cpu=8,gres/gpu=1,mem=32G,node=1\n"
+)
 # and as the default fixed-width table cuts it (AllocTRES to 10 characters)
-FIXED = ("       JobID    JobName      State               Start                 End  AllocTRES \n"
-         "------------ ---------- ---------- ------------------- ------------------- ---------- \n"
-         "9001_3            sweep  COMPLETED 2024-03-02T10:00:05 2024-03-02T10:42:05 billing=8+ \n")
-RUNNING = ("JobID|JobName|State|Start|End|ElapsedRaw|NCPUS|AllocTRES\n"
-           "9001_3|sweep|RUNNING|2024-03-02T10:00:05|Unknown|600|8|billing=8,cpu=8,gres/gpu=1,mem=32G,node=1\n")
+FIXED = (
+    "       JobID    JobName      State               Start                 End  AllocTRES \n"
+    "------------ ---------- ---------- ------------------- ------------------- ---------- \n"
+    "9001_3            sweep  COMPLETED 2024-03-02T10:00:05 2024-03-02T10:42:05 billing=8+ \n"
+)
+RUNNING = (
+    "JobID|JobName|State|Start|End|ElapsedRaw|NCPUS|AllocTRES\n"
+    "9001_3|sweep|RUNNING|2024-03-02T10:00:05|Unknown|600|8|billing=8,cpu=8,gres/gpu=1,mem=32G,node=1\n"
+)
 
 
 def run(capsys, *args: str) -> tuple[int, str]:
@@ -51,8 +59,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(["json", "text", "fixed"])),
-                         ids=lambda o: "-".join(o))
+@pytest.mark.parametrize(
+    "order", list(itertools.permutations(["json", "text", "fixed"])), ids=lambda o: "-".join(o)
+)
 def test_every_export_of_a_job_in_any_order_is_one_row(order, files, tmp_path, capsys):
     store = tmp_path / "store"
     for name in order:
@@ -76,7 +85,9 @@ def test_a_cut_export_after_the_json_changes_no_figure(files, tmp_path, capsys):
     assert j["n_gpus"] == 1 and pd.isna(j["cut_columns"])
 
 
-@pytest.mark.parametrize("order", [("running", "json"), ("json", "running")], ids=lambda o: "-then-".join(o))
+@pytest.mark.parametrize(
+    "order", [("running", "json"), ("json", "running")], ids=lambda o: "-then-".join(o)
+)
 def test_a_final_state_beats_a_running_one_in_either_order(order, files, tmp_path, capsys):
     store = tmp_path / "store"
     for name in order:
@@ -93,8 +104,10 @@ def test_without_a_cluster_a_job_id_of_two_clusters_stays_apart(files, tmp_path,
     store = tmp_path / "store"
     ingest(capsys, store, files["json"])
     other = tmp_path / "beta.txt"
-    other.write_text("Cluster|JobID|State|Submit|Start|End|ElapsedRaw\n"
-                     "beta|9001_3|COMPLETED|2024-03-02T09:50:00|2024-03-02T10:00:05|2024-03-02T10:42:05|2520\n")
+    other.write_text(
+        "Cluster|JobID|State|Submit|Start|End|ElapsedRaw\n"
+        "beta|9001_3|COMPLETED|2024-03-02T09:50:00|2024-03-02T10:00:05|2024-03-02T10:42:05|2520\n"
+    )
     ingest(capsys, store, other)
     ingest(capsys, store, files["text"])
     assert len(rdcost.read_jobs(store)) == 3
@@ -103,7 +116,7 @@ def test_without_a_cluster_a_job_id_of_two_clusters_stays_apart(files, tmp_path,
 def test_times_shifted_by_whole_hours_are_not_merged_and_said(files, tmp_path, capsys):
     store = tmp_path / "store"
     ingest(capsys, store, files["json"])
-    err = ingest(capsys, store, files["text"], "--tz", "Europe/Berlin")   # read an hour off
+    err = ingest(capsys, store, files["text"], "--tz", "Europe/Berlin")  # read an hour off
     assert len(rdcost.read_jobs(store)) == 2
     assert "times shifted by whole hours" in err and "--tz" in err
 
@@ -125,8 +138,10 @@ def test_a_plain_csv_of_the_same_jobs_is_counted_once(tmp_path, capsys):
     jobs = rdcost.read_jobs(store, project="lisa")
     n_csv = int((jobs["source"] == "csv").sum())
     n_slurm = int((jobs["source"] == "slurm").sum())
-    assert n_csv == n_slurm == 4789                     # both stored, as the logs said
+    assert n_csv == n_slurm == 4789  # both stored, as the logs said
     cj = compute_jobs(jobs)
     assert len(cj) == 4789 and set(cj["source"]) == {"slurm"}
-    code, err = run(capsys, "summarize", "--store", str(store), "-p", "lisa", "-a", "paper", "-f", "json")
+    code, err = run(
+        capsys, "summarize", "--store", str(store), "-p", "lisa", "-a", "paper", "-f", "json"
+    )
     assert code == 0

@@ -24,7 +24,9 @@ N_ALLOC = 3000
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("generate_sacct", REPO / "bench" / "generate_sacct.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_sacct", REPO / "bench" / "generate_sacct.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -63,7 +65,7 @@ def test_summarize_reads_one_partition_at_a_time_with_a_projection(synthetic, mo
     _, st, _ = synthetic
     full = st.read_table()
     n_columns, full_bytes = len(full.column_names), full.nbytes
-    budget = full_bytes // 4                 # the store is 4x bigger than what may be held at once
+    budget = full_bytes // 4  # the store is 4x bigger than what may be held at once
     del full
     expected = summarize(st.read_jobs(), today=TODAY).to_dict()
     base = pa.total_allocated_bytes()
@@ -86,9 +88,21 @@ def test_summarize_reads_one_partition_at_a_time_with_a_projection(synthetic, mo
     got = summarize_store(st, today=TODAY).to_dict()
 
     assert reads and all(path in files for path, *_ in reads)
-    needed = set(store_plan.COST_COLUMNS) | set(store_plan.GROUP_COLUMNS) | set(store_plan.LINK_COLUMNS)
-    never = {"node_list", "source_file", "config_json", "metrics_json", "other_json", "tags", "state_raw",
-             "ingested_time", "mem_req_bytes", "max_rss_bytes"}
+    needed = (
+        set(store_plan.COST_COLUMNS) | set(store_plan.GROUP_COLUMNS) | set(store_plan.LINK_COLUMNS)
+    )
+    never = {
+        "node_list",
+        "source_file",
+        "config_json",
+        "metrics_json",
+        "other_json",
+        "tags",
+        "state_raw",
+        "ingested_time",
+        "mem_req_bytes",
+        "max_rss_bytes",
+    }
     for _, cols, _, _ in reads:
         assert set(cols) <= needed and not never & set(cols)
     widest = max(len(c) for _, c, _, _ in reads)
@@ -97,7 +111,13 @@ def test_summarize_reads_one_partition_at_a_time_with_a_projection(synthetic, mo
     # Arrow memory held while reading: a few partitions' columns at most, never the table
     assert max(alloc for *_, alloc in reads) - base < full_bytes // 2
     assert got["n_jobs"] == expected["n_jobs"] == N_ALLOC
-    for k in ("gpu_hours", "cloud_usd_low", "energy_kwh", "mean_concurrent_gpus", "median_job_hours"):
+    for k in (
+        "gpu_hours",
+        "cloud_usd_low",
+        "energy_kwh",
+        "mean_concurrent_gpus",
+        "median_job_hours",
+    ):
         assert math.isclose(got[k], expected[k], rel_tol=1e-12)
     assert got["jobs_by_state"] == expected["jobs_by_state"]
     assert got["n_grid_searches"] == expected["n_grid_searches"]
@@ -109,31 +129,35 @@ def test_reingest_changes_nothing(synthetic, tmp_path):
     report = ingest([path], st.path)
     assert (report.stats.n_new, report.stats.n_updated, report.stats.n_unchanged) == (0, 0, N_ALLOC)
     after = st.read_table()
-    assert after.equals(before)      # ingested_time kept too: unchanged rows are not rewritten
+    assert after.equals(before)  # ingested_time kept too: unchanged rows are not rewritten
 
 
 def test_a_dense_month_is_written_as_several_files_and_merges_the_same(tmp_path, monkeypatch):
     from rdcost.jobtable import store as store_module
 
     path = tmp_path / "month.txt"
-    _generator().write(2000, path, seed=2, per_year=2000 * 24)      # about two weeks: one partition
+    _generator().write(2000, path, seed=2, per_year=2000 * 24)  # about two weeks: one partition
     ingest([path], tmp_path / "one")
-    monkeypatch.setattr(store_module, "MAX_FILE_ROWS", 600)          # as if the month were huge
+    monkeypatch.setattr(store_module, "MAX_FILE_ROWS", 600)  # as if the month were huge
     report = ingest([path], tmp_path / "many")
     one, many = Store(tmp_path / "one"), Store(tmp_path / "many")
     assert len(one.files()) == 1 and len(many.files()) >= 4
     assert max(m["rows"] for m in many.manifest()["files"].values()) <= 600
     assert report.stats.n_new == 2000
-    a, b = (s.read_table().drop_columns(["ingested_time"]).sort_by("record_key") for s in (one, many))
+    a, b = (
+        s.read_table().drop_columns(["ingested_time"]).sort_by("record_key") for s in (one, many)
+    )
     assert a.equals(b)
     # upserts meet their stored row whatever bucket it is in: nothing new, nothing lost
     again = ingest([path], tmp_path / "many")
     assert (again.stats.n_new, again.stats.n_unchanged) == (0, 2000)
     assert many.read_table().num_rows == 2000
-    for f in many.files():            # every file is sorted by submission time
+    for f in many.files():  # every file is sorted by submission time
         t = pa.parquet.read_table(f, columns=["submit_time"])["submit_time"].to_numpy()
         assert (t[1:] >= t[:-1]).all()
     got = summarize_store(many, today=TODAY).to_dict()
     expected = summarize(one.read_jobs(), today=TODAY).to_dict()
-    assert got["n_jobs"] == 2000 and math.isclose(got["gpu_hours"], expected["gpu_hours"], rel_tol=1e-12)
+    assert got["n_jobs"] == 2000 and math.isclose(
+        got["gpu_hours"], expected["gpu_hours"], rel_tol=1e-12
+    )
     assert got["n_grid_searches"] == expected["n_grid_searches"]

@@ -30,10 +30,22 @@ def _runs(rows: list[dict], other: bool = False) -> pd.DataFrame:
         r = dict(r)
         cfg, met = r.pop("config"), r.pop("metrics")
         hours = r.pop("gpu_hours", 1.0)
-        row = {"record_key": f"w{i}", "source": "wandb", "project": "t", "run_id": f"r{i}", "job_id": f"r{i}",
-               "job_name": f"run-{i}", "user": "u", "state": "COMPLETED", "n_gpus": 1.0, "gpu_type": "v100",
-               "start_time": T0 + pd.Timedelta(hours=i), "elapsed_s": 3600.0 * hours, "group_id": "S",
-               "group_source": "sweep"}
+        row = {
+            "record_key": f"w{i}",
+            "source": "wandb",
+            "project": "t",
+            "run_id": f"r{i}",
+            "job_id": f"r{i}",
+            "job_name": f"run-{i}",
+            "user": "u",
+            "state": "COMPLETED",
+            "n_gpus": 1.0,
+            "gpu_type": "v100",
+            "start_time": T0 + pd.Timedelta(hours=i),
+            "elapsed_s": 3600.0 * hours,
+            "group_id": "S",
+            "group_source": "sweep",
+        }
         row.update(r)
         if other:
             row["other_json"] = json.dumps({**cfg, **met})
@@ -63,16 +75,23 @@ def _roles(result):
 
 # -- sensitivity --------------------------------------------------------------------------
 
+
 def test_metric_that_depends_on_one_hyperparameter_only():
     # lr 0.1 -> 80, lr 0.01 -> 70 whatever the dropout: lr explains all of it, dropout nothing
-    rows = [{"config": {"lr": lr, "dropout": d}, "metrics": {"val_acc": 80.0 if lr == 0.1 else 70.0}}
-            for lr in (0.1, 0.01) for d in (0.1, 0.2, 0.3)]
+    rows = [
+        {"config": {"lr": lr, "dropout": d}, "metrics": {"val_acc": 80.0 if lr == 0.1 else 70.0}}
+        for lr in (0.1, 0.01)
+        for d in (0.1, 0.2, 0.3)
+    ]
     s = _one(_go(rows))
     sens = _sens(s)
     assert sens["lr"]["eta_squared"] == pytest.approx(1.0)
     assert sens["lr"]["spread"] == pytest.approx(10.0)
     assert sens["lr"]["best_value"] == 0.1
-    assert {v["value"]: (v["n_runs"], v["mean"]) for v in sens["lr"]["values"]} == {0.1: (3, 80.0), 0.01: (3, 70.0)}
+    assert {v["value"]: (v["n_runs"], v["mean"]) for v in sens["lr"]["values"]} == {
+        0.1: (3, 80.0),
+        0.01: (3, 70.0),
+    }
     assert sens["dropout"]["eta_squared"] == pytest.approx(0.0)
     assert sens["dropout"]["spread"] == pytest.approx(0.0)
     assert [h["hyperparameter"] for h in s["sensitivity"]] == ["lr", "dropout"]
@@ -82,8 +101,10 @@ def test_metric_that_depends_on_one_hyperparameter_only():
 def test_eta_squared_and_spread_worked_by_hand():
     # (lr, dropout) -> acc: (.1,.1) 80, (.1,.3) 82, (.01,.1) 70, (.01,.3) 72; mean 76
     # SST = 16 + 36 + 36 + 16 = 104; lr means 81 / 71: SSB = 2*25 + 2*25 = 100; dropout means 75 / 77: SSB = 4
-    rows = [{"config": {"lr": lr, "dropout": d}, "metrics": {"val_acc": acc}}
-            for lr, d, acc in ((0.1, 0.1, 80.0), (0.1, 0.3, 82.0), (0.01, 0.1, 70.0), (0.01, 0.3, 72.0))]
+    rows = [
+        {"config": {"lr": lr, "dropout": d}, "metrics": {"val_acc": acc}}
+        for lr, d, acc in ((0.1, 0.1, 80.0), (0.1, 0.3, 82.0), (0.01, 0.1, 70.0), (0.01, 0.3, 72.0))
+    ]
     t = _go(rows)
     sens = _sens(_one(t))
     assert sens["lr"]["eta_squared"] == pytest.approx(100 / 104)
@@ -95,8 +116,10 @@ def test_eta_squared_and_spread_worked_by_hand():
 
 
 def test_sensitivity_for_a_metric_to_minimize_reports_metric_units():
-    rows = [{"config": {"lr": lr}, "metrics": {"val_loss": loss}}
-            for lr, loss in ((0.1, 0.5), (0.1, 0.7), (0.01, 0.9), (0.01, 1.1))]
+    rows = [
+        {"config": {"lr": lr}, "metrics": {"val_loss": loss}}
+        for lr, loss in ((0.1, 0.5), (0.1, 0.7), (0.01, 0.9), (0.01, 1.1))
+    ]
     t = _go(rows)
     assert (t.metric, t.goal) == ("val_loss", "min")
     lr = _sens(_one(t))["lr"]
@@ -122,12 +145,15 @@ def test_many_valued_numeric_hyperparameter_is_binned():
 
 # -- best, tuning-return curve, counterfactual -----------------------------------------------
 
+
 def _four(best_at: int, hours=(1.0, 1.0, 1.0, 1.0)):
     """Four runs, 70 / 72 / 71 / 69, except the one at ``best_at`` (0-based), which reaches 90."""
     accs = [70.0, 72.0, 71.0, 69.0]
     accs[best_at] = 90.0
-    return [{"config": {"lr": 0.1 * (i + 1)}, "metrics": {"val_acc": a}, "gpu_hours": h}
-            for i, (a, h) in enumerate(zip(accs, hours, strict=True))]
+    return [
+        {"config": {"lr": 0.1 * (i + 1)}, "metrics": {"val_acc": a}, "gpu_hours": h}
+        for i, (a, h) in enumerate(zip(accs, hours, strict=True))
+    ]
 
 
 def test_best_run_came_first():
@@ -141,7 +167,7 @@ def test_best_run_came_first():
     # one run within 1% of 90 among 4 runs of 1 GPU-hour: expected 1 + 3/2 = 2.5 GPU-hours
     assert cf["exact_mean_gpu_hours"] == pytest.approx(2.5)
     assert cf["mean_gpu_hours"] == pytest.approx(2.5, abs=0.05)
-    assert cf["quantile_gpu_hours"] == 4.0       # 25% of random orders find it last
+    assert cf["quantile_gpu_hours"] == 4.0  # 25% of random orders find it last
     assert cf["saved_gpu_hours"] == pytest.approx(4.0 - cf["mean_gpu_hours"])
     assert cf["saved_usd_low"] == pytest.approx(cf["saved_gpu_hours"])
     assert cf["saved_usd_high"] == pytest.approx(3 * cf["saved_gpu_hours"])
@@ -162,9 +188,11 @@ def test_best_run_came_last():
 
 
 def test_failed_runs_cost_gpu_hours_in_the_resample():
-    rows = [{"config": {"lr": 0.1}, "metrics": {}, "state": "FAILED", "gpu_hours": 10.0},
-            {"config": {"lr": 0.2}, "metrics": {"val_acc": 90.0}},
-            {"config": {"lr": 0.3}, "metrics": {"val_acc": 50.0}}]
+    rows = [
+        {"config": {"lr": 0.1}, "metrics": {}, "state": "FAILED", "gpu_hours": 10.0},
+        {"config": {"lr": 0.2}, "metrics": {"val_acc": 90.0}},
+        {"config": {"lr": 0.3}, "metrics": {"val_acc": 50.0}},
+    ]
     s = _one(_go(rows))
     cf = s["counterfactual"]
     assert s["n_runs_with_result"] == 2 and cf["n_runs_within_tolerance"] == 1
@@ -175,8 +203,11 @@ def test_failed_runs_cost_gpu_hours_in_the_resample():
 
 
 def test_tolerance_relative_and_absolute():
-    rows = [{"config": {"lr": 0.1 * i}, "metrics": {"val_acc": a}} for i, a in enumerate((80.0, 79.5, 79.0, 60.0))]
-    assert _one(_go(rows))["counterfactual"]["n_runs_within_tolerance"] == 2             # 1% of 80 = 0.8
+    rows = [
+        {"config": {"lr": 0.1 * i}, "metrics": {"val_acc": a}}
+        for i, a in enumerate((80.0, 79.5, 79.0, 60.0))
+    ]
+    assert _one(_go(rows))["counterfactual"]["n_runs_within_tolerance"] == 2  # 1% of 80 = 0.8
     assert _one(_go(rows, tolerance=0))["counterfactual"]["n_runs_within_tolerance"] == 1
     absolute = _one(_go(rows, tolerance=1.0, tolerance_kind="absolute"))["counterfactual"]
     assert absolute["n_runs_within_tolerance"] == 3 and absolute["target"] == 79.0
@@ -198,8 +229,10 @@ def test_resampling_is_reproducible_and_matches_the_exact_mean():
 
 
 def test_cancelled_runs_give_no_result_unless_asked():
-    rows = [{"config": {"lr": 0.1}, "metrics": {"val_acc": 95.0}, "state": "CANCELLED"},
-            {"config": {"lr": 0.2}, "metrics": {"val_acc": 80.0}}]
+    rows = [
+        {"config": {"lr": 0.1}, "metrics": {"val_acc": 95.0}, "state": "CANCELLED"},
+        {"config": {"lr": 0.2}, "metrics": {"val_acc": 80.0}},
+    ]
     assert _one(_go(rows))["best"]["metric"] == 80.0
     assert _one(_go(rows, completed_only=False))["best"]["metric"] == 95.0
 
@@ -215,10 +248,12 @@ def test_unknown_gpu_hours_leave_gpu_figures_unknown_but_count_runs():
 
 
 def test_search_without_any_metric():
-    rows = [{"config": {"lr": 0.1}, "metrics": {"val_acc": 90.0}, "group_id": "A"},
-            {"config": {"lr": 0.2}, "metrics": {"val_acc": 91.0}, "group_id": "A"},
-            {"config": {"lr": 0.1}, "metrics": {}, "group_id": "B", "state": "FAILED"},
-            {"config": {"lr": 0.2}, "metrics": {}, "group_id": "B", "state": "FAILED"}]
+    rows = [
+        {"config": {"lr": 0.1}, "metrics": {"val_acc": 90.0}, "group_id": "A"},
+        {"config": {"lr": 0.2}, "metrics": {"val_acc": 91.0}, "group_id": "A"},
+        {"config": {"lr": 0.1}, "metrics": {}, "group_id": "B", "state": "FAILED"},
+        {"config": {"lr": 0.2}, "metrics": {}, "group_id": "B", "state": "FAILED"},
+    ]
     b = _go(rows).search("sweep:t:B")
     assert b["best"] is None and b["counterfactual"] is None and b["sensitivity"] == []
     assert b["gpu_hours"] == 2.0
@@ -226,20 +261,42 @@ def test_search_without_any_metric():
 
 # -- repeats ---------------------------------------------------------------------------------
 
+
 def test_grid_with_duplicates_seed_replicates_retries_and_redundant():
     rows = [
-        {"config": {"lr": 0.1, "seed": 1}, "metrics": {"val_acc": 80.0}, "gpu_hours": 2.0},   # first
-        {"config": {"lr": 0.1, "seed": 2}, "metrics": {"val_acc": 81.0}, "gpu_hours": 3.0},   # seed replicate
-        {"config": {"lr": 0.1, "seed": 1}, "metrics": {"val_acc": 80.2}, "gpu_hours": 5.0},   # redundant
-        {"config": {"lr": 0.2, "seed": 1}, "metrics": {}, "state": "FAILED", "gpu_hours": 0.5},  # first
-        {"config": {"lr": 0.2, "seed": 1}, "metrics": {"val_acc": 70.0}, "gpu_hours": 4.0},   # retry
-        {"config": {"lr": 0.2, "seed": 1}, "metrics": {"val_acc": 70.1}, "gpu_hours": 7.0},   # redundant
+        {"config": {"lr": 0.1, "seed": 1}, "metrics": {"val_acc": 80.0}, "gpu_hours": 2.0},  # first
+        {
+            "config": {"lr": 0.1, "seed": 2},
+            "metrics": {"val_acc": 81.0},
+            "gpu_hours": 3.0,
+        },  # seed replicate
+        {
+            "config": {"lr": 0.1, "seed": 1},
+            "metrics": {"val_acc": 80.2},
+            "gpu_hours": 5.0,
+        },  # redundant
+        {
+            "config": {"lr": 0.2, "seed": 1},
+            "metrics": {},
+            "state": "FAILED",
+            "gpu_hours": 0.5,
+        },  # first
+        {"config": {"lr": 0.2, "seed": 1}, "metrics": {"val_acc": 70.0}, "gpu_hours": 4.0},  # retry
+        {
+            "config": {"lr": 0.2, "seed": 1},
+            "metrics": {"val_acc": 70.1},
+            "gpu_hours": 7.0,
+        },  # redundant
     ]
     t = _go(rows)
     assert t.seed_keys == ["seed"] and t.hyperparameter_keys == ["lr"]
     r = _roles(t)
     assert {k: (v["n_runs"], v["gpu_hours"]) for k, v in r.items()} == {
-        "first": (2, 2.5), "seed_replicate": (1, 3.0), "retry": (1, 4.0), "redundant": (2, 12.0)}
+        "first": (2, 2.5),
+        "seed_replicate": (1, 3.0),
+        "retry": (1, 4.0),
+        "redundant": (2, 12.0),
+    }
     assert (r["redundant"]["cloud_usd_low"], r["redundant"]["cloud_usd_high"]) == (12.0, 36.0)
     s = _one(t)
     assert s["n_configurations"] == 2 and s["n_runs"] == 6
@@ -247,75 +304,127 @@ def test_grid_with_duplicates_seed_replicates_retries_and_redundant():
     assert red["n_runs"] == 2 and red["n_runs_repeating_another_search"] == 0
     reps = {json.dumps(x["configuration"]): x for x in s["repeats"]["repeated_configurations"]}
     assert reps['{"lr": 0.1}']["n_runs"] == 3 and reps['{"lr": 0.1}']["n_seeds"] == 2
-    assert reps['{"lr": 0.1}']["roles"] == {"first": 1, "seed_replicate": 1, "retry": 0, "redundant": 1}
+    assert reps['{"lr": 0.1}']["roles"] == {
+        "first": 1,
+        "seed_replicate": 1,
+        "retry": 0,
+        "redundant": 1,
+    }
     assert reps['{"lr": 0.2}']["metric_mean"] == pytest.approx(70.05)
     # lr 0.1 ran with 2 seeds: results 80, 81, 80.2, mean 80.4: SS 0.16 + 0.36 + 0.04 over 3 - 1 degrees of
     # freedom; lr 0.2 ran with one seed only and does not count
-    assert s["seed_std"] == pytest.approx(np.sqrt(0.56 / 2)) and s["n_seed_replicated_configurations"] == 1
+    assert (
+        s["seed_std"] == pytest.approx(np.sqrt(0.56 / 2))
+        and s["n_seed_replicated_configurations"] == 1
+    )
 
 
 def test_a_configuration_trained_again_in_a_later_search_is_redundant():
-    rows = [{"config": {"lr": 0.1, "seed": 1}, "metrics": {"val_acc": 80.0}, "group_id": "A"},
-            {"config": {"lr": 0.2, "seed": 1}, "metrics": {"val_acc": 70.0}, "group_id": "A"},
-            {"config": {"lr": 0.1, "seed": 1}, "metrics": {"val_acc": 80.1}, "group_id": "B"},
-            {"config": {"lr": 0.3, "seed": 1}, "metrics": {"val_acc": 60.0}, "group_id": "B"}]
+    rows = [
+        {"config": {"lr": 0.1, "seed": 1}, "metrics": {"val_acc": 80.0}, "group_id": "A"},
+        {"config": {"lr": 0.2, "seed": 1}, "metrics": {"val_acc": 70.0}, "group_id": "A"},
+        {"config": {"lr": 0.1, "seed": 1}, "metrics": {"val_acc": 80.1}, "group_id": "B"},
+        {"config": {"lr": 0.3, "seed": 1}, "metrics": {"val_acc": 60.0}, "group_id": "B"},
+    ]
     t = _go(rows)
     b = t.search("sweep:t:B")
     red = next(x for x in b["repeats"]["roles"] if x["role"] == "redundant")
-    assert red["n_runs"] == 1 and red["n_runs_repeating_another_search"] == 1 and red["gpu_hours"] == 1.0
-    assert b["repeats"]["repeated_configurations"] == []          # nothing repeated within B itself
+    assert (
+        red["n_runs"] == 1
+        and red["n_runs_repeating_another_search"] == 1
+        and red["gpu_hours"] == 1.0
+    )
+    assert b["repeats"]["repeated_configurations"] == []  # nothing repeated within B itself
     assert t.totals["n_configurations"] == 3
 
 
 def test_without_a_seed_key_repeats_are_redundant_and_said_so():
-    rows = [{"config": {"lr": 0.1}, "metrics": {"val_acc": 80.0}},
-            {"config": {"lr": 0.1}, "metrics": {"val_acc": 80.5}}]
+    rows = [
+        {"config": {"lr": 0.1}, "metrics": {"val_acc": 80.0}},
+        {"config": {"lr": 0.1}, "metrics": {"val_acc": 80.5}},
+    ]
     t = _go(rows)
     assert _roles(t)["redundant"]["n_runs"] == 1 and _roles(t)["seed_replicate"]["n_runs"] == 0
     assert any("no run logs a seed" in n for n in t.notes)
 
 
 def test_configuration_identity_ignores_number_spelling_and_key_order():
-    rows = [{"config": {"bs": 32, "lr": 0.1}, "metrics": {"val_acc": 80.0}},
-            {"config": {"lr": 0.1, "bs": 32.0}, "metrics": {"val_acc": 80.0}}]
+    rows = [
+        {"config": {"bs": 32, "lr": 0.1}, "metrics": {"val_acc": 80.0}},
+        {"config": {"lr": 0.1, "bs": 32.0}, "metrics": {"val_acc": 80.0}},
+    ]
     assert _roles(_go(rows))["redundant"]["n_runs"] == 1
 
 
 # -- values and roles of keys -----------------------------------------------------------------
 
+
 def test_untyped_export_roles_from_key_names():
-    rows = [{"config": {"learning_rate": lr, "dropout": d, "seed": 1, "epoch": 10 + i, "slurm_job_id": 100 + i,
-                        "Notes": "", "run_dir": f"/scratch/r{i}", "tag_text": f"t{i}"},
-             "metrics": {"val/f1": 80.0 + 10 * lr + d, "train/loss": 0.1 * i}}
-            for i, (lr, d) in enumerate(((0.1, 0.1), (0.1, 0.3), (0.2, 0.1), (0.2, 0.3)))]
+    rows = [
+        {
+            "config": {
+                "learning_rate": lr,
+                "dropout": d,
+                "seed": 1,
+                "epoch": 10 + i,
+                "slurm_job_id": 100 + i,
+                "Notes": "",
+                "run_dir": f"/scratch/r{i}",
+                "tag_text": f"t{i}",
+            },
+            "metrics": {"val/f1": 80.0 + 10 * lr + d, "train/loss": 0.1 * i},
+        }
+        for i, (lr, d) in enumerate(((0.1, 0.1), (0.1, 0.3), (0.2, 0.1), (0.2, 0.3)))
+    ]
     t = _go(rows, other=True)
     assert t.is_role_guessed and t.metric == "val/f1" and t.goal == "max"
     assert t.hyperparameter_keys == ["dropout", "learning_rate"] and t.seed_keys == ["seed"]
-    assert t.excluded_keys == {"Notes": "system value, name or id", "epoch": "progress counter",
-                               "run_dir": "system value, name or id",
-                               "slurm_job_id": "system value, name or id",
-                               "tag_text": "identifier (a different text in every run)",
-                               "train/loss": "metric", "val/f1": "metric"}
+    assert t.excluded_keys == {
+        "Notes": "system value, name or id",
+        "epoch": "progress counter",
+        "run_dir": "system value, name or id",
+        "slurm_job_id": "system value, name or id",
+        "tag_text": "identifier (a different text in every run)",
+        "train/loss": "metric",
+        "val/f1": "metric",
+    }
 
 
-@pytest.mark.parametrize("key, metric_like, goal", [
-    ("val/f1", True, "max"), ("val_loss", True, "min"), ("eval.bleu", True, "max"), ("accuracy", True, "max"),
-    ("test_perplexity", True, "min"), ("loss_weight", False, "min"), ("learning_rate", False, None),
-    ("max_epochs", False, None), ("val/rougeL", True, "max"), ("dev_wer", True, "min")])
+@pytest.mark.parametrize(
+    "key, metric_like, goal",
+    [
+        ("val/f1", True, "max"),
+        ("val_loss", True, "min"),
+        ("eval.bleu", True, "max"),
+        ("accuracy", True, "max"),
+        ("test_perplexity", True, "min"),
+        ("loss_weight", False, "min"),
+        ("learning_rate", False, None),
+        ("max_epochs", False, None),
+        ("val/rougeL", True, "max"),
+        ("dev_wer", True, "min"),
+    ],
+)
 def test_key_rules(key, metric_like, goal):
     assert tuning.is_metric_like(key) is metric_like
     assert tuning.goal_of(key) == goal
 
 
 def test_metric_is_picked_or_asked_for():
-    rows = [{"config": {"lr": 0.1}, "metrics": {"train_loss": 0.3, "val_acc": 80.0}},
-            {"config": {"lr": 0.2}, "metrics": {"train_loss": 0.2, "val_acc": 82.0}}]
+    rows = [
+        {"config": {"lr": 0.1}, "metrics": {"train_loss": 0.3, "val_acc": 80.0}},
+        {"config": {"lr": 0.2}, "metrics": {"train_loss": 0.2, "val_acc": 82.0}},
+    ]
     t = _go(rows)
     assert t.metric == "val_acc" and "validation" in t.metric_rule
     two = [{"config": {"lr": 0.1}, "metrics": {"val_acc": 80.0, "val_loss": 0.3}}]
     with pytest.raises(tuning.MetricError) as e:
         _go(two)
-    assert "val_acc (1 runs)" in str(e.value) and "val_loss" in str(e.value) and "--metric" in str(e.value)
+    assert (
+        "val_acc (1 runs)" in str(e.value)
+        and "val_loss" in str(e.value)
+        and "--metric" in str(e.value)
+    )
     assert _go(two, metric="val_loss").goal == "min"
     with pytest.raises(tuning.MetricError) as e:
         _go(rows, metric="val/f1")
@@ -324,7 +433,10 @@ def test_metric_is_picked_or_asked_for():
 
 
 def test_a_test_set_metric_is_never_picked_unnamed():
-    rows = [{"config": {"lr": 0.1}, "metrics": {"test_acc": 80.0}}, {"config": {"lr": 0.2}, "metrics": {"test_acc": 81.0}}]
+    rows = [
+        {"config": {"lr": 0.1}, "metrics": {"test_acc": 80.0}},
+        {"config": {"lr": 0.2}, "metrics": {"test_acc": 81.0}},
+    ]
     with pytest.raises(tuning.MetricError, match="test data"):
         _go(rows)
     assert _go(rows, metric="test_acc").metric_rule == "given"
@@ -340,8 +452,10 @@ def test_goal_must_be_given_when_the_name_does_not_say():
 
 
 def test_named_hyperparameters_and_seed_keys():
-    rows = [{"config": {"lr": 0.1, "wd": 0.0, "rep": 1}, "metrics": {"val_acc": 80.0}},
-            {"config": {"lr": 0.1, "wd": 0.1, "rep": 2}, "metrics": {"val_acc": 81.0}}]
+    rows = [
+        {"config": {"lr": 0.1, "wd": 0.0, "rep": 1}, "metrics": {"val_acc": 80.0}},
+        {"config": {"lr": 0.1, "wd": 0.1, "rep": 2}, "metrics": {"val_acc": 81.0}},
+    ]
     t = _go(rows, hyperparameters=("lr",), seed_keys=("rep",))
     assert t.hyperparameter_keys == ["lr"] and t.seed_keys == ["rep"]
     assert _roles(t)["seed_replicate"]["n_runs"] == 1
@@ -350,24 +464,55 @@ def test_named_hyperparameters_and_seed_keys():
 
 
 def test_bad_params_are_usage_errors():
-    for kw in ({"goal": "up"}, {"tolerance": -1}, {"tolerance_kind": "percent"}, {"n_resamples": 0},
-               {"quantile": 1.0}):
+    for kw in (
+        {"goal": "up"},
+        {"tolerance": -1},
+        {"tolerance_kind": "percent"},
+        {"n_resamples": 0},
+        {"quantile": 1.0},
+    ):
         with pytest.raises(UsageError):
             TuningParams(**kw)
 
 
 def test_runs_linked_to_slurm_jobs_take_the_schedulers_gpu_hours():
-    runs = _runs([{"config": {"lr": lr}, "metrics": {"val_acc": a}, "linked_slurm_job_id": str(100 + i),
-                   "n_gpus": None, "group_id": None, "group_source": None}
-                  for i, (lr, a) in enumerate(((0.1, 80.0), (0.2, 85.0), (0.3, 70.0)))])
-    slurm = conform(pd.DataFrame({
-        "record_key": [f"s{i}" for i in range(3)], "source": "slurm", "project": "t", "cluster": "c",
-        "job_id": [f"99_{i}" for i in range(3)], "job_id_raw": [str(100 + i) for i in range(3)],
-        "array_job_id": "99", "group_id": "99", "group_source": "array", "job_name": "grid", "user": "u",
-        "state": "COMPLETED", "n_gpus": 2.0, "gpu_type": "v100", "elapsed_s": [1800.0, 3600.0, 5400.0],
-        "submit_time": [T0 + pd.Timedelta(minutes=i) for i in range(3)],
-        "start_time": [T0 + pd.Timedelta(hours=i) for i in range(3)],
-        "end_time": [T0 + pd.Timedelta(hours=i + 1.5) for i in range(3)]}))
+    runs = _runs(
+        [
+            {
+                "config": {"lr": lr},
+                "metrics": {"val_acc": a},
+                "linked_slurm_job_id": str(100 + i),
+                "n_gpus": None,
+                "group_id": None,
+                "group_source": None,
+            }
+            for i, (lr, a) in enumerate(((0.1, 80.0), (0.2, 85.0), (0.3, 70.0)))
+        ]
+    )
+    slurm = conform(
+        pd.DataFrame(
+            {
+                "record_key": [f"s{i}" for i in range(3)],
+                "source": "slurm",
+                "project": "t",
+                "cluster": "c",
+                "job_id": [f"99_{i}" for i in range(3)],
+                "job_id_raw": [str(100 + i) for i in range(3)],
+                "array_job_id": "99",
+                "group_id": "99",
+                "group_source": "array",
+                "job_name": "grid",
+                "user": "u",
+                "state": "COMPLETED",
+                "n_gpus": 2.0,
+                "gpu_type": "v100",
+                "elapsed_s": [1800.0, 3600.0, 5400.0],
+                "submit_time": [T0 + pd.Timedelta(minutes=i) for i in range(3)],
+                "start_time": [T0 + pd.Timedelta(hours=i) for i in range(3)],
+                "end_time": [T0 + pd.Timedelta(hours=i + 1.5) for i in range(3)],
+            }
+        )
+    )
     t = analyze(pd.concat([slurm, runs], ignore_index=True), _assumptions())
     s = t.search("array:c:99")
     assert s["gpu_hours"] == 6.0 and s["n_runs"] == 3
@@ -380,7 +525,14 @@ def test_json_is_strict_and_carries_the_method():
     d = t.to_dict()
     text = json.dumps(d, allow_nan=False)
     assert d["schema_version"] == tuning.SCHEMA_VERSION and d["metric"] == "val_acc"
-    for k in ("tolerance", "tolerance_kind", "n_resamples", "resample_seed", "quantile", "counterfactual"):
+    for k in (
+        "tolerance",
+        "tolerance_kind",
+        "n_resamples",
+        "resample_seed",
+        "quantile",
+        "counterfactual",
+    ):
         assert k in d["method"]
     assert "NaN" not in text
     assert list(t.search_table().columns)[:4] == ["search_id", "name", "metric", "n_runs"]
@@ -389,34 +541,58 @@ def test_json_is_strict_and_carries_the_method():
 
 # -- plots -------------------------------------------------------------------------------------
 
-OKABE_ITO = {"#0072b2", "#e69f00", "#009e73", "#d55e00", "#56b4e9", "#cc79a7", "#f0e442", "#000000", "#999999"}
+OKABE_ITO = {
+    "#0072b2",
+    "#e69f00",
+    "#009e73",
+    "#d55e00",
+    "#56b4e9",
+    "#cc79a7",
+    "#f0e442",
+    "#000000",
+    "#999999",
+}
 
 
 def _svg(path) -> tuple[str, set[str]]:
     import re
     import xml.etree.ElementTree as ET
 
-    text = "\n".join(t.strip() for el in ET.parse(path).getroot().iter() for t in [el.text or ""] if t.strip())
+    text = "\n".join(
+        t.strip() for el in ET.parse(path).getroot().iter() for t in [el.text or ""] if t.strip()
+    )
     raw = path.read_text(encoding="utf-8")
     colours = {c.lower() for c in re.findall(r"(?:fill|stroke)\s*[:=]\s*\"?(#[0-9a-fA-F]{6})", raw)}
-    return text, {c for c in colours if len({c[1:3], c[3:5], c[5:7]}) > 1}   # greys are fine
+    return text, {c for c in colours if len({c[1:3], c[3:5], c[5:7]}) > 1}  # greys are fine
 
 
 def test_plots_of_a_hand_made_search(tmp_path):
     from rdcost.output.plots.tuning import sensitivity, tuning_return
 
-    rows = [{"config": {"lr": lr, "dropout": d, "seed": s}, "metrics": {"val_acc": acc + s / 10}}
-            for lr, d, acc in ((0.1, 0.1, 80.0), (0.1, 0.3, 82.0), (0.01, 0.1, 70.0), (0.01, 0.3, 72.0))
-            for s in (1, 2)]
+    rows = [
+        {"config": {"lr": lr, "dropout": d, "seed": s}, "metrics": {"val_acc": acc + s / 10}}
+        for lr, d, acc in ((0.1, 0.1, 80.0), (0.1, 0.3, 82.0), (0.01, 0.1, 70.0), (0.01, 0.3, 72.0))
+        for s in (1, 2)
+    ]
     t = _go(rows)
     text, colours = _svg(tuning_return(t, tmp_path / "r.svg"))
-    for want in ("cumulative GPU-hours", "val_acc", "best so far", "random search, mean",
-                 "share of the search's GPU-hours spent, runs in launch order (%)", "8 runs, 8.00 GPU-hours"):
+    for want in (
+        "cumulative GPU-hours",
+        "val_acc",
+        "best so far",
+        "random search, mean",
+        "share of the search's GPU-hours spent, runs in launch order (%)",
+        "8 runs, 8.00 GPU-hours",
+    ):
         assert want in text, want
     assert colours and colours <= OKABE_ITO
     text, colours = _svg(sensitivity(t, tmp_path / "s.svg"))
-    for want in ("share of val_acc's variance explained (eta², %)", "lr\n(1 search)", "96%",
-                 "seed noise: median std across seeds (0.071)"):
+    for want in (
+        "share of val_acc's variance explained (eta², %)",
+        "lr\n(1 search)",
+        "96%",
+        "seed noise: median std across seeds (0.071)",
+    ):
         assert want in text, want
     assert colours and colours <= OKABE_ITO
 

@@ -52,7 +52,9 @@ def test_json_finds_what_the_sample_generator_put_in(as_json):
     assert eta["learning_rate"] > 0.5 > 0.2 > max(eta["batch_size"], eta["num_layers"])
     assert d["seed_keys"] == ["seed"]
     assert {"epoch", "train/loss", "slurm_job_id"} <= set(d["excluded_keys"])
-    assert not {"epoch", "train/loss", "val/f1", "slurm_job_id", "seed"} & set(d["hyperparameter_keys"])
+    assert not {"epoch", "train/loss", "val/f1", "slurm_job_id", "seed"} & set(
+        d["hyperparameter_keys"]
+    )
     assert len(d["searches"]) == d["totals"]["n_searches"] == 123
     roles = {r["role"]: r["n_runs"] for r in d["repeats"]}
     assert roles["seed_replicate"] > 0 and roles["first"] == d["totals"]["n_configurations"]
@@ -71,20 +73,29 @@ def test_json_adds_up(as_json):
         cf = s["counterfactual"]
         if cf is None:
             continue
-        assert s["best"]["metric"] == max(p["metric"] for p in s["curve"] if p["metric"] is not None)
+        assert s["best"]["metric"] == max(
+            p["metric"] for p in s["curve"] if p["metric"] is not None
+        )
         assert cf["mean_gpu_hours"] <= cf["quantile_gpu_hours"] + 1e-9 <= s["gpu_hours"] + 1e-6
         assert cf["mean_gpu_hours"] == pytest.approx(cf["exact_mean_gpu_hours"], rel=0.08)
         assert 0 <= cf["saved_share"] < 1
     assert tot["counterfactual_saved_gpu_hours"] == pytest.approx(
-        tot["counterfactual_search_gpu_hours"] - tot["counterfactual_mean_gpu_hours"])
+        tot["counterfactual_search_gpu_hours"] - tot["counterfactual_mean_gpu_hours"]
+    )
     assert d["method"]["n_resamples"] == 2000 and d["method"]["resample_seed"] == 0
 
 
 def test_table(capsys, store):
     code, out, err = _run(capsys, store)
     assert code == 0
-    for title in ("Which hyperparameters mattered", "Searches (first submission first)",
-                  "Random search over the same runs", "Repeated configurations", "For the paper", "Prices"):
+    for title in (
+        "Which hyperparameters mattered",
+        "Searches (first submission first)",
+        "Random search over the same runs",
+        "Repeated configurations",
+        "For the paper",
+        "Prices",
+    ):
         assert title in out
     assert "learning_rate" in out and "array:campus:2054660" in out
 
@@ -93,7 +104,9 @@ def test_csv_and_markdown(capsys, store):
     code, out, _ = _run(capsys, store, "--format", "csv")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("search_id,name,metric,n_runs,n_configurations,gpu_hours,best_metric")
+    assert lines[0].startswith(
+        "search_id,name,metric,n_runs,n_configurations,gpu_hours,best_metric"
+    )
     assert len(lines) == 124
     code, out, _ = _run(capsys, store, "--format", "markdown")
     assert code == 0 and out.startswith("# rdcost tuning: project lisa")
@@ -110,7 +123,9 @@ def test_one_search_in_detail(capsys, store, as_json):
     code, out, _ = _run(capsys, store, "--search", sid, "--format", "json")
     assert [x["search_id"] for x in json.loads(out)["searches"]] == [sid]
     code, out, _ = _run(capsys, store, "--search", sid, "--format", "csv")
-    assert out.splitlines()[0].startswith("launch_rank,job_id,state,gpu_hours,cumulative_gpu_hours,metric")
+    assert out.splitlines()[0].startswith(
+        "launch_rank,job_id,state,gpu_hours,cumulative_gpu_hours,metric"
+    )
     assert len(out.splitlines()) == s["n_runs"] + 1
 
 
@@ -119,15 +134,35 @@ def test_unknown_search_and_metric_are_usage_errors(capsys, store):
     assert code == 2 and "no such search: 'array:campus:1'" in err
     code, _, err = _run(capsys, store, "--metric", "val/acc")
     assert code == 2
-    assert "no run reports this metric: 'val/acc'" in err and "val/f1" in err and "train/loss" in err
+    assert (
+        "no run reports this metric: 'val/acc'" in err and "val/f1" in err and "train/loss" in err
+    )
     assert "Traceback" not in err
 
 
 def test_options_reach_the_analysis(capsys, store):
-    code, out, _ = _run(capsys, store, "--format", "json", "--tolerance", "0.5", "--tolerance-kind", "absolute",
-                        "--quantile", "0.5", "--hyperparameter", "learning_rate", "--hyperparameter", "dropout")
+    code, out, _ = _run(
+        capsys,
+        store,
+        "--format",
+        "json",
+        "--tolerance",
+        "0.5",
+        "--tolerance-kind",
+        "absolute",
+        "--quantile",
+        "0.5",
+        "--hyperparameter",
+        "learning_rate",
+        "--hyperparameter",
+        "dropout",
+    )
     d = json.loads(out)
-    assert code == 0 and d["method"]["tolerance_text"] == "0.5 val/f1" and d["method"]["quantile"] == 0.5
+    assert (
+        code == 0
+        and d["method"]["tolerance_text"] == "0.5 val/f1"
+        and d["method"]["quantile"] == 0.5
+    )
     assert d["hyperparameter_keys"] == ["learning_rate", "dropout"]
     s = d["searches"][0]
     assert s["counterfactual"]["target"] == pytest.approx(s["best"]["metric"] - 0.5)
@@ -141,8 +176,20 @@ def test_plots(capsys, store, tmp_path):
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f.stat().st_size > 20_000
         assert str(f) in err
     with pytest.raises(SystemExit) as e:
-        main(["plot", "sensitivity", "--store", str(store), "-p", "lisa", "-a", "paper",
-              "-o", str(tmp_path / "s.svg")])
+        main(
+            [
+                "plot",
+                "sensitivity",
+                "--store",
+                str(store),
+                "-p",
+                "lisa",
+                "-a",
+                "paper",
+                "-o",
+                str(tmp_path / "s.svg"),
+            ]
+        )
     assert e.value.code == 0
     assert "eta" in (tmp_path / "s.svg").read_text(encoding="utf-8")
 
@@ -162,6 +209,11 @@ def _keys(obj, skip=("configuration", "seed", "excluded_keys")):
 def test_every_json_key_is_documented(as_json):
     doc = (Path(__file__).resolve().parents[1] / "docs" / "tuning.md").read_text(encoding="utf-8")
     keys = set(_keys(as_json))
-    assert {"counterfactual", "n_runs_repeating_another_search", "best_so_far", "eta_squared_q3"} <= keys
+    assert {
+        "counterfactual",
+        "n_runs_repeating_another_search",
+        "best_so_far",
+        "eta_squared_q3",
+    } <= keys
     missing = sorted(k for k in keys if f"`{k}`" not in doc)
     assert not missing, f"keys of `rdcost tuning -f json` not in docs/tuning.md: {missing}"

@@ -44,8 +44,12 @@ def test_ui_export_with_ids():
     assert schema.validate(df) == []
     r = by(df, "run_id")
     assert r.loc["a1b2c3d4", "record_key"] == "wandb::a1b2c3d4"
-    assert r["state"].to_dict() == {"a1b2c3d4": "COMPLETED", "e5f6g7h8": "FAILED",
-                                    "i9j0k1l2": "CANCELLED", "m3n4o5p6": "RUNNING"}
+    assert r["state"].to_dict() == {
+        "a1b2c3d4": "COMPLETED",
+        "e5f6g7h8": "FAILED",
+        "i9j0k1l2": "CANCELLED",
+        "m3n4o5p6": "RUNNING",
+    }
     assert r.loc["e5f6g7h8", "state_raw"] == "crashed"
     assert r.loc["i9j0k1l2", "state_raw"] == "killed"
     assert r.loc["a1b2c3d4", "start_time"] == ts("2024-03-04T09:12:44")
@@ -56,13 +60,19 @@ def test_ui_export_with_ids():
     assert r.loc["a1b2c3d4", "linked_slurm_job_id"] == "4242"
     assert json.loads(r.loc["e5f6g7h8", "tags"]) == ["ablation", "long"]
     assert pd.isna(r.loc["a1b2c3d4", "tags"])
-    assert r.loc["i9j0k1l2", "group_id"] == "1wfhjnkh" and r.loc["i9j0k1l2", "group_source"] == "sweep"
+    assert (
+        r.loc["i9j0k1l2", "group_id"] == "1wfhjnkh" and r.loc["i9j0k1l2", "group_source"] == "sweep"
+    )
     assert pd.isna(r.loc["a1b2c3d4", "group_id"]) and pd.isna(r.loc["a1b2c3d4", "group_source"])
     # config and summary cannot be told apart in a UI export: all in other_json
     assert pd.isna(r.loc["a1b2c3d4", "config_json"]) and pd.isna(r.loc["a1b2c3d4", "metrics_json"])
     assert json.loads(r.loc["a1b2c3d4", "other_json"]) == {
-        "batch_size": 64, "optimizer.lr": 0.0003, "layers": [1, 2, "x"], "train/loss": 1.732,
-        "SLURM_JOB_ID": 4242}
+        "batch_size": 64,
+        "optimizer.lr": 0.0003,
+        "layers": [1, 2, "x"],
+        "train/loss": 1.732,
+        "SLURM_JOB_ID": 4242,
+    }
     crashed = json.loads(r.loc["e5f6g7h8", "other_json"])
     assert crashed["Notes"] == "oom at step 9" and crashed["train/loss"] is None
     assert json.loads(r.loc["m3n4o5p6", "other_json"])["layers"] == {"a": 1}
@@ -125,8 +135,11 @@ def test_docs_script_dump_with_python_dict_cells():
     a, b = df.iloc[0], df.iloc[1]
     assert a["elapsed_s"] == 3921.0  # _wandb.runtime wins over _runtime
     assert b["elapsed_s"] == 12.5
-    assert json.loads(a["config_json"]) == {"batch_size": 64, "optimizer.lr": 0.0003,
-                                            "SLURM_JOB_ID": "777"}
+    assert json.loads(a["config_json"]) == {
+        "batch_size": 64,
+        "optimizer.lr": 0.0003,
+        "SLURM_JOB_ID": "777",
+    }
     metrics = json.loads(a["metrics_json"])
     assert metrics["train/loss"] == 1.732 and metrics["val/acc"] is None
     assert a["linked_slurm_job_id"] == "777"
@@ -180,9 +193,11 @@ def test_project_option_scopes_the_key_when_the_file_does_not_say():
 
 def test_unknown_state_is_rejected_with_file_line_column_value(tmp_path):
     p = tmp_path / "w.csv"
-    p.write_text('"Name","ID","State","Created","Runtime"\n'
-                 '"a","id000001","finished","2024-01-01T00:00:00.000Z","10"\n'
-                 '"b","id000002","exploded","2024-01-01T00:00:00.000Z","10"\n')
+    p.write_text(
+        '"Name","ID","State","Created","Runtime"\n'
+        '"a","id000001","finished","2024-01-01T00:00:00.000Z","10"\n'
+        '"b","id000002","exploded","2024-01-01T00:00:00.000Z","10"\n'
+    )
     df, rep = read_log_report(p)
     assert rep.n_jobs == 1 and rep.n_rejected == 1
     bad = rep.examples[0]
@@ -195,8 +210,12 @@ def test_unknown_state_is_rejected_with_file_line_column_value(tmp_path):
 def test_ui_export_with_duplicate_rows_merges_identical_and_rejects_conflicts(tmp_path):
     p = tmp_path / "w.csv"
     row = '"a","id000001","finished","2024-01-01T00:00:00.000Z","10"\n'
-    p.write_text('"Name","ID","State","Created","Runtime"\n' + row + row
-                 + '"a","id000001","finished","2024-01-01T00:00:00.000Z","11"\n')
+    p.write_text(
+        '"Name","ID","State","Created","Runtime"\n'
+        + row
+        + row
+        + '"a","id000001","finished","2024-01-01T00:00:00.000Z","11"\n'
+    )
     df, rep = read_log_report(p)
     assert (rep.n_jobs, rep.n_merged, rep.n_rejected) == (1, 1, 1)
     assert "same record as line 2" in rep.examples[0].reason
@@ -217,14 +236,20 @@ def test_real_nanogpt_ui_export():
     assert first["state"] == "COMPLETED"
     assert json.loads(first["tags"]) == ["full"]
     other = json.loads(first["other_json"])
-    assert other["bias"] is False and other["n_layer"] == 6 and other["val/loss"] == 1.4786324501037598
+    assert (
+        other["bias"] is False and other["n_layer"] == 6 and other["val/loss"] == 1.4786324501037598
+    )
 
 
 def test_real_reordered_sweep_export():
     df, rep = read_log_report(realworld_file("wandb_ui_runs_url_sweep_reordered.csv"))
     assert (rep.n_records, rep.n_jobs, rep.n_rejected) == (333, 333, 0)
     first = df.iloc[0]
-    assert (first["job_name"], first["group_id"], first["elapsed_s"]) == ("still-sweep-1", "bdjt2zuq", 123108.0)
+    assert (first["job_name"], first["group_id"], first["elapsed_s"]) == (
+        "still-sweep-1",
+        "bdjt2zuq",
+        123108.0,
+    )
     assert first["start_time"] == ts("2023-07-03T09:17:13")
     assert set(df["state_raw"]) == {"finished", "failed", "crashed"}
     assert set(df.loc[df["state_raw"] == "crashed", "state"]) == {"FAILED"}
@@ -235,7 +260,11 @@ def test_real_sweep_agent_export_keeps_stopped():
     df, rep = read_log_report(realworld_file("wandb_ui_sweep_agent_stopped.csv"))
     assert rep.n_jobs == 50 and set(df["group_id"]) == {"rzpn3bhn"}
     first = df.iloc[0]
-    assert (first["job_name"], first["state"], first["elapsed_s"]) == ("apricot-sweep-50", "FAILED", 112.0)
+    assert (first["job_name"], first["state"], first["elapsed_s"]) == (
+        "apricot-sweep-50",
+        "FAILED",
+        112.0,
+    )
     assert json.loads(first["other_json"])["Stopped"] is True
 
 
@@ -264,6 +293,7 @@ def test_real_api_csv():
 
 def test_reingesting_changes_nothing(tmp_path):
     from rdcost.readers.ingest import ingest
+
     store = tmp_path / "store"
     first = ingest([DATA / "wandb_ui_ids.csv", DATA / "wandb_runs.jsonl"], store=store)
     assert first.stats.n_new == 4 + 3
@@ -273,10 +303,14 @@ def test_reingesting_changes_nothing(tmp_path):
 
 def test_running_run_has_no_end_time_but_a_derived_start(tmp_path):
     p = tmp_path / "w.csv"
-    p.write_text('"Name","State","Runtime","End Time"\n'
-                 '"live","running","600","2024-05-01T12:10:00.000Z"\n'
-                 '"done","finished","600","2024-05-01T12:10:00.000Z"\n')
+    p.write_text(
+        '"Name","State","Runtime","End Time"\n'
+        '"live","running","600","2024-05-01T12:10:00.000Z"\n'
+        '"done","finished","600","2024-05-01T12:10:00.000Z"\n'
+    )
     df, _ = read_log_report(p)
     live, done = df.iloc[0], df.iloc[1]
     assert pd.isna(live["end_time"]) and live["start_time"] == ts("2024-05-01T12:00:00")
-    assert done["end_time"] == ts("2024-05-01T12:10:00") and done["start_time"] == ts("2024-05-01T12:00:00")
+    assert done["end_time"] == ts("2024-05-01T12:10:00") and done["start_time"] == ts(
+        "2024-05-01T12:00:00"
+    )

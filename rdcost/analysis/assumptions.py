@@ -77,7 +77,7 @@ class PowerDraw:
     """Average draw of one GPU (or device) while a job holds it."""
 
     power_w: float
-    basis: str          # rated | measured | assumed
+    basis: str  # rated | measured | assumed
     source: str
     origin: str
     note: str | None = None
@@ -101,9 +101,13 @@ class Carbon:
 
 
 def _default_crash() -> Sourced:
-    return Sourced(5.0, "minutes",
-                   "rdcost default within the 3-5 minute range of issue 4; Strubell et al. (2019) read "
-                   "their 3-minute shortest job as a crash", "built-in default")
+    return Sourced(
+        5.0,
+        "minutes",
+        "rdcost default within the 3-5 minute range of issue 4; Strubell et al. (2019) read "
+        "their 3-minute shortest job as a crash",
+        "built-in default",
+    )
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class Assumptions:
     prices: Mapping[str, PriceRange] = field(default_factory=dict)
     cloud_equivalents: Mapping[str, str] = field(default_factory=dict)
     price_provider: str = "gcp"
-    price_date: str = "job_start"          # job_start | today | YYYY-MM-DD
+    price_date: str = "job_start"  # job_start | today | YYYY-MM-DD
     power: Mapping[str, PowerDraw] = field(default_factory=dict)
     power_basis: str = "rated"
     pue: Sourced | None = None
@@ -141,18 +145,45 @@ class Assumptions:
         a = self
         if a.pue is None:
             v = reference.series_value(*PUE_SERIES, year)
-            a = replace(a, pue=Sourced(v.value, "ratio", v.source,
-                                       f"refdata hardware_costs.csv: {v.item}", v.as_of, v.note))
+            a = replace(
+                a,
+                pue=Sourced(
+                    v.value,
+                    "ratio",
+                    v.source,
+                    f"refdata hardware_costs.csv: {v.item}",
+                    v.as_of,
+                    v.note,
+                ),
+            )
         if a.electricity_usd_per_kwh is None:
             v = reference.series_value(*ELECTRICITY_SERIES, year)
-            a = replace(a, electricity_usd_per_kwh=Sourced(
-                v.value, "USD per kWh", v.source, f"refdata hardware_costs.csv: {v.item}", v.as_of, v.note))
+            a = replace(
+                a,
+                electricity_usd_per_kwh=Sourced(
+                    v.value,
+                    "USD per kWh",
+                    v.source,
+                    f"refdata hardware_costs.csv: {v.item}",
+                    v.as_of,
+                    v.note,
+                ),
+            )
         if a.carbon is None:
             cy = a.carbon_year if a.carbon_year is not None else year
             c = reference.carbon_intensity(a.carbon_region, cy)
-            a = replace(a, carbon=Carbon(c.kg_co2e_per_kwh, c.region_code, c.data_year, c.source,
-                                         f"refdata carbon_intensity.csv: {c.region_name}, {c.metric}",
-                                         c.as_of, c.note))
+            a = replace(
+                a,
+                carbon=Carbon(
+                    c.kg_co2e_per_kwh,
+                    c.region_code,
+                    c.data_year,
+                    c.source,
+                    f"refdata carbon_intensity.csv: {c.region_name}, {c.metric}",
+                    c.as_of,
+                    c.note,
+                ),
+            )
         return a
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,10 +195,14 @@ class Assumptions:
 
 # -- loading -------------------------------------------------------------------
 
+
 def preset_names() -> list[str]:
     """Bundled presets (``rdcost/presets/*.toml``) plus ``default``."""
-    names = [p.name[:-5] for p in (resources.files("rdcost") / "presets").iterdir()
-             if p.name.endswith(".toml")]
+    names = [
+        p.name[:-5]
+        for p in (resources.files("rdcost") / "presets").iterdir()
+        if p.name.endswith(".toml")
+    ]
     return sorted([DEFAULT_NAME, *names])
 
 
@@ -209,8 +244,11 @@ def read_layers(specs: Sequence[str]) -> Iterator[Layer]:
             continue
         path = Path(spec)
         if not path.is_file():
-            raise UsageError(f"--assumptions {spec!r} is neither a preset nor a file", value=spec,
-                             hint=f"presets: {', '.join(preset_names())}; or a TOML file path")
+            raise UsageError(
+                f"--assumptions {spec!r} is neither a preset nor a file",
+                value=spec,
+                hint=f"presets: {', '.join(preset_names())}; or a TOML file path",
+            )
         yield Layer(path.stem, f"file {path}", _parsed(path))
 
 
@@ -219,7 +257,7 @@ def _parsed(source: Any) -> dict[str, Any]:
     try:
         st = os.stat(source)
         stamp: tuple[int, ...] | None = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-    except TypeError:          # a resource that is not a file on disk (e.g. in a zip)
+    except TypeError:  # a resource that is not a file on disk (e.g. in a zip)
         stamp = None
     return copy.deepcopy(_parse_toml(source, stamp))
 
@@ -233,10 +271,24 @@ def _parse_toml(source: Any, stamp: tuple[int, ...] | None) -> dict[str, Any]:
         raise AssumptionError(f"invalid TOML: {exc}", path=str(source)) from exc
 
 
-_TOP = {"name", "description", "price_provider", "price_date", "power_basis", "pue", "carbon",
-        "electricity", "one_model", "tuning_round", "crash", "prices", "gpu_power",
-        "cloud_equivalents", "gpu_aliases",
-        "owned"}  # [owned]: read by rdcost.analysis.buy_vs_cloud.load_owned (compare-buy-vs-cloud)
+_TOP = {
+    "name",
+    "description",
+    "price_provider",
+    "price_date",
+    "power_basis",
+    "pue",
+    "carbon",
+    "electricity",
+    "one_model",
+    "tuning_round",
+    "crash",
+    "prices",
+    "gpu_power",
+    "cloud_equivalents",
+    "gpu_aliases",
+    "owned",
+}  # [owned]: read by rdcost.analysis.buy_vs_cloud.load_owned (compare-buy-vs-cloud)
 
 
 def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumptions:
@@ -247,8 +299,11 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
     """
     unknown = sorted(set(data) - _TOP)
     if unknown:
-        raise AssumptionError(f"{origin}: unknown key(s) {unknown}", value=", ".join(unknown),
-                              hint=f"known keys: {', '.join(sorted(_TOP))}")
+        raise AssumptionError(
+            f"{origin}: unknown key(s) {unknown}",
+            value=", ".join(unknown),
+            hint=f"known keys: {', '.join(sorted(_TOP))}",
+        )
     ch: dict[str, Any] = {"layers": (*a.layers, origin)}
     if "price_provider" in data:
         ch["price_provider"] = _text(data["price_provider"], origin, "price_provider")
@@ -263,30 +318,56 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
         t = _table(data["pue"], origin, "pue", {"value", "source", "as_of", "note"})
         v = _number(t, "value", origin, "pue")
         if v < 1:
-            raise AssumptionError(f"{origin}: PUE must be at least 1 (facility / IT energy)", value=str(v))
-        ch["pue"] = Sourced(v, "ratio", _source(t, origin), origin, _opt(t, "as_of"), _opt(t, "note"))
+            raise AssumptionError(
+                f"{origin}: PUE must be at least 1 (facility / IT energy)", value=str(v)
+            )
+        ch["pue"] = Sourced(
+            v, "ratio", _source(t, origin), origin, _opt(t, "as_of"), _opt(t, "note")
+        )
     if "carbon" in data:
         ch.update(_carbon(data["carbon"], origin, a))
     if "electricity" in data:
-        t = _table(data["electricity"], origin, "electricity", {"usd_per_kwh", "source", "as_of", "note"})
-        ch["electricity_usd_per_kwh"] = Sourced(_number(t, "usd_per_kwh", origin, "electricity", zero_ok=True),
-                                                "USD per kWh", _source(t, origin), origin,
-                                                _opt(t, "as_of"), _opt(t, "note"))
+        t = _table(
+            data["electricity"], origin, "electricity", {"usd_per_kwh", "source", "as_of", "note"}
+        )
+        ch["electricity_usd_per_kwh"] = Sourced(
+            _number(t, "usd_per_kwh", origin, "electricity", zero_ok=True),
+            "USD per kWh",
+            _source(t, origin),
+            origin,
+            _opt(t, "as_of"),
+            _opt(t, "note"),
+        )
     if "one_model" in data:
         t = _table(data["one_model"], origin, "one_model", {"gpu_hours", "source", "note"})
-        ch["one_model_gpu_hours"] = Sourced(_number(t, "gpu_hours", origin, "one_model"), "GPU-hours",
-                                            _source(t, origin), origin, None, _opt(t, "note"))
+        ch["one_model_gpu_hours"] = Sourced(
+            _number(t, "gpu_hours", origin, "one_model"),
+            "GPU-hours",
+            _source(t, origin),
+            origin,
+            None,
+            _opt(t, "note"),
+        )
     if "tuning_round" in data:
         t = _table(data["tuning_round"], origin, "tuning_round", {"n_jobs", "source", "note"})
         n = _number(t, "n_jobs", origin, "tuning_round")
         if not n.is_integer():
-            raise AssumptionError(f"{origin}: tuning_round.n_jobs must be a whole number of jobs", value=repr(n))
-        ch["tuning_round_n_jobs"] = Sourced(n, "jobs",
-                                            _source(t, origin), origin, None, _opt(t, "note"))
+            raise AssumptionError(
+                f"{origin}: tuning_round.n_jobs must be a whole number of jobs", value=repr(n)
+            )
+        ch["tuning_round_n_jobs"] = Sourced(
+            n, "jobs", _source(t, origin), origin, None, _opt(t, "note")
+        )
     if "crash" in data:
         t = _table(data["crash"], origin, "crash", {"threshold_minutes", "source", "note"})
-        ch["crash_threshold_minutes"] = Sourced(_number(t, "threshold_minutes", origin, "crash"), "minutes",
-                                                _source(t, origin), origin, None, _opt(t, "note"))
+        ch["crash_threshold_minutes"] = Sourced(
+            _number(t, "threshold_minutes", origin, "crash"),
+            "minutes",
+            _source(t, origin),
+            origin,
+            None,
+            _opt(t, "note"),
+        )
     if "gpu_aliases" in data:
         aliases = dict(a.gpu_aliases)
         for k, v in _table(data["gpu_aliases"], origin, "gpu_aliases", None).items():
@@ -308,20 +389,42 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
 def override_all_prices(a: Assumptions, low: float, high: float, origin: str) -> Assumptions:
     """One price range for every GPU type (replaces all per-type prices)."""
     a = replace(a, prices={}, cloud_equivalents={})
-    return apply_dict(a, {"prices": {"*": {"usd_per_gpu_hour_low": low, "usd_per_gpu_hour_high": high,
-                                           "source": f"given by {origin}"}}}, origin)
+    return apply_dict(
+        a,
+        {
+            "prices": {
+                "*": {
+                    "usd_per_gpu_hour_low": low,
+                    "usd_per_gpu_hour_high": high,
+                    "source": f"given by {origin}",
+                }
+            }
+        },
+        origin,
+    )
 
 
 def override_all_power(a: Assumptions, power_w: float, origin: str) -> Assumptions:
     """One draw for every GPU type (replaces all per-type power values)."""
     a = replace(a, power={})
-    return apply_dict(a, {"gpu_power": {"*": {"power_w": power_w, "basis": "assumed",
-                                              "source": f"given by {origin}"}}}, origin)
+    return apply_dict(
+        a,
+        {
+            "gpu_power": {
+                "*": {"power_w": power_w, "basis": "assumed", "source": f"given by {origin}"}
+            }
+        },
+        origin,
+    )
 
 
 def _carbon(raw: Any, origin: str, a: Assumptions) -> dict[str, Any]:
-    t = _table(raw, origin, "carbon", {"kg_co2e_per_kwh", "lbs_co2e_per_kwh", "region", "year",
-                                       "source", "as_of", "note"})
+    t = _table(
+        raw,
+        origin,
+        "carbon",
+        {"kg_co2e_per_kwh", "lbs_co2e_per_kwh", "region", "year", "source", "as_of", "note"},
+    )
     out: dict[str, Any] = {}
     region = _opt(t, "region")
     year = t.get("year")
@@ -349,9 +452,19 @@ def _carbon(raw: Any, origin: str, a: Assumptions) -> dict[str, Any]:
 
 def _prices(raw: Any, origin: str, a: Assumptions) -> dict[str, PriceRange]:
     prices = dict(a.prices)
-    keys = {"usd_per_gpu_hour_low", "usd_per_gpu_hour_high", "provider", "pricing_model_low",
-            "pricing_model_high", "as_of", "source", "note", "stand_in"}
+    keys = {
+        "usd_per_gpu_hour_low",
+        "usd_per_gpu_hour_high",
+        "provider",
+        "pricing_model_low",
+        "pricing_model_high",
+        "as_of",
+        "source",
+        "note",
+        "stand_in",
+    }
     entries = _table(raw, origin, "prices", None)
+
     # plain entries first, so a stand_in can name a key of the same layer
     def is_stand_in(item: tuple[str, Any]) -> bool:
         return isinstance(item[1], dict) and "stand_in" in item[1]
@@ -362,19 +475,29 @@ def _prices(raw: Any, origin: str, a: Assumptions) -> dict[str, PriceRange]:
         if "stand_in" in t:
             target = _text(t["stand_in"], origin, f"{where}.stand_in")
             if target not in prices:
-                raise AssumptionError(f"{origin}: {where}.stand_in names {target!r}, which has no price",
-                                      value=target)
+                raise AssumptionError(
+                    f"{origin}: {where}.stand_in names {target!r}, which has no price", value=target
+                )
             p = prices[target]
-            prices[str(key)] = replace(p, origin=origin, note=_opt(t, "note") or f"{target} prices used")
+            prices[str(key)] = replace(
+                p, origin=origin, note=_opt(t, "note") or f"{target} prices used"
+            )
             continue
         low = _number(t, "usd_per_gpu_hour_low", origin, where, zero_ok=True)
         high = _number(t, "usd_per_gpu_hour_high", origin, where, zero_ok=True)
         if low > high:
             raise AssumptionError(f"{origin}: {where}: low price {low} is above high price {high}")
         prices[str(key)] = PriceRange(
-            low, high, _opt(t, "provider") or "unspecified",
-            _opt(t, "pricing_model_low") or "low", _opt(t, "pricing_model_high") or "high",
-            _opt(t, "as_of") or "unknown", _source(t, origin), origin, _opt(t, "note"))
+            low,
+            high,
+            _opt(t, "provider") or "unspecified",
+            _opt(t, "pricing_model_low") or "low",
+            _opt(t, "pricing_model_high") or "high",
+            _opt(t, "as_of") or "unknown",
+            _source(t, origin),
+            origin,
+            _opt(t, "note"),
+        )
     return prices
 
 
@@ -385,9 +508,12 @@ def _power(raw: Any, origin: str, a: Assumptions) -> dict[str, PowerDraw]:
         t = _table(v, origin, where, {"power_w", "basis", "source", "note"})
         basis = _opt(t, "basis") or "assumed"
         if basis not in ("rated", "measured", "assumed"):
-            raise AssumptionError(f"{origin}: {where}.basis must be rated, measured or assumed", value=basis)
-        power[str(key)] = PowerDraw(_number(t, "power_w", origin, where), basis, _source(t, origin),
-                                    origin, _opt(t, "note"))
+            raise AssumptionError(
+                f"{origin}: {where}.basis must be rated, measured or assumed", value=basis
+            )
+        power[str(key)] = PowerDraw(
+            _number(t, "power_w", origin, where), basis, _source(t, origin), origin, _opt(t, "note")
+        )
     return power
 
 
@@ -397,12 +523,17 @@ def _table(v: Any, origin: str, where: str, allowed: set[str] | None) -> dict[st
     if allowed is not None:
         extra = sorted(set(v) - allowed)
         if extra:
-            raise AssumptionError(f"{origin}: {where}: unknown key(s) {extra}", value=", ".join(extra),
-                                  hint=f"known keys: {', '.join(sorted(allowed))}")
+            raise AssumptionError(
+                f"{origin}: {where}: unknown key(s) {extra}",
+                value=", ".join(extra),
+                hint=f"known keys: {', '.join(sorted(allowed))}",
+            )
     return v
 
 
-def _number(t: Mapping[str, Any], key: str, origin: str, where: str, zero_ok: bool = False) -> float:
+def _number(
+    t: Mapping[str, Any], key: str, origin: str, where: str, zero_ok: bool = False
+) -> float:
     if key not in t:
         raise AssumptionError(f"{origin}: {where}.{key} is missing")
     v = t[key]
@@ -410,8 +541,9 @@ def _number(t: Mapping[str, Any], key: str, origin: str, where: str, zero_ok: bo
         raise AssumptionError(f"{origin}: {where}.{key} must be a number", value=repr(v))
     v = float(v)
     if v != v or v < 0 or (v == 0 and not zero_ok):
-        raise AssumptionError(f"{origin}: {where}.{key} must be {'>= 0' if zero_ok else '> 0'}",
-                              value=repr(v))
+        raise AssumptionError(
+            f"{origin}: {where}.{key} must be {'>= 0' if zero_ok else '> 0'}", value=repr(v)
+        )
     return v
 
 
@@ -437,16 +569,28 @@ def _price_date(v: Any, origin: str) -> str:
     try:
         pd.Timestamp(s)
     except ValueError as exc:
-        raise AssumptionError(f"{origin}: price_date must be job_start, today or a date (YYYY-MM-DD)",
-                              value=s) from exc
+        raise AssumptionError(
+            f"{origin}: price_date must be job_start, today or a date (YYYY-MM-DD)", value=s
+        ) from exc
     return s
 
 
 # -- per-job resolution ----------------------------------------------------------
 
-PRICE_COLUMNS = ["price_key", "price_rule", "usd_per_gpu_hour_low", "usd_per_gpu_hour_high",
-                 "price_provider", "pricing_model_low", "pricing_model_high", "price_as_of_low",
-                 "price_as_of_high", "price_source", "price_note", "is_price_before_known"]
+PRICE_COLUMNS = [
+    "price_key",
+    "price_rule",
+    "usd_per_gpu_hour_low",
+    "usd_per_gpu_hour_high",
+    "price_provider",
+    "pricing_model_low",
+    "pricing_model_high",
+    "price_as_of_low",
+    "price_as_of_high",
+    "price_source",
+    "price_note",
+    "is_price_before_known",
+]
 
 
 def price_dates(a: Assumptions, start_time: pd.Series, today: pd.Timestamp) -> pd.Series:
@@ -481,12 +625,17 @@ def price_plan(a: Assumptions, key: str | None) -> tuple[str, str | None, str]:
     if key is not None and key in table:
         return "table", key, f"{a.price_provider} price list for {key}"
     if eq is not None and eq in table:
-        return "table", eq, f"{key} priced as {eq} (cloud equivalent), {a.price_provider} price list"
+        return (
+            "table",
+            eq,
+            f"{key} priced as {eq} (cloud equivalent), {a.price_provider} price list",
+        )
     return "missing", None, f"no {a.price_provider} price for {key or 'unknown GPU type'}"
 
 
-def job_prices(a: Assumptions, keys: pd.Series, start_time: pd.Series,
-               today: pd.Timestamp) -> pd.DataFrame:
+def job_prices(
+    a: Assumptions, keys: pd.Series, start_time: pd.Series, today: pd.Timestamp
+) -> pd.DataFrame:
     """Price range of each job's GPU type (columns :data:`PRICE_COLUMNS`), aligned with keys.
 
     Fixed prices come from the assumptions; table prices are the rows of
@@ -508,31 +657,41 @@ def job_prices(a: Assumptions, keys: pd.Series, start_time: pd.Series,
         return per_key([getattr(a.prices[p[1]], attr) if p[0] == "fixed" else None for p in plans])
 
     cols: dict[str, pd.Series] = {
-        "price_key": pkey, "price_rule": rule,
+        "price_key": pkey,
+        "price_rule": rule,
         "usd_per_gpu_hour_low": fixed_col("usd_per_gpu_hour_low"),
         "usd_per_gpu_hour_high": fixed_col("usd_per_gpu_hour_high"),
         "price_provider": fixed_col("provider"),
         "pricing_model_low": fixed_col("pricing_model_low"),
         "pricing_model_high": fixed_col("pricing_model_high"),
-        "price_as_of_low": fixed_col("as_of"), "price_as_of_high": fixed_col("as_of"),
+        "price_as_of_low": fixed_col("as_of"),
+        "price_as_of_high": fixed_col("as_of"),
         "price_source": fixed_col("source"),
         "price_note": per_key([p[2] for p in plans]),
         "is_price_before_known": pd.Series(False, index=idx),
     }
     if table.any():
         dates = price_dates(a, start_time[table], today)
-        lo = reference.prices_in_effect(pkey[table], dates, a.price_provider,
-                                        reference.LOW_PRICING_MODELS).reindex(idx)
-        hi = reference.prices_in_effect(pkey[table], dates, a.price_provider,
-                                        reference.HIGH_PRICING_MODELS).reindex(idx)
-        for col, val in (("usd_per_gpu_hour_low", lo["usd_per_gpu_hour"]),
-                         ("usd_per_gpu_hour_high", hi["usd_per_gpu_hour"]),
-                         ("price_provider", pd.Series(a.price_provider, index=idx)),
-                         ("pricing_model_low", lo["pricing_model"]), ("pricing_model_high", hi["pricing_model"]),
-                         ("price_as_of_low", lo["as_of"]), ("price_as_of_high", hi["as_of"]),
-                         ("price_source", hi["source"].where(hi["source"].notna(), lo["source"]))):
+        lo = reference.prices_in_effect(
+            pkey[table], dates, a.price_provider, reference.LOW_PRICING_MODELS
+        ).reindex(idx)
+        hi = reference.prices_in_effect(
+            pkey[table], dates, a.price_provider, reference.HIGH_PRICING_MODELS
+        ).reindex(idx)
+        for col, val in (
+            ("usd_per_gpu_hour_low", lo["usd_per_gpu_hour"]),
+            ("usd_per_gpu_hour_high", hi["usd_per_gpu_hour"]),
+            ("price_provider", pd.Series(a.price_provider, index=idx)),
+            ("pricing_model_low", lo["pricing_model"]),
+            ("pricing_model_high", hi["pricing_model"]),
+            ("price_as_of_low", lo["as_of"]),
+            ("price_as_of_high", hi["as_of"]),
+            ("price_source", hi["source"].where(hi["source"].notna(), lo["source"])),
+        ):
             cols[col] = cols[col].where(~table, val.astype(object))
-        before = (lo["is_price_before_known"].fillna(False) | hi["is_price_before_known"].fillna(False))
+        before = lo["is_price_before_known"].fillna(False) | hi["is_price_before_known"].fillna(
+            False
+        )
         cols["is_price_before_known"] = before.astype(bool) & table
     out = pd.DataFrame(cols, index=idx)[PRICE_COLUMNS]
     for c in ("usd_per_gpu_hour_low", "usd_per_gpu_hour_high"):
@@ -541,7 +700,9 @@ def job_prices(a: Assumptions, keys: pd.Series, start_time: pd.Series,
     return out
 
 
-def hardware_price(a: Assumptions, key: str | None, when: pd.Timestamp) -> tuple[PriceRange | None, str]:
+def hardware_price(
+    a: Assumptions, key: str | None, when: pd.Timestamp
+) -> tuple[PriceRange | None, str]:
     """Price range of one GPU key on a date (see :func:`price_plan`), with the explanation."""
     rule, pkey, why = price_plan(a, key)
     if rule == "fixed":
@@ -551,17 +712,29 @@ def hardware_price(a: Assumptions, key: str | None, when: pd.Timestamp) -> tuple
     when = pd.Timestamp(when)
     when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
     keys, dates = pd.Series([pkey]), pd.Series([when])
-    lo = reference.prices_in_effect(keys, dates, a.price_provider, reference.LOW_PRICING_MODELS).iloc[0]
-    hi = reference.prices_in_effect(keys, dates, a.price_provider, reference.HIGH_PRICING_MODELS).iloc[0]
+    lo = reference.prices_in_effect(
+        keys, dates, a.price_provider, reference.LOW_PRICING_MODELS
+    ).iloc[0]
+    hi = reference.prices_in_effect(
+        keys, dates, a.price_provider, reference.HIGH_PRICING_MODELS
+    ).iloc[0]
     if pd.isna(lo["usd_per_gpu_hour"]) or pd.isna(hi["usd_per_gpu_hour"]):
         return None, f"{why}: no {'low' if pd.isna(lo['usd_per_gpu_hour']) else 'high'} price"
     as_of = lo["as_of"] if lo["as_of"] == hi["as_of"] else f"{lo['as_of']} / {hi['as_of']}"
     note = why
     if lo["is_price_before_known"] or hi["is_price_before_known"]:
         note += f"; {when.date()} is before the earliest known price, which is used"
-    return PriceRange(float(lo["usd_per_gpu_hour"]), float(hi["usd_per_gpu_hour"]), a.price_provider,
-                      str(lo["pricing_model"]), str(hi["pricing_model"]), str(as_of),
-                      str(hi["source"]), f"refdata cloud_prices.csv (price in effect on {when.date()})", note), why
+    return PriceRange(
+        float(lo["usd_per_gpu_hour"]),
+        float(hi["usd_per_gpu_hour"]),
+        a.price_provider,
+        str(lo["pricing_model"]),
+        str(hi["pricing_model"]),
+        str(as_of),
+        str(hi["source"]),
+        f"refdata cloud_prices.csv (price in effect on {when.date()})",
+        note,
+    ), why
 
 
 POWER_COLUMNS = ["power_w", "power_basis", "power_source", "power_rule"]
@@ -593,5 +766,7 @@ def job_power(a: Assumptions, keys: pd.Series) -> pd.DataFrame:
     out["power_w"] = np.asarray([p.power_w if p else np.nan for p in plans], dtype="float64")[codes]
     for col, attr in (("power_basis", "basis"), ("power_source", "source")):
         out[col] = np.asarray([getattr(p, attr) if p else None for p in plans], dtype=object)[codes]
-    out["power_rule"] = np.asarray([p.origin if p else "missing" for p in plans], dtype=object)[codes]
+    out["power_rule"] = np.asarray([p.origin if p else "missing" for p in plans], dtype=object)[
+        codes
+    ]
     return out

@@ -23,11 +23,11 @@ import pandas as pd
 
 J_PER_KWH = 3_600_000
 W_PER_KW = 1_000
-KG_PER_LB = 0.45359237          # exact, by definition of the avoirdupois pound
+KG_PER_LB = 0.45359237  # exact, by definition of the avoirdupois pound
 S_PER_HOUR = 3_600
 S_PER_MINUTE = 60
 HOURS_PER_DAY = 24
-DAYS_PER_YEAR = 365.25          # Julian year, used for GPU-years
+DAYS_PER_YEAR = 365.25  # Julian year, used for GPU-years
 
 
 def gpu_hours(n_gpus: Any, elapsed_s: Any) -> Any:
@@ -77,6 +77,7 @@ def _float(x: Any) -> Any:
 
 # -- concurrency -----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Concurrency:
     """GPUs in use over the span from the first start to the last end."""
@@ -119,6 +120,7 @@ def concurrency(start_time: pd.Series, end_time: pd.Series, n_gpus: pd.Series) -
 
 # -- model-level estimate (Strubell et al. 2019, Table 3) -------------------
 
+
 @dataclass(frozen=True)
 class RunEstimate:
     """One training run: hardware x count for hours, at a measured system power.
@@ -149,10 +151,17 @@ class RunEstimate:
         return asdict(self)
 
 
-def estimate_run(hardware: str, count: float, hours: float, power_w: float | None, pue: float,
-                 kg_co2e_per_kwh: float, usd_per_gpu_hour_low: float | None = None,
-                 usd_per_gpu_hour_high: float | None = None,
-                 usd_per_kwh: float | None = None) -> RunEstimate:
+def estimate_run(
+    hardware: str,
+    count: float,
+    hours: float,
+    power_w: float | None,
+    pue: float,
+    kg_co2e_per_kwh: float,
+    usd_per_gpu_hour_low: float | None = None,
+    usd_per_gpu_hour_high: float | None = None,
+    usd_per_kwh: float | None = None,
+) -> RunEstimate:
     """p_t = PUE x hours x power_w / 1000 kWh; CO2e = p_t x intensity; cost = device-hours x price.
 
     ``hours`` is wall-clock time and ``count`` the number of devices, so the
@@ -162,12 +171,19 @@ def estimate_run(hardware: str, count: float, hours: float, power_w: float | Non
     kwh = None if power_w is None else float(hours) * float(power_w) / W_PER_KW * float(pue)
     kg = None if kwh is None else kwh * float(kg_co2e_per_kwh)
     return RunEstimate(
-        hardware=hardware, count=float(count), hours=float(hours), gpu_hours=dev_h,
-        power_w=None if power_w is None else float(power_w), pue=float(pue),
+        hardware=hardware,
+        count=float(count),
+        hours=float(hours),
+        gpu_hours=dev_h,
+        power_w=None if power_w is None else float(power_w),
+        pue=float(pue),
         kg_co2e_per_kwh=float(kg_co2e_per_kwh),
-        usd_per_gpu_hour_low=usd_per_gpu_hour_low, usd_per_gpu_hour_high=usd_per_gpu_hour_high,
+        usd_per_gpu_hour_low=usd_per_gpu_hour_low,
+        usd_per_gpu_hour_high=usd_per_gpu_hour_high,
         usd_per_kwh=usd_per_kwh,
-        energy_kwh=kwh, co2e_kg=kg, co2e_lbs=None if kg is None else kg / KG_PER_LB,
+        energy_kwh=kwh,
+        co2e_kg=kg,
+        co2e_lbs=None if kg is None else kg / KG_PER_LB,
         cloud_usd_low=None if usd_per_gpu_hour_low is None else dev_h * usd_per_gpu_hour_low,
         cloud_usd_high=None if usd_per_gpu_hour_high is None else dev_h * usd_per_gpu_hour_high,
         electricity_usd=None if kwh is None or usd_per_kwh is None else kwh * usd_per_kwh,

@@ -72,13 +72,13 @@ from importlib import resources
 
 #: How a name was matched, from the most to the least direct.
 MATCH_KINDS: tuple[str, ...] = (
-    "exact_key",      # the name is a gpus.csv key
-    "alias",          # a user alias (--gpu-alias, [gpu_aliases])
-    "table_name",     # a name listed for exactly one gpus.csv row
-    "normalised",     # the tokens of the name identify exactly one row
-    "mig_parent",     # a MIG slice, resolved to its parent GPU
+    "exact_key",  # the name is a gpus.csv key
+    "alias",  # a user alias (--gpu-alias, [gpu_aliases])
+    "table_name",  # a name listed for exactly one gpus.csv row
+    "normalised",  # the tokens of the name identify exactly one row
+    "mig_parent",  # a MIG slice, resolved to its parent GPU
     "default_alias",  # an ambiguous name resolved by DEFAULT_ALIASES / DEFAULT_MIG_PARENTS
-    "none",           # no GPU type, or no row fits
+    "none",  # no GPU type, or no row fits
 )
 
 #: Names (compact form, see :func:`compact`) that several gpus.csv rows could
@@ -92,10 +92,10 @@ DEFAULT_ALIASES: dict[str, str] = {
     "titanx": "titanx_maxwell",
     "p100": "p100_pcie",
     "p10016gb": "p100_pcie",
-    "v100": "v100_sxm2",       # the cloud V100 (GCP, AWS) is SXM2
+    "v100": "v100_sxm2",  # the cloud V100 (GCP, AWS) is SXM2
     "v10016gb": "v100_sxm2",
     "v10032gb": "v100_sxm2",
-    "a100": "a100_40_sxm",     # the first A100 (2020) and the 40 GB cloud A100
+    "a100": "a100_40_sxm",  # the first A100 (2020) and the 40 GB cloud A100
     "a10040gb": "a100_40_sxm",
     "a10080gb": "a100_80_sxm",
     "a100pcie": "a100_40_pcie",
@@ -113,27 +113,95 @@ DEFAULT_ALIASES: dict[str, str] = {
 #: family offers resolve without an entry. Users override with an alias on
 #: the profile (``--gpu-alias 1g.10gb=h100_sxm``).
 DEFAULT_MIG_PARENTS: dict[str, str] = {
-    "1g.5gb": "a100_40_sxm", "2g.10gb": "a100_40_sxm", "3g.20gb": "a100_40_sxm",
-    "4g.20gb": "a100_40_sxm", "7g.40gb": "a100_40_sxm",
-    "1g.10gb": "a100_80_sxm", "1g.20gb": "a100_80_sxm", "2g.20gb": "a100_80_sxm",
-    "3g.40gb": "a100_80_sxm", "4g.40gb": "a100_80_sxm", "7g.80gb": "a100_80_sxm",
+    "1g.5gb": "a100_40_sxm",
+    "2g.10gb": "a100_40_sxm",
+    "3g.20gb": "a100_40_sxm",
+    "4g.20gb": "a100_40_sxm",
+    "7g.40gb": "a100_40_sxm",
+    "1g.10gb": "a100_80_sxm",
+    "1g.20gb": "a100_80_sxm",
+    "2g.20gb": "a100_80_sxm",
+    "3g.40gb": "a100_80_sxm",
+    "4g.40gb": "a100_80_sxm",
+    "7g.80gb": "a100_80_sxm",
 }
 
 _VENDOR_PREFIXES = ("nvidia", "tesla", "geforce", "quadro", "amd", "instinct", "radeon")
 # words that carry no identity (vendor, marketing, "Intel(R) Data Center GPU")
-_NOISE = {"nvidia", "tesla", "geforce", "amd", "radeon", "instinct", "intel", "r", "tm", "data", "center",
-          "datacenter", "gpu", "gpus", "graphics", "card", "generation", "gen", "edition", "tensor", "core",
-          "accelerator", "module", "board", "server", "nv", "hbm", "hbm2", "hbm2e", "hbm3", "hbm3e", "gddr6",
-          "gddr6x", "with", "ecc"}
+_NOISE = {
+    "nvidia",
+    "tesla",
+    "geforce",
+    "amd",
+    "radeon",
+    "instinct",
+    "intel",
+    "r",
+    "tm",
+    "data",
+    "center",
+    "datacenter",
+    "gpu",
+    "gpus",
+    "graphics",
+    "card",
+    "generation",
+    "gen",
+    "edition",
+    "tensor",
+    "core",
+    "accelerator",
+    "module",
+    "board",
+    "server",
+    "nv",
+    "hbm",
+    "hbm2",
+    "hbm2e",
+    "hbm3",
+    "hbm3e",
+    "gddr6",
+    "gddr6x",
+    "with",
+    "ecc",
+}
 # letter words a site may glue to the next letters (rtxa6000, teslak80, titanxp, tpuv4)
 _GLUED = ("nvidia", "geforce", "quadro", "tesla", "titan", "rtx", "gtx", "tpu")
 # letter prefixes of model numbers (k80, p100, a6000, mi250, gb200, ...)
 _MODEL_PREFIXES = {"k", "m", "p", "v", "t", "a", "l", "h", "b", "gb", "gh", "mi"}
-_FORMS = {"pcie": "pcie", "pci": "pcie", "fhhl": "pcie", "sxm": "sxm", "sxm2": "sxm", "sxm3": "sxm", "sxm4": "sxm",
-          "sxm5": "sxm", "sxm6": "sxm", "nvl": "nvl", "oam": "oam"}
+_FORMS = {
+    "pcie": "pcie",
+    "pci": "pcie",
+    "fhhl": "pcie",
+    "sxm": "sxm",
+    "sxm2": "sxm",
+    "sxm3": "sxm",
+    "sxm4": "sxm",
+    "sxm5": "sxm",
+    "sxm6": "sxm",
+    "nvl": "nvl",
+    "oam": "oam",
+}
 _WORKSTATION = {2000, 4000, 4500, 5000, 5500, 6000, 8000}
-_TITANS = {"x": "titanx", "xp": "titanxp", "v": "titanv", "rtx": "titanrtx", "black": "titanblack", "z": "titanz"}
-_GENERATIONS = {"pascal", "maxwell", "kepler", "turing", "volta", "ampere", "ada", "hopper", "blackwell"}
+_TITANS = {
+    "x": "titanx",
+    "xp": "titanxp",
+    "v": "titanv",
+    "rtx": "titanrtx",
+    "black": "titanblack",
+    "z": "titanz",
+}
+_GENERATIONS = {
+    "pascal",
+    "maxwell",
+    "kepler",
+    "turing",
+    "volta",
+    "ampere",
+    "ada",
+    "hopper",
+    "blackwell",
+}
 _MIG_TAIL = re.compile(r"(?:^|[_\-\s.:/])(?P<n>[1-8])g\.(?P<m>\d+)gb(?:\+me)?$")
 _MILA_TAIL = re.compile(r"^(?P<parent>.*[a-z0-9])\.(?P<n>[1-7])$")
 
@@ -142,15 +210,15 @@ _MILA_TAIL = re.compile(r"^(?P<parent>.*[a-z0-9])\.(?P<n>[1-7])$")
 class GpuMatch:
     """The result of :func:`match_gpu`."""
 
-    name: str                       # the name as given
-    key: str | None                 # gpus.csv key (for a MIG slice: the parent GPU)
-    how: str                        # one of MATCH_KINDS
-    detail: str = ""                # why, in words
+    name: str  # the name as given
+    key: str | None  # gpus.csv key (for a MIG slice: the parent GPU)
+    how: str  # one of MATCH_KINDS
+    detail: str = ""  # why, in words
     candidates: tuple[str, ...] = ()  # the rows a default alias chose between
-    mig_key: str | None = None      # gpus.csv row of the MIG slice, when listed
+    mig_key: str | None = None  # gpus.csv row of the MIG slice, when listed
     mig_profile: str | None = None  # e.g. "2g.20gb" ("2g" when only the slice count is known)
     mig_fraction: float | None = None  # the slice's share of the parent's compute slices
-    defaulted: bool = False         # a default alias or default MIG parent chose between candidates
+    defaulted: bool = False  # a default alias or default MIG parent chose between candidates
 
     @property
     def is_exact(self) -> bool:
@@ -159,6 +227,7 @@ class GpuMatch:
 
 
 # -- the table ------------------------------------------------------------------
+
 
 def load_rows() -> list[dict[str, str]]:
     """The rows of the bundled ``rdcost/refdata/gpus.csv`` (all columns as text)."""
@@ -178,7 +247,7 @@ def compact(text: str) -> str:
         changed = False
         for p in _VENDOR_PREFIXES:
             if s.startswith(p) and len(s) > len(p):
-                s, changed = s[len(p):], True
+                s, changed = s[len(p) :], True
     return s
 
 
@@ -186,13 +255,16 @@ def clean(text: object) -> str:
     """A gres or device string without ``gres/gpu:``/``gpu:`` prefix and count, lower case."""
     s = str(text).strip().lower()
     s = re.sub(r"^(?:gres/)?gpu[:/]", "", s)
-    s = re.sub(r"\s*\(idx:[^)]*\)$", "", s)        # gpu:a100:2(IDX:0-1)
-    s = re.sub(r"[:=]\d+$", "", s)                  # :2, =2
+    s = re.sub(r"\s*\(idx:[^)]*\)$", "", s)  # gpu:a100:2(IDX:0-1)
+    s = re.sub(r"[:=]\d+$", "", s)  # :2, =2
     return s.strip().strip("'\"").strip()
 
 
-_NOTE = re.compile(r"\s*\((?:[^)]*\b(?:pattern|drivers?|seen|autodetect|PCI-ID|verified|label|ambiguous|"
-                   r"prefix|names?)\b[^)]*)\)", re.IGNORECASE)
+_NOTE = re.compile(
+    r"\s*\((?:[^)]*\b(?:pattern|drivers?|seen|autodetect|PCI-ID|verified|label|ambiguous|"
+    r"prefix|names?)\b[^)]*)\)",
+    re.IGNORECASE,
+)
 
 
 def _listed_names(row: Mapping[str, str]) -> list[str]:
@@ -208,12 +280,13 @@ def _listed_names(row: Mapping[str, str]) -> list[str]:
 
 # -- tokens ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Tokens:
     """What the words of a name say: product, memory size, form factor, generation."""
 
     product: str | None = None
-    base: str | None = None       # the product without a trailing letter suffix (a100l -> a100)
+    base: str | None = None  # the product without a trailing letter suffix (a100l -> a100)
     memory_gb: float | None = None
     form: str | None = None
     generation: str | None = None
@@ -237,7 +310,7 @@ def _unglue(word: str) -> list[str]:
     """``rtxa`` -> ``rtx a``, ``teslak`` -> ``tesla k``, ``titanxp`` -> ``titan xp``."""
     for g in _GLUED:
         if word.startswith(g) and len(word) > len(g):
-            return [g, *_unglue(word[len(g):])]
+            return [g, *_unglue(word[len(g) :])]
     return [word]
 
 
@@ -264,10 +337,18 @@ def tokens(text: str) -> Tokens:
             elif p[0].isdigit() and nxt in ("gb", "g") and product is not None:
                 memory = memory if memory is not None else float(p)
                 i += 1
-            elif p[0].isdigit() and product is not None and i == 0 and len(parts) == 1 and float(p) <= 512:
-                memory = memory if memory is not None else float(p)   # a100_80, v100-32
+            elif (
+                p[0].isdigit()
+                and product is not None
+                and i == 0
+                and len(parts) == 1
+                and float(p) <= 512
+            ):
+                memory = memory if memory is not None else float(p)  # a100_80, v100-32
             elif product is None:
-                got, used = _product(parts, i, flags, series, chunks[ci + 1:] if ci + 1 < len(chunks) else [])
+                got, used = _product(
+                    parts, i, flags, series, chunks[ci + 1 :] if ci + 1 < len(chunks) else []
+                )
                 if got:
                     product, base = got
                     i += used - 1
@@ -275,20 +356,25 @@ def tokens(text: str) -> Tokens:
     return Tokens(product, base, memory, form, generation, words)
 
 
-def _product(parts: list[str], i: int, flags: set[str], series: str | None,
-             later: list[list[str]]) -> tuple[tuple[str, str | None] | None, int]:
+def _product(
+    parts: list[str], i: int, flags: set[str], series: str | None, later: list[list[str]]
+) -> tuple[tuple[str, str | None] | None, int]:
     """The product that starts at parts[i], and how many parts it used."""
     p = parts[i]
     nxt = parts[i + 1] if i + 1 < len(parts) else None
     after = parts[i + 2] if i + 2 < len(parts) else None
     following = [q for c in later for q in c]
     if p == "titan":
-        word = nxt if nxt in _TITANS else (following[0] if following and following[0] in _TITANS else None)
+        word = (
+            nxt
+            if nxt in _TITANS
+            else (following[0] if following and following[0] in _TITANS else None)
+        )
         if word:
             return (_TITANS[word], None), 2 if nxt == word else 1
         return None, 1
     if p == "tpu":
-        rest = parts[i + 1:] + following
+        rest = parts[i + 1 :] + following
         if len(rest) >= 2 and rest[0] == "v" and rest[1].isdigit():
             suffix = rest[2] if len(rest) > 2 and rest[2] in ("e", "p", "lite") else ""
             return (f"tpuv{rest[1]}{suffix}", f"tpuv{rest[1]}" if suffix else None), 1
@@ -302,9 +388,17 @@ def _product(parts: list[str], i: int, flags: set[str], series: str | None,
     if p in _MODEL_PREFIXES and nxt and nxt.isdigit():
         num = int(nxt)
         if p == "a" and num in _WORKSTATION | {4000, 4500, 5000, 5500, 6000}:
-            return (f"a{num}", None), 2                                  # RTX A6000 etc.
-        suffix = after if after and after.isalpha() and after not in _FORMS and after not in _NOISE \
-            and after != "gb" and len(after) <= 3 else None
+            return (f"a{num}", None), 2  # RTX A6000 etc.
+        suffix = (
+            after
+            if after
+            and after.isalpha()
+            and after not in _FORMS
+            and after not in _NOISE
+            and after != "gb"
+            and len(after) <= 3
+            else None
+        )
         core = f"{p}{nxt}"
         if suffix:
             return (f"{core}{suffix}", core), 3
@@ -313,7 +407,7 @@ def _product(parts: list[str], i: int, flags: set[str], series: str | None,
         num = int(p)
         ti = nxt if nxt in ("ti", "super", "d") else None
         if ti is None and nxt is None and following and following[0] in ("ti", "super", "d"):
-            ti = following[0]                                           # rtx_2080_ti
+            ti = following[0]  # rtx_2080_ti
         if "ada" in flags and num in _WORKSTATION:
             return (f"rtx{num}ada", None), 1
         if ("blackwell" in flags or "pro" in flags) and num in _WORKSTATION:
@@ -328,6 +422,7 @@ def _product(parts: list[str], i: int, flags: set[str], series: str | None,
 
 
 # -- the index ------------------------------------------------------------------
+
 
 @dataclass
 class _Row:
@@ -347,7 +442,7 @@ class GpuTable:
     """The name columns of gpus.csv, indexed for :func:`match_gpu`."""
 
     rows: dict[str, _Row]
-    names: dict[str, tuple[str, ...]]    # compact name -> keys claiming it
+    names: dict[str, tuple[str, ...]]  # compact name -> keys claiming it
     keys: frozenset[str]
 
     @classmethod
@@ -363,8 +458,17 @@ class GpuTable:
             m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", r.get("mig_compute_slices") or "")
             if m:
                 slices = (int(m.group(1)), int(m.group(2)))
-            row = _Row(key, seg, (r.get("parent_key") or "").strip() or None, set(), set(), set(), set(),
-                       (r.get("mig_profile") or "").strip().lower() or None, slices)
+            row = _Row(
+                key,
+                seg,
+                (r.get("parent_key") or "").strip() or None,
+                set(),
+                set(),
+                set(),
+                set(),
+                (r.get("mig_profile") or "").strip().lower() or None,
+                slices,
+            )
             for mem in re.findall(r"\d+(?:\.\d+)?", r.get("memory_gb") or ""):
                 row.memories.add(float(mem))
             for word in ("pcie", "sxm", "nvl", "oam"):
@@ -409,8 +513,10 @@ def ambiguous_names(table: GpuTable | None = None) -> dict[str, tuple[str, ...]]
 
 # -- matching -------------------------------------------------------------------
 
-def match_gpu(name: object, aliases: Mapping[str, str] | None = None,
-              table: GpuTable | None = None) -> GpuMatch:
+
+def match_gpu(
+    name: object, aliases: Mapping[str, str] | None = None, table: GpuTable | None = None
+) -> GpuMatch:
     """The gpus.csv key of a GPU name and how it was found (rules in the module doc).
 
     ``aliases`` maps names (any spelling; compared in compact form) to keys and
@@ -421,7 +527,7 @@ def match_gpu(name: object, aliases: Mapping[str, str] | None = None,
     given = "" if name is None else str(name)
     user = {compact(clean(k)): v for k, v in (aliases or {}).items()}
     s = clean(given)
-    if not s or s == "gpu" or (s.isdigit() and len(s) <= 2):     # gpu:2 is a count, 3090 a model
+    if not s or s == "gpu" or (s.isdigit() and len(s) <= 2):  # gpu:2 is a count, 3090 a model
         return GpuMatch(given, None, "none", "no GPU type")
     return _match(given, s, user, t, allow_mig=True)
 
@@ -430,7 +536,9 @@ def _match(given: str, s: str, user: dict[str, str], t: GpuTable, allow_mig: boo
     if s in t.keys:
         return _with_mig_fields(GpuMatch(given, s, "exact_key", "the name is a gpus.csv key"), t)
     c = compact(s)
-    bare_profile = re.fullmatch(r"[1-8]g\.\d+gb(?:\+me)?", s) is not None   # an alias on it names the parent
+    bare_profile = (
+        re.fullmatch(r"[1-8]g\.\d+gb(?:\+me)?", s) is not None
+    )  # an alias on it names the parent
     if c in user and not (allow_mig and bare_profile):
         return _with_mig_fields(GpuMatch(given, user[c], "alias", f"user alias {c}={user[c]}"), t)
     if allow_mig:
@@ -439,28 +547,42 @@ def _match(given: str, s: str, user: dict[str, str], t: GpuTable, allow_mig: boo
             return mig
     if c in DEFAULT_ALIASES:
         amb = t.names.get(c, ())
-        return GpuMatch(given, DEFAULT_ALIASES[c], "default_alias", f"default alias {c}={DEFAULT_ALIASES[c]}",
-                        candidates=amb, defaulted=True)
+        return GpuMatch(
+            given,
+            DEFAULT_ALIASES[c],
+            "default_alias",
+            f"default alias {c}={DEFAULT_ALIASES[c]}",
+            candidates=amb,
+            defaulted=True,
+        )
     listed = t.names.get(c, ())
     if len(listed) == 1:
-        return GpuMatch(given, listed[0], "table_name", f"listed in gpus.csv as a name of {listed[0]}")
+        return GpuMatch(
+            given, listed[0], "table_name", f"listed in gpus.csv as a name of {listed[0]}"
+        )
     return _match_tokens(given, s, user, t, listed)
 
 
-def _match_tokens(given: str, s: str, user: dict[str, str], t: GpuTable,
-                  listed: tuple[str, ...]) -> GpuMatch:
+def _match_tokens(
+    given: str, s: str, user: dict[str, str], t: GpuTable, listed: tuple[str, ...]
+) -> GpuMatch:
     tok = tokens(s)
     if tok.product is None:
         if listed:
-            return GpuMatch(given, None, "none", f"listed for several rows {listed}, no default alias",
-                            candidates=listed)
+            return GpuMatch(
+                given,
+                None,
+                "none",
+                f"listed for several rows {listed}, no default alias",
+                candidates=listed,
+            )
         return GpuMatch(given, None, "none", "no GPU product found in the name")
     plain = [r for r in t.rows.values() if r.segment != "mig"]
     cands = [r for r in plain if tok.product in r.products]
     why = f"product {tok.product}"
     if not cands and tok.base:
         cands = [r for r in plain if tok.base in r.products]
-        why = f"product {tok.base} (site suffix {tok.product[len(tok.base):]!r} dropped)"
+        why = f"product {tok.base} (site suffix {tok.product[len(tok.base) :]!r} dropped)"
     if not cands:
         return GpuMatch(given, None, "none", f"{why}: no gpus.csv row")
     if tok.memory_gb is not None:
@@ -477,17 +599,31 @@ def _match_tokens(given: str, s: str, user: dict[str, str], t: GpuTable,
     keys = tuple(sorted(r.key for r in cands))
     if len(keys) == 1:
         return GpuMatch(given, keys[0], "normalised", why)
-    product = tok.base if tok.base and tok.product not in {p for r in cands for p in r.products} else tok.product
+    product = (
+        tok.base
+        if tok.base and tok.product not in {p for r in cands for p in r.products}
+        else tok.product
+    )
     mem = f"{tok.memory_gb:g}gb" if tok.memory_gb is not None else ""
     form = tok.form or ""
-    for probe in dict.fromkeys(compact(x) for x in (product + mem + form, product + mem, product + form, product)):
+    for probe in dict.fromkeys(
+        compact(x) for x in (product + mem + form, product + mem, product + form, product)
+    ):
         for table_ in (user, DEFAULT_ALIASES):
             target = table_.get(probe)
             if target in keys:
                 how = "alias" if table_ is user else "default_alias"
-                return GpuMatch(given, target, how, f"{why}: {len(keys)} rows, alias {probe}={target}",
-                                candidates=keys, defaulted=table_ is not user)
-    return GpuMatch(given, None, "none", f"{why}: {len(keys)} rows and no default alias", candidates=keys)
+                return GpuMatch(
+                    given,
+                    target,
+                    how,
+                    f"{why}: {len(keys)} rows, alias {probe}={target}",
+                    candidates=keys,
+                    defaulted=table_ is not user,
+                )
+    return GpuMatch(
+        given, None, "none", f"{why}: {len(keys)} rows and no default alias", candidates=keys
+    )
 
 
 def _with_mig_fields(m: GpuMatch, t: GpuTable) -> GpuMatch:
@@ -495,19 +631,26 @@ def _with_mig_fields(m: GpuMatch, t: GpuTable) -> GpuMatch:
     if row is None or row.segment != "mig":
         return m
     frac = row.mig_slices[0] / row.mig_slices[1] if row.mig_slices else None
-    return GpuMatch(m.name, m.key, m.how, m.detail, m.candidates, row.key, row.mig_profile, frac, m.defaulted)
+    return GpuMatch(
+        m.name, m.key, m.how, m.detail, m.candidates, row.key, row.mig_profile, frac, m.defaulted
+    )
 
 
 def _profile_parents(t: GpuTable, profile: str) -> list[str]:
-    return sorted({r.parent for r in t.rows.values() if r.segment == "mig" and r.mig_profile == profile
-                   and r.parent})
+    return sorted(
+        {
+            r.parent
+            for r in t.rows.values()
+            if r.segment == "mig" and r.mig_profile == profile and r.parent
+        }
+    )
 
 
 def _match_mig(given: str, s: str, user: dict[str, str], t: GpuTable) -> GpuMatch | None:
     m = _MIG_TAIL.search(s)
     if m:
         n, profile = int(m.group("n")), f"{m.group('n')}g.{m.group('m')}gb"
-        head = s[:m.start()].strip("_-. :/")
+        head = s[: m.start()].strip("_-. :/")
         parent, how_parent, defaulted = _mig_parent(given, head, profile, user, t)
     else:
         mm = _MILA_TAIL.match(s)
@@ -516,14 +659,17 @@ def _match_mig(given: str, s: str, user: dict[str, str], t: GpuTable) -> GpuMatc
         head = mm.group("parent")
         base = _match(given, head, user, t, allow_mig=False)
         if base.key is None or not t.mig_rows(base.key):
-            return None        # ".N" after a GPU without MIG: not a MIG slice
+            return None  # ".N" after a GPU without MIG: not a MIG slice
         n, profile = int(mm.group("n")), None
         parent, how_parent, defaulted = base.key, f"parent {head} by {base.how}", base.defaulted
     if parent is None:
         return GpuMatch(given, None, "none", how_parent, mig_profile=profile)
-    rows = [r for r in t.mig_rows(parent) if (r.mig_profile == profile if profile else
-                                               r.mig_slices and r.mig_slices[0] == n)]
-    rows.sort(key=lambda r: (float(re.sub(r"^\d+g\.|gb$", "", r.mig_profile or "0") or 0)))
+    rows = [
+        r
+        for r in t.mig_rows(parent)
+        if (r.mig_profile == profile if profile else r.mig_slices and r.mig_slices[0] == n)
+    ]
+    rows.sort(key=lambda r: float(re.sub(r"^\d+g\.|gb$", "", r.mig_profile or "0") or 0))
     row = rows[0] if rows else None
     frac = None
     if row and row.mig_slices:
@@ -534,13 +680,21 @@ def _match_mig(given: str, s: str, user: dict[str, str], t: GpuTable) -> GpuMatc
     detail = f"MIG {profile or str(n) + 'g'} of {parent} ({how_parent})"
     if row is None:
         detail += "; profile not listed for the parent"
-    return GpuMatch(given, parent, "mig_parent", detail, mig_key=row.key if row else None,
-                    mig_profile=(row.mig_profile if row else profile or f"{n}g"), mig_fraction=frac,
-                    defaulted=defaulted)
+    return GpuMatch(
+        given,
+        parent,
+        "mig_parent",
+        detail,
+        mig_key=row.key if row else None,
+        mig_profile=(row.mig_profile if row else profile or f"{n}g"),
+        mig_fraction=frac,
+        defaulted=defaulted,
+    )
 
 
-def _mig_parent(given: str, head: str, profile: str, user: dict[str, str],
-                t: GpuTable) -> tuple[str | None, str, bool]:
+def _mig_parent(
+    given: str, head: str, profile: str, user: dict[str, str], t: GpuTable
+) -> tuple[str | None, str, bool]:
     """The parent GPU of a MIG profile, why, and whether a default chose it."""
     offering = _profile_parents(t, profile)
     if not head:
@@ -548,11 +702,19 @@ def _mig_parent(given: str, head: str, profile: str, user: dict[str, str],
         if c in user:
             target = user[c]
             row = t.rows.get(target)
-            return (row.parent if row and row.segment == "mig" else target), f"user alias {profile}={target}", False
+            return (
+                (row.parent if row and row.segment == "mig" else target),
+                f"user alias {profile}={target}",
+                False,
+            )
         if len(offering) == 1:
             return offering[0], f"only {offering[0]} offers {profile}", False
         if profile in DEFAULT_MIG_PARENTS:
-            return DEFAULT_MIG_PARENTS[profile], f"default parent {profile}={DEFAULT_MIG_PARENTS[profile]}", True
+            return (
+                DEFAULT_MIG_PARENTS[profile],
+                f"default parent {profile}={DEFAULT_MIG_PARENTS[profile]}",
+                True,
+            )
         return None, f"bare MIG profile {profile}: no parent offers it", False
     base = _match(given, head, user, t, allow_mig=False)
     if base.key is None:
@@ -569,8 +731,9 @@ def _mig_parent(given: str, head: str, profile: str, user: dict[str, str],
     return base.key, f"parent {head} by {base.how}", base.defaulted
 
 
-def match_many(names: Iterable[object], aliases: Mapping[str, str] | None = None,
-               table: GpuTable | None = None) -> dict[str, GpuMatch]:
+def match_many(
+    names: Iterable[object], aliases: Mapping[str, str] | None = None, table: GpuTable | None = None
+) -> dict[str, GpuMatch]:
     """:func:`match_gpu` for each distinct name (None and NaN are skipped)."""
     out: dict[str, GpuMatch] = {}
     for n in names:
@@ -588,8 +751,12 @@ def gres_types(text: str) -> list[str]:
     found: list[str] = []
     for m in re.finditer(r"gres/gpu(?::(?P<t>[^=,|\s\"']+))?=\d", text):
         found.append(m.group("t") or "")
-    for m in re.finditer(r"\"type\"\s*:\s*\"gres\"\s*,\s*\"name\"\s*:\s*\"gpu(?::(?P<t>[^\"]+))?\"", text):
+    for m in re.finditer(
+        r"\"type\"\s*:\s*\"gres\"\s*,\s*\"name\"\s*:\s*\"gpu(?::(?P<t>[^\"]+))?\"", text
+    ):
         found.append(m.group("t") or "")
-    for m in re.finditer(r"\"name\"\s*:\s*\"gpu(?::(?P<t>[^\"]+))?\"\s*,\s*\"type\"\s*:\s*\"gres\"", text):
+    for m in re.finditer(
+        r"\"name\"\s*:\s*\"gpu(?::(?P<t>[^\"]+))?\"\s*,\s*\"type\"\s*:\s*\"gres\"", text
+    ):
         found.append(m.group("t") or "")
     return found

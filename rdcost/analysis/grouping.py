@@ -74,10 +74,13 @@ class GroupingParams:
 
     def __post_init__(self) -> None:
         if not (self.max_gap_s >= 0 and np.isfinite(self.max_gap_s)):
-            raise UsageError("max_gap_s must be a number of seconds >= 0", value=str(self.max_gap_s))
+            raise UsageError(
+                "max_gap_s must be a number of seconds >= 0", value=str(self.max_gap_s)
+            )
         if self.min_jobs < 2:
-            raise UsageError("min_jobs must be at least 2 (one job is no search)",
-                             value=str(self.min_jobs))
+            raise UsageError(
+                "min_jobs must be at least 2 (one job is no search)", value=str(self.min_jobs)
+            )
 
 
 _HP_TOKEN = rf"[^{NAME_SEPARATORS}]*[\d=][^{NAME_SEPARATORS}]*"
@@ -89,7 +92,9 @@ def name_stem(names: pd.Series) -> pd.Series:
     """The name stem of each job name (rule 1 of the module doc); null when none."""
     s = names.astype("string")
     uniq = pd.Series(s.dropna().unique(), dtype="string")
-    stem = uniq.str.replace(_TRAILING_HP, "", regex=True).str.strip(NAME_SEPARATORS.replace(r"\s", " "))
+    stem = uniq.str.replace(_TRAILING_HP, "", regex=True).str.strip(
+        NAME_SEPARATORS.replace(r"\s", " ")
+    )
     single = ~stem.str.contains(_HAS_SEPARATOR, regex=True)
     stem = stem.where(~single, stem.str.replace(r"[\d=].*$", "", regex=True))
     stem = stem.where(stem.str.len() > 0)
@@ -113,6 +118,7 @@ def when_submitted(jobs: pd.DataFrame) -> pd.Series:
 
 
 # -- the rules on integer codes (one implementation for a table and for partitions) ----
+
 
 def _arrow_text(s: pd.Series, fill: str | None = "") -> pa.Array:
     """A text column as Arrow strings (zero-copy when Arrow-backed), nulls as ``fill``."""
@@ -157,8 +163,8 @@ def burst_key_codes(jobs: pd.DataFrame, timed: np.ndarray) -> tuple[np.ndarray, 
     if not n:
         return np.zeros(0, np.int64), []
     name_c, names = _encode(_arrow_text(_col(jobs, "job_name")))
-    stems = name_stem(pd.Series(names, dtype="string"))         # once per distinct name
-    stem_c, stem_u = pd.factorize(stems)                          # -1: no stem
+    stems = name_stem(pd.Series(names, dtype="string"))  # once per distinct name
+    stem_c, stem_u = pd.factorize(stems)  # -1: no stem
     row_stem = stem_c[name_c]
     parts = [_encode(_arrow_text(_col(jobs, c))) for c in ("source", "user", "project")]
     combined = np.zeros(n, np.int64)
@@ -207,8 +213,9 @@ class SearchLabels:
         return size[size > 0]
 
 
-def search_labels(sid: np.ndarray, n_stored: int, key: np.ndarray, t_s: np.ndarray,
-                  params: GroupingParams) -> SearchLabels:
+def search_labels(
+    sid: np.ndarray, n_stored: int, key: np.ndarray, t_s: np.ndarray, params: GroupingParams
+) -> SearchLabels:
     """Rules 3-5 of the module doc on codes: ``sid`` stored search per row (-1 none),
     ``key`` burst key (-1: no name stem or time), ``t_s`` submission time in seconds;
     rows in table order."""
@@ -216,7 +223,7 @@ def search_labels(sid: np.ndarray, n_stored: int, key: np.ndarray, t_s: np.ndarr
     firsts = np.zeros(0, np.int64)
     if params.use_heuristics and len(key):
         rows = np.flatnonzero(key >= 0)
-        order = rows[np.lexsort((t_s[rows], key[rows]))]        # stable: ties keep table order
+        order = rows[np.lexsort((t_s[rows], key[rows]))]  # stable: ties keep table order
         d = pd.DataFrame({"key": key[order], "t_s": t_s[order]})
         if params.join_stored_bursts and (label >= 0).any():
             burst, _ = burst_labels(d, params.max_gap_s)
@@ -228,7 +235,9 @@ def search_labels(sid: np.ndarray, n_stored: int, key: np.ndarray, t_s: np.ndarr
             join = ~have & np.isin(burst, one.index.to_numpy())
             label[order[join]] = one.reindex(burst[join]).to_numpy()
         rest = order[label[order] < 0]
-        burst, new = burst_labels(pd.DataFrame({"key": key[rest], "t_s": t_s[rest]}), params.max_gap_s)
+        burst, new = burst_labels(
+            pd.DataFrame({"key": key[rest], "t_s": t_s[rest]}), params.max_gap_s
+        )
         size = np.bincount(burst)
         keep = size[burst] >= params.min_jobs
         if keep.any():
@@ -252,7 +261,9 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
     when = when_submitted(jobs)
     if params.use_heuristics:
         key, key_names = burst_key_codes(jobs, when.notna().to_numpy())
-        t_s = np.where(key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan)
+        t_s = np.where(
+            key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan
+        )
     else:
         key, key_names, t_s = np.zeros(0, np.int64), [], np.zeros(0)
     lab = search_labels(sid, len(sid_names), key, t_s, params)
@@ -267,7 +278,9 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
     return pd.DataFrame({"search_id": search_id, "search_method": method}, index=jobs.index)
 
 
-def _heuristic_ids(firsts: np.ndarray, key: np.ndarray, key_names: list[str], when: pd.Series) -> list[str]:
+def _heuristic_ids(
+    firsts: np.ndarray, key: np.ndarray, key_names: list[str], when: pd.Series
+) -> list[str]:
     """``heuristic:<user>:<stem>:<first submission, UTC>`` of each heuristic search; ids
     that two searches share get ``#1``, ``#2`` in the order of their (source, user,
     project, stem, first submission)."""
@@ -275,8 +288,13 @@ def _heuristic_ids(firsts: np.ndarray, key: np.ndarray, key_names: list[str], wh
         return []
     parts = [key_names[k].split(KEY_SEP) for k in key[firsts]]
     t = when.iloc[firsts]
-    base = pd.Series([f"heuristic:{p[1]}:{p[3]}:{x}" for p, x in
-                      zip(parts, t.dt.strftime("%Y-%m-%dT%H:%M:%SZ"), strict=True)], dtype="string")
+    base = pd.Series(
+        [
+            f"heuristic:{p[1]}:{p[3]}:{x}"
+            for p, x in zip(parts, t.dt.strftime("%Y-%m-%dT%H:%M:%SZ"), strict=True)
+        ],
+        dtype="string",
+    )
     order = sorted(range(len(firsts)), key=lambda i: (*parts[i], t.iloc[i]))
     ranked = base.iloc[order]
     dup = ranked.duplicated(keep=False)
@@ -298,8 +316,9 @@ def gpu_hours(jobs: pd.DataFrame) -> pd.Series:
     return _col(jobs, "n_gpus").astype("float64") * _col(jobs, "elapsed_s").astype("float64") / 3600
 
 
-def summarize_groups(jobs: pd.DataFrame, groups: pd.DataFrame | None = None,
-                     params: GroupingParams | None = None) -> pd.DataFrame:
+def summarize_groups(
+    jobs: pd.DataFrame, groups: pd.DataFrame | None = None, params: GroupingParams | None = None
+) -> pd.DataFrame:
     """One row per search, sorted by first submission.
 
     Columns: search_id, search_method, user (comma list if several), project,
@@ -311,15 +330,35 @@ def summarize_groups(jobs: pd.DataFrame, groups: pd.DataFrame | None = None,
     """
     if groups is None:
         groups = find_groups(jobs, params)
-    d = pd.DataFrame({"search_id": groups["search_id"], "search_method": groups["search_method"],
-                      "user": _text(_col(jobs, "user")), "project": _col(jobs, "project").astype("string"),
-                      "job_name": _col(jobs, "job_name").astype("string"),
-                      "stem": name_stem(_col(jobs, "job_name")), "gpu_hours": gpu_hours(jobs),
-                      "t": when_submitted(jobs), "end": pd.to_datetime(_col(jobs, "end_time"), utc=True),
-                      "state": _text(_col(jobs, "state"))}, index=jobs.index)
+    d = pd.DataFrame(
+        {
+            "search_id": groups["search_id"],
+            "search_method": groups["search_method"],
+            "user": _text(_col(jobs, "user")),
+            "project": _col(jobs, "project").astype("string"),
+            "job_name": _col(jobs, "job_name").astype("string"),
+            "stem": name_stem(_col(jobs, "job_name")),
+            "gpu_hours": gpu_hours(jobs),
+            "t": when_submitted(jobs),
+            "end": pd.to_datetime(_col(jobs, "end_time"), utc=True),
+            "state": _text(_col(jobs, "state")),
+        },
+        index=jobs.index,
+    )
     d = d[d["search_id"].notna()].sort_values(["search_id", "t"], kind="stable")
-    cols = ["search_id", "search_method", "user", "project", "name", "n_jobs", "gpu_hours",
-            "first_submit_time", "last_end_time", *STATE_COLUMNS, "n_other"]
+    cols = [
+        "search_id",
+        "search_method",
+        "user",
+        "project",
+        "name",
+        "n_jobs",
+        "gpu_hours",
+        "first_submit_time",
+        "last_end_time",
+        *STATE_COLUMNS,
+        "n_other",
+    ]
     if d.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     g = d.groupby("search_id", sort=False)
@@ -344,15 +383,26 @@ def summarize_groups(jobs: pd.DataFrame, groups: pd.DataFrame | None = None,
     return out[cols]
 
 
-def group_members(jobs: pd.DataFrame, groups: pd.DataFrame | None = None,
-                  params: GroupingParams | None = None) -> pd.DataFrame:
+def group_members(
+    jobs: pd.DataFrame, groups: pd.DataFrame | None = None, params: GroupingParams | None = None
+) -> pd.DataFrame:
     """The jobs of every search, one row each, sorted by search then submission."""
     if groups is None:
         groups = find_groups(jobs, params)
-    d = pd.DataFrame({"search_id": groups["search_id"], "search_method": groups["search_method"],
-                      "job_id": _col(jobs, "job_id"), "job_name": _col(jobs, "job_name"),
-                      "user": _col(jobs, "user"), "state": _col(jobs, "state"),
-                      "submit_time": when_submitted(jobs), "end_time": _col(jobs, "end_time"),
-                      "n_gpus": _col(jobs, "n_gpus"), "gpu_hours": gpu_hours(jobs)}, index=jobs.index)
+    d = pd.DataFrame(
+        {
+            "search_id": groups["search_id"],
+            "search_method": groups["search_method"],
+            "job_id": _col(jobs, "job_id"),
+            "job_name": _col(jobs, "job_name"),
+            "user": _col(jobs, "user"),
+            "state": _col(jobs, "state"),
+            "submit_time": when_submitted(jobs),
+            "end_time": _col(jobs, "end_time"),
+            "n_gpus": _col(jobs, "n_gpus"),
+            "gpu_hours": gpu_hours(jobs),
+        },
+        index=jobs.index,
+    )
     d = d[d["search_id"].notna()]
     return d.sort_values(["search_id", "submit_time"], kind="stable", ignore_index=True)

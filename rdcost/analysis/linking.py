@@ -79,22 +79,36 @@ def link_runs(jobs: pd.DataFrame) -> pd.DataFrame:
 def csv_repeats(jobs: pd.DataFrame) -> pd.DataFrame:
     """Pairs (``run``, ``slurm``): plain-CSV rows that repeat a Slurm job (module doc)."""
     source = jobs["source"].astype("string")
-    is_csv = source.eq("csv").fillna(False).astype(bool) & jobs["job_id"].notna() \
+    is_csv = (
+        source.eq("csv").fillna(False).astype(bool)
+        & jobs["job_id"].notna()
         & jobs["linked_slurm_job_id"].isna()
+    )
     is_slurm = source.eq("slurm").fillna(False).astype(bool)
     empty = pd.DataFrame({"run": pd.Series([], dtype=object), "slurm": pd.Series([], dtype=object)})
     if not is_csv.any() or not is_slurm.any():
         return empty
-    rows = pd.DataFrame({"run": jobs.index[is_csv], "jid": jobs.loc[is_csv, "job_id"].astype("string").to_numpy(),
-                         "run_cluster": jobs.loc[is_csv, "cluster"].to_numpy(),
-                         "r_start": jobs.loc[is_csv, "start_time"].to_numpy(),
-                         "r_end": jobs.loc[is_csv, "end_time"].to_numpy()})
+    rows = pd.DataFrame(
+        {
+            "run": jobs.index[is_csv],
+            "jid": jobs.loc[is_csv, "job_id"].astype("string").to_numpy(),
+            "run_cluster": jobs.loc[is_csv, "cluster"].to_numpy(),
+            "r_start": jobs.loc[is_csv, "start_time"].to_numpy(),
+            "r_end": jobs.loc[is_csv, "end_time"].to_numpy(),
+        }
+    )
     c = _slurm_candidates(rows, jobs[is_slurm])
     if c.empty:
         return empty
+
     def close(a, b):
-        d = (pd.to_datetime(c[a], utc=True) - pd.to_datetime(c[b], utc=True)).dt.total_seconds().abs()
+        d = (
+            (pd.to_datetime(c[a], utc=True) - pd.to_datetime(c[b], utc=True))
+            .dt.total_seconds()
+            .abs()
+        )
         return d <= REPEAT_TOLERANCE_S
+
     starts_known = c["r_start"].notna() & c["s_start"].notna()
     same = (starts_known & close("r_start", "s_start")) | (~starts_known & close("r_end", "s_end"))
     c = c[same.fillna(False).astype(bool)]
@@ -107,10 +121,15 @@ def _slurm_candidates(rows: pd.DataFrame, sl: pd.DataFrame) -> pd.DataFrame:
     raw id is ``jid``, clusters equal where both are known."""
     cands = []
     for col in ("job_id_raw", "job_id"):
-        right = pd.DataFrame({"slurm": sl.index, "jid": sl[col].astype("string").to_numpy(),
-                              "slurm_cluster": sl["cluster"].to_numpy(),
-                              "s_start": sl["start_time"].to_numpy(),
-                              "s_end": sl["end_time"].to_numpy()}).dropna(subset=["jid"])
+        right = pd.DataFrame(
+            {
+                "slurm": sl.index,
+                "jid": sl[col].astype("string").to_numpy(),
+                "slurm_cluster": sl["cluster"].to_numpy(),
+                "s_start": sl["start_time"].to_numpy(),
+                "s_end": sl["end_time"].to_numpy(),
+            }
+        ).dropna(subset=["jid"])
         cands.append(rows.merge(right, on="jid"))
     c = pd.concat(cands, ignore_index=True).drop_duplicates(subset=["run", "slurm"])
     both = c["run_cluster"].notna() & c["slurm_cluster"].notna()
@@ -124,10 +143,17 @@ def _named_links(jobs: pd.DataFrame) -> pd.DataFrame:
     is_run = source.ne("slurm").fillna(False).astype(bool) & linked.notna()
     is_slurm = source.eq("slurm").fillna(False).astype(bool)
     if not is_run.any() or not is_slurm.any():
-        return pd.DataFrame({"run": pd.Series([], dtype=object), "slurm": pd.Series([], dtype=object)})
-    runs = pd.DataFrame({"run": jobs.index[is_run], "jid": linked[is_run].to_numpy(),
-                         "run_cluster": jobs.loc[is_run, "cluster"].to_numpy(),
-                         "run_start": jobs.loc[is_run, "start_time"].to_numpy()})
+        return pd.DataFrame(
+            {"run": pd.Series([], dtype=object), "slurm": pd.Series([], dtype=object)}
+        )
+    runs = pd.DataFrame(
+        {
+            "run": jobs.index[is_run],
+            "jid": linked[is_run].to_numpy(),
+            "run_cluster": jobs.loc[is_run, "cluster"].to_numpy(),
+            "run_start": jobs.loc[is_run, "start_time"].to_numpy(),
+        }
+    )
     c = _slurm_candidates(runs, jobs[is_slurm])
     n = c.groupby("run")["slurm"].transform("size")
     single = c[n == 1]
@@ -136,7 +162,8 @@ def _named_links(jobs: pd.DataFrame) -> pd.DataFrame:
         start = pd.to_datetime(multi["run_start"], utc=True)
         inside = (start >= pd.to_datetime(multi["s_start"], utc=True)) & (
             pd.to_datetime(multi["s_end"], utc=True).isna()
-            | (start <= pd.to_datetime(multi["s_end"], utc=True)))
+            | (start <= pd.to_datetime(multi["s_end"], utc=True))
+        )
         multi = multi[inside.fillna(False).astype(bool)]
         multi = multi[multi.groupby("run")["slurm"].transform("size") == 1]
     return pd.concat([single, multi])[["run", "slurm"]].reset_index(drop=True)
@@ -153,7 +180,9 @@ def _attach(out: pd.DataFrame, jobs: pd.DataFrame, pairs: pd.DataFrame) -> None:
         row["run_id"] = None
         vals.loc[many_slurm] = pd.Series(row)
     _fill(out, vals, list(vals.columns))
-    groups = jobs.loc[pairs["run"], ["group_id", "group_source"]].set_axis(pairs["slurm"].to_numpy())
+    groups = jobs.loc[pairs["run"], ["group_id", "group_source"]].set_axis(
+        pairs["slurm"].to_numpy()
+    )
     groups = groups.dropna(subset=["group_id"]).reset_index().drop_duplicates()
     groups = groups[~groups["index"].duplicated(keep=False)].set_index("index")  # one group only
     _fill(out, groups, ["group_id", "group_source"], when="group_id")

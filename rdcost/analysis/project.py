@@ -44,8 +44,10 @@ class ProjectAnalysis:
     resolved: Assumptions
     today: pd.Timestamp
     on_missing: str = "raise"
-    owned: Any = None                   # rdcost.analysis.buy_vs_cloud.OwnedSpec, for the buy-vs-cloud plots
-    inputs: list[Any] = field(default_factory=list)  # rdcost.jobtable.store.InputRecord of the files behind the jobs
+    owned: Any = None  # rdcost.analysis.buy_vs_cloud.OwnedSpec, for the buy-vs-cloud plots
+    inputs: list[Any] = field(
+        default_factory=list
+    )  # rdcost.jobtable.store.InputRecord of the files behind the jobs
     _buy: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -59,16 +61,28 @@ class ProjectAnalysis:
         if key not in self._buy:
             from rdcost.analysis.buy_vs_cloud import compare_jobs
 
-            self._buy[key] = compare_jobs(self.runs, self.assumptions, self.owned,
-                                          sizes="auto" if sizing else None, today=self.today,
-                                          on_missing=self.on_missing, project=self.project)
+            self._buy[key] = compare_jobs(
+                self.runs,
+                self.assumptions,
+                self.owned,
+                sizes="auto" if sizing else None,
+                today=self.today,
+                on_missing=self.on_missing,
+                project=self.project,
+            )
         return self._buy[key]
 
 
-def analyze_project(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
-                  project: str | None = None, today: pd.Timestamp | None = None,
-                  on_missing: str = "raise", owned: Any = None,
-                  inputs: Sequence[Any] = ()) -> ProjectAnalysis:
+def analyze_project(
+    jobs: pd.DataFrame,
+    assumptions: Assumptions | None = None,
+    *,
+    project: str | None = None,
+    today: pd.Timestamp | None = None,
+    on_missing: str = "raise",
+    owned: Any = None,
+    inputs: Sequence[Any] = (),
+) -> ProjectAnalysis:
     """Prepare a job table (e.g. one project's rows of the store) for plots and reports.
 
     ``assumptions``, ``today`` and ``on_missing`` mean what they mean for
@@ -93,6 +107,18 @@ def analyze_project(jobs: pd.DataFrame, assumptions: Assumptions | None = None, 
         if r.path in files:
             latest[(r.path, r.sha256)] = r
     kept = sorted(latest.values(), key=lambda r: r.path)
-    return ProjectAnalysis(project=project, jobs=cj, runs=jobs, costs=costs, groups=groups, searches=searches,
-                   summary=s, assumptions=a0, resolved=a, today=today, on_missing=on_missing,
-                   owned=owned, inputs=kept)
+    return ProjectAnalysis(
+        project=project,
+        jobs=cj,
+        runs=jobs,
+        costs=costs,
+        groups=groups,
+        searches=searches,
+        summary=s,
+        assumptions=a0,
+        resolved=a,
+        today=today,
+        on_missing=on_missing,
+        owned=owned,
+        inputs=kept,
+    )

@@ -43,7 +43,7 @@ class ProjectDef:
     job_name_patterns: tuple[str, ...] = ()
     project_tags: tuple[str, ...] = ()
     start: pd.Timestamp | None = None
-    end: pd.Timestamp | None = None       # inclusive day: jobs before end + 1 day
+    end: pd.Timestamp | None = None  # inclusive day: jobs before end + 1 day
     path: str | None = None
 
 
@@ -51,25 +51,42 @@ def parse_projects(data: Mapping[str, Any], path: str | None = None) -> dict[str
     """Project definitions from a parsed TOML document (``[projects.NAME]`` tables)."""
     extra = sorted(set(data) - {"projects"})
     if extra:
-        raise UsageError(f"unknown top-level key(s) {extra}; define projects as [projects.NAME]", path=path)
+        raise UsageError(
+            f"unknown top-level key(s) {extra}; define projects as [projects.NAME]", path=path
+        )
     defs: dict[str, ProjectDef] = {}
     for name, t in (data.get("projects") or {}).items():
         if not isinstance(t, dict):
             raise UsageError(f"projects.{name} must be a table", path=path, value=repr(t))
         bad = sorted(set(t) - _KEYS)
         if bad:
-            raise UsageError(f"projects.{name}: unknown key(s) {bad}", path=path,
-                             hint=f"known keys: {', '.join(sorted(_KEYS))}")
+            raise UsageError(
+                f"projects.{name}: unknown key(s) {bad}",
+                path=path,
+                hint=f"known keys: {', '.join(sorted(_KEYS))}",
+            )
         start = _day(t.get("start"), name, "start", path)
         end = _day(t.get("end"), name, "end", path)
         if start is not None and end is not None and end < start:
-            raise UsageError(f"projects.{name}: end {end.date()} is before start {start.date()}", path=path)
-        d = ProjectDef(name, _strings(t, "accounts", name, path), _strings(t, "users", name, path),
-                       _strings(t, "job_name_patterns", name, path), _strings(t, "project_tags", name, path),
-                       start, end, path)
+            raise UsageError(
+                f"projects.{name}: end {end.date()} is before start {start.date()}", path=path
+            )
+        d = ProjectDef(
+            name,
+            _strings(t, "accounts", name, path),
+            _strings(t, "users", name, path),
+            _strings(t, "job_name_patterns", name, path),
+            _strings(t, "project_tags", name, path),
+            start,
+            end,
+            path,
+        )
         if not (d.accounts or d.users or d.job_name_patterns or d.project_tags or start or end):
-            raise UsageError(f"projects.{name} has no criterion; give accounts, users, "
-                             "job_name_patterns, project_tags, start or end", path=path)
+            raise UsageError(
+                f"projects.{name} has no criterion; give accounts, users, "
+                "job_name_patterns, project_tags, start or end",
+                path=path,
+            )
         defs[name] = d
     return defs
 
@@ -93,7 +110,9 @@ def project_mask(jobs: pd.DataFrame, d: ProjectDef) -> pd.Series:
         rx = "|".join(f"(?:{fnmatch.translate(p)})" for p in d.job_name_patterns)
         m &= jobs["job_name"].astype("string").str.match(rx).fillna(False).astype(bool)
     if d.start is not None or d.end is not None:
-        when = pd.to_datetime(jobs["start_time"], utc=True).fillna(pd.to_datetime(jobs["submit_time"], utc=True))
+        when = pd.to_datetime(jobs["start_time"], utc=True).fillna(
+            pd.to_datetime(jobs["submit_time"], utc=True)
+        )
         if d.start is not None:
             m &= (when >= d.start).fillna(False).astype(bool)
         if d.end is not None:
@@ -101,15 +120,18 @@ def project_mask(jobs: pd.DataFrame, d: ProjectDef) -> pd.Series:
     return m
 
 
-def select(jobs: pd.DataFrame, name: str, defs: Mapping[str, ProjectDef] | None = None) -> pd.DataFrame:
+def select(
+    jobs: pd.DataFrame, name: str, defs: Mapping[str, ProjectDef] | None = None
+) -> pd.DataFrame:
     """The jobs of project ``name``: by its definition when ``defs`` has one, else the project column."""
     if defs and name in defs:
         return jobs[project_mask(jobs, defs[name])]
     return jobs[jobs["project"].astype("string").eq(name).fillna(False).astype(bool)]
 
 
-def read_project_jobs(store: Store, name: str | None,
-                      defs: Mapping[str, ProjectDef] | None = None) -> pd.DataFrame:
+def read_project_jobs(
+    store: Store, name: str | None, defs: Mapping[str, ProjectDef] | None = None
+) -> pd.DataFrame:
     """Read a project's jobs from the store (all jobs when name is None).
 
     A project defined in ``defs`` is selected from all stored jobs; otherwise
@@ -127,7 +149,9 @@ def _strings(t: Mapping[str, Any], key: str, name: str, path: str | None) -> tup
     if isinstance(v, str):
         v = [v]
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise UsageError(f"projects.{name}.{key} must be a list of strings", path=path, value=repr(v))
+        raise UsageError(
+            f"projects.{name}.{key} must be a list of strings", path=path, value=repr(v)
+        )
     return tuple(v)
 
 
@@ -137,6 +161,8 @@ def _day(v: Any, name: str, key: str, path: str | None) -> pd.Timestamp | None:
     try:
         ts = pd.Timestamp(str(v))
     except ValueError as exc:
-        raise UsageError(f"projects.{name}.{key} must be a date (YYYY-MM-DD)", path=path, value=str(v)) from exc
+        raise UsageError(
+            f"projects.{name}.{key} must be a date (YYYY-MM-DD)", path=path, value=str(v)
+        ) from exc
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.normalize()

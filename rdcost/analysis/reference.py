@@ -52,6 +52,7 @@ DEFAULT_GPU_ALIASES: dict[str, str] = gpu_names.DEFAULT_ALIASES
 
 # -- tables ------------------------------------------------------------------
 
+
 @cache
 def _read(name: str) -> pd.DataFrame:
     ref = resources.files("rdcost") / "refdata" / TABLES[name]
@@ -62,12 +63,17 @@ def _read(name: str) -> pd.DataFrame:
 def load_table(name: str) -> pd.DataFrame:
     """One bundled reference table, as written (a copy: callers may change it)."""
     if name not in TABLES:
-        raise UsageError(f"no reference table named {name!r}", value=name,
-                         hint=f"known tables: {', '.join(TABLES)}")
+        raise UsageError(
+            f"no reference table named {name!r}",
+            value=name,
+            hint=f"known tables: {', '.join(TABLES)}",
+        )
     return _read(name).copy()
 
 
-_AS_OF = re.compile(r"^\s*(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?|-H(?P<h>[12])|-Q(?P<q>[1-4]))?")
+_AS_OF = re.compile(
+    r"^\s*(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?|-H(?P<h>[12])|-Q(?P<q>[1-4]))?"
+)
 
 
 def as_of_date(values: pd.Series) -> pd.Series:
@@ -83,8 +89,13 @@ def as_of_date(values: pd.Series) -> pd.Series:
     month = month.fillna((pd.to_numeric(parts["h"], errors="coerce") - 1) * 6 + 1)
     month = month.fillna((pd.to_numeric(parts["q"], errors="coerce") - 1) * 3 + 1).fillna(1)
     day = pd.to_numeric(parts["d"], errors="coerce").fillna(1)
-    text = (year.astype("Int64").astype("string") + "-" + month.astype("Int64").astype("string")
-            + "-" + day.astype("Int64").astype("string"))
+    text = (
+        year.astype("Int64").astype("string")
+        + "-"
+        + month.astype("Int64").astype("string")
+        + "-"
+        + day.astype("Int64").astype("string")
+    )
     return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce", utc=True)
 
 
@@ -117,7 +128,7 @@ def normalize_gpu_name(text: str) -> str:
         changed = False
         for p in _VENDOR_PREFIXES:
             if s.startswith(p) and len(s) > len(p):
-                s = s[len(p):]
+                s = s[len(p) :]
                 changed = True
     return s
 
@@ -161,8 +172,11 @@ def _alias_table(aliases: dict[str, str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in (aliases or {}).items():
         if v not in known:
-            raise AssumptionError(f"GPU alias {k}={v}: {v!r} is no key of gpus.csv or cloud_prices.csv",
-                                  value=v, hint="see `rdcost/refdata/gpus.csv` for the keys")
+            raise AssumptionError(
+                f"GPU alias {k}={v}: {v!r} is no key of gpus.csv or cloud_prices.csv",
+                value=v,
+                hint="see `rdcost/refdata/gpus.csv` for the keys",
+            )
         out[str(k)] = v
     return out
 
@@ -173,7 +187,7 @@ class PowerRow:
 
     gpu_key: str
     power_w: float
-    basis: str        # "rated" (TDP per visible device) or "measured" (average draw)
+    basis: str  # "rated" (TDP per visible device) or "measured" (average draw)
     source: str
     as_of: str
 
@@ -192,14 +206,18 @@ def gpu_power(key: str, basis: str = "rated") -> PowerRow | None:
         return None
     r = rows.iloc[0]
     if basis == "measured" and pd.notna(r["measured_avg_w"]):
-        return PowerRow(key, float(r["measured_avg_w"]), "measured", str(r["tdp_source"]), str(r["as_of"]))
+        return PowerRow(
+            key, float(r["measured_avg_w"]), "measured", str(r["tdp_source"]), str(r["as_of"])
+        )
     if pd.isna(r["tdp_w_per_visible_device"]):
         return None
-    return PowerRow(key, float(r["tdp_w_per_visible_device"]), "rated", str(r["tdp_source"]),
-                    str(r["as_of"]))
+    return PowerRow(
+        key, float(r["tdp_w_per_visible_device"]), "rated", str(r["tdp_source"]), str(r["as_of"])
+    )
 
 
 # -- prices ------------------------------------------------------------------
+
 
 def cloud_equivalents() -> dict[str, str]:
     """GPU key -> the cloud GPU key priced in its place (rdcost's join table)."""
@@ -210,15 +228,19 @@ def cloud_equivalents() -> dict[str, str]:
 def price_rows(provider: str, pricing_models: tuple[str, ...]) -> pd.DataFrame:
     """Rows of cloud_prices.csv for a provider and pricing models, with ``as_of_date``."""
     p = _read("cloud_prices")
-    rows = p[(p["provider"] == provider) & p["pricing_model"].isin(pricing_models)
-             & p["usd_per_gpu_hour"].notna()].copy()
+    rows = p[
+        (p["provider"] == provider)
+        & p["pricing_model"].isin(pricing_models)
+        & p["usd_per_gpu_hour"].notna()
+    ].copy()
     rows["as_of_date"] = as_of_date(rows["as_of"])
     rows["price_row"] = rows.index + 2  # line in the CSV (header = line 1)
     return rows
 
 
-def prices_in_effect(keys: pd.Series, dates: pd.Series, provider: str,
-                     pricing_models: tuple[str, ...]) -> pd.DataFrame:
+def prices_in_effect(
+    keys: pd.Series, dates: pd.Series, provider: str, pricing_models: tuple[str, ...]
+) -> pd.DataFrame:
     """The price in effect for each (GPU key, date), aligned with ``keys``.
 
     For each key, the row with the latest ``as_of`` on or before the date; when
@@ -233,24 +255,35 @@ def prices_in_effect(keys: pd.Series, dates: pd.Series, provider: str,
     rows["_rid"] = np.arange(len(rows), dtype="float64")
     # as_of dates are days, so the price of a job depends on its key and its day only:
     # look each distinct (key, day) up once, then spread the row ids to the jobs
-    left = pd.DataFrame({"gpu_key": keys.astype("string").reset_index(drop=True),
-                         "day": pd.to_datetime(dates, utc=True).dt.floor("D").reset_index(drop=True)})
+    left = pd.DataFrame(
+        {
+            "gpu_key": keys.astype("string").reset_index(drop=True),
+            "day": pd.to_datetime(dates, utc=True).dt.floor("D").reset_index(drop=True),
+        }
+    )
     ok = (left["gpu_key"].notna() & left["day"].notna()).to_numpy()
     left = left[ok].astype({"day": "datetime64[ns, UTC]", "gpu_key": "string"})
     uniq = left.drop_duplicates().sort_values("day", kind="stable")
     dated = rows[rows["as_of_date"].notna()].drop_duplicates(["gpu_key", "as_of_date"])
     dated = dated.sort_values("as_of_date", kind="stable")
-    right = dated[["gpu_key", "as_of_date", "_rid"]].astype({"as_of_date": "datetime64[ns, UTC]",
-                                                             "gpu_key": "string"})
-    back = pd.merge_asof(uniq, right, left_on="day", right_on="as_of_date", by="gpu_key",
-                         direction="backward")
-    fwd = pd.merge_asof(uniq, right, left_on="day", right_on="as_of_date", by="gpu_key",
-                        direction="forward")
+    right = dated[["gpu_key", "as_of_date", "_rid"]].astype(
+        {"as_of_date": "datetime64[ns, UTC]", "gpu_key": "string"}
+    )
+    back = pd.merge_asof(
+        uniq, right, left_on="day", right_on="as_of_date", by="gpu_key", direction="backward"
+    )
+    fwd = pd.merge_asof(
+        uniq, right, left_on="day", right_on="as_of_date", by="gpu_key", direction="forward"
+    )
     back["before"] = back["_rid"].isna() & fwd["_rid"].notna()
     back["_rid"] = back["_rid"].fillna(fwd["_rid"])
-    undated = rows[rows["as_of_date"].isna()].drop_duplicates("gpu_key").set_index("gpu_key")["_rid"]
+    undated = (
+        rows[rows["as_of_date"].isna()].drop_duplicates("gpu_key").set_index("gpu_key")["_rid"]
+    )
     back["_rid"] = back["_rid"].fillna(back["gpu_key"].map(undated).astype("float64"))
-    per_job = left.merge(back[["gpu_key", "day", "_rid", "before"]], on=["gpu_key", "day"], how="left")
+    per_job = left.merge(
+        back[["gpu_key", "day", "_rid", "before"]], on=["gpu_key", "day"], how="left"
+    )
     rid = np.full(len(keys), -1, dtype="int64")
     rid[ok] = per_job["_rid"].fillna(-1).to_numpy().astype("int64")
     before = np.zeros(len(keys), dtype=bool)
@@ -274,6 +307,7 @@ def priced_keys(provider: str) -> set[str]:
 
 # -- carbon, PUE, electricity, comparisons ------------------------------------
 
+
 @dataclass(frozen=True)
 class CarbonRow:
     kg_co2e_per_kwh: float
@@ -296,16 +330,23 @@ def carbon_intensity(region: str, year: int | None) -> CarbonRow:
     """
     c = _read("carbon_intensity")
     want = region.strip().lower()
-    rows = c[(c["region_code"].astype("string").str.lower() == want)
-             | (c["region_name"].astype("string").str.lower() == want)].copy()
+    rows = c[
+        (c["region_code"].astype("string").str.lower() == want)
+        | (c["region_name"].astype("string").str.lower() == want)
+    ].copy()
     if rows.empty:
-        raise AssumptionError(f"no carbon intensity for region {region!r} in carbon_intensity.csv",
-                              value=region,
-                              hint="give a region code or name of the table (US, WORLD, DEU, "
-                                   "us-central1, ...) or a value with --kg-co2e-per-kwh")
+        raise AssumptionError(
+            f"no carbon intensity for region {region!r} in carbon_intensity.csv",
+            value=region,
+            hint="give a region code or name of the table (US, WORLD, DEU, "
+            "us-central1, ...) or a value with --kg-co2e-per-kwh",
+        )
     rows["year"] = _first_year(rows["data_year"])
-    rows["is_co2e"] = rows["metric"].astype("string").str.contains(r"CO2e|carbon intensity",
-                                                                   case=False, regex=True)
+    rows["is_co2e"] = (
+        rows["metric"]
+        .astype("string")
+        .str.contains(r"CO2e|carbon intensity", case=False, regex=True)
+    )
     rows["as_of_date"] = as_of_date(rows["as_of"])
     note = None
     pool = rows
@@ -315,12 +356,20 @@ def carbon_intensity(region: str, year: int | None) -> CarbonRow:
             first = rows["year"].min()
             pool = rows[rows["year"] == first]
             note = f"no value for {year} or earlier; the earliest ({first:.0f}) is used"
-    pool = pool.sort_values(["is_co2e", "year", "as_of_date"], ascending=False, kind="stable",
-                            na_position="last")
+    pool = pool.sort_values(
+        ["is_co2e", "year", "as_of_date"], ascending=False, kind="stable", na_position="last"
+    )
     r = pool.iloc[0]
-    return CarbonRow(float(r["g_co2e_per_kwh"]) / 1000.0, str(r["region_code"]), str(r["region_name"]),
-                     None if pd.isna(r["year"]) else int(r["year"]), str(r["metric"]),
-                     str(r["source"]), str(r["as_of"]), note)
+    return CarbonRow(
+        float(r["g_co2e_per_kwh"]) / 1000.0,
+        str(r["region_code"]),
+        str(r["region_name"]),
+        None if pd.isna(r["year"]) else int(r["year"]),
+        str(r["metric"]),
+        str(r["source"]),
+        str(r["as_of"]),
+        note,
+    )
 
 
 @dataclass(frozen=True)
@@ -345,8 +394,9 @@ def series_value(category: str, item_glob: str, year: int | None) -> SeriesValue
     pat = re.compile(fnmatch.translate(item_glob), re.IGNORECASE)
     rows = h[(h["category"] == category) & h["item"].map(lambda s: bool(pat.match(str(s))))].copy()
     if rows.empty:
-        raise AssumptionError(f"no {category} row matching {item_glob!r} in hardware_costs.csv",
-                              value=item_glob)
+        raise AssumptionError(
+            f"no {category} row matching {item_glob!r} in hardware_costs.csv", value=item_glob
+        )
     rows["year"] = _first_year(rows["as_of"])
     rows = rows.sort_values("year", kind="stable")
     note = None
@@ -359,8 +409,9 @@ def series_value(category: str, item_glob: str, year: int | None) -> SeriesValue
             note = f"no value for {year} or earlier; the earliest ({int(r['year'])}) is used"
         else:
             r = earlier.iloc[-1]
-    return SeriesValue(float(r["value"]), str(r["item"]), str(r["unit"]), str(r["source"]),
-                       str(r["as_of"]), note)
+    return SeriesValue(
+        float(r["value"]), str(r["item"]), str(r["unit"]), str(r["source"]), str(r["as_of"]), note
+    )
 
 
 def comparisons(paper_only: bool = True) -> pd.DataFrame:
@@ -374,4 +425,6 @@ def comparisons(paper_only: bool = True) -> pd.DataFrame:
     if paper_only:
         t = t[t["value_lbs_co2e"].notna()]
     t = t[t["value_kg_co2e"].notna() | t["value_lbs_co2e"].notna()]
-    return t[["item", "value_lbs_co2e", "value_kg_co2e", "unit", "source", "as_of"]].reset_index(drop=True)
+    return t[["item", "value_lbs_co2e", "value_kg_co2e", "unit", "source", "as_of"]].reset_index(
+        drop=True
+    )

@@ -110,7 +110,9 @@ def trace_from_jobs(jobs: pd.DataFrame, estimate: str = "elapsed") -> Trace:
     run-time estimate where it is known (else its run time).
     """
     if estimate not in ESTIMATES:
-        raise UsageError(f"unknown run-time estimate {estimate!r}; choose one of: {', '.join(ESTIMATES)}")
+        raise UsageError(
+            f"unknown run-time estimate {estimate!r}; choose one of: {', '.join(ESTIMATES)}"
+        )
     jobs = compute_jobs(jobs)
     start = jobs["start_time"]
     never = start.isna().to_numpy()
@@ -129,7 +131,9 @@ def trace_from_jobs(jobs: pd.DataFrame, estimate: str = "elapsed") -> Trace:
     end = jobs["end_time"][keep]
     dur = duration[keep].to_numpy(dtype=float)
     if estimate == "timelimit":
-        est = jobs["timelimit_s"].astype("Float64")[keep].fillna(duration[keep]).to_numpy(dtype=float)
+        est = (
+            jobs["timelimit_s"].astype("Float64")[keep].fillna(duration[keep]).to_numpy(dtype=float)
+        )
     else:
         est = dur.copy()
 
@@ -140,7 +144,11 @@ def trace_from_jobs(jobs: pd.DataFrame, estimate: str = "elapsed") -> Trace:
         end_s = logged_start_s + dur
         known_end = end.notna().to_numpy()
         if known_end.any():
-            end_s = np.where(known_end, (end - origin).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan), end_s)
+            end_s = np.where(
+                known_end,
+                (end - origin).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan),
+                end_s,
+            )
         logged_end_s = float(np.nanmax(end_s))
     else:
         origin = None
@@ -165,6 +173,7 @@ def trace_from_jobs(jobs: pd.DataFrame, estimate: str = "elapsed") -> Trace:
 
 
 # -- the simulation ------------------------------------------------------------
+
 
 class _MinTree:
     """Segment tree over a fixed list of slots: set a slot, find the leftmost
@@ -214,8 +223,13 @@ class _MinTree:
         return i - size
 
 
-def replay(submit_s: np.ndarray, n_gpus: np.ndarray, duration_s: np.ndarray,
-           capacity_gpus: float, estimate_s: np.ndarray | None = None) -> np.ndarray:
+def replay(
+    submit_s: np.ndarray,
+    n_gpus: np.ndarray,
+    duration_s: np.ndarray,
+    capacity_gpus: float,
+    estimate_s: np.ndarray | None = None,
+) -> np.ndarray:
     """Start time (seconds, same origin as ``submit_s``) of every job on a
     cluster of ``capacity_gpus`` GPUs under FCFS + EASY backfill.
 
@@ -232,10 +246,16 @@ def replay(submit_s: np.ndarray, n_gpus: np.ndarray, duration_s: np.ndarray,
         raise ValueError("submit_s, n_gpus, duration_s and estimate_s must have the same length")
     if not capacity_gpus > 0:
         raise UsageError(f"a cluster needs at least one GPU, got {capacity_gpus!r}")
-    for name, arr in (("submit_s", submit_s), ("n_gpus", n_gpus), ("duration_s", duration_s),
-                      ("estimate_s", estimate_s)):
+    for name, arr in (
+        ("submit_s", submit_s),
+        ("n_gpus", n_gpus),
+        ("duration_s", duration_s),
+        ("estimate_s", estimate_s),
+    ):
         if n and not np.isfinite(arr).all():
-            raise ValueError(f"{name} has NaN or infinite values: build traces with trace_from_jobs")
+            raise ValueError(
+                f"{name} has NaN or infinite values: build traces with trace_from_jobs"
+            )
     if n and ((n_gpus <= 0).any() or (duration_s < 0).any() or (estimate_s < 0).any()):
         raise ValueError("n_gpus must be > 0 and run times >= 0")
 
@@ -250,7 +270,9 @@ def replay(submit_s: np.ndarray, n_gpus: np.ndarray, duration_s: np.ndarray,
     gp = n_gpus[order].tolist()
     dur = duration_s[order].tolist()
     est = estimate_s[order].tolist()
-    same_estimates = estimate_s is duration_s or np.array_equal(estimate_s[order], duration_s[order])
+    same_estimates = estimate_s is duration_s or np.array_equal(
+        estimate_s[order], duration_s[order]
+    )
 
     # Distinct GPU counts ("classes"), ascending; each class keeps its jobs in
     # queue order, a pointer to its first job not yet started, and a tree.
@@ -269,13 +291,13 @@ def replay(submit_s: np.ndarray, n_gpus: np.ndarray, duration_s: np.ndarray,
 
     started = [False] * m
     start = [0.0] * m
-    running: list[tuple[float, int]] = []          # (actual end, job)
-    est_running: list[tuple[float, int]] = []      # (estimated end, job), lazily pruned
+    running: list[tuple[float, int]] = []  # (actual end, job)
+    est_running: list[tuple[float, int]] = []  # (estimated end, job), lazily pruned
     finished = [False] * m
     free = float(capacity_gpus)
-    n_arrived = 0        # jobs 0..n_arrived-1 have been submitted
-    n_in_trees = 0       # jobs 0..n_in_trees-1 were offered to the trees
-    head = 0             # first job not yet started
+    n_arrived = 0  # jobs 0..n_arrived-1 have been submitted
+    n_in_trees = 0  # jobs 0..n_in_trees-1 were offered to the trees
+    head = 0  # first job not yet started
     push, pop = heapq.heappush, heapq.heappop
     inf = np.inf
 
@@ -385,6 +407,7 @@ def replay(submit_s: np.ndarray, n_gpus: np.ndarray, duration_s: np.ndarray,
 
 # -- summaries -------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ReplayStats:
     """What owning ``n_gpus`` GPUs would have meant for the project."""
@@ -409,8 +432,13 @@ def replay_stats(trace: Trace, capacity_gpus: float) -> ReplayStats:
     run / (GPUs x duration). Jobs too large for the cluster are left out of
     all of these. Unknown (no job replayed) is NaN.
     """
-    start = replay(trace.submit_s, trace.n_gpus, trace.duration_s, capacity_gpus,
-                   None if trace.estimate == "elapsed" else trace.estimate_s)
+    start = replay(
+        trace.submit_s,
+        trace.n_gpus,
+        trace.duration_s,
+        capacity_gpus,
+        None if trace.estimate == "elapsed" else trace.estimate_s,
+    )
     ran = ~np.isnan(start)
     n_ran = int(ran.sum())
     if n_ran == 0:
@@ -454,8 +482,10 @@ def default_gpu_counts(trace: Trace) -> list[int]:
     if trace.n_jobs == 0:
         return []
     largest = int(np.ceil(np.max(trace.n_gpus) - _GPU_EPS))
-    peak = max(largest, int(np.ceil(peak_concurrency(trace.submit_s, trace.duration_s, trace.n_gpus)
-                                    - _GPU_EPS)))
+    peak = max(
+        largest,
+        int(np.ceil(peak_concurrency(trace.submit_s, trace.duration_s, trace.n_gpus) - _GPU_EPS)),
+    )
     span_h = trace.logged_end_s / S_PER_HOUR
     mean = trace.gpu_hours / span_h if span_h > 0 else float(peak)
     counts = {min(peak, max(largest, int(np.floor(f * mean + 0.5)))) for f in DEFAULT_SIZE_FACTORS}

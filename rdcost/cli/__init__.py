@@ -1,27 +1,46 @@
 """Command-line interface: thin commands over the library.
 
 This package is the only place that prints, exits or reads environment
-variables. ``main`` maps errors to exit codes: RdcostError/OSError -> 1 with
-``rdcost: error: ...`` on stderr, usage errors -> 2, Ctrl-C -> 130.
+variables. ``main`` maps errors to exit statuses (:class:`ExitStatus`):
+RdcostError/OSError -> 1 with ``rdcost: error: ...`` on stderr, usage errors -> 2,
+Ctrl-C -> 130.
 """
 
 from __future__ import annotations
 
 import sys
+from enum import IntEnum
 
 import typer
-from typer.exceptions import Abort, Exit
 
-try:  # typer >= 0.2x vendors click; older releases use the click package
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover
-    from click import ClickException
-
+# Each module registers its commands on `app` when imported.
+from rdcost.cli import (  # noqa: F401
+    card_cmd,
+    compare_cmd,
+    estimate_cmd,
+    groups_cmd,
+    ingest_cmd,
+    jobs_cmd,
+    plot_cmd,
+    report_cmd,
+    summarize_cmd,
+    tuning_cmd,
+)
 from rdcost.cli.app import app, err
 from rdcost.errors import RdcostError, UsageError
 
-# Each module registers its commands on `app` when imported.
-from rdcost.cli import ingest_cmd, jobs_cmd, summarize_cmd, estimate_cmd, compare_cmd, groups_cmd, plot_cmd, report_cmd, card_cmd, tuning_cmd  # noqa: E402,F401  isort: skip
+#: click's exception base, found through typer's public API (typer vendors click from
+#: 0.26 on, and earlier releases use the click package: BadParameter derives from it either way).
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class ExitStatus(IntEnum):
+    """What ``rdcost`` exits with."""
+
+    OK = 0
+    ERROR = 1            # bad input or store: `rdcost: error: FILE:LINE: ...`
+    USAGE = 2            # an option or argument that cannot work
+    INTERRUPTED = 130    # Ctrl-C
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,23 +49,20 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rc = command.main(args=argv, prog_name="rdcost", standalone_mode=False)
     except UsageError as exc:
-        err.print(f"rdcost: error: {exc}", markup=False)
-        sys.exit(2)
-    except RdcostError as exc:
-        err.print(f"rdcost: error: {exc}", markup=False)
-        sys.exit(1)
-    except OSError as exc:
-        err.print(f"rdcost: error: {exc}", markup=False)
-        sys.exit(1)
-    except Exit as exc:
+        _fail(exc, ExitStatus.USAGE)
+    except (RdcostError, OSError) as exc:
+        _fail(exc, ExitStatus.ERROR)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Abort:
+    except (typer.Abort, KeyboardInterrupt):
         err.print("rdcost: interrupted", markup=False)
-        sys.exit(130)
+        sys.exit(ExitStatus.INTERRUPTED)
     except ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err.print("rdcost: interrupted", markup=False)
-        sys.exit(130)
-    sys.exit(rc if isinstance(rc, int) else 0)
+    sys.exit(rc if isinstance(rc, int) else ExitStatus.OK)
+
+
+def _fail(exc: Exception, status: ExitStatus) -> None:
+    err.print(f"rdcost: error: {exc}", markup=False)
+    sys.exit(status)

@@ -83,9 +83,16 @@ class OutputFormat(StrEnum):
     markdown = "markdown"
 
 
-StoreOpt = Annotated[Path | None, typer.Option(
-    "--store", envvar="RDCOST_STORE", show_envvar=True,
-    help="Store directory (default: $XDG_DATA_HOME/rdcost/store, i.e. ~/.local/share/rdcost/store).")]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar="RDCOST_STORE",
+        show_envvar=True,
+        help="Store directory (default: $XDG_DATA_HOME/rdcost/store, i.e. ~/.local/share/rdcost/store).",
+    ),
+]
+
 
 class _State:
     """Global options (set by the app callback before any command runs)."""
@@ -98,16 +105,22 @@ state = _State()
 
 @app.callback()
 def _global_options(
-    anonymize: Annotated[bool, typer.Option(
-        "--anonymize", envvar="RDCOST_ANONYMIZE",
-        help="Replace users, accounts, job names, nodes, record keys and file paths with stable salted hashes in every "
-             "output, so it can be shared (the salt, kept in the store, is never printed).")] = False,
+    anonymize: Annotated[
+        bool,
+        typer.Option(
+            "--anonymize",
+            envvar="RDCOST_ANONYMIZE",
+            help="Replace users, accounts, job names, nodes, record keys and file paths with stable salted hashes in every "
+            "output, so it can be shared (the salt, kept in the store, is never printed).",
+        ),
+    ] = False,
 ) -> None:
     state.anonymize = anonymize
 
 
-def load_jobs(store: Path | None, project: str | None = None,
-              columns: list[str] | None = None, defs=None):
+def load_jobs(
+    store: Path | None, project: str | None = None, columns: list[str] | None = None, defs=None
+):
     """The stored jobs every analysis command starts from (anonymized with --anonymize).
 
     ``defs``: project definitions (``--projects-file``); a project defined
@@ -118,8 +131,9 @@ def load_jobs(store: Path | None, project: str | None = None,
 
     st = Store(store)
     if not st.exists:
-        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first",
-                  markup=False)
+        err.print(
+            f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False
+        )
         raise typer.Exit(1)
     if defs and project in defs:
         from rdcost.analysis.projects import read_project_jobs
@@ -136,7 +150,12 @@ def load_jobs(store: Path | None, project: str | None = None,
     return jobs
 
 
-ProjectOpt = Annotated[str | None, typer.Option(
-    "--project", "-p",
-    help="Only this project (the project column: an ingest --project tag, else the account, "
-         "W&B project or MLflow experiment).")]
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="Only this project (the project column: an ingest --project tag, else the account, "
+        "W&B project or MLflow experiment).",
+    ),
+]

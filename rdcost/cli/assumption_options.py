@@ -54,47 +54,148 @@ class PowerBasis(StrEnum):
 OPTIONS: dict[str, tuple[Any, Any]] = {
     "store": (StoreOpt, None),
     "project": (ProjectOpt, None),
-    "projects_file": (Annotated[Path | None, typer.Option(
-        "--projects-file", envvar="RDCOST_PROJECTS", show_envvar=True,
-        help="TOML file defining projects by accounts, users, job-name patterns and dates.")], None),
-    "assumptions": (Annotated[list[str] | None, typer.Option(
-        "--assumptions", "-a",
-        help="A bundled preset (paper) or a TOML file; repeat to layer them, later ones win. "
-             "Default: prices, power, PUE, carbon and electricity from the bundled reference tables.")], None),
-    "price_provider": (Annotated[str | None, typer.Option(
-        help="Cloud whose price list is used (gcp, aws, azure, lambda, ...).")], None),
-    "price_date": (Annotated[str | None, typer.Option(
-        help="Prices in effect when each job started (job-start), today's (today), or on a date (YYYY-MM-DD).")],
-        None),
-    "usd_per_gpu_hour_low": (Annotated[float | None, typer.Option(
-        help="Low cloud price for every GPU type, USD per GPU-hour (with --usd-per-gpu-hour-high).")], None),
-    "usd_per_gpu_hour_high": (Annotated[float | None, typer.Option(
-        help="High cloud price for every GPU type, USD per GPU-hour.")], None),
-    "watts_per_gpu": (Annotated[float | None, typer.Option(
-        help="Average draw of every GPU, W (replaces rated/measured values).")], None),
-    "power_basis": (Annotated[PowerBasis | None, typer.Option(
-        help="GPU power from the rated TDP or the measured average draw of gpus.csv.")], None),
-    "pue": (Annotated[float | None, typer.Option(help="Power usage effectiveness of the data centre.")], None),
-    "kg_co2e_per_kwh": (Annotated[float | None, typer.Option(help="Carbon intensity, kg CO2e per kWh.")], None),
-    "lbs_co2e_per_kwh": (Annotated[float | None, typer.Option(
-        help="Carbon intensity, lbs CO2e per kWh (the paper: 0.954).")], None),
-    "carbon_region": (Annotated[str | None, typer.Option(
-        help="Region of carbon_intensity.csv (US, WORLD, DEU, us-central1, ...).")], None),
-    "carbon_year": (Annotated[int | None, typer.Option(
-        help="Year of the carbon intensity (default: the year the jobs ran).")], None),
-    "usd_per_kwh": (Annotated[float | None, typer.Option(help="Electricity price, USD per kWh.")], None),
-    "one_model_gpu_hours": (Annotated[float | None, typer.Option(
-        help="GPU-hours of one model (default: from the data).")], None),
-    "tuning_round_jobs": (Annotated[int | None, typer.Option(
-        help="Jobs in one tuning round (default: median jobs per grid search).")], None),
-    "crash_minutes": (Annotated[float | None, typer.Option(
-        help="Jobs shorter than this count as crashed (default 5).")], None),
-    "gpu_alias": (Annotated[list[str] | None, typer.Option(
-        help="Map a GPU name of the logs to a gpus.csv key: NAME=KEY, e.g. titanx=titanx_pascal (repeatable).")],
-        None),
-    "on_missing": (Annotated[OnMissing, typer.Option(
-        help="A GPU type without price or power: raise an error, or show the figures that need it as unknown.")],
-        OnMissing.raise_),
+    "projects_file": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--projects-file",
+                envvar="RDCOST_PROJECTS",
+                show_envvar=True,
+                help="TOML file defining projects by accounts, users, job-name patterns and dates.",
+            ),
+        ],
+        None,
+    ),
+    "assumptions": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--assumptions",
+                "-a",
+                help="A bundled preset (paper) or a TOML file; repeat to layer them, later ones win. "
+                "Default: prices, power, PUE, carbon and electricity from the bundled reference tables.",
+            ),
+        ],
+        None,
+    ),
+    "price_provider": (
+        Annotated[
+            str | None,
+            typer.Option(help="Cloud whose price list is used (gcp, aws, azure, lambda, ...)."),
+        ],
+        None,
+    ),
+    "price_date": (
+        Annotated[
+            str | None,
+            typer.Option(
+                help="Prices in effect when each job started (job-start), today's (today), or on a date (YYYY-MM-DD)."
+            ),
+        ],
+        None,
+    ),
+    "usd_per_gpu_hour_low": (
+        Annotated[
+            float | None,
+            typer.Option(
+                help="Low cloud price for every GPU type, USD per GPU-hour (with --usd-per-gpu-hour-high)."
+            ),
+        ],
+        None,
+    ),
+    "usd_per_gpu_hour_high": (
+        Annotated[
+            float | None,
+            typer.Option(help="High cloud price for every GPU type, USD per GPU-hour."),
+        ],
+        None,
+    ),
+    "watts_per_gpu": (
+        Annotated[
+            float | None,
+            typer.Option(help="Average draw of every GPU, W (replaces rated/measured values)."),
+        ],
+        None,
+    ),
+    "power_basis": (
+        Annotated[
+            PowerBasis | None,
+            typer.Option(
+                help="GPU power from the rated TDP or the measured average draw of gpus.csv."
+            ),
+        ],
+        None,
+    ),
+    "pue": (
+        Annotated[float | None, typer.Option(help="Power usage effectiveness of the data centre.")],
+        None,
+    ),
+    "kg_co2e_per_kwh": (
+        Annotated[float | None, typer.Option(help="Carbon intensity, kg CO2e per kWh.")],
+        None,
+    ),
+    "lbs_co2e_per_kwh": (
+        Annotated[
+            float | None,
+            typer.Option(help="Carbon intensity, lbs CO2e per kWh (the paper: 0.954)."),
+        ],
+        None,
+    ),
+    "carbon_region": (
+        Annotated[
+            str | None,
+            typer.Option(help="Region of carbon_intensity.csv (US, WORLD, DEU, us-central1, ...)."),
+        ],
+        None,
+    ),
+    "carbon_year": (
+        Annotated[
+            int | None,
+            typer.Option(help="Year of the carbon intensity (default: the year the jobs ran)."),
+        ],
+        None,
+    ),
+    "usd_per_kwh": (
+        Annotated[float | None, typer.Option(help="Electricity price, USD per kWh.")],
+        None,
+    ),
+    "one_model_gpu_hours": (
+        Annotated[
+            float | None, typer.Option(help="GPU-hours of one model (default: from the data).")
+        ],
+        None,
+    ),
+    "tuning_round_jobs": (
+        Annotated[
+            int | None,
+            typer.Option(help="Jobs in one tuning round (default: median jobs per grid search)."),
+        ],
+        None,
+    ),
+    "crash_minutes": (
+        Annotated[
+            float | None, typer.Option(help="Jobs shorter than this count as crashed (default 5).")
+        ],
+        None,
+    ),
+    "gpu_alias": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                help="Map a GPU name of the logs to a gpus.csv key: NAME=KEY, e.g. titanx=titanx_pascal (repeatable)."
+            ),
+        ],
+        None,
+    ),
+    "on_missing": (
+        Annotated[
+            OnMissing,
+            typer.Option(
+                help="A GPU type without price or power: raise an error, or show the figures that need it as unknown."
+            ),
+        ],
+        OnMissing.raise_,
+    ),
 }
 
 
@@ -152,7 +253,9 @@ class AssumptionOptions:
             layer({"price_date": self.price_date.replace("job-start", "job_start")}, "--price-date")
         low, high = self.usd_per_gpu_hour_low, self.usd_per_gpu_hour_high
         if (low is None) != (high is None):
-            raise UsageError("give both --usd-per-gpu-hour-low and --usd-per-gpu-hour-high (the price range)")
+            raise UsageError(
+                "give both --usd-per-gpu-hour-low and --usd-per-gpu-hour-high (the price range)"
+            )
         if low is not None:
             a = override_all_prices(a, low, high, "option --usd-per-gpu-hour-low/-high")
         if self.watts_per_gpu is not None:
@@ -163,12 +266,22 @@ class AssumptionOptions:
             layer({"pue": {"value": self.pue}}, "--pue")
         if self.kg_co2e_per_kwh is not None and self.lbs_co2e_per_kwh is not None:
             raise UsageError("give --kg-co2e-per-kwh or --lbs-co2e-per-kwh, not both")
-        carbon = {key: getattr(self, name) for name, key in (
-            ("carbon_region", "region"), ("carbon_year", "year"), ("kg_co2e_per_kwh", "kg_co2e_per_kwh"),
-            ("lbs_co2e_per_kwh", "lbs_co2e_per_kwh")) if getattr(self, name) is not None}
+        carbon = {
+            key: getattr(self, name)
+            for name, key in (
+                ("carbon_region", "region"),
+                ("carbon_year", "year"),
+                ("kg_co2e_per_kwh", "kg_co2e_per_kwh"),
+                ("lbs_co2e_per_kwh", "lbs_co2e_per_kwh"),
+            )
+            if getattr(self, name) is not None
+        }
         if carbon:
-            opts = " ".join("--" + name.replace("_", "-") for name in (
-                "carbon_region", "carbon_year", "kg_co2e_per_kwh", "lbs_co2e_per_kwh") if getattr(self, name) is not None)
+            opts = " ".join(
+                "--" + name.replace("_", "-")
+                for name in ("carbon_region", "carbon_year", "kg_co2e_per_kwh", "lbs_co2e_per_kwh")
+                if getattr(self, name) is not None
+            )
             layer({"carbon": carbon}, opts)
         if self.usd_per_kwh is not None:
             layer({"electricity": {"usd_per_kwh": self.usd_per_kwh}}, "--usd-per-kwh")
@@ -200,8 +313,12 @@ class AssumptionOptions:
         """The stored jobs of --project; an error when there are none (exits 1 with a hint)."""
         jobs = load_jobs(self.store, self.project, defs=self.project_defs())
         if jobs.empty:
-            raise RdcostError(f"no jobs for project {self.project!r}" if self.project else "the store holds no jobs",
-                              hint="`rdcost jobs --columns project` lists the stored projects")
+            raise RdcostError(
+                f"no jobs for project {self.project!r}"
+                if self.project
+                else "the store holds no jobs",
+                hint="`rdcost jobs --columns project` lists the stored projects",
+            )
         return jobs
 
     def context(self) -> ProjectAnalysis:
@@ -213,11 +330,19 @@ class AssumptionOptions:
 
         a = self.load_assumptions()
         jobs = self.jobs()
-        return analyze_project(jobs, a, project=self.project, on_missing=self.on_missing,
-                             owned=load_owned(list(self.assumptions)), inputs=Store(self.store).inputs())
+        return analyze_project(
+            jobs,
+            a,
+            project=self.project,
+            on_missing=self.on_missing,
+            owned=load_owned(list(self.assumptions)),
+            inputs=Store(self.store).inputs(),
+        )
 
 
-assert list(OPTIONS) == [f.name for f in fields(AssumptionOptions)], "OPTIONS and AssumptionOptions differ"
+assert list(OPTIONS) == [f.name for f in fields(AssumptionOptions)], (
+    "OPTIONS and AssumptionOptions differ"
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -232,10 +357,18 @@ def assumption_options(*names: str, help: Mapping[str, str] | None = None) -> Ca
     chosen = names or tuple(OPTIONS)
     wrong = sorted((set(chosen) - set(OPTIONS)) | (set(help or {}) - set(chosen)))
     if wrong:
-        raise TypeError(f"assumption_options: not shared options of this command: {', '.join(wrong)}")
-    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=OPTIONS[name][1],
-                                annotation=_with_help(OPTIONS[name][0], (help or {}).get(name)))
-              for name in chosen]
+        raise TypeError(
+            f"assumption_options: not shared options of this command: {', '.join(wrong)}"
+        )
+    shared = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=OPTIONS[name][1],
+            annotation=_with_help(OPTIONS[name][0], (help or {}).get(name)),
+        )
+        for name in chosen
+    ]
 
     def decorate(fn: F) -> F:
         own = list(inspect.signature(fn, eval_str=True).parameters.values())
@@ -245,7 +378,9 @@ def assumption_options(*names: str, help: Mapping[str, str] | None = None) -> Ca
         own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own if p.name != target[0]]
         clash = {p.name for p in own} & set(chosen)
         if clash:
-            raise TypeError(f"{fn.__name__}: own parameters named like shared options: {', '.join(sorted(clash))}")
+            raise TypeError(
+                f"{fn.__name__}: own parameters named like shared options: {', '.join(sorted(clash))}"
+            )
         params = own + shared
 
         @functools.wraps(fn)

@@ -22,11 +22,14 @@ class CardFormat(StrEnum):
 
 @assumption_options()
 def card_command(
-    format: Annotated[CardFormat, typer.Option("--format", "-f", help="markdown or latex.")] = CardFormat.markdown,
+    format: Annotated[
+        CardFormat, typer.Option("--format", "-f", help="markdown or latex.")
+    ] = CardFormat.markdown,
     metric: MetricOpt = None,
     goal: GoalOpt = None,
     final_job: FinalJobOpt = None,
-    *, opts: AssumptionOptions,
+    *,
+    opts: AssumptionOptions,
 ) -> None:
     """The compute statement to publish with a paper (Strubell et al. 2019, section 5): hardware
     and training time of the final model, GPU-hours of the whole project and of tuning, the
@@ -42,8 +45,11 @@ def card_command(
       rdcost card -p lisa -a paper --format latex > compute-statement.tex
     """
     c = opts.context()
-    st = statement(c, params=TuningParams(metric=metric, goal=None if goal is None else goal.value),
-                   final_job=final_job)
+    st = statement(
+        c,
+        params=TuningParams(metric=metric, goal=None if goal is None else goal.value),
+        final_job=final_job,
+    )
     out(to_latex(st) if format == CardFormat.latex else to_markdown(st))
     print_notes(c.summary.notes)
 

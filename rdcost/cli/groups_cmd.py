@@ -29,21 +29,42 @@ _DEFAULTS = GroupingParams()
 def groups_command(
     store: StoreOpt = None,
     project: ProjectOpt = None,
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")] = OutputFormat.table,
-    members: Annotated[bool, typer.Option(
-        "--members", help="One row per job of a search (its search_id, job id, name, state, GPU-hours) "
-                          "instead of one row per search.")] = False,
-    search: Annotated[str | None, typer.Option(
-        "--search", help="Only this search (a search_id from the listing); implies --members.")] = None,
-    max_gap_s: Annotated[float, typer.Option(
-        "--max-gap-s", help="Heuristic: a job submitted more than this many seconds after the previous "
-                            "one of the same user and name stem starts a new search.")] = _DEFAULTS.max_gap_s,
-    min_jobs: Annotated[int, typer.Option(
-        "--min-jobs", help="Heuristic: smaller bursts are no search.")] = _DEFAULTS.min_jobs,
-    heuristics: Annotated[bool, typer.Option(
-        "--heuristics/--no-heuristics",
-        help="Group jobs submitted one by one (name stem + burst), or keep only the groups the logs "
-             "state (job arrays, W&B sweeps, MLflow parent runs, a CSV column).")] = True,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")
+    ] = OutputFormat.table,
+    members: Annotated[
+        bool,
+        typer.Option(
+            "--members",
+            help="One row per job of a search (its search_id, job id, name, state, GPU-hours) "
+            "instead of one row per search.",
+        ),
+    ] = False,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", help="Only this search (a search_id from the listing); implies --members."
+        ),
+    ] = None,
+    max_gap_s: Annotated[
+        float,
+        typer.Option(
+            "--max-gap-s",
+            help="Heuristic: a job submitted more than this many seconds after the previous "
+            "one of the same user and name stem starts a new search.",
+        ),
+    ] = _DEFAULTS.max_gap_s,
+    min_jobs: Annotated[
+        int, typer.Option("--min-jobs", help="Heuristic: smaller bursts are no search.")
+    ] = _DEFAULTS.min_jobs,
+    heuristics: Annotated[
+        bool,
+        typer.Option(
+            "--heuristics/--no-heuristics",
+            help="Group jobs submitted one by one (name stem + burst), or keep only the groups the logs "
+            "state (job arrays, W&B sweeps, MLflow parent runs, a CSV column).",
+        ),
+    ] = True,
 ) -> None:
     """List the grid searches: one row per search with its jobs, GPU-hours and how it was found.
 
@@ -61,7 +82,9 @@ def groups_command(
     params = GroupingParams(max_gap_s=max_gap_s, min_jobs=min_jobs, use_heuristics=heuristics)
     st = Store(store)
     if not st.exists:
-        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
+        err.print(
+            f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False
+        )
         raise typer.Exit(1)
     # every column: linking (one row per compute job) attaches the runs' values
     jobs = compute_jobs(st.read_jobs(project=project))
@@ -79,8 +102,9 @@ def groups_command(
     if search is not None:
         table = table[table["search_id"] == search].reset_index(drop=True)
         if table.empty:
-            err.print(f"rdcost: no search {search!r}; `rdcost groups` lists the search ids",
-                      markup=False)
+            err.print(
+                f"rdcost: no search {search!r}; `rdcost groups` lists the search ids", markup=False
+            )
             raise typer.Exit(1)
     if format == OutputFormat.json:
         out_json(table)

@@ -31,35 +31,84 @@ PROGRESS_MIN_BYTES = 20 * 1024 * 1024
 
 @app.command("ingest")
 def ingest_command(
-    files: Annotated[list[Path], typer.Argument(help="Log files: sacct text or JSON, W&B or MLflow exports, CSV/TSV.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Log files: sacct text or JSON, W&B or MLflow exports, CSV/TSV."),
+    ],
     store: StoreOpt = None,
-    format: Annotated[FormatChoice | None, typer.Option(
-        "--format", "-f", help="Force the input format instead of detecting it.")] = None,
-    fields: Annotated[str | None, typer.Option(
-        help="Column names of a header-less file, comma-separated, e.g. JobID,State,Elapsed "
-             "(the --format/-o list the sacct export used).")] = None,
-    delimiter: Annotated[str | None, typer.Option(
-        help="Field separator of delimited text (default: detected; '\\t' and '\\x1f' accepted).")] = None,
-    tz: Annotated[str, typer.Option(
-        help="Time zone of timestamps written without an offset (sacct text, MLflow UI CSV). "
-             "Stored times are UTC.")] = "UTC",
-    cluster: Annotated[str | None, typer.Option(help="Cluster name where the file does not say.")] = None,
-    project: Annotated[str | None, typer.Option(
-        "--project", "-p", help="Tag every ingested record with this project (default: its account).")] = None,
-    on_bad_row: Annotated[OnBadRow, typer.Option(
-        help="skip: store good records, report and save bad ones; raise: stop at the first bad record.")] = OnBadRow.skip,
-    gpus_per_run: Annotated[float | None, typer.Option(
-        help="GPUs each run held, for W&B/MLflow/CSV exports that do not say (recorded as assumed).")] = None,
-    gpu_type: Annotated[str | None, typer.Option(
-        help="GPU type of runs whose export does not say, e.g. a100 (recorded as assumed).")] = None,
-    dayfirst: Annotated[bool | None, typer.Option(
-        "--dayfirst/--monthfirst", help="How to read ambiguous CSV dates like 03/04/2024.")] = None,
-    map: Annotated[list[str] | None, typer.Option(
-        "--map", help="Map a canonical CSV column to yours: --map start_time=begin (repeatable).")] = None,
-    map_file: Annotated[Path | None, typer.Option(
-        help="TOML file with a [map] table of canonical = 'their column' pairs.")] = None,
-    lock_timeout: Annotated[float, typer.Option(
-        help="Seconds to wait for another ingest into the same store.")] = 600.0,
+    format: Annotated[
+        FormatChoice | None,
+        typer.Option("--format", "-f", help="Force the input format instead of detecting it."),
+    ] = None,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            help="Column names of a header-less file, comma-separated, e.g. JobID,State,Elapsed "
+            "(the --format/-o list the sacct export used)."
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            help="Field separator of delimited text (default: detected; '\\t' and '\\x1f' accepted)."
+        ),
+    ] = None,
+    tz: Annotated[
+        str,
+        typer.Option(
+            help="Time zone of timestamps written without an offset (sacct text, MLflow UI CSV). "
+            "Stored times are UTC."
+        ),
+    ] = "UTC",
+    cluster: Annotated[
+        str | None, typer.Option(help="Cluster name where the file does not say.")
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="Tag every ingested record with this project (default: its account).",
+        ),
+    ] = None,
+    on_bad_row: Annotated[
+        OnBadRow,
+        typer.Option(
+            help="skip: store good records, report and save bad ones; raise: stop at the first bad record."
+        ),
+    ] = OnBadRow.skip,
+    gpus_per_run: Annotated[
+        float | None,
+        typer.Option(
+            help="GPUs each run held, for W&B/MLflow/CSV exports that do not say (recorded as assumed)."
+        ),
+    ] = None,
+    gpu_type: Annotated[
+        str | None,
+        typer.Option(
+            help="GPU type of runs whose export does not say, e.g. a100 (recorded as assumed)."
+        ),
+    ] = None,
+    dayfirst: Annotated[
+        bool | None,
+        typer.Option(
+            "--dayfirst/--monthfirst", help="How to read ambiguous CSV dates like 03/04/2024."
+        ),
+    ] = None,
+    map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Map a canonical CSV column to yours: --map start_time=begin (repeatable).",
+        ),
+    ] = None,
+    map_file: Annotated[
+        Path | None,
+        typer.Option(help="TOML file with a [map] table of canonical = 'their column' pairs."),
+    ] = None,
+    lock_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for another ingest into the same store.")
+    ] = 600.0,
 ) -> None:
     """Read log files into the job store. Every record is stored, folded into its
     job (sacct steps), merged with a duplicate, or rejected with its reason; the
@@ -72,9 +121,15 @@ def ingest_command(
       rdcost ingest old.txt --fields JobID,User,State,Elapsed,AllocTRES
     """
     opts = ParseOptions(
-        tz=tz, fields=_split_fields(fields), delimiter=_unescape(delimiter), cluster=cluster,
-        project=project, on_bad_row="raise" if on_bad_row == OnBadRow.raise_ else "skip",
-        gpus_per_run=gpus_per_run, gpu_type=gpu_type, dayfirst=dayfirst,
+        tz=tz,
+        fields=_split_fields(fields),
+        delimiter=_unescape(delimiter),
+        cluster=cluster,
+        project=project,
+        on_bad_row="raise" if on_bad_row == OnBadRow.raise_ else "skip",
+        gpus_per_run=gpus_per_run,
+        gpu_type=gpu_type,
+        dayfirst=dayfirst,
         column_map=_column_map(map or [], map_file),
     )
     st = Store(store)
@@ -85,10 +140,15 @@ def ingest_command(
         if progress is not None:
             progress.start()
         report = ingest(
-            files, store=st, format=format.value if format else None, opts=opts,
+            files,
+            store=st,
+            format=format.value if format else None,
+            opts=opts,
             on_progress=_on_progress(progress) if progress else None,
             lock_timeout_s=lock_timeout,
-            on_lock_wait=lambda: err.print("waiting for another ingest into this store...", markup=False),
+            on_lock_wait=lambda: err.print(
+                "waiting for another ingest into this store...", markup=False
+            ),
         )
     finally:
         if progress is not None:
@@ -107,7 +167,9 @@ def print_report(report: IngestReport) -> None:
         err.print(
             f"{f.path} [{f.format}]: {integer(f.n_records)} records read: {integer(f.n_jobs)} jobs{inferred}, "
             f"{integer(f.n_folded)} steps folded, {integer(f.n_merged)} duplicates merged, "
-            f"{integer(f.n_ignored)} non-record lines, {integer(f.n_rejected)} rejected", markup=False)
+            f"{integer(f.n_ignored)} non-record lines, {integer(f.n_rejected)} rejected",
+            markup=False,
+        )
         for note in f.notes:
             err.print(f"  note: {note}", markup=False)
         for warning in f.warnings():
@@ -128,10 +190,16 @@ def print_report(report: IngestReport) -> None:
     for note in s.notes:
         err.print(f"  note: {note}", markup=False)
     for (old, new), n in sorted(s.project_moves.items()):
-        err.print(f"  {integer(n)} job{'' if n == 1 else 's'} moved from project {old} to {new}", markup=False)
-    err.print(f"store: {integer(s.n_new)} new, {integer(s.n_updated)} updated, {integer(s.n_unchanged)} unchanged jobs"
-              + (f", {integer(s.n_kept_final)} older non-final records ignored" if s.n_kept_final else "")
-              + f" -> {report.store_path}", markup=False)
+        err.print(
+            f"  {integer(n)} job{'' if n == 1 else 's'} moved from project {old} to {new}",
+            markup=False,
+        )
+    err.print(
+        f"store: {integer(s.n_new)} new, {integer(s.n_updated)} updated, {integer(s.n_unchanged)} unchanged jobs"
+        + (f", {integer(s.n_kept_final)} older non-final records ignored" if s.n_kept_final else "")
+        + f" -> {report.store_path}",
+        markup=False,
+    )
 
 
 def _split_fields(fields: str | None) -> list[str] | None:
@@ -159,8 +227,11 @@ def _column_map(pairs: list[str], map_file: Path | None) -> dict[str, str]:
         table = data.get("map", data)
         for k, v in table.items():
             if not isinstance(v, str):
-                raise UsageError(f"--map-file: value of {k!r} must be a column name",
-                                 path=str(map_file), value=repr(v))
+                raise UsageError(
+                    f"--map-file: value of {k!r} must be a column name",
+                    path=str(map_file),
+                    value=repr(v),
+                )
             mapping[k] = v
     for p in pairs:
         if "=" not in p:
@@ -172,8 +243,15 @@ def _column_map(pairs: list[str], map_file: Path | None) -> dict[str, str]:
 
 def _progress():
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    TimeRemainingColumn(), console=err, transient=True)
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def _on_progress(progress):
@@ -183,4 +261,5 @@ def _on_progress(progress):
         if path not in tasks:
             tasks[path] = progress.add_task(Path(path).name, total=total)
         progress.update(tasks[path], completed=done)
+
     return update

@@ -23,17 +23,33 @@ from rdcost.output.numbers import integer
 from rdcost.output.views import listing
 
 #: Columns of the default `--format table` view (all columns with --columns all).
-TABLE_COLUMNS = ["job_id", "job_name", "user", "project", "state", "start_time",
-                 "elapsed_s", "n_gpus", "gpu_type", "group_id"]
+TABLE_COLUMNS = [
+    "job_id",
+    "job_name",
+    "user",
+    "project",
+    "state",
+    "start_time",
+    "elapsed_s",
+    "n_gpus",
+    "gpu_type",
+    "group_id",
+]
 
 
 @app.command("jobs")
 def jobs_command(
     store: StoreOpt = None,
     project: ProjectOpt = None,
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")] = OutputFormat.table,
-    columns: Annotated[str | None, typer.Option(
-        help="Comma-separated columns to show, or 'all' (default: all for csv/json, a summary view for table).")] = None,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")
+    ] = OutputFormat.table,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated columns to show, or 'all' (default: all for csv/json, a summary view for table)."
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = None,
 ) -> None:
     """Print the stored job table (json = a list of records with the schema's column names).
@@ -57,7 +73,11 @@ def jobs_command(
 
 def _columns(spec: str | None, format: OutputFormat) -> list[str]:
     if spec is None:
-        return TABLE_COLUMNS if format in (OutputFormat.table, OutputFormat.markdown) else list(COLUMN_NAMES)
+        return (
+            TABLE_COLUMNS
+            if format in (OutputFormat.table, OutputFormat.markdown)
+            else list(COLUMN_NAMES)
+        )
     if spec == "all":
         return list(COLUMN_NAMES)
     cols = [c.strip() for c in spec.split(",") if c.strip()]

@@ -16,11 +16,20 @@ from rdcost.output.views import listing
 
 @assumption_options()
 def plot_command(
-    kind: Annotated[str | None, typer.Argument(help="The plot kind; `rdcost plot --list` lists them.")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="File to write: .png, .svg or .pdf (the suffix decides).")] = None,
-    list_kinds: Annotated[bool, typer.Option("--list", help="List every plot kind with what it shows.")] = False,
-    *, opts: AssumptionOptions,
+    kind: Annotated[
+        str | None, typer.Argument(help="The plot kind; `rdcost plot --list` lists them.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File to write: .png, .svg or .pdf (the suffix decides)."
+        ),
+    ] = None,
+    list_kinds: Annotated[
+        bool, typer.Option("--list", help="List every plot kind with what it shows.")
+    ] = False,
+    *,
+    opts: AssumptionOptions,
 ) -> None:
     """One plot of a project to PNG, SVG or PDF (headless), with units on every axis and the
     assumptions beside every cost and CO2e figure; colours safe for colour-blind readers.

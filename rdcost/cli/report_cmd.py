@@ -15,19 +15,30 @@ from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
 from rdcost.output.report import write_report
 
-FinalJobOpt = Annotated[str | None, typer.Option(
-    help="Job id (or Slurm raw id, or run id) of the final model (default: the final-size runs).")]
+FinalJobOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Job id (or Slurm raw id, or run id) of the final model (default: the final-size runs)."
+    ),
+]
 
 
 @assumption_options()
 def report_command(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option(
-        "--output", "-o", help="File to write: .html (one self-contained file) or .md (plots in NAME_files/).")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write: .html (one self-contained file) or .md (plots in NAME_files/).",
+        ),
+    ],
     metric: MetricOpt = None,
     goal: GoalOpt = None,
     final_job: FinalJobOpt = None,
-    *, opts: AssumptionOptions,
+    *,
+    opts: AssumptionOptions,
 ) -> None:
     """A shareable report of a project: the summary tables, the plots, the R&D breakdown, waste,
     grid searches, hyperparameter tuning (as `rdcost tuning`: the largest searches, sensitivity,
@@ -59,14 +70,10 @@ def _plain(v: Any) -> Any:
 def command_line(ctx: typer.Context) -> str:
     """The command as the user typed it (options given on the line only; --store left out:
     the reader ingests into a store of their own)."""
-    try:  # typer >= 0.2x vendors click; older releases use the click package
-        from typer._click.core import ParameterSource
-    except ImportError:  # pragma: no cover
-        from click.core import ParameterSource
-
     words = ["rdcost"] + (["--anonymize"] if state.anonymize else []) + [ctx.info_name or ""]
     for p in ctx.command.params:
-        if p.name == "store" or ctx.get_parameter_source(p.name) is not ParameterSource.COMMANDLINE:
+        source = ctx.get_parameter_source(p.name) if p.name else None
+        if p.name == "store" or source is None or source.name != "COMMANDLINE":
             continue
         v = ctx.params.get(p.name)
         if p.param_type_name == "argument":
@@ -74,8 +81,10 @@ def command_line(ctx: typer.Context) -> str:
             continue
         long = max(p.opts, key=len)
         if getattr(p, "is_flag", False):
-            words.append(long if v else (max(p.secondary_opts, key=len) if p.secondary_opts else ""))
+            words.append(
+                long if v else (max(p.secondary_opts, key=len) if p.secondary_opts else "")
+            )
             continue
-        for item in (v if isinstance(v, list | tuple) else [v]):
+        for item in v if isinstance(v, list | tuple) else [v]:
             words += [long, str(_plain(item))]
     return shlex.join(w for w in words if w)

@@ -23,13 +23,23 @@ class Engine(StrEnum):
 @assumption_options()
 def summarize_command(
     opts: AssumptionOptions,
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")] = OutputFormat.table,
-    engine: Annotated[Engine, typer.Option(
-        help="Where the per-partition work runs: pandas (this process) or dask (the same results; "
-             "needs the dask extra).")] = Engine.pandas,
-    scheduler: Annotated[str | None, typer.Option(
-        help="Address of a running Dask scheduler (tcp://HOST:8786) for --engine dask; its workers "
-             "must see the store at the same path. Default: dask's local threads.")] = None,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")
+    ] = OutputFormat.table,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="Where the per-partition work runs: pandas (this process) or dask (the same results; "
+            "needs the dask extra)."
+        ),
+    ] = Engine.pandas,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Address of a running Dask scheduler (tcp://HOST:8786) for --engine dask; its workers "
+            "must see the store at the same path. Default: dask's local threads."
+        ),
+    ] = None,
 ) -> None:
     """The case study of a project: jobs, grid searches, GPU time, concurrency, the
     paper's Table 4 (one model, one tuning round, all R&D), energy, CO2e, waste, and
@@ -45,17 +55,29 @@ def summarize_command(
     defs = opts.project_defs()
     st = Store(opts.store)
     if not st.exists:
-        err.print(f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False)
+        err.print(
+            f"rdcost: the store {st.path} is empty; run `rdcost ingest FILE` first", markup=False
+        )
         raise typer.Exit(1)
     # partition by partition, reading only the columns the summary needs (rdcost.analysis.summary);
     # the figures name no user, account, job or node, so --anonymize changes none of them
-    s = summarize_store(st, opts.project, defs, a, engine=engine.value, scheduler=scheduler,
-                        on_missing=opts.on_missing)
+    s = summarize_store(
+        st,
+        opts.project,
+        defs,
+        a,
+        engine=engine.value,
+        scheduler=scheduler,
+        on_missing=opts.on_missing,
+    )
     if format == OutputFormat.json:
         out_json(s.to_dict())
     elif format == OutputFormat.csv:
         out_csv(s.figures())
     else:
         out_document(view.document(s), format)
-    if format in (OutputFormat.json, OutputFormat.csv):  # table and markdown print them in a section
+    if format in (
+        OutputFormat.json,
+        OutputFormat.csv,
+    ):  # table and markdown print them in a section
         print_notes(s.notes)

@@ -25,44 +25,85 @@ class ToleranceKind(StrEnum):
 
 
 #: The metric and its goal, as `rdcost tuning`, `report` and `card` take them.
-MetricOpt = Annotated[str | None, typer.Option(
-    "--metric", "-m", help="The metric tuned for (default: the one validation metric the runs report, e.g. "
-                           "val/f1; when it is not clear which, the candidates are listed).")]
-GoalOpt = Annotated[Goal | None, typer.Option(
-    help="Higher (max) or lower (min) is better (default: from the metric's name).")]
+MetricOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metric",
+        "-m",
+        help="The metric tuned for (default: the one validation metric the runs report, e.g. "
+        "val/f1; when it is not clear which, the candidates are listed).",
+    ),
+]
+GoalOpt = Annotated[
+    Goal | None,
+    typer.Option(help="Higher (max) or lower (min) is better (default: from the metric's name)."),
+]
 
 
 @assumption_options()
 def tuning_command(
     metric: MetricOpt = None,
     goal: GoalOpt = None,
-    tolerance: Annotated[float, typer.Option(
-        help="Counterfactual: a run within this much of the search's best counts as reaching it "
-             "(a fraction of |best| with --tolerance-kind relative, metric units with absolute).")]
-    = DEFAULT_PARAMS.tolerance,
-    tolerance_kind: Annotated[ToleranceKind, typer.Option(help="relative or absolute.")] = ToleranceKind.relative,
-    resamples: Annotated[int, typer.Option(help="Counterfactual: random orders drawn per search.")]
-    = DEFAULT_PARAMS.n_resamples,
-    resample_seed: Annotated[int, typer.Option(help="Counterfactual: random seed (results are reproducible).")]
-    = DEFAULT_PARAMS.resample_seed,
-    quantile: Annotated[float, typer.Option(help="Counterfactual: the quantile of GPU-hours shown beside the mean.")]
-    = DEFAULT_PARAMS.quantile,
-    completed_only: Annotated[bool, typer.Option(
-        "--completed-only/--any-state",
-        help="Count the metric of COMPLETED runs only (default), or of runs in any state (a cancelled run "
-             "reports a half-trained model's metric).")] = True,
-    hyperparameter: Annotated[list[str] | None, typer.Option(
-        "--hyperparameter", help="A key that is a hyperparameter (repeatable); default: found by the rule "
-                                 "of docs/tuning.md.")] = None,
-    seed_key: Annotated[list[str] | None, typer.Option(
-        "--seed-key", help="A key that is a random seed (repeatable); default: keys with 'seed' in the name.")] = None,
-    search: Annotated[str | None, typer.Option(
-        "--search", help="Only this search (a search_id from the listing), in detail.")] = None,
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")]
-    = OutputFormat.table,
-    plots_dir: Annotated[Path | None, typer.Option(
-        "--plots-dir", help="Also write tuning-return.png and sensitivity.png to this directory.")] = None,
-    *, opts: AssumptionOptions,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            help="Counterfactual: a run within this much of the search's best counts as reaching it "
+            "(a fraction of |best| with --tolerance-kind relative, metric units with absolute)."
+        ),
+    ] = DEFAULT_PARAMS.tolerance,
+    tolerance_kind: Annotated[
+        ToleranceKind, typer.Option(help="relative or absolute.")
+    ] = ToleranceKind.relative,
+    resamples: Annotated[
+        int, typer.Option(help="Counterfactual: random orders drawn per search.")
+    ] = DEFAULT_PARAMS.n_resamples,
+    resample_seed: Annotated[
+        int, typer.Option(help="Counterfactual: random seed (results are reproducible).")
+    ] = DEFAULT_PARAMS.resample_seed,
+    quantile: Annotated[
+        float, typer.Option(help="Counterfactual: the quantile of GPU-hours shown beside the mean.")
+    ] = DEFAULT_PARAMS.quantile,
+    completed_only: Annotated[
+        bool,
+        typer.Option(
+            "--completed-only/--any-state",
+            help="Count the metric of COMPLETED runs only (default), or of runs in any state (a cancelled run "
+            "reports a half-trained model's metric).",
+        ),
+    ] = True,
+    hyperparameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hyperparameter",
+            help="A key that is a hyperparameter (repeatable); default: found by the rule "
+            "of docs/tuning.md.",
+        ),
+    ] = None,
+    seed_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--seed-key",
+            help="A key that is a random seed (repeatable); default: keys with 'seed' in the name.",
+        ),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", help="Only this search (a search_id from the listing), in detail."
+        ),
+    ] = None,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")
+    ] = OutputFormat.table,
+    plots_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--plots-dir",
+            help="Also write tuning-return.png and sensitivity.png to this directory.",
+        ),
+    ] = None,
+    *,
+    opts: AssumptionOptions,
 ) -> None:
     """Hyperparameter tuning, per grid search: configurations tried, GPU-hours, the best
     result and its configuration; how much each hyperparameter moved the metric
@@ -81,10 +122,17 @@ def tuning_command(
       rdcost tuning -p lisa -a paper -f json --search array:campus:2054660
     """
     params = TuningParams(
-        metric=metric, goal=None if goal is None else goal.value, tolerance=tolerance,
-        tolerance_kind=tolerance_kind.value, n_resamples=resamples, resample_seed=resample_seed,
-        quantile=quantile, completed_only=completed_only, hyperparameters=tuple(hyperparameter or ()),
-        seed_keys=tuple(seed_key or ()))
+        metric=metric,
+        goal=None if goal is None else goal.value,
+        tolerance=tolerance,
+        tolerance_kind=tolerance_kind.value,
+        n_resamples=resamples,
+        resample_seed=resample_seed,
+        quantile=quantile,
+        completed_only=completed_only,
+        hyperparameters=tuple(hyperparameter or ()),
+        seed_keys=tuple(seed_key or ()),
+    )
     ctx = opts.context()
     result = analyze_context(ctx, params)
     one = result.search(search) if search is not None else None
@@ -103,7 +151,10 @@ def tuning_command(
         for name, fn in (("tuning-return.png", tuning_return), ("sensitivity.png", sensitivity)):
             written = fn(result, plots_dir / name)
             err.print(f"rdcost: wrote {written}", markup=False)
-    if format in (OutputFormat.json, OutputFormat.csv):  # table and markdown print them in a section
+    if format in (
+        OutputFormat.json,
+        OutputFormat.csv,
+    ):  # table and markdown print them in a section
         print_notes(result.notes)
 
 

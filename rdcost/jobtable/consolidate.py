@@ -29,9 +29,9 @@ from rdcost.jobtable.record_merge import fold_versions
 class Consolidation:
     """What :func:`consolidate` decided (see the module doc)."""
 
-    moved: pa.Table | None = None                             # merged rows of the jobs that move
-    drop: dict[str, set[str]] = field(default_factory=dict)   # partition -> stored keys to drop
-    take_out: set[str] = field(default_factory=set)           # staged keys replaced by ``moved``
+    moved: pa.Table | None = None  # merged rows of the jobs that move
+    drop: dict[str, set[str]] = field(default_factory=dict)  # partition -> stored keys to drop
+    take_out: set[str] = field(default_factory=set)  # staged keys replaced by ``moved``
     n_new: int = 0
     n_updated: int = 0
     n_unchanged: int = 0
@@ -40,13 +40,24 @@ class Consolidation:
     notes: list[str] = field(default_factory=list)
 
 
-def consolidate(store_files: dict[str, list[Path]], staged: dict[str, list[Path]],
-                read_staged: Callable[[Path], pa.Table], now: pd.Timestamp) -> Consolidation:
+def consolidate(
+    store_files: dict[str, list[Path]],
+    staged: dict[str, list[Path]],
+    read_staged: Callable[[Path], pa.Table],
+    now: pd.Timestamp,
+) -> Consolidation:
     """``store_files``: partition -> live parquet files; ``staged``: partition -> staged
     Arrow files of this ingest (read with ``read_staged``)."""
     incoming = _staged_ids(staged, read_staged)
-    slurm_ids = incoming.loc[incoming["source"].astype("string").eq("slurm").fillna(False).to_numpy(dtype=bool),
-                             "job_id"].dropna().unique().tolist()
+    slurm_ids = (
+        incoming.loc[
+            incoming["source"].astype("string").eq("slurm").fillna(False).to_numpy(dtype=bool),
+            "job_id",
+        ]
+        .dropna()
+        .unique()
+        .tolist()
+    )
     if not slurm_ids and not store_files:
         return Consolidation()
     stored = _stored_ids(store_files, slurm_ids)
@@ -59,14 +70,17 @@ def consolidate(store_files: dict[str, list[Path]], staged: dict[str, list[Path]
     old = _stored_rows(store_files, stored, moving)
     new = _staged_rows(staged, read_staged, moving)
     out.take_out = set(new["record_key"])
-    for part, keys in stored.loc[stored["record_key"].isin(moving), ["partition", "record_key"]] \
-            .groupby("partition")["record_key"]:
+    for part, keys in stored.loc[
+        stored["record_key"].isin(moving), ["partition", "record_key"]
+    ].groupby("partition")["record_key"]:
         out.drop[str(part)] = set(keys)
     out.moved = _fold(old, new, res, now, out)
     return out
 
 
-def _staged_ids(staged: dict[str, list[Path]], read_staged: Callable[[Path], pa.Table]) -> pd.DataFrame:
+def _staged_ids(
+    staged: dict[str, list[Path]], read_staged: Callable[[Path], pa.Table]
+) -> pd.DataFrame:
     parts = []
     for part, paths in staged.items():
         for p in paths:
@@ -97,24 +111,32 @@ def _split_keys(incoming: pd.DataFrame, stored: pd.DataFrame) -> set[str]:
     """Keys stored in one partition and arriving in another (their times became known)."""
     if stored.empty or incoming.empty:
         return set()
-    both = incoming[["record_key", "partition"]].merge(stored[["record_key", "partition"]], on="record_key",
-                                                      suffixes=("_in", "_st"))
+    both = incoming[["record_key", "partition"]].merge(
+        stored[["record_key", "partition"]], on="record_key", suffixes=("_in", "_st")
+    )
     return set(both.loc[both["partition_in"] != both["partition_st"], "record_key"])
 
 
-def _stored_rows(store_files: dict[str, list[Path]], stored: pd.DataFrame, keys: set[str]) -> pd.DataFrame:
+def _stored_rows(
+    store_files: dict[str, list[Path]], stored: pd.DataFrame, keys: set[str]
+) -> pd.DataFrame:
     """The whole stored rows with these keys, from the partitions that hold them."""
     sel = stored[stored["record_key"].isin(keys)]
     frames = []
     for part, g in sel.groupby("partition"):
-        d = ds.dataset([str(p) for p in store_files[str(part)]], schema=schema.ARROW_SCHEMA, format="parquet")
-        t = d.to_table(filter=ds.field("record_key").isin(pa.array(sorted(set(g["record_key"])), pa.string())))
+        d = ds.dataset(
+            [str(p) for p in store_files[str(part)]], schema=schema.ARROW_SCHEMA, format="parquet"
+        )
+        t = d.to_table(
+            filter=ds.field("record_key").isin(pa.array(sorted(set(g["record_key"])), pa.string()))
+        )
         frames.append(schema.to_pandas(t))
     return pd.concat(frames, ignore_index=True) if frames else schema.empty_frame()
 
 
-def _staged_rows(staged: dict[str, list[Path]], read_staged: Callable[[Path], pa.Table],
-                 keys: set[str]) -> pd.DataFrame:
+def _staged_rows(
+    staged: dict[str, list[Path]], read_staged: Callable[[Path], pa.Table], keys: set[str]
+) -> pd.DataFrame:
     want = pa.array(sorted(keys), pa.string())
     frames = []
     for paths in staged.values():
@@ -126,19 +148,22 @@ def _staged_rows(staged: dict[str, list[Path]], read_staged: Callable[[Path], pa
     return pd.concat(frames, ignore_index=True) if frames else schema.empty_frame()
 
 
-def _fold(old: pd.DataFrame, new: pd.DataFrame, res: Resolution, now: pd.Timestamp,
-          out: Consolidation) -> pa.Table:
+def _fold(
+    old: pd.DataFrame, new: pd.DataFrame, res: Resolution, now: pd.Timestamp, out: Consolidation
+) -> pa.Table:
     """One merged row per job: stored versions first, then the incoming ones in order
     (merged in rounds: every job's second version, then every third...)."""
-    rows = pd.concat([old.assign(_src=0, _ord=range(len(old))), new.assign(_src=1, _ord=range(len(new)))],
-                     ignore_index=True)
+    rows = pd.concat(
+        [old.assign(_src=0, _ord=range(len(old))), new.assign(_src=1, _ord=range(len(new)))],
+        ignore_index=True,
+    )
     rows["record_key"] = rows["record_key"].map(lambda k: res.rekey.get(k, k)).astype(object)
     rows = rows.sort_values(["record_key", "_src", "_ord"], kind="stable").reset_index(drop=True)
     had_stored = rows.groupby("record_key", sort=False)["_src"].min().eq(0)
     n_new_versions = rows.groupby("record_key", sort=False)["_src"].sum()
     versions = rows.drop(columns=["_src", "_ord"])
     v = versions.groupby("record_key", sort=False).cumcount().to_numpy()
-    for i in range(1, int(v.max(initial=0)) + 1):   # project moves, version by version
+    for i in range(1, int(v.max(initial=0)) + 1):  # project moves, version by version
         prev = versions[v == i - 1].set_index("record_key")["project"]
         cur = versions[v == i].set_index("record_key")["project"]
         out.project_moves.update(moves(prev.reindex(cur.index), cur))
@@ -157,7 +182,11 @@ def _fold(old: pd.DataFrame, new: pd.DataFrame, res: Resolution, now: pd.Timesta
     return schema.to_arrow(acc.reset_index(drop=True)[list(schema.COLUMN_NAMES)])
 
 
-_FACTS = [c for c in schema.COLUMN_NAMES if c not in ("ingested_time", "source_file", "source_line", "source_format")]
+_FACTS = [
+    c
+    for c in schema.COLUMN_NAMES
+    if c not in ("ingested_time", "source_file", "source_line", "source_format")
+]
 
 
 def _row_hashes(df: pd.DataFrame):

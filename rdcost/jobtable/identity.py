@@ -46,7 +46,9 @@ def resolve(incoming: pd.DataFrame, stored: pd.DataFrame, n_clusters: int) -> Re
     """Match incoming Slurm records to each other and to stored ones (both frames with
     :data:`ID_COLUMNS` and ``is_stored``); ``n_clusters`` is how many distinct clusters
     the store and the incoming records name."""
-    rows = pd.concat([incoming.assign(is_stored=False), stored.assign(is_stored=True)], ignore_index=True)
+    rows = pd.concat(
+        [incoming.assign(is_stored=False), stored.assign(is_stored=True)], ignore_index=True
+    )
     rows = rows[rows["source"].astype("string").eq("slurm").fillna(False).to_numpy(dtype=bool)]
     if rows.empty:
         return Resolution()
@@ -58,8 +60,10 @@ def resolve(incoming: pd.DataFrame, stored: pd.DataFrame, n_clusters: int) -> Re
     same, shifted = _same_job(pairs, single_cluster=n_clusters <= 1)
     res = Resolution(tz_suspects=int(shifted.sum()))
     if res.tz_suspects:
-        res.notes.append(f"{res.tz_suspects:,} records have the job id of a stored record and times shifted by "
-                         "whole hours: they are kept apart (was --tz the same at both ingests?)")
+        res.notes.append(
+            f"{res.tz_suspects:,} records have the job id of a stored record and times shifted by "
+            "whole hours: they are kept apart (was --tz the same at both ingests?)"
+        )
     matched = pairs[same]
     if matched.empty:
         return res
@@ -81,7 +85,9 @@ def _candidate_pairs(rows: pd.DataFrame) -> pd.DataFrame:
     cols = ["record_key", "cluster", *_TIMES, "jid"]
     p = r[cols].merge(r[cols], on="jid", suffixes=("_l", "_r"))
     p = p[p["record_key_l"] < p["record_key_r"]]
-    return p.rename(columns={"record_key_l": "key_l", "record_key_r": "key_r"}).reset_index(drop=True)
+    return p.rename(columns={"record_key_l": "key_l", "record_key_r": "key_r"}).reset_index(
+        drop=True
+    )
 
 
 def _same_job(p: pd.DataFrame, single_cluster: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -21,8 +21,17 @@ import pandas as pd
 from rdcost.jobtable import schema
 
 #: Values that change while a job runs: taken from a final leader as they are.
-RUN_STATE_COLUMNS = ("state", "state_raw", "end_time", "elapsed_s", "exit_code", "exit_signal",
-                     "total_cpu_s", "max_rss_bytes", "energy_j")
+RUN_STATE_COLUMNS = (
+    "state",
+    "state_raw",
+    "end_time",
+    "elapsed_s",
+    "exit_code",
+    "exit_signal",
+    "total_cpu_s",
+    "max_rss_bytes",
+    "energy_j",
+)
 #: Columns whose value is the newer version's, whatever it is.
 NEWER_COLUMNS = ("project",)
 #: Provenance: the leader's.
@@ -35,12 +44,16 @@ def merge_versions(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     job-table schema; ``new`` is the newer version). See the module doc for the rules."""
     old, new = old.reset_index(drop=True), new.reset_index(drop=True)
     old_final, new_final = _final(old), _final(new)
-    new_leads = new_final | ~old_final          # a final one beats a non-final one; else the newer
+    new_leads = new_final | ~old_final  # a final one beats a non-final one; else the newer
     lead, other = _pick(new_leads, new, old), _pick(~new_leads, new, old)
     lead_final = np.where(new_leads, new_final, old_final)
     other_final = np.where(new_leads, old_final, new_final)
-    frozen = lead_final & ~other_final          # run-state values: the final leader's only
-    marks = {(who, m): _Marks(df[m]) for who, df in (("lead", lead), ("other", other)) for m in _MARK_COLUMNS}
+    frozen = lead_final & ~other_final  # run-state values: the final leader's only
+    marks = {
+        (who, m): _Marks(df[m])
+        for who, df in (("lead", lead), ("other", other))
+        for m in _MARK_COLUMNS
+    }
     out = lead.copy()
     chosen: dict[str, dict[str, np.ndarray]] = {m: {} for m in _MARK_COLUMNS}
     for c in schema.COLUMN_NAMES:
@@ -56,7 +69,7 @@ def merge_versions(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
             take_other &= ~frozen
         if take_other.any():
             out[c] = lead[c].where(pd.Series(~take_other, index=lead.index), other[c])
-        known = out[c].notna().to_numpy(dtype=bool)      # an unknown value carries no mark
+        known = out[c].notna().to_numpy(dtype=bool)  # an unknown value carries no mark
         chosen["cut_columns"][c] = np.where(take_other, oc, lc) & known
         chosen["derived_columns"][c] = np.where(take_other, od, ld) & known
     for m in _MARK_COLUMNS:
@@ -74,7 +87,11 @@ class _Marks:
     def has(self, column: str) -> np.ndarray:
         if not self._any:
             return np.zeros(len(self._values), dtype=bool)
-        return self._values.str.contains(rf"(?:^|,){column}(?:,|$)", regex=True).fillna(False).to_numpy(dtype=bool)
+        return (
+            self._values.str.contains(rf"(?:^|,){column}(?:,|$)", regex=True)
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
 
 
 def _final(df: pd.DataFrame) -> np.ndarray:

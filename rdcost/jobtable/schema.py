@@ -27,20 +27,35 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("record_key", pa.string(),
-           "Stable identity of the record across ingests: source, cluster or project, job/run id "
-           "and submit time. Re-ingesting a record with the same key updates it."),
+    Column(
+        "record_key",
+        pa.string(),
+        "Stable identity of the record across ingests: source, cluster or project, job/run id "
+        "and submit time. Re-ingesting a record with the same key updates it.",
+    ),
     Column("source", pa.string(), "Where the record came from: slurm, wandb, mlflow or csv."),
-    Column("source_format", pa.string(),
-           "The exact input format, e.g. sacct-parsable2, sacct-fixed, sacct-json/v0.0.40, "
-           "wandb-ui-csv, mlflow-search-runs, csv."),
-    Column("source_file", pa.string(), "Path of the input file (as given to ingest, made absolute)."),
-    Column("source_line", pa.int64(), "1-based line of the record in the input file (null for JSON)."),
+    Column(
+        "source_format",
+        pa.string(),
+        "The exact input format, e.g. sacct-parsable2, sacct-fixed, sacct-json/v0.0.40, "
+        "wandb-ui-csv, mlflow-search-runs, csv.",
+    ),
+    Column(
+        "source_file", pa.string(), "Path of the input file (as given to ingest, made absolute)."
+    ),
+    Column(
+        "source_line", pa.int64(), "1-based line of the record in the input file (null for JSON)."
+    ),
     Column("cluster", pa.string(), "Cluster name (from the file, or --cluster)."),
-    Column("job_id", pa.string(),
-           "Display id of the allocation: 123, 123_4 (array task), 123+1 (het component), "
-           "123_[5-10%2] (pending array remainder); the run id for W&B/MLflow."),
-    Column("job_id_raw", pa.string(), "Slurm JobIDRaw (the numeric id of this allocation) where known."),
+    Column(
+        "job_id",
+        pa.string(),
+        "Display id of the allocation: 123, 123_4 (array task), 123+1 (het component), "
+        "123_[5-10%2] (pending array remainder); the run id for W&B/MLflow.",
+    ),
+    Column(
+        "job_id_raw", pa.string(), "Slurm JobIDRaw (the numeric id of this allocation) where known."
+    ),
     Column("array_job_id", pa.string(), "Array master job id for array tasks, else null."),
     Column("array_task_id", pa.int64(), "Array task index for array tasks, else null."),
     Column("het_job_id", pa.string(), "Heterogeneous job id for het components, else null."),
@@ -50,19 +65,34 @@ COLUMNS: tuple[Column, ...] = (
     Column("account", pa.string(), "Slurm account (or W&B entity / MLflow experiment id)."),
     Column("partition", pa.string(), "Partition (queue); a comma list for never-started jobs."),
     Column("qos", pa.string(), "Quality of service."),
-    Column("project", pa.string(),
-           "Project the record belongs to: --project at ingest, else the account, W&B project "
-           "or MLflow experiment."),
-    Column("group_id", pa.string(),
-           "Grid-search group this record belongs to as stated by the source: array job id, "
-           "W&B sweep id, MLflow parent run id, or a CSV column. Heuristic groups are computed "
-           "at analysis time and never stored."),
-    Column("group_source", pa.string(), "How group_id was found: array, sweep, mlflow_parent, csv."),
-    Column("state", pa.string(),
-           "Normalized final state: COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, "
-           "NODE_FAIL, PREEMPTED, BOOT_FAIL, DEADLINE, REQUEUED, RUNNING, PENDING, SUSPENDED, "
-           "UNKNOWN."),
-    Column("state_raw", pa.string(), "State as the source wrote it (e.g. 'CANCELLED by 1234', 'crashed')."),
+    Column(
+        "project",
+        pa.string(),
+        "Project the record belongs to: --project at ingest, else the account, W&B project "
+        "or MLflow experiment.",
+    ),
+    Column(
+        "group_id",
+        pa.string(),
+        "Grid-search group this record belongs to as stated by the source: array job id, "
+        "W&B sweep id, MLflow parent run id, or a CSV column. Heuristic groups are computed "
+        "at analysis time and never stored.",
+    ),
+    Column(
+        "group_source", pa.string(), "How group_id was found: array, sweep, mlflow_parent, csv."
+    ),
+    Column(
+        "state",
+        pa.string(),
+        "Normalized final state: COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, "
+        "NODE_FAIL, PREEMPTED, BOOT_FAIL, DEADLINE, REQUEUED, RUNNING, PENDING, SUSPENDED, "
+        "UNKNOWN.",
+    ),
+    Column(
+        "state_raw",
+        pa.string(),
+        "State as the source wrote it (e.g. 'CANCELLED by 1234', 'crashed').",
+    ),
     Column("exit_code", pa.int64(), "Process exit status (the part before ':' of Slurm ExitCode)."),
     Column("exit_signal", pa.int64(), "Signal number that ended the job (after ':'), 0 if none."),
     Column("submit_time", TS, "Submission time, UTC."),
@@ -71,42 +101,80 @@ COLUMNS: tuple[Column, ...] = (
     Column("elapsed_s", pa.float64(), "Wall-clock run time in seconds (excludes suspension)."),
     Column("timelimit_s", pa.float64(), "Time limit in seconds; null if unlimited or unknown."),
     Column("n_nodes", pa.int64(), "Nodes allocated (requested if never started)."),
-    Column("n_cpus", pa.int64(), "CPUs allocated (for a job that never started: as the export "
-                                 "prints it, the request)."),
-    Column("n_gpus", pa.float64(),
-           "GPUs allocated (fractions for MIG slices); 0 only when the source says no GPU, "
-           "null when unknown."),
-    Column("gpu_type", pa.string(), "GPU type as the source names it (gres type, nvidia-smi name, --gpu-type)."),
-    Column("is_inferred", pa.bool_(),
-           "True for a Slurm allocation rdcost inferred from its steps, because the export held the "
-           "steps but not the allocation line (docs/sacct.md, Orphan steps)."),
-    Column("derived_columns", pa.string(),
-           "The columns of this row whose value rdcost derived rather than read, comma-joined "
-           "(start_time = end - elapsed, elapsed_s = end - start, total_cpu_s = user + system CPU; "
-           "docs/sacct.md, Derived values); null when none."),
-    Column("cut_columns", pa.string(),
-           "The columns of this row fed by a value that sacct's fixed-width table cut to its "
-           "column (ends in '+'), comma-joined; a full value from another export of the job "
-           "replaces them. Null when none."),
-    Column("is_gpu_assumed", pa.bool_(),
-           "True when n_gpus/gpu_type came from an ingest option (--gpus-per-run, --gpu-type), "
-           "not from the log."),
+    Column(
+        "n_cpus",
+        pa.int64(),
+        "CPUs allocated (for a job that never started: as the export prints it, the request).",
+    ),
+    Column(
+        "n_gpus",
+        pa.float64(),
+        "GPUs allocated (fractions for MIG slices); 0 only when the source says no GPU, "
+        "null when unknown.",
+    ),
+    Column(
+        "gpu_type",
+        pa.string(),
+        "GPU type as the source names it (gres type, nvidia-smi name, --gpu-type).",
+    ),
+    Column(
+        "is_inferred",
+        pa.bool_(),
+        "True for a Slurm allocation rdcost inferred from its steps, because the export held the "
+        "steps but not the allocation line (docs/sacct.md, Orphan steps).",
+    ),
+    Column(
+        "derived_columns",
+        pa.string(),
+        "The columns of this row whose value rdcost derived rather than read, comma-joined "
+        "(start_time = end - elapsed, elapsed_s = end - start, total_cpu_s = user + system CPU; "
+        "docs/sacct.md, Derived values); null when none.",
+    ),
+    Column(
+        "cut_columns",
+        pa.string(),
+        "The columns of this row fed by a value that sacct's fixed-width table cut to its "
+        "column (ends in '+'), comma-joined; a full value from another export of the job "
+        "replaces them. Null when none.",
+    ),
+    Column(
+        "is_gpu_assumed",
+        pa.bool_(),
+        "True when n_gpus/gpu_type came from an ingest option (--gpus-per-run, --gpu-type), "
+        "not from the log.",
+    ),
     Column("mem_req_bytes", pa.int64(), "Memory requested or allocated for the whole job, bytes."),
     Column("max_rss_bytes", pa.int64(), "Peak resident memory of any step/task, bytes."),
     Column("total_cpu_s", pa.float64(), "CPU time actually used (user + system), seconds."),
-    Column("energy_j", pa.float64(), "Energy measured by the scheduler (ConsumedEnergyRaw), joules. Never estimated."),
-    Column("node_list", pa.string(), "Nodes the job ran on (Slurm hostlist expression) or host name."),
+    Column(
+        "energy_j",
+        pa.float64(),
+        "Energy measured by the scheduler (ConsumedEnergyRaw), joules. Never estimated.",
+    ),
+    Column(
+        "node_list", pa.string(), "Nodes the job ran on (Slurm hostlist expression) or host name."
+    ),
     Column("run_id", pa.string(), "W&B or MLflow run id."),
     Column("parent_run_id", pa.string(), "MLflow parent run id of a child run."),
-    Column("is_container", pa.bool_(),
-           "True for a record whose time contains other records' compute (an MLflow parent "
-           "run of a search); its time is not counted on top of its children."),
+    Column(
+        "is_container",
+        pa.bool_(),
+        "True for a record whose time contains other records' compute (an MLflow parent "
+        "run of a search); its time is not counted on top of its children.",
+    ),
     Column("linked_slurm_job_id", pa.string(), "Slurm job id a W&B/MLflow/CSV run says it ran in."),
     Column("tags", pa.string(), "Tags as a JSON list of strings."),
-    Column("config_json", pa.string(), "Hyperparameters (W&B config, MLflow params) as a JSON object."),
-    Column("metrics_json", pa.string(), "Final metrics (W&B summary, MLflow metrics) as a JSON object."),
-    Column("other_json", pa.string(),
-           "Values whose role (config or metric) the export cannot tell, as a JSON object."),
+    Column(
+        "config_json", pa.string(), "Hyperparameters (W&B config, MLflow params) as a JSON object."
+    ),
+    Column(
+        "metrics_json", pa.string(), "Final metrics (W&B summary, MLflow metrics) as a JSON object."
+    ),
+    Column(
+        "other_json",
+        pa.string(),
+        "Values whose role (config or metric) the export cannot tell, as a JSON object.",
+    ),
     Column("ingested_time", TS, "When this row was written to the store, UTC."),
 )
 
@@ -114,10 +182,19 @@ COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 ARROW_SCHEMA = pa.schema([pa.field(c.name, c.type) for c in COLUMNS])
 
 #: States in which the job has stopped and its usage is final.
-TERMINAL_STATES = frozenset({
-    "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
-    "PREEMPTED", "BOOT_FAIL", "DEADLINE",
-})
+TERMINAL_STATES = frozenset(
+    {
+        "COMPLETED",
+        "FAILED",
+        "CANCELLED",
+        "TIMEOUT",
+        "OUT_OF_MEMORY",
+        "NODE_FAIL",
+        "PREEMPTED",
+        "BOOT_FAIL",
+        "DEADLINE",
+    }
+)
 STATES = TERMINAL_STATES | {"REQUEUED", "RUNNING", "PENDING", "SUSPENDED", "UNKNOWN"}
 
 
@@ -164,13 +241,18 @@ def to_arrow(df: pd.DataFrame) -> pa.Table:
             try:
                 arr = pa.array(s, from_pandas=True)
                 if arr.type != col.type:
-                    if pa.types.is_timestamp(col.type) and pa.types.is_timestamp(arr.type) \
-                            and arr.type.tz is None:
+                    if (
+                        pa.types.is_timestamp(col.type)
+                        and pa.types.is_timestamp(arr.type)
+                        and arr.type.tz is None
+                    ):
                         arr = arr.cast(pa.timestamp(arr.type.unit)).cast(col.type)
                     else:
                         arr = arr.cast(col.type)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
-                raise SchemaError(f"column {col.name!r} cannot be stored as {col.type}: {exc}") from exc
+                raise SchemaError(
+                    f"column {col.name!r} cannot be stored as {col.type}: {exc}"
+                ) from exc
             arrays.append(arr)
         else:
             arrays.append(pa.nulls(n, type=col.type))

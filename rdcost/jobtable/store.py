@@ -103,9 +103,9 @@ class UpsertStats:
     n_new: int = 0
     n_updated: int = 0
     n_unchanged: int = 0
-    n_merged: int = 0      # duplicates inside this ingest (the same job twice)
+    n_merged: int = 0  # duplicates inside this ingest (the same job twice)
     n_kept_final: int = 0  # incoming non-final records that did not overwrite a final one
-    project_moves: Counter = field(default_factory=Counter)   # (old, new project) -> jobs
+    project_moves: Counter = field(default_factory=Counter)  # (old, new project) -> jobs
     notes: list[str] = field(default_factory=list)
 
 
@@ -139,7 +139,9 @@ class Store:
         if data.get("format_version") != FORMAT_VERSION:
             raise StoreError(
                 f"store format version {data.get('format_version')!r} is not {FORMAT_VERSION}",
-                path=str(mpath), hint="re-ingest the logs into a new store (--store)")
+                path=str(mpath),
+                hint="re-ingest the logs into a new store (--store)",
+            )
         return data
 
     def files(self) -> list[Path]:
@@ -152,8 +154,9 @@ class Store:
         files = [str(f) for f in self.files()]
         return ds.dataset(files, schema=schema.ARROW_SCHEMA, format="parquet")
 
-    def read_table(self, columns: list[str] | None = None,
-                   filter: pc.Expression | None = None) -> pa.Table:
+    def read_table(
+        self, columns: list[str] | None = None, filter: pc.Expression | None = None
+    ) -> pa.Table:
         """The stored job table (or some columns / rows of it) as Arrow."""
         for attempt in range(3):
             try:
@@ -165,8 +168,12 @@ class Store:
                 time.sleep(0.1)
         raise AssertionError("unreachable")
 
-    def read_jobs(self, project: str | None = None, columns: list[str] | None = None,
-                  filter: pc.Expression | None = None) -> pd.DataFrame:
+    def read_jobs(
+        self,
+        project: str | None = None,
+        columns: list[str] | None = None,
+        filter: pc.Expression | None = None,
+    ) -> pd.DataFrame:
         """The stored job table as pandas (see :func:`rdcost.jobtable.schema.to_pandas`)."""
         expr = filter
         if project is not None:
@@ -175,8 +182,9 @@ class Store:
         table = self.read_table(columns=columns, filter=expr)
         if columns is None:
             return schema.to_pandas(table)
-        return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(),
-                                             pa.bool_(): pd.BooleanDtype()}.get)
+        return table.to_pandas(
+            types_mapper={pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
+        )
 
     def projects(self) -> list[str]:
         t = self.read_table(columns=["project"])
@@ -184,14 +192,15 @@ class Store:
 
     # -- writing ---------------------------------------------------------
     @contextmanager
-    def writer(self, lock_timeout_s: float = 600.0,
-               on_wait: Any = None) -> Iterator[StoreWriter]:
+    def writer(self, lock_timeout_s: float = 600.0, on_wait: Any = None) -> Iterator[StoreWriter]:
         """Exclusive writer. Changes become visible only at ``commit()``."""
         created = not self.path.exists()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the store directory: {exc}", path=str(self.path)) from exc
+            raise StoreError(
+                f"cannot create the store directory: {exc}", path=str(self.path)
+            ) from exc
         lock_fh = open(self.path / ".lock", "a+")  # noqa: SIM115 (held for the block)
         try:
             _acquire(lock_fh, lock_timeout_s, on_wait, self.path)
@@ -200,7 +209,9 @@ class Store:
                 yield w
             finally:
                 w.cleanup()
-                if created and not self.exists:   # nothing was committed to a new store: leave no trace
+                if (
+                    created and not self.exists
+                ):  # nothing was committed to a new store: leave no trace
                     shutil.rmtree(self.path, ignore_errors=True)
         finally:
             lock_fh.close()
@@ -220,7 +231,9 @@ def _acquire(fh: Any, timeout_s: float, on_wait: Any, path: Path) -> None:
             if time.monotonic() >= deadline:
                 raise StoreLockedError(
                     f"another rdcost process is writing to this store (waited {timeout_s:.0f} s)",
-                    path=str(path), hint="wait for it to finish, or use another --store") from None
+                    path=str(path),
+                    hint="wait for it to finish, or use another --store",
+                ) from None
             time.sleep(0.2)
 
 
@@ -236,7 +249,7 @@ class StoreWriter:
         self._seq = 0
         self._inputs: list[InputRecord] = []
         self._reject_files: list[tuple[Path, Path]] = []
-        self._precounted: set[str] = set()    # keys of merged rows whose stats are counted already
+        self._precounted: set[str] = set()  # keys of merged rows whose stats are counted already
         self._cleanup_orphans()
 
     def _cleanup_orphans(self) -> None:
@@ -304,8 +317,12 @@ class StoreWriter:
             staged = self._staged.get(part, [])
             old_rel = by_partition.get(part, [])
             old_paths = [self.store.path / r for r in old_rel]
-            n_rows = sum(int(files[r].get("rows", 0)) for r in old_rel) + self._staged_rows.get(part, 0)
-            for merged in self._merged_buckets(old_paths, staged, n_rows, now, stats, drop.get(part, set())):
+            n_rows = sum(int(files[r].get("rows", 0)) for r in old_rel) + self._staged_rows.get(
+                part, 0
+            )
+            for merged in self._merged_buckets(
+                old_paths, staged, n_rows, now, stats, drop.get(part, set())
+            ):
                 rel = f"jobs/{part}/part-{uuid.uuid4().hex}.parquet"
                 out = self.store.path / rel
                 out.parent.mkdir(parents=True, exist_ok=True)
@@ -338,13 +355,18 @@ class StoreWriter:
         self._reject_files.clear()
         return stats
 
-    def _consolidate(self, by_partition: dict[str, list[str]], now: pd.Timestamp,
-                     stats: UpsertStats) -> dict[str, set[str]]:
+    def _consolidate(
+        self, by_partition: dict[str, list[str]], now: pd.Timestamp, stats: UpsertStats
+    ) -> dict[str, set[str]]:
         """Bring the records of one job together (:mod:`rdcost.jobtable.consolidate`): the
         merged rows are staged again, their staged and stored versions taken out; returns
         partition -> stored keys to drop."""
-        con = consolidate({part: [self.store.path / r for r in rels] for part, rels in by_partition.items()},
-                          self._staged, _read_staged, now)
+        con = consolidate(
+            {part: [self.store.path / r for r in rels] for part, rels in by_partition.items()},
+            self._staged,
+            _read_staged,
+            now,
+        )
         stats.notes.extend(con.notes)
         if con.moved is None:
             return con.drop
@@ -372,15 +394,24 @@ class StoreWriter:
         self.add(con.moved)
         return con.drop
 
-    def _merged_buckets(self, old_paths: list[Path], staged: list[Path], n_rows: int,
-                        now: pd.Timestamp, stats: UpsertStats, drop: set[str]) -> Iterator[pa.Table]:
+    def _merged_buckets(
+        self,
+        old_paths: list[Path],
+        staged: list[Path],
+        n_rows: int,
+        now: pd.Timestamp,
+        stats: UpsertStats,
+        drop: set[str],
+    ) -> Iterator[pa.Table]:
         """The merged rows of one partition, as one table or, past :data:`MAX_FILE_ROWS`,
         several (rows spread by a hash of their record key, so a key's old and new rows
         meet in the same bucket). Memory: about one bucket, whatever the partition's size."""
         n_buckets = max(1, -(-n_rows // MAX_FILE_ROWS))
         if n_buckets == 1:
             old = _without(_read_files(old_paths), drop)
-            new = pa.concat_tables([_read_staged(p) for p in staged] or [schema.ARROW_SCHEMA.empty_table()])
+            new = pa.concat_tables(
+                [_read_staged(p) for p in staged] or [schema.ARROW_SCHEMA.empty_table()]
+            )
             yield _merge(old, new, now, stats, self._precounted)
             return
         spill = self.staging / f"buckets-{uuid.uuid4().hex}"
@@ -396,10 +427,17 @@ class StoreWriter:
                 written.setdefault((kind, int(b)), []).append(out)
             del table
         for b in range(n_buckets):
-            old = _without(pa.concat_tables([_read_staged(p) for p in written.get(("old", b), [])]
-                                            or [schema.ARROW_SCHEMA.empty_table()]), drop)
-            new = pa.concat_tables([_read_staged(p) for p in written.get(("new", b), [])]
-                                   or [schema.ARROW_SCHEMA.empty_table()])
+            old = _without(
+                pa.concat_tables(
+                    [_read_staged(p) for p in written.get(("old", b), [])]
+                    or [schema.ARROW_SCHEMA.empty_table()]
+                ),
+                drop,
+            )
+            new = pa.concat_tables(
+                [_read_staged(p) for p in written.get(("new", b), [])]
+                or [schema.ARROW_SCHEMA.empty_table()]
+            )
             if old.num_rows or new.num_rows:
                 yield _merge(old, new, now, stats, self._precounted)
         shutil.rmtree(spill, ignore_errors=True)
@@ -425,25 +463,35 @@ def _split_by_partition(table: pa.Table) -> list[tuple[str, pa.Table]]:
     built once per partition, never per row.
     """
     t = pc.coalesce(table["submit_time"], table["start_time"], table["end_time"])
-    ym = pc.fill_null(pc.add(pc.multiply(pc.year(t), 100), pc.month(t)), -1).to_numpy(zero_copy_only=False)
+    ym = pc.fill_null(pc.add(pc.multiply(pc.year(t), 100), pc.month(t)), -1).to_numpy(
+        zero_copy_only=False
+    )
     src = pc.dictionary_encode(pc.fill_null(table["source"].combine_chunks(), "unknown"))
     codes = src.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     names = src.dictionary.to_pylist()
-    combined = codes * 1_000_000 + (ym + 1)          # yyyymm + 1 < 10**6; 0 = no time
+    combined = codes * 1_000_000 + (ym + 1)  # yyyymm + 1 < 10**6; 0 = no time
     uniq, first = np.unique(combined, return_index=True)
     out = []
     for u in uniq[np.argsort(first)]:
         code, m = divmod(int(u), 1_000_000)
         month = "unknown" if m == 0 else f"{(m - 1) // 100:04d}-{(m - 1) % 100:02d}"
         mask = combined == u
-        out.append((f"source={names[code]}/month={month}",
-                    table if mask.all() else table.filter(pa.array(mask))))
+        out.append(
+            (
+                f"source={names[code]}/month={month}",
+                table if mask.all() else table.filter(pa.array(mask)),
+            )
+        )
     return out
 
 
 def _write_ipc(table: pa.Table, path: Path) -> None:
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(
-            sink, schema.ARROW_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
+    with (
+        pa.OSFile(str(path), "wb") as sink,
+        pa.ipc.new_file(
+            sink, schema.ARROW_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4")
+        ) as w,
+    ):
         w.write_table(table)
 
 
@@ -475,11 +523,18 @@ def _without(table: pa.Table, keys: set[str]) -> pa.Table:
     """The rows of ``table`` whose record key is not in ``keys``."""
     if not keys or not table.num_rows:
         return table
-    return table.filter(pc.invert(pc.is_in(table["record_key"], value_set=pa.array(sorted(keys), pa.string()))))
+    return table.filter(
+        pc.invert(pc.is_in(table["record_key"], value_set=pa.array(sorted(keys), pa.string())))
+    )
 
 
-def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats,
-           precounted: set[str] = frozenset()) -> pa.Table:
+def _merge(
+    old: pa.Table,
+    new: pa.Table,
+    now: pd.Timestamp,
+    stats: UpsertStats,
+    precounted: set[str] = frozenset(),
+) -> pa.Table:
     """Upsert ``new`` into ``old`` by record_key (see the module doc for the rules).
 
     Versions of one key are merged field by field (:mod:`rdcost.jobtable.record_merge`).
@@ -487,23 +542,38 @@ def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats,
     converted to pandas as a whole; only rows whose key repeats are. Rows whose key is
     in ``precounted`` were counted when they were brought together (consolidate).
     """
-    new = new.set_column(new.schema.get_field_index("ingested_time"), "ingested_time",
-                         pa.array(np.full(new.num_rows, now.value // 1000, dtype="int64"),
-                                  pa.int64()).cast(schema.TS))
+    new = new.set_column(
+        new.schema.get_field_index("ingested_time"),
+        "ingested_time",
+        pa.array(np.full(new.num_rows, now.value // 1000, dtype="int64"), pa.int64()).cast(
+            schema.TS
+        ),
+    )
     new = _fold_duplicates(new, stats)
     keys = new["record_key"]
-    is_old = pc.is_in(keys, value_set=old["record_key"]).to_numpy(zero_copy_only=False) if old.num_rows \
+    is_old = (
+        pc.is_in(keys, value_set=old["record_key"]).to_numpy(zero_copy_only=False)
+        if old.num_rows
         else np.zeros(new.num_rows, dtype=bool)
-    counted = pc.is_in(keys, value_set=pa.array(sorted(precounted), pa.string())).to_numpy(
-        zero_copy_only=False) if precounted else np.zeros(new.num_rows, dtype=bool)
+    )
+    counted = (
+        pc.is_in(keys, value_set=pa.array(sorted(precounted), pa.string())).to_numpy(
+            zero_copy_only=False
+        )
+        if precounted
+        else np.zeros(new.num_rows, dtype=bool)
+    )
     stats.n_new += int((~is_old & ~counted).sum())
     upd_at = np.flatnonzero(is_old)
     if not len(upd_at):
         out = pa.concat_tables([old, new]) if old.num_rows else new
     else:
         upd = schema.to_pandas(new.take(upd_at))
-        prev = schema.to_pandas(old.take(pc.index_in(pa.array(upd["record_key"], pa.string()),
-                                                     value_set=old["record_key"])))
+        prev = schema.to_pandas(
+            old.take(
+                pc.index_in(pa.array(upd["record_key"], pa.string()), value_set=old["record_key"])
+            )
+        )
         merged = merge_versions(prev, upd)
         same = _row_hash(prev).to_numpy() == _row_hash(merged).to_numpy()
         prev_final, upd_final = _is_final(prev), _is_final(upd)
@@ -513,10 +583,15 @@ def _merge(old: pa.Table, new: pa.Table, now: pd.Timestamp, stats: UpsertStats,
         stats.n_updated += int((~same).sum())
         stats.project_moves.update(moves(prev["project"], upd["project"]))
         changed = merged[~same].assign(ingested_time=now)
-        kept_old = old.filter(pc.invert(pc.is_in(old["record_key"],
-                                                 value_set=pa.array(changed["record_key"], pa.string()))))
+        kept_old = old.filter(
+            pc.invert(
+                pc.is_in(old["record_key"], value_set=pa.array(changed["record_key"], pa.string()))
+            )
+        )
         out = pa.concat_tables([kept_old, new.filter(pa.array(~is_old)), schema.to_arrow(changed)])
-    order = pc.sort_indices(out, sort_keys=[("submit_time", "ascending"), ("record_key", "ascending")])
+    order = pc.sort_indices(
+        out, sort_keys=[("submit_time", "ascending"), ("record_key", "ascending")]
+    )
     return out.take(order).combine_chunks()
 
 
@@ -526,7 +601,11 @@ def _fold_duplicates(new: pa.Table, stats: UpsertStats) -> pa.Table:
     n_rows = new.num_rows
     if not n_rows:
         return new
-    counts = pa.table({"k": new["record_key"]}).group_by("k", use_threads=False).aggregate([("k", "count")])
+    counts = (
+        pa.table({"k": new["record_key"]})
+        .group_by("k", use_threads=False)
+        .aggregate([("k", "count")])
+    )
     repeated = counts.filter(pc.greater(counts["k_count"], 1))["k"]
     if not len(repeated):
         return new

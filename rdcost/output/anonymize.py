@@ -25,9 +25,14 @@ SALT_ENV = "RDCOST_ANON_SALT"
 SALT_FILE = "anon_salt"
 
 #: column -> token prefix. Project is anonymized where it names an account.
-COLUMNS = {"user": "user", "account": "acct", "node_list": "node",
-           # record keys name the W&B entity or cluster; paths often name a home directory
-           "record_key": "key", "source_file": "file"}
+COLUMNS = {
+    "user": "user",
+    "account": "acct",
+    "node_list": "node",
+    # record keys name the W&B entity or cluster; paths often name a home directory
+    "record_key": "key",
+    "source_file": "file",
+}
 
 
 def load_salt(store_dir: Path) -> str:
@@ -96,11 +101,18 @@ def anonymize_searches(table: pd.DataFrame, salt: str, account_projects: set) ->
     ``group_members``) with users, names and search ids (which contain a user and a name stem)
     replaced by tokens; ``account_projects``: the projects that are just an account."""
     t = table.copy()
-    for col, prefix in (("user", "user"), ("name", "job"), ("job_name", "job"), ("search_id", "search")):
+    for col, prefix in (
+        ("user", "user"),
+        ("name", "job"),
+        ("job_name", "job"),
+        ("search_id", "search"),
+    ):
         if col in t:
             uniq = t[col].dropna().unique()
             if col == "user":  # a search may list several users: a,b
-                mapping = {v: ",".join(token(u, prefix, salt) for u in str(v).split(",")) for v in uniq}
+                mapping = {
+                    v: ",".join(token(u, prefix, salt) for u in str(v).split(",")) for v in uniq
+                }
             else:
                 mapping = {v: token(str(v), prefix, salt) for v in uniq}
             t[col] = t[col].map(mapping)

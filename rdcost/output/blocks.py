@@ -81,29 +81,61 @@ class Table:
                 raise ValueError(f"a row of {len(row)} cells under {len(self.columns)} columns")
 
     @classmethod
-    def of(cls, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Iterable[str] = (),
-           breakable: Iterable[str] = (), max_width: int | None = None) -> Table:
+    def of(
+        cls,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        right: Iterable[str] = (),
+        breakable: Iterable[str] = (),
+        max_width: int | None = None,
+    ) -> Table:
         """A table from rows of cells (a missing cell shows empty)."""
-        return cls(tuple(columns), tuple(tuple(cell(v) for v in r) for r in rows), frozenset(right),
-                   frozenset(breakable), max_width)
+        return cls(
+            tuple(columns),
+            tuple(tuple(cell(v) for v in r) for r in rows),
+            frozenset(right),
+            frozenset(breakable),
+            max_width,
+        )
 
     @classmethod
-    def from_records(cls, records: Sequence[Mapping[str, Any]], *, right: Iterable[str] = (),
-                     breakable: Iterable[str] = ()) -> Table:
+    def from_records(
+        cls,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        right: Iterable[str] = (),
+        breakable: Iterable[str] = (),
+    ) -> Table:
         """A table from dicts of column -> display string (columns in first-seen order)."""
         columns = list(dict.fromkeys(k for r in records for k in r))
-        return cls.of(columns, ([r.get(c) for c in columns] for r in records), right=right, breakable=breakable)
+        return cls.of(
+            columns,
+            ([r.get(c) for c in columns] for r in records),
+            right=right,
+            breakable=breakable,
+        )
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, *, max_width: int | None = None, raw: bool = False) -> Table:
+    def from_frame(
+        cls, df: pd.DataFrame, *, max_width: int | None = None, raw: bool = False
+    ) -> Table:
         """A listing of a data frame: numeric columns aligned right; cells shown by
         :func:`rdcost.output.numbers.data_value` (``raw``: as the values' own text, as CSV shows them)."""
-        numeric = [c for c in df.columns
-                   if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+        numeric = [
+            c
+            for c in df.columns
+            if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+        ]
         show = cell if raw else data_value
         rows = (tuple(show(v) for v in r) for r in df.itertuples(index=False, name=None))
-        return cls(tuple(str(c) for c in df.columns), tuple(rows), frozenset(map(str, numeric)),
-                   frozenset(), max_width)
+        return cls(
+            tuple(str(c) for c in df.columns),
+            tuple(rows),
+            frozenset(map(str, numeric)),
+            frozenset(),
+            max_width,
+        )
 
 
 def cell(v: Any) -> str:
@@ -153,4 +185,8 @@ class Document:
     generator: str = f"rdcost {__version__}"
 
     def tables(self) -> list[Table]:
-        return [b if isinstance(b, Table) else b.table for b in self.blocks if isinstance(b, Table | Details)]
+        return [
+            b if isinstance(b, Table) else b.table
+            for b in self.blocks
+            if isinstance(b, Table | Details)
+        ]

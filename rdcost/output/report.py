@@ -37,7 +37,10 @@ def _check(path: Path, kinds: Sequence[str]) -> None:
         raise UsageError(f"a report file must end in {', '.join(SUFFIXES)}", value=str(path))
     unknown = [k for k in kinds if k not in REPORT_PLOTS]
     if unknown:
-        raise UsageError(f"not a report plot: {', '.join(unknown)}", hint=f"report plots: {', '.join(REPORT_PLOTS)}")
+        raise UsageError(
+            f"not a report plot: {', '.join(unknown)}",
+            hint=f"report plots: {', '.join(REPORT_PLOTS)}",
+        )
 
 
 def _drawable(ctx: ProjectAnalysis, kinds: Sequence[str], tuning_reason: str | None) -> list[str]:
@@ -51,9 +54,16 @@ def _drawable(ctx: ProjectAnalysis, kinds: Sequence[str], tuning_reason: str | N
     return out
 
 
-def write_report(ctx: ProjectAnalysis, path: Path | str, *, kinds: Sequence[str] = tuple(REPORT_PLOTS),
-                 command: str | None = None, params: TuningParams | None = None, final_job: str | None = None,
-                 generated: str | None = None) -> Path:
+def write_report(
+    ctx: ProjectAnalysis,
+    path: Path | str,
+    *,
+    kinds: Sequence[str] = tuple(REPORT_PLOTS),
+    command: str | None = None,
+    params: TuningParams | None = None,
+    final_job: str | None = None,
+    generated: str | None = None,
+) -> Path:
     """Write the report to ``path``: ``.html``/``.htm`` (self-contained) or ``.md`` (plots in
     ``<stem>_files/``). Returns the path. ``params`` (how the tuning is analyzed) and ``final_job``
     as in :func:`rdcost.output.statement.statement`."""

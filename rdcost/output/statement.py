@@ -68,7 +68,7 @@ class TuningStatement:
     metric: str | None = None
     goal: str | None = None
     metric_rule: str | None = None
-    items: list[tuple[str, str]] = field(default_factory=list)   # (label, sentence)
+    items: list[tuple[str, str]] = field(default_factory=list)  # (label, sentence)
     method: str | None = None
     n_runs_with_config: int = 0
     n_configurations: int | None = None
@@ -112,7 +112,10 @@ class Statement:
 
 # -- tuning ------------------------------------------------------------------------------
 
-def tuning_analysis(ctx: ProjectAnalysis, params: TuningParams | None = None) -> tuple[TuningResult | None, str | None]:
+
+def tuning_analysis(
+    ctx: ProjectAnalysis, params: TuningParams | None = None
+) -> tuple[TuningResult | None, str | None]:
     """The tuning analysis of the context and, when it says nothing for the paper, why.
 
     A metric that cannot be picked without being named (several candidates, only a test
@@ -125,41 +128,69 @@ def tuning_analysis(ctx: ProjectAnalysis, params: TuningParams | None = None) ->
     except MetricError as exc:
         if p.metric is not None or p.hyperparameters or p.seed_keys:
             raise
-        why = exc.message + (f": {exc.value}" if exc.value else "") + (f" ({exc.hint})" if exc.hint else "")
+        why = (
+            exc.message
+            + (f": {exc.value}" if exc.value else "")
+            + (f" ({exc.hint})" if exc.hint else "")
+        )
         return None, f"not available: {why}"
     if t.metric is None:
-        return t, ("not available: no run reports a metric (ingest the project's W&B or MLflow runs; "
-                   "runs that name their Slurm job are linked to it)")
+        return t, (
+            "not available: no run reports a metric (ingest the project's W&B or MLflow runs; "
+            "runs that name their Slurm job are linked to it)"
+        )
     if not t.searches:
         return t, f"not available: no run that reports {t.metric} is in a grid search"
     if not t.totals["n_searches_with_result"]:
-        return t, f"not available: no search has a run with a result ({t.method['results_from']} reporting {t.metric})"
+        return (
+            t,
+            f"not available: no search has a run with a result ({t.method['results_from']} reporting {t.metric})",
+        )
     return t, None
 
 
 def tuning_statement(t: TuningResult | None, reason: str | None = None) -> TuningStatement:
     """The card's part of a tuning analysis (``reason``: why it is not available, if so)."""
-    configs = {} if t is None else {"n_runs_with_config": t.totals["n_runs_with_config"],
-                                    "n_configurations": t.totals["n_configurations"] or None}
+    configs = (
+        {}
+        if t is None
+        else {
+            "n_runs_with_config": t.totals["n_runs_with_config"],
+            "n_configurations": t.totals["n_configurations"] or None,
+        }
+    )
     if t is None or reason is not None:
         return TuningStatement(False, reason or "not available", **configs)
     m = t.method
-    method = (f"Tuning analysis (rdcost tuning, docs/tuning.md): metric {t.metric}, {t.metric_rule}; "
-              f"{'higher' if t.goal == 'max' else 'lower'} is better ({t.goal_rule}); results from "
-              f"{m['results_from']}. Sensitivity: main effects within each search (eta-squared: the share of the "
-              "metric's variance a hyperparameter's values explain; spread: max - min of the mean metric across "
-              "its values). Random search: random orders of each search's own runs, each run costing its "
-              f"GPU-hours, up to the first within {m['tolerance_text']} of the search's best (an oracle stopping "
-              f"rule); {integer(m['n_resamples'])} resamples per search, seed {m['resample_seed']}.")
+    method = (
+        f"Tuning analysis (rdcost tuning, docs/tuning.md): metric {t.metric}, {t.metric_rule}; "
+        f"{'higher' if t.goal == 'max' else 'lower'} is better ({t.goal_rule}); results from "
+        f"{m['results_from']}. Sensitivity: main effects within each search (eta-squared: the share of the "
+        "metric's variance a hyperparameter's values explain; spread: max - min of the mean metric across "
+        "its values). Random search: random orders of each search's own runs, each run costing its "
+        f"GPU-hours, up to the first within {m['tolerance_text']} of the search's best (an oracle stopping "
+        f"rule); {integer(m['n_resamples'])} resamples per search, seed {m['resample_seed']}."
+    )
     if t.is_role_guessed:
-        method += (" Which logged values are hyperparameters and which are metrics was told from their names "
-                   "(the export does not say).")
+        method += (
+            " Which logged values are hyperparameters and which are metrics was told from their names "
+            "(the export does not say)."
+        )
     items = [(TUNING_ITEMS[k], text) for k, text in t.statement_items() if k in TUNING_ITEMS]
-    return TuningStatement(True, None, metric=t.metric, goal=t.goal, metric_rule=t.metric_rule, items=items,
-                           method=method, **configs)
+    return TuningStatement(
+        True,
+        None,
+        metric=t.metric,
+        goal=t.goal,
+        metric_rule=t.metric_rule,
+        items=items,
+        method=method,
+        **configs,
+    )
 
 
 # -- the statement ---------------------------------------------------------------------
+
 
 def _hardware(n_gpus: Any, gpu_type: Any) -> str:
     n = "unknown number of" if pd.isna(n_gpus) else given(float(n_gpus))
@@ -167,7 +198,9 @@ def _hardware(n_gpus: Any, gpu_type: Any) -> str:
     return f"{n} × {t}"
 
 
-def _final_model(ctx: ProjectAnalysis, final_job: str | None) -> tuple[str, str | None, float | None, float | None]:
+def _final_model(
+    ctx: ProjectAnalysis, final_job: str | None
+) -> tuple[str, str | None, float | None, float | None]:
     cj, c = ctx.jobs, ctx.costs
     if final_job is not None:
         hit = pd.Series(False, index=cj.index)
@@ -176,27 +209,47 @@ def _final_model(ctx: ProjectAnalysis, final_job: str | None) -> tuple[str, str 
         if not hit.any():
             raise UsageError(f"no job or run with id {final_job!r} in these jobs", value=final_job)
         if hit.sum() > 1:
-            raise UsageError(f"{int(hit.sum())} jobs have the id {final_job!r}; give the display job id "
-                             "(e.g. 123_4) or a run id", value=final_job)
+            raise UsageError(
+                f"{int(hit.sum())} jobs have the id {final_job!r}; give the display job id "
+                "(e.g. 123_4) or a run id",
+                value=final_job,
+            )
         i = hit[hit].index[0]
         el = c.at[i, "elapsed_s"]
         gh = c.at[i, "gpu_hours"]
-        return (f"job {final_job}", _hardware(cj.at[i, "n_gpus"], cj.at[i, "gpu_type"]),
-                None if pd.isna(el) else float(el) / 3600, None if pd.isna(gh) else float(gh))
-    done = cj["state"].astype("string").eq("COMPLETED").fillna(False).astype(bool) & (c["gpu_hours"] > 0)
+        return (
+            f"job {final_job}",
+            _hardware(cj.at[i, "n_gpus"], cj.at[i, "gpu_type"]),
+            None if pd.isna(el) else float(el) / 3600,
+            None if pd.isna(gh) else float(gh),
+        )
+    done = cj["state"].astype("string").eq("COMPLETED").fillna(False).astype(bool) & (
+        c["gpu_hours"] > 0
+    )
     gh = c.loc[done, "gpu_hours"].dropna()
     if gh.empty:
         return "no completed job with GPU time", None, None, None
     final = gh[gh >= gh.quantile(FINAL_SIZE_QUANTILE)].index
-    hw = pd.Series([_hardware(n, t) for n, t in zip(cj.loc[final, "n_gpus"], cj.loc[final, "gpu_type"],
-                                                       strict=True)]).value_counts()
+    hw = pd.Series(
+        [
+            _hardware(n, t)
+            for n, t in zip(cj.loc[final, "n_gpus"], cj.loc[final, "gpu_type"], strict=True)
+        ]
+    ).value_counts()
     top = hw.index[0]
-    rule = (f"medians of the {integer(len(final))} final-size runs, the COMPLETED jobs at or above the "
-            f"{_ordinal(FINAL_SIZE_QUANTILE)} percentile of completed jobs' GPU-hours")
+    rule = (
+        f"medians of the {integer(len(final))} final-size runs, the COMPLETED jobs at or above the "
+        f"{_ordinal(FINAL_SIZE_QUANTILE)} percentile of completed jobs' GPU-hours"
+    )
     if len(hw) > 1:
         rule += f" ({pct(hw.iloc[0] / hw.sum(), 0)} of them on this hardware)"
     hardware = top
-    return (rule, hardware, float(c.loc[final, "elapsed_s"].median()) / 3600, float(gh.loc[final].median()))
+    return (
+        rule,
+        hardware,
+        float(c.loc[final, "elapsed_s"].median()) / 3600,
+        float(gh.loc[final].median()),
+    )
 
 
 def _ordinal(q: float) -> str:
@@ -205,8 +258,13 @@ def _ordinal(q: float) -> str:
     return f"{n}{suffix}"
 
 
-def statement(ctx: ProjectAnalysis, *, params: TuningParams | None = None, final_job: str | None = None,
-              tuning: tuple[TuningResult | None, str | None] | None = None) -> Statement:
+def statement(
+    ctx: ProjectAnalysis,
+    *,
+    params: TuningParams | None = None,
+    final_job: str | None = None,
+    tuning: tuple[TuningResult | None, str | None] | None = None,
+) -> Statement:
     """The compute statement of the context's jobs (see the module doc for every rule).
 
     ``params``: how the tuning is analyzed (the metric, ...); ``tuning``: the result of
@@ -218,23 +276,38 @@ def statement(ctx: ProjectAnalysis, *, params: TuningParams | None = None, final
     sgh = ctx.costs.loc[in_search, "gpu_hours"]
     om = s.assumptions.get("one_model_gpu_hours")
     return Statement(
-        project=ctx.project, rdcost_version=__version__, assumptions_name=s.assumptions["name"],
-        assumptions_text=assumptions_brief(s), final_model_rule=rule, final_model_hardware=hw,
-        final_model_hours=hours, final_model_gpu_hours=fgh,
+        project=ctx.project,
+        rdcost_version=__version__,
+        assumptions_name=s.assumptions["name"],
+        assumptions_text=assumptions_brief(s),
+        final_model_rule=rule,
+        final_model_hardware=hw,
+        final_model_hours=hours,
+        final_model_gpu_hours=fgh,
         one_model_gpu_hours=s.one_model_gpu_hours,
         one_model_source=None if om is None else f"{om['origin']}: {om['source']}",
-        n_jobs=s.n_jobs, gpu_hours=s.gpu_hours, gpu_days=s.gpu_days, span_days=s.span_days,
-        first_start_time=s.first_start_time, last_end_time=s.last_end_time,
-        gpu_type_share=dict(s.gpu_type_share), n_grid_searches=s.n_grid_searches,
+        n_jobs=s.n_jobs,
+        gpu_hours=s.gpu_hours,
+        gpu_days=s.gpu_days,
+        span_days=s.span_days,
+        first_start_time=s.first_start_time,
+        last_end_time=s.last_end_time,
+        gpu_type_share=dict(s.gpu_type_share),
+        n_grid_searches=s.n_grid_searches,
         n_jobs_in_grid_searches=s.n_jobs_in_grid_searches,
         grid_search_gpu_hours=None if sgh.isna().any() else float(sgh.sum()),
-        energy_kwh=s.energy_kwh, co2e_kg=s.co2e_kg, co2e_lbs=s.co2e_lbs,
-        cloud_usd_low=s.cloud_usd_low, cloud_usd_high=s.cloud_usd_high,
+        energy_kwh=s.energy_kwh,
+        co2e_kg=s.co2e_kg,
+        co2e_lbs=s.co2e_lbs,
+        cloud_usd_low=s.cloud_usd_low,
+        cloud_usd_high=s.cloud_usd_high,
         tuning=tuning_statement(*(tuning if tuning is not None else tuning_analysis(ctx, params))),
-        inputs=[{"path": r.path, "sha256": r.sha256, "format": r.format} for r in ctx.inputs])
+        inputs=[{"path": r.path, "sha256": r.sha256, "format": r.format} for r in ctx.inputs],
+    )
 
 
 # -- printing ----------------------------------------------------------------------------
+
 
 def to_markdown(st: Statement) -> str:
     """The statement in Markdown, readable as it is (text from the logs escaped)."""

@@ -20,20 +20,36 @@ def assumptions_brief(s: Summary) -> str:
         if is_unknown(lo) or is_unknown(hi):
             prices.append(f"{p['gpu_key']} unknown")
             continue
-        when = p["price_as_of_low"] if p["price_as_of_low"] == p["price_as_of_high"] else \
-            f"{p['price_as_of_low']}/{p['price_as_of_high']}"
-        prices.append(f"{usd_rate(lo)}-{usd_rate(hi)} per GPU-hour ({p['price_key']}, {p['price_provider']} "
-                      f"{p['pricing_model_low']} to {p['pricing_model_high']}, as of {when})")
-    power = [f"{given(p['power_w'])} W per GPU ({p['basis']})" if not is_unknown(p["power_w"])
-             else f"{p['gpu_key']} power unknown" for p in a["power"]]
+        when = (
+            p["price_as_of_low"]
+            if p["price_as_of_low"] == p["price_as_of_high"]
+            else f"{p['price_as_of_low']}/{p['price_as_of_high']}"
+        )
+        prices.append(
+            f"{usd_rate(lo)}-{usd_rate(hi)} per GPU-hour ({p['price_key']}, {p['price_provider']} "
+            f"{p['pricing_model_low']} to {p['pricing_model_high']}, as of {when})"
+        )
+    power = [
+        f"{given(p['power_w'])} W per GPU ({p['basis']})"
+        if not is_unknown(p["power_w"])
+        else f"{p['gpu_key']} power unknown"
+        for p in a["power"]
+    ]
     c, pue, el = a["carbon"], a["pue"], a["electricity_usd_per_kwh"]
     parts = [f"{a['name']} assumptions"]
     if prices:
         parts.append("cloud " + "; ".join(dict.fromkeys(prices)))
     if power:
         parts.append(", ".join(dict.fromkeys(power)))
-    parts.append(f"PUE {given(pue['value'])}" + (f" (as of {pue['as_of']})" if pue.get("as_of") else ""))
-    parts.append(f"{significant(c['kg_co2e_per_kwh'], 4)} kg CO2e/kWh ({c['region'] or 'region unknown'}, "
-                 f"{c['year'] or 'year unknown'})")
-    parts.append(f"electricity {usd_rate(el['value'])}/kWh" + (f" (as of {el['as_of']})" if el.get("as_of") else ""))
+    parts.append(
+        f"PUE {given(pue['value'])}" + (f" (as of {pue['as_of']})" if pue.get("as_of") else "")
+    )
+    parts.append(
+        f"{significant(c['kg_co2e_per_kwh'], 4)} kg CO2e/kWh ({c['region'] or 'region unknown'}, "
+        f"{c['year'] or 'year unknown'})"
+    )
+    parts.append(
+        f"electricity {usd_rate(el['value'])}/kWh"
+        + (f" (as of {el['as_of']})" if el.get("as_of") else "")
+    )
     return "; ".join(parts)

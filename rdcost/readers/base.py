@@ -34,20 +34,22 @@ SAMPLE_BYTES = 256 * 1024
 class ParseOptions:
     """What a user can tell a parser (each maps to an ``rdcost ingest`` option)."""
 
-    tz: str = "UTC"                        # --tz: zone of naive timestamps in the file
-    time_format: str | None = None         # --time-format: standard, relative or a strftime format
-    export_time: pd.Timestamp | None = None  # --export-time: when the file was exported (relative times)
-    fields: list[str] | None = None        # --fields: column names of a header-less file
-    delimiter: str | None = None           # --delimiter: field separator of delimited text
-    cluster: str | None = None             # --cluster: where the file does not say
-    project: str | None = None             # --project: tag for everything ingested
-    on_bad_row: OnBadRow = "skip"          # --on-bad-row
-    gpus_per_run: float | None = None      # --gpus-per-run (W&B/MLflow/CSV without GPU info)
-    gpu_type: str | None = None            # --gpu-type
-    dayfirst: bool | None = None           # --dayfirst/--monthfirst for ambiguous CSV dates
+    tz: str = "UTC"  # --tz: zone of naive timestamps in the file
+    time_format: str | None = None  # --time-format: standard, relative or a strftime format
+    export_time: pd.Timestamp | None = (
+        None  # --export-time: when the file was exported (relative times)
+    )
+    fields: list[str] | None = None  # --fields: column names of a header-less file
+    delimiter: str | None = None  # --delimiter: field separator of delimited text
+    cluster: str | None = None  # --cluster: where the file does not say
+    project: str | None = None  # --project: tag for everything ingested
+    on_bad_row: OnBadRow = "skip"  # --on-bad-row
+    gpus_per_run: float | None = None  # --gpus-per-run (W&B/MLflow/CSV without GPU info)
+    gpu_type: str | None = None  # --gpu-type
+    dayfirst: bool | None = None  # --dayfirst/--monthfirst for ambiguous CSV dates
     column_map: dict[str, str] = field(default_factory=dict)  # --map canonical=theirs
-    chunk_rows: int = 200_000              # records per chunk (bounded memory)
-    now: pd.Timestamp | None = None        # reference "now" for sanity checks (tests)
+    chunk_rows: int = 200_000  # records per chunk (bounded memory)
+    now: pd.Timestamp | None = None  # reference "now" for sanity checks (tests)
 
 
 @dataclass
@@ -63,8 +65,14 @@ class Rejected:
     text: str | None = None
 
     def to_error(self) -> ParseError:
-        return ParseError(self.reason, path=self.path, line=self.line, column=self.column,
-                          value=self.value, expected=self.expected)
+        return ParseError(
+            self.reason,
+            path=self.path,
+            line=self.line,
+            column=self.column,
+            value=self.value,
+            expected=self.expected,
+        )
 
     def location(self) -> str:
         return f"{self.path}:{self.line}" if self.line is not None else self.path
@@ -74,16 +82,16 @@ class Rejected:
 class Chunk:
     """A batch of parsed job rows and the accounting of the records behind them."""
 
-    jobs: pd.DataFrame                      # partial job-table frame (schema.conform applies)
-    n_records: int                          # input records consumed by this chunk
-    n_folded: int = 0                       # step records folded into their allocation
-    n_merged: int = 0                       # duplicate records merged into another in this file
-    n_ignored: int = 0                      # comment/blank/separator lines that are not records
+    jobs: pd.DataFrame  # partial job-table frame (schema.conform applies)
+    n_records: int  # input records consumed by this chunk
+    n_folded: int = 0  # step records folded into their allocation
+    n_merged: int = 0  # duplicate records merged into another in this file
+    n_ignored: int = 0  # comment/blank/separator lines that are not records
     rejected: list[Rejected] = field(default_factory=list)
-    format_detail: str | None = None        # e.g. "sacct-json/v0.0.40"
-    bytes_done: int | None = None           # input bytes consumed so far (progress bar)
-    n_inferred: int = 0                     # of the job rows: allocations inferred from their steps
-    notes: list[str] = field(default_factory=list)   # what the reader could not do, for the report
+    format_detail: str | None = None  # e.g. "sacct-json/v0.0.40"
+    bytes_done: int | None = None  # input bytes consumed so far (progress bar)
+    n_inferred: int = 0  # of the job rows: allocations inferred from their steps
+    notes: list[str] = field(default_factory=list)  # what the reader could not do, for the report
 
     def check_accounting(self) -> None:
         total = len(self.jobs) + self.n_folded + self.n_merged + self.n_ignored + len(self.rejected)
@@ -91,7 +99,8 @@ class Chunk:
             raise AssertionError(
                 f"records unaccounted for: read {self.n_records}, stored {len(self.jobs)} + "
                 f"folded {self.n_folded} + merged {self.n_merged} + ignored {self.n_ignored} + "
-                f"rejected {len(self.rejected)} = {total}")
+                f"rejected {len(self.rejected)} = {total}"
+            )
 
 
 @dataclass
@@ -99,8 +108,8 @@ class Sample:
     """The head of a file, for sniffing."""
 
     path: Path
-    head: bytes                             # first SAMPLE_BYTES bytes
-    text: str                               # head decoded as UTF-8 with replacement, BOM removed
+    head: bytes  # first SAMPLE_BYTES bytes
+    text: str  # head decoded as UTF-8 with replacement, BOM removed
 
     @classmethod
     def read(cls, path: Path) -> Sample:
@@ -165,16 +174,27 @@ def reject_implausible(chunk: Chunk, path: str, opts: ParseOptions) -> None:
         return
     if isinstance(jobs, pd.DataFrame):
         view = jobs[list(_PLAUSIBILITY_COLUMNS)]
-    else:   # an Arrow table with the job schema
+    else:  # an Arrow table with the job schema
         from rdcost.jobtable.schema import to_pandas
+
         view = to_pandas(jobs.select(list(_PLAUSIBILITY_COLUMNS)))
     bad = _implausible(view, path, opts, chunk)
     if bad is not None:
-        chunk.jobs = (jobs[~bad].reset_index(drop=True) if isinstance(jobs, pd.DataFrame)
-                      else jobs.filter(pa.array(~bad)))
+        chunk.jobs = (
+            jobs[~bad].reset_index(drop=True)
+            if isinstance(jobs, pd.DataFrame)
+            else jobs.filter(pa.array(~bad))
+        )
 
 
-_PLAUSIBILITY_COLUMNS = ("state", "submit_time", "start_time", "end_time", "elapsed_s", "source_line")
+_PLAUSIBILITY_COLUMNS = (
+    "state",
+    "submit_time",
+    "start_time",
+    "end_time",
+    "elapsed_s",
+    "source_line",
+)
 
 
 def _implausible(jobs: pd.DataFrame, path: str, opts: ParseOptions, chunk: Chunk):
@@ -185,17 +205,40 @@ def _implausible(jobs: pd.DataFrame, path: str, opts: ParseOptions, chunk: Chunk
     latest = now + pd.Timedelta(seconds=FUTURE_SLACK_S)
     start, end = jobs["start_time"], jobs["end_time"]
     long_run = f"at most {MAX_RUN_S:,} s (366 days)"
-    checks = [(end < start, "end_time", end, "end before start", "an end time at or after the start time")]
+    checks = [
+        (end < start, "end_time", end, "end before start", "an end time at or after the start time")
+    ]
     for col in ("submit_time", "start_time", "end_time"):
-        checks.append((jobs[col] > latest, col, jobs[col], f"{col} is in the future",
-                       f"a time before {latest:%Y-%m-%dT%H:%M}Z (now + 1 day)"))
+        checks.append(
+            (
+                jobs[col] > latest,
+                col,
+                jobs[col],
+                f"{col} is in the future",
+                f"a time before {latest:%Y-%m-%dT%H:%M}Z (now + 1 day)",
+            )
+        )
     # an unfinished job's elapsed time is its time so far, computed at export:
     # kept as the log says (years of it is a Slurm "runaway" record)
     ended = ~jobs["state"].isin(list(UNFINISHED_STATES))
-    checks.append((ended & (jobs["elapsed_s"] > MAX_RUN_S), "elapsed_s", jobs["elapsed_s"],
-                   "run time of more than a year", long_run))
-    checks.append((ended & ((end - start).dt.total_seconds() > MAX_RUN_S), "end_time", end,
-                   "run time of more than a year", long_run + " after the start"))
+    checks.append(
+        (
+            ended & (jobs["elapsed_s"] > MAX_RUN_S),
+            "elapsed_s",
+            jobs["elapsed_s"],
+            "run time of more than a year",
+            long_run,
+        )
+    )
+    checks.append(
+        (
+            ended & ((end - start).dt.total_seconds() > MAX_RUN_S),
+            "end_time",
+            end,
+            "run time of more than a year",
+            long_run + " after the start",
+        )
+    )
     bad = pd.Series(False, index=jobs.index)
     found: list[tuple[int, Rejected]] = []
     lines = jobs["source_line"]
@@ -203,9 +246,19 @@ def _implausible(jobs: pd.DataFrame, path: str, opts: ParseOptions, chunk: Chunk
         new = mask.fillna(False).astype(bool) & ~bad
         for i in new[new].index:
             line = lines.at[i]
-            found.append((i, Rejected(path=str(path), line=None if pd.isna(line) else int(line),
-                                      reason=reason, column=column, value=_as_text(values.at[i]),
-                                      expected=expected)))
+            found.append(
+                (
+                    i,
+                    Rejected(
+                        path=str(path),
+                        line=None if pd.isna(line) else int(line),
+                        reason=reason,
+                        column=column,
+                        value=_as_text(values.at[i]),
+                        expected=expected,
+                    ),
+                )
+            )
         bad |= new
     if not found:
         return None

@@ -46,11 +46,11 @@ class Table:
     """A delimited file as text cells: one row per record, columns by position."""
 
     header: list[str]
-    cells: pd.DataFrame          # str cells ("" = empty), columns 0..len(header)-1
-    lines: np.ndarray            # 1-based first line of each row of ``cells``
+    cells: pd.DataFrame  # str cells ("" = empty), columns 0..len(header)-1
+    lines: np.ndarray  # 1-based first line of each row of ``cells``
     delimiter: str
     header_line: int
-    n_blank: int = 0             # blank lines (not records)
+    n_blank: int = 0  # blank lines (not records)
     bad: list[Rejected] = field(default_factory=list)  # rows with a wrong field count
 
     @property
@@ -86,9 +86,13 @@ def read_text(path: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ParseError("the file is not UTF-8 text", path=str(path), line=line,
-                         value=repr(raw[exc.start: exc.start + 8]),
-                         hint="save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+        raise ParseError(
+            "the file is not UTF-8 text",
+            path=str(path),
+            line=line,
+            value=repr(raw[exc.start : exc.start + 8]),
+            hint="save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+        ) from None
 
 
 def read_delimited(path: Path, delimiter: str | None = None) -> Table:
@@ -100,8 +104,10 @@ def read_delimited(path: Path, delimiter: str | None = None) -> Table:
     """
     text = read_text(path)
     if delimiter is not None and len(delimiter) != 1:
-        raise UsageError(f"--delimiter must be one character for a CSV/TSV table, got {delimiter!r}",
-                         hint="several-character delimiters are read in sacct text (--format sacct-parsable)")
+        raise UsageError(
+            f"--delimiter must be one character for a CSV/TSV table, got {delimiter!r}",
+            hint="several-character delimiters are read in sacct text (--format sacct-parsable)",
+        )
     if delimiter is None:
         first = next((ln for ln in text.splitlines() if ln.strip()), "")
         delimiter = detect_delimiter(first) or ","
@@ -126,29 +132,47 @@ def read_delimited(path: Path, delimiter: str | None = None) -> Table:
                     raise ParseError(
                         f"the header row has {len(header):,} columns, more than the "
                         f"{MAX_COLUMNS:,} rdcost reads: is the first line a header?",
-                        path=str(path), line=start, value=_line_text(row, delimiter),
+                        path=str(path),
+                        line=start,
+                        value=_line_text(row, delimiter),
                         hint="export fewer columns (the run table needs its name, state, "
-                             "times and config columns)")
+                        "times and config columns)",
+                    )
                 continue
             if len(row) != len(header):
-                bad.append(Rejected(
-                    path=str(path), line=start,
-                    reason=f"expected {len(header)} fields as in the header, found {len(row)}",
-                    text=delimiter.join(row)[:500]))
+                bad.append(
+                    Rejected(
+                        path=str(path),
+                        line=start,
+                        reason=f"expected {len(header)} fields as in the header, found {len(row)}",
+                        text=delimiter.join(row)[:500],
+                    )
+                )
                 continue
             rows.append(row)
             starts.append(start)
     except csv.Error as exc:
-        raise ParseError(f"unreadable delimited text: {exc}", path=str(path),
-                         line=reader.line_num) from None
+        raise ParseError(
+            f"unreadable delimited text: {exc}", path=str(path), line=reader.line_num
+        ) from None
     finally:
         csv.field_size_limit(limit)
     if header is None:
         raise ParseError("the file has no header row", path=str(path))
-    cells = pd.DataFrame(rows, columns=range(len(header)), dtype="str") if rows else \
-        pd.DataFrame({i: pd.Series([], dtype="str") for i in range(len(header))})
-    return Table(header=header, cells=cells, lines=np.asarray(starts, dtype=np.int64),
-                 delimiter=delimiter, header_line=header_line, n_blank=n_blank, bad=bad)
+    cells = (
+        pd.DataFrame(rows, columns=range(len(header)), dtype="str")
+        if rows
+        else pd.DataFrame({i: pd.Series([], dtype="str") for i in range(len(header))})
+    )
+    return Table(
+        header=header,
+        cells=cells,
+        lines=np.asarray(starts, dtype=np.int64),
+        delimiter=delimiter,
+        header_line=header_line,
+        n_blank=n_blank,
+        bad=bad,
+    )
 
 
 @dataclass
@@ -191,8 +215,14 @@ class RowErrors:
         self.value = pd.Series(pd.NA, index=index, dtype=object)
         self.expected = pd.Series(pd.NA, index=index, dtype=object)
 
-    def add(self, mask: pd.Series, column: str | None, values: pd.Series | None,
-            reason: str | pd.Series, expected: str | None = None) -> None:
+    def add(
+        self,
+        mask: pd.Series,
+        column: str | None,
+        values: pd.Series | None,
+        reason: str | pd.Series,
+        expected: str | None = None,
+    ) -> None:
         m = mask.fillna(False).astype(bool) & self.reason.isna()
         if not m.any():
             return
@@ -206,14 +236,22 @@ class RowErrors:
     def bad(self) -> pd.Series:
         return self.reason.notna()
 
-    def rejected(self, path: str, lines: pd.Series, text: pd.Series | None = None) -> list[Rejected]:
+    def rejected(
+        self, path: str, lines: pd.Series, text: pd.Series | None = None
+    ) -> list[Rejected]:
         out = []
         for i in self.reason.index[self.bad]:
-            out.append(Rejected(
-                path=path, line=_opt_int(lines.get(i)), reason=str(self.reason[i]),
-                column=_opt_str(self.column[i]), value=_opt_str(self.value[i]),
-                expected=_opt_str(self.expected[i]),
-                text=None if text is None else _opt_str(text.get(i))))
+            out.append(
+                Rejected(
+                    path=path,
+                    line=_opt_int(lines.get(i)),
+                    reason=str(self.reason[i]),
+                    column=_opt_str(self.column[i]),
+                    value=_opt_str(self.value[i]),
+                    expected=_opt_str(self.expected[i]),
+                    text=None if text is None else _opt_str(text.get(i)),
+                )
+            )
         return out
 
 
@@ -243,10 +281,12 @@ def join_columns(columns: list[pd.Series], sep: str, index: pd.Index) -> pd.Seri
     """Row-wise join of text columns, skipping nulls (NA where every piece is null)."""
     if not columns:
         return pd.Series(pd.NA, index=index, dtype=object)
-    arrays = [pa.array(c.astype(object).where(c.notna(), None).to_numpy(), type=pa.string())
-              for c in columns]
+    arrays = [
+        pa.array(c.astype(object).where(c.notna(), None).to_numpy(), type=pa.string())
+        for c in columns
+    ]
     allnull = np.logical_and.reduce([a.is_null().to_numpy(zero_copy_only=False) for a in arrays])
-    if allnull.any():   # pyarrow (26) drops the rows in which every piece is null
+    if allnull.any():  # pyarrow (26) drops the rows in which every piece is null
         arrays[0] = pc.if_else(pa.array(allnull), pa.scalar("", pa.string()), arrays[0])
     joined = pc.binary_join_element_wise(*arrays, sep, null_handling="skip")
     out = pd.Series(joined.to_numpy(zero_copy_only=False), index=index, dtype=object)
@@ -262,23 +302,49 @@ def row_text(table: Table) -> pd.Series:
 # --------------------------------------------------------------------------
 # Durations
 
-DURATION_EXPECTED = ("a duration: seconds (3600, 12.5), [D-]HH:MM:SS, 2h30m, 161ms, 5.6s, 2.2min, "
-                     "2.7h, 1.1d, PT2H30M, or timedelta text (1 day, 2:03:04)")
+DURATION_EXPECTED = (
+    "a duration: seconds (3600, 12.5), [D-]HH:MM:SS, 2h30m, 161ms, 5.6s, 2.2min, "
+    "2.7h, 1.1d, PT2H30M, or timedelta text (1 day, 2:03:04)"
+)
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
-_CLOCK = re.compile(r"^(?P<sign>-)?(?:(?P<d>\d+)-)?(?P<h>\d+):(?P<m>[0-5]\d):(?P<s>[0-5]\d(?:\.\d+)?)$")
+_CLOCK = re.compile(
+    r"^(?P<sign>-)?(?:(?P<d>\d+)-)?(?P<h>\d+):(?P<m>[0-5]\d):(?P<s>[0-5]\d(?:\.\d+)?)$"
+)
 _TIMEDELTA = re.compile(
-    r"^(?P<d>-?\d+) days?,? (?P<h>\d{1,2}):(?P<m>[0-5]\d):(?P<s>[0-5]\d(?:\.\d+)?)$")
+    r"^(?P<d>-?\d+) days?,? (?P<h>\d{1,2}):(?P<m>[0-5]\d):(?P<s>[0-5]\d(?:\.\d+)?)$"
+)
 _UNIT_PART = r"(\d+(?:\.\d+)?)\s*(ms|msecs?|milliseconds?|s|secs?|seconds?|min|mins|minutes?|m|h|hrs?|hours?|d|days?)"
 _UNITS_FULL = re.compile(rf"^(?P<sign>-)?\s*(?:{_UNIT_PART}\s*)+$")
 _ISO_DURATION = re.compile(
     r"^(?P<sign>-)?P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?"
-    r"(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
-_UNIT_S = {"ms": 0.001, "msec": 0.001, "msecs": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
-           "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-           "min": 60, "mins": 60, "minute": 60, "minutes": 60, "m": 60,
-           "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-           "d": 86400, "day": 86400, "days": 86400}
+    r"(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+_UNIT_S = {
+    "ms": 0.001,
+    "msec": 0.001,
+    "msecs": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "m": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+}
 _MISSING = {"", "nan", "NaN", "NAN", "None", "null", "NULL", "N/A", "n/a", "NA"}
 
 
@@ -336,8 +402,12 @@ def parse_duration_s(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     iso_ok = iso[["d", "h", "m", "s"]].notna().any(axis=1) & t[todo].str.startswith(("P", "-P"))
     if iso_ok.any():
         iso = iso[iso_ok]
-        val = (_num(iso["d"]).fillna(0) * 86400 + _num(iso["h"]).fillna(0) * 3600
-               + _num(iso["m"]).fillna(0) * 60 + _num(iso["s"]).fillna(0))
+        val = (
+            _num(iso["d"]).fillna(0) * 86400
+            + _num(iso["h"]).fillna(0) * 3600
+            + _num(iso["m"]).fillna(0) * 60
+            + _num(iso["s"]).fillna(0)
+        )
         val = val.where(iso["sign"].isna(), -val)
         out[val.index] = val
         todo[val.index] = False
@@ -354,20 +424,26 @@ def parse_duration_s(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 # Times
 
 TIME_EXPECTED_ISO = "an ISO 8601 time (2024-03-04T10:00:00Z, 2024-03-04 10:00:00+00:00)"
-TIME_EXPECTED = ("a date and time: ISO 8601 (2024-03-04T10:00:00, with Z/offset or naive in --tz), "
-                 "epoch seconds, DD/MM/YYYY or MM/DD/YYYY with --dayfirst/--monthfirst, "
-                 "or a date in words (4 March 2024 10:00)")
-AMBIGUOUS_DATE = ("ambiguous day/month order: both readings are valid dates; "
-                  "pass --dayfirst or --monthfirst")
+TIME_EXPECTED = (
+    "a date and time: ISO 8601 (2024-03-04T10:00:00, with Z/offset or naive in --tz), "
+    "epoch seconds, DD/MM/YYYY or MM/DD/YYYY with --dayfirst/--monthfirst, "
+    "or a date in words (4 March 2024 10:00)"
+)
+AMBIGUOUS_DATE = (
+    "ambiguous day/month order: both readings are valid dates; pass --dayfirst or --monthfirst"
+)
 
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
-                  r"(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?))?$")
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+    r"(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?))?$"
+)
 _ISO_OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 _EPOCH_S = re.compile(r"^\d{9,10}(?:\.\d+)?$")
 _EPOCH_MS = re.compile(r"^\d{12,13}$")
 _NUMERIC_DATE = re.compile(
     r"^(?P<a>\d{1,2})(?P<sep>[/.\-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
-    r"(?:[ T,]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d+))?)?\s*(?P<ampm>[AaPp][Mm])?)?$")
+    r"(?:[ T,]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d+))?)?\s*(?P<ampm>[AaPp][Mm])?)?$"
+)
 _LOCAL_GAP = "local time that does not exist or is ambiguous in {tz} (daylight-saving change)"
 
 
@@ -384,8 +460,13 @@ def _localize(naive: pd.Series, tz: str) -> pd.Series:
     return loc.dt.tz_convert("UTC")
 
 
-def parse_times(s: pd.Series, tz: str = "UTC", dayfirst: bool | None = None,
-                free_form: bool = False, epoch: bool = False) -> tuple[pd.Series, pd.Series]:
+def parse_times(
+    s: pd.Series,
+    tz: str = "UTC",
+    dayfirst: bool | None = None,
+    free_form: bool = False,
+    epoch: bool = False,
+) -> tuple[pd.Series, pd.Series]:
     """UTC times (NaT when empty) and per-cell refusal reasons.
 
     ISO 8601 always; naive times are in ``tz``. With ``epoch`` (or
@@ -401,12 +482,17 @@ def parse_times(s: pd.Series, tz: str = "UTC", dayfirst: bool | None = None,
     iso = t.str.fullmatch(_ISO).fillna(False).astype(bool) & todo
     if iso.any():
         has_off = t.str.contains(_ISO_OFFSET).fillna(False).astype(bool) & iso
-        aware = pd.to_datetime(t[has_off].str.replace(",", ".", regex=False), format="ISO8601",
-                               utc=True, errors="coerce")
+        aware = pd.to_datetime(
+            t[has_off].str.replace(",", ".", regex=False),
+            format="ISO8601",
+            utc=True,
+            errors="coerce",
+        )
         out[has_off] = aware
         naive_m = iso & ~has_off
-        naive = pd.to_datetime(t[naive_m].str.replace(",", ".", regex=False), format="ISO8601",
-                               errors="coerce")
+        naive = pd.to_datetime(
+            t[naive_m].str.replace(",", ".", regex=False), format="ISO8601", errors="coerce"
+        )
         loc = _localize(naive, tz)
         out[naive_m] = loc
         reason[naive_m & out.isna()] = _LOCAL_GAP.format(tz=tz)
@@ -449,8 +535,11 @@ def _numeric_dates(t, todo, out, reason, tz, dayfirst) -> None:
         day_first = pd.Series(dayfirst, index=m.index)
         month = b if dayfirst else a
         wrong = month > 12
-        reason[m.index[wrong]] = ("not a day-first date (DD/MM/YYYY) as --dayfirst says" if dayfirst
-                                  else "not a month-first date (MM/DD/YYYY) as --monthfirst says")
+        reason[m.index[wrong]] = (
+            "not a day-first date (DD/MM/YYYY) as --dayfirst says"
+            if dayfirst
+            else "not a month-first date (MM/DD/YYYY) as --monthfirst says"
+        )
         ok = ~wrong
     m, a, b, day_first = m[ok], a[ok], b[ok], day_first[ok]
     if m.empty:
@@ -465,9 +554,21 @@ def _numeric_dates(t, todo, out, reason, tz, dayfirst) -> None:
     am = (ampm == "am").fillna(False).astype(bool)
     bad_clock = m["ampm"].notna().astype(bool) & ((hour > 12) | (hour == 0))
     hour = hour.where(~(pm & (hour < 12)), hour + 12).where(~(am & (hour == 12)), 0)
-    iso = (year.astype(str).str.zfill(4) + "-" + month.astype(str).str.zfill(2) + "-"
-           + day.astype(str).str.zfill(2) + "T" + hour.astype(int).astype(str).str.zfill(2) + ":"
-           + m["M"].fillna("00") + ":" + m["S"].fillna("00") + "." + m["f"].fillna("0"))
+    iso = (
+        year.astype(str).str.zfill(4)
+        + "-"
+        + month.astype(str).str.zfill(2)
+        + "-"
+        + day.astype(str).str.zfill(2)
+        + "T"
+        + hour.astype(int).astype(str).str.zfill(2)
+        + ":"
+        + m["M"].fillna("00")
+        + ":"
+        + m["S"].fillna("00")
+        + "."
+        + m["f"].fillna("0")
+    )
     naive = pd.to_datetime(iso, format="ISO8601", errors="coerce")
     naive[bad_clock] = pd.NaT
     invalid = naive.isna() | _too_late(naive)
@@ -489,14 +590,19 @@ def _words(t, todo, out, reason, tz, dayfirst) -> None:
     import dateparser  # slow to import; only free-form dates need it
 
     def settings(order: str) -> dict:
-        return {"TIMEZONE": tz, "RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC",
-                "DATE_ORDER": order, "PARSERS": ["custom-formats", "absolute-time"],
-                "REQUIRE_PARTS": ["day", "month", "year"]}
+        return {
+            "TIMEZONE": tz,
+            "RETURN_AS_TIMEZONE_AWARE": True,
+            "TO_TIMEZONE": "UTC",
+            "DATE_ORDER": order,
+            "PARSERS": ["custom-formats", "absolute-time"],
+            "REQUIRE_PARTS": ["day", "month", "year"],
+        }
 
     orders = ["DMY" if dayfirst else "MDY"] if dayfirst is not None else ["DMY", "MDY"]
     found: dict[str, object] = {}
     for text in t[todo].unique():
-        if len(text) > MAX_DATE_WORDS_CHARS:   # no date is that long; dateparser is slow on it
+        if len(text) > MAX_DATE_WORDS_CHARS:  # no date is that long; dateparser is slow on it
             continue
         results = {dateparser.parse(text, settings=settings(o)) for o in orders}
         if len(results) > 1:
@@ -523,9 +629,14 @@ _CONTROL = re.compile(r"[\x00-\x1f]")
 
 def json_string(s: pd.Series) -> pd.Series:
     """Text cells as JSON string literals (vectorized escaping)."""
-    e = (s.astype(str).str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-         .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False)
-         .str.replace("\t", "\\t", regex=False))
+    e = (
+        s.astype(str)
+        .str.replace("\\", "\\\\", regex=False)
+        .str.replace('"', '\\"', regex=False)
+        .str.replace("\n", "\\n", regex=False)
+        .str.replace("\r", "\\r", regex=False)
+        .str.replace("\t", "\\t", regex=False)
+    )
     ctl = e.str.contains(_CONTROL)
     if ctl.any():
         e[ctl] = e[ctl].str.replace(_CONTROL, lambda m: f"\\u{ord(m.group()):04x}", regex=True)
@@ -558,8 +669,18 @@ def literal_json(text: str, mode: str = "json") -> str | None:
 
 
 _NOT_LITERAL = object()
-_NAMES = {"nan": None, "NaN": None, "None": None, "null": None, "True": True, "true": True,
-          "False": False, "false": False, "inf": "Infinity", "Infinity": "Infinity"}
+_NAMES = {
+    "nan": None,
+    "NaN": None,
+    "None": None,
+    "null": None,
+    "True": True,
+    "true": True,
+    "False": False,
+    "false": False,
+    "inf": "Infinity",
+    "Infinity": "Infinity",
+}
 
 
 def literal(text: str, mode: str = "json"):
@@ -568,7 +689,7 @@ def literal(text: str, mode: str = "json"):
     when the text is no literal."""
     try:
         return jsonable(json.loads(text))
-    except (ValueError, RecursionError):   # RecursionError: nested too deeply
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         pass
     if mode != "python":
         return _NOT_LITERAL
@@ -652,9 +773,10 @@ def json_objects(cells: pd.DataFrame, keys: list[str], mode: str = "json") -> pd
     if long.empty:
         return result
     enc = encode_cells(long, mode)
-    names = np.asarray([json.dumps(k, ensure_ascii=False) for k in unique_keys(list(keys))],
-                       dtype=object)
-    pieces = (pd.Series(names[long.index.get_level_values(1)], index=long.index) + ": " + enc)
+    names = np.asarray(
+        [json.dumps(k, ensure_ascii=False) for k in unique_keys(list(keys))], dtype=object
+    )
+    pieces = pd.Series(names[long.index.get_level_values(1)], index=long.index) + ": " + enc
     wide = pieces.unstack()
     joined = join_columns([wide[c] for c in wide.columns], ", ", wide.index)
     result[wide.index] = "{" + joined + "}"
@@ -713,7 +835,11 @@ def apply_gpu_options(df: pd.DataFrame, opts: ParseOptions) -> None:
     """n_gpus/gpu_type from the log when present, else --gpus-per-run/--gpu-type
     (is_gpu_assumed True), else null; is_gpu_assumed null when nothing is known."""
     n = df["n_gpus"].astype(float) if "n_gpus" in df else pd.Series(np.nan, index=df.index)
-    t = df["gpu_type"].astype(object) if "gpu_type" in df else pd.Series(None, index=df.index, dtype=object)
+    t = (
+        df["gpu_type"].astype(object)
+        if "gpu_type" in df
+        else pd.Series(None, index=df.index, dtype=object)
+    )
     t = t.where(t.notna(), None)
     assumed = pd.Series(False, index=df.index)
     if opts.gpus_per_run is not None:
@@ -732,13 +858,28 @@ def check_times(df: pd.DataFrame, errors: RowErrors, end_column: str) -> None:
     """Reject rows that end before they start."""
     both = df["start_time"].notna() & df["end_time"].notna()
     before = both & (df["end_time"] < df["start_time"])
-    errors.add(before, end_column, df["end_time"].astype(str),
-               "end before start", "an end time at or after the start time")
+    errors.add(
+        before,
+        end_column,
+        df["end_time"].astype(str),
+        "end before start",
+        "an end time at or after the start time",
+    )
 
 
-def finish(df: pd.DataFrame, errors: RowErrors, *, path: Path, lines: pd.Series,
-           text: pd.Series | None, opts: ParseOptions, n_records: int, n_ignored: int,
-           pre_rejected: list[Rejected], format_detail: str):
+def finish(
+    df: pd.DataFrame,
+    errors: RowErrors,
+    *,
+    path: Path,
+    lines: pd.Series,
+    text: pd.Series | None,
+    opts: ParseOptions,
+    n_records: int,
+    n_ignored: int,
+    pre_rejected: list[Rejected],
+    format_detail: str,
+):
     """Split rows into stored / rejected / merged duplicates and yield chunks.
 
     Rows with the same record_key: an identical repeat is merged (counted
@@ -765,12 +906,19 @@ def finish(df: pd.DataFrame, errors: RowErrors, *, path: Path, lines: pd.Series,
             if same:
                 n_merged += 1
             else:
-                handle_bad(rejected, Rejected(
-                    path=str(path), line=_opt_int(row.get("source_line")),
-                    reason=f"same record as line {_opt_int(first.get('source_line'))} "
-                           f"(key {row['record_key']}) with different values",
-                    column=None, value=None, text=None if text is None else _opt_str(text.get(i))),
-                    opts)
+                handle_bad(
+                    rejected,
+                    Rejected(
+                        path=str(path),
+                        line=_opt_int(row.get("source_line")),
+                        reason=f"same record as line {_opt_int(first.get('source_line'))} "
+                        f"(key {row['record_key']}) with different values",
+                        column=None,
+                        value=None,
+                        text=None if text is None else _opt_str(text.get(i)),
+                    ),
+                    opts,
+                )
         good = good.drop(index=drop)
     good = good.reset_index(drop=True)
     good["source_format"] = format_detail
@@ -778,17 +926,24 @@ def finish(df: pd.DataFrame, errors: RowErrors, *, path: Path, lines: pd.Series,
     step = max(1, int(opts.chunk_rows))
     starts = list(range(0, len(good), step)) or [0]
     for k, s0 in enumerate(starts):
-        part = good.iloc[s0: s0 + step]
+        part = good.iloc[s0 : s0 + step]
         last = k == len(starts) - 1
-        yield Chunk(jobs=part, n_records=len(part) + (n_merged + n_ignored + len(rejected) if last else 0),
-                    n_merged=n_merged if last else 0, n_ignored=n_ignored if last else 0,
-                    rejected=rejected if last else [], format_detail=format_detail,
-                    bytes_done=size if last else None)
+        yield Chunk(
+            jobs=part,
+            n_records=len(part) + (n_merged + n_ignored + len(rejected) if last else 0),
+            n_merged=n_merged if last else 0,
+            n_ignored=n_ignored if last else 0,
+            rejected=rejected if last else [],
+            format_detail=format_detail,
+            bytes_done=size if last else None,
+        )
 
 
 def _same(a, b) -> bool:
-    na, nb = pd.isna(a) if not isinstance(a, (list, dict)) else False, \
-        pd.isna(b) if not isinstance(b, (list, dict)) else False
+    na, nb = (
+        pd.isna(a) if not isinstance(a, (list, dict)) else False,
+        pd.isna(b) if not isinstance(b, (list, dict)) else False,
+    )
     if na or nb:
         return bool(na and nb)
     return bool(a == b)

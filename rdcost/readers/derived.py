@@ -29,8 +29,11 @@ UNFINISHED_STATES = ("RUNNING", "PENDING", "SUSPENDED")
 DERIVED_ORDER = ("start_time", "elapsed_s", "total_cpu_s")
 
 
-def derive_times(jobs: pd.DataFrame, marks: Mapping[str, np.ndarray] | None = None,
-                 never_started: np.ndarray | None = None) -> pd.DataFrame:
+def derive_times(
+    jobs: pd.DataFrame,
+    marks: Mapping[str, np.ndarray] | None = None,
+    never_started: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Apply the rules of the module doc to a job frame (in place; also returned).
 
     ``marks`` are columns the reader derived itself (name -> mask per row); they are
@@ -45,7 +48,10 @@ def derive_times(jobs: pd.DataFrame, marks: Mapping[str, np.ndarray] | None = No
     if "elapsed_s" not in jobs:
         jobs["elapsed_s"] = np.nan
     found = {k: np.asarray(v, dtype=bool) for k, v in (marks or {}).items()}
-    start, end = pd.to_datetime(jobs["start_time"], utc=True), pd.to_datetime(jobs["end_time"], utc=True)
+    start, end = (
+        pd.to_datetime(jobs["start_time"], utc=True),
+        pd.to_datetime(jobs["end_time"], utc=True),
+    )
     elapsed = pd.to_numeric(jobs["elapsed_s"]).astype("float64")
     span = (end - start).dt.total_seconds()
     take = (elapsed.isna() & span.notna() & (span >= 0)).to_numpy(dtype=bool)
@@ -60,7 +66,7 @@ def derive_times(jobs: pd.DataFrame, marks: Mapping[str, np.ndarray] | None = No
     if take.any():
         jobs["start_time"] = start.where(~take, back)
         found["start_time"] = found.get("start_time", np.zeros(n, bool)) | take
-    if "state" in jobs:   # last: the time printed as an unfinished job's end dates its start
+    if "state" in jobs:  # last: the time printed as an unfinished job's end dates its start
         unfinished = jobs["state"].isin(UNFINISHED_STATES).fillna(False).to_numpy(dtype=bool)
         if unfinished.any():
             jobs["end_time"] = jobs["end_time"].where(~unfinished)
@@ -68,10 +74,14 @@ def derive_times(jobs: pd.DataFrame, marks: Mapping[str, np.ndarray] | None = No
     return jobs
 
 
-def derived_text(found: Mapping[str, np.ndarray], n: int, before: pd.Series | None = None) -> np.ndarray:
+def derived_text(
+    found: Mapping[str, np.ndarray], n: int, before: pd.Series | None = None
+) -> np.ndarray:
     """``derived_columns`` per row: the names whose mask is set, comma-joined, in
     :data:`DERIVED_ORDER` (None where nothing was derived)."""
-    names = sorted(found, key=lambda k: DERIVED_ORDER.index(k) if k in DERIVED_ORDER else len(DERIVED_ORDER))
+    names = sorted(
+        found, key=lambda k: DERIVED_ORDER.index(k) if k in DERIVED_ORDER else len(DERIVED_ORDER)
+    )
     out = np.full(n, "", dtype=object)
     if before is not None:
         out = before.astype(object).where(before.notna(), "").to_numpy(dtype=object)

@@ -46,7 +46,7 @@ class FileReport:
     n_rejected: int = 0
     n_inferred: int = 0
     notes: list[str] = field(default_factory=list)
-    counts: Counter = field(default_factory=Counter)     # rows whose figures will miss something
+    counts: Counter = field(default_factory=Counter)  # rows whose figures will miss something
     reasons: Counter = field(default_factory=Counter)
     examples: list[Rejected] = field(default_factory=list)
     rejected_file: str | None = None
@@ -69,22 +69,29 @@ class FileReport:
         if chunk.format_detail:
             self.format = chunk.format_detail
 
-
     def warnings(self) -> list[str]:
         """What later figures will miss because of this file, each with its fix."""
         c, out = self.counts, []
         if c["no_gpus"]:
-            out.append(f"{c['no_gpus']:,} started jobs or runs have no GPU count: their GPU time, cost and "
-                       "energy will be unknown; for W&B/MLflow/CSV runs give --gpus-per-run N (and --gpu-type)")
+            out.append(
+                f"{c['no_gpus']:,} started jobs or runs have no GPU count: their GPU time, cost and "
+                "energy will be unknown; for W&B/MLflow/CSV runs give --gpus-per-run N (and --gpu-type)"
+            )
         if c["gpus_cut"]:
-            out.append(f"{c['gpus_cut']:,} jobs' AllocTRES was cut by the fixed-width column (it ends in '+'), "
-                       "so their GPU counts are unknown: re-export with AllocTRES%80 or --parsable2")
+            out.append(
+                f"{c['gpus_cut']:,} jobs' AllocTRES was cut by the fixed-width column (it ends in '+'), "
+                "so their GPU counts are unknown: re-export with AllocTRES%80 or --parsable2"
+            )
         if c["start_derived"]:
-            out.append(f"{c['start_derived']:,} jobs have no start time in the export: start = end - elapsed "
-                       "(marked in derived_columns)")
+            out.append(
+                f"{c['start_derived']:,} jobs have no start time in the export: start = end - elapsed "
+                "(marked in derived_columns)"
+            )
         if c["no_times"]:
-            out.append(f"{c['no_times']:,} jobs that ran have neither a start nor an end time: they cannot be "
-                       "placed in time (span, GPUs in use); export Start and End")
+            out.append(
+                f"{c['no_times']:,} jobs that ran have neither a start nor an end time: they cannot be "
+                "placed in time (span, GPUs in use); export Start and End"
+            )
         return out
 
 
@@ -92,16 +99,32 @@ def _what_figures_miss(jobs) -> Counter:
     """Counts of rows with no GPU count, GPU counts cut, derived starts, no times."""
     if not len(jobs):
         return Counter()
-    cols = ["n_gpus", "start_time", "end_time", "elapsed_s", "cut_columns", "derived_columns",
-            "linked_slurm_job_id"]
+    cols = [
+        "n_gpus",
+        "start_time",
+        "end_time",
+        "elapsed_s",
+        "cut_columns",
+        "derived_columns",
+        "linked_slurm_job_id",
+    ]
     df = jobs[cols] if isinstance(jobs, pd.DataFrame) else schema.to_pandas(jobs.select(cols))
     # a run that names its Slurm job gets the GPUs from the scheduler's record
-    ran = ((df["elapsed_s"] > 0).fillna(False) | df["start_time"].notna()) & df["linked_slurm_job_id"].isna()
+    ran = ((df["elapsed_s"] > 0).fillna(False) | df["start_time"].notna()) & df[
+        "linked_slurm_job_id"
+    ].isna()
     cut = df["cut_columns"].astype("string").str.contains("n_gpus", regex=False).fillna(False)
-    derived = df["derived_columns"].astype("string").str.contains("start_time", regex=False).fillna(False)
-    return Counter({"no_gpus": int((ran & df["n_gpus"].isna() & ~cut).sum()), "gpus_cut": int((ran & cut).sum()),
-                    "start_derived": int(derived.sum()),
-                    "no_times": int((ran & df["start_time"].isna() & df["end_time"].isna()).sum())})
+    derived = (
+        df["derived_columns"].astype("string").str.contains("start_time", regex=False).fillna(False)
+    )
+    return Counter(
+        {
+            "no_gpus": int((ran & df["n_gpus"].isna() & ~cut).sum()),
+            "gpus_cut": int((ran & cut).sum()),
+            "start_derived": int(derived.sum()),
+            "no_times": int((ran & df["start_time"].isna() & df["end_time"].isna()).sum()),
+        }
+    )
 
 
 @dataclass
@@ -130,18 +153,24 @@ def resolve_format(path: Path, format: str | None, opts: ParseOptions | None = N
     name = format or detect(path)
     if opts is not None:
         if opts.fields and name != "sacct-parsable":
-            raise UsageError(f"--fields names the columns of header-less sacct text, not of {name} input",
-                             path=str(path), hint="leave out --fields, or --format")
+            raise UsageError(
+                f"--fields names the columns of header-less sacct text, not of {name} input",
+                path=str(path),
+                hint="leave out --fields, or --format",
+            )
         d = opts.delimiter
         if d is not None and len(d) != 1 and name not in SACCT_TEXT_FORMATS:
-            raise UsageError(f"--delimiter must be one character for a CSV/TSV table, got {d!r} "
-                             f"({path.name} reads as {name})",
-                             hint="several-character delimiters are read in sacct text (--format sacct-parsable)")
+            raise UsageError(
+                f"--delimiter must be one character for a CSV/TSV table, got {d!r} "
+                f"({path.name} reads as {name})",
+                hint="several-character delimiters are read in sacct text (--format sacct-parsable)",
+            )
     return name
 
 
-def iter_chunks(path: Path, opts: ParseOptions, format: str | None = None, *, arrow: bool = False
-                ) -> Iterator[tuple[str, Chunk]]:
+def iter_chunks(
+    path: Path, opts: ParseOptions, format: str | None = None, *, arrow: bool = False
+) -> Iterator[tuple[str, Chunk]]:
     """Parse one file as conformed chunks, each checked for record accounting.
 
     With ``arrow`` the chunks' ``jobs`` are Arrow tables with the schema (what
@@ -175,17 +204,30 @@ def _apply_tags(jobs: pd.DataFrame, opts: ParseOptions) -> pd.DataFrame:
     if opts.project is not None:
         jobs["project"] = opts.project
     else:
-        proj = jobs["project"] if "project" in jobs else pd.Series(None, index=jobs.index, dtype=object)
-        acct = jobs["account"] if "account" in jobs else pd.Series(None, index=jobs.index, dtype=object)
+        proj = (
+            jobs["project"]
+            if "project" in jobs
+            else pd.Series(None, index=jobs.index, dtype=object)
+        )
+        acct = (
+            jobs["account"]
+            if "account" in jobs
+            else pd.Series(None, index=jobs.index, dtype=object)
+        )
         jobs["project"] = proj.where(proj.notna(), acct)
     if opts.cluster is not None:
-        cl = jobs["cluster"] if "cluster" in jobs else pd.Series(None, index=jobs.index, dtype=object)
+        cl = (
+            jobs["cluster"]
+            if "cluster" in jobs
+            else pd.Series(None, index=jobs.index, dtype=object)
+        )
         jobs["cluster"] = cl.where(cl.notna(), opts.cluster)
     return jobs
 
 
-def read_log(path: str | os.PathLike, format: str | None = None,
-             opts: ParseOptions | None = None, **options) -> pd.DataFrame:
+def read_log(
+    path: str | os.PathLike, format: str | None = None, opts: ParseOptions | None = None, **options
+) -> pd.DataFrame:
     """Read one log file into job rows (one per allocation or run).
 
     ``options`` are :class:`~rdcost.readers.base.ParseOptions` fields, e.g.
@@ -197,9 +239,9 @@ def read_log(path: str | os.PathLike, format: str | None = None,
     return df
 
 
-def read_log_report(path: str | os.PathLike, format: str | None = None,
-                    opts: ParseOptions | None = None, **options
-                    ) -> tuple[pd.DataFrame, FileReport]:
+def read_log_report(
+    path: str | os.PathLike, format: str | None = None, opts: ParseOptions | None = None, **options
+) -> tuple[pd.DataFrame, FileReport]:
     """Like :func:`read_log`, also returning the accounting of every record."""
     opts = _options(opts, options)
     path = Path(path)
@@ -232,7 +274,9 @@ def check_options(opts: ParseOptions) -> None:
     check_tz(opts.tz)
     d = opts.delimiter
     if d is not None and (not d or any(c in d for c in '\r\n"')):
-        raise UsageError(f"--delimiter must be a non-empty string without a line break or a quote, got {d!r}")
+        raise UsageError(
+            f"--delimiter must be a non-empty string without a line break or a quote, got {d!r}"
+        )
     check_time_format(opts.time_format)
     g = opts.gpus_per_run
     if g is not None and not (isinstance(g, (int, float)) and math.isfinite(g) and g >= 0):
@@ -248,11 +292,16 @@ def _check_readable(path: Path) -> None:
         raise RdcostError("permission denied", path=str(path))
 
 
-def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike | None = None,
-           format: str | None = None, opts: ParseOptions | None = None,
-           on_progress: Callable[[str, int, int], None] | None = None,
-           lock_timeout_s: float = 600.0, on_lock_wait: Callable[[], None] | None = None,
-           **options) -> IngestReport:
+def ingest(
+    paths: Iterable[str | os.PathLike],
+    store: Store | str | os.PathLike | None = None,
+    format: str | None = None,
+    opts: ParseOptions | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    lock_timeout_s: float = 600.0,
+    on_lock_wait: Callable[[], None] | None = None,
+    **options,
+) -> IngestReport:
     """Ingest log files into a store; see the module doc for the accounting.
 
     A file with nothing ingestible gets ``error`` set in its report (the other
@@ -261,20 +310,22 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
     bytes_done, bytes_total)`` is called after each chunk.
     """
     opts = _options(opts, options)
-    check_options(opts)   # before the store is opened or locked
+    check_options(opts)  # before the store is opened or locked
     paths = [Path(p) for p in paths]
-    for path in paths:    # an option that cannot apply to a file's format stops everything
+    for path in paths:  # an option that cannot apply to a file's format stops everything
         if path.is_file():
             try:
                 resolve_format(path, format, opts)
             except UsageError:
                 raise
             except RdcostError:
-                pass      # the file's own problem: reported with the file below
+                pass  # the file's own problem: reported with the file below
     st = store if isinstance(store, Store) else Store(store)
     reports: list[FileReport] = []
-    with st.writer(lock_timeout_s=lock_timeout_s, on_wait=on_lock_wait) as w, \
-            ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
+    with (
+        st.writer(lock_timeout_s=lock_timeout_s, on_wait=on_lock_wait) as w,
+        ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher,
+    ):
         for path in paths:
             report = FileReport(path=str(path), format=format or "")
             reports.append(report)
@@ -282,7 +333,7 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
             try:
                 _check_readable(path)
                 report.size_bytes = path.stat().st_size
-                digest = hasher.submit(sha256_file, path)   # hashed while the file is parsed
+                digest = hasher.submit(sha256_file, path)  # hashed while the file is parsed
                 rejects: list[Rejected] = []
                 for name, chunk in iter_chunks(path, opts, format, arrow=True):
                     if not report.format:
@@ -293,7 +344,7 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
                     if on_progress is not None and chunk.bytes_done is not None:
                         on_progress(str(path), chunk.bytes_done, report.size_bytes)
                 report.sha256 = digest.result()
-                if report.n_jobs == 0:   # the store stays as it was; the rejects go beside it
+                if report.n_jobs == 0:  # the store stays as it was; the rejects go beside it
                     rej = save_rejects_outside(path, rejects)
                     report.rejected_file = str(rej) if rej else None
                     raise NothingIngestibleError(_nothing_message(report), path=str(path))
@@ -306,14 +357,24 @@ def ingest(paths: Iterable[str | os.PathLike], store: Store | str | os.PathLike 
                     raise
                 report.error = exc  # the file adds nothing; the others still land
                 continue
-            w.record_input(InputRecord(
-                path=str(path.resolve()), size_bytes=report.size_bytes, sha256=report.sha256,
-                format=report.format, rdcost_version=__version__,
-                ingested_time=pd.Timestamp.now(tz="UTC").isoformat(),
-                n_records=report.n_records, n_jobs=report.n_jobs, n_folded=report.n_folded,
-                n_merged=report.n_merged, n_ignored=report.n_ignored,
-                n_rejected=report.n_rejected, rejected_file=report.rejected_file,
-                options=_options_record(opts)))
+            w.record_input(
+                InputRecord(
+                    path=str(path.resolve()),
+                    size_bytes=report.size_bytes,
+                    sha256=report.sha256,
+                    format=report.format,
+                    rdcost_version=__version__,
+                    ingested_time=pd.Timestamp.now(tz="UTC").isoformat(),
+                    n_records=report.n_records,
+                    n_jobs=report.n_jobs,
+                    n_folded=report.n_folded,
+                    n_merged=report.n_merged,
+                    n_ignored=report.n_ignored,
+                    n_rejected=report.n_rejected,
+                    rejected_file=report.rejected_file,
+                    options=_options_record(opts),
+                )
+            )
         stats = w.commit()
     return IngestReport(store_path=str(st.path), files=reports, stats=stats)
 
@@ -330,13 +391,15 @@ def save_rejects_outside(path: Path, rejects: list[Rejected]) -> Path | None:
 
 
 def _nothing_message(r: FileReport) -> str:
-    if r.n_records == r.n_ignored:   # a header (and blank or comment lines), nothing else
+    if r.n_records == r.n_ignored:  # a header (and blank or comment lines), nothing else
         return "no job records: the file has a header but no records below it"
     msg = f"nothing ingestible: {r.n_records:,} records read, none could be stored"
     for e in r.examples[:3]:
         where = f"line {e.line}" if e.line is not None else "a record"
         what = f" {e.column} {e.value!r}" if e.column and e.value is not None else ""
-        msg += f"\n  {where}:{what} {e.reason}" + (f" (expected {e.expected})" if e.expected else "")
+        msg += f"\n  {where}:{what} {e.reason}" + (
+            f" (expected {e.expected})" if e.expected else ""
+        )
     if r.n_rejected > len(r.examples[:3]):
         top = ", ".join(f"{reason} ({n:,})" for reason, n in r.reasons.most_common(3))
         msg += f"\n  all {r.n_rejected:,} rejected: {top}"
@@ -346,9 +409,18 @@ def _nothing_message(r: FileReport) -> str:
 
 
 def _options_record(opts: ParseOptions) -> dict:
-    return {k: v for k, v in {
-        "tz": opts.tz, "fields": opts.fields, "delimiter": opts.delimiter,
-        "cluster": opts.cluster, "project": opts.project,
-        "gpus_per_run": opts.gpus_per_run, "gpu_type": opts.gpu_type,
-        "dayfirst": opts.dayfirst, "column_map": opts.column_map or None,
-    }.items() if v is not None}
+    return {
+        k: v
+        for k, v in {
+            "tz": opts.tz,
+            "fields": opts.fields,
+            "delimiter": opts.delimiter,
+            "cluster": opts.cluster,
+            "project": opts.project,
+            "gpus_per_run": opts.gpus_per_run,
+            "gpu_type": opts.gpu_type,
+            "dayfirst": opts.dayfirst,
+            "column_map": opts.column_map or None,
+        }.items()
+        if v is not None
+    }

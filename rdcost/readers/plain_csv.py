@@ -51,15 +51,36 @@ NAME = "csv"
 
 #: Canonical column -> kind of value it holds.
 CANONICAL: dict[str, str] = {
-    "job_id": "text", "job_name": "text", "user": "text", "account": "text",
-    "partition": "text", "qos": "text", "project": "text", "cluster": "text",
-    "group_id": "text", "state": "state", "exit_code": "exit_code",
-    "submit_time": "time", "start_time": "time", "end_time": "time",
-    "elapsed_s": "duration", "timelimit_s": "duration", "total_cpu_s": "duration",
-    "n_nodes": "count", "n_cpus": "count", "n_gpus": "number", "gpu_type": "text",
-    "mem_req_bytes": "count", "max_rss_bytes": "count", "energy_j": "number",
-    "node_list": "text", "run_id": "text", "parent_run_id": "text",
-    "linked_slurm_job_id": "slurm_job", "tags": "tags", "config_json": "object",
+    "job_id": "text",
+    "job_name": "text",
+    "user": "text",
+    "account": "text",
+    "partition": "text",
+    "qos": "text",
+    "project": "text",
+    "cluster": "text",
+    "group_id": "text",
+    "state": "state",
+    "exit_code": "exit_code",
+    "submit_time": "time",
+    "start_time": "time",
+    "end_time": "time",
+    "elapsed_s": "duration",
+    "timelimit_s": "duration",
+    "total_cpu_s": "duration",
+    "n_nodes": "count",
+    "n_cpus": "count",
+    "n_gpus": "number",
+    "gpu_type": "text",
+    "mem_req_bytes": "count",
+    "max_rss_bytes": "count",
+    "energy_j": "number",
+    "node_list": "text",
+    "run_id": "text",
+    "parent_run_id": "text",
+    "linked_slurm_job_id": "slurm_job",
+    "tags": "tags",
+    "config_json": "object",
     "metrics_json": "object",
 }
 
@@ -91,18 +112,66 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 _ALIAS = {syn: canon for canon, syns in SYNONYMS.items() for syn in syns}
 
 #: sacct field names: a header made of these is sacct output, not a plain CSV.
-SACCT_FIELDS = frozenset({
-    "JobID", "JobIDRaw", "JobName", "Partition", "Account", "AllocCPUS", "AllocNodes",
-    "AllocTRES", "State", "ExitCode", "Elapsed", "ElapsedRaw", "Start", "End", "Submit",
-    "Eligible", "User", "UID", "Group", "GID", "Cluster", "NNodes", "NCPUS", "NodeList",
-    "ReqMem", "ReqCPUS", "ReqNodes", "ReqTRES", "MaxRSS", "MaxVMSize", "AveRSS", "TotalCPU",
-    "CPUTime", "CPUTimeRAW", "Timelimit", "TimelimitRaw", "QOS", "ConsumedEnergy",
-    "ConsumedEnergyRaw", "NTasks", "Reserved", "Priority", "WorkDir", "Comment", "Constraints",
-    "Flags", "DerivedExitCode", "SystemCPU", "UserCPU", "Reservation", "AssocID",
-})
+SACCT_FIELDS = frozenset(
+    {
+        "JobID",
+        "JobIDRaw",
+        "JobName",
+        "Partition",
+        "Account",
+        "AllocCPUS",
+        "AllocNodes",
+        "AllocTRES",
+        "State",
+        "ExitCode",
+        "Elapsed",
+        "ElapsedRaw",
+        "Start",
+        "End",
+        "Submit",
+        "Eligible",
+        "User",
+        "UID",
+        "Group",
+        "GID",
+        "Cluster",
+        "NNodes",
+        "NCPUS",
+        "NodeList",
+        "ReqMem",
+        "ReqCPUS",
+        "ReqNodes",
+        "ReqTRES",
+        "MaxRSS",
+        "MaxVMSize",
+        "AveRSS",
+        "TotalCPU",
+        "CPUTime",
+        "CPUTimeRAW",
+        "Timelimit",
+        "TimelimitRaw",
+        "QOS",
+        "ConsumedEnergy",
+        "ConsumedEnergyRaw",
+        "NTasks",
+        "Reserved",
+        "Priority",
+        "WorkDir",
+        "Comment",
+        "Constraints",
+        "Flags",
+        "DerivedExitCode",
+        "SystemCPU",
+        "UserCPU",
+        "Reservation",
+        "AssocID",
+    }
+)
 _NUMBERISH = re.compile(r"^[+-]?\d[\d.:/\-_ T+]*$")
-_STATE_EXPECTED = ("a job or run state (COMPLETED, FAILED, CANCELLED, TIMEOUT, RUNNING, ...; "
-                   "finished, crashed, killed)")
+_STATE_EXPECTED = (
+    "a job or run state (COMPLETED, FAILED, CANCELLED, TIMEOUT, RUNNING, ...; "
+    "finished, crashed, killed)"
+)
 
 
 def _norm(name: str) -> str:
@@ -122,7 +191,11 @@ def looks_like_sacct(cells: list[str], delimiter: str, sample: Sample) -> bool:
     lines = [ln for ln in sample.lines(3) if ln.strip()]
     if len(lines) >= 2 and re.fullmatch(r"[-\s]+", lines[1]) and "-" in lines[1]:
         return True
-    return bool(re.match(r"^\d+(?:_\d+|_\[[^\]]*\])?(?:\+\d+)?(?:\.\w+)?\s*[|,;\t]", lines[0] if lines else ""))
+    return bool(
+        re.match(
+            r"^\d+(?:_\d+|_\[[^\]]*\])?(?:\+\d+)?(?:\.\w+)?\s*[|,;\t]", lines[0] if lines else ""
+        )
+    )
 
 
 def sniff(sample: Sample) -> bool:
@@ -133,6 +206,7 @@ def sniff(sample: Sample) -> bool:
     if h is None or len(h.cells) < 2 or h.delimiter is None:
         return False
     from rdcost.readers.runs import mlflow, wandb
+
     if wandb.is_chart_panel(h.cells):
         return False
     if wandb.csv_layout(h.cells, h.is_all_quoted) is not None or mlflow.layout(h.cells) is not None:
@@ -142,7 +216,9 @@ def sniff(sample: Sample) -> bool:
     named = [c for c in h.cells if c]
     if len(named) < len(h.cells) - 1:  # at most one unnamed (index) column
         return False
-    return all(not _NUMBERISH.match(c) for c in named) and any(re.search(r"[A-Za-z]", c) for c in named)
+    return all(not _NUMBERISH.match(c) for c in named) and any(
+        re.search(r"[A-Za-z]", c) for c in named
+    )
 
 
 # --------------------------------------------------------------------------
@@ -156,8 +232,9 @@ def canonical_name(key: str) -> str:
         return k
     if k in _ALIAS:
         return _ALIAS[k]
-    raise UsageError(f"--map: unknown column {key!r}; canonical columns are: "
-                     + ", ".join(CANONICAL), value=key)
+    raise UsageError(
+        f"--map: unknown column {key!r}; canonical columns are: " + ", ".join(CANONICAL), value=key
+    )
 
 
 def resolve_columns(header: list[str], column_map: dict[str, str], path: Path) -> dict[str, int]:
@@ -172,9 +249,12 @@ def resolve_columns(header: list[str], column_map: dict[str, str], path: Path) -
         canon = canonical_name(key)
         pos = exact.get(theirs, lower.get(_norm(theirs)))
         if pos is None:
-            raise UsageError(f"--map {key}={theirs}: the file has no column {theirs!r}",
-                             path=str(path), value=theirs,
-                             hint="its columns are: " + ", ".join(header))
+            raise UsageError(
+                f"--map {key}={theirs}: the file has no column {theirs!r}",
+                path=str(path),
+                value=theirs,
+                hint="its columns are: " + ", ".join(header),
+            )
         roles[canon] = pos
     used = set(roles.values())
     for canon in CANONICAL:
@@ -226,10 +306,14 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
             uniq = {v: normalize_run_state(v) for v in s.dropna().unique()}
             jobs["state"] = s.map(uniq).astype(object)
             jobs["state_raw"] = s
-            errors.add(s.notna() & jobs["state"].isna(), column, s, "unknown state", _STATE_EXPECTED)
+            errors.add(
+                s.notna() & jobs["state"].isna(), column, s, "unknown state", _STATE_EXPECTED
+            )
         elif kind == "slurm_job":
             ids = slurm_job_ids(s)
-            errors.add(s.notna() & ids.isna(), column, s, "not a Slurm job id", "a job id like 12345")
+            errors.add(
+                s.notna() & ids.isna(), column, s, "not a Slurm job id", "a job id like 12345"
+            )
             jobs[canon] = ids
         elif kind == "tags":
             jobs[canon] = _tags(s)
@@ -249,13 +333,23 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     jobs["record_key"] = _record_keys(jobs, cells, header, opts)
     apply_gpu_options(jobs, opts)
     check_times(jobs, errors, header[roles["end_time"]] if "end_time" in roles else "end_time")
-    yield from finish(jobs, errors, path=path, lines=lines, text=row_text(table), opts=opts,
-                      n_records=table.n_records, n_ignored=table.n_blank, pre_rejected=table.bad,
-                      format_detail="tsv" if table.delimiter == "\t" else "csv")
+    yield from finish(
+        jobs,
+        errors,
+        path=path,
+        lines=lines,
+        text=row_text(table),
+        opts=opts,
+        n_records=table.n_records,
+        n_ignored=table.n_blank,
+        pre_rejected=table.bad,
+        format_detail="tsv" if table.delimiter == "\t" else "csv",
+    )
 
 
 def _dump(v) -> str:
     import json
+
     return json.dumps(v, ensure_ascii=False)
 
 
@@ -263,17 +357,29 @@ def _number(s: pd.Series, kind: str, column: str, errors: RowErrors) -> pd.Serie
     v = pd.to_numeric(s.str.strip() if hasattr(s, "str") else s, errors="coerce").astype(float)
     present = s.notna()
     if kind == "number":
-        errors.add(present & (v.isna() | (v < 0) | ~np.isfinite(v)), column, s, "not a number >= 0",
-                   "a number >= 0")
+        errors.add(
+            present & (v.isna() | (v < 0) | ~np.isfinite(v)),
+            column,
+            s,
+            "not a number >= 0",
+            "a number >= 0",
+        )
         return v
     whole = v.notna() & (v == np.floor(v))
     if kind == "exit_code":
         bad = present & ~(whole & (v >= 0) & (v <= 255))
-        errors.add(bad, column, s, "not an exit code 0-255 (a larger value may be a raw wait "
-                   "status: exit code = value // 256)", "an integer 0-255")
+        errors.add(
+            bad,
+            column,
+            s,
+            "not an exit code 0-255 (a larger value may be a raw wait "
+            "status: exit code = value // 256)",
+            "an integer 0-255",
+        )
     else:
-        errors.add(present & ~(whole & (v >= 0)), column, s, "not a whole number >= 0",
-                   "an integer >= 0")
+        errors.add(
+            present & ~(whole & (v >= 0)), column, s, "not a whole number >= 0", "an integer >= 0"
+        )
     return pd.array(v.where(whole), dtype="Int64")
 
 
@@ -282,27 +388,39 @@ def _tags(s: pd.Series) -> pd.Series:
         if not isinstance(v, str):
             return None
         val = literal(v, "python") if v.lstrip().startswith("[") else None
-        items = [str(x) for x in val] if isinstance(val, list) else \
-            [t.strip() for t in re.split(r"[,;]", v) if t.strip()]
+        items = (
+            [str(x) for x in val]
+            if isinstance(val, list)
+            else [t.strip() for t in re.split(r"[,;]", v) if t.strip()]
+        )
         return _dump(items) if items else None
+
     return s.map(one)
 
 
-def _record_keys(jobs: pd.DataFrame, cells: pd.DataFrame, header: list[str],
-                 opts: ParseOptions) -> pd.Series:
+def _record_keys(
+    jobs: pd.DataFrame, cells: pd.DataFrame, header: list[str], opts: ParseOptions
+) -> pd.Series:
     """csv:<cluster or project>:<job or run id>:<submit or start time>, else a digest of the row."""
     idx = jobs.index
 
     def col(name: str) -> pd.Series:
-        return jobs[name].astype(object) if name in jobs else pd.Series(None, index=idx, dtype=object)
+        return (
+            jobs[name].astype(object) if name in jobs else pd.Series(None, index=idx, dtype=object)
+        )
 
     scope = col("cluster").where(col("cluster").notna(), opts.cluster)
     scope = scope.where(scope.notna(), col("project")).where(lambda x: x.notna(), opts.project)
     ident = col("job_id").where(col("job_id").notna(), col("run_id"))
-    when = jobs["submit_time"] if "submit_time" in jobs else \
-        pd.Series(pd.NaT, index=idx, dtype="datetime64[us, UTC]")   # ns would overflow after 2262
+    when = (
+        jobs["submit_time"]
+        if "submit_time" in jobs
+        else pd.Series(pd.NaT, index=idx, dtype="datetime64[us, UTC]")
+    )  # ns would overflow after 2262
     when = pd.to_datetime(when, utc=True).where(lambda x: x.notna(), jobs["start_time"])
     when_s = when.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object).fillna("")
-    by_id = "csv:" + scope.fillna("").astype(str) + ":" + ident.fillna("").astype(str) + ":" + when_s
+    by_id = (
+        "csv:" + scope.fillna("").astype(str) + ":" + ident.fillna("").astype(str) + ":" + when_s
+    )
     by_row = "csv:" + scope.fillna("").astype(str) + ":row=" + row_hash(cells, header)
     return by_id.where(ident.notna(), by_row)

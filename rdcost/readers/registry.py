@@ -46,13 +46,15 @@ def detect(path: Path) -> str:
         raise FormatDetectionError("the file is empty: no job records to read", path=str(path))
     for magic, what, hint in _PACKED:
         if sample.head.startswith(magic):
-            raise FormatDetectionError(f"the file is {what}, not a job log in text", path=str(path),
-                                       hint=hint)
+            raise FormatDetectionError(
+                f"the file is {what}, not a job log in text", path=str(path), hint=hint
+            )
     if _looks_binary(sample.head):
         raise FormatDetectionError(
             "the file looks binary (NUL bytes or mostly non-text), not a job log; "
             "rdcost reads sacct text or JSON, W&B and MLflow CSV/JSON exports and plain CSV",
-            path=str(path))
+            path=str(path),
+        )
     # A format module may refuse a look-alike with a specific message (e.g. the
     # W&B chart-panel CSV): it raises FormatDetectionError from its sniffer.
     found = claims(sample)
@@ -62,22 +64,40 @@ def detect(path: Path) -> str:
         first = sample.lines(1)[0] if sample.lines(1) else ""
         raise FormatDetectionError(
             "cannot tell the format of this file",
-            path=str(path), value=first,
-            hint="pass --format with one of: " + ", ".join(FORMATS)
-                 + " (see `rdcost ingest --help`)")
+            path=str(path),
+            value=first,
+            hint="pass --format with one of: "
+            + ", ".join(FORMATS)
+            + " (see `rdcost ingest --help`)",
+        )
     raise FormatDetectionError(
-        f"the file could be any of {found}", path=str(path),
-        hint="pass --format to choose one")
+        f"the file could be any of {found}", path=str(path), hint="pass --format to choose one"
+    )
 
 
 #: Leading bytes of packed files users pass by mistake, and what they are.
 _PACKED = (
-    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip FILE), then ingest the text file"),
+    (
+        b"\x1f\x8b",
+        "gzip-compressed",
+        "decompress it first (gunzip FILE), then ingest the text file",
+    ),
     (b"BZh", "bzip2-compressed", "decompress it first (bunzip2 FILE), then ingest the text file"),
-    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz FILE), then ingest the text file"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first (unzstd FILE), then ingest the text file"),
-    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)",
-     "unzip it, or save the sheet as CSV, then ingest the text file"),
+    (
+        b"\xfd7zXZ\x00",
+        "xz-compressed",
+        "decompress it first (unxz FILE), then ingest the text file",
+    ),
+    (
+        b"\x28\xb5\x2f\xfd",
+        "zstd-compressed",
+        "decompress it first (unzstd FILE), then ingest the text file",
+    ),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive or an Excel workbook (.xlsx)",
+        "unzip it, or save the sheet as CSV, then ingest the text file",
+    ),
     (b"PAR1", "a Parquet file", "write the table as CSV (e.g. pandas to_csv), then ingest that"),
 )
 

@@ -33,7 +33,9 @@ class LineBlock:
         return np.arange(self.first_line, self.first_line + len(self.lines), dtype=np.int64)
 
 
-def iter_line_blocks(path: Path, skip_lines: int = 0, block_bytes: int | None = None) -> Iterator[LineBlock]:
+def iter_line_blocks(
+    path: Path, skip_lines: int = 0, block_bytes: int | None = None
+) -> Iterator[LineBlock]:
     """The lines of ``path`` after the first ``skip_lines``, in blocks of about
     ``block_bytes`` (default :data:`BLOCK_BYTES`; see the module doc)."""
     block_bytes = block_bytes or BLOCK_BYTES
@@ -55,7 +57,7 @@ def iter_line_blocks(path: Path, skip_lines: int = 0, block_bytes: int | None = 
                 if cut < 0:
                     carry = text
                     continue
-                body, carry = text[:cut], text[cut + 1:]
+                body, carry = text[:cut], text[cut + 1 :]
             else:
                 body, carry = text, ""
                 if not body:

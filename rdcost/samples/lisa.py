@@ -69,8 +69,14 @@ N_ARRAY, N_LOOP, N_SWEEP = 47, 56, 20
 
 TASKS = ("conll05", "conll12")
 MODELS = ("lisa", "sa", "lisa-elmo")
-F1_MAX = {("lisa", "conll05"): 86.1, ("sa", "conll05"): 85.2, ("lisa-elmo", "conll05"): 87.4,
-          ("lisa", "conll12"): 83.4, ("sa", "conll12"): 82.6, ("lisa-elmo", "conll12"): 85.1}
+F1_MAX = {
+    ("lisa", "conll05"): 86.1,
+    ("sa", "conll05"): 85.2,
+    ("lisa-elmo", "conll05"): 87.4,
+    ("lisa", "conll12"): 83.4,
+    ("sa", "conll12"): 82.6,
+    ("lisa-elmo", "conll12"): 85.1,
+}
 LR = (0.005, 0.01, 0.02, 0.04, 0.08, 0.16)
 DROPOUT = (0.1, 0.2, 0.3, 0.4)
 BATCH = (2000, 5000, 8000)
@@ -103,7 +109,7 @@ FACTORS = _grid_factorizations()
 def _subset(rng, values, n, contiguous=False):
     if contiguous:
         i = int(rng.integers(0, len(values) - n + 1))
-        return list(values[i:i + n])
+        return list(values[i : i + n])
     idx = np.sort(rng.choice(len(values), size=n, replace=False))
     return [values[i] for i in idx]
 
@@ -116,8 +122,13 @@ def _sweep_id(rng) -> str:
 def plan_searches(rng) -> pd.DataFrame:
     """One row per job of a grid search, with its hyperparameters."""
     while True:  # every seed gets about the same number of search jobs ...
-        sizes = np.concatenate([rng.choice(SMALL_SIZES, N_SMALL), np.full(N_MEDIAN, 24),
-                                rng.choice(LARGE_SIZES, N_LARGE, p=LARGE_P)])
+        sizes = np.concatenate(
+            [
+                rng.choice(SMALL_SIZES, N_SMALL),
+                np.full(N_MEDIAN, 24),
+                rng.choice(LARGE_SIZES, N_LARGE, p=LARGE_P),
+            ]
+        )
         if abs(sizes.sum() - SEARCH_JOBS) <= 40:
             break
     rng.shuffle(sizes)
@@ -136,7 +147,9 @@ def plan_searches(rng) -> pd.DataFrame:
         opts = FACTORS[int(size)]
         n_lr, n_drop, n_bs, n_layers, n_seed = opts[int(rng.integers(len(opts)))]
         lrs = _subset(rng, LR, n_lr, contiguous=True)
-        drops = _subset(rng, DROPOUT, n_drop) if n_drop > 1 else [float(rng.choice((0.1, 0.2, 0.3)))]
+        drops = (
+            _subset(rng, DROPOUT, n_drop) if n_drop > 1 else [float(rng.choice((0.1, 0.2, 0.3)))]
+        )
         bss = _subset(rng, BATCH, n_bs) if n_bs > 1 else [5000]
         layers = _subset(rng, LAYERS, n_layers) if n_layers > 1 else [10]
         seeds = list(range(1, n_seed + 1))
@@ -146,7 +159,9 @@ def plan_searches(rng) -> pd.DataFrame:
         throttle = int(rng.choice((0, 4, 6, 8, 12), p=(0.3, 0.15, 0.2, 0.2, 0.15)))
         if size > 24 and throttle == 0:
             throttle = 16  # big arrays are always throttled
-        for i, (lr, d, bs, nl, seed) in enumerate(itertools.product(lrs, drops, bss, layers, seeds)):
+        for i, (lr, d, bs, nl, seed) in enumerate(
+            itertools.product(lrs, drops, bss, layers, seeds)
+        ):
             if kind == "loop":
                 name = f"{stem}-lr{lr:g}-drop{d:g}"
                 name += (f"-bs{bs}" if n_bs > 1 else "") + (f"-l{nl}" if n_layers > 1 else "")
@@ -155,10 +170,44 @@ def plan_searches(rng) -> pd.DataFrame:
                 name = f"{model}-{tag}-grid"
             else:
                 name = f"wb-agent-{sweep}"
-            rows.append((s, i, kind, user, name, stem if kind == "loop" else name.rsplit("-", 1)[0],
-                         task, model, length, lr, d, bs, nl, seed, sweep, throttle))
-    cols = ["unit", "task_index", "kind", "user", "name", "design_stem", "task", "model",
-            "length_h", "lr", "dropout", "batch_size", "num_layers", "seed", "sweep_id", "throttle"]
+            rows.append(
+                (
+                    s,
+                    i,
+                    kind,
+                    user,
+                    name,
+                    stem if kind == "loop" else name.rsplit("-", 1)[0],
+                    task,
+                    model,
+                    length,
+                    lr,
+                    d,
+                    bs,
+                    nl,
+                    seed,
+                    sweep,
+                    throttle,
+                )
+            )
+    cols = [
+        "unit",
+        "task_index",
+        "kind",
+        "user",
+        "name",
+        "design_stem",
+        "task",
+        "model",
+        "length_h",
+        "lr",
+        "dropout",
+        "batch_size",
+        "num_layers",
+        "seed",
+        "sweep_id",
+        "throttle",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     df["search"] = df["unit"]
     df["n_gpus"] = 1
@@ -173,9 +222,14 @@ def best_f1(df: pd.DataFrame) -> np.ndarray:
 def expected_f1(df: pd.DataFrame) -> pd.Series:
     """F1 a run of this configuration reaches when trained to the end (before seed noise).
     Learning rate and dropout matter; batch size and depth barely."""
-    return (best_f1(df) - 1.3 * np.log2(df["lr"] / 0.04) ** 2 - 25.0 * (df["dropout"] - 0.2) ** 2
-            - 0.15 * np.abs(np.log2(df["batch_size"] / 5000)) + 0.05 * (df["num_layers"] - 10)
-            + df["length_h"].map(LENGTH_F1))
+    return (
+        best_f1(df)
+        - 1.3 * np.log2(df["lr"] / 0.04) ** 2
+        - 25.0 * (df["dropout"] - 0.2) ** 2
+        - 0.15 * np.abs(np.log2(df["batch_size"] / 5000))
+        + 0.05 * (df["num_layers"] - 10)
+        + df["length_h"].map(LENGTH_F1)
+    )
 
 
 def search_outcomes(rng, df: pd.DataFrame) -> pd.DataFrame:
@@ -201,15 +255,25 @@ def search_outcomes(rng, df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
     out["limit_s"] = limit_s
     out["full_s"] = full_s
-    out["state"] = np.select([crash, oom, diverge, node_fail, cancel, timeout],
-                             ["FAILED", "OUT_OF_MEMORY", "FAILED", "NODE_FAIL", "CANCELLED", "TIMEOUT"],
-                             "COMPLETED")
+    out["state"] = np.select(
+        [crash, oom, diverge, node_fail, cancel, timeout],
+        ["FAILED", "OUT_OF_MEMORY", "FAILED", "NODE_FAIL", "CANCELLED", "TIMEOUT"],
+        "COMPLETED",
+    )
     out["exit"] = np.select([crash | diverge, oom], ["1:0", "0:125"], "0:0")
     out["cancel_u"] = np.where(cancel, rng.beta(1.4, 2.2, n), np.nan)
     el = np.select(
         [crash, oom, diverge, node_fail, timeout, rest],
-        [180 + frac * 120, 300 + frac * 6900, (0.02 + 0.38 * frac) * full_s,
-         (0.05 + 0.9 * frac) * full_s, limit_s + 1 + np.floor(frac * 60), full_s], np.nan)
+        [
+            180 + frac * 120,
+            300 + frac * 6900,
+            (0.02 + 0.38 * frac) * full_s,
+            (0.05 + 0.9 * frac) * full_s,
+            limit_s + 1 + np.floor(frac * 60),
+            full_s,
+        ],
+        np.nan,
+    )
     out["elapsed_s"] = np.round(el)
     out["is_diverged"] = diverge
     out["f1_final"] = f1 + rng.normal(0, 0.25, n)
@@ -220,7 +284,11 @@ def search_outcomes(rng, df: pd.DataFrame) -> pd.DataFrame:
 OTHER = {
     "debug": (0.48, ("debug", "test", "lisa-dbg", "tmp"), (1, 3)),
     "eval": (0.26, ("eval-c05-dev", "eval-c05-test", "eval-c12-dev", "decode-c05-dev"), (1, 3)),
-    "final": (0.09, ("lisa-c05-final", "lisa-c12-final", "sa-c05-final", "lisa-elmo-c05-final"), (1, 3)),
+    "final": (
+        0.09,
+        ("lisa-c05-final", "lisa-c12-final", "sa-c05-final", "lisa-elmo-c05-final"),
+        (1, 3),
+    ),
     "big": (0.03, ("lisa-c05-big", "lisa-c12-big"), (1, 2)),
     "prep": (0.06, ("elmo-embed", "prep-vocab"), (1, 2)),
     "resubmit": (0.08, (), (1, 3)),
@@ -245,7 +313,9 @@ def plan_other(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) ->
                 pick = loops.iloc[int(rng.integers(len(loops)))]
                 search, user, length = int(pick["search"]), pick["user"], pick["length_h"]
                 same = loops[loops["search"] == search]
-                names = list(same["name"].iloc[rng.choice(len(same), size=min(k, len(same)), replace=False)])
+                names = list(
+                    same["name"].iloc[rng.choice(len(same), size=min(k, len(same)), replace=False)]
+                )
                 stem = pick["design_stem"]
                 k = len(names)
             else:
@@ -259,42 +329,83 @@ def plan_other(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) ->
                 if kind == "big":
                     names = [f"{stem}-{g}gpu" for g in (2, 4)[:k]]
             for j, name in enumerate(names):
-                rows.append((unit, j, kind, user, name, stem, search,
-                             length if kind == "resubmit" else 120))
+                rows.append(
+                    (unit, j, kind, user, name, stem, search, length if kind == "resubmit" else 120)
+                )
             unit += 1
             left -= k
-    df = pd.DataFrame(rows, columns=["unit", "task_index", "kind", "user", "name", "design_stem",
-                                     "origin_search", "length_h"])
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "unit",
+            "task_index",
+            "kind",
+            "user",
+            "name",
+            "design_stem",
+            "origin_search",
+            "length_h",
+        ],
+    )
     n = len(df)
     u = rng.random((4, n))
     kind = df["kind"]
-    df["n_gpus"] = np.where(kind == "big", df["name"].str.extract(r"(\d)gpu$")[0].fillna("1").astype(int), 1)
+    df["n_gpus"] = np.where(
+        kind == "big", df["name"].str.extract(r"(\d)gpu$")[0].fillna("1").astype(int), 1
+    )
     short = kind.isin(["debug", "eval"]).to_numpy()
-    crash = (u[0] < np.select([kind == "debug", kind == "eval", kind == "resubmit"], [0.4, 0.1, 0.15], 0.03))
+    crash = u[0] < np.select(
+        [kind == "debug", kind == "eval", kind == "resubmit"], [0.4, 0.1, 0.15], 0.03
+    )
     train = kind.isin(["final", "resubmit"]).to_numpy()
-    full_s = np.select([kind == "debug", kind == "eval", train, kind == "big", kind == "prep",
-                        kind == "long"],
-                       [600 + u[1] * 3 * H, 900 + u[1] * 2.25 * H,
-                        df["length_h"] * H * rng.normal(1, 0.012, n),
-                        (55 + 40 * u[1]) * H, (2 + 8 * u[1]) * H, (230 + 40 * u[1]) * H], np.nan)
+    full_s = np.select(
+        [kind == "debug", kind == "eval", train, kind == "big", kind == "prep", kind == "long"],
+        [
+            600 + u[1] * 3 * H,
+            900 + u[1] * 2.25 * H,
+            df["length_h"] * H * rng.normal(1, 0.012, n),
+            (55 + 40 * u[1]) * H,
+            (2 + 8 * u[1]) * H,
+            (230 + 40 * u[1]) * H,
+        ],
+        np.nan,
+    )
     p_cancel = np.select([kind == "debug", train], [0.3, 0.08], 0.04)
     cancel = ~crash & (u[2] < p_cancel)
     node_fail = ~crash & ~cancel & train & (u[3] < 0.03)
     debug_long = (kind == "debug").to_numpy() & (u[3] > 0.92)
     full_s = np.where(debug_long, (3 + 21 * u[1]) * H, full_s)
-    df["limit_s"] = np.select([short & ~debug_long, debug_long, train, kind == "big", kind == "long"],
-                              [4 * H, 24 * H, df["length_h"].map({k: v[0] * H for k, v in LENGTHS.items()}),
-                               120 * H, 216 * H], 12 * H)
+    df["limit_s"] = np.select(
+        [short & ~debug_long, debug_long, train, kind == "big", kind == "long"],
+        [
+            4 * H,
+            24 * H,
+            df["length_h"].map({k: v[0] * H for k, v in LENGTHS.items()}),
+            120 * H,
+            216 * H,
+        ],
+        12 * H,
+    )
     df["full_s"] = np.round(full_s)
     timeout = ~crash & ~cancel & ~node_fail & (df["full_s"] > df["limit_s"]).to_numpy()
-    df["state"] = np.select([crash, cancel, node_fail, timeout],
-                            ["FAILED", "CANCELLED", "NODE_FAIL", "TIMEOUT"], "COMPLETED")
+    df["state"] = np.select(
+        [crash, cancel, node_fail, timeout],
+        ["FAILED", "CANCELLED", "NODE_FAIL", "TIMEOUT"],
+        "COMPLETED",
+    )
     codes = np.array(["1:0", "1:0", "1:0", "2:0", "127:0", "139:0"])
     df["exit"] = np.where(crash, codes[rng.integers(0, len(codes), n)], "0:0")
     df["cancel_u"] = np.where(cancel, rng.beta(1.4, 2.2, n), np.nan)
-    el = np.select([crash, node_fail, timeout, ~cancel],
-                   [180 + u[1] * 120, (0.1 + 0.8 * u[1]) * full_s, df["limit_s"] + 1 + np.floor(u[3] * 60),
-                    full_s], np.nan)
+    el = np.select(
+        [crash, node_fail, timeout, ~cancel],
+        [
+            180 + u[1] * 120,
+            (0.1 + 0.8 * u[1]) * full_s,
+            df["limit_s"] + 1 + np.floor(u[3] * 60),
+            full_s,
+        ],
+        np.nan,
+    )
     df["elapsed_s"] = np.round(el)
     df["is_diverged"] = False
     df["search"] = -1
@@ -369,8 +480,11 @@ def generate(out_dir: str | Path, seed: int = SEED) -> list[Path]:
     jobs = simulate(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    texts = (lisa_files.sacct_text(jobs, seed), lisa_files.wandb_text(jobs, seed),
-             lisa_files.jobs_csv_text(jobs))
+    texts = (
+        lisa_files.sacct_text(jobs, seed),
+        lisa_files.wandb_text(jobs, seed),
+        lisa_files.jobs_csv_text(jobs),
+    )
     paths = []
     for name, text in zip(FILES, texts, strict=True):
         path = out / name
@@ -383,7 +497,8 @@ def generate(out_dir: str | Path, seed: int = SEED) -> list[Path]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m rdcost.samples.lisa",
-        description="Write the synthetic LISA-like sample logs (sacct.txt, wandb_runs.csv, jobs.csv).")
+        description="Write the synthetic LISA-like sample logs (sacct.txt, wandb_runs.csv, jobs.csv).",
+    )
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     parser.add_argument("--out", default="sample_logs/lisa", help="output directory")
     args = parser.parse_args(argv)

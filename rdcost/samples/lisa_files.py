@@ -20,20 +20,76 @@ import pandas as pd
 
 from rdcost.samples import lisa
 
-SACCT_FIELDS = ("Cluster", "JobID", "JobIDRaw", "JobName", "User", "Account", "Partition", "QOS",
-                "State", "ExitCode", "Submit", "Start", "End", "ElapsedRaw", "Timelimit", "NNodes",
-                "NCPUS", "ReqMem", "AllocTRES", "MaxRSS", "TotalCPU", "NodeList")
+SACCT_FIELDS = (
+    "Cluster",
+    "JobID",
+    "JobIDRaw",
+    "JobName",
+    "User",
+    "Account",
+    "Partition",
+    "QOS",
+    "State",
+    "ExitCode",
+    "Submit",
+    "Start",
+    "End",
+    "ElapsedRaw",
+    "Timelimit",
+    "NNodes",
+    "NCPUS",
+    "ReqMem",
+    "AllocTRES",
+    "MaxRSS",
+    "TotalCPU",
+    "NodeList",
+)
 CPUS_PER_GPU = 4
 MEM_GB_PER_GPU = 32
 
 #: Job state -> (state, exit code) of its steps.
-STEP_STATE = {"CANCELLED": ("CANCELLED", "0:15"), "TIMEOUT": ("CANCELLED", "0:15"),
-              "NODE_FAIL": ("CANCELLED", "0:9"), "OUT_OF_MEMORY": ("OUT_OF_MEMORY", "0:125")}
-WANDB_STATE = {"COMPLETED": "finished", "CANCELLED": "killed", "FAILED": "failed",
-               "OUT_OF_MEMORY": "crashed", "NODE_FAIL": "crashed", "TIMEOUT": "crashed"}
-ADJECTIVES = ("fresh", "stellar", "dainty", "rosy", "swift", "lively", "eager", "hearty", "jolly",
-              "misty", "royal", "sunny", "winter", "vivid", "glowing", "hardy", "fine", "good",
-              "devout", "lemon", "silver", "proud", "fancy", "still", "twilight", "polished")
+STEP_STATE = {
+    "CANCELLED": ("CANCELLED", "0:15"),
+    "TIMEOUT": ("CANCELLED", "0:15"),
+    "NODE_FAIL": ("CANCELLED", "0:9"),
+    "OUT_OF_MEMORY": ("OUT_OF_MEMORY", "0:125"),
+}
+WANDB_STATE = {
+    "COMPLETED": "finished",
+    "CANCELLED": "killed",
+    "FAILED": "failed",
+    "OUT_OF_MEMORY": "crashed",
+    "NODE_FAIL": "crashed",
+    "TIMEOUT": "crashed",
+}
+ADJECTIVES = (
+    "fresh",
+    "stellar",
+    "dainty",
+    "rosy",
+    "swift",
+    "lively",
+    "eager",
+    "hearty",
+    "jolly",
+    "misty",
+    "royal",
+    "sunny",
+    "winter",
+    "vivid",
+    "glowing",
+    "hardy",
+    "fine",
+    "good",
+    "devout",
+    "lemon",
+    "silver",
+    "proud",
+    "fancy",
+    "still",
+    "twilight",
+    "polished",
+)
 
 
 def _ts(s: pd.Series, fmt: str = "%Y-%m-%dT%H:%M:%S") -> pd.Series:
@@ -91,50 +147,112 @@ def sacct_text(jobs: pd.DataFrame, seed: int) -> str:
     srun_offset = rng.integers(3, 30, n)
     srun_cpu = np.where(srun, np.maximum(el - srun_offset, 1) * rng.uniform(0.85, 1.6, n), 0.0)
     extern_cpu = np.where(extern, rng.integers(1, 6, n) / 1000, 0.0)
-    rss = np.where(j["state"] == "OUT_OF_MEMORY", _kib(rng, 33_300_000, 33_554_000, n) * g,
-                   _kib(rng, 5_000_000, 14_000_000, n))
+    rss = np.where(
+        j["state"] == "OUT_OF_MEMORY",
+        _kib(rng, 33_300_000, 33_554_000, n) * g,
+        _kib(rng, 5_000_000, 14_000_000, n),
+    )
     small_rss = _kib(rng, 4_000, 9_000, n)
     canceller = np.where(rng.random(n) < 0.03, 0, j["user"].map(lisa.UIDS))
-    state = j["state"].where(j["state"] != "CANCELLED", "CANCELLED by " + pd.Series(canceller).astype(str))
+    state = j["state"].where(
+        j["state"] != "CANCELLED", "CANCELLED by " + pd.Series(canceller).astype(str)
+    )
     alloc_exit = j["exit"].where(~j["state"].isin(["CANCELLED", "TIMEOUT", "NODE_FAIL"]), "0:0")
     step_state = j["state"].map(lambda s: STEP_STATE.get(s, (s, None))[0])
     step_exit = j["state"].map(lambda s: STEP_STATE.get(s, (s, None))[1]).fillna(j["exit"])
     sub, start, end = _ts(j["submit_time"]), _ts(j["start_time"]), _ts(j["end_time"])
-    common = {"Cluster": lisa.CLUSTER, "Account": lisa.ACCOUNT, "NNodes": "1", "NCPUS": cpus.astype(str),
-              "ReqMem": mem + "n", "NodeList": j["node"]}
-    alloc = pd.DataFrame({
-        **common, "JobID": j["job_id"], "JobIDRaw": j["job_id_raw"], "JobName": j["name"],
-        "User": j["user"], "Partition": j["partition"], "QOS": "normal", "State": state,
-        "ExitCode": alloc_exit, "Submit": sub, "Start": start, "End": end,
-        "ElapsedRaw": j["elapsed_s"].astype(int).astype(str), "Timelimit": timelimit_str(j["limit_s"]),
-        "AllocTRES": tres_alloc, "MaxRSS": "",
-        "TotalCPU": cpu_time_str(batch_cpu + srun_cpu + extern_cpu)})
+    common = {
+        "Cluster": lisa.CLUSTER,
+        "Account": lisa.ACCOUNT,
+        "NNodes": "1",
+        "NCPUS": cpus.astype(str),
+        "ReqMem": mem + "n",
+        "NodeList": j["node"],
+    }
+    alloc = pd.DataFrame(
+        {
+            **common,
+            "JobID": j["job_id"],
+            "JobIDRaw": j["job_id_raw"],
+            "JobName": j["name"],
+            "User": j["user"],
+            "Partition": j["partition"],
+            "QOS": "normal",
+            "State": state,
+            "ExitCode": alloc_exit,
+            "Submit": sub,
+            "Start": start,
+            "End": end,
+            "ElapsedRaw": j["elapsed_s"].astype(int).astype(str),
+            "Timelimit": timelimit_str(j["limit_s"]),
+            "AllocTRES": tres_alloc,
+            "MaxRSS": "",
+            "TotalCPU": cpu_time_str(batch_cpu + srun_cpu + extern_cpu),
+        }
+    )
     step_blank = {"User": "", "Partition": "", "QOS": "", "Timelimit": ""}
-    batch = pd.DataFrame({
-        **common, **step_blank, "JobID": j["job_id"] + ".batch", "JobIDRaw": j["job_id_raw"] + ".batch",
-        "JobName": "batch", "State": step_state, "ExitCode": step_exit, "Submit": start,
-        "Start": start, "End": end, "ElapsedRaw": alloc["ElapsedRaw"], "AllocTRES": tres_step,
-        "MaxRSS": pd.Series(np.where(srun, small_rss, rss)).astype(str) + "K",
-        "TotalCPU": cpu_time_str(batch_cpu)})
+    batch = pd.DataFrame(
+        {
+            **common,
+            **step_blank,
+            "JobID": j["job_id"] + ".batch",
+            "JobIDRaw": j["job_id_raw"] + ".batch",
+            "JobName": "batch",
+            "State": step_state,
+            "ExitCode": step_exit,
+            "Submit": start,
+            "Start": start,
+            "End": end,
+            "ElapsedRaw": alloc["ElapsedRaw"],
+            "AllocTRES": tres_step,
+            "MaxRSS": pd.Series(np.where(srun, small_rss, rss)).astype(str) + "K",
+            "TotalCPU": cpu_time_str(batch_cpu),
+        }
+    )
     ext_state = np.where(j["state"] == "NODE_FAIL", "CANCELLED", "COMPLETED")
-    ext = pd.DataFrame({
-        **common, **step_blank, "JobID": j["job_id"] + ".extern", "JobIDRaw": j["job_id_raw"] + ".extern",
-        "JobName": "extern", "State": ext_state, "ExitCode": np.where(ext_state == "COMPLETED", "0:0", "0:9"),
-        "Submit": start, "Start": start, "End": end, "ElapsedRaw": alloc["ElapsedRaw"],
-        "AllocTRES": tres_alloc, "MaxRSS": pd.Series(_kib(rng, 800, 1_100, n)).astype(str) + "K",
-        "TotalCPU": cpu_time_str(extern_cpu)})
+    ext = pd.DataFrame(
+        {
+            **common,
+            **step_blank,
+            "JobID": j["job_id"] + ".extern",
+            "JobIDRaw": j["job_id_raw"] + ".extern",
+            "JobName": "extern",
+            "State": ext_state,
+            "ExitCode": np.where(ext_state == "COMPLETED", "0:0", "0:9"),
+            "Submit": start,
+            "Start": start,
+            "End": end,
+            "ElapsedRaw": alloc["ElapsedRaw"],
+            "AllocTRES": tres_alloc,
+            "MaxRSS": pd.Series(_kib(rng, 800, 1_100, n)).astype(str) + "K",
+            "TotalCPU": cpu_time_str(extern_cpu),
+        }
+    )
     s0_start = j["start_time"] + pd.to_timedelta(srun_offset, unit="s")
     s0_el = np.maximum(el - srun_offset, 1)
-    s0 = pd.DataFrame({
-        **common, **step_blank, "JobID": j["job_id"] + ".0", "JobIDRaw": j["job_id_raw"] + ".0",
-        "JobName": "python", "State": step_state, "ExitCode": step_exit, "Submit": _ts(s0_start),
-        "Start": _ts(s0_start), "End": end, "ElapsedRaw": s0_el.astype(int).astype(str),
-        "AllocTRES": tres_step, "MaxRSS": pd.Series(rss).astype(str) + "K",
-        "TotalCPU": cpu_time_str(srun_cpu)})
+    s0 = pd.DataFrame(
+        {
+            **common,
+            **step_blank,
+            "JobID": j["job_id"] + ".0",
+            "JobIDRaw": j["job_id_raw"] + ".0",
+            "JobName": "python",
+            "State": step_state,
+            "ExitCode": step_exit,
+            "Submit": _ts(s0_start),
+            "Start": _ts(s0_start),
+            "End": end,
+            "ElapsedRaw": s0_el.astype(int).astype(str),
+            "AllocTRES": tres_step,
+            "MaxRSS": pd.Series(rss).astype(str) + "K",
+            "TotalCPU": cpu_time_str(srun_cpu),
+        }
+    )
     base = np.where(j["array_job_id"] != "", j["array_job_id"], j["job_id_raw"]).astype(np.int64)
     parts = []
-    for k, (frame, keep) in enumerate([(alloc, np.ones(n, bool)), (batch, np.ones(n, bool)),
-                                       (ext, extern), (s0, srun)]):
+    for k, (frame, keep) in enumerate(
+        [(alloc, np.ones(n, bool)), (batch, np.ones(n, bool)), (ext, extern), (s0, srun)]
+    ):
         f = frame[list(SACCT_FIELDS)][keep].copy()
         f["_base"], f["_task"], f["_k"] = base[keep], j["task_index"].to_numpy()[keep], k
         parts.append(f)
@@ -172,21 +290,33 @@ def wandb_runs(jobs: pd.DataFrame, seed: int) -> pd.DataFrame:
     adj = np.array(ADJECTIVES)[rng.integers(0, len(ADJECTIVES), n)]
     name = name.where(~sweep, pd.Series(adj, index=s.index) + "-sweep-" + order.astype(str))
     arr = s["kind"] == "array"
-    out = pd.DataFrame({
-        "Name": name, "State": s["state"].map(WANDB_STATE), "Notes": "-", "User": s["user"],
-        "Tags": s["task"], "Created": _ts(s["created"], "%Y-%m-%dT%H:%M:%S.000Z"),
-        "Runtime": s["runtime"].astype(str), "Sweep": s["sweep_id"],
-        "batch_size": s["batch_size"].astype(int).astype(str), "dropout": s["dropout"].map("{:g}".format),
-        "learning_rate": s["lr"].map("{:g}".format),
-        "max_epochs": (s["length_h"] / 2.4).astype(int).astype(str), "model": s["model"],
-        "num_layers": s["num_layers"].astype(int).astype(str), "seed": s["seed"].astype(int).astype(str),
-        "slurm_array_job_id": s["array_job_id"],
-        "slurm_array_task_id": s["task_index"].astype(str).where(arr, ""),
-        "slurm_job_id": s["job_id_raw"], "task": s["task"], "warmup_steps": "8000",
-        "epoch": np.where(has_loss, epochs.astype(str), ""),
-        "train/loss": np.where(has_loss, _f32(loss), ""),
-        "val/f1": np.where(has_eval, _f32(f1), ""),
-    })
+    out = pd.DataFrame(
+        {
+            "Name": name,
+            "State": s["state"].map(WANDB_STATE),
+            "Notes": "-",
+            "User": s["user"],
+            "Tags": s["task"],
+            "Created": _ts(s["created"], "%Y-%m-%dT%H:%M:%S.000Z"),
+            "Runtime": s["runtime"].astype(str),
+            "Sweep": s["sweep_id"],
+            "batch_size": s["batch_size"].astype(int).astype(str),
+            "dropout": s["dropout"].map("{:g}".format),
+            "learning_rate": s["lr"].map("{:g}".format),
+            "max_epochs": (s["length_h"] / 2.4).astype(int).astype(str),
+            "model": s["model"],
+            "num_layers": s["num_layers"].astype(int).astype(str),
+            "seed": s["seed"].astype(int).astype(str),
+            "slurm_array_job_id": s["array_job_id"],
+            "slurm_array_task_id": s["task_index"].astype(str).where(arr, ""),
+            "slurm_job_id": s["job_id_raw"],
+            "task": s["task"],
+            "warmup_steps": "8000",
+            "epoch": np.where(has_loss, epochs.astype(str), ""),
+            "train/loss": np.where(has_loss, _f32(loss), ""),
+            "val/f1": np.where(has_eval, _f32(f1), ""),
+        }
+    )
     return out.iloc[np.argsort(-s["created"].astype("int64").to_numpy(), kind="stable")]
 
 
@@ -199,8 +329,20 @@ def wandb_text(jobs: pd.DataFrame, seed: int) -> str:
     return buf.getvalue().rstrip("\n")
 
 
-JOBS_CSV_COLUMNS = ("job_id", "name", "user", "project", "partition", "state", "submit_time",
-                    "start_time", "end_time", "n_gpus", "gpu_type", "group")
+JOBS_CSV_COLUMNS = (
+    "job_id",
+    "name",
+    "user",
+    "project",
+    "partition",
+    "state",
+    "submit_time",
+    "start_time",
+    "end_time",
+    "n_gpus",
+    "gpu_type",
+    "group",
+)
 
 
 def jobs_csv_text(jobs: pd.DataFrame) -> str:
@@ -209,11 +351,22 @@ def jobs_csv_text(jobs: pd.DataFrame) -> str:
     first = j[j["search"] >= 0].groupby("search")["submit_s"].min()
     number = first.rank(method="first").astype(int).to_dict()  # searches numbered by start
     number[-1] = 0
-    out = pd.DataFrame({
-        "job_id": j["job_id"], "name": j["name"], "user": j["user"], "project": lisa.ACCOUNT,
-        "partition": j["partition"], "state": j["state"], "submit_time": _ts(j["submit_time"], fmt),
-        "start_time": _ts(j["start_time"], fmt), "end_time": _ts(j["end_time"], fmt),
-        "n_gpus": j["n_gpus"].astype(str), "gpu_type": j["gpu_type"],
-        "group": ("search-" + j["search"].map(number).map("{:03d}".format)).where(j["search"] >= 0, ""),
-    })
+    out = pd.DataFrame(
+        {
+            "job_id": j["job_id"],
+            "name": j["name"],
+            "user": j["user"],
+            "project": lisa.ACCOUNT,
+            "partition": j["partition"],
+            "state": j["state"],
+            "submit_time": _ts(j["submit_time"], fmt),
+            "start_time": _ts(j["start_time"], fmt),
+            "end_time": _ts(j["end_time"], fmt),
+            "n_gpus": j["n_gpus"].astype(str),
+            "gpu_type": j["gpu_type"],
+            "group": ("search-" + j["search"].map(number).map("{:03d}".format)).where(
+                j["search"] >= 0, ""
+            ),
+        }
+    )
     return out.to_csv(index=False, lineterminator="\n")

@@ -20,8 +20,12 @@ def relative_times(rng, jobs: pd.DataFrame) -> pd.DataFrame:
     """
     n = len(jobs)
     wait = np.minimum(np.round(np.exp(rng.normal(np.log(120), 1.4, n))), 12 * H)
-    gaps = {"loop": rng.uniform(0.4, 2.5, n), "sweep": rng.uniform(0.4, 2.5, n),
-            "debug": rng.uniform(8 * 60, 50 * 60, n), "eval": rng.uniform(60, 600, n)}
+    gaps = {
+        "loop": rng.uniform(0.4, 2.5, n),
+        "sweep": rng.uniform(0.4, 2.5, n),
+        "debug": rng.uniform(8 * 60, 50 * 60, n),
+        "eval": rng.uniform(60, 600, n),
+    }
     other_gap = rng.uniform(1, 4, n)
     pause = rng.uniform(4 * 60, 25 * 60, n)
     is_pause = rng.random(n) < 0.3
@@ -70,14 +74,21 @@ def _draw_time(rng) -> float:
 def place_units(rng, jobs: pd.DataFrame) -> pd.Series:
     """Absolute first-submission time (s after FIRST_START) of every unit."""
     units = jobs.groupby("unit", sort=True).agg(
-        kind=("kind", "first"), user=("user", "first"), stem=("design_stem", "first"),
-        origin=("origin_search", "first"), sub_first=("submit_rel", "min"),
-        sub_last=("submit_rel", "max"), start_min=("start_rel", "min"), end_max=("end_rel", "max"))
+        kind=("kind", "first"),
+        user=("user", "first"),
+        stem=("design_stem", "first"),
+        origin=("origin_search", "first"),
+        sub_first=("submit_rel", "min"),
+        sub_last=("submit_rel", "max"),
+        start_min=("start_rel", "min"),
+        end_max=("end_rel", "max"),
+    )
     resub = units["kind"] == "resubmit"
     # a search re-submitted later must leave room for its re-submissions
     by_origin = units[resub].groupby("origin")
-    tail = (by_origin["end_max"].max() + 6 * H
-            + (by_origin.size() - 1) * (UNIT_SEPARATION_S + H)).reindex(units.index)
+    tail = (
+        by_origin["end_max"].max() + 6 * H + (by_origin.size() - 1) * (UNIT_SEPARATION_S + H)
+    ).reindex(units.index)
     units["need"] = np.fmax(units["end_max"], units["sub_last"] + tail)
     t0 = pd.Series(np.nan, index=units.index)
     opening = units.index[units["kind"] == "debug"][0]
@@ -87,12 +98,15 @@ def place_units(rng, jobs: pd.DataFrame) -> pd.Series:
     busy: dict[tuple[str, str], list[tuple[float, float]]] = {}
 
     def free(key, a, b):
-        return all(b + UNIT_SEPARATION_S < c or a - UNIT_SEPARATION_S > d for c, d in busy.get(key, []))
+        return all(
+            b + UNIT_SEPARATION_S < c or a - UNIT_SEPARATION_S > d for c, d in busy.get(key, [])
+        )
 
     def book(u):
         if units.at[u, "kind"] != "array":
             busy.setdefault((units.at[u, "user"], units.at[u, "stem"]), []).append(
-                (t0[u] + units.at[u, "sub_first"], t0[u] + units.at[u, "sub_last"]))
+                (t0[u] + units.at[u, "sub_first"], t0[u] + units.at[u, "sub_last"])
+            )
 
     book(opening)
     book(closing)
@@ -140,15 +154,24 @@ def assign_ids(rng, jobs: pd.DataFrame) -> pd.DataFrame:
     """Slurm job ids: one per submission, one per array task split off at its start
     (the last task to start keeps the array's own id), other users' jobs in between."""
     arr = (jobs["kind"] == "array").to_numpy()
-    last_task = arr & (jobs.groupby("unit")["start_rel"].transform("max") == jobs["start_rel"]).to_numpy()
+    last_task = (
+        arr & (jobs.groupby("unit")["start_rel"].transform("max") == jobs["start_rel"]).to_numpy()
+    )
     last_task &= ~jobs.assign(_l=last_task).duplicated(["unit", "_l"]).to_numpy()
     first_of_array = arr & (jobs["task_index"] == 0).to_numpy()
-    ev_time = np.concatenate([jobs.loc[~arr, "submit_s"], jobs.loc[first_of_array, "submit_s"] - 0.5,
-                              jobs.loc[arr & ~last_task, "start_s"]])
-    ev_row = np.concatenate([np.flatnonzero(~arr), np.flatnonzero(first_of_array),
-                             np.flatnonzero(arr & ~last_task)])
-    ev_kind = np.concatenate([np.zeros((~arr).sum()), np.ones(first_of_array.sum()),
-                              np.zeros((arr & ~last_task).sum())])
+    ev_time = np.concatenate(
+        [
+            jobs.loc[~arr, "submit_s"],
+            jobs.loc[first_of_array, "submit_s"] - 0.5,
+            jobs.loc[arr & ~last_task, "start_s"],
+        ]
+    )
+    ev_row = np.concatenate(
+        [np.flatnonzero(~arr), np.flatnonzero(first_of_array), np.flatnonzero(arr & ~last_task)]
+    )
+    ev_kind = np.concatenate(
+        [np.zeros((~arr).sum()), np.ones(first_of_array.sum()), np.zeros((arr & ~last_task).sum())]
+    )
     order = np.lexsort((ev_row, ev_time))
     dt = np.diff(ev_time[order], prepend=ev_time[order][0])
     ids = 1_984_112 + np.cumsum(1 + rng.poisson(np.maximum(dt, 0) / 20.0))
@@ -162,14 +185,17 @@ def assign_ids(rng, jobs: pd.DataFrame) -> pd.DataFrame:
     raw[last_task] = master[last_task]
     out = pd.DataFrame({"job_id_raw": raw.astype(str)}, index=jobs.index)
     out["array_job_id"] = np.where(arr, master.astype(str), "")
-    out["job_id"] = np.where(arr, out["array_job_id"] + "_" + jobs["task_index"].astype(str),
-                             out["job_id_raw"])
+    out["job_id"] = np.where(
+        arr, out["array_job_id"] + "_" + jobs["task_index"].astype(str), out["job_id_raw"]
+    )
     return out
 
 
 #: GPU nodes of the shared cluster (4 GPUs each); other projects used them too.
-NODES = {"titanx": [f"node{i:03d}" for i in range(1, 81)],
-         "m40": [f"node{i:03d}" for i in range(101, 141)]}
+NODES = {
+    "titanx": [f"node{i:03d}" for i in range(1, 81)],
+    "m40": [f"node{i:03d}" for i in range(101, 141)],
+}
 
 
 def assign_nodes(rng, jobs: pd.DataFrame) -> pd.Series:

@@ -28,28 +28,91 @@ COMMENT_PREFIX = "rdcost-integration"
 
 #: Field list of every text export: what the comparison needs, and more.
 FIELDS = [
-    "JobID", "JobIDRaw", "JobName", "User", "Account", "Partition", "QOS", "State",
-    "ExitCode", "DerivedExitCode", "Submit", "Eligible", "Start", "End", "Elapsed",
-    "ElapsedRaw", "Timelimit", "TimelimitRaw", "NNodes", "NCPUS", "ReqCPUS", "NTasks",
-    "ReqMem", "ReqTRES", "AllocTRES", "MaxRSS", "AveRSS", "TotalCPU", "CPUTimeRAW",
-    "ConsumedEnergyRaw", "NodeList", "Cluster", "Flags",
+    "JobID",
+    "JobIDRaw",
+    "JobName",
+    "User",
+    "Account",
+    "Partition",
+    "QOS",
+    "State",
+    "ExitCode",
+    "DerivedExitCode",
+    "Submit",
+    "Eligible",
+    "Start",
+    "End",
+    "Elapsed",
+    "ElapsedRaw",
+    "Timelimit",
+    "TimelimitRaw",
+    "NNodes",
+    "NCPUS",
+    "ReqCPUS",
+    "NTasks",
+    "ReqMem",
+    "ReqTRES",
+    "AllocTRES",
+    "MaxRSS",
+    "AveRSS",
+    "TotalCPU",
+    "CPUTimeRAW",
+    "ConsumedEnergyRaw",
+    "NodeList",
+    "Cluster",
+    "Flags",
 ]
 #: Column widths of the wide fixed-width export: wide enough that no value the
 #: comparison reads is cut (the longest AllocTRES here is about 70 characters).
 WIDE = {
-    "JobID": 24, "JobIDRaw": 16, "JobName": 24, "User": 10, "Account": 12, "Partition": 10,
-    "QOS": 8, "State": 20, "ExitCode": 8, "DerivedExitCode": 15, "Submit": 19,
-    "Eligible": 19, "Start": 19, "End": 19, "Elapsed": 12, "ElapsedRaw": 10,
-    "Timelimit": 16, "TimelimitRaw": 16, "NNodes": 8, "NCPUS": 10, "ReqCPUS": 8,
-    "NTasks": 8, "ReqMem": 10, "ReqTRES": 90, "AllocTRES": 90, "MaxRSS": 10,
-    "AveRSS": 10, "TotalCPU": 12, "CPUTimeRAW": 10, "ConsumedEnergyRaw": 17,
-    "NodeList": 15, "Cluster": 10, "Flags": 30,
+    "JobID": 24,
+    "JobIDRaw": 16,
+    "JobName": 24,
+    "User": 10,
+    "Account": 12,
+    "Partition": 10,
+    "QOS": 8,
+    "State": 20,
+    "ExitCode": 8,
+    "DerivedExitCode": 15,
+    "Submit": 19,
+    "Eligible": 19,
+    "Start": 19,
+    "End": 19,
+    "Elapsed": 12,
+    "ElapsedRaw": 10,
+    "Timelimit": 16,
+    "TimelimitRaw": 16,
+    "NNodes": 8,
+    "NCPUS": 10,
+    "ReqCPUS": 8,
+    "NTasks": 8,
+    "ReqMem": 10,
+    "ReqTRES": 90,
+    "AllocTRES": 90,
+    "MaxRSS": 10,
+    "AveRSS": 10,
+    "TotalCPU": 12,
+    "CPUTimeRAW": 10,
+    "ConsumedEnergyRaw": 17,
+    "NodeList": 15,
+    "Cluster": 10,
+    "Flags": 30,
 }
 #: TRES that sreport is asked for (AccountingStorageTRES of the testbed, plus cpu).
 SREPORT_TRES = ["cpu", "gres/gpu", "gres/gpu:titanx", "gres/gpu:m40"]
 #: States after which a job's accounting no longer changes.
-TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
-            "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
+TERMINAL = {
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "OUT_OF_MEMORY",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+}
 #: Commands the mix needs.
 COMMANDS = ["sinfo", "sbatch", "squeue", "scancel", "scontrol", "sacct", "sacctmgr", "sreport"]
 
@@ -60,18 +123,29 @@ class SlurmError(RuntimeError):
 
 def env() -> dict[str, str]:
     """The caller's environment without Slurm's variables, in UTC."""
-    e = {k: v for k, v in os.environ.items()
-         if not k.startswith(("SLURM_", "SACCT_", "SQUEUE_", "SBATCH_", "SALLOC_", "SRUN_"))}
+    e = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLURM_", "SACCT_", "SQUEUE_", "SBATCH_", "SALLOC_", "SRUN_"))
+    }
     e.update(TZ="UTC", SLURM_TIME_FORMAT="standard", SLURM_BITSTR_LEN="0")
     return e
 
 
-def run(args: list[str], timeout: float = 60, check: bool = True,
-        cwd: str | os.PathLike | None = None) -> str:
+def run(
+    args: list[str], timeout: float = 60, check: bool = True, cwd: str | os.PathLike | None = None
+) -> str:
     """Run a command; its stdout. A failure raises SlurmError with its stderr."""
     try:
-        p = subprocess.run(args, capture_output=True, text=True, env=env(), timeout=timeout,
-                           stdin=subprocess.DEVNULL, cwd=cwd)
+        p = subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+        )
     except FileNotFoundError as exc:
         raise SlurmError(f"{args[0]}: command not found") from exc
     except subprocess.TimeoutExpired as exc:
@@ -114,49 +188,131 @@ class Job:
     """One submission and what Slurm must end up saying about it."""
 
     label: str
-    args: list[str]                 # sbatch options (after the common ones)
+    args: list[str]  # sbatch options (after the common ones)
     account: str
     partition: str
     n_cpus: int
     gpus: int = 0
-    gpu_type: str | None = None     # None with gpus > 0: any type
+    gpu_type: str | None = None  # None with gpus > 0: any type
     final_state: str = "COMPLETED"  # state in the exports
-    array: str | None = None        # e.g. "0-5%2"
-    script: str | None = None       # batch script body instead of --wrap
+    array: str | None = None  # e.g. "0-5%2"
+    script: str | None = None  # batch script body instead of --wrap
     wrap: str | None = None
-    job_id: str = ""                # filled by submit
+    job_id: str = ""  # filled by submit
 
 
 def job_mix() -> list[Job]:
     """The jobs, in submission order: long ones first so they start at once."""
     return [
-        Job("timeout", ["-J", "train_timeout", "-t", "1"], "research", "cpu", 1,
-            final_state="TIMEOUT", wrap="sleep 600"),
-        Job("running", ["-J", "train_long", "--gres=gpu:m40:1", "-c", "2"], "nlp", "gpu", 2,
-            gpus=1, gpu_type="m40", final_state="RUNNING", wrap="sleep 900"),
-        Job("sweep", ["-J", "sweep_bs", "-c", "1"], "nlp", "cpu", 1,
-            final_state="RUNNING", array="0-3%1", wrap="sleep 900"),
-        Job("cancelled", ["-J", "train_cancelled", "-c", "1"], "nlp", "cpu", 1,
-            final_state="CANCELLED", wrap="sleep 600"),
-        Job("pending", ["-J", "eval_after_train", "--gres=gpu:m40:1", "-c", "1"],
-            "nlp", "gpu", 1, gpus=1, gpu_type="m40", final_state="PENDING",
-            wrap="sleep 5"),  # --dependency on "running" is added at submission
-        Job("grid", ["-J", "grid_lr", "-c", "1"], "research", "cpu", 1, array="0-5%2",
-            wrap="sleep $((2 + SLURM_ARRAY_TASK_ID % 3))"),
-        Job("titanx", ["-J", "bert_base_titanx", "--gres=gpu:titanx:2", "-c", "2"],
-            "nlp", "gpu", 2, gpus=2, gpu_type="titanx", wrap="sleep 6"),
-        Job("m40", ["-J", "lstm_m40", "--gres=gpu:m40:1", "-c", "1"], "research", "gpu", 1,
-            gpus=1, gpu_type="m40", wrap="sleep 4"),
-        Job("anygpu", ["-J", "eval baseline", "--gpus=1", "-c", "1"], "research", "gpu", 1,
-            gpus=1, wrap="sleep 3"),
-        Job("failed", ["-J", "preprocess", "-c", "1"], "research", "cpu", 1,
-            final_state="FAILED", wrap="sleep 2; exit 3"),
-        Job("steps", ["-J", "pipeline_steps", "-n", "2"], "research", "cpu", 2,
+        Job(
+            "timeout",
+            ["-J", "train_timeout", "-t", "1"],
+            "research",
+            "cpu",
+            1,
+            final_state="TIMEOUT",
+            wrap="sleep 600",
+        ),
+        Job(
+            "running",
+            ["-J", "train_long", "--gres=gpu:m40:1", "-c", "2"],
+            "nlp",
+            "gpu",
+            2,
+            gpus=1,
+            gpu_type="m40",
+            final_state="RUNNING",
+            wrap="sleep 900",
+        ),
+        Job(
+            "sweep",
+            ["-J", "sweep_bs", "-c", "1"],
+            "nlp",
+            "cpu",
+            1,
+            final_state="RUNNING",
+            array="0-3%1",
+            wrap="sleep 900",
+        ),
+        Job(
+            "cancelled",
+            ["-J", "train_cancelled", "-c", "1"],
+            "nlp",
+            "cpu",
+            1,
+            final_state="CANCELLED",
+            wrap="sleep 600",
+        ),
+        Job(
+            "pending",
+            ["-J", "eval_after_train", "--gres=gpu:m40:1", "-c", "1"],
+            "nlp",
+            "gpu",
+            1,
+            gpus=1,
+            gpu_type="m40",
+            final_state="PENDING",
+            wrap="sleep 5",
+        ),  # --dependency on "running" is added at submission
+        Job(
+            "grid",
+            ["-J", "grid_lr", "-c", "1"],
+            "research",
+            "cpu",
+            1,
+            array="0-5%2",
+            wrap="sleep $((2 + SLURM_ARRAY_TASK_ID % 3))",
+        ),
+        Job(
+            "titanx",
+            ["-J", "bert_base_titanx", "--gres=gpu:titanx:2", "-c", "2"],
+            "nlp",
+            "gpu",
+            2,
+            gpus=2,
+            gpu_type="titanx",
+            wrap="sleep 6",
+        ),
+        Job(
+            "m40",
+            ["-J", "lstm_m40", "--gres=gpu:m40:1", "-c", "1"],
+            "research",
+            "gpu",
+            1,
+            gpus=1,
+            gpu_type="m40",
+            wrap="sleep 4",
+        ),
+        Job(
+            "anygpu",
+            ["-J", "eval baseline", "--gpus=1", "-c", "1"],
+            "research",
+            "gpu",
+            1,
+            gpus=1,
+            wrap="sleep 3",
+        ),
+        Job(
+            "failed",
+            ["-J", "preprocess", "-c", "1"],
+            "research",
+            "cpu",
+            1,
+            final_state="FAILED",
+            wrap="sleep 2; exit 3",
+        ),
+        Job(
+            "steps",
+            ["-J", "pipeline_steps", "-n", "2"],
+            "research",
+            "cpu",
+            2,
             script="#!/bin/bash\n"
-                   "srun -n 2 sleep 2\n"
-                   "srun -n 1 sleep 1\n"
-                   "srun -n 1 sh -c 'exit 2' || true\n"
-                   "srun -n 1 sleep 1\n"),
+            "srun -n 2 sleep 2\n"
+            "srun -n 1 sleep 1\n"
+            "srun -n 1 sh -c 'exit 2' || true\n"
+            "srun -n 1 sleep 1\n",
+        ),
     ]
 
 
@@ -168,7 +324,7 @@ class MixRun:
     jobs: dict[str, Job] = field(default_factory=dict)
     submitted_at: datetime | None = None
     exports: dict[str, Path] = field(default_factory=dict)
-    export_span_s: float = 0.0      # wall time from the first export to the last
+    export_span_s: float = 0.0  # wall time from the first export to the last
     window: tuple[datetime, datetime] | None = None
     window_export: Path | None = None
     sreport: dict[tuple[str, str], int] = field(default_factory=dict)  # (account, tres) -> s
@@ -211,12 +367,18 @@ class MixRun:
 def cancel_leftovers() -> None:
     """Cancel jobs that an interrupted earlier run left behind (found by comment)."""
     out = run(["squeue", "-h", "-o", "%i|%k"])
-    ids = [line.split("|", 1)[0] for line in out.splitlines()
-           if line.partition("|")[2].startswith(COMMENT_PREFIX)]
+    ids = [
+        line.split("|", 1)[0]
+        for line in out.splitlines()
+        if line.partition("|")[2].startswith(COMMENT_PREFIX)
+    ]
     if ids:
         run(["scancel", *ids])
-        wait_until(lambda: not run(["squeue", "-h", "-o", "%i", "-j", ",".join(ids)],
-                                   check=False).strip(), 60, "leftover jobs to end")
+        wait_until(
+            lambda: not run(["squeue", "-h", "-o", "%i", "-j", ",".join(ids)], check=False).strip(),
+            60,
+            "leftover jobs to end",
+        )
 
 
 def wait_until(pred, timeout_s: float, what: str, every_s: float = 1.0) -> None:
@@ -231,9 +393,18 @@ def submit(mix: MixRun, run_id: str) -> None:
     mix.workdir.mkdir(parents=True, exist_ok=True)
     mix.submitted_at = utc_now()
     for job in job_mix():
-        args = ["sbatch", "--parsable", f"--chdir={mix.workdir}",
-                f"--output={mix.workdir}/%x-%j.out", f"--comment={COMMENT_PREFIX}:{run_id}",
-                "-A", job.account, "-p", job.partition, *job.args]
+        args = [
+            "sbatch",
+            "--parsable",
+            f"--chdir={mix.workdir}",
+            f"--output={mix.workdir}/%x-%j.out",
+            f"--comment={COMMENT_PREFIX}:{run_id}",
+            "-A",
+            job.account,
+            "-p",
+            job.partition,
+            *job.args,
+        ]
         if job.array:
             args.append(f"--array={job.array}")
         if job.label == "pending":
@@ -263,8 +434,9 @@ def wait_for_export_point(mix: MixRun, timeout_s: float = 240) -> None:
     state (terminal ones terminal, 'running' and sweep task 0 running, the rest
     pending) and visible in sacct."""
     cancel = mix.jobs["cancelled"].job_id
-    wait_until(lambda: alloc_states([cancel]).get(cancel) == "RUNNING", 60,
-               f"job {cancel} to start")
+    wait_until(
+        lambda: alloc_states([cancel]).get(cancel) == "RUNNING", 60, f"job {cancel} to start"
+    )
     time.sleep(2)
     run(["scancel", cancel])
     expected = mix.expected()
@@ -277,8 +449,11 @@ def wait_for_export_point(mix: MixRun, timeout_s: float = 240) -> None:
         wait_until(ready, timeout_s, "the jobs to reach their export states", every_s=2)
     except SlurmError as exc:
         states = alloc_states(mix.job_ids)
-        wrong = {jid: (states.get(jid), mix.expected_state(jid)) for jid in expected
-                 if states.get(jid) != mix.expected_state(jid)}
+        wrong = {
+            jid: (states.get(jid), mix.expected_state(jid))
+            for jid in expected
+            if states.get(jid) != mix.expected_state(jid)
+        }
         raise SlurmError(f"{exc}; (sacct state, wanted): {wrong}") from exc
 
 
@@ -297,15 +472,20 @@ def text_format_args(kind: str) -> list[str]:
 EXPORT_KINDS = ["parsable2", "parsable", "fixed", "fixed-default", "json"]
 
 
-def export(job_ids: list[str], outdir: Path, prefix: str = "sacct") -> tuple[dict[str, Path], float]:
+def export(
+    job_ids: list[str], outdir: Path, prefix: str = "sacct"
+) -> tuple[dict[str, Path], float]:
     """Export the jobs in every form, in quick succession; (paths, seconds taken)."""
     outdir.mkdir(parents=True, exist_ok=True)
     paths = {}
     t0 = time.monotonic()
     for kind in EXPORT_KINDS:
         sel = ["-a", "-j", ",".join(job_ids)]
-        args = ["sacct", *sel, "--json"] if kind == "json" else \
-            ["sacct", *sel, *text_format_args(kind)]
+        args = (
+            ["sacct", *sel, "--json"]
+            if kind == "json"
+            else ["sacct", *sel, *text_format_args(kind)]
+        )
         path = outdir / f"{prefix}-{kind}.{'json' if kind == 'json' else 'txt'}"
         path.write_text(run(args))
         paths[kind] = path
@@ -346,16 +526,28 @@ def rollup(start: datetime, end: datetime) -> None:
 def sreport_usage(start: datetime, end: datetime) -> tuple[dict[tuple[str, str], int], str]:
     """(account, TRES) -> allocated TRES-seconds in [start, end), from
     ``sreport cluster AccountUtilizationByUser`` (account total lines only)."""
-    text = run(["sreport", "-P", "-n", "-t", "seconds", "-T", ",".join(SREPORT_TRES),
-                "cluster", "AccountUtilizationByUser", f"start={fmt(start)}",
-                f"end={fmt(end)}"])
+    text = run(
+        [
+            "sreport",
+            "-P",
+            "-n",
+            "-t",
+            "seconds",
+            "-T",
+            ",".join(SREPORT_TRES),
+            "cluster",
+            "AccountUtilizationByUser",
+            f"start={fmt(start)}",
+            f"end={fmt(end)}",
+        ]
+    )
     usage: dict[tuple[str, str], int] = {}
     for line in text.splitlines():
         parts = line.split("|")
         if len(parts) != 6:
             continue
         _cluster, account, login, _name, tres, used = parts
-        if login or account == "root":      # user lines; root = sum of all accounts
+        if login or account == "root":  # user lines; root = sum of all accounts
             continue
         usage[(account, tres)] = int(used)
     if not usage:
@@ -365,8 +557,9 @@ def sreport_usage(start: datetime, end: datetime) -> tuple[dict[tuple[str, str],
 
 def export_window(start: datetime, end: datetime, path: Path) -> Path:
     """Every job of any user that was eligible or ran in [start, end), --parsable2."""
-    path.write_text(run(["sacct", "-a", "-S", fmt(start), "-E", fmt(end),
-                         *text_format_args("parsable2")]))
+    path.write_text(
+        run(["sacct", "-a", "-S", fmt(start), "-E", fmt(end), *text_format_args("parsable2")])
+    )
     return path
 
 
@@ -407,8 +600,11 @@ def main(argv: list[str]) -> int:
     mix = run_mix(Path(argv[0]))
     for label, job in mix.jobs.items():
         print(f"{label:10} {job.job_id}", file=sys.stderr)
-    print(f"exports in {argv[0]} ({mix.export_span_s:.1f} s for all five); "
-          f"whole run {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    print(
+        f"exports in {argv[0]} ({mix.export_span_s:.1f} s for all five); "
+        f"whole run {time.monotonic() - t0:.0f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

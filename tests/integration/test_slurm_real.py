@@ -31,8 +31,13 @@ from .slurm_mix import MixRun
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.timeout(600)]
 
 #: Export kind -> the rdcost format that must claim it.
-FORMAT_OF = {"parsable2": "sacct-parsable", "parsable": "sacct-parsable",
-             "fixed": "sacct-fixed", "fixed-default": "sacct-fixed", "json": "sacct-json"}
+FORMAT_OF = {
+    "parsable2": "sacct-parsable",
+    "parsable": "sacct-parsable",
+    "fixed": "sacct-fixed",
+    "fixed-default": "sacct-fixed",
+    "json": "sacct-json",
+}
 #: The full-fidelity exports, compared with the reference (parsable2) column by column.
 FULL = ["parsable2", "parsable", "fixed", "json"]
 #: JSON plugins whose exit_code object reports every normal exit as SUCCESS/0.
@@ -45,8 +50,9 @@ def mix(tmp_path_factory: pytest.TempPathFactory) -> MixRun:
     if reason:
         if os.environ.get("RDCOST_REQUIRE_SLURM") == "1":
             pytest.fail(f"RDCOST_REQUIRE_SLURM=1 but the Slurm testbed is not usable: {reason}")
-        pytest.skip(f"no Slurm testbed ({reason}); start one with "
-                    "`sudo scripts/slurm-testbed.sh start`")
+        pytest.skip(
+            f"no Slurm testbed ({reason}); start one with `sudo scripts/slurm-testbed.sh start`"
+        )
     outdir = os.environ.get("RDCOST_SLURM_EXPORT_DIR")
     out = Path(outdir) if outdir else tmp_path_factory.mktemp("slurm-exports")
     return slurm_mix.run_mix(out)
@@ -61,7 +67,8 @@ def tables(mix: MixRun) -> dict[str, pd.DataFrame]:
         if kind != "fixed-default":
             assert report.n_rejected == 0, (
                 f"{path.name}: rejected {report.n_rejected} records: "
-                f"{[(r.line, r.reason, r.value) for r in report.examples]}")
+                f"{[(r.line, r.reason, r.value) for r in report.examples]}"
+            )
         out[kind] = df
     return out
 
@@ -114,8 +121,9 @@ def test_all_exports_hold_the_submitted_jobs(mix: MixRun, tables):
     expected = set(mix.expected())
     for kind in ["parsable2", "parsable", "fixed"]:
         got = set(rows_by_key(tables[kind], kind))
-        assert got == expected, (f"{kind}: missing {sorted(expected - got)}, "
-                                 f"unexpected {sorted(got - expected)}")
+        assert got == expected, (
+            f"{kind}: missing {sorted(expected - got)}, unexpected {sorted(got - expected)}"
+        )
     # Known Slurm quirk: --json sometimes leaves out the pending array remainder.
     remainder = f"{mix.jobs['sweep'].job_id}_[...]"
     got = set(rows_by_key(tables["json"], "json"))
@@ -143,16 +151,34 @@ def test_states_are_what_slurm_did(mix: MixRun, tables):
                 continue  # reported by the job-set tests
             want = mix.expected_state(key)
             if row["state"] != want:
-                bad.append(f"{kind}: {row['job_id']} state {show(row['state'])} "
-                           f"(raw {show(row['state_raw'])}), Slurm: {want}")
+                bad.append(
+                    f"{kind}: {row['job_id']} state {show(row['state'])} "
+                    f"(raw {show(row['state_raw'])}), Slurm: {want}"
+                )
     assert not bad, "\n".join(bad)
 
 
 # Columns that must be identical in every full export; elapsed and exit codes have
 # their own tests below.
-SAME_COLUMNS = ["job_id_raw", "job_name", "account", "partition", "user", "cluster",
-                "array_job_id", "array_task_id", "submit_time", "start_time", "end_time",
-                "n_nodes", "n_cpus", "n_gpus", "gpu_type", "timelimit_s", "node_list"]
+SAME_COLUMNS = [
+    "job_id_raw",
+    "job_name",
+    "account",
+    "partition",
+    "user",
+    "cluster",
+    "array_job_id",
+    "array_task_id",
+    "submit_time",
+    "start_time",
+    "end_time",
+    "n_nodes",
+    "n_cpus",
+    "n_gpus",
+    "gpu_type",
+    "timelimit_s",
+    "node_list",
+]
 
 
 @pytest.mark.parametrize("kind", FULL[1:])
@@ -165,9 +191,11 @@ def test_export_agrees_with_parsable2(mix: MixRun, tables, kind: str):
             continue
         for col in SAME_COLUMNS:
             if not same(row[col], ref[key][col]):
-                bad.append(f"{row['job_id']}: {col} = {show(row[col])} in {kind}, "
-                           f"{show(ref[key][col])} in parsable2\n"
-                           f"{lines_of(mix.exports[kind], ref[key]['job_id'])}")
+                bad.append(
+                    f"{row['job_id']}: {col} = {show(row[col])} in {kind}, "
+                    f"{show(ref[key][col])} in parsable2\n"
+                    f"{lines_of(mix.exports[kind], ref[key]['job_id'])}"
+                )
     assert not bad, f"{len(bad)} differences:\n" + "\n".join(bad)
 
 
@@ -211,16 +239,22 @@ def test_gpu_counts_and_types_are_what_was_allocated(mix: MixRun, tables):
                 continue
             if job.gpus == 0:
                 if not same(row["n_gpus"], 0.0):
-                    bad.append(f"{kind}: {row['job_id']} ({job.label}) n_gpus "
-                               f"{show(row['n_gpus'])}, no GPU was allocated")
+                    bad.append(
+                        f"{kind}: {row['job_id']} ({job.label}) n_gpus "
+                        f"{show(row['n_gpus'])}, no GPU was allocated"
+                    )
                 continue
             if not same(row["n_gpus"], float(job.gpus)):
-                bad.append(f"{kind}: {row['job_id']} ({job.label}) n_gpus "
-                           f"{show(row['n_gpus'])}, allocated {job.gpus}")
+                bad.append(
+                    f"{kind}: {row['job_id']} ({job.label}) n_gpus "
+                    f"{show(row['n_gpus'])}, allocated {job.gpus}"
+                )
             types = {job.gpu_type} if job.gpu_type else {"titanx", "m40"}
             if row["gpu_type"] not in types:
-                bad.append(f"{kind}: {row['job_id']} ({job.label}) gpu_type "
-                           f"{show(row['gpu_type'])}, expected one of {sorted(types)}")
+                bad.append(
+                    f"{kind}: {row['job_id']} ({job.label}) gpu_type "
+                    f"{show(row['gpu_type'])}, expected one of {sorted(types)}"
+                )
     assert not bad, "\n".join(bad)
 
 
@@ -230,8 +264,9 @@ def test_cpu_counts_are_what_was_allocated(mix: MixRun, tables):
         for key, row in rows_by_key(tables[kind], kind).items():
             job = mix.expected().get(key)
             if job is not None and started(row) and not same(row["n_cpus"], job.n_cpus):
-                bad.append(f"{kind}: {row['job_id']} n_cpus {show(row['n_cpus'])}, "
-                           f"allocated {job.n_cpus}")
+                bad.append(
+                    f"{kind}: {row['job_id']} n_cpus {show(row['n_cpus'])}, allocated {job.n_cpus}"
+                )
     assert not bad, "\n".join(bad)
 
 
@@ -242,8 +277,10 @@ def test_exit_codes(mix: MixRun, tables):
     failed = ref[mix.jobs["failed"].job_id]
     bad = []
     if (failed["exit_code"], failed["exit_signal"]) != (3, 0):
-        bad.append(f"parsable2: failed job exit {show(failed['exit_code'])}:"
-                   f"{show(failed['exit_signal'])}, the script exited 3")
+        bad.append(
+            f"parsable2: failed job exit {show(failed['exit_code'])}:"
+            f"{show(failed['exit_signal'])}, the script exited 3"
+        )
     for kind in FULL[1:]:
         for key, row in rows_by_key(tables[kind], kind).items():
             r = ref.get(key)
@@ -270,8 +307,9 @@ def test_default_widths_keep_what_fits(mix: MixRun, tables):
     got = tables["fixed-default"]
     assert got["job_id_raw"].notna().all()
     rows = {r["job_id_raw"]: r for r in got.to_dict("records")}
-    assert set(rows) == set(ref), (f"missing {sorted(set(ref) - set(rows))}, "
-                                   f"unexpected {sorted(set(rows) - set(ref))}")
+    assert set(rows) == set(ref), (
+        f"missing {sorted(set(ref) - set(rows))}, unexpected {sorted(set(rows) - set(ref))}"
+    )
     slack = mix.export_span_s + 1.0
     bad = []
     for raw, row in rows.items():
@@ -284,8 +322,10 @@ def test_default_widths_keep_what_fits(mix: MixRun, tables):
         if not (same(a, b) or (r["state"] == "RUNNING" and abs(a - b) <= slack)):
             bad.append(f"{raw}: elapsed {show(a)}, parsable2 {show(b)}")
         if not (isnull(row["n_gpus"]) or same(row["n_gpus"], r["n_gpus"])):
-            bad.append(f"{raw}: n_gpus {show(row['n_gpus'])} from a cut AllocTRES, "
-                       f"parsable2 {show(r['n_gpus'])}")
+            bad.append(
+                f"{raw}: n_gpus {show(row['n_gpus'])} from a cut AllocTRES, "
+                f"parsable2 {show(r['n_gpus'])}"
+            )
     assert not bad, "\n".join(bad)
 
 
@@ -327,8 +367,9 @@ def test_usage_per_account_equals_sreport(mix: MixRun):
             got = float(mine.get(acct, 0.0))
             if got != want:
                 bad.append(f"{acct} {tres}: rdcost {got:.0f} s, sreport {want} s")
-    assert not bad, ("\n".join(bad) + f"\nwindow {mix.window[0]} - {mix.window[1]}\n"
-                     + mix.sreport_text)
+    assert not bad, (
+        "\n".join(bad) + f"\nwindow {mix.window[0]} - {mix.window[1]}\n" + mix.sreport_text
+    )
     # the comparison is not empty: our GPU jobs are in it
     assert mix.sreport[("nlp", "gres/gpu:titanx")] > 0
     assert mix.sreport[("research", "gres/gpu:m40")] > 0

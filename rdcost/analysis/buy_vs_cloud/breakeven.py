@@ -18,7 +18,9 @@ from rdcost.analysis.buy_vs_cloud.cost_model import (
 )
 
 
-def breakeven_utilization(n_gpus: int, params: OwnedParams, usd_per_gpu_hour: float) -> float | None:
+def breakeven_utilization(
+    n_gpus: int, params: OwnedParams, usd_per_gpu_hour: float
+) -> float | None:
     """Busy fraction of the owned GPU-hours over the lifetime at which owning
     costs what renting the busy hours costs; None if never (electricity per
     busy hour >= the cloud price) or unknown price."""
@@ -28,12 +30,16 @@ def breakeven_utilization(n_gpus: int, params: OwnedParams, usd_per_gpu_hour: fl
     if margin <= 0:
         return None
     lifetime_h = params.lifetime_years * HOURS_PER_YEAR
-    fixed_per_hour = (purchase_usd(n_gpus, params) / lifetime_h
-                      + fixed_usd_per_month(n_gpus, params) / HOURS_PER_MONTH)
+    fixed_per_hour = (
+        purchase_usd(n_gpus, params) / lifetime_h
+        + fixed_usd_per_month(n_gpus, params) / HOURS_PER_MONTH
+    )
     return fixed_per_hour / (n_gpus * margin)
 
 
-def gpu_hours_curve(start_h: np.ndarray, end_h: np.ndarray, n_gpus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def gpu_hours_curve(
+    start_h: np.ndarray, end_h: np.ndarray, n_gpus: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative GPU-hours used by time t (hours): knots (t, G(t)) of a
     piecewise-linear function, exact between knots (np.interp)."""
     start_h = np.asarray(start_h, float)
@@ -52,8 +58,13 @@ def gpu_hours_curve(start_h: np.ndarray, end_h: np.ndarray, n_gpus: np.ndarray) 
     return t[last], used[last]
 
 
-def breakeven_hours(knots_h: np.ndarray, used_gpu_hours: np.ndarray, purchase: float,
-                    usd_per_month_fixed: float, usd_per_gpu_hour_margin: float) -> float | None:
+def breakeven_hours(
+    knots_h: np.ndarray,
+    used_gpu_hours: np.ndarray,
+    purchase: float,
+    usd_per_month_fixed: float,
+    usd_per_gpu_hour_margin: float,
+) -> float | None:
     """First time t (hours since the first knot) at which
     margin x G(t) - fixed per hour x t reaches the purchase price, where G is
     the cumulative GPU-hours curve, continued at its mean rate after its last
@@ -80,9 +91,16 @@ def breakeven_hours(knots_h: np.ndarray, used_gpu_hours: np.ndarray, purchase: f
     return end + (purchase - float(h[-1])) / slope
 
 
-def cumulative_costs(knots_h: np.ndarray, used_gpu_hours: np.ndarray, n_gpus: int,
-                     params: OwnedParams, usd_per_gpu_hour_low: float, usd_per_gpu_hour_high: float,
-                     horizon_h: float, n_points: int = 400) -> pd.DataFrame:
+def cumulative_costs(
+    knots_h: np.ndarray,
+    used_gpu_hours: np.ndarray,
+    n_gpus: int,
+    params: OwnedParams,
+    usd_per_gpu_hour_low: float,
+    usd_per_gpu_hour_high: float,
+    horizon_h: float,
+    n_points: int = 400,
+) -> pd.DataFrame:
     """Cumulative cost over time, on a regular grid from the first start to
     ``horizon_h`` hours later: cloud low and high, owned (purchase up front,
     then running costs). Past the last job the demand goes on at the
@@ -97,13 +115,18 @@ def cumulative_costs(knots_h: np.ndarray, used_gpu_hours: np.ndarray, n_gpus: in
         after = grid > end
         used[after] = g[-1] + g[-1] / end * (grid[after] - end)
     months = grid / HOURS_PER_MONTH
-    owned = (purchase_usd(n_gpus, params) + used * params.electricity_usd_per_gpu_hour
-             + fixed_usd_per_month(n_gpus, params) * months)
-    return pd.DataFrame({
-        "months": months,
-        "gpu_hours": used,
-        "cloud_usd_low": used * usd_per_gpu_hour_low,
-        "cloud_usd_high": used * usd_per_gpu_hour_high,
-        "owned_usd": owned,
-        "is_extrapolated": grid > end,
-    })
+    owned = (
+        purchase_usd(n_gpus, params)
+        + used * params.electricity_usd_per_gpu_hour
+        + fixed_usd_per_month(n_gpus, params) * months
+    )
+    return pd.DataFrame(
+        {
+            "months": months,
+            "gpu_hours": used,
+            "cloud_usd_low": used * usd_per_gpu_hour_low,
+            "cloud_usd_high": used * usd_per_gpu_hour_high,
+            "owned_usd": owned,
+            "is_extrapolated": grid > end,
+        }
+    )

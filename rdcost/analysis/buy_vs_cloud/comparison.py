@@ -66,9 +66,16 @@ def _ratio(a: float, b: float | None) -> float | None:
     return a / b
 
 
-def compare(n_gpus: int, n_gpus_rule: str, demand: Demand, cloud_usd_low: float | None,
-            cloud_usd_high: float | None, params: OwnedParams,
-            knots_h: np.ndarray, used_gpu_hours: np.ndarray) -> Comparison:
+def compare(
+    n_gpus: int,
+    n_gpus_rule: str,
+    demand: Demand,
+    cloud_usd_low: float | None,
+    cloud_usd_high: float | None,
+    params: OwnedParams,
+    knots_h: np.ndarray,
+    used_gpu_hours: np.ndarray,
+) -> Comparison:
     """Owned vs cloud for ``n_gpus`` owned GPUs and the project's demand.
 
     ``knots_h``/``used_gpu_hours`` is the demand's cumulative GPU-hours curve
@@ -85,9 +92,13 @@ def compare(n_gpus: int, n_gpus_rule: str, demand: Demand, cloud_usd_low: float 
     def months_to_breakeven(price: float | None) -> float | None:
         if price is None:
             return None
-        hours = breakeven_hours(knots_h, used_gpu_hours, owned.purchase_usd,
-                                fixed_usd_per_month(n_gpus, params),
-                                price - params.electricity_usd_per_gpu_hour)
+        hours = breakeven_hours(
+            knots_h,
+            used_gpu_hours,
+            owned.purchase_usd,
+            fixed_usd_per_month(n_gpus, params),
+            price - params.electricity_usd_per_gpu_hour,
+        )
         return None if hours is None else hours / HOURS_PER_MONTH
 
     span_h = demand.span_hours

@@ -12,8 +12,8 @@ from rdcost.errors import AssumptionError, UsageError
 HOURS_PER_DAY = 24
 DAYS_PER_YEAR = 365.25
 MONTHS_PER_YEAR = 12
-HOURS_PER_YEAR = 8_766                     # 365.25 x 24
-HOURS_PER_MONTH = 730.5                    # 8,766 / 12
+HOURS_PER_YEAR = 8_766  # 365.25 x 24
+HOURS_PER_MONTH = 730.5  # 8,766 / 12
 W_PER_KW = 1_000
 S_PER_HOUR = 3_600
 
@@ -35,15 +35,23 @@ class OwnedParams:
     server_label: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("server_price_usd", "lifetime_years", "power_w_per_gpu", "pue",
-                     "electricity_usd_per_kwh", "hosting_usd_per_kw_month",
-                     "maintenance_fraction_per_year", "staff_usd_per_year"):
+        for name in (
+            "server_price_usd",
+            "lifetime_years",
+            "power_w_per_gpu",
+            "pue",
+            "electricity_usd_per_kwh",
+            "hosting_usd_per_kw_month",
+            "maintenance_fraction_per_year",
+            "staff_usd_per_year",
+        ):
             v = getattr(self, name)
             if v is None or not math.isfinite(float(v)) or float(v) < 0:
                 raise AssumptionError(f"{name} must be a number >= 0", value=str(v))
         if not self.gpus_per_server or self.gpus_per_server <= 0:
-            raise AssumptionError("gpus_per_server must be a whole number > 0",
-                                  value=str(self.gpus_per_server))
+            raise AssumptionError(
+                "gpus_per_server must be a whole number > 0", value=str(self.gpus_per_server)
+            )
         if self.lifetime_years <= 0:
             raise AssumptionError("lifetime_years must be > 0", value=str(self.lifetime_years))
         if self.pue < 1:
@@ -110,7 +118,9 @@ def purchase_usd(n_gpus: int, params: OwnedParams) -> float:
 def fixed_usd_per_month(n_gpus: int, params: OwnedParams) -> float:
     """Owned costs that accrue with time, busy or not: hosting, maintenance, staff."""
     hosting = n_gpus * params.power_w_per_gpu / W_PER_KW * params.hosting_usd_per_kw_month
-    maintenance = purchase_usd(n_gpus, params) * params.maintenance_fraction_per_year / MONTHS_PER_YEAR
+    maintenance = (
+        purchase_usd(n_gpus, params) * params.maintenance_fraction_per_year / MONTHS_PER_YEAR
+    )
     staff = params.staff_usd_per_year / MONTHS_PER_YEAR
     return hosting + maintenance + staff
 

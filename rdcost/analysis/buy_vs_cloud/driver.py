@@ -35,10 +35,19 @@ from rdcost.analysis.summary.job_costs import costs_for, median_start_year
 from rdcost.errors import UsageError
 
 
-def compare_jobs(jobs: pd.DataFrame, assumptions, owned: OwnedSpec | None = None, *,
-                 n_gpus: int | None = None, size_by: str = "mean", sizes: list[float] | str | None = None,
-                 estimate: str = "elapsed", today: pd.Timestamp | None = None,
-                 on_missing: str = "raise", project: str | None = None) -> Report:
+def compare_jobs(
+    jobs: pd.DataFrame,
+    assumptions,
+    owned: OwnedSpec | None = None,
+    *,
+    n_gpus: int | None = None,
+    size_by: str = "mean",
+    sizes: list[float] | str | None = None,
+    estimate: str = "elapsed",
+    today: pd.Timestamp | None = None,
+    on_missing: str = "raise",
+    project: str | None = None,
+) -> Report:
     """Owned vs cloud for a job table (a project's rows of the store).
 
     ``n_gpus`` (``--gpus``) wins over ``size_by``. ``sizes``: cluster sizes to
@@ -46,7 +55,9 @@ def compare_jobs(jobs: pd.DataFrame, assumptions, owned: OwnedSpec | None = None
     plus ``n_gpus``; None = no replay). ``on_missing`` as in summarize.
     """
     if on_missing not in ("raise", "unknown"):
-        raise UsageError(f"--on-missing must be raise or unknown, got {on_missing!r}", value=on_missing)
+        raise UsageError(
+            f"--on-missing must be raise or unknown, got {on_missing!r}", value=on_missing
+        )
     owned = owned or OwnedSpec()
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
     notes: list[str] = []
@@ -58,18 +69,30 @@ def compare_jobs(jobs: pd.DataFrame, assumptions, owned: OwnedSpec | None = None
     chosen, rule = _cluster_size(n_gpus, size_by, d)
     c = compare(chosen, rule, d.demand, cloud_low, cloud_high, params, d.knots, d.used_gh)
     if c.utilization > 1:
-        notes.append(f"{chosen} GPUs cannot run {d.demand.gpu_hours:,.0f} GPU-hours in "
-                     f"{c.span_days:,.0f} days (utilization {c.utilization:.3f} > 1): owning them, the "
-                     "project takes longer; see the sizing replay (--sizing)")
+        notes.append(
+            f"{chosen} GPUs cannot run {d.demand.gpu_hours:,.0f} GPU-hours in "
+            f"{c.span_days:,.0f} days (utilization {c.utilization:.3f} > 1): owning them, the "
+            "project takes longer; see the sizing replay (--sizing)"
+        )
     c.assumptions = _assumptions_used(p.a, p.j, p.use, params, owned_used, p.year)
     curve = _cost_curve(c, d, chosen, params)
-    sizing_table, replay_info = (None, None) if sizes is None else _sizing(p.cj, sizes, chosen, estimate,
-                                                                           params, notes)
-    return Report(project=project, n_jobs=len(p.cj), n_jobs_gpu_unknown=p.n_gpu_unknown, comparison=c,
-                  project_gpu_key=main_key, owned_server=params.server_label,
-                  cloud_usd_committed_1y=committed.get("reserved_1y"),
-                  cloud_usd_committed_3y=committed.get("reserved_3y"),
-                  curve=curve, sizing=sizing_table, replay=replay_info, notes=notes)
+    sizing_table, replay_info = (
+        (None, None) if sizes is None else _sizing(p.cj, sizes, chosen, estimate, params, notes)
+    )
+    return Report(
+        project=project,
+        n_jobs=len(p.cj),
+        n_jobs_gpu_unknown=p.n_gpu_unknown,
+        comparison=c,
+        project_gpu_key=main_key,
+        owned_server=params.server_label,
+        cloud_usd_committed_1y=committed.get("reserved_1y"),
+        cloud_usd_committed_3y=committed.get("reserved_3y"),
+        curve=curve,
+        sizing=sizing_table,
+        replay=replay_info,
+        notes=notes,
+    )
 
 
 @dataclass
@@ -86,7 +109,9 @@ class _PricedJobs:
     n_gpu_unknown: int
 
 
-def _priced_jobs(jobs: pd.DataFrame, assumptions, today: pd.Timestamp, notes: list[str]) -> _PricedJobs:
+def _priced_jobs(
+    jobs: pd.DataFrame, assumptions, today: pd.Timestamp, notes: list[str]
+) -> _PricedJobs:
     cj = compute_jobs(jobs)
     starts = pd.to_datetime(cj["start_time"], utc=True)
     year = median_start_year(starts)
@@ -96,12 +121,17 @@ def _priced_jobs(jobs: pd.DataFrame, assumptions, today: pd.Timestamp, notes: li
     known = started & j["gpu_hours"].notna()
     use = known & (j["gpu_hours"] > 0)
     if not use.any():
-        raise UsageError("the selected jobs hold no GPU time (no started job with a known GPU count "
-                         "and run time)", hint="check --project, or ingest with --gpus-per-run")
+        raise UsageError(
+            "the selected jobs hold no GPU time (no started job with a known GPU count "
+            "and run time)",
+            hint="check --project, or ingest with --gpus-per-run",
+        )
     n_gpu_unknown = int((started & pd.to_numeric(cj["n_gpus"]).isna()).sum())
     if n_gpu_unknown:
-        notes.append(f"{n_gpu_unknown:,} started jobs have an unknown GPU count; they are left out of "
-                     "the GPU-hours, the cloud cost and the replay")
+        notes.append(
+            f"{n_gpu_unknown:,} started jobs have an unknown GPU count; they are left out of "
+            "the GPU-hours, the cloud cost and the replay"
+        )
     return _PricedJobs(cj, starts, year, a, j, use, n_gpu_unknown)
 
 
@@ -126,10 +156,17 @@ def _demand(p: _PricedJobs) -> _DemandTrace:
     gpus = pd.to_numeric(cj.loc[use, "n_gpus"]).to_numpy(dtype=float)
     end_h = start_h + elapsed_h
     knots, used_gh = gpu_hours_curve(start_h, end_h, gpus)
-    conc = costing.concurrency(starts[use], starts[use] + pd.to_timedelta(j.loc[use, "elapsed_s"], unit="s"),
-                               cj.loc[use, "n_gpus"])
-    demand = Demand(gpu_hours=float(j.loc[use, "gpu_hours"].sum()), span_hours=float(end_h.max()),
-                    mean_gpus=conc.mean_concurrent_gpus, peak_gpus=conc.peak_concurrent_gpus)
+    conc = costing.concurrency(
+        starts[use],
+        starts[use] + pd.to_timedelta(j.loc[use, "elapsed_s"], unit="s"),
+        cj.loc[use, "n_gpus"],
+    )
+    demand = Demand(
+        gpu_hours=float(j.loc[use, "gpu_hours"].sum()),
+        span_hours=float(end_h.max()),
+        mean_gpus=conc.mean_concurrent_gpus,
+        peak_gpus=conc.peak_concurrent_gpus,
+    )
     return _DemandTrace(demand, knots, used_gh, start_h, end_h, gpus)
 
 
@@ -148,21 +185,40 @@ def _cluster_size(n_gpus: int | None, size_by: str, d: _DemandTrace) -> tuple[in
     q = parse_size_by(size_by)
     if q is None:
         return gpus_for_mean(d.demand.mean_gpus), "mean GPUs in use, rounded"
-    return (gpus_for_percentile(d.start_h, d.end_h, d.gpus, q),
-            f"percentile {q:g} of GPUs in use (weighted by time), rounded up")
+    return (
+        gpus_for_percentile(d.start_h, d.end_h, d.gpus, q),
+        f"percentile {q:g} of GPUs in use (weighted by time), rounded up",
+    )
 
 
 def _cost_curve(c: Comparison, d: _DemandTrace, chosen: int, params: OwnedParams) -> pd.DataFrame:
     """The cumulative cost curve for the plot: the project, and on to the break-even (within the lifetime)."""
     lifetime_h = params.lifetime_years * HOURS_PER_YEAR
-    ends = [m * HOURS_PER_MONTH for m in (c.breakeven_months, c.breakeven_months_vs_low) if m is not None]
+    ends = [
+        m * HOURS_PER_MONTH
+        for m in (c.breakeven_months, c.breakeven_months_vs_low)
+        if m is not None
+    ]
     horizon = max([d.demand.span_hours] + [min(1.25 * e, lifetime_h) for e in ends])
-    return cumulative_costs(d.knots, d.used_gh, chosen, params, c.cloud_usd_per_gpu_hour_low or float("nan"),
-                            c.cloud_usd_per_gpu_hour_high or float("nan"), horizon)
+    return cumulative_costs(
+        d.knots,
+        d.used_gh,
+        chosen,
+        params,
+        c.cloud_usd_per_gpu_hour_low or float("nan"),
+        c.cloud_usd_per_gpu_hour_high or float("nan"),
+        horizon,
+    )
 
 
-def _sizing(cj: pd.DataFrame, sizes: list[float] | str, chosen: int, estimate: str, params: OwnedParams,
-            notes: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _sizing(
+    cj: pd.DataFrame,
+    sizes: list[float] | str,
+    chosen: int,
+    estimate: str,
+    params: OwnedParams,
+    notes: list[str],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The project replayed on clusters of ``sizes`` GPUs with their owned cost, and how it was replayed."""
     trace = replay.trace_from_jobs(cj, estimate=estimate)
     counts = replay.default_gpu_counts(trace) + [chosen] if sizes == "auto" else list(sizes)
@@ -177,16 +233,34 @@ def _sizing(cj: pd.DataFrame, sizes: list[float] | str, chosen: int, estimate: s
     }
     too_large = sizing_table.loc[sizing_table["n_jobs_too_large"] > 0]
     for r in too_large.itertuples(index=False):
-        notes.append(f"on {r.n_gpus:g} GPUs, {r.n_jobs_too_large:,} jobs ask for more GPUs than the "
-                     "cluster has and could never run; they are left out of that row")
+        notes.append(
+            f"on {r.n_gpus:g} GPUs, {r.n_jobs_too_large:,} jobs ask for more GPUs than the "
+            "cluster has and could never run; they are left out of that row"
+        )
     return sizing_table, replay_info
 
 
-def _assumptions_used(a, j: pd.DataFrame, use: pd.Series, params: OwnedParams,
-                      owned_used: dict[str, Any], year: int | None) -> dict[str, Any]:
+def _assumptions_used(
+    a,
+    j: pd.DataFrame,
+    use: pd.Series,
+    params: OwnedParams,
+    owned_used: dict[str, Any],
+    year: int | None,
+) -> dict[str, Any]:
     """The JSON's ``assumptions``: the cloud prices behind the cost (by GPU-hours) and the owned side."""
-    cols = ["gpu_key", "price_key", "usd_per_gpu_hour_low", "usd_per_gpu_hour_high", "price_provider",
-            "pricing_model_low", "pricing_model_high", "price_as_of_low", "price_as_of_high", "price_source"]
+    cols = [
+        "gpu_key",
+        "price_key",
+        "usd_per_gpu_hour_low",
+        "usd_per_gpu_hour_high",
+        "price_provider",
+        "pricing_model_low",
+        "pricing_model_high",
+        "price_as_of_low",
+        "price_as_of_high",
+        "price_source",
+    ]
     p = j.loc[use].assign(gpu_key=j.loc[use, "gpu_key"].fillna("unknown"))
     prices = []
     for vals, g in p.groupby(cols, dropna=False, sort=False):
@@ -195,9 +269,14 @@ def _assumptions_used(a, j: pd.DataFrame, use: pd.Series, params: OwnedParams,
         pk = row["price_key"]
         row["note"] = a.prices[pk].note if isinstance(pk, str) and pk in a.prices else None
         prices.append(row)
-    return {"name": a.name, "layers": list(a.layers), "year": year,
-            "cloud_prices": sorted(prices, key=lambda r: -r["gpu_hours"]),
-            "owned": owned_used,
-            "owned_usd_per_gpu": params.usd_per_gpu,
-            "owned_electricity_usd_per_gpu_hour": params.electricity_usd_per_gpu_hour,
-            "hours_per_month": HOURS_PER_MONTH, "hours_per_year": HOURS_PER_YEAR}
+    return {
+        "name": a.name,
+        "layers": list(a.layers),
+        "year": year,
+        "cloud_prices": sorted(prices, key=lambda r: -r["gpu_hours"]),
+        "owned": owned_used,
+        "owned_usd_per_gpu": params.usd_per_gpu,
+        "owned_electricity_usd_per_gpu_hour": params.electricity_usd_per_gpu_hour,
+        "hours_per_month": HOURS_PER_MONTH,
+        "hours_per_year": HOURS_PER_YEAR,
+    }

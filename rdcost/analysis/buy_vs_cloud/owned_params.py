@@ -29,12 +29,17 @@ SERVERS: dict[str, tuple[str, int]] = {
 #: chip in another form factor; Maxwell/Pascal-era workstation and datacentre
 #: cards -> the 1080 Ti server Strubell et al. priced for the LISA project).
 SERVER_EQUIVALENTS: dict[str, str] = {
-    "titanx_maxwell": "gtx1080ti", "titanx_pascal": "gtx1080ti", "titan_xp": "gtx1080ti",
+    "titanx_maxwell": "gtx1080ti",
+    "titanx_pascal": "gtx1080ti",
+    "titan_xp": "gtx1080ti",
     "m40": "gtx1080ti",
-    "p100": "p100_sxm2", "p100_pcie": "p100_sxm2",
+    "p100": "p100_sxm2",
+    "p100_pcie": "p100_sxm2",
     "v100_pcie": "v100_sxm2",
-    "a100_40_pcie": "a100_40_sxm", "a100_80_pcie": "a100_80_sxm",
-    "h100_pcie": "h100_sxm", "h100_nvl": "h100_sxm",
+    "a100_40_pcie": "a100_40_sxm",
+    "a100_80_pcie": "a100_80_sxm",
+    "h100_pcie": "h100_sxm",
+    "h100_nvl": "h100_sxm",
 }
 #: hardware_costs.csv rows behind the owned-side defaults (category, item glob).
 LIFETIME_ROW = ("amortization", "Typical HPC depreciation period*")
@@ -53,8 +58,9 @@ def server_for(gpu_key: str | None) -> str | None:
     return SERVER_EQUIVALENTS.get(gpu_key)
 
 
-def resolve_owned(spec: OwnedSpec, a, project_gpu_key: str | None, year: int | None
-                  ) -> tuple[OwnedParams, dict[str, Any]]:
+def resolve_owned(
+    spec: OwnedSpec, a, project_gpu_key: str | None, year: int | None
+) -> tuple[OwnedParams, dict[str, Any]]:
     """Owned-side parameters from the spec, filling the rest from the bundled
     tables, and the list of what was assumed (value, unit, origin, source).
 
@@ -67,41 +73,85 @@ def resolve_owned(spec: OwnedSpec, a, project_gpu_key: str | None, year: int | N
     server_key, price, per, label = _server(spec, project_gpu_key, used)
     power_w = _power_w(spec, a, server_key or project_gpu_key, used)
     lifetime = _from_row(spec, used, "lifetime_years", LIFETIME_ROW, "years")
-    hosting = _from_row(spec, used, "hosting_usd_per_kw_month", HOSTING_ROWS, "USD per kW-month", year=year)
-    maintenance = _from_row(spec, used, "maintenance_fraction_per_year", MAINTENANCE_ROW,
-                            "fraction of purchase per year", scale=1 / PERCENT)
+    hosting = _from_row(
+        spec, used, "hosting_usd_per_kw_month", HOSTING_ROWS, "USD per kW-month", year=year
+    )
+    maintenance = _from_row(
+        spec,
+        used,
+        "maintenance_fraction_per_year",
+        MAINTENANCE_ROW,
+        "fraction of purchase per year",
+        scale=1 / PERCENT,
+    )
     fte = float(v.get("staff_fte", 0.0))
-    _note(used, "staff_fte", fte, "FTE", o.get("staff_fte", "built-in default: no staff charged to the project"))
-    per_fte = _from_row(spec, used, "staff_usd_per_fte_year", STAFF_ROW, "USD per FTE-year") if fte > 0 else 0.0
+    _note(
+        used,
+        "staff_fte",
+        fte,
+        "FTE",
+        o.get("staff_fte", "built-in default: no staff charged to the project"),
+    )
+    per_fte = (
+        _from_row(spec, used, "staff_usd_per_fte_year", STAFF_ROW, "USD per FTE-year")
+        if fte > 0
+        else 0.0
+    )
     is_whole = bool(v.get("is_whole_servers", False))
-    _note(used, "is_whole_servers", is_whole, "", o.get("is_whole_servers", "built-in default: GPUs priced one "
-                                                                            "by one (a share of a server), as in "
-                                                                            "the paper"))
+    _note(
+        used,
+        "is_whole_servers",
+        is_whole,
+        "",
+        o.get(
+            "is_whole_servers",
+            "built-in default: GPUs priced one by one (a share of a server), as in the paper",
+        ),
+    )
     _note(used, "pue", a.pue.value, "ratio", a.pue.origin, a.pue.source, a.pue.as_of)
     e = a.electricity_usd_per_kwh
     _note(used, "electricity_usd_per_kwh", e.value, "USD per kWh", e.origin, e.source, e.as_of)
-    params = OwnedParams(server_price_usd=price, gpus_per_server=per, lifetime_years=lifetime,
-                         power_w_per_gpu=power_w, pue=a.pue.value, electricity_usd_per_kwh=e.value,
-                         hosting_usd_per_kw_month=hosting, maintenance_fraction_per_year=maintenance,
-                         staff_usd_per_year=fte * per_fte, is_whole_servers=is_whole, server_label=label)
+    params = OwnedParams(
+        server_price_usd=price,
+        gpus_per_server=per,
+        lifetime_years=lifetime,
+        power_w_per_gpu=power_w,
+        pue=a.pue.value,
+        electricity_usd_per_kwh=e.value,
+        hosting_usd_per_kw_month=hosting,
+        maintenance_fraction_per_year=maintenance,
+        staff_usd_per_year=fte * per_fte,
+        is_whole_servers=is_whole,
+        server_label=label,
+    )
     return params, used
 
 
-def _note(used: dict[str, Any], name: str, value: Any, unit: str, origin: str, source: str = "",
-          as_of: str | None = None) -> None:
+def _note(
+    used: dict[str, Any],
+    name: str,
+    value: Any,
+    unit: str,
+    origin: str,
+    source: str = "",
+    as_of: str | None = None,
+) -> None:
     """Record one owned-side value as assumed (what the JSON's ``assumptions.owned`` lists)."""
     used[name] = {"value": value, "unit": unit, "origin": origin, "source": source, "as_of": as_of}
 
 
-def _server(spec: OwnedSpec, project_gpu_key: str | None, used: dict[str, Any]) -> tuple[str | None, float, int, str]:
+def _server(
+    spec: OwnedSpec, project_gpu_key: str | None, used: dict[str, Any]
+) -> tuple[str | None, float, int, str]:
     """The server bought (key), its price, GPUs per server and label: as given, else the bundled
     server row for the given server or the project's main GPU type."""
     v, o = spec.values, spec.origins
     server_key = v.get("server")
     if server_key is None:
         server_key = server_for(project_gpu_key)
-        server_origin = (f"the project's main GPU type {project_gpu_key}"
-                         + ("" if server_key == project_gpu_key else f", bought as {server_key}"))
+        server_origin = f"the project's main GPU type {project_gpu_key}" + (
+            "" if server_key == project_gpu_key else f", bought as {server_key}"
+        )
     else:
         server_origin = o["server"]
     if "server_price_usd" in v and "gpus_per_server" in v:
@@ -115,15 +165,28 @@ def _server(spec: OwnedSpec, project_gpu_key: str | None, used: dict[str, Any]) 
             f"no server price for GPU type {server_key or project_gpu_key or 'unknown'}",
             value=str(server_key or project_gpu_key),
             hint=f"choose a server with --server ({', '.join(SERVERS)}) or give "
-                 "--server-price-usd and --gpus-per-server")
+            "--server-price-usd and --gpus-per-server",
+        )
     glob, per_default = SERVERS[server_key]
     row = reference.series_value("server_price", glob, None)
     price = float(v.get("server_price_usd", row.value))
     per = int(v.get("gpus_per_server", per_default))
-    _note(used, "server_price_usd", price, "USD per server",
-          o.get("server_price_usd", f"refdata hardware_costs.csv: {row.item} ({server_origin})"),
-          row.source, row.as_of)
-    _note(used, "gpus_per_server", per, "GPUs", o.get("gpus_per_server", f"rdcost server table ({server_key})"))
+    _note(
+        used,
+        "server_price_usd",
+        price,
+        "USD per server",
+        o.get("server_price_usd", f"refdata hardware_costs.csv: {row.item} ({server_origin})"),
+        row.source,
+        row.as_of,
+    )
+    _note(
+        used,
+        "gpus_per_server",
+        per,
+        "GPUs",
+        o.get("gpus_per_server", f"rdcost server table ({server_key})"),
+    )
     return server_key, price, per, row.item
 
 
@@ -135,14 +198,31 @@ def _power_w(spec: OwnedSpec, a, power_key: str | None, used: dict[str, Any]) ->
         return power_w
     draw = assumptions_mod.power_plan(a, power_key)
     if draw is None:
-        raise AssumptionError(f"no power per GPU for the owned GPU type {power_key}", value=str(power_key),
-                              hint="give --owned-watts-per-gpu or owned.power_w_per_gpu")
-    _note(used, "power_w_per_gpu", draw.power_w, "W per GPU", f"{draw.origin} ({draw.basis})", draw.source)
+        raise AssumptionError(
+            f"no power per GPU for the owned GPU type {power_key}",
+            value=str(power_key),
+            hint="give --owned-watts-per-gpu or owned.power_w_per_gpu",
+        )
+    _note(
+        used,
+        "power_w_per_gpu",
+        draw.power_w,
+        "W per GPU",
+        f"{draw.origin} ({draw.basis})",
+        draw.source,
+    )
     return draw.power_w
 
 
-def _from_row(spec: OwnedSpec, used: dict[str, Any], name: str, category_glob: tuple[str, str], unit: str,
-              scale: float = 1.0, year: int | None = None) -> float:
+def _from_row(
+    spec: OwnedSpec,
+    used: dict[str, Any],
+    name: str,
+    category_glob: tuple[str, str],
+    unit: str,
+    scale: float = 1.0,
+    year: int | None = None,
+) -> float:
     """An owned-side number as given, else the hardware_costs.csv row (for ``year``, else the latest) x scale."""
     if name in spec.values:
         _note(used, name, float(spec.values[name]), unit, spec.origins[name])

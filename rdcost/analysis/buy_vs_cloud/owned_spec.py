@@ -17,12 +17,30 @@ from rdcost.analysis.assumptions import read_layers
 from rdcost.errors import AssumptionError
 
 #: Keys of the ``[owned]`` table of an assumptions TOML file.
-OWNED_KEYS = ("server", "server_price_usd", "gpus_per_server", "is_whole_servers", "lifetime_years",
-              "power_w_per_gpu", "hosting_usd_per_kw_month", "maintenance_fraction_per_year",
-              "staff_fte", "staff_usd_per_fte_year", "source", "note")
-_OWNED_NUMBERS = ("server_price_usd", "gpus_per_server", "lifetime_years", "power_w_per_gpu",
-                  "hosting_usd_per_kw_month", "maintenance_fraction_per_year", "staff_fte",
-                  "staff_usd_per_fte_year")
+OWNED_KEYS = (
+    "server",
+    "server_price_usd",
+    "gpus_per_server",
+    "is_whole_servers",
+    "lifetime_years",
+    "power_w_per_gpu",
+    "hosting_usd_per_kw_month",
+    "maintenance_fraction_per_year",
+    "staff_fte",
+    "staff_usd_per_fte_year",
+    "source",
+    "note",
+)
+_OWNED_NUMBERS = (
+    "server_price_usd",
+    "gpus_per_server",
+    "lifetime_years",
+    "power_w_per_gpu",
+    "hosting_usd_per_kw_month",
+    "maintenance_fraction_per_year",
+    "staff_fte",
+    "staff_usd_per_fte_year",
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +55,11 @@ class OwnedSpec:
         """This spec with one more layer (an ``[owned]`` table or CLI options) on top."""
         unknown = sorted(set(data) - set(OWNED_KEYS))
         if unknown:
-            raise AssumptionError(f"{origin}: unknown key(s) in [owned]: {unknown}", value=", ".join(unknown),
-                                  hint=f"known keys: {', '.join(OWNED_KEYS)}")
+            raise AssumptionError(
+                f"{origin}: unknown key(s) in [owned]: {unknown}",
+                value=", ".join(unknown),
+                hint=f"known keys: {', '.join(OWNED_KEYS)}",
+            )
         values, origins = dict(self.values), dict(self.origins)
         if data.get("server") is not None and data.get("server_price_usd") is None:
             # a server chosen by a later layer replaces a price given by an earlier one
@@ -61,10 +82,13 @@ def _check(k: str, v: Any, origin: str) -> None:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
             raise AssumptionError(f"{origin}: owned.{k} must be a number >= 0", value=repr(v))
         if k == "gpus_per_server" and (v != int(v) or v == 0):
-            raise AssumptionError(f"{origin}: owned.gpus_per_server must be a whole number > 0",
-                                  value=repr(v))
+            raise AssumptionError(
+                f"{origin}: owned.gpus_per_server must be a whole number > 0", value=repr(v)
+            )
     elif k == "is_whole_servers" and not isinstance(v, bool):
-        raise AssumptionError(f"{origin}: owned.is_whole_servers must be true or false", value=repr(v))
+        raise AssumptionError(
+            f"{origin}: owned.is_whole_servers must be true or false", value=repr(v)
+        )
     elif k == "server" and not (isinstance(v, str) and v.strip()):
         raise AssumptionError(f"{origin}: owned.server must be a GPU key", value=repr(v))
 

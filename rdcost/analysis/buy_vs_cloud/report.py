@@ -30,8 +30,11 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON (docs/compare-buy-vs-cloud.md)."""
-        d: dict[str, Any] = {"project": self.project, "n_jobs": self.n_jobs,
-                             "n_jobs_gpu_unknown": self.n_jobs_gpu_unknown}
+        d: dict[str, Any] = {
+            "project": self.project,
+            "n_jobs": self.n_jobs,
+            "n_jobs_gpu_unknown": self.n_jobs_gpu_unknown,
+        }
         d.update(self.comparison.to_dict())
         d["project_gpu_key"] = self.project_gpu_key
         d["owned_server"] = self.owned_server

@@ -16,7 +16,9 @@ from rdcost.analysis.buy_vs_cloud.cost_model import (
 )
 from rdcost.errors import UsageError
 
-SIZE_BY_HELP = "mean (GPU-hours / span, rounded), pNN (NN-th percentile of GPUs in use, e.g. p90) or peak"
+SIZE_BY_HELP = (
+    "mean (GPU-hours / span, rounded), pNN (NN-th percentile of GPUs in use, e.g. p90) or peak"
+)
 
 
 def parse_size_by(size_by: str) -> float | None:
@@ -40,13 +42,16 @@ def gpus_for_mean(mean_gpus: float) -> int:
     """The mean GPUs in use, rounded to the nearest whole GPU (half up), at
     least 1: the paper's 239,942 GPU-hours over 172 days = 58.1 -> 58."""
     if mean_gpus is None or not math.isfinite(mean_gpus):
-        raise UsageError("the mean number of GPUs in use is unknown (no job with a start, "
-                         "end and GPU count)", hint="give --gpus N")
+        raise UsageError(
+            "the mean number of GPUs in use is unknown (no job with a start, end and GPU count)",
+            hint="give --gpus N",
+        )
     return max(1, int(math.floor(mean_gpus + 0.5)))
 
 
-def concurrency_percentile(start_h: np.ndarray, end_h: np.ndarray, n_gpus: np.ndarray,
-                           q: float) -> float:
+def concurrency_percentile(
+    start_h: np.ndarray, end_h: np.ndarray, n_gpus: np.ndarray, q: float
+) -> float:
     """The q-th percentile (0-100) of GPUs in use, weighted by time over the
     span from the first start to the last end: the smallest level L such that
     at least q % of the span has at most L GPUs in use."""
@@ -78,8 +83,9 @@ def gpus_for_percentile(start_h, end_h, n_gpus, q: float) -> int:
     """GPUs to cover the q-th percentile of concurrency, rounded up."""
     level = concurrency_percentile(start_h, end_h, n_gpus, q)
     if not math.isfinite(level):
-        raise UsageError("no job with a start, end and GPU count to size the cluster from",
-                         hint="give --gpus N")
+        raise UsageError(
+            "no job with a start, end and GPU count to size the cluster from", hint="give --gpus N"
+        )
     return max(1, int(math.ceil(level - 1e-9)))
 
 
@@ -90,8 +96,12 @@ def sizing_costs(replayed: pd.DataFrame, params: OwnedParams) -> pd.DataFrame:
     out = replayed.copy()
     if (out["n_gpus"] == out["n_gpus"].round()).all():
         out["n_gpus"] = out["n_gpus"].astype("int64")
-    rows = [owned_cost(int(n), gh, d * HOURS_PER_DAY / HOURS_PER_MONTH if math.isfinite(d) else 0.0, params)
-            for n, gh, d in zip(out["n_gpus"], out["gpu_hours"], out["duration_days"], strict=True)]
+    rows = [
+        owned_cost(
+            int(n), gh, d * HOURS_PER_DAY / HOURS_PER_MONTH if math.isfinite(d) else 0.0, params
+        )
+        for n, gh, d in zip(out["n_gpus"], out["gpu_hours"], out["duration_days"], strict=True)
+    ]
     out["owned_purchase_usd"] = [r.purchase_usd for r in rows]
     out["owned_running_usd"] = [r.running_usd for r in rows]
     out["owned_total_usd"] = [r.total_usd for r in rows]

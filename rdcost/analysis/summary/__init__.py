@@ -7,5 +7,14 @@ from rdcost.analysis.summary.engines import summarize, summarize_jobs, summarize
 from rdcost.analysis.summary.job_costs import costs_for, job_costs, median_start_year
 from rdcost.analysis.summary.result import FINAL_SIZE_QUANTILE, SCHEMA_VERSION, Summary
 
-__all__ = ["FINAL_SIZE_QUANTILE", "SCHEMA_VERSION", "Summary", "costs_for", "job_costs", "median_start_year",
-           "summarize", "summarize_jobs", "summarize_store"]
+__all__ = [
+    "FINAL_SIZE_QUANTILE",
+    "SCHEMA_VERSION",
+    "Summary",
+    "costs_for",
+    "job_costs",
+    "median_start_year",
+    "summarize",
+    "summarize_jobs",
+    "summarize_store",
+]

@@ -32,14 +32,32 @@ from rdcost.analysis.summary.result import (
 from rdcost.errors import AssumptionError
 from rdcost.output.render import iso
 
-PRICE_ROW_COLUMNS = ["gpu_key", "price_key", "price_rule", "usd_per_gpu_hour_low", "usd_per_gpu_hour_high",
-                     "price_provider", "pricing_model_low", "pricing_model_high", "price_as_of_low",
-                     "price_as_of_high", "price_source", "price_note"]
+PRICE_ROW_COLUMNS = [
+    "gpu_key",
+    "price_key",
+    "price_rule",
+    "usd_per_gpu_hour_low",
+    "usd_per_gpu_hour_high",
+    "price_provider",
+    "pricing_model_low",
+    "pricing_model_high",
+    "price_as_of_low",
+    "price_as_of_high",
+    "price_source",
+    "price_note",
+]
 POWER_ROW_COLUMNS = ["gpu_key", "power_w", "power_basis", "power_source", "power_rule"]
 
 
-def combine(parts: Sequence[Partial], a: Assumptions, year: int | None, *, project: str | None,
-            on_missing: str, params: GroupingParams) -> Summary:
+def combine(
+    parts: Sequence[Partial],
+    a: Assumptions,
+    year: int | None,
+    *,
+    project: str | None,
+    on_missing: str,
+    params: GroupingParams,
+) -> Summary:
     """The summary from the partials of every partition (in any order: they are sorted)."""
     parts = sorted(parts, key=lambda p: p.part)
     n = sum(p.n for p in parts)
@@ -56,20 +74,29 @@ def combine(parts: Sequence[Partial], a: Assumptions, year: int | None, *, proje
         return sum(p.nans[c][s] for p in parts for s in segs)
 
     def sums(segs: Sequence[int]) -> dict[str, float | None]:
-        return {c: None if seg_nan(c, segs) else exact_float(seg_sum(c, segs)) for c in (*MONEY, *IMPACT)}
+        return {
+            c: None if seg_nan(c, segs) else exact_float(seg_sum(c, segs))
+            for c in (*MONEY, *IMPACT)
+        }
 
     all_segs = range(N_SEG)
     gh_total = exact_float(seg_sum("gpu_hours", all_segs))
     if cnt["gpu_unknown"]:
-        notes.append(f"{cnt['gpu_unknown']:,} started jobs have an unknown GPU count; they are counted "
-                     "as jobs but left out of GPU-hours, cost, energy and CO2e")
+        notes.append(
+            f"{cnt['gpu_unknown']:,} started jobs have an unknown GPU count; they are counted "
+            "as jobs but left out of GPU-hours, cost, energy and CO2e"
+        )
     if cnt["running"]:
-        notes.append(f"{cnt['running']:,} jobs were still RUNNING at export; their time is counted up to the export")
+        notes.append(
+            f"{cnt['running']:,} jobs were still RUNNING at export; their time is counted up to the export"
+        )
 
     # job lengths and span
     el = merge_counts([p.el_counts for p in parts])
     n_el = int(el.sum()) if len(el) else 0
-    firsts = [p.first_start for p in parts if p.first_start is not None and not pd.isna(p.first_start)]
+    firsts = [
+        p.first_start for p in parts if p.first_start is not None and not pd.isna(p.first_start)
+    ]
     lasts = [p.last_end for p in parts if p.last_end is not None and not pd.isna(p.last_end)]
     first = min(firsts) if firsts else pd.NaT
     last = max(lasts) if lasts else pd.NaT
@@ -83,61 +110,110 @@ def combine(parts: Sequence[Partial], a: Assumptions, year: int | None, *, proje
     n_round = None if tuning is None else _whole(tuning.value)
 
     totals = sums(all_segs)
-    eff: dict[str, Any] = {"usd_per_gpu_hour_low": None, "usd_per_gpu_hour_high": None, "power_w": None}
+    eff: dict[str, Any] = {
+        "usd_per_gpu_hour_low": None,
+        "usd_per_gpu_hour_high": None,
+        "power_w": None,
+    }
     if gh_total > 0:
-        eff = {"usd_per_gpu_hour_low": None if totals["cloud_usd_low"] is None else totals["cloud_usd_low"] / gh_total,
-               "usd_per_gpu_hour_high": None if totals["cloud_usd_high"] is None
-               else totals["cloud_usd_high"] / gh_total,
-               "power_w": None if cnt["power_nan_used"] else exact_float(sum(p.wp_sum for p in parts)) / gh_total}
+        eff = {
+            "usd_per_gpu_hour_low": None
+            if totals["cloud_usd_low"] is None
+            else totals["cloud_usd_low"] / gh_total,
+            "usd_per_gpu_hour_high": None
+            if totals["cloud_usd_high"] is None
+            else totals["cloud_usd_high"] / gh_total,
+            "power_w": None
+            if cnt["power_nan_used"]
+            else exact_float(sum(p.wp_sum for p in parts)) / gh_total,
+        }
     rd = []
-    for label, nj, g in (("one model", 1, None if one_model is None else one_model.value),
-                         ("one tuning round", n_round,
-                          None if one_model is None or tuning is None else one_model.value * tuning.value)):
+    for label, nj, g in (
+        ("one model", 1, None if one_model is None else one_model.value),
+        (
+            "one tuning round",
+            n_round,
+            None if one_model is None or tuning is None else one_model.value * tuning.value,
+        ),
+    ):
         rd.append(_scaled_row(label, nj, g, eff, a))
     rd.append({"label": "all R&D", "n_jobs": n, "gpu_hours": gh_total, **totals})
 
     cats = []
     for i, c in enumerate(WASTE_CATEGORIES):
-        cats.append({"category": c, "n_jobs": sum(p.cat_n[i] for p in parts),
-                     "gpu_hours": exact_float(seg_sum("gpu_hours", [i])), **sums([i])})
+        cats.append(
+            {
+                "category": c,
+                "n_jobs": sum(p.cat_n[i] for p in parts),
+                "gpu_hours": exact_float(seg_sum("gpu_hours", [i])),
+                **sums([i]),
+            }
+        )
     waste_segs = range(len(WASTE_CATEGORIES))
-    total = {"category": "total", "n_jobs": sum(p.cat_n[i] for p in parts for i in waste_segs),
-             "gpu_hours": exact_float(seg_sum("gpu_hours", waste_segs)), **sums(waste_segs)}
-    waste = {"categories": cats, "total": total,
-             "share_of_gpu_hours": total["gpu_hours"] / gh_total if gh_total > 0 else None}
+    total = {
+        "category": "total",
+        "n_jobs": sum(p.cat_n[i] for p in parts for i in waste_segs),
+        "gpu_hours": exact_float(seg_sum("gpu_hours", waste_segs)),
+        **sums(waste_segs),
+    }
+    waste = {
+        "categories": cats,
+        "total": total,
+        "share_of_gpu_hours": total["gpu_hours"] / gh_total if gh_total > 0 else None,
+    }
     comps = _comparisons(totals["co2e_lbs"])
-    st = pd.concat([p.states for p in parts if p.states is not None], ignore_index=True) \
-        if parts else pd.DataFrame(columns=["state", "n", "first"])
+    st = (
+        pd.concat([p.states for p in parts if p.states is not None], ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["state", "n", "first"])
+    )
     st = st.groupby("state", sort=False).agg(n=("n", "sum"), first=("first", "min"))
     st = st.assign(neg=-st["n"]).sort_values(["neg", "first"], kind="stable")
     types = _gpu_types(combos, gh_total)
     if cnt["before_known"]:
-        notes.append(f"{cnt['before_known']:,} jobs ran before the earliest known price "
-                     "of their GPU; the earliest known price is used")
+        notes.append(
+            f"{cnt['before_known']:,} jobs ran before the earliest known price "
+            "of their GPU; the earliest known price is used"
+        )
 
     el_min = None if not n_el else float(el.index.min())
     el_max = None if not n_el else float(el.index.max())
     return Summary(
-        project=project, n_jobs=n, n_jobs_started=cnt["started"], n_jobs_never_started=n - cnt["started"],
-        n_jobs_running=cnt["running"], n_jobs_gpu_unknown=cnt["gpu_unknown"],
+        project=project,
+        n_jobs=n,
+        n_jobs_started=cnt["started"],
+        n_jobs_never_started=n - cnt["started"],
+        n_jobs_running=cnt["running"],
+        n_jobs_gpu_unknown=cnt["gpu_unknown"],
         n_jobs_elapsed_unknown=cnt["elapsed_unknown"],
-        n_grid_searches=int(len(per_search)), n_jobs_in_grid_searches=int(per_search.sum()),
-        gpu_hours=gh_total, gpu_days=gh_total / costing.HOURS_PER_DAY,
+        n_grid_searches=int(len(per_search)),
+        n_jobs_in_grid_searches=int(per_search.sum()),
+        gpu_hours=gh_total,
+        gpu_days=gh_total / costing.HOURS_PER_DAY,
         gpu_years=gh_total / costing.HOURS_PER_DAY / costing.DAYS_PER_YEAR,
-        first_start_time=iso(first), last_end_time=iso(last), span_days=span_days,
+        first_start_time=iso(first),
+        last_end_time=iso(last),
+        span_days=span_days,
         min_job_minutes=None if el_min is None else el_min / costing.S_PER_MINUTE,
-        mean_job_hours=None if not n_el else exact_float(sum(p.el_sum for p in parts)) / n_el / costing.S_PER_HOUR,
+        mean_job_hours=None
+        if not n_el
+        else exact_float(sum(p.el_sum for p in parts)) / n_el / costing.S_PER_HOUR,
         median_job_hours=None if not n_el else _hours(median(el)),
         max_job_days=None if el_max is None else el_max / 86_400,
-        crash_threshold_minutes=a.crash_threshold_minutes.value, n_crashed_jobs=cnt["crashed"],
+        crash_threshold_minutes=a.crash_threshold_minutes.value,
+        n_crashed_jobs=cnt["crashed"],
         jobs_by_state={str(k): int(v) for k, v in st["n"].items()},
         gpu_type_share={t["gpu_type"]: t["share_of_gpu_hours"] for t in types},
         gpu_types=types,
-        mean_concurrent_gpus=conc.mean_concurrent_gpus, peak_concurrent_gpus=conc.peak_concurrent_gpus,
+        mean_concurrent_gpus=conc.mean_concurrent_gpus,
+        peak_concurrent_gpus=conc.peak_concurrent_gpus,
         peak_concurrent_time=iso(conc.peak_time),
         one_model_gpu_hours=None if one_model is None else one_model.value,
         tuning_round_n_jobs=n_round,
-        rd_table=rd, **totals, comparisons=comps, waste=waste,
+        rd_table=rd,
+        **totals,
+        comparisons=comps,
+        waste=waste,
         assumptions=_assumptions_used(a, combos, one_model, tuning, eff, year),
         notes=notes,
     )
@@ -148,6 +224,7 @@ def _hours(seconds: float | None) -> float | None:
 
 
 # -- grid searches ---------------------------------------------------------------------
+
 
 def _merge_codes(parts: Sequence[Partial], codes: str, names: str) -> tuple[np.ndarray, int]:
     """Per-partition codes renumbered into one dictionary (-1 stays -1), and its size."""
@@ -166,12 +243,16 @@ def _search_sizes(parts: Sequence[Partial], params: GroupingParams) -> np.ndarra
     """Jobs per grid search over every partition, by :func:`rdcost.analysis.grouping.search_labels`."""
     sid, n_stored = _merge_codes(parts, "sid", "sid_names")
     key, _ = _merge_codes(parts, "key", "key_names")
-    t_s = np.concatenate([p.t_s for p in parts if p.t_s is not None]) \
-        if any(p.t_s is not None for p in parts) else np.zeros(0)
+    t_s = (
+        np.concatenate([p.t_s for p in parts if p.t_s is not None])
+        if any(p.t_s is not None for p in parts)
+        else np.zeros(0)
+    )
     return search_labels(sid, n_stored, key, t_s, params).sizes().astype(np.int64)
 
 
 # -- one model, tuning round, the R&D table -----------------------------------------------
+
 
 def _one_model(gh: pd.Series) -> Sourced | None:
     """Median GPU-hours of the final-size runs, from the value counts of completed jobs' GPU-hours."""
@@ -179,54 +260,84 @@ def _one_model(gh: pd.Series) -> Sourced | None:
         return None
     threshold = quantile(gh, FINAL_SIZE_QUANTILE)
     final = gh[gh.index.to_numpy(dtype=float) >= threshold]
-    return Sourced(float(median(final)), "GPU-hours", ONE_MODEL_RULE, "derived from the data",
-                   note=f"{int(final.sum()):,} final-size runs of {int(gh.sum()):,} completed jobs")
+    return Sourced(
+        float(median(final)),
+        "GPU-hours",
+        ONE_MODEL_RULE,
+        "derived from the data",
+        note=f"{int(final.sum()):,} final-size runs of {int(gh.sum()):,} completed jobs",
+    )
 
 
 def _tuning_round(per_search: pd.Series) -> Sourced | None:
     if per_search.empty:
         return None
     med = float(per_search.median())
-    return Sourced(float(math.floor(med + 0.5)), "jobs", TUNING_ROUND_RULE, "derived from the data",
-                   note=f"median {med:g} jobs over {len(per_search):,} grid searches")
+    return Sourced(
+        float(math.floor(med + 0.5)),
+        "jobs",
+        TUNING_ROUND_RULE,
+        "derived from the data",
+        note=f"median {med:g} jobs over {len(per_search):,} grid searches",
+    )
 
 
 def _whole(x: float) -> float | int:
     return int(x) if float(x).is_integer() else x
 
 
-def _scaled_row(label: str, n_jobs: float | None, gh: float | None, eff: dict[str, Any],
-                a: Assumptions) -> dict[str, Any]:
+def _scaled_row(
+    label: str, n_jobs: float | None, gh: float | None, eff: dict[str, Any], a: Assumptions
+) -> dict[str, Any]:
     """A row of the R&D table priced at the project's GPU-hour-weighted mean price and power."""
+
     def mul(x: float | None, y: float | None) -> float | None:
         return None if x is None or y is None else x * y
-    kwh = None if gh is None or eff["power_w"] is None else costing.energy_kwh(gh, eff["power_w"], a.pue.value)
+
+    kwh = (
+        None
+        if gh is None or eff["power_w"] is None
+        else costing.energy_kwh(gh, eff["power_w"], a.pue.value)
+    )
     kg = mul(kwh, a.carbon.kg_co2e_per_kwh)
-    return {"label": label, "n_jobs": n_jobs, "gpu_hours": gh,
-            "cloud_usd_low": mul(gh, eff["usd_per_gpu_hour_low"]),
-            "cloud_usd_high": mul(gh, eff["usd_per_gpu_hour_high"]),
-            "electricity_usd": mul(kwh, a.electricity_usd_per_kwh.value),
-            "energy_kwh": kwh, "co2e_kg": kg, "co2e_lbs": None if kg is None else costing.kg_to_lbs(kg)}
+    return {
+        "label": label,
+        "n_jobs": n_jobs,
+        "gpu_hours": gh,
+        "cloud_usd_low": mul(gh, eff["usd_per_gpu_hour_low"]),
+        "cloud_usd_high": mul(gh, eff["usd_per_gpu_hour_high"]),
+        "electricity_usd": mul(kwh, a.electricity_usd_per_kwh.value),
+        "energy_kwh": kwh,
+        "co2e_kg": kg,
+        "co2e_lbs": None if kg is None else costing.kg_to_lbs(kg),
+    }
 
 
 def _comparisons(co2e_lbs: float | None) -> list[dict[str, Any]]:
     t = reference.comparisons(paper_only=True)
     out = []
     for r in t.itertuples(index=False):
-        out.append({"item": r.item, "lbs_co2e_each": float(r.value_lbs_co2e), "unit": r.unit,
-                    "n_equivalent": None if co2e_lbs is None else co2e_lbs / float(r.value_lbs_co2e),
-                    "source": r.source})
+        out.append(
+            {
+                "item": r.item,
+                "lbs_co2e_each": float(r.value_lbs_co2e),
+                "unit": r.unit,
+                "n_equivalent": None if co2e_lbs is None else co2e_lbs / float(r.value_lbs_co2e),
+                "source": r.source,
+            }
+        )
     return out
 
 
 # -- concurrency ---------------------------------------------------------------------------
+
 
 def _concurrency(parts: Sequence[Partial]) -> costing.Concurrency:
     have = [p for p in parts if p.conc_t is not None]
     if not have:
         return costing.Concurrency(None, None, None, None)
     t = np.concatenate([p.conc_t for p in have])
-    order = np.argsort(t, kind="stable")        # sorted runs, one per partition: a merge
+    order = np.argsort(t, kind="stable")  # sorted runs, one per partition: a merge
     t = t[order]
     new = np.ones(len(t), dtype=bool)
     new[1:] = t[1:] != t[:-1]
@@ -238,10 +349,13 @@ def _concurrency(parts: Sequence[Partial]) -> costing.Concurrency:
     span_h = span_ns / 1e9 / costing.S_PER_HOUR
     gpu_h = exact_float(sum(p.conc_gpu_h for p in have))
     mean = gpu_h / span_h if span_h > 0 else None
-    return costing.Concurrency(mean, float(level[i_peak]), pd.Timestamp(int(times[i_peak]), tz="UTC"), span_h)
+    return costing.Concurrency(
+        mean, float(level[i_peak]), pd.Timestamp(int(times[i_peak]), tz="UTC"), span_h
+    )
 
 
 # -- prices, power and GPU types actually used ---------------------------------------------
+
 
 def check_missing(combos: pd.DataFrame | None, on_missing: str, notes: list[str]) -> None:
     """Raise (``on_missing`` raise) or note (unknown) the GPU types with GPU time and no
@@ -253,23 +367,31 @@ def check_missing(combos: pd.DataFrame | None, on_missing: str, notes: list[str]
         c = combos[combos[f"n_miss_{what}"] > 0]
         if c.empty:
             continue
-        t = c.assign(label=c["gpu_type"].astype(object).where(c["gpu_type"].notna(), "(no GPU type)"))
-        t = t.groupby("label", sort=False).agg(n=(f"n_miss_{what}", "sum"), first=(f"first_miss_{what}", "min"))
+        t = c.assign(
+            label=c["gpu_type"].astype(object).where(c["gpu_type"].notna(), "(no GPU type)")
+        )
+        t = t.groupby("label", sort=False).agg(
+            n=(f"n_miss_{what}", "sum"), first=(f"first_miss_{what}", "min")
+        )
         t = t.assign(neg=-t["n"]).sort_values(["neg", "first"], kind="stable")
         listed = ", ".join(f"{k} ({int(v):,} jobs)" for k, v in t["n"].items())
         problems.append(f"no {what} for GPU type(s) {listed}")
     if not problems:
         return
     if on_missing == "raise":
-        raise AssumptionError("; ".join(problems),
-                              hint="map the type to a known GPU (--gpu-alias NAME=KEY), or give the value "
-                                   "(--usd-per-gpu-hour-low/-high, --watts-per-gpu, or [prices.KEY] / "
-                                   "[gpu_power.KEY] in an --assumptions TOML file); "
-                                   "--on-missing unknown shows those figures as unknown")
+        raise AssumptionError(
+            "; ".join(problems),
+            hint="map the type to a known GPU (--gpu-alias NAME=KEY), or give the value "
+            "(--usd-per-gpu-hour-low/-high, --watts-per-gpu, or [prices.KEY] / "
+            "[gpu_power.KEY] in an --assumptions TOML file); "
+            "--on-missing unknown shows those figures as unknown",
+        )
     notes.extend(p + "; figures that need it are unknown" for p in problems)
 
 
-def _by_first(rows: pd.DataFrame, keys: list[str], first: str, sums: Sequence[str]) -> list[dict[str, Any]]:
+def _by_first(
+    rows: pd.DataFrame, keys: list[str], first: str, sums: Sequence[str]
+) -> list[dict[str, Any]]:
     """Group (GPU type, day) rows by ``keys`` (missing equal to missing), adding up ``sums``;
     groups in order of their first job."""
     groups: dict[tuple, dict[str, Any]] = {}
@@ -279,7 +401,11 @@ def _by_first(rows: pd.DataFrame, keys: list[str], first: str, sums: Sequence[st
         k = tuple(None if _missing(rec[c]) else rec[c] for c in keys)
         g = groups.get(k)
         if g is None:
-            groups[k] = {**{c: rec[c] for c in keys}, **{c: rec[c] for c in sums}, "_first": rec[first]}
+            groups[k] = {
+                **{c: rec[c] for c in keys},
+                **{c: rec[c] for c in sums},
+                "_first": rec[first],
+            }
         else:
             for c in sums:
                 g[c] += rec[c]
@@ -303,25 +429,42 @@ def _gpu_types(combos: pd.DataFrame | None, gh_total: float) -> list[dict[str, A
         return []
     c = combos[combos["n_used"] > 0].assign(
         gpu_type=lambda x: x["gpu_type"].astype(object).where(x["gpu_type"].notna(), "unknown"),
-        gpu_key=lambda x: x["gpu_key"].astype(object).where(x["gpu_key"].notna(), "unknown"))
+        gpu_key=lambda x: x["gpu_key"].astype(object).where(x["gpu_key"].notna(), "unknown"),
+    )
     g = _by_first(c, ["gpu_type", "gpu_key"], "first_used", ["n_used", "gh_used"])
-    out = [{"gpu_type": str(r["gpu_type"]), "gpu_key": str(r["gpu_key"]), "n_jobs": int(r["n_used"]),
+    out = [
+        {
+            "gpu_type": str(r["gpu_type"]),
+            "gpu_key": str(r["gpu_key"]),
+            "n_jobs": int(r["n_used"]),
             "gpu_hours": exact_float(r["gh_used"]),
-            "share_of_gpu_hours": exact_float(r["gh_used"]) / gh_total if gh_total > 0 else None}
-           for r in g]
+            "share_of_gpu_hours": exact_float(r["gh_used"]) / gh_total if gh_total > 0 else None,
+        }
+        for r in g
+    ]
     return sorted(out, key=lambda r: -r["gpu_hours"])
 
 
-def _assumptions_used(a: Assumptions, combos: pd.DataFrame | None, one_model: Sourced | None,
-                      tuning: Sourced | None, eff: dict[str, Any], year: int | None) -> dict[str, Any]:
+def _assumptions_used(
+    a: Assumptions,
+    combos: pd.DataFrame | None,
+    one_model: Sourced | None,
+    tuning: Sourced | None,
+    eff: dict[str, Any],
+    year: int | None,
+) -> dict[str, Any]:
     """The prices and power rows actually used (from the (GPU type, day) rows), and every
     other assumption with its origin and source."""
     prices, power = [], []
     if combos is not None and (combos["n_used"] > 0).any():
         used = combos[combos["n_used"] > 0].copy()
         used["gpu_key"] = used["gpu_key"].astype(object).where(used["gpu_key"].notna(), "unknown")
-        used["n_before"] = np.where(used["is_price_before_known"].to_numpy(dtype=bool), used["n_used"], 0)
-        for r in _by_first(used, PRICE_ROW_COLUMNS, "first_used", ["n_used", "gh_used", "n_before"]):
+        used["n_before"] = np.where(
+            used["is_price_before_known"].to_numpy(dtype=bool), used["n_used"], 0
+        )
+        for r in _by_first(
+            used, PRICE_ROW_COLUMNS, "first_used", ["n_used", "gh_used", "n_before"]
+        ):
             row = {c: _value(r[c]) for c in PRICE_ROW_COLUMNS}
             row["n_jobs"] = int(r["n_used"])
             row["gpu_hours"] = exact_float(r["gh_used"])
@@ -332,26 +475,48 @@ def _assumptions_used(a: Assumptions, combos: pd.DataFrame | None, one_model: So
                 row["origin"] = a.prices[pk].origin
                 notes.append(a.prices[pk].note)
             else:
-                row["origin"] = f"refdata cloud_prices.csv ({a.price_date.replace('_', ' ')} prices)"
+                row["origin"] = (
+                    f"refdata cloud_prices.csv ({a.price_date.replace('_', ' ')} prices)"
+                )
             row["note"] = "; ".join(x for x in notes if isinstance(x, str) and x)
             prices.append(row)
         for r in _by_first(used, POWER_ROW_COLUMNS, "first_used", ["n_used"]):
-            power.append({"gpu_key": _value(r["gpu_key"]), "power_w": _value(r["power_w"]),
-                          "basis": _value(r["power_basis"]), "source": _value(r["power_source"]),
-                          "origin": _value(r["power_rule"]), "n_jobs": int(r["n_used"])})
+            power.append(
+                {
+                    "gpu_key": _value(r["gpu_key"]),
+                    "power_w": _value(r["power_w"]),
+                    "basis": _value(r["power_basis"]),
+                    "source": _value(r["power_source"]),
+                    "origin": _value(r["power_rule"]),
+                    "n_jobs": int(r["n_used"]),
+                }
+            )
     c = a.carbon
     return {
-        "name": a.name, "layers": list(a.layers), "year": year,
-        "price_provider": a.price_provider, "price_date": a.price_date, "power_basis": a.power_basis,
-        "gpu_aliases": dict(a.gpu_aliases), "cloud_equivalents": dict(a.cloud_equivalents),
-        "prices": prices, "power": power,
+        "name": a.name,
+        "layers": list(a.layers),
+        "year": year,
+        "price_provider": a.price_provider,
+        "price_date": a.price_date,
+        "power_basis": a.power_basis,
+        "gpu_aliases": dict(a.gpu_aliases),
+        "cloud_equivalents": dict(a.cloud_equivalents),
+        "prices": prices,
+        "power": power,
         "mean_usd_per_gpu_hour_low": eff["usd_per_gpu_hour_low"],
         "mean_usd_per_gpu_hour_high": eff["usd_per_gpu_hour_high"],
         "mean_power_w": eff["power_w"],
         "pue": asdict(a.pue),
-        "carbon": {"kg_co2e_per_kwh": c.kg_co2e_per_kwh, "lbs_co2e_per_kwh": c.lbs_co2e_per_kwh,
-                   "region": c.region, "year": c.year, "source": c.source, "origin": c.origin,
-                   "as_of": c.as_of, "note": c.note},
+        "carbon": {
+            "kg_co2e_per_kwh": c.kg_co2e_per_kwh,
+            "lbs_co2e_per_kwh": c.lbs_co2e_per_kwh,
+            "region": c.region,
+            "year": c.year,
+            "source": c.source,
+            "origin": c.origin,
+            "as_of": c.as_of,
+            "note": c.note,
+        },
         "electricity_usd_per_kwh": asdict(a.electricity_usd_per_kwh),
         "one_model_gpu_hours": None if one_model is None else asdict(one_model),
         "tuning_round_n_jobs": None if tuning is None else asdict(tuning),

@@ -44,18 +44,26 @@ ENGINES = ("pandas", "dask")
 ON_MISSING = ("raise", "unknown")
 
 
-def partial(path: str, plan: Plan, a: Assumptions, prices: pd.DataFrame, params: GroupingParams,
-            part: int) -> Partial:
+def partial(
+    path: str, plan: Plan, a: Assumptions, prices: pd.DataFrame, params: GroupingParams, part: int
+) -> Partial:
     """The partial of one partition file (runs on a Dask worker with the dask engine)."""
     cj = compute_rows(path, plan)
     return partial_of_frame(cj, job_costs(cj, a, prices), params, part)
 
 
-def summarize_store(store: Store | str, project: str | None = None,
-                    defs: Mapping[str, ProjectDef] | None = None,
-                    assumptions: Assumptions | None = None, *, engine: str = "pandas",
-                    scheduler: str | None = None, today: pd.Timestamp | None = None,
-                    on_missing: str = "raise", grouping: GroupingParams | None = None) -> Summary:
+def summarize_store(
+    store: Store | str,
+    project: str | None = None,
+    defs: Mapping[str, ProjectDef] | None = None,
+    assumptions: Assumptions | None = None,
+    *,
+    engine: str = "pandas",
+    scheduler: str | None = None,
+    today: pd.Timestamp | None = None,
+    on_missing: str = "raise",
+    grouping: GroupingParams | None = None,
+) -> Summary:
     """The summary of the stored jobs (one project's with ``project``), partition by partition.
 
     ``defs`` are project definitions (:func:`rdcost.analysis.projects.load_projects`);
@@ -65,7 +73,9 @@ def summarize_store(store: Store | str, project: str | None = None,
     Raises :class:`RdcostError` when no job is selected.
     """
     if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", value=engine)
+        raise UsageError(
+            f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", value=engine
+        )
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler needs --engine dask", value=scheduler)
     _check_on_missing(on_missing)
@@ -84,14 +94,21 @@ def summarize_store(store: Store | str, project: str | None = None,
     ycols = {"start_time", "gpu_type"} | (set(PROJECT_COLUMNS) if pdef is not None else set())
     if drop or fill:
         ycols.add("record_key")
-    plan = Plan(columns=tuple(c for c in schema.COLUMN_NAMES if c in cols),
-                year_columns=tuple(c for c in schema.COLUMN_NAMES if c in ycols), project=project,
-                project_def=pdef, drop_keys=drop, group_fill=fill)
+    plan = Plan(
+        columns=tuple(c for c in schema.COLUMN_NAMES if c in cols),
+        year_columns=tuple(c for c in schema.COLUMN_NAMES if c in ycols),
+        project=project,
+        project_def=pdef,
+        drop_keys=drop,
+        group_fill=fill,
+    )
     run = _run_dask(scheduler) if engine == "dask" else _run_local
     years = run(year_partial, [(f, plan) for f in files])
     if sum(y[0] for y in years) == 0:
-        raise RdcostError(f"no jobs for project {project!r}" if project else "the store holds no jobs",
-                          hint="`rdcost jobs --columns project` lists the stored projects")
+        raise RdcostError(
+            f"no jobs for project {project!r}" if project else "the store holds no jobs",
+            hint="`rdcost jobs --columns project` lists the stored projects",
+        )
     year = median_year([y[1] for y in years])
     a = a0.for_year(year)
     prices = price_table([y[2] for y in years], a, today)
@@ -99,10 +116,16 @@ def summarize_store(store: Store | str, project: str | None = None,
     return combine(parts, a, year, project=project, on_missing=on_missing, params=params)
 
 
-def summarize(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
-              project: str | None = None, today: pd.Timestamp | None = None,
-              on_missing: str = "raise", grouping: GroupingParams | None = None,
-              n_parts: int = 1) -> Summary:
+def summarize(
+    jobs: pd.DataFrame,
+    assumptions: Assumptions | None = None,
+    *,
+    project: str | None = None,
+    today: pd.Timestamp | None = None,
+    on_missing: str = "raise",
+    grouping: GroupingParams | None = None,
+    n_parts: int = 1,
+) -> Summary:
     """The summary of a job table in memory (e.g. one project's rows of the store).
 
     ``today`` is the date for ``price_date = "today"`` (default: now).
@@ -119,32 +142,58 @@ def summarize(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
     cj = compute_jobs(jobs).reset_index(drop=True)
     year = median_start_year(cj["start_time"])
     a = a0.for_year(year)
-    return summarize_jobs(cj, costs_for(cj, a, today), a, year, project=project, on_missing=on_missing,
-                          grouping=grouping, n_parts=n_parts)
+    return summarize_jobs(
+        cj,
+        costs_for(cj, a, today),
+        a,
+        year,
+        project=project,
+        on_missing=on_missing,
+        grouping=grouping,
+        n_parts=n_parts,
+    )
 
 
-def summarize_jobs(cj: pd.DataFrame, costs: pd.DataFrame, a: Assumptions, year: int | None, *,
-                   project: str | None = None, on_missing: str = "raise",
-                   grouping: GroupingParams | None = None, n_parts: int = 1) -> Summary:
+def summarize_jobs(
+    cj: pd.DataFrame,
+    costs: pd.DataFrame,
+    a: Assumptions,
+    year: int | None,
+    *,
+    project: str | None = None,
+    on_missing: str = "raise",
+    grouping: GroupingParams | None = None,
+    n_parts: int = 1,
+) -> Summary:
     """The summary of compute rows ``cj`` and their job costs (``a`` resolved for ``year``)."""
     _check_on_missing(on_missing)
     params = grouping or GroupingParams()
     cj = cj.reset_index(drop=True)
     costs = costs.reset_index(drop=True)
     bounds = np.linspace(0, len(cj), n_parts + 1).astype(int)
-    parts = [partial_of_frame(cj.iloc[lo:hi].reset_index(drop=True), costs.iloc[lo:hi].reset_index(drop=True),
-                              params, i)
-             for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+    parts = [
+        partial_of_frame(
+            cj.iloc[lo:hi].reset_index(drop=True),
+            costs.iloc[lo:hi].reset_index(drop=True),
+            params,
+            i,
+        )
+        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
     return combine(parts, a, year, project=project, on_missing=on_missing, params=params)
 
 
 def _check_on_missing(on_missing: str) -> None:
     if on_missing not in ON_MISSING:
-        raise UsageError(f"on_missing must be raise or unknown, got {on_missing!r}", value=on_missing)
+        raise UsageError(
+            f"on_missing must be raise or unknown, got {on_missing!r}", value=on_missing
+        )
 
 
 def _run_local(fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
     return [fn(*args) for args in calls]
+
+
 def _run_dask(scheduler: str | None) -> Callable[[Callable[..., Any], list[tuple]], list[Any]]:
     try:
         import dask

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-SCALE = 1130   # sums are integers in units of 2**-1130: every finite double is one
+SCALE = 1130  # sums are integers in units of 2**-1130: every finite double is one
 
 
 def exact_sums(values: np.ndarray, seg: np.ndarray | None = None, n_seg: int = 1) -> list[int]:
@@ -30,17 +30,17 @@ def exact_sums(values: np.ndarray, seg: np.ndarray | None = None, n_seg: int = 1
     if not np.isfinite(v).all():
         raise ValueError("exact_sums needs finite values")
     m, e = np.frexp(v)
-    mi = (m * 2.0 ** 53).astype(np.int64)               # v = mi * 2**(e - 53), exactly
-    sh = e.astype(np.int64) + (SCALE - 53)               # >= 0 for every double
-    hi, lo = mi >> 26, mi & ((1 << 26) - 1)              # mi = hi * 2**26 + lo
+    mi = (m * 2.0**53).astype(np.int64)  # v = mi * 2**(e - 53), exactly
+    sh = e.astype(np.int64) + (SCALE - 53)  # >= 0 for every double
+    hi, lo = mi >> 26, mi & ((1 << 26) - 1)  # mi = hi * 2**26 + lo
     base = int(sh.min())
     n_exp = int(sh.max()) - base + 1
     idx = s * n_exp + (sh - base)
-    step = 1 << 25                                       # bin sums stay below 2**53: exact in float64
+    step = 1 << 25  # bin sums stay below 2**53: exact in float64
     for a in range(0, len(v), step):
-        i = idx[a:a + step]
-        hs = np.bincount(i, weights=hi[a:a + step], minlength=n_seg * n_exp)
-        ls = np.bincount(i, weights=lo[a:a + step], minlength=n_seg * n_exp)
+        i = idx[a : a + step]
+        hs = np.bincount(i, weights=hi[a : a + step], minlength=n_seg * n_exp)
+        ls = np.bincount(i, weights=lo[a : a + step], minlength=n_seg * n_exp)
         for k in np.flatnonzero((hs != 0) | (ls != 0)):
             sg, x = divmod(int(k), n_exp)
             out[sg] += ((int(hs[k]) << 26) + int(ls[k])) << (x + base)
@@ -85,7 +85,7 @@ def quantile(vc: pd.Series, q: float) -> float:
     v, cum = vc.index.to_numpy(dtype=float), np.cumsum(vc.to_numpy())
     n = int(cum[-1])
     qa = np.asarray([q], dtype=np.float64)
-    vi = (n - 1) * qa                          # numpy's "linear" virtual index
+    vi = (n - 1) * qa  # numpy's "linear" virtual index
     prev = np.floor(vi)
     gamma = np.asanyarray(vi - prev)
     lo = int(min(max(prev[0], 0), n - 1))

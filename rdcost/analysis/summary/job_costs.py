@@ -56,9 +56,17 @@ def price_days(gpu_type: pd.Series, start_time: pd.Series) -> pd.DataFrame:
     day = pd.to_datetime(start_time, utc=True).dt.floor("D")
     tcode, _ = pd.factorize(gpu_type.astype("string"), use_na_sentinel=False)
     dcode, duniq = pd.factorize(day, use_na_sentinel=False)
-    first = pd.Series(tcode.astype(np.int64) * max(len(duniq), 1) + dcode).drop_duplicates().index.to_numpy()
-    return pd.DataFrame({"gpu_type": gpu_type.astype("string").iloc[first].to_numpy(),
-                         "day": day.iloc[first].to_numpy()})
+    first = (
+        pd.Series(tcode.astype(np.int64) * max(len(duniq), 1) + dcode)
+        .drop_duplicates()
+        .index.to_numpy()
+    )
+    return pd.DataFrame(
+        {
+            "gpu_type": gpu_type.astype("string").iloc[first].to_numpy(),
+            "day": day.iloc[first].to_numpy(),
+        }
+    )
 
 
 def price_table(pairs: Sequence[pd.DataFrame], a: Assumptions, today: pd.Timestamp) -> pd.DataFrame:
@@ -67,10 +75,16 @@ def price_table(pairs: Sequence[pd.DataFrame], a: Assumptions, today: pd.Timesta
     if pairs:
         u = pd.concat(pairs, ignore_index=True).drop_duplicates(ignore_index=True)
     else:
-        u = pd.DataFrame({"gpu_type": pd.array([], dtype="string"),
-                          "day": pd.Series([], dtype="datetime64[us, UTC]")})
+        u = pd.DataFrame(
+            {
+                "gpu_type": pd.array([], dtype="string"),
+                "day": pd.Series([], dtype="datetime64[us, UTC]"),
+            }
+        )
     key = reference.gpu_keys(u["gpu_type"], dict(a.gpu_aliases))
-    out = pd.DataFrame({"gpu_type": u["gpu_type"].astype("string"), "day": u["day"], "gpu_key": key})
+    out = pd.DataFrame(
+        {"gpu_type": u["gpu_type"].astype("string"), "day": u["day"], "gpu_key": key}
+    )
     out = out.join(job_prices(a, key, u["day"], today)).join(job_power(a, key))
     return out[PRICE_TABLE_COLUMNS]
 
@@ -84,8 +98,10 @@ def price_rows(prices: pd.DataFrame, gpu_type: pd.Series, start_time: pd.Series)
     ccode, cuniq = pd.factorize(tcode.astype(np.int64) * nd + dcode)
     if not len(cuniq):
         return np.zeros(0, dtype=np.int64)
-    want = _pair_index(pd.Series(np.asarray(tuniq, dtype=object)[cuniq // nd]),
-                       pd.Series(pd.DatetimeIndex(duniq)[cuniq % nd]))
+    want = _pair_index(
+        pd.Series(np.asarray(tuniq, dtype=object)[cuniq // nd]),
+        pd.Series(pd.DatetimeIndex(duniq)[cuniq % nd]),
+    )
     have = _pair_index(prices["gpu_type"], prices["day"])
     rows = have.get_indexer(want)
     if (rows < 0).any():

@@ -28,8 +28,8 @@ from rdcost.analysis.summary.exact import exact_sums, value_counts
 from rdcost.analysis.summary.job_costs import IMPACT, MONEY, WASTE_CATEGORIES
 
 SUM_COLUMNS = ("gpu_hours", *MONEY, *IMPACT)
-N_SEG = len(WASTE_CATEGORIES) + 1          # waste category codes 0..3, 4 = none
-POS_BITS = 40                              # global row order = partition number << 40 | row
+N_SEG = len(WASTE_CATEGORIES) + 1  # waste category codes 0..3, 4 = none
+POS_BITS = 40  # global row order = partition number << 40 | row
 #: The columns of a partial's (GPU type, start day) rows taken from the job costs.
 COMBO_COLUMNS = ["gpu_type", "gpu_key", *PRICE_COLUMNS, *POWER_COLUMNS]
 
@@ -41,31 +41,38 @@ class Partial:
     part: int
     n: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-    states: pd.DataFrame | None = None          # state -> n, first
-    sums: dict[str, list[int]] = field(default_factory=dict)      # column -> exact sum per segment
-    nans: dict[str, list[int]] = field(default_factory=dict)      # column -> NaN count per segment
+    states: pd.DataFrame | None = None  # state -> n, first
+    sums: dict[str, list[int]] = field(default_factory=dict)  # column -> exact sum per segment
+    nans: dict[str, list[int]] = field(default_factory=dict)  # column -> NaN count per segment
     cat_n: list[int] = field(default_factory=list)
-    combos: pd.DataFrame | None = None          # one row per (GPU type, start day)
-    el_counts: pd.Series | None = None          # elapsed_s of started jobs -> n
+    combos: pd.DataFrame | None = None  # one row per (GPU type, start day)
+    el_counts: pd.Series | None = None  # elapsed_s of started jobs -> n
     el_sum: int = 0
-    done_gh: pd.Series | None = None            # GPU-hours of completed GPU jobs -> n
+    done_gh: pd.Series | None = None  # GPU-hours of completed GPU jobs -> n
     first_start: Any = None
     last_end: Any = None
-    conc_t: np.ndarray | None = None            # instants (ns) with GPUs starting or ending
-    conc_d: np.ndarray | None = None            # net GPUs starting at each instant
+    conc_t: np.ndarray | None = None  # instants (ns) with GPUs starting or ending
+    conc_d: np.ndarray | None = None  # net GPUs starting at each instant
     conc_gpu_h: int = 0
     conc_lo: int | None = None
     conc_hi: int | None = None
-    wp_sum: int = 0                             # sum of GPU-hours x power over jobs with GPU time
-    sid: np.ndarray | None = None               # per row: stored search (code into sid_names), -1 none
+    wp_sum: int = 0  # sum of GPU-hours x power over jobs with GPU time
+    sid: np.ndarray | None = None  # per row: stored search (code into sid_names), -1 none
     sid_names: list[str] = field(default_factory=list)
-    key: np.ndarray | None = None               # per row: burst key (code into key_names), -1 none
+    key: np.ndarray | None = None  # per row: burst key (code into key_names), -1 none
     key_names: list[str] = field(default_factory=list)
-    t_s: np.ndarray | None = None               # per row: submission (else start) time, s
+    t_s: np.ndarray | None = None  # per row: submission (else start) time, s
 
 
-COUNT_NAMES = ("started", "running", "gpu_unknown", "elapsed_unknown", "crashed", "before_known",
-               "power_nan_used")
+COUNT_NAMES = (
+    "started",
+    "running",
+    "gpu_unknown",
+    "elapsed_unknown",
+    "crashed",
+    "before_known",
+    "power_nan_used",
+)
 
 
 def first_pos(codes: np.ndarray, mask: np.ndarray, n_codes: int, part: int) -> np.ndarray:
@@ -78,8 +85,9 @@ def first_pos(codes: np.ndarray, mask: np.ndarray, n_codes: int, part: int) -> n
     return out
 
 
-def partial_of_frame(cj: pd.DataFrame, costs: pd.DataFrame, params: GroupingParams,
-                     part: int = 0) -> Partial:
+def partial_of_frame(
+    cj: pd.DataFrame, costs: pd.DataFrame, params: GroupingParams, part: int = 0
+) -> Partial:
     """The partial of some compute rows ``cj`` and their :func:`job_costs` ``costs``."""
     n = len(cj)
     p = Partial(part=part, n=n)
@@ -96,9 +104,10 @@ def partial_of_frame(cj: pd.DataFrame, costs: pd.DataFrame, params: GroupingPara
         cat[costs["waste_category"].eq(name).fillna(False).to_numpy(dtype=bool)] = code
 
     known = started & ~np.isnan(ghv)
-    used = ghv > 0                        # started, known and some GPU time
+    used = ghv > 0  # started, known and some GPU time
     p.counts = {
-        "started": int(started.sum()), "running": int((started & running).sum()),
+        "started": int(started.sum()),
+        "running": int((started & running).sum()),
         "gpu_unknown": int((started & n_gpus.isna().to_numpy()).sum()),
         "elapsed_unknown": int((started & elapsed.isna().to_numpy()).sum()),
         "crashed": int(costs["is_crashed"].sum()),
@@ -107,8 +116,13 @@ def partial_of_frame(cj: pd.DataFrame, costs: pd.DataFrame, params: GroupingPara
     }
     st = state.fillna("UNKNOWN")
     sc, su = pd.factorize(st)
-    p.states = pd.DataFrame({"state": np.asarray(su, dtype=object), "n": np.bincount(sc, minlength=len(su)),
-                             "first": first_pos(sc, np.ones(n, bool), len(su), part)})
+    p.states = pd.DataFrame(
+        {
+            "state": np.asarray(su, dtype=object),
+            "n": np.bincount(sc, minlength=len(su)),
+            "first": first_pos(sc, np.ones(n, bool), len(su), part),
+        }
+    )
     seg = cat[known]
     for c in SUM_COLUMNS:
         v = costs[c].to_numpy(dtype=float)[known]
@@ -149,7 +163,9 @@ def partial_of_frame(cj: pd.DataFrame, costs: pd.DataFrame, params: GroupingPara
     if params.use_heuristics:
         when = when_submitted(cj)
         p.key, p.key_names = burst_key_codes(cj, when.notna().to_numpy())
-        p.t_s = np.where(p.key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan)
+        p.t_s = np.where(
+            p.key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan
+        )
     return p
 
 
@@ -166,8 +182,13 @@ def combos_of(costs: pd.DataFrame, part: int = 0) -> pd.DataFrame:
     combos["n_used"] = np.bincount(ccode[used], minlength=nc)
     combos["gh_used"] = exact_sums(ghv[used], ccode[used], nc)
     combos["first_used"] = first_pos(ccode, used, nc, part)
-    no_price = (costs["usd_per_gpu_hour_low"].isna() | costs["usd_per_gpu_hour_high"].isna()).to_numpy()
-    for name, m in (("price", used & no_price), ("power", used & costs["power_w"].isna().to_numpy())):
+    no_price = (
+        costs["usd_per_gpu_hour_low"].isna() | costs["usd_per_gpu_hour_high"].isna()
+    ).to_numpy()
+    for name, m in (
+        ("price", used & no_price),
+        ("power", used & costs["power_w"].isna().to_numpy()),
+    ):
         combos[f"n_miss_{name}"] = np.bincount(ccode[m], minlength=nc)
         combos[f"first_miss_{name}"] = first_pos(ccode, m, nc, part)
     return combos

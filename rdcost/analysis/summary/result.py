@@ -16,8 +16,10 @@ from rdcost.jsonable import json_ready
 
 SCHEMA_VERSION = 1
 FINAL_SIZE_QUANTILE = 0.9
-ONE_MODEL_RULE = ("median GPU-hours of the final-size runs: COMPLETED jobs at or above the 90th "
-                  "percentile of completed jobs' GPU-hours")
+ONE_MODEL_RULE = (
+    "median GPU-hours of the final-size runs: COMPLETED jobs at or above the 90th "
+    "percentile of completed jobs' GPU-hours"
+)
 TUNING_ROUND_RULE = "median number of jobs per grid search, rounded to a whole job"
 
 
@@ -78,12 +80,15 @@ class Summary:
 
 # -- long and sectioned forms ----------------------------------------------------------
 
+
 def _figures(s: Summary) -> pd.DataFrame:
     a = s.assumptions
     price = _price_text(a)
     power = _power_text(a)
-    env = (f"PUE {a['pue']['value']:g}; {a['carbon']['kg_co2e_per_kwh']:.4g} kg CO2e/kWh "
-           f"({a['carbon']['region']}, {a['carbon']['year']}); ${a['electricity_usd_per_kwh']['value']:g}/kWh")
+    env = (
+        f"PUE {a['pue']['value']:g}; {a['carbon']['kg_co2e_per_kwh']:.4g} kg CO2e/kWh "
+        f"({a['carbon']['region']}, {a['carbon']['year']}); ${a['electricity_usd_per_kwh']['value']:g}/kWh"
+    )
     rows: list[tuple[str, str, Any, str, str]] = []
 
     def add(section: str, metric: str, value: Any, unit: str, assumption: str = "") -> None:
@@ -91,59 +96,116 @@ def _figures(s: Summary) -> pd.DataFrame:
 
     crash = f"shorter than {s.crash_threshold_minutes:g} minutes"
     for m, v, u, note in (
-            ("n_jobs", s.n_jobs, "jobs", ""), ("n_jobs_started", s.n_jobs_started, "jobs", ""),
-            ("n_jobs_never_started", s.n_jobs_never_started, "jobs", ""),
-            ("n_jobs_running", s.n_jobs_running, "jobs", ""),
-            ("n_jobs_gpu_unknown", s.n_jobs_gpu_unknown, "jobs", "left out of GPU-hours"),
-            ("n_grid_searches", s.n_grid_searches, "searches", ""),
-            ("gpu_hours", s.gpu_hours, "GPU-hours", ""), ("gpu_days", s.gpu_days, "GPU-days", ""),
-            ("gpu_years", s.gpu_years, "GPU-years", "365.25-day years"),
-            ("span_days", s.span_days, "days", "first start to last end"),
-            ("min_job_minutes", s.min_job_minutes, "minutes", ""),
-            ("mean_job_hours", s.mean_job_hours, "hours", ""),
-            ("median_job_hours", s.median_job_hours, "hours", ""),
-            ("max_job_days", s.max_job_days, "days", ""),
-            ("n_crashed_jobs", s.n_crashed_jobs, "jobs", crash),
-            ("mean_concurrent_gpus", s.mean_concurrent_gpus, "GPUs", "GPU-hours / span"),
-            ("peak_concurrent_gpus", s.peak_concurrent_gpus, "GPUs", "")):
+        ("n_jobs", s.n_jobs, "jobs", ""),
+        ("n_jobs_started", s.n_jobs_started, "jobs", ""),
+        ("n_jobs_never_started", s.n_jobs_never_started, "jobs", ""),
+        ("n_jobs_running", s.n_jobs_running, "jobs", ""),
+        ("n_jobs_gpu_unknown", s.n_jobs_gpu_unknown, "jobs", "left out of GPU-hours"),
+        ("n_grid_searches", s.n_grid_searches, "searches", ""),
+        ("gpu_hours", s.gpu_hours, "GPU-hours", ""),
+        ("gpu_days", s.gpu_days, "GPU-days", ""),
+        ("gpu_years", s.gpu_years, "GPU-years", "365.25-day years"),
+        ("span_days", s.span_days, "days", "first start to last end"),
+        ("min_job_minutes", s.min_job_minutes, "minutes", ""),
+        ("mean_job_hours", s.mean_job_hours, "hours", ""),
+        ("median_job_hours", s.median_job_hours, "hours", ""),
+        ("max_job_days", s.max_job_days, "days", ""),
+        ("n_crashed_jobs", s.n_crashed_jobs, "jobs", crash),
+        ("mean_concurrent_gpus", s.mean_concurrent_gpus, "GPUs", "GPU-hours / span"),
+        ("peak_concurrent_gpus", s.peak_concurrent_gpus, "GPUs", ""),
+    ):
         add("jobs", m, v, u, note)
     for st, n in s.jobs_by_state.items():
         add("jobs_by_state", st, n, "jobs")
     for t in s.gpu_types:
-        add("gpu_type_share", t["gpu_type"], t["share_of_gpu_hours"], "fraction of GPU-hours",
-            f"gpu key {t['gpu_key']}")
+        add(
+            "gpu_type_share",
+            t["gpu_type"],
+            t["share_of_gpu_hours"],
+            "fraction of GPU-hours",
+            f"gpu key {t['gpu_key']}",
+        )
     for r in s.rd_table:
-        for m, u, note in (("n_jobs", "jobs", ""), ("gpu_hours", "GPU-hours", ""),
-                           ("cloud_usd_low", "USD", price), ("cloud_usd_high", "USD", price),
-                           ("electricity_usd", "USD", f"{power}; {env}"),
-                           ("energy_kwh", "kWh", f"{power}; {env}"), ("co2e_kg", "kg", env),
-                           ("co2e_lbs", "lbs", env)):
+        for m, u, note in (
+            ("n_jobs", "jobs", ""),
+            ("gpu_hours", "GPU-hours", ""),
+            ("cloud_usd_low", "USD", price),
+            ("cloud_usd_high", "USD", price),
+            ("electricity_usd", "USD", f"{power}; {env}"),
+            ("energy_kwh", "kWh", f"{power}; {env}"),
+            ("co2e_kg", "kg", env),
+            ("co2e_lbs", "lbs", env),
+        ):
             add(f"rd_table:{r['label']}", m, r[m], u, note)
     for c in s.comparisons:
-        add("comparisons", c["item"], c["n_equivalent"], "times", f"{c['lbs_co2e_each']:,.0f} lbs CO2e each")
+        add(
+            "comparisons",
+            c["item"],
+            c["n_equivalent"],
+            "times",
+            f"{c['lbs_co2e_each']:,.0f} lbs CO2e each",
+        )
     for r in [*s.waste["categories"], s.waste["total"]]:
-        for m, u in (("n_jobs", "jobs"), ("gpu_hours", "GPU-hours"), ("cloud_usd_low", "USD"),
-                     ("cloud_usd_high", "USD"), ("energy_kwh", "kWh"), ("co2e_kg", "kg"),
-                     ("co2e_lbs", "lbs")):
+        for m, u in (
+            ("n_jobs", "jobs"),
+            ("gpu_hours", "GPU-hours"),
+            ("cloud_usd_low", "USD"),
+            ("cloud_usd_high", "USD"),
+            ("energy_kwh", "kWh"),
+            ("co2e_kg", "kg"),
+            ("co2e_lbs", "lbs"),
+        ):
             add(f"waste:{r['category']}", m, r[m], u, crash if r["category"] == "crashed" else "")
     for p in a["prices"]:
-        add("assumptions", f"usd_per_gpu_hour_low:{p['gpu_key']}", p["usd_per_gpu_hour_low"], "USD per GPU-hour",
-            _one_price(p, "low"))
-        add("assumptions", f"usd_per_gpu_hour_high:{p['gpu_key']}", p["usd_per_gpu_hour_high"],
-            "USD per GPU-hour", _one_price(p, "high"))
+        add(
+            "assumptions",
+            f"usd_per_gpu_hour_low:{p['gpu_key']}",
+            p["usd_per_gpu_hour_low"],
+            "USD per GPU-hour",
+            _one_price(p, "low"),
+        )
+        add(
+            "assumptions",
+            f"usd_per_gpu_hour_high:{p['gpu_key']}",
+            p["usd_per_gpu_hour_high"],
+            "USD per GPU-hour",
+            _one_price(p, "high"),
+        )
     for p in a["power"]:
-        add("assumptions", f"power_w:{p['gpu_key']}", p["power_w"], "W per GPU",
-            f"{p['basis']}; {p['origin']}; {p['source']}")
+        add(
+            "assumptions",
+            f"power_w:{p['gpu_key']}",
+            p["power_w"],
+            "W per GPU",
+            f"{p['basis']}; {p['origin']}; {p['source']}",
+        )
     add("assumptions", "pue", a["pue"]["value"], "ratio", _src(a["pue"]))
-    add("assumptions", "kg_co2e_per_kwh", a["carbon"]["kg_co2e_per_kwh"], "kg CO2e per kWh",
-        f"{a['carbon']['region']}, {a['carbon']['year']}; {_src(a['carbon'])}")
-    add("assumptions", "electricity_usd_per_kwh", a["electricity_usd_per_kwh"]["value"], "USD per kWh",
-        _src(a["electricity_usd_per_kwh"]))
+    add(
+        "assumptions",
+        "kg_co2e_per_kwh",
+        a["carbon"]["kg_co2e_per_kwh"],
+        "kg CO2e per kWh",
+        f"{a['carbon']['region']}, {a['carbon']['year']}; {_src(a['carbon'])}",
+    )
+    add(
+        "assumptions",
+        "electricity_usd_per_kwh",
+        a["electricity_usd_per_kwh"]["value"],
+        "USD per kWh",
+        _src(a["electricity_usd_per_kwh"]),
+    )
     for k in ("one_model_gpu_hours", "tuning_round_n_jobs", "crash_threshold_minutes"):
         v = a[k]
-        add("assumptions", k, None if v is None else v["value"], "" if v is None else v["unit"],
-            "" if v is None else _src(v))
-    df = pd.DataFrame(rows, columns=["section", "metric", "value", "unit", "assumption"], dtype=object)
+        add(
+            "assumptions",
+            k,
+            None if v is None else v["value"],
+            "" if v is None else v["unit"],
+            "" if v is None else _src(v),
+        )
+    df = pd.DataFrame(
+        rows, columns=["section", "metric", "value", "unit", "assumption"], dtype=object
+    )
     df["value"] = pd.Series([json_ready(v) for v in df["value"]], index=df.index, dtype=object)
     return df
 
@@ -158,17 +220,28 @@ def _src(d: dict[str, Any]) -> str:
 
 
 def _one_price(p: dict[str, Any], side: str) -> str:
-    return (f"{p['price_key']} {p[f'pricing_model_{side}']}, {p['price_provider']}, as of "
-            f"{p[f'price_as_of_{side}']}; {p['origin']}; {p['price_source']}")
+    return (
+        f"{p['price_key']} {p[f'pricing_model_{side}']}, {p['price_provider']}, as of "
+        f"{p[f'price_as_of_{side}']}; {p['origin']}; {p['price_source']}"
+    )
 
 
 def _price_text(a: dict[str, Any]) -> str:
-    parts = [f"{p['gpu_key']} at ${p['usd_per_gpu_hour_low']:g}-${p['usd_per_gpu_hour_high']:g}/GPU-hour "
-             f"({p['price_key']}, {p['price_provider']} {p['pricing_model_low']}/{p['pricing_model_high']}, "
-             f"as of {p['price_as_of_low']})" for p in a["prices"] if p["usd_per_gpu_hour_low"] == p["usd_per_gpu_hour_low"]]
+    parts = [
+        f"{p['gpu_key']} at ${p['usd_per_gpu_hour_low']:g}-${p['usd_per_gpu_hour_high']:g}/GPU-hour "
+        f"({p['price_key']}, {p['price_provider']} {p['pricing_model_low']}/{p['pricing_model_high']}, "
+        f"as of {p['price_as_of_low']})"
+        for p in a["prices"]
+        if p["usd_per_gpu_hour_low"] == p["usd_per_gpu_hour_low"]
+    ]
     return "; ".join(dict.fromkeys(parts))
 
 
 def _power_text(a: dict[str, Any]) -> str:
-    return "; ".join(dict.fromkeys(f"{p['gpu_key']} {p['power_w']:g} W ({p['basis']})"
-                                   for p in a["power"] if p["power_w"] == p["power_w"]))
+    return "; ".join(
+        dict.fromkeys(
+            f"{p['gpu_key']} {p['power_w']:g} W ({p['basis']})"
+            for p in a["power"]
+            if p["power_w"] == p["power_w"]
+        )
+    )

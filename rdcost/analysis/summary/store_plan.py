@@ -32,25 +32,46 @@ from rdcost.jobtable import schema
 
 #: Columns the summary reads from every partition.
 COST_COLUMNS = ["start_time", "end_time", "elapsed_s", "n_gpus", "gpu_type", "state"]
-GROUP_COLUMNS = ["source", "user", "project", "job_name", "submit_time", "group_id", "group_source", "cluster"]
+GROUP_COLUMNS = [
+    "source",
+    "user",
+    "project",
+    "job_name",
+    "submit_time",
+    "group_id",
+    "group_source",
+    "cluster",
+]
 #: Extra columns a project definition (--projects-file) looks at.
 PROJECT_COLUMNS = ["account", "user", "project", "job_name", "start_time", "submit_time"]
 #: Columns linking looks at (read for the non-Slurm rows and the Slurm rows they name).
-LINK_COLUMNS = ["record_key", "source", "cluster", "job_id", "job_id_raw", "run_id", "parent_run_id",
-                "is_container", "linked_slurm_job_id", "start_time", "end_time", "group_id", "group_source"]
+LINK_COLUMNS = [
+    "record_key",
+    "source",
+    "cluster",
+    "job_id",
+    "job_id_raw",
+    "run_id",
+    "parent_run_id",
+    "is_container",
+    "linked_slurm_job_id",
+    "start_time",
+    "end_time",
+    "group_id",
+    "group_source",
+]
 _ATTACHED = ("config_json", "metrics_json", "other_json")
-
 
 
 @dataclass(frozen=True)
 class Plan:
     """How a partition task selects its compute rows (picklable for Dask workers)."""
 
-    columns: tuple[str, ...]                         # read by the partials
-    year_columns: tuple[str, ...] = ()               # read by the year pass
-    project: str | None = None                       # stored project value (filter pushed down)
-    project_def: ProjectDef | None = None            # --projects-file definition
-    drop_keys: frozenset[str] = frozenset()          # record keys of rows that are not compute
+    columns: tuple[str, ...]  # read by the partials
+    year_columns: tuple[str, ...] = ()  # read by the year pass
+    project: str | None = None  # stored project value (filter pushed down)
+    project_def: ProjectDef | None = None  # --projects-file definition
+    drop_keys: frozenset[str] = frozenset()  # record keys of rows that are not compute
     group_fill: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)  # record key -> group
 
     def filter(self) -> ds.Expression | None:
@@ -59,7 +80,9 @@ class Plan:
         return None
 
 
-def read_partition(path: str, columns: Sequence[str], filter: ds.Expression | None = None) -> pa.Table:
+def read_partition(
+    path: str, columns: Sequence[str], filter: ds.Expression | None = None
+) -> pa.Table:
     """Some columns (and rows) of one partition file."""
     dataset = ds.dataset([path], schema=schema.ARROW_SCHEMA, format="parquet")
     return dataset.to_table(columns=list(columns), filter=filter)
@@ -90,8 +113,13 @@ def compute_rows(path: str, plan: Plan, columns: Sequence[str] | None = None) ->
 
 # -- 1. links -------------------------------------------------------------------------
 
-def link_plan(store_files: Sequence[str], project: str | None, project_def: ProjectDef | None,
-              read: Callable[..., pa.Table] = read_partition) -> tuple[frozenset[str], dict[str, tuple]]:
+
+def link_plan(
+    store_files: Sequence[str],
+    project: str | None,
+    project_def: ProjectDef | None,
+    read: Callable[..., pa.Table] = read_partition,
+) -> tuple[frozenset[str], dict[str, tuple]]:
     """(record keys of rows that are not compute, record key -> (group_id, group_source) of
     Slurm rows that take the group of their run), from the non-Slurm rows and the Slurm
     rows they name."""
@@ -111,8 +139,14 @@ def link_plan(store_files: Sequence[str], project: str | None, project_def: Proj
     if others.empty:
         return frozenset(), {}
     ids = others["linked_slurm_job_id"].dropna().astype(str).unique().tolist()
-    slurm = rows((ds.field("source") == "slurm") & (ds.field("job_id_raw").isin(ids) | ds.field("job_id").isin(ids))) \
-        if ids else others.iloc[:0]
+    slurm = (
+        rows(
+            (ds.field("source") == "slurm")
+            & (ds.field("job_id_raw").isin(ids) | ds.field("job_id").isin(ids))
+        )
+        if ids
+        else others.iloc[:0]
+    )
     small = pd.concat([others, slurm], ignore_index=True)
     for c in _ATTACHED:
         small[c] = None
@@ -122,15 +156,25 @@ def link_plan(store_files: Sequence[str], project: str | None, project_def: Proj
     sl = kept[kept["source"].astype("string").eq("slurm").fillna(False).to_numpy(dtype=bool)]
     if len(sl):
         before = small.loc[sl.index, ["group_id", "group_source"]]
-        changed = ~(before["group_id"].astype(object).fillna("\0").eq(sl["group_id"].astype(object).fillna("\0"))
-                    & before["group_source"].astype(object).fillna("\0").eq(
-                        sl["group_source"].astype(object).fillna("\0")))
-        for k, g, s in sl.loc[changed.to_numpy(), ["record_key", "group_id", "group_source"]].itertuples(index=False):
+        changed = ~(
+            before["group_id"]
+            .astype(object)
+            .fillna("\0")
+            .eq(sl["group_id"].astype(object).fillna("\0"))
+            & before["group_source"]
+            .astype(object)
+            .fillna("\0")
+            .eq(sl["group_source"].astype(object).fillna("\0"))
+        )
+        for k, g, s in sl.loc[
+            changed.to_numpy(), ["record_key", "group_id", "group_source"]
+        ].itertuples(index=False):
             fill[str(k)] = (None if pd.isna(g) else g, None if pd.isna(s) else s)
     return drop, fill
 
 
 # -- 2. year --------------------------------------------------------------------------
+
 
 def year_partial(path: str, plan: Plan) -> tuple[int, pd.DataFrame, pd.DataFrame]:
     """The number of compute rows; per year of start: n, min and max start (int64
@@ -140,7 +184,11 @@ def year_partial(path: str, plan: Plan) -> tuple[int, pd.DataFrame, pd.DataFrame
     t = starts.dropna()
     us = t.to_numpy(dtype="datetime64[us]").astype(np.int64)
     g = pd.DataFrame({"year": t.dt.year.to_numpy(), "us": us}).groupby("year")["us"]
-    return len(df), pd.DataFrame({"n": g.size(), "lo": g.min(), "hi": g.max()}), price_days(df["gpu_type"], starts)
+    return (
+        len(df),
+        pd.DataFrame({"n": g.size(), "lo": g.min(), "hi": g.max()}),
+        price_days(df["gpu_type"], starts),
+    )
 
 
 def median_year(parts: Sequence[pd.DataFrame]) -> int | None:
@@ -155,5 +203,5 @@ def median_year(parts: Sequence[pd.DataFrame]) -> int | None:
     i_lo, i_hi = np.searchsorted(cum, [(n - 1) // 2 + 1, n // 2 + 1])
     if i_lo == i_hi:
         return int(y.index[i_lo])
-    mid = (float(y["hi"].iloc[i_lo]) + float(y["lo"].iloc[i_hi])) / 2   # the two middle starts
+    mid = (float(y["hi"].iloc[i_lo]) + float(y["lo"].iloc[i_hi])) / 2  # the two middle starts
     return int(pd.Timestamp(int(mid), unit="us").year)

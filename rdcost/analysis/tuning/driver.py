@@ -25,9 +25,16 @@ from rdcost.analysis.tuning.totals import prices, rollup, totals
 from rdcost.analysis.tuning.values import Values, read_values
 
 
-def analyze(jobs: pd.DataFrame, assumptions: Assumptions | None = None, params: TuningParams | None = None,
-            *, project: str | None = None, today: pd.Timestamp | None = None, on_missing: str = "raise",
-            grouping: GroupingParams | None = None) -> TuningResult:
+def analyze(
+    jobs: pd.DataFrame,
+    assumptions: Assumptions | None = None,
+    params: TuningParams | None = None,
+    *,
+    project: str | None = None,
+    today: pd.Timestamp | None = None,
+    on_missing: str = "raise",
+    grouping: GroupingParams | None = None,
+) -> TuningResult:
     """Analyze the tuning of a job table (e.g. one project's rows of the store).
 
     ``assumptions``, ``today``, ``on_missing`` and ``grouping`` mean what they
@@ -43,36 +50,74 @@ def analyze(jobs: pd.DataFrame, assumptions: Assumptions | None = None, params: 
     notes: list[str] = []
     check_missing(combos_of(costs), on_missing, notes)
     groups = find_groups(cj, grouping)
-    return _analyze(jobs, cj, costs, groups, summarize_groups(cj, groups), params or TuningParams(),
-                    project, notes)
+    return _analyze(
+        jobs,
+        cj,
+        costs,
+        groups,
+        summarize_groups(cj, groups),
+        params or TuningParams(),
+        project,
+        notes,
+    )
 
 
 def analyze_context(ctx: Any, params: TuningParams | None = None) -> TuningResult:
     """:func:`analyze` on a :class:`rdcost.analysis.project.ProjectAnalysis` (the same numbers as its plots)."""
-    return _analyze(ctx.runs, ctx.jobs, ctx.costs, ctx.groups, ctx.searches, params or TuningParams(),
-                    ctx.project, list(ctx.summary.notes))
+    return _analyze(
+        ctx.runs,
+        ctx.jobs,
+        ctx.costs,
+        ctx.groups,
+        ctx.searches,
+        params or TuningParams(),
+        ctx.project,
+        list(ctx.summary.notes),
+    )
 
 
-def _analyze(runs: pd.DataFrame, cj: pd.DataFrame, costs: pd.DataFrame, groups: pd.DataFrame,
-             searches: pd.DataFrame, p: TuningParams, project: str | None, notes: list[str]) -> TuningResult:
+def _analyze(
+    runs: pd.DataFrame,
+    cj: pd.DataFrame,
+    costs: pd.DataFrame,
+    groups: pd.DataFrame,
+    searches: pd.DataFrame,
+    p: TuningParams,
+    project: str | None,
+    notes: list[str],
+) -> TuningResult:
     """The steps: values of each run, the run table in launch order with repeat roles, the runs of
     each search, one entry per search, then the project-level figures and notes."""
     shared = _shared_jobs(runs, cj)
     v = read_values(cj, shared, p)
     if shared.any():
-        notes.append(f"{int(shared.sum()):,} jobs each ran several W&B/MLflow runs; their GPU-hours cannot be "
-                     "split among the runs, so they count as runs without a configuration")
+        notes.append(
+            f"{int(shared.sum()):,} jobs each ran several W&B/MLflow runs; their GPU-hours cannot be "
+            "split among the runs, so they count as runs without a configuration"
+        )
     r = run_table(cj, costs, groups, v, p)
     r["role"], r["repeats_other_search"] = assign_roles(r)
     g = search_runs(r, v.goal)
     out = search_entries(g, searches, v, p)
     notes.extend(_notes(r, v))
     return TuningResult(
-        project=project, metric=v.metric, goal=v.goal, metric_rule=v.metric_rule, goal_rule=v.goal_rule,
-        is_role_guessed=v.guessed, hyperparameter_keys=v.hp_keys, seed_keys=v.seed_keys,
-        excluded_keys=v.excluded, method=method(p, v), totals=totals(out, r, g),
-        hyperparameters=rollup(out), repeats=role_rows(r), searches=out,
-        prices=prices(costs), notes=notes)
+        project=project,
+        metric=v.metric,
+        goal=v.goal,
+        metric_rule=v.metric_rule,
+        goal_rule=v.goal_rule,
+        is_role_guessed=v.guessed,
+        hyperparameter_keys=v.hp_keys,
+        seed_keys=v.seed_keys,
+        excluded_keys=v.excluded,
+        method=method(p, v),
+        totals=totals(out, r, g),
+        hyperparameters=rollup(out),
+        repeats=role_rows(r),
+        searches=out,
+        prices=prices(costs),
+        notes=notes,
+    )
 
 
 def _shared_jobs(runs: pd.DataFrame, cj: pd.DataFrame) -> np.ndarray:
@@ -90,14 +135,22 @@ def _notes(r: pd.DataFrame, v: Values) -> list[str]:
     notes = []
     n_outside = int(r["search"].isna().sum())
     if n_outside:
-        notes.append(f"{n_outside:,} compute jobs are in no grid search: they count only for repeats "
-                     "(a configuration trained again anywhere in the project)")
+        notes.append(
+            f"{n_outside:,} compute jobs are in no grid search: they count only for repeats "
+            "(a configuration trained again anywhere in the project)"
+        )
     if v.metric is None:
-        notes.append("no run reports a metric: best results, sensitivity and the counterfactual are unknown")
+        notes.append(
+            "no run reports a metric: best results, sensitivity and the counterfactual are unknown"
+        )
     elif not v.seed_keys:
-        notes.append("no run logs a seed: a configuration trained twice cannot be told apart from a seed "
-                     "replicate, so repeats count as retries or redundant")
+        notes.append(
+            "no run logs a seed: a configuration trained twice cannot be told apart from a seed "
+            "replicate, so repeats count as retries or redundant"
+        )
     if v.guessed:
-        notes.append("the export does not separate hyperparameters from metrics (other_json): roles were "
-                     "assigned by key names; see excluded_keys")
+        notes.append(
+            "the export does not separate hyperparameters from metrics (other_json): roles were "
+            "assigned by key names; see excluded_keys"
+        )
     return notes

@@ -10,25 +10,102 @@ import re
 
 _TOKEN = re.compile(r"[/._\-\s]+")
 VALIDATION_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluation", "dev"})
-MIN_WORDS = frozenset({"loss", "error", "err", "perplexity", "ppl", "mse", "mae", "rmse", "wer", "cer",
-                       "nll", "bpc", "bpb", "kl", "regret", "latency"})
-MAX_WORDS = frozenset({"acc", "accuracy", "f1", "bleu", "rouge", "auc", "auroc", "score", "precision",
-                       "recall", "map", "iou", "miou", "dice", "reward", "return", "r2", "ndcg", "mrr",
-                       "top1", "top5", "em", "spearman", "pearson", "correlation", "mcc", "sacrebleu"})
-_RESULT_PREFIX = frozenset({"val", "valid", "validation", "eval", "evaluation", "dev", "test", "train",
-                            "training", "best"})
+MIN_WORDS = frozenset(
+    {
+        "loss",
+        "error",
+        "err",
+        "perplexity",
+        "ppl",
+        "mse",
+        "mae",
+        "rmse",
+        "wer",
+        "cer",
+        "nll",
+        "bpc",
+        "bpb",
+        "kl",
+        "regret",
+        "latency",
+    }
+)
+MAX_WORDS = frozenset(
+    {
+        "acc",
+        "accuracy",
+        "f1",
+        "bleu",
+        "rouge",
+        "auc",
+        "auroc",
+        "score",
+        "precision",
+        "recall",
+        "map",
+        "iou",
+        "miou",
+        "dice",
+        "reward",
+        "return",
+        "r2",
+        "ndcg",
+        "mrr",
+        "top1",
+        "top5",
+        "em",
+        "spearman",
+        "pearson",
+        "correlation",
+        "mcc",
+        "sacrebleu",
+    }
+)
+_RESULT_PREFIX = frozenset(
+    {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "train", "training", "best"}
+)
 #: Last words that make a metric-sounding key a setting (loss_weight, score_threshold).
-_SETTING_WORDS = frozenset({"weight", "weights", "coef", "coeff", "scale", "type", "fn", "function",
-                            "alpha", "beta", "temperature", "margin", "threshold", "factor", "name"})
-PROGRESS_KEYS = frozenset({"epoch", "step", "global_step", "iteration", "iter", "trainer/global_step",
-                           "_step", "epochs_done", "steps_done"})
+_SETTING_WORDS = frozenset(
+    {
+        "weight",
+        "weights",
+        "coef",
+        "coeff",
+        "scale",
+        "type",
+        "fn",
+        "function",
+        "alpha",
+        "beta",
+        "temperature",
+        "margin",
+        "threshold",
+        "factor",
+        "name",
+    }
+)
+PROGRESS_KEYS = frozenset(
+    {
+        "epoch",
+        "step",
+        "global_step",
+        "iteration",
+        "iter",
+        "trainer/global_step",
+        "_step",
+        "epochs_done",
+        "steps_done",
+    }
+)
 _SYSTEM = re.compile(
     r"^(_|slurm|wandb|mlflow|system[/.]|sys[/.]|git)"
     r"|^(name|display_name|run_name|exp_name|experiment_name|notes?|updated|agent|stopped|created|"
     r"host|hostname|user|username|tags|state|status|runtime|duration|sweep|project|entity|group|job_type|"
     r"commit|version|cwd|command|program|source( ?(type|name|version))?|artifact_uri|models)$"
     r"|(^|[._/-])(id|ids|uuid|run_?id|job_?id|pid|node|timestamp)$"
-    r"|(^|[._/-])(\w+_)?(dir|path|file|filename)$", re.IGNORECASE)
+    r"|(^|[._/-])(\w+_)?(dir|path|file|filename)$",
+    re.IGNORECASE,
+)
 _SEED = re.compile(r"seed", re.IGNORECASE)
 
 

@@ -37,13 +37,19 @@ class TuningParams:
         if self.goal is not None and self.goal not in ("max", "min"):
             raise UsageError("goal must be max or min", value=str(self.goal))
         if self.tolerance_kind not in ("relative", "absolute"):
-            raise UsageError("tolerance kind must be relative or absolute", value=str(self.tolerance_kind))
+            raise UsageError(
+                "tolerance kind must be relative or absolute", value=str(self.tolerance_kind)
+            )
         if not (self.tolerance >= 0 and math.isfinite(self.tolerance)):
             raise UsageError("tolerance must be a number >= 0", value=str(self.tolerance))
         if self.n_resamples < 1:
-            raise UsageError("the number of resamples must be at least 1", value=str(self.n_resamples))
+            raise UsageError(
+                "the number of resamples must be at least 1", value=str(self.n_resamples)
+            )
         if not 0 < self.quantile < 1:
-            raise UsageError("quantile must be between 0 and 1 (e.g. 0.9)", value=str(self.quantile))
+            raise UsageError(
+                "quantile must be between 0 and 1 (e.g. 0.9)", value=str(self.quantile)
+            )
 
 
 DEFAULT_PARAMS = TuningParams()

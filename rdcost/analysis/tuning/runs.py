@@ -13,21 +13,37 @@ from rdcost.analysis.tuning.params import TuningParams
 from rdcost.analysis.tuning.values import Values
 
 
-def run_table(cj: pd.DataFrame, costs: pd.DataFrame, groups: pd.DataFrame, v: Values,
-              p: TuningParams) -> pd.DataFrame:
+def run_table(
+    cj: pd.DataFrame, costs: pd.DataFrame, groups: pd.DataFrame, v: Values, p: TuningParams
+) -> pd.DataFrame:
     """One row per compute job, in launch order (submission, else start time): its search, ids,
     state, GPU-hours and cost, result (``y``; only COMPLETED runs' if ``p.completed_only``),
     ``score`` (higher is better), configuration text ``config`` (seeds excluded) and ``exact``
     (seeds included)."""
     state = cj["state"].astype("string")
-    done = state.eq("COMPLETED").fillna(False).astype(bool) if p.completed_only else pd.Series(True, index=cj.index)
-    submit = pd.to_datetime(cj["submit_time"], utc=True).fillna(pd.to_datetime(cj["start_time"], utc=True))
-    r = pd.DataFrame({"search": groups["search_id"].astype("string"), "launch": submit,
-                      "job_id": cj["job_id"].astype("string"), "run_id": cj["run_id"].astype("string"),
-                      "state": state, "gh": costs["gpu_hours"].astype("float64"),
-                      "usd_low": costs["cloud_usd_low"].astype("float64"),
-                      "usd_high": costs["cloud_usd_high"].astype("float64"),
-                      "has_config": v.has_config, "y": v.y.where(done)}, index=cj.index)
+    done = (
+        state.eq("COMPLETED").fillna(False).astype(bool)
+        if p.completed_only
+        else pd.Series(True, index=cj.index)
+    )
+    submit = pd.to_datetime(cj["submit_time"], utc=True).fillna(
+        pd.to_datetime(cj["start_time"], utc=True)
+    )
+    r = pd.DataFrame(
+        {
+            "search": groups["search_id"].astype("string"),
+            "launch": submit,
+            "job_id": cj["job_id"].astype("string"),
+            "run_id": cj["run_id"].astype("string"),
+            "state": state,
+            "gh": costs["gpu_hours"].astype("float64"),
+            "usd_low": costs["cloud_usd_low"].astype("float64"),
+            "usd_high": costs["cloud_usd_high"].astype("float64"),
+            "has_config": v.has_config,
+            "y": v.y.where(done),
+        },
+        index=cj.index,
+    )
     r["has_result"] = r["y"].notna()
     r["score"] = -r["y"] if v.goal == "min" else r["y"]
     r = r.sort_values(["launch", "job_id"], kind="stable", na_position="last")
@@ -43,7 +59,9 @@ def search_runs(r: pd.DataFrame, goal: str | None) -> pd.DataFrame:
     by = g.groupby("search", sort=False)
     g["order"] = by.cumcount() + 1
     g["cum_gh"] = by["gh"].cumsum()
-    g.loc[g["gh"].isna().groupby(g["search"], sort=False).cumsum() > 0, "cum_gh"] = np.nan  # unknown from there on
+    g.loc[g["gh"].isna().groupby(g["search"], sort=False).cumsum() > 0, "cum_gh"] = (
+        np.nan
+    )  # unknown from there on
     g["best_so_far"] = by["score"].cummax()
     g["best_so_far"] = g.groupby("search", sort=False)["best_so_far"].ffill()
     sign = -1.0 if goal == "min" else 1.0

@@ -12,7 +12,9 @@ from rdcost.analysis.tuning.runs import known_sum
 from rdcost.output.render import json_ready
 
 
-def totals(searches: list[dict[str, Any]], r: pd.DataFrame, in_search: pd.DataFrame) -> dict[str, Any]:
+def totals(
+    searches: list[dict[str, Any]], r: pd.DataFrame, in_search: pd.DataFrame
+) -> dict[str, Any]:
     """The JSON's ``totals`` from the search entries, all runs ``r`` and the runs in searches."""
     cf = [s["counterfactual"] for s in searches if s["counterfactual"] is not None]
     known = [c for c in cf if c["mean_gpu_hours"] is not None]
@@ -49,20 +51,31 @@ def rollup(searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = [(s["search_id"], h) for s in searches for h in s["sensitivity"]]
     if not rows:
         return []
-    d = pd.DataFrame({"search": [a for a, _ in rows], "key": [h["hyperparameter"] for _, h in rows],
-                      "eta": [np.nan if h["eta_squared"] is None else h["eta_squared"] for _, h in rows],
-                      "spread": [h["spread"] for _, h in rows]})
+    d = pd.DataFrame(
+        {
+            "search": [a for a, _ in rows],
+            "key": [h["hyperparameter"] for _, h in rows],
+            "eta": [np.nan if h["eta_squared"] is None else h["eta_squared"] for _, h in rows],
+            "spread": [h["spread"] for _, h in rows],
+        }
+    )
     top = d.sort_values("eta", ascending=False, kind="stable").groupby("search").head(1)
     n_top = top["key"].value_counts()
     out = []
     for key, x in d.groupby("key", sort=False):
         e = x["eta"].dropna()
-        out.append({"hyperparameter": key, "n_searches": len(x),
-                    "n_searches_most_important": int(n_top.get(key, 0)),
-                    "eta_squared_median": None if e.empty else float(e.median()),
-                    "eta_squared_q1": None if e.empty else float(e.quantile(0.25)),
-                    "eta_squared_q3": None if e.empty else float(e.quantile(0.75)),
-                    "spread_median": float(x["spread"].median()), "spread_max": float(x["spread"].max())})
+        out.append(
+            {
+                "hyperparameter": key,
+                "n_searches": len(x),
+                "n_searches_most_important": int(n_top.get(key, 0)),
+                "eta_squared_median": None if e.empty else float(e.median()),
+                "eta_squared_q1": None if e.empty else float(e.quantile(0.25)),
+                "eta_squared_q3": None if e.empty else float(e.quantile(0.75)),
+                "spread_median": float(x["spread"].median()),
+                "spread_max": float(x["spread"].max()),
+            }
+        )
     out.sort(key=lambda h: (-(h["eta_squared_median"] or 0.0), h["hyperparameter"]))
     return out
 
@@ -70,9 +83,21 @@ def rollup(searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def prices(costs: pd.DataFrame) -> list[dict[str, Any]]:
     """The distinct cloud prices of the jobs with GPU time (the JSON's ``prices``)."""
     c = costs[costs["gpu_hours"] > 0]
-    cols = ["gpu_key", "usd_per_gpu_hour_low", "usd_per_gpu_hour_high", "price_provider", "pricing_model_low",
-            "pricing_model_high", "price_as_of_low", "price_as_of_high", "price_note"]
+    cols = [
+        "gpu_key",
+        "usd_per_gpu_hour_low",
+        "usd_per_gpu_hour_high",
+        "price_provider",
+        "pricing_model_low",
+        "pricing_model_high",
+        "price_as_of_low",
+        "price_as_of_high",
+        "price_note",
+    ]
     if c.empty:
         return []
     u = c[cols].astype(object).drop_duplicates()
-    return [{k: json_ready(x) for k, x in zip(cols, row, strict=True)} for row in u.itertuples(index=False)]
+    return [
+        {k: json_ready(x) for k, x in zip(cols, row, strict=True)}
+        for row in u.itertuples(index=False)
+    ]

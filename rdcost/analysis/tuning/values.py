@@ -33,11 +33,11 @@ from rdcost.analysis.tuning.params import MetricError, TuningParams
 class Values:
     """What :func:`read_values` found, aligned with the compute jobs."""
 
-    hp: pd.DataFrame          # canonical text per hyperparameter key
-    hp_num: pd.DataFrame      # numeric value per hyperparameter key (NaN if not a number)
-    seed: pd.Series           # canonical text of the seed keys
+    hp: pd.DataFrame  # canonical text per hyperparameter key
+    hp_num: pd.DataFrame  # numeric value per hyperparameter key (NaN if not a number)
+    seed: pd.Series  # canonical text of the seed keys
     has_config: pd.Series
-    y: pd.Series              # the metric (NaN = none)
+    y: pd.Series  # the metric (NaN = none)
     metric: str | None
     goal: str | None
     metric_rule: str
@@ -54,7 +54,9 @@ def read_values(cj: pd.DataFrame, shared: np.ndarray, p: TuningParams) -> Values
     keep = ~shared
     cfg, met, oth = (_frame(cj[c], keep) for c in ("config_json", "metrics_json", "other_json"))
     # rows whose values came only from other_json: their roles are told by key names
-    guessed = bool((oth.notna().any(axis=1) & ~cfg.notna().any(axis=1) & ~met.notna().any(axis=1)).any())
+    guessed = bool(
+        (oth.notna().any(axis=1) & ~cfg.notna().any(axis=1) & ~met.notna().any(axis=1)).any()
+    )
     metric_cols = _metric_columns(met, oth)
     metric, metric_rule = _pick_metric(metric_cols, p.metric)
     y = metric_cols[metric].copy() if metric else pd.Series(np.nan, index=cj.index)
@@ -71,8 +73,21 @@ def read_values(cj: pd.DataFrame, shared: np.ndarray, p: TuningParams) -> Values
     seed = pd.Series("", index=cj.index)
     for k in seed_keys:
         seed = seed + k + "=" + source[k].map(_canon) + ";"
-    return Values(hp, hp_num, seed, has_config, y, metric, goal, metric_rule, goal_rule, guessed,
-                  hp_keys, seed_keys, dict(sorted(excluded.items())))
+    return Values(
+        hp,
+        hp_num,
+        seed,
+        has_config,
+        y,
+        metric,
+        goal,
+        metric_rule,
+        goal_rule,
+        guessed,
+        hp_keys,
+        seed_keys,
+        dict(sorted(excluded.items())),
+    )
 
 
 def uncanon(text: Any, binned: bool = False) -> Any:
@@ -81,6 +96,7 @@ def uncanon(text: Any, binned: bool = False) -> Any:
 
 
 # -- reading the JSON columns --------------------------------------------------------------
+
 
 def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -102,7 +118,9 @@ def _frame(col: pd.Series, keep: np.ndarray) -> pd.DataFrame:
     for text, k in zip(col.to_numpy(dtype=object), keep, strict=True):
         obj = json.loads(text) if k and isinstance(text, str) and text else None
         recs.append(_flat(obj) if isinstance(obj, dict) else {})
-    return pd.DataFrame.from_records(recs, index=col.index) if recs else pd.DataFrame(index=col.index)
+    return (
+        pd.DataFrame.from_records(recs, index=col.index) if recs else pd.DataFrame(index=col.index)
+    )
 
 
 def _numbers(s: pd.Series) -> pd.Series:
@@ -122,6 +140,7 @@ def _canon(v: Any) -> str:
 
 
 # -- the metric --------------------------------------------------------------------------
+
 
 def _metric_columns(met: pd.DataFrame, oth: pd.DataFrame) -> dict[str, pd.Series]:
     """Candidate metrics: numeric keys of metrics_json, and metric-like numeric keys of other_json."""
@@ -143,11 +162,16 @@ def _metric_columns(met: pd.DataFrame, oth: pd.DataFrame) -> dict[str, pd.Series
 
 def _pick_metric(cols: dict[str, pd.Series], given: str | None) -> tuple[str | None, str]:
     counts = {k: int(v.notna().sum()) for k, v in cols.items()}
-    listed = ", ".join(f"{k} ({n:,} runs)" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    listed = ", ".join(
+        f"{k} ({n:,} runs)" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
     if given is not None:
         if given not in cols:
-            raise MetricError("no run reports this metric", value=given,
-                              hint=f"metrics the runs report: {listed or 'none'}")
+            raise MetricError(
+                "no run reports this metric",
+                value=given,
+                hint=f"metrics the runs report: {listed or 'none'}",
+            )
         return given, "given"
     if not cols:
         return None, "no run reports a metric"
@@ -157,12 +181,17 @@ def _pick_metric(cols: dict[str, pd.Series], given: str | None) -> tuple[str | N
     if not val and len(cols) == 1:
         only = next(iter(cols))
         if "test" in tokens(only):
-            raise MetricError("the only metric is measured on test data; tuning for it is not picked "
-                              "without being named", value=only,
-                              hint=f"if the searches were tuned for it, give --metric {only}")
+            raise MetricError(
+                "the only metric is measured on test data; tuning for it is not picked "
+                "without being named",
+                value=only,
+                hint=f"if the searches were tuned for it, give --metric {only}",
+            )
         return only, "the only metric the runs report"
-    raise MetricError("several metrics could be the one to tune for; name one with --metric",
-                      hint=f"metrics the runs report: {listed}")
+    raise MetricError(
+        "several metrics could be the one to tune for; name one with --metric",
+        hint=f"metrics the runs report: {listed}",
+    )
 
 
 def _goal(metric: str | None, p: TuningParams) -> tuple[str | None, str | None]:
@@ -171,16 +200,25 @@ def _goal(metric: str | None, p: TuningParams) -> tuple[str | None, str | None]:
     if metric and goal is None:
         goal = goal_of(metric)
         if goal is None:
-            raise MetricError("cannot tell from the name of the metric whether higher or lower is better",
-                              value=metric, hint="give --goal max or --goal min")
+            raise MetricError(
+                "cannot tell from the name of the metric whether higher or lower is better",
+                value=metric,
+                hint="give --goal max or --goal min",
+            )
         goal_rule = "from the metric's name"
     return goal, goal_rule
 
 
 # -- hyperparameters and seeds -------------------------------------------------------------
 
-def _key_sources(cfg: pd.DataFrame, met: pd.DataFrame, oth: pd.DataFrame, metric: str | None,
-                 metric_cols: dict[str, pd.Series]) -> tuple[dict[str, pd.Series], dict[str, str]]:
+
+def _key_sources(
+    cfg: pd.DataFrame,
+    met: pd.DataFrame,
+    oth: pd.DataFrame,
+    metric: str | None,
+    metric_cols: dict[str, pd.Series],
+) -> tuple[dict[str, pd.Series], dict[str, str]]:
     """The keys that can be hyperparameters or seeds (config_json first, then other_json), and the
     keys left out with why."""
     excluded: dict[str, str] = {}
@@ -202,8 +240,9 @@ def _key_sources(cfg: pd.DataFrame, met: pd.DataFrame, oth: pd.DataFrame, metric
     return source, excluded
 
 
-def _seed_and_hp_keys(source: dict[str, pd.Series], p: TuningParams,
-                      excluded: dict[str, str]) -> tuple[list[str], list[str]]:
+def _seed_and_hp_keys(
+    source: dict[str, pd.Series], p: TuningParams, excluded: dict[str, str]
+) -> tuple[list[str], list[str]]:
     """The seed keys and the hyperparameter keys (named in ``p``, else by the rules); identifiers
     (a different text in every run) are added to ``excluded``."""
     if p.seed_keys:
@@ -230,5 +269,8 @@ def _seed_and_hp_keys(source: dict[str, pd.Series], p: TuningParams,
 def _known(keys: tuple[str, ...], source: dict[str, pd.Series], what: str) -> None:
     missing = [k for k in keys if k not in source]
     if missing:
-        raise MetricError(f"no run logs this {what}", value=missing[0],
-                          hint=f"keys the runs log: {', '.join(sorted(source)) or 'none'}")
+        raise MetricError(
+            f"no run logs this {what}",
+            value=missing[0],
+            hint=f"keys the runs log: {', '.join(sorted(source)) or 'none'}",
+        )

@@ -29,10 +29,13 @@ KINDS: dict[str, str] = {
 
 def get_plot(kind: str) -> Callable:
     from rdcost.errors import UsageError
+
     try:
         target = KINDS[kind]
     except KeyError:
-        raise UsageError(f"unknown plot kind {kind!r}; choose one of: {', '.join(sorted(KINDS))}") from None
+        raise UsageError(
+            f"unknown plot kind {kind!r}; choose one of: {', '.join(sorted(KINDS))}"
+        ) from None
     module, func = target.split(":")
     return getattr(importlib.import_module(f"{__name__}.{module}"), func)
 

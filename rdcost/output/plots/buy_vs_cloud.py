@@ -22,7 +22,14 @@ from rdcost.output import numbers  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 BLUE, SKY, ORANGE, GREEN, VERMILLION, PURPLE, BLACK = (
-    "#0072B2", "#56B4E9", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#000000")
+    "#0072B2",
+    "#56B4E9",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
+)
 SUFFIXES = (".png", ".svg", ".pdf")
 DPI = 150
 
@@ -59,9 +66,10 @@ def cumulative(ctx, path: Path) -> Path:
     span_months = c.span_days / 30.4375
     fig, ax = plt.subplots(figsize=(8, 5))
     for col, label, colour, style in (
-            ("cloud_usd_high", "cloud, on-demand (high)", VERMILLION, "-"),
-            ("cloud_usd_low", "cloud, pre-emptible (low)", SKY, "--"),
-            ("owned_usd", f"owned, {c.n_gpus} GPUs (purchase up front + running)", BLUE, "-")):
+        ("cloud_usd_high", "cloud, on-demand (high)", VERMILLION, "-"),
+        ("cloud_usd_low", "cloud, pre-emptible (low)", SKY, "--"),
+        ("owned_usd", f"owned, {c.n_gpus} GPUs (purchase up front + running)", BLUE, "-"),
+    ):
         y = curve[col].to_numpy()
         if np.isnan(y).all():
             continue
@@ -71,17 +79,42 @@ def cumulative(ctx, path: Path) -> Path:
             ax.plot(months[k:], y[k:], style, color=colour, lw=1.2, alpha=0.55)
     if ext.any():
         ax.axvline(span_months, color=BLACK, lw=0.8, ls=":")
-        ax.plot([], [], "-", color=BLACK, lw=1.2, alpha=0.4,
-                label="paler: after the last job, at the project's mean rate")
-        ax.text(span_months, 0.98, "last job ends ", rotation=90, va="top",
-                ha="right", fontsize=8, transform=blended_transform_factory(ax.transData, ax.transAxes))
-    for m, colour, what in ((c.breakeven_months, VERMILLION, "on-demand"),
-                            (c.breakeven_months_vs_low, SKY, "pre-emptible")):
+        ax.plot(
+            [],
+            [],
+            "-",
+            color=BLACK,
+            lw=1.2,
+            alpha=0.4,
+            label="paler: after the last job, at the project's mean rate",
+        )
+        ax.text(
+            span_months,
+            0.98,
+            "last job ends ",
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=8,
+            transform=blended_transform_factory(ax.transData, ax.transAxes),
+        )
+    for m, colour, what in (
+        (c.breakeven_months, VERMILLION, "on-demand"),
+        (c.breakeven_months_vs_low, SKY, "pre-emptible"),
+    ):
         if m is None or m > months[-1]:
             continue
         y = float(np.interp(m, months, curve["owned_usd"].to_numpy()))
-        ax.plot([m], [y], "o", color=colour, mec=BLACK, ms=8, zorder=5,
-                label=f"break-even vs {what}: {numbers.months(m)}")
+        ax.plot(
+            [m],
+            [y],
+            "o",
+            color=colour,
+            mec=BLACK,
+            ms=8,
+            zorder=5,
+            label=f"break-even vs {what}: {numbers.months(m)}",
+        )
     ax.set_xlim(0, months[-1])
     ax.set_ylim(bottom=0)
     _usd_axis(ax)
@@ -106,7 +139,13 @@ def sizing(ctx, path: Path) -> Path:
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
     ax1.plot(n, s["duration_days"], "o-", color=BLUE, lw=2, label="replayed project")
     if logged_days is not None:
-        ax1.axhline(logged_days, color=BLACK, ls=":", lw=1, label=f"as logged: {numbers.fixed(logged_days, 0)} days")
+        ax1.axhline(
+            logged_days,
+            color=BLACK,
+            ls=":",
+            lw=1,
+            label=f"as logged: {numbers.fixed(logged_days, 0)} days",
+        )
     ax1.set_ylabel("project duration (days)")
     ax1.set_ylim(bottom=0)
     ax1.legend(fontsize=8)
@@ -116,7 +155,14 @@ def sizing(ctx, path: Path) -> Path:
     ax2.set_ylim(bottom=0)
     ax2.legend(fontsize=8)
     ax3.plot(n, s["owned_total_usd"], "o-", color=GREEN, lw=2, label="owned: purchase + running")
-    ax3.plot(n, s["owned_amortized_total_usd"], "^--", color=BLUE, lw=1.5, label="owned: amortized + running")
+    ax3.plot(
+        n,
+        s["owned_amortized_total_usd"],
+        "^--",
+        color=BLUE,
+        lw=1.5,
+        label="owned: amortized + running",
+    )
     if c.cloud_usd_high is not None:
         ax3.axhline(c.cloud_usd_high, color=VERMILLION, lw=1.5, label="cloud, on-demand (high)")
     if c.cloud_usd_low is not None:
@@ -129,9 +175,18 @@ def sizing(ctx, path: Path) -> Path:
     for ax in (ax1, ax2, ax3):
         ax.axvline(c.n_gpus, color=BLACK, lw=0.8, ls="-.", alpha=0.6)
         ax.grid(True, alpha=0.3)
-    ax1.text(c.n_gpus, ax1.get_ylim()[1] * 0.95, f" {c.n_gpus} GPUs ({c.n_gpus_rule})", fontsize=8, va="top")
+    ax1.text(
+        c.n_gpus,
+        ax1.get_ylim()[1] * 0.95,
+        f" {c.n_gpus} GPUs ({c.n_gpus_rule})",
+        fontsize=8,
+        va="top",
+    )
     rp = ctx.replay or {}
-    fig.suptitle(f"Sizing an owned cluster by replaying the jobs, {_who(ctx)}\n"
-                 f"({rp.get('policy', 'replay')}, run-time estimate: {rp.get('estimate', '?')})", fontsize=11)
+    fig.suptitle(
+        f"Sizing an owned cluster by replaying the jobs, {_who(ctx)}\n"
+        f"({rp.get('policy', 'replay')}, run-time estimate: {rp.get('estimate', '?')})",
+        fontsize=11,
+    )
     fig.tight_layout()
     return _save(fig, path)

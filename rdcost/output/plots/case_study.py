@@ -36,26 +36,56 @@ from rdcost.output.wording import assumptions_brief  # noqa: E402
 from rdcost.version import __version__  # noqa: E402
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
-OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
-             "sky": "#56B4E9", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000",
-             "grey": "#999999"}
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "sky": "#56B4E9",
+    "purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+    "grey": "#999999",
+}
 SERIES = ["blue", "orange", "green", "vermillion", "sky", "purple", "yellow"]
 HATCHES = ["", "//", "..", "xx", "\\\\", "++", "oo"]
 SUFFIXES = (".png", ".svg", ".pdf")
 DPI = 150
-STYLE = {"font.size": 10, "axes.titlesize": 11.5, "axes.labelsize": 10, "legend.fontsize": 8.5,
-         "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.spines.top": False, "axes.spines.right": False,
-         "axes.grid": True, "grid.alpha": 0.3, "hatch.linewidth": 0.6, "svg.fonttype": "none",
-         "text.parse_math": False}  # "$" in labels is a dollar, never mathtext
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11.5,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "hatch.linewidth": 0.6,
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+}  # "$" in labels is a dollar, never mathtext
 #: Final states as plotted (normalized states grouped), with their colours.
-STATE_GROUPS = {"COMPLETED": ("COMPLETED",), "CANCELLED": ("CANCELLED", "PREEMPTED"),
-                "FAILED": ("FAILED", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL"),
-                "TIMEOUT": ("TIMEOUT", "DEADLINE")}
-STATE_COLOURS = {"COMPLETED": "blue", "CANCELLED": "orange", "FAILED": "vermillion", "TIMEOUT": "purple",
-                 "other": "grey"}
-WASTE_LABELS = {"crashed": "crashed (shorter than the crash threshold)",
-                "failed": "failed (FAILED, OUT_OF_MEMORY, NODE_FAIL, BOOT_FAIL)",
-                "cancelled": "cancelled", "timed_out": "timed out (TIMEOUT, DEADLINE)"}
+STATE_GROUPS = {
+    "COMPLETED": ("COMPLETED",),
+    "CANCELLED": ("CANCELLED", "PREEMPTED"),
+    "FAILED": ("FAILED", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL"),
+    "TIMEOUT": ("TIMEOUT", "DEADLINE"),
+}
+STATE_COLOURS = {
+    "COMPLETED": "blue",
+    "CANCELLED": "orange",
+    "FAILED": "vermillion",
+    "TIMEOUT": "purple",
+    "other": "grey",
+}
+WASTE_LABELS = {
+    "crashed": "crashed (shorter than the crash threshold)",
+    "failed": "failed (FAILED, OUT_OF_MEMORY, NODE_FAIL, BOOT_FAIL)",
+    "cancelled": "cancelled",
+    "timed_out": "timed out (TIMEOUT, DEADLINE)",
+}
 
 
 def _c(name: str) -> str:
@@ -70,13 +100,17 @@ def _check(path: Path | str) -> Path:
 
 
 def _footnote(fig, text: str, width: int = 130) -> None:
-    fig.text(0.01, -0.01, textwrap.fill(text, width), ha="left", va="top", fontsize=7.5, color="#333333")
+    fig.text(
+        0.01, -0.01, textwrap.fill(text, width), ha="left", va="top", fontsize=7.5, color="#333333"
+    )
 
 
 def _save(fig, path: Path, title: str, note: str) -> Path:
-    meta = {".png": {"Title": title, "Description": note, "Software": f"rdcost {__version__}"},
-            ".svg": {"Title": title, "Description": note, "Creator": f"rdcost {__version__}"},
-            ".pdf": {"Title": title, "Subject": note, "Creator": f"rdcost {__version__}"}}[path.suffix.lower()]
+    meta = {
+        ".png": {"Title": title, "Description": note, "Software": f"rdcost {__version__}"},
+        ".svg": {"Title": title, "Description": note, "Creator": f"rdcost {__version__}"},
+        ".pdf": {"Title": title, "Subject": note, "Creator": f"rdcost {__version__}"},
+    }[path.suffix.lower()]
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with plt.rc_context(STYLE):
@@ -118,6 +152,7 @@ def _usd_axis(axis) -> None:
         if v >= 1e3:
             return f"${v / 1e3:,.3g}k"
         return f"${v:,.3g}"
+
     axis.set_major_formatter(FuncFormatter(label))
 
 
@@ -145,6 +180,7 @@ def _bin_width(span: pd.Timedelta) -> tuple[pd.Timedelta, str]:
 
 
 # -- 1. GPUs in use over time -----------------------------------------------------------
+
 
 def gpus_in_use(ctx: ProjectAnalysis, path: Path) -> Path:
     """GPUs in use over time, stacked by GPU type, with the mean over the project's span."""
@@ -174,13 +210,26 @@ def gpus_in_use(ctx: ProjectAnalysis, path: Path) -> Path:
         for i, (y, label) in enumerate(zip(ys, labels, strict=True)):
             colour = _c(SERIES[i % len(SERIES)])
             top = base + y
-            ax.fill_between(x, np.append(base, base[-1]), np.append(top, top[-1]), step="post",
-                            facecolor=colour, edgecolor="white", linewidth=0.3, hatch=HATCHES[i % len(HATCHES)],
-                            label=label)
+            ax.fill_between(
+                x,
+                np.append(base, base[-1]),
+                np.append(top, top[-1]),
+                step="post",
+                facecolor=colour,
+                edgecolor="white",
+                linewidth=0.3,
+                hatch=HATCHES[i % len(HATCHES)],
+                label=label,
+            )
             base = top
         if s.mean_concurrent_gpus is not None:
-            ax.axhline(s.mean_concurrent_gpus, color=_c("black"), ls="--", lw=1.3,
-                       label=f"mean over the span: {number(s.mean_concurrent_gpus)} GPUs")
+            ax.axhline(
+                s.mean_concurrent_gpus,
+                color=_c("black"),
+                ls="--",
+                lw=1.3,
+                label=f"mean over the span: {number(s.mean_concurrent_gpus)} GPUs",
+            )
         ax.set_xlim(x[0], x[-1])
         ax.set_ylim(bottom=0)
         _date_axis(ax)
@@ -188,13 +237,16 @@ def gpus_in_use(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.set_ylabel(f"GPUs in use ({word} mean, GPUs)")
         ax.set_title(title)
         ax.legend(loc="upper left", frameon=True)
-        note = (f"{number(s.gpu_hours)} GPU-hours over {number(s.span_days)} days; a job holds its GPUs from "
-                f"start to end. Peak (instantaneous): {number(s.peak_concurrent_gpus)} GPUs.")
+        note = (
+            f"{number(s.gpu_hours)} GPU-hours over {number(s.span_days)} days; a job holds its GPUs from "
+            f"start to end. Peak (instantaneous): {number(s.peak_concurrent_gpus)} GPUs."
+        )
         _footnote(fig, note)
     return _save(fig, path, title, note)
 
 
 # -- 2. cumulative GPU-days, cost and CO2e ---------------------------------------------------
+
 
 def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
     """Cumulative GPU-days, cloud cost (low to high), electricity and CO2e over the project's life."""
@@ -212,44 +264,97 @@ def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
         return accrued(iv["start_time"], iv["end_time"], iv[col], at)
 
     s = ctx.summary
-    note = assumptions_brief(s) + ". Energy includes PUE; each job's amounts accrue evenly from its start to its end."
+    note = (
+        assumptions_brief(s)
+        + ". Energy includes PUE; each job's amounts accrue evenly from its start to its end."
+    )
     with plt.rc_context(STYLE):
         fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=(9, 8.5), sharex=True)
         gd = accrued(iv["start_time"], iv["end_time"], iv["gpu_hours"], at) / 24
-        a1.plot(x, gd, color=_c("blue"), lw=2,
-                label=f"GPU time: {number(gd[-1])} GPU-days ({number(s.gpu_hours)} GPU-hours) in all")
+        a1.plot(
+            x,
+            gd,
+            color=_c("blue"),
+            lw=2,
+            label=f"GPU time: {number(gd[-1])} GPU-days ({number(s.gpu_hours)} GPU-hours) in all",
+        )
         a1.set_ylabel("GPU time (GPU-days)")
         a1.legend(loc="upper left", frameon=True)
         lo, hi, el = curve("cloud_usd_low"), curve("cloud_usd_high"), curve("electricity_usd")
         if lo is not None and hi is not None:
-            a2.fill_between(x, lo, hi, color=_c("sky"), alpha=0.35, hatch="//", edgecolor=_c("sky"),
-                            label="cloud price range")
+            a2.fill_between(
+                x,
+                lo,
+                hi,
+                color=_c("sky"),
+                alpha=0.35,
+                hatch="//",
+                edgecolor=_c("sky"),
+                label="cloud price range",
+            )
         if hi is not None:
-            a2.plot(x, hi, color=_c("vermillion"), lw=2, label=f"cloud, high (on-demand): {usd(hi[-1])}")
+            a2.plot(
+                x, hi, color=_c("vermillion"), lw=2, label=f"cloud, high (on-demand): {usd(hi[-1])}"
+            )
         if lo is not None:
-            a2.plot(x, lo, color=_c("blue"), lw=2, ls="--", label=f"cloud, low (pre-emptible): {usd(lo[-1])}")
+            a2.plot(
+                x,
+                lo,
+                color=_c("blue"),
+                lw=2,
+                ls="--",
+                label=f"cloud, low (pre-emptible): {usd(lo[-1])}",
+            )
         if el is not None:
-            a2.plot(x, el, color=_c("black"), lw=1.5, ls=":",
-                    label=f"electricity (owned GPUs, PUE included): {usd(el[-1])}")
-        missing = [n for n, v in (("cloud low", lo), ("cloud high", hi), ("electricity", el)) if v is None]
+            a2.plot(
+                x,
+                el,
+                color=_c("black"),
+                lw=1.5,
+                ls=":",
+                label=f"electricity (owned GPUs, PUE included): {usd(el[-1])}",
+            )
+        missing = [
+            n for n, v in (("cloud low", lo), ("cloud high", hi), ("electricity", el)) if v is None
+        ]
         if missing:
-            a2.text(0.99, 0.05, "unknown (no price or power for some GPU type): " + ", ".join(missing),
-                    transform=a2.transAxes, ha="right", va="bottom", fontsize=8.5)
+            a2.text(
+                0.99,
+                0.05,
+                "unknown (no price or power for some GPU type): " + ", ".join(missing),
+                transform=a2.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=8.5,
+            )
         _usd_axis(a2.yaxis)
         a2.set_ylabel("cost (USD)")
         if a2.get_legend_handles_labels()[0]:
             a2.legend(loc="upper left", frameon=True)
         kg = curve("co2e_kg")
         if kg is not None:
-            a3.plot(x, kg, color=_c("green"), lw=2,
-                    label=f"CO2e: {number(kg[-1])} kg ({number(s.co2e_lbs)} lbs) in all")
-            lbs = a3.secondary_yaxis("right", functions=(lambda k: k / KG_PER_LB, lambda lb: lb * KG_PER_LB))
+            a3.plot(
+                x,
+                kg,
+                color=_c("green"),
+                lw=2,
+                label=f"CO2e: {number(kg[-1])} kg ({number(s.co2e_lbs)} lbs) in all",
+            )
+            lbs = a3.secondary_yaxis(
+                "right", functions=(lambda k: k / KG_PER_LB, lambda lb: lb * KG_PER_LB)
+            )
             lbs.set_ylabel("CO2e (lbs)")
             lbs.yaxis.set_major_formatter(_THOUSANDS)
             a3.legend(loc="upper left", frameon=True)
         else:
-            a3.text(0.5, 0.5, "CO2e unknown (no power for some GPU type)", transform=a3.transAxes,
-                    ha="center", va="center")
+            a3.text(
+                0.5,
+                0.5,
+                "CO2e unknown (no power for some GPU type)",
+                transform=a3.transAxes,
+                ha="center",
+                va="center",
+            )
         a3.set_ylabel("CO2e (kg)")
         for ax in (a1, a2, a3):
             ax.set_ylim(bottom=0)
@@ -266,8 +371,17 @@ def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
 
 # -- 3. job lengths ---------------------------------------------------------------------
 
-_LENGTH_TICKS_H = [(1 / 60, "1 min"), (10 / 60, "10 min"), (1, "1 h"), (10, "10 h"), (24, "1 d"),
-                   (72, "3 d"), (240, "10 d"), (720, "30 d"), (2400, "100 d")]
+_LENGTH_TICKS_H = [
+    (1 / 60, "1 min"),
+    (10 / 60, "10 min"),
+    (1, "1 h"),
+    (10, "10 h"),
+    (24, "1 d"),
+    (72, "3 d"),
+    (240, "10 d"),
+    (720, "30 d"),
+    (2400, "100 d"),
+]
 
 
 def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
@@ -293,10 +407,16 @@ def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
         fig, ax = plt.subplots(figsize=(9, 4.8))
         order = [g for g in (*STATE_GROUPS, "other") if (group == g).any()]
         data = [hours[group == g].to_numpy() for g in order]
-        ax.hist(data, bins=bins, stacked=True,
-                color=[_c(STATE_COLOURS[g]) for g in order],
-                hatch=None, edgecolor="white", linewidth=0.3,
-                label=[f"{g} ({integer((group == g).sum())} jobs)" for g in order])
+        ax.hist(
+            data,
+            bins=bins,
+            stacked=True,
+            color=[_c(STATE_COLOURS[g]) for g in order],
+            hatch=None,
+            edgecolor="white",
+            linewidth=0.3,
+            label=[f"{g} ({integer((group == g).sum())} jobs)" for g in order],
+        )
         for patchset, h in zip(ax.containers, HATCHES, strict=False):
             for p in patchset:
                 p.set_hatch(h)
@@ -306,18 +426,27 @@ def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.xaxis.set_minor_locator(LogLocator(subs="auto"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.axvline(thr_h, color=_c("black"), lw=1.6, ls="--")
-        ax.text(thr_h, 0.97, f" crash threshold: {given(s.crash_threshold_minutes)} min\n"
-                             f" {integer(s.n_crashed_jobs)} jobs shorter (crashed)",
-                transform=ax.get_xaxis_transform(), va="top", ha="left", fontsize=8.5)
+        ax.text(
+            thr_h,
+            0.97,
+            f" crash threshold: {given(s.crash_threshold_minutes)} min\n"
+            f" {integer(s.n_crashed_jobs)} jobs shorter (crashed)",
+            transform=ax.get_xaxis_transform(),
+            va="top",
+            ha="left",
+            fontsize=8.5,
+        )
         ax.set_xlabel("job length, log scale (min = minutes, h = hours, d = days)")
         ax.set_ylabel("jobs (per length bin)")
         ax.yaxis.set_major_formatter(_THOUSANDS)
         ax.set_title(title)
         ax.legend(loc="upper left", bbox_to_anchor=(0.42, 1.0), frameon=True, title="final state")
-        note = (f"{integer(len(el))} started jobs: shortest {number(s.min_job_minutes)} minutes, median "
-                f"{number(s.median_job_hours)} hours, mean {number(s.mean_job_hours)} hours, longest "
-                f"{number(s.max_job_days)} days. FAILED includes OUT_OF_MEMORY, NODE_FAIL and BOOT_FAIL; "
-                "CANCELLED includes PREEMPTED; TIMEOUT includes DEADLINE.")
+        note = (
+            f"{integer(len(el))} started jobs: shortest {number(s.min_job_minutes)} minutes, median "
+            f"{number(s.median_job_hours)} hours, mean {number(s.mean_job_hours)} hours, longest "
+            f"{number(s.max_job_days)} days. FAILED includes OUT_OF_MEMORY, NODE_FAIL and BOOT_FAIL; "
+            "CANCELLED includes PREEMPTED; TIMEOUT includes DEADLINE."
+        )
         if n_zero:
             note += f" {integer(n_zero)} jobs of 0 seconds are drawn at 1 second."
         _footnote(fig, note)
@@ -325,6 +454,7 @@ def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
 
 
 # -- 4. grid searches ----------------------------------------------------------------------
+
 
 def _search_label(row: pd.Series, width: int = 26) -> str:
     name = "" if pd.isna(row["name"]) else str(row["name"])
@@ -349,26 +479,49 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
     shown = t.head(top)
     total = float(t["gpu_days"].sum())
     methods = list(dict.fromkeys(t["search_method"].astype(str)))
-    style = {m: (_c(SERIES[i % len(SERIES)]), HATCHES[i % len(HATCHES)]) for i, m in enumerate(methods)}
+    style = {
+        m: (_c(SERIES[i % len(SERIES)]), HATCHES[i % len(HATCHES)]) for i, m in enumerate(methods)
+    }
     s = ctx.summary
     share = total * 24 / s.gpu_hours if s.gpu_hours else None
     with plt.rc_context(STYLE):
-        fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 2.8 + 0.27 * len(shown) + 1.2),
-                                     gridspec_kw={"height_ratios": [2.8, 0.27 * len(shown) + 1.2]})
+        fig, (a1, a2) = plt.subplots(
+            2,
+            1,
+            figsize=(9, 2.8 + 0.27 * len(shown) + 1.2),
+            gridspec_kw={"height_ratios": [2.8, 0.27 * len(shown) + 1.2]},
+        )
         rank = np.arange(1, len(t) + 1)
         for m in methods:
             sel = (t["search_method"].astype(str) == m).to_numpy()
-            a1.bar(rank[sel], t.loc[sel, "gpu_days"], width=0.85, color=style[m][0], hatch=style[m][1],
-                   edgecolor="white", linewidth=0.2, label=f"found by: {m} ({integer(sel.sum())})")
+            a1.bar(
+                rank[sel],
+                t.loc[sel, "gpu_days"],
+                width=0.85,
+                color=style[m][0],
+                hatch=style[m][1],
+                edgecolor="white",
+                linewidth=0.2,
+                label=f"found by: {m} ({integer(sel.sum())})",
+            )
         a1.set_xlim(0.3, len(t) + 0.7)
         a1.set_xlabel("rank of the search by GPU time (1 = largest)")
         a1.set_ylabel("GPU-days per search")
         a1.yaxis.set_major_formatter(_THOUSANDS)
-        a1.set_title(f"{title}\nall {integer(len(t))} searches: {number(total)} GPU-days, {pct(share)} of the "
-                     "project's GPU time", fontsize=11)
+        a1.set_title(
+            f"{title}\nall {integer(len(t))} searches: {number(total)} GPU-days, {pct(share)} of the "
+            "project's GPU time",
+            fontsize=11,
+        )
         cum = a1.twinx()
-        cum.plot(rank, 100 * t["gpu_days"].cumsum() / total, color=_c("black"), lw=1.4, ls="--",
-                 label="cumulative share of search GPU time (%)")
+        cum.plot(
+            rank,
+            100 * t["gpu_days"].cumsum() / total,
+            color=_c("black"),
+            lw=1.4,
+            ls="--",
+            label="cumulative share of search GPU time (%)",
+        )
         cum.set_ylim(0, 105)
         cum.set_ylabel("cumulative share (%)")
         cum.grid(False)
@@ -377,8 +530,13 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
         h2, l2 = cum.get_legend_handles_labels()
         a1.legend(h1 + h2, l1 + l2, loc="center right", frameon=True)
         y = np.arange(len(shown))
-        bars = a2.barh(y, shown["gpu_days"], color=[style[str(m)][0] for m in shown["search_method"]],
-                       edgecolor="white", linewidth=0.3)
+        bars = a2.barh(
+            y,
+            shown["gpu_days"],
+            color=[style[str(m)][0] for m in shown["search_method"]],
+            edgecolor="white",
+            linewidth=0.3,
+        )
         for b, m in zip(bars, shown["search_method"], strict=True):
             b.set_hatch(style[str(m)][1])
         for yi, v in zip(y, shown["gpu_days"], strict=True):
@@ -389,17 +547,22 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
         a2.grid(axis="y", visible=False)
         a2.xaxis.set_major_formatter(_THOUSANDS)
         a2.set_xlabel("GPU time of the search (GPU-days)")
-        a2.set_title(f"the {len(shown)} largest searches (name stem or job name, user, first submission, jobs)",
-                     fontsize=9.5)
+        a2.set_title(
+            f"the {len(shown)} largest searches (name stem or job name, user, first submission, jobs)",
+            fontsize=9.5,
+        )
         fig.tight_layout()
-        note = (f"{integer(len(t))} searches, {integer(t['n_jobs'].sum())} jobs, {number(total)} GPU-days. A search is a job "
-                "array, a W&B sweep, an MLflow parent run, a CSV group, or (heuristic) a burst of jobs with the "
-                "same user and job-name stem.")
+        note = (
+            f"{integer(len(t))} searches, {integer(t['n_jobs'].sum())} jobs, {number(total)} GPU-days. A search is a job "
+            "array, a W&B sweep, an MLflow parent run, a CSV group, or (heuristic) a burst of jobs with the "
+            "same user and job-name stem."
+        )
         _footnote(fig, note)
     return _save(fig, path, title, note)
 
 
 # -- 5. one model / one tuning round / all R&D -------------------------------------------
+
 
 def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
     """One model, one tuning round and all of R&D: cloud cost ranges and electricity (log scale)."""
@@ -407,12 +570,21 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
     s = ctx.summary
     title = f"Cost of one model, one tuning round and all R&D: {ctx.who}"
     rows = s.to_dict()["rd_table"]
-    note = (assumptions_brief(s) + f". One model: {number(s.one_model_gpu_hours)} GPU-hours; one tuning round: "
-            f"{number(s.tuning_round_n_jobs)} such models (the rows of Strubell et al. 2019, Table 4).")
-    values = [v for r in rows for v in (r["cloud_usd_low"], r["cloud_usd_high"], r["electricity_usd"])
-              if v is not None and v > 0]
+    note = (
+        assumptions_brief(s)
+        + f". One model: {number(s.one_model_gpu_hours)} GPU-hours; one tuning round: "
+        f"{number(s.tuning_round_n_jobs)} such models (the rows of Strubell et al. 2019, Table 4)."
+    )
+    values = [
+        v
+        for r in rows
+        for v in (r["cloud_usd_low"], r["cloud_usd_high"], r["electricity_usd"])
+        if v is not None and v > 0
+    ]
     if not values:
-        return _nothing(path, title, "cost unknown: no price or power for these jobs, or no GPU time")
+        return _nothing(
+            path, title, "cost unknown: no price or power for these jobs, or no GPU time"
+        )
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8.5, 5.2))
         x = np.arange(len(rows))
@@ -420,22 +592,47 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
         for i, r in enumerate(rows):
             lo, hi, el = r["cloud_usd_low"], r["cloud_usd_high"], r["electricity_usd"]
             if lo is not None and hi is not None and hi > 0:
-                ax.bar(i - 0.12, hi - lo, bottom=max(lo, ymin), width=0.36, color=_c("sky"),
-                       edgecolor=_c("blue"), hatch="//", linewidth=1.0,
-                       label="cloud compute, low (pre-emptible) to high (on-demand)" if i == 0 else None)
-                ax.text(i - 0.12, hi * 1.15, usd_range(lo, hi), ha="center", va="bottom", fontsize=8.5)
+                ax.bar(
+                    i - 0.12,
+                    hi - lo,
+                    bottom=max(lo, ymin),
+                    width=0.36,
+                    color=_c("sky"),
+                    edgecolor=_c("blue"),
+                    hatch="//",
+                    linewidth=1.0,
+                    label="cloud compute, low (pre-emptible) to high (on-demand)"
+                    if i == 0
+                    else None,
+                )
+                ax.text(
+                    i - 0.12, hi * 1.15, usd_range(lo, hi), ha="center", va="bottom", fontsize=8.5
+                )
             else:
                 ax.text(i - 0.12, ymin * 1.5, "cloud: unknown", ha="center", fontsize=8.5)
             if el is not None and el > 0:
-                ax.plot([i + 0.22], [el], "D", color=_c("vermillion"), mec=_c("black"), ms=8,
-                        label="electricity (PUE included)" if i == 0 else None)
+                ax.plot(
+                    [i + 0.22],
+                    [el],
+                    "D",
+                    color=_c("vermillion"),
+                    mec=_c("black"),
+                    ms=8,
+                    label="electricity (PUE included)" if i == 0 else None,
+                )
                 ax.text(i + 0.30, el, usd(el), va="center", fontsize=8.5)
             else:
                 ax.text(i + 0.22, ymin * 1.5, "electricity: unknown", ha="center", fontsize=8.5)
         ticks = []
         for r in rows:
-            n = "unknown" if r["n_jobs"] is None else f"{number(r['n_jobs'])} job" + ("" if r["n_jobs"] == 1 else "s")
-            ticks.append(f"{r['label']}\n{n}, {number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e")
+            n = (
+                "unknown"
+                if r["n_jobs"] is None
+                else f"{number(r['n_jobs'])} job" + ("" if r["n_jobs"] == 1 else "s")
+            )
+            ticks.append(
+                f"{r['label']}\n{n}, {number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e"
+            )
         ax.set_xticks(x, ticks)
         ax.set_yscale("log")
         ax.set_ylim(ymin, ymax)
@@ -452,6 +649,7 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
 
 # -- 6. waste by cause ---------------------------------------------------------------------
 
+
 def waste(ctx: ProjectAnalysis, path: Path) -> Path:
     """Waste by cause: GPU-hours, cost and CO2e of crashed, failed, cancelled and timed-out jobs."""
     path = _check(path)
@@ -460,13 +658,17 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
     share = w["share_of_gpu_hours"]
     title = f"Waste by cause: {pct(share)} of GPU-hours in crashed, failed, cancelled or timed-out jobs: {ctx.who}"
     cats = w["categories"]
-    note = (assumptions_brief(s) + f". Each job counts once, in the first matching cause (crashed = a started "
-            f"job shorter than {given(s.crash_threshold_minutes)} minutes, then failed, cancelled, timed out).")
+    note = (
+        assumptions_brief(s)
+        + f". Each job counts once, in the first matching cause (crashed = a started "
+        f"job shorter than {given(s.crash_threshold_minutes)} minutes, then failed, cancelled, timed out)."
+    )
     if not any(r["n_jobs"] for r in cats):
         return _nothing(path, title, "no crashed, failed, cancelled or timed-out jobs")
     with plt.rc_context(STYLE):
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.9), gridspec_kw={"width_ratios": [2.6, 1]},
-                                     sharey=True)
+        fig, (a1, a2) = plt.subplots(
+            1, 2, figsize=(10, 3.9), gridspec_kw={"width_ratios": [2.6, 1]}, sharey=True
+        )
         y = np.arange(len(cats))
         colours = [_c(c) for c in ("purple", "vermillion", "orange", "sky")]
         gh = [r["gpu_hours"] for r in cats]
@@ -476,10 +678,19 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
             for b, h in zip(bars, HATCHES, strict=False):
                 b.set_hatch(h)
         for yi, r in zip(y, cats, strict=True):
-            a1.text(r["gpu_hours"], yi, f" {number(r['gpu_hours'])} GPU-hours\n {usd_range(r['cloud_usd_low'], r['cloud_usd_high'])}"
-                    f" in the cloud\n {number(r['co2e_kg'])} kg CO2e", va="center", fontsize=7.5, linespacing=1.1)
+            a1.text(
+                r["gpu_hours"],
+                yi,
+                f" {number(r['gpu_hours'])} GPU-hours\n {usd_range(r['cloud_usd_low'], r['cloud_usd_high'])}"
+                f" in the cloud\n {number(r['co2e_kg'])} kg CO2e",
+                va="center",
+                fontsize=7.5,
+                linespacing=1.1,
+            )
             a2.text(r["n_jobs"], yi, f" {integer(r['n_jobs'])}", va="center", fontsize=8)
-        a1.set_yticks(y, [WASTE_LABELS[r["category"]].replace(" (", "\n(") for r in cats], fontsize=8.5)
+        a1.set_yticks(
+            y, [WASTE_LABELS[r["category"]].replace(" (", "\n(") for r in cats], fontsize=8.5
+        )
         a1.invert_yaxis()
         a1.set_xlim(0, max(gh + [1e-9]) * 1.6)
         a2.set_xlim(0, max([r["n_jobs"] for r in cats]) * 1.3)
@@ -490,8 +701,11 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
         a2.set_xlabel("jobs")
         t = w["total"]
         fig.suptitle(title, fontsize=11.5)
-        a1.set_title(f"total {number(t['gpu_hours'])} GPU-hours, {usd_range(t['cloud_usd_low'], t['cloud_usd_high'])} "
-                     f"in the cloud, {number(t['co2e_kg'])} kg CO2e", fontsize=9)
+        a1.set_title(
+            f"total {number(t['gpu_hours'])} GPU-hours, {usd_range(t['cloud_usd_low'], t['cloud_usd_high'])} "
+            f"in the cloud, {number(t['co2e_kg'])} kg CO2e",
+            fontsize=9,
+        )
         a2.set_title(f"total {integer(t['n_jobs'])} jobs", fontsize=9)
         fig.tight_layout()
         _footnote(fig, note, width=140)

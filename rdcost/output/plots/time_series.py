@@ -19,7 +19,14 @@ def job_intervals(ctx: Any) -> pd.DataFrame:
     end = pd.to_datetime(cj["end_time"], utc=True)
     end = end.fillna(start + pd.to_timedelta(c["elapsed_s"], unit="s"))
     ok = c["is_started"] & c["gpu_hours"].notna() & start.notna() & end.notna()
-    cols = ["gpu_hours", "cloud_usd_low", "cloud_usd_high", "electricity_usd", "energy_kwh", "co2e_kg"]
+    cols = [
+        "gpu_hours",
+        "cloud_usd_low",
+        "cloud_usd_high",
+        "electricity_usd",
+        "energy_kwh",
+        "co2e_kg",
+    ]
     out = c.loc[ok, cols].copy()
     out["start_time"] = start[ok]
     out["end_time"] = end[ok]
@@ -28,7 +35,9 @@ def job_intervals(ctx: Any) -> pd.DataFrame:
     return out
 
 
-def accrued(start: pd.Series, end: pd.Series, amount: pd.Series, at: pd.DatetimeIndex) -> np.ndarray:
+def accrued(
+    start: pd.Series, end: pd.Series, amount: pd.Series, at: pd.DatetimeIndex
+) -> np.ndarray:
     """How much of ``amount`` has accrued by each time of ``at``, each job's amount spread evenly
     over [start, end] (a zero-length job accrues all at its start). Exact, O((n + m) log n)."""
     s = start.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")

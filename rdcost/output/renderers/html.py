@@ -58,11 +58,19 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 def render(doc: Document, images: Mapping[str, bytes] | None = None) -> str:
     """The document as one HTML page (``images``: figure id -> PNG bytes; a figure without
     an image is left out)."""
-    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f'<meta name="generator" content="{e(doc.generator)}">',
-             f"<title>{e(doc.title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="{e(doc.generator)}">',
+        f"<title>{e(doc.title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+    ]
     for b in doc.blocks:
         html = _block(b, images or {})
         if html:
@@ -98,17 +106,31 @@ def _block(b, images: Mapping[str, bytes]) -> str:
             if png is None:
                 return ""
             data = base64.b64encode(png).decode("ascii")
-            return (f'<figure id="plot-{e(kind)}"><img src="data:image/png;base64,{data}" alt="{e(c)}">'
-                    f"<figcaption>{e(c)} (plot kind: {e(kind)})</figcaption></figure>")
+            return (
+                f'<figure id="plot-{e(kind)}"><img src="data:image/png;base64,{data}" alt="{e(c)}">'
+                f"<figcaption>{e(c)} (plot kind: {e(kind)})</figcaption></figure>"
+            )
     raise TypeError(f"not a block: {b!r}")
 
 
 def table(t: Table) -> str:
     """A table in a horizontally scrolling box; right-aligned columns have class ``num``,
     breakable ones ``brk``."""
-    cls = {c: (' class="num"' if c in t.right else ' class="brk"' if c in t.breakable else "") for c in t.columns}
-    head = "".join(f'<th{cls[c] if c in t.right else ""}>{e(c)}</th>' for c in t.columns)
-    body = ["<tr>" + "".join(f"<td{cls[c]}>{e(v)}</td>" for c, v in zip(t.columns, row, strict=True)) + "</tr>"
-            for row in t.rows]
-    return '<div class="wrap"><table>\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n" + "\n".join(body) + \
-        "\n</tbody></table></div>"
+    cls = {
+        c: (' class="num"' if c in t.right else ' class="brk"' if c in t.breakable else "")
+        for c in t.columns
+    }
+    head = "".join(f"<th{cls[c] if c in t.right else ''}>{e(c)}</th>" for c in t.columns)
+    body = [
+        "<tr>"
+        + "".join(f"<td{cls[c]}>{e(v)}</td>" for c, v in zip(t.columns, row, strict=True))
+        + "</tr>"
+        for row in t.rows
+    ]
+    return (
+        '<div class="wrap"><table>\n<thead><tr>'
+        + head
+        + "</tr></thead>\n<tbody>\n"
+        + "\n".join(body)
+        + "\n</tbody></table></div>"
+    )

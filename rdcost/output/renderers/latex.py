@@ -58,7 +58,12 @@ def _float(t: Table, title: str, notes: list[str], label: str) -> list[str]:
     widths = [0.25, *([round(0.70 / (n - 1), 2)] * (n - 1))] if n > 1 else [0.95]
     spec = "".join(f"p{{{w:.2f}\\linewidth}}" for w in widths)
     caption = tex(title) + ". " + " ".join(tex(x) for x in notes) if notes else tex(title) + "."
-    out = [r"\begin{table}[t]", r"\centering\small", r"\begin{tabular}{@{}" + spec + "@{}}", r"\hline"]
+    out = [
+        r"\begin{table}[t]",
+        r"\centering\small",
+        r"\begin{tabular}{@{}" + spec + "@{}}",
+        r"\hline",
+    ]
     out += [" & ".join(tex(c) for c in row) + " \\\\" for row in t.rows]
     out += [r"\hline", r"\end{tabular}", "\\caption{" + caption + "}"]
     if label:

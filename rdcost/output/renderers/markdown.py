@@ -29,7 +29,9 @@ from rdcost.output.render import md_escape, preformatted
 Escape = Callable[[Any], str]
 
 
-def render(doc: Document, images: Mapping[str, str] | None = None, escape: Escape = md_escape) -> str:
+def render(
+    doc: Document, images: Mapping[str, str] | None = None, escape: Escape = md_escape
+) -> str:
     """The document as Markdown (``images``: figure id -> relative path of its image)."""
     parts: list[str] = []
     for b in doc.blocks:
@@ -65,8 +67,10 @@ def _block(b, images: Mapping[str, str], m: Escape) -> list[str]:
 
 def table(t: Table, escape: Escape = md_escape) -> str:
     """A pipe table; its right-aligned columns marked ``---:``."""
-    lines = ["| " + " | ".join(escape(c) for c in t.columns) + " |",
-             "| " + " | ".join("---:" if c in t.right else "---" for c in t.columns) + " |"]
+    lines = [
+        "| " + " | ".join(escape(c) for c in t.columns) + " |",
+        "| " + " | ".join("---:" if c in t.right else "---" for c in t.columns) + " |",
+    ]
     lines += ["| " + " | ".join(escape(v) for v in row) + " |" for row in t.rows]
     return "\n".join(lines) + "\n"
 

@@ -34,7 +34,12 @@ from rdcost.output.render import printable
 
 #: Column separators are spaces; one rule of '-' under the header.
 RULE_UNDER_HEADER = box.Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
-PADDING = (0, 1, 0, 0)  # one space after each cell: with the blank column separator, two between cells
+PADDING = (
+    0,
+    1,
+    0,
+    0,
+)  # one space after each cell: with the blank column separator, two between cells
 
 
 def render(doc: Document) -> str:
@@ -73,12 +78,24 @@ def _block(b) -> list[str]:
 def table(t: Table) -> str:
     """A table: the header, a rule of '-' under it, one line per row; columns two spaces
     apart, right-aligned ones for numbers; no trailing spaces."""
-    rt = RichTable(box=RULE_UNDER_HEADER, show_edge=False, pad_edge=False, padding=PADDING,
-                   header_style=None, show_header=True, expand=False)
+    rt = RichTable(
+        box=RULE_UNDER_HEADER,
+        show_edge=False,
+        pad_edge=False,
+        padding=PADDING,
+        header_style=None,
+        show_header=True,
+        expand=False,
+    )
     widths = [cell_len(printable(c)) for c in t.columns]
     for c in t.columns:
-        rt.add_column(Text(printable(c)), justify="right" if c in t.right else "left", no_wrap=True,
-                      overflow="ellipsis", max_width=t.max_width)
+        rt.add_column(
+            Text(printable(c)),
+            justify="right" if c in t.right else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            max_width=t.max_width,
+        )
     for row in t.rows:
         cells = [printable(v) for v in row]
         widths = [max(w, cell_len(v)) for w, v in zip(widths, cells, strict=True)]
@@ -86,9 +103,20 @@ def table(t: Table) -> str:
     if t.max_width is not None:
         widths = [min(w, t.max_width) for w in widths]
     buf = io.StringIO()
-    console = Console(file=buf, width=sum(widths) + 2 * len(widths) + 2, color_system=None, force_terminal=False,
-                      force_jupyter=False, force_interactive=False, legacy_windows=False, markup=False,
-                      emoji=False, highlight=False, no_color=True, soft_wrap=False)
+    console = Console(
+        file=buf,
+        width=sum(widths) + 2 * len(widths) + 2,
+        color_system=None,
+        force_terminal=False,
+        force_jupyter=False,
+        force_interactive=False,
+        legacy_windows=False,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        no_color=True,
+        soft_wrap=False,
+    )
     console.print(rt)
     return "\n".join(line.rstrip() for line in buf.getvalue().rstrip("\n").split("\n")) + "\n"
 

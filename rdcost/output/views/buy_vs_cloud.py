@@ -26,8 +26,11 @@ from rdcost.output.wording import said
 
 
 def title(r: Report) -> str:
-    return (f"rdcost compare-buy-vs-cloud: project {r.project}" if r.project
-            else "rdcost compare-buy-vs-cloud: all stored jobs")
+    return (
+        f"rdcost compare-buy-vs-cloud: project {r.project}"
+        if r.project
+        else "rdcost compare-buy-vs-cloud: all stored jobs"
+    )
 
 
 def _never(v: Any, text: str) -> str:
@@ -41,15 +44,25 @@ def demand_table(d: dict[str, Any]) -> Table:
         ("mean GPUs in use", number(d["mean_gpus"]), "GPUs", "GPU-hours / span"),
         ("peak GPUs in use", number(d["peak_gpus"]), "GPUs", ""),
         ("GPUs bought", number(d["n_gpus"]), "GPUs", d["n_gpus_rule"]),
-        ("utilization of them", fixed(d["utilization"], 3), "fraction", "GPU-hours / (GPUs x span)"),
+        (
+            "utilization of them",
+            fixed(d["utilization"], 3),
+            "fraction",
+            "GPU-hours / (GPUs x span)",
+        ),
     ]
     return Table.of(("figure", "value", "unit", "how"), rows, right=("value",))
 
 
 def _prices(d: dict[str, Any], end: str) -> str:
-    return "; ".join(dict.fromkeys(f"{p['gpu_key']} as {p['price_key']} {p[f'pricing_model_{end}']} "
-                                   f"{usd_rate(p[f'usd_per_gpu_hour_{end}'])}" for p in d["assumptions"]["cloud_prices"]
-                                   if p[f"usd_per_gpu_hour_{end}"] is not None))
+    return "; ".join(
+        dict.fromkeys(
+            f"{p['gpu_key']} as {p['price_key']} {p[f'pricing_model_{end}']} "
+            f"{usd_rate(p[f'usd_per_gpu_hour_{end}'])}"
+            for p in d["assumptions"]["cloud_prices"]
+            if p[f"usd_per_gpu_hour_{end}"] is not None
+        )
+    )
 
 
 def cloud_table(d: dict[str, Any]) -> Table:
@@ -66,20 +79,44 @@ def owned_table(d: dict[str, Any]) -> Table:
     ow = d["assumptions"]["owned"]
     life = ow["lifetime_years"]["value"]
     rows = [
-        ("purchase", usd(d["owned_purchase_usd"]),
-         f"{number(d['n_gpus'])} GPUs = {given(d['owned_n_servers'])} x {given(ow['gpus_per_server']['value'])}-GPU "
-         f"server at {usd(ow['server_price_usd']['value'])} ({usd(d['assumptions']['owned_usd_per_gpu'])} per GPU)"),
-        ("amortized share", usd(d["owned_amortized_usd"]),
-         f"{number(d['span_days'])} days of a {given(life)}-year life ({pct(d['owned_amortized_fraction'])})"),
-        ("electricity", usd(d["owned_electricity_usd"]),
-         f"{number(d['gpu_hours'])} GPU-hours x {given(ow['power_w_per_gpu']['value'])} W x PUE "
-         f"{given(ow['pue']['value'])} x {usd_rate(ow['electricity_usd_per_kwh']['value'])}/kWh"),
-        ("hosting", usd(d["owned_hosting_usd"]), f"{usd_rate(ow['hosting_usd_per_kw_month']['value'])} per kW-month"),
-        ("maintenance", usd(d["owned_maintenance_usd"]),
-         f"{given(100 * ow['maintenance_fraction_per_year']['value'])}% of the purchase per year"),
+        (
+            "purchase",
+            usd(d["owned_purchase_usd"]),
+            f"{number(d['n_gpus'])} GPUs = {given(d['owned_n_servers'])} x {given(ow['gpus_per_server']['value'])}-GPU "
+            f"server at {usd(ow['server_price_usd']['value'])} ({usd(d['assumptions']['owned_usd_per_gpu'])} per GPU)",
+        ),
+        (
+            "amortized share",
+            usd(d["owned_amortized_usd"]),
+            f"{number(d['span_days'])} days of a {given(life)}-year life ({pct(d['owned_amortized_fraction'])})",
+        ),
+        (
+            "electricity",
+            usd(d["owned_electricity_usd"]),
+            f"{number(d['gpu_hours'])} GPU-hours x {given(ow['power_w_per_gpu']['value'])} W x PUE "
+            f"{given(ow['pue']['value'])} x {usd_rate(ow['electricity_usd_per_kwh']['value'])}/kWh",
+        ),
+        (
+            "hosting",
+            usd(d["owned_hosting_usd"]),
+            f"{usd_rate(ow['hosting_usd_per_kw_month']['value'])} per kW-month",
+        ),
+        (
+            "maintenance",
+            usd(d["owned_maintenance_usd"]),
+            f"{given(100 * ow['maintenance_fraction_per_year']['value'])}% of the purchase per year",
+        ),
         ("staff", usd(d["owned_staff_usd"]), f"{given(ow['staff_fte']['value'])} FTE"),
-        ("total, purchase + running", usd(d["owned_total_usd"]), "the project pays for the hardware"),
-        ("total, amortized + running", usd(d["owned_amortized_total_usd"]), "the hardware outlives the project"),
+        (
+            "total, purchase + running",
+            usd(d["owned_total_usd"]),
+            "the project pays for the hardware",
+        ),
+        (
+            "total, amortized + running",
+            usd(d["owned_amortized_total_usd"]),
+            "the hardware outlives the project",
+        ),
     ]
     return Table.of(("figure", "usd", "how"), rows, right=("usd",))
 
@@ -87,47 +124,97 @@ def owned_table(d: dict[str, Any]) -> Table:
 def versus_table(d: dict[str, Any]) -> Table:
     life = d["assumptions"]["owned"]["lifetime_years"]["value"]
     rows = [
-        ("owned total / cloud high", ratio(d["owned_to_cloud_high_ratio"]), "purchase + running vs on-demand"),
-        ("purchase / cloud high", ratio(d["owned_purchase_to_cloud_high_ratio"]),
-         "the paper's ratio (purchase only: $145k / $350k = 0.41)"),
-        ("owned total / cloud low", ratio(d["owned_to_cloud_low_ratio"]), "purchase + running vs pre-emptible"),
+        (
+            "owned total / cloud high",
+            ratio(d["owned_to_cloud_high_ratio"]),
+            "purchase + running vs on-demand",
+        ),
+        (
+            "purchase / cloud high",
+            ratio(d["owned_purchase_to_cloud_high_ratio"]),
+            "the paper's ratio (purchase only: $145k / $350k = 0.41)",
+        ),
+        (
+            "owned total / cloud low",
+            ratio(d["owned_to_cloud_low_ratio"]),
+            "purchase + running vs pre-emptible",
+        ),
         ("amortized total / cloud high", ratio(d["owned_amortized_to_cloud_high_ratio"]), ""),
-        ("break-even utilization vs high", _never(d["breakeven_utilization"], pct(d["breakeven_utilization"])),
-         f"busy share of the owned GPUs over {given(life)} years"),
-        ("break-even utilization vs low", _never(d["breakeven_utilization_vs_low"],
-                                                 pct(d["breakeven_utilization_vs_low"])), ""),
-        ("owning is cheaper after (vs high)", months(d["breakeven_months"]), "purchase up front; logged demand"),
-        ("owning is cheaper after (vs low)", months(d["breakeven_months_vs_low"]), "then the mean rate"),
+        (
+            "break-even utilization vs high",
+            _never(d["breakeven_utilization"], pct(d["breakeven_utilization"])),
+            f"busy share of the owned GPUs over {given(life)} years",
+        ),
+        (
+            "break-even utilization vs low",
+            _never(d["breakeven_utilization_vs_low"], pct(d["breakeven_utilization_vs_low"])),
+            "",
+        ),
+        (
+            "owning is cheaper after (vs high)",
+            months(d["breakeven_months"]),
+            "purchase up front; logged demand",
+        ),
+        (
+            "owning is cheaper after (vs low)",
+            months(d["breakeven_months_vs_low"]),
+            "then the mean rate",
+        ),
     ]
     return Table.of(("figure", "value", "how"), rows, right=("value",))
 
 
 def sizing_title(d: dict[str, Any]) -> str:
     rp = d["replay"]
-    left = ", ".join(f"{integer(v)} {k[7:].replace('_', ' ')}" for k, v in rp.items()
-                     if k.startswith("n_jobs_") and k not in ("n_jobs_replayed", "n_jobs_submit_from_start") and v)
-    return (f"Sizing: the project replayed on N GPUs ({rp['policy']}, run-time estimate: {rp['estimate']}; "
-            f"{integer(rp['n_jobs_replayed'])} jobs replayed" + (f", left out: {left}" if left else "")
-            + f"; logged: {number(rp['logged_duration_days'])} days)")
+    left = ", ".join(
+        f"{integer(v)} {k[7:].replace('_', ' ')}"
+        for k, v in rp.items()
+        if k.startswith("n_jobs_")
+        and k not in ("n_jobs_replayed", "n_jobs_submit_from_start")
+        and v
+    )
+    return (
+        f"Sizing: the project replayed on N GPUs ({rp['policy']}, run-time estimate: {rp['estimate']}; "
+        f"{integer(rp['n_jobs_replayed'])} jobs replayed"
+        + (f", left out: {left}" if left else "")
+        + f"; logged: {number(rp['logged_duration_days'])} days)"
+    )
 
 
 def sizing_table(s: pd.DataFrame) -> Table:
-    cols = ("gpus", "project_days", "mean_wait_hours", "p95_wait_hours", "utilization", "jobs_too_large",
-            "owned_total_usd", "owned_amortized_total_usd")
-    rows = zip([number(int(x)) if float(x).is_integer() else given(x) for x in s["n_gpus"]],
-               [number(x) for x in s["duration_days"]], [number(x) for x in s["mean_wait_hours"]],
-               [number(x) for x in s["p95_wait_hours"]], [pct(x) for x in s["utilization"]],
-               [integer(x) for x in s["n_jobs_too_large"]], [usd(x) for x in s["owned_total_usd"]],
-               [usd(x) for x in s["owned_amortized_total_usd"]], strict=True)
+    cols = (
+        "gpus",
+        "project_days",
+        "mean_wait_hours",
+        "p95_wait_hours",
+        "utilization",
+        "jobs_too_large",
+        "owned_total_usd",
+        "owned_amortized_total_usd",
+    )
+    rows = zip(
+        [number(int(x)) if float(x).is_integer() else given(x) for x in s["n_gpus"]],
+        [number(x) for x in s["duration_days"]],
+        [number(x) for x in s["mean_wait_hours"]],
+        [number(x) for x in s["p95_wait_hours"]],
+        [pct(x) for x in s["utilization"]],
+        [integer(x) for x in s["n_jobs_too_large"]],
+        [usd(x) for x in s["owned_total_usd"]],
+        [usd(x) for x in s["owned_amortized_total_usd"]],
+        strict=True,
+    )
     return Table.of(cols, rows, right=cols)
 
 
 def sections(r: Report) -> list[tuple[str, Table]]:
     """The report as titled tables of display strings."""
     d = r.to_dict()
-    out = [("Demand", demand_table(d)), ("Cloud: renting the same GPU-hours", cloud_table(d)),
-           (f"Owned: buying {number(d['n_gpus'])} GPUs ({r.owned_server})", owned_table(d)),
-           ("Owned vs cloud", versus_table(d))]
+    out = [
+        ("Demand", demand_table(d)),
+        ("Cloud: renting the same GPU-hours", cloud_table(d)),
+        (f"Owned: buying {number(d['n_gpus'])} GPUs ({r.owned_server})", owned_table(d)),
+        ("Owned vs cloud", versus_table(d)),
+    ]
     if r.sizing is not None:
         out.append((sizing_title(d), sizing_table(r.sizing)))
     return out
@@ -135,32 +222,55 @@ def sections(r: Report) -> list[tuple[str, Table]]:
 
 def _owned_line(name: str, v: dict[str, Any]) -> str:
     value = v["value"]
-    shown = given(value, grouped=True) if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
-    return (f"{name.replace('_', ' ')}: {shown}" + (f" {v['unit']}" if v["unit"] else "") + f" [{v['origin']}]"
-            + (f" as of {v['as_of']}." if v.get("as_of") else "") + (f" {v['note']}." if v.get("note") else "")
-            + (f" Source: {v['source']}" if v.get("source") else ""))
+    shown = (
+        given(value, grouped=True)
+        if isinstance(value, float | int) and not isinstance(value, bool)
+        else str(value)
+    )
+    return (
+        f"{name.replace('_', ' ')}: {shown}"
+        + (f" {v['unit']}" if v["unit"] else "")
+        + f" [{v['origin']}]"
+        + (f" as of {v['as_of']}." if v.get("as_of") else "")
+        + (f" {v['note']}." if v.get("note") else "")
+        + (f" Source: {v['source']}" if v.get("source") else "")
+    )
 
 
 def assumption_lines(r: Report) -> list[str]:
     a = r.to_dict()["assumptions"]
-    lines = [f"assumptions: {a['name']} (layers: {', '.join(a['layers'])}); year of the jobs: {a['year']}"]
+    lines = [
+        f"assumptions: {a['name']} (layers: {', '.join(a['layers'])}); year of the jobs: {a['year']}"
+    ]
     for p in a["cloud_prices"]:
         lo, hi = p["usd_per_gpu_hour_low"], p["usd_per_gpu_hour_high"]
-        price = (f"unknown ({number(p['gpu_hours'])} GPU-hours)" if is_unknown(lo) or is_unknown(hi) else
-                 f"{usd_rate(lo)} - {usd_rate(hi)} per GPU-hour ({p['price_key']}, {p['price_provider']} "
-                 f"{p['pricing_model_low']} / {p['pricing_model_high']}, as of {p['price_as_of_low']}; "
-                 f"{number(p['gpu_hours'])} GPU-hours)")
-        lines.append(f"cloud price {p['gpu_key']}: {price}" + said(p["note"], f" {p['note']}.")
-                     + said(p["price_source"], f" Source: {p['price_source']}"))
+        price = (
+            f"unknown ({number(p['gpu_hours'])} GPU-hours)"
+            if is_unknown(lo) or is_unknown(hi)
+            else f"{usd_rate(lo)} - {usd_rate(hi)} per GPU-hour ({p['price_key']}, {p['price_provider']} "
+            f"{p['pricing_model_low']} / {p['pricing_model_high']}, as of {p['price_as_of_low']}; "
+            f"{number(p['gpu_hours'])} GPU-hours)"
+        )
+        lines.append(
+            f"cloud price {p['gpu_key']}: {price}"
+            + said(p["note"], f" {p['note']}.")
+            + said(p["price_source"], f" Source: {p['price_source']}")
+        )
     lines += [_owned_line(name, v) for name, v in a["owned"].items()]
-    lines.append(f"a month is {given(a['hours_per_month'])} hours, a year {integer(a['hours_per_year'])} hours")
+    lines.append(
+        f"a month is {given(a['hours_per_month'])} hours, a year {integer(a['hours_per_year'])} hours"
+    )
     return lines
 
 
 def figures(r: Report) -> pd.DataFrame:
     """Long form for --format csv: one row per scalar figure of the JSON."""
     d = r.to_dict()
-    rows = [(k, v) for k, v in d.items() if k not in ("project", "sizing", "replay", "notes", "assumptions")]
+    rows = [
+        (k, v)
+        for k, v in d.items()
+        if k not in ("project", "sizing", "replay", "notes", "assumptions")
+    ]
     return pd.DataFrame(rows, columns=["figure", "value"])
 
 
@@ -181,8 +291,11 @@ def brief_table(d: dict[str, Any]) -> Table:
         ("owned: purchase", usd(d.get("owned_purchase_usd")), str(d.get("owned_server") or "")),
         ("owned: purchase + running", usd(d.get("owned_total_usd")), ""),
         ("cloud, low - high", usd_range(d.get("cloud_usd_low"), d.get("cloud_usd_high")), ""),
-        ("purchase / cloud high", ratio(d.get("owned_purchase_to_cloud_high_ratio")),
-         "the paper: $145k / $350k = 0.41"),
+        (
+            "purchase / cloud high",
+            ratio(d.get("owned_purchase_to_cloud_high_ratio")),
+            "the paper: $145k / $350k = 0.41",
+        ),
         ("owning is cheaper after (vs on-demand)", months(d.get("breakeven_months")), ""),
     ]
     return Table.of(("figure", "value", "how"), rows, right=("value",))

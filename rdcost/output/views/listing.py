@@ -24,15 +24,19 @@ def jobs(df: pd.DataFrame, *, raw: bool = False) -> Document:
 def searches(df: pd.DataFrame, *, raw: bool = False) -> Document:
     """One row per search, or per job of a search (--members); GPU-hours to 2 decimals."""
     shown = df.round({"gpu_hours": 2}) if raw and "gpu_hours" in df else df
-    return Document("rdcost groups", [Table.from_frame(shown, max_width=SEARCHES_MAX_WIDTH, raw=raw)])
+    return Document(
+        "rdcost groups", [Table.from_frame(shown, max_width=SEARCHES_MAX_WIDTH, raw=raw)]
+    )
 
 
 def searches_caption(table: pd.DataFrame, n_jobs: int) -> str:
     """What the listing holds, in one line (a message: stderr)."""
     if "n_jobs" in table:
         by = table["search_method"].value_counts()
-        return (f"{integer(len(table))} searches ({', '.join(f'{integer(n)} {m}' for m, n in by.items())}) "
-                f"holding {integer(table['n_jobs'].sum())} of {integer(n_jobs)} jobs")
+        return (
+            f"{integer(len(table))} searches ({', '.join(f'{integer(n)} {m}' for m, n in by.items())}) "
+            f"holding {integer(table['n_jobs'].sum())} of {integer(n_jobs)} jobs"
+        )
     n = table["search_id"].nunique()
     return f"{integer(len(table))} jobs in {integer(n)} search{'es' if n != 1 else ''}"
 

@@ -50,16 +50,25 @@ REPORT_PLOTS: dict[str, str] = {
     "job-lengths": "Job lengths by final state; the crash threshold is marked.",
     "grid-searches": "Grid searches by GPU time, largest first.",
     "sensitivity": "Which hyperparameters moved the metric within a search: share of its variance (eta²) and "
-                   "spread of its mean, with the seed noise.",
+    "spread of its mean, with the seed noise.",
     "tuning-return": "The best metric so far against the GPU-hours spent, runs in launch order, and what random "
-                     "search over the same runs would have spent.",
+    "search over the same runs would have spent.",
     "buy-vs-cloud-cumulative": "Renting the same GPU time vs buying GPUs: cumulative cost.",
 }
 #: The sections, with their anchors (the table of contents).
-SECTIONS = {"summary": "Summary", "gpu-use": "GPU use over time", "rd": "Cost of R&D", "waste": "Waste",
-            "jobs": "Jobs", "searches": "Grid searches", "tuning": "Hyperparameter tuning",
-            "card": "Compute statement", "assumptions": "Assumptions", "inputs": "Input files",
-            "reproduce": "Reproduce"}
+SECTIONS = {
+    "summary": "Summary",
+    "gpu-use": "GPU use over time",
+    "rd": "Cost of R&D",
+    "waste": "Waste",
+    "jobs": "Jobs",
+    "searches": "Grid searches",
+    "tuning": "Hyperparameter tuning",
+    "card": "Compute statement",
+    "assumptions": "Assumptions",
+    "inputs": "Input files",
+    "reproduce": "Reproduce",
+}
 TOP_SEARCHES = 15
 TOP_JOBS = 10
 
@@ -74,16 +83,44 @@ def _searches(ctx: ProjectAnalysis) -> list[Block]:
     t = ctx.searches
     if t.empty:
         return []
-    t = t.assign(gh=pd.to_numeric(t["gpu_hours"], errors="coerce")).sort_values("gh", ascending=False,
-                                                                                kind="stable").head(TOP_SEARCHES)
+    t = (
+        t.assign(gh=pd.to_numeric(t["gpu_hours"], errors="coerce"))
+        .sort_values("gh", ascending=False, kind="stable")
+        .head(TOP_SEARCHES)
+    )
     rows = []
     for r in t.itertuples(index=False):
-        first = "" if pd.isna(r.first_submit_time) else pd.Timestamp(r.first_submit_time).strftime("%Y-%m-%d %H:%M")
-        rows.append((r.name, r.search_method, r.user, first, integer(r.n_jobs),
-                     number(r.gh / 24 if pd.notna(r.gh) else None),
-                     f"{int(r.n_completed)} / {int(r.n_failed)} / {int(r.n_cancelled)} / {int(r.n_timeout)}"))
-    return [Table.of(("search (name or stem)", "found by", "user", "first submission (UTC)", "jobs", "GPU-days",
-                      "completed / failed / cancelled / timed out"), rows, right=("jobs", "GPU-days"))]
+        first = (
+            ""
+            if pd.isna(r.first_submit_time)
+            else pd.Timestamp(r.first_submit_time).strftime("%Y-%m-%d %H:%M")
+        )
+        rows.append(
+            (
+                r.name,
+                r.search_method,
+                r.user,
+                first,
+                integer(r.n_jobs),
+                number(r.gh / 24 if pd.notna(r.gh) else None),
+                f"{int(r.n_completed)} / {int(r.n_failed)} / {int(r.n_cancelled)} / {int(r.n_timeout)}",
+            )
+        )
+    return [
+        Table.of(
+            (
+                "search (name or stem)",
+                "found by",
+                "user",
+                "first submission (UTC)",
+                "jobs",
+                "GPU-days",
+                "completed / failed / cancelled / timed out",
+            ),
+            rows,
+            right=("jobs", "GPU-days"),
+        )
+    ]
 
 
 def _tags(tags: Any) -> Any:
@@ -103,12 +140,24 @@ def _largest_jobs(ctx: ProjectAnalysis) -> Table:
     rows = []
     for i in top:
         j = ctx.jobs.loc[i]
-        rows.append((j["job_id"], j["job_name"], j["user"], j["state"], j["gpu_type"],
-                     "unknown" if pd.isna(j["n_gpus"]) else given(float(j["n_gpus"])),
-                     number(c.at[i, "elapsed_s"] / 3600 if pd.notna(c.at[i, "elapsed_s"]) else None),
-                     number(c.at[i, "gpu_hours"]), _tags(j["tags"])))
-    return Table.of(("job id", "job name", "user", "state", "GPU type", "GPUs", "hours", "GPU-hours", "tags"), rows,
-                    right=("GPUs", "hours", "GPU-hours"))
+        rows.append(
+            (
+                j["job_id"],
+                j["job_name"],
+                j["user"],
+                j["state"],
+                j["gpu_type"],
+                "unknown" if pd.isna(j["n_gpus"]) else given(float(j["n_gpus"])),
+                number(c.at[i, "elapsed_s"] / 3600 if pd.notna(c.at[i, "elapsed_s"]) else None),
+                number(c.at[i, "gpu_hours"]),
+                _tags(j["tags"]),
+            )
+        )
+    return Table.of(
+        ("job id", "job name", "user", "state", "GPU type", "GPUs", "hours", "GPU-hours", "tags"),
+        rows,
+        right=("GPUs", "hours", "GPU-hours"),
+    )
 
 
 def _tuning(tu: Tuning, st: card.Statement, fig) -> list[Block]:
@@ -121,14 +170,20 @@ def _tuning(tu: Tuning, st: card.Statement, fig) -> list[Block]:
     m = t.method
     n = len(t.searches)
     out += [
-        Paragraph(f"Tuned for {t.metric} ({'higher' if t.goal == 'max' else 'lower'} is better), results from "
-                  f"{m['results_from']}; hyperparameters: {', '.join(t.hyperparameter_keys) or 'none'}; seeds: "
-                  f"{', '.join(t.seed_keys) or 'none'}. As rdcost tuning finds with the same assumptions; the "
-                  "method is below the plots."),
-        Paragraph("For the paper:"), BulletList(t.statement()),
-        Paragraph(f"The {integer(min(n, TOP_SEARCHES))} largest of {integer(n)} searches by GPU-hours:"),
+        Paragraph(
+            f"Tuned for {t.metric} ({'higher' if t.goal == 'max' else 'lower'} is better), results from "
+            f"{m['results_from']}; hyperparameters: {', '.join(t.hyperparameter_keys) or 'none'}; seeds: "
+            f"{', '.join(t.seed_keys) or 'none'}. As rdcost tuning finds with the same assumptions; the "
+            "method is below the plots."
+        ),
+        Paragraph("For the paper:"),
+        BulletList(t.statement()),
+        Paragraph(
+            f"The {integer(min(n, TOP_SEARCHES))} largest of {integer(n)} searches by GPU-hours:"
+        ),
         tuning_view.largest_searches_table(t, TOP_SEARCHES),
-        *fig("sensitivity"), *fig("tuning-return"),
+        *fig("sensitivity"),
+        *fig("tuning-return"),
     ]
     if st.tuning.method:
         out.append(Paragraph(st.tuning.method))
@@ -143,43 +198,93 @@ def _buy(ctx: ProjectAnalysis, kinds: Sequence[str]) -> list[Block]:
         d = ctx.buy_vs_cloud().to_dict()
     except RdcostError as exc:
         return [head, Paragraph(f"Not available: {exc}")]
-    return [head, Paragraph("From rdcost compare-buy-vs-cloud with the same assumptions; its own report has every "
-                            "assumption of the owned hardware (server price, lifetime, hosting, staff)."),
-            buy_vs_cloud.brief_table(d), Figure("buy-vs-cloud-cumulative", REPORT_PLOTS["buy-vs-cloud-cumulative"])]
+    return [
+        head,
+        Paragraph(
+            "From rdcost compare-buy-vs-cloud with the same assumptions; its own report has every "
+            "assumption of the owned hardware (server price, lifetime, hosting, staff)."
+        ),
+        buy_vs_cloud.brief_table(d),
+        Figure("buy-vs-cloud-cumulative", REPORT_PLOTS["buy-vs-cloud-cumulative"]),
+    ]
 
 
 def _inputs(ctx: ProjectAnalysis) -> Block:
     if not ctx.inputs:
         return Paragraph("unknown: the input files were not given to the report")
-    rows = [(r.path, r.format, integer(r.size_bytes), r.sha256, r.ingested_time[:19], r.rdcost_version,
-             integer(r.n_jobs), json.dumps(r.options, sort_keys=True) if r.options else "") for r in ctx.inputs]
-    return Table.of(("file", "format", "size (bytes)", "sha256", "ingested (UTC)", "rdcost", "jobs", "ingest options"),
-                    rows, right=("size (bytes)", "jobs"), breakable=("file", "sha256"))
+    rows = [
+        (
+            r.path,
+            r.format,
+            integer(r.size_bytes),
+            r.sha256,
+            r.ingested_time[:19],
+            r.rdcost_version,
+            integer(r.n_jobs),
+            json.dumps(r.options, sort_keys=True) if r.options else "",
+        )
+        for r in ctx.inputs
+    ]
+    return Table.of(
+        (
+            "file",
+            "format",
+            "size (bytes)",
+            "sha256",
+            "ingested (UTC)",
+            "rdcost",
+            "jobs",
+            "ingest options",
+        ),
+        rows,
+        right=("size (bytes)", "jobs"),
+        breakable=("file", "sha256"),
+    )
 
 
 def _statement(st: card.Statement) -> list[Block]:
-    return [_section("card"),
-            Paragraph("For the paper (Strubell et al. 2019, section 5); rdcost card --format latex prints it "
-                      "for LaTeX."),
-            statement.table(st), *(Note(n) for n in statement.notes(st)),
-            Preformatted(card.to_markdown(st), id="card-markdown")]
+    return [
+        _section("card"),
+        Paragraph(
+            "For the paper (Strubell et al. 2019, section 5); rdcost card --format latex prints it "
+            "for LaTeX."
+        ),
+        statement.table(st),
+        *(Note(n) for n in statement.notes(st)),
+        Preformatted(card.to_markdown(st), id="card-markdown"),
+    ]
 
 
 def _reproduce(ctx: ProjectAnalysis, command: str | None) -> list[Block]:
     s = ctx.summary
     versions = ", ".join(f"{p} {_version(p)}" for p in ("pandas", "pyarrow", "matplotlib"))
     appendix = summary.figures_table(s)
-    return [_section("reproduce"), Paragraph("Ingest the files above (check their sha256), then run:"),
-            Preformatted(command or f"rdcost report{' --project ' + ctx.project if ctx.project else ''} "
-                                    f"--assumptions {s.assumptions['name']} -o report.html"),
-            Paragraph(f"rdcost {__version__}, Python {platform.python_version()}, {versions}."),
-            Details(f"Every figure of the summary ({integer(len(appendix.rows))} rows, the long form of rdcost "
-                    "summarize -f csv)", appendix)]
+    return [
+        _section("reproduce"),
+        Paragraph("Ingest the files above (check their sha256), then run:"),
+        Preformatted(
+            command
+            or f"rdcost report{' --project ' + ctx.project if ctx.project else ''} "
+            f"--assumptions {s.assumptions['name']} -o report.html"
+        ),
+        Paragraph(f"rdcost {__version__}, Python {platform.python_version()}, {versions}."),
+        Details(
+            f"Every figure of the summary ({integer(len(appendix.rows))} rows, the long form of rdcost "
+            "summarize -f csv)",
+            appendix,
+        ),
+    ]
 
 
-def document(ctx: ProjectAnalysis, *, kinds: Sequence[str] = tuple(REPORT_PLOTS), command: str | None = None,
-             generated: str | None = None, statement_: card.Statement | None = None,
-             tuning: Tuning | None = None) -> Document:
+def document(
+    ctx: ProjectAnalysis,
+    *,
+    kinds: Sequence[str] = tuple(REPORT_PLOTS),
+    command: str | None = None,
+    generated: str | None = None,
+    statement_: card.Statement | None = None,
+    tuning: Tuning | None = None,
+) -> Document:
     """The report. ``kinds``: the plots to include; ``tuning``: :func:`rdcost.output.statement.tuning_analysis`
     of the context (default: with the default parameters); ``statement_``: the compute statement."""
     s = ctx.summary
@@ -193,21 +298,44 @@ def document(ctx: ProjectAnalysis, *, kinds: Sequence[str] = tuple(REPORT_PLOTS)
     title = f"rdcost report: {ctx.who}"
     out: list[Block] = [
         Heading(title, level=1),
-        Paragraph(f"Generated {generated or 'now'} by rdcost {__version__} with the {assumptions_brief(s)}."),
+        Paragraph(
+            f"Generated {generated or 'now'} by rdcost {__version__} with the {assumptions_brief(s)}."
+        ),
         Contents(tuple(SECTIONS.items())),
-        _section("summary"), summary.key_figures(s),
-        _section("gpu-use"), *fig("gpus-in-use"), *fig("cumulative"),
-        _section("rd"), Paragraph(summary.rd_note(s)), summary.rd_table(s), *fig("rd-cost"),
-        Paragraph("Familiar comparisons (Strubell et al. 2019, Table 1):"), summary.comparisons_table(s),
-        _section("waste"), Paragraph(summary.waste_note(s)), summary.waste_table(s), *fig("waste"),
-        _section("jobs"), summary.states_table(s), summary.gpu_types_table(s), *fig("job-lengths"),
-        Paragraph(f"The {TOP_JOBS} largest jobs by GPU-hours:"), _largest_jobs(ctx),
+        _section("summary"),
+        summary.key_figures(s),
+        _section("gpu-use"),
+        *fig("gpus-in-use"),
+        *fig("cumulative"),
+        _section("rd"),
+        Paragraph(summary.rd_note(s)),
+        summary.rd_table(s),
+        *fig("rd-cost"),
+        Paragraph("Familiar comparisons (Strubell et al. 2019, Table 1):"),
+        summary.comparisons_table(s),
+        _section("waste"),
+        Paragraph(summary.waste_note(s)),
+        summary.waste_table(s),
+        *fig("waste"),
+        _section("jobs"),
+        summary.states_table(s),
+        summary.gpu_types_table(s),
+        *fig("job-lengths"),
+        Paragraph(f"The {TOP_JOBS} largest jobs by GPU-hours:"),
+        _largest_jobs(ctx),
         _section("searches"),
-        Paragraph(f"{integer(s.n_grid_searches)} searches, {integer(s.n_jobs_in_grid_searches)} jobs. The "
-                  f"{TOP_SEARCHES} largest by GPU time:"),
-        *_searches(ctx), *fig("grid-searches"),
-        *_tuning(tu, st, fig), *_buy(ctx, plot), *_statement(st),
-        _section("assumptions"), Paragraph(summary.assumptions_brief_header(s)), summary.assumptions_table(s),
+        Paragraph(
+            f"{integer(s.n_grid_searches)} searches, {integer(s.n_jobs_in_grid_searches)} jobs. The "
+            f"{TOP_SEARCHES} largest by GPU time:"
+        ),
+        *_searches(ctx),
+        *fig("grid-searches"),
+        *_tuning(tu, st, fig),
+        *_buy(ctx, plot),
+        *_statement(st),
+        _section("assumptions"),
+        Paragraph(summary.assumptions_brief_header(s)),
+        summary.assumptions_table(s),
     ]
     if s.notes:
         out += [Paragraph("Notes:"), BulletList(s.notes)]
@@ -220,4 +348,3 @@ def _version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
-

@@ -20,42 +20,71 @@ def _day(ts: str | None) -> str:
 def rows(st: Statement) -> list[tuple[str, str]]:
     """The statement as (item, text) pairs of plain text (the renderers escape them)."""
     share = ", ".join(f"{t} {pct(v, 0)}" for t, v in st.gpu_type_share.items() if v is not None)
-    final = (f"{st.final_model_hardware or 'unknown hardware'}, {number(st.final_model_hours)} hours wall-clock, "
-             f"{number(st.final_model_gpu_hours)} GPU-hours: {st.final_model_rule}")
+    final = (
+        f"{st.final_model_hardware or 'unknown hardware'}, {number(st.final_model_hours)} hours wall-clock, "
+        f"{number(st.final_model_gpu_hours)} GPU-hours: {st.final_model_rule}"
+    )
     if st.one_model_source and st.one_model_gpu_hours is not None:
         final += f"; costed as {number(st.one_model_gpu_hours)} GPU-hours per model ({st.one_model_source})"
-    whole = (f"{number(st.gpu_hours)} GPU-hours ({number(st.gpu_days)} GPU-days) in {integer(st.n_jobs)} jobs over "
-             f"{number(st.span_days)} days, {_day(st.first_start_time)} to {_day(st.last_end_time)}"
-             + (f"; {share} of GPU-hours" if share else ""))
-    sshare = (st.grid_search_gpu_hours / st.gpu_hours) if st.grid_search_gpu_hours is not None and st.gpu_hours else None
-    tuning = (f"{integer(st.n_grid_searches)} grid searches: {integer(st.n_jobs_in_grid_searches)} jobs, "
-              f"{number(st.grid_search_gpu_hours)} GPU-hours ({pct(sshare)} of the project)")
+    whole = (
+        f"{number(st.gpu_hours)} GPU-hours ({number(st.gpu_days)} GPU-days) in {integer(st.n_jobs)} jobs over "
+        f"{number(st.span_days)} days, {_day(st.first_start_time)} to {_day(st.last_end_time)}"
+        + (f"; {share} of GPU-hours" if share else "")
+    )
+    sshare = (
+        (st.grid_search_gpu_hours / st.gpu_hours)
+        if st.grid_search_gpu_hours is not None and st.gpu_hours
+        else None
+    )
+    tuning = (
+        f"{integer(st.n_grid_searches)} grid searches: {integer(st.n_jobs_in_grid_searches)} jobs, "
+        f"{number(st.grid_search_gpu_hours)} GPU-hours ({pct(sshare)} of the project)"
+    )
     tu = st.tuning
     if tu.n_configurations is not None:
-        configs = (f"{integer(tu.n_configurations)} distinct hyperparameter configurations (seeds excluded) among "
-                   f"{integer(tu.n_runs_with_config)} runs that log them")
+        configs = (
+            f"{integer(tu.n_configurations)} distinct hyperparameter configurations (seeds excluded) among "
+            f"{integer(tu.n_runs_with_config)} runs that log them"
+        )
     else:
-        configs = (f"unknown (no run logs its hyperparameters); {integer(st.n_jobs_in_grid_searches)} jobs ran in "
-                   "grid searches")
-    energy = (f"{number(st.energy_kwh)} kWh (PUE included), {number(st.co2e_kg)} kg CO2e "
-              f"({number(st.co2e_lbs)} lbs)")
+        configs = (
+            f"unknown (no run logs its hyperparameters); {integer(st.n_jobs_in_grid_searches)} jobs ran in "
+            "grid searches"
+        )
+    energy = (
+        f"{number(st.energy_kwh)} kWh (PUE included), {number(st.co2e_kg)} kg CO2e "
+        f"({number(st.co2e_lbs)} lbs)"
+    )
     cloud = usd_range(st.cloud_usd_low, st.cloud_usd_high) + " (low: pre-emptible, high: on-demand)"
-    out = [("Final model", final), ("Whole project", whole), ("Hyperparameter tuning", tuning),
-           ("Configurations tried", configs), ("Energy and CO2e", energy),
-           ("Cloud cost of the same GPU-hours", cloud)]
+    out = [
+        ("Final model", final),
+        ("Whole project", whole),
+        ("Hyperparameter tuning", tuning),
+        ("Configurations tried", configs),
+        ("Energy and CO2e", energy),
+        ("Cloud cost of the same GPU-hours", cloud),
+    ]
     if not tu.is_available:
         return [*out, ("Hyperparameter sensitivity", tu.reason or "not available")]
     goal = "higher" if tu.goal == "max" else "lower"
-    return [*out, ("Metric tuned for", f"{tu.metric}, {goal} is better ({tu.metric_rule})"), *tu.items]
+    return [
+        *out,
+        ("Metric tuned for", f"{tu.metric}, {goal} is better ({tu.metric_rule})"),
+        *tu.items,
+    ]
 
 
 def notes(st: Statement) -> list[str]:
     """The lines under the table: assumptions, the tuning analysis's method, provenance."""
-    files = ", ".join(f"{r['path'].rsplit('/', 1)[-1]} (sha256 {r['sha256'][:12]})" for r in st.inputs)
+    files = ", ".join(
+        f"{r['path'].rsplit('/', 1)[-1]} (sha256 {r['sha256'][:12]})" for r in st.inputs
+    )
     out = [f"Assumptions: {st.assumptions_text}."]
     if st.tuning.method:
         out.append(st.tuning.method)
-    out.append(f"Computed with rdcost {st.rdcost_version}" + (f" from {files}" if files else "") + ".")
+    out.append(
+        f"Computed with rdcost {st.rdcost_version}" + (f" from {files}" if files else "") + "."
+    )
     return out
 
 
@@ -68,5 +97,9 @@ def document(st: Statement) -> Document:
     caption) names the project."""
     heading = f"Compute statement: project {st.project}" if st.project else "Compute statement"
     caption = f"Compute statement for project {st.project}" if st.project else "Compute statement"
-    return Document(caption, [Paragraph(heading, strong=True), table(st), *(Note(n) for n in notes(st))],
-                    id="compute-statement", generator=f"rdcost {st.rdcost_version}")
+    return Document(
+        caption,
+        [Paragraph(heading, strong=True), table(st), *(Note(n) for n in notes(st))],
+        id="compute-statement",
+        generator=f"rdcost {st.rdcost_version}",
+    )

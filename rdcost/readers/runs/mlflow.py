@@ -54,15 +54,34 @@ from rdcost.readers.states import normalize_run_state
 
 NAME = "mlflow"
 
-_SEARCH_INFO = {"run_id": "run_id", "experiment_id": "experiment", "status": "state",
-                "start_time": "start", "end_time": "end", "artifact_uri": None,
-                "lifecycle_stage": None}
-_SEARCH_TAGS = {"tags.mlflow.runName": "job_name", "tags.mlflow.user": "user",
-                "tags.mlflow.parentRunId": "parent"}
-_UI_INFO = {"Start Time": "start", "Duration": "duration", "Run ID": "run_id", "Name": "job_name",
-            "Run Name": "job_name", "User": "user", "Status": "state",
-            "Experiment ID": "experiment", "Parent Run ID": "parent", "Parent Run": "parent",
-            "mlflow.parentRunId": "parent", "parentRunId": "parent"}
+_SEARCH_INFO = {
+    "run_id": "run_id",
+    "experiment_id": "experiment",
+    "status": "state",
+    "start_time": "start",
+    "end_time": "end",
+    "artifact_uri": None,
+    "lifecycle_stage": None,
+}
+_SEARCH_TAGS = {
+    "tags.mlflow.runName": "job_name",
+    "tags.mlflow.user": "user",
+    "tags.mlflow.parentRunId": "parent",
+}
+_UI_INFO = {
+    "Start Time": "start",
+    "Duration": "duration",
+    "Run ID": "run_id",
+    "Name": "job_name",
+    "Run Name": "job_name",
+    "User": "user",
+    "Status": "state",
+    "Experiment ID": "experiment",
+    "Parent Run ID": "parent",
+    "Parent Run": "parent",
+    "mlflow.parentRunId": "parent",
+    "parentRunId": "parent",
+}
 _UI_MARKERS = {"Run ID"}
 _GPU = re.compile(r"^(?:metrics\.)?system/(?:[^/]+/)?gpu_(\d+)_")
 _INJECTION_GUARD = re.compile(r"^'(?=[=+\-@\t\r])")
@@ -73,8 +92,10 @@ def layout(cells: list[str]) -> str | None:
     """'search' or 'ui' for an MLflow CSV header, else None."""
     names = set(cells)
     lower = {c.lower() for c in cells}
-    if "run_id" in lower and (lower & {"experiment_id", "artifact_uri"}
-                              or any(c.startswith(("params.", "metrics.")) for c in lower)):
+    if "run_id" in lower and (
+        lower & {"experiment_id", "artifact_uri"}
+        or any(c.startswith(("params.", "metrics.")) for c in lower)
+    ):
         return "search"
     if names & _UI_MARKERS and names & {"Start Time", "Duration", "Status"}:
         return "ui"
@@ -95,15 +116,26 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     if kind is None:
         raise FormatDetectionError(
             "not an MLflow runs export: expected run_id + experiment_id (search_runs) or "
-            "'Run ID' + 'Start Time' (UI download)", path=str(path),
-            value=",".join(table.header)[:200])
+            "'Run ID' + 'Start Time' (UI download)",
+            path=str(path),
+            value=",".join(table.header)[:200],
+        )
     cells = table.cells.apply(lambda c: c.str.replace(_INJECTION_GUARD, "", regex=True))
     frame, names = (_search_frame if kind == "search" else _ui_frame)(table.header, cells, opts)
     lines = pd.Series(table.lines, index=frame.index)
     jobs, errors = _jobs(frame, names, lines, opts, ui=kind == "ui")
-    yield from finish(jobs, errors, path=path, lines=lines, text=row_text(table), opts=opts,
-                      n_records=table.n_records, n_ignored=table.n_blank, pre_rejected=table.bad,
-                      format_detail="mlflow-search-runs" if kind == "search" else "mlflow-ui-csv")
+    yield from finish(
+        jobs,
+        errors,
+        path=path,
+        lines=lines,
+        text=row_text(table),
+        opts=opts,
+        n_records=table.n_records,
+        n_ignored=table.n_blank,
+        pre_rejected=table.bad,
+        format_detail="mlflow-search-runs" if kind == "search" else "mlflow-ui-csv",
+    )
 
 
 def _search_frame(header: list[str], cells: pd.DataFrame, opts: ParseOptions):
@@ -184,8 +216,9 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(None, index=frame.index, dtype=object)
 
 
-def _jobs(frame: pd.DataFrame, names: dict[str, str], lines: pd.Series, opts: ParseOptions,
-          ui: bool):
+def _jobs(
+    frame: pd.DataFrame, names: dict[str, str], lines: pd.Series, opts: ParseOptions, ui: bool
+):
     errors = RowErrors(frame.index)
     start_raw = _col(frame, "start_raw")
     # search_runs times are UTC; the UI writes the browser's local time without offset
@@ -198,36 +231,60 @@ def _jobs(frame: pd.DataFrame, names: dict[str, str], lines: pd.Series, opts: Pa
         dur_raw = _col(frame, "duration")
         elapsed, r = parse_duration_s(dur_raw)
         errors.add(r.notna(), names.get("duration", "Duration"), dur_raw, r, DURATION_EXPECTED)
-    else:   # end - start, by the shared rule (rdcost.readers.derived), marked as derived
+    else:  # end - start, by the shared rule (rdcost.readers.derived), marked as derived
         elapsed = pd.Series(np.nan, index=frame.index)
     state_raw = _col(frame, "state")
     uniq = {v: normalize_run_state(v) for v in state_raw.dropna().unique()}
     state = state_raw.map(uniq).astype(object)
-    errors.add(state_raw.notna() & state.isna(), names.get("state", "status"), state_raw,
-               "unknown run status", _STATE_EXPECTED)
+    errors.add(
+        state_raw.notna() & state.isna(),
+        names.get("state", "status"),
+        state_raw,
+        "unknown run status",
+        _STATE_EXPECTED,
+    )
     run_id = _col(frame, "run_id")
-    errors.add(run_id.isna(), names.get("run_id", "run_id"), run_id, "run without a run id",
-               "a 32-hex MLflow run id")
+    errors.add(
+        run_id.isna(),
+        names.get("run_id", "run_id"),
+        run_id,
+        "run without a run id",
+        "a 32-hex MLflow run id",
+    )
     parent = _col(frame, "parent")
     parents = set(parent.dropna())
     is_container = run_id.isin(parents) & run_id.notna()
     group = parent.where(parent.notna(), run_id.where(is_container))
     experiment = _col(frame, "experiment")
-    jobs = pd.DataFrame({
-        "record_key": "mlflow:" + run_id.fillna("").astype(str),
-        "source": "mlflow",
-        "source_line": pd.array(lines, dtype="Int64"),
-        "job_id": run_id, "run_id": run_id, "job_name": _col(frame, "job_name"),
-        "user": _col(frame, "user"), "account": experiment, "project": experiment,
-        "group_id": group, "group_source": np.where(group.notna(), "mlflow_parent", None),
-        "parent_run_id": parent, "is_container": pd.array(is_container, dtype="boolean"),
-        "state": state, "state_raw": state_raw,
-        "start_time": start, "end_time": end, "elapsed_s": elapsed,
-        "n_gpus": frame["n_gpus"].astype(float),
-        "linked_slurm_job_id": slurm_job_ids(_col(frame, "linked")),
-        "tags": _col(frame, "tags"), "config_json": _col(frame, "config_json"),
-        "metrics_json": _col(frame, "metrics_json"), "other_json": _col(frame, "other_json"),
-    }, index=frame.index)
+    jobs = pd.DataFrame(
+        {
+            "record_key": "mlflow:" + run_id.fillna("").astype(str),
+            "source": "mlflow",
+            "source_line": pd.array(lines, dtype="Int64"),
+            "job_id": run_id,
+            "run_id": run_id,
+            "job_name": _col(frame, "job_name"),
+            "user": _col(frame, "user"),
+            "account": experiment,
+            "project": experiment,
+            "group_id": group,
+            "group_source": np.where(group.notna(), "mlflow_parent", None),
+            "parent_run_id": parent,
+            "is_container": pd.array(is_container, dtype="boolean"),
+            "state": state,
+            "state_raw": state_raw,
+            "start_time": start,
+            "end_time": end,
+            "elapsed_s": elapsed,
+            "n_gpus": frame["n_gpus"].astype(float),
+            "linked_slurm_job_id": slurm_job_ids(_col(frame, "linked")),
+            "tags": _col(frame, "tags"),
+            "config_json": _col(frame, "config_json"),
+            "metrics_json": _col(frame, "metrics_json"),
+            "other_json": _col(frame, "other_json"),
+        },
+        index=frame.index,
+    )
     derive_times(jobs)
     apply_gpu_options(jobs, opts)
     check_times(jobs, errors, names.get("end", "end_time"))

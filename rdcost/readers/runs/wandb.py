@@ -61,40 +61,108 @@ NAME = "wandb"
 
 #: UI built-in column -> role. Roles without a job-table column go to other_json.
 UI_COLUMNS = {
-    "Name": "job_name", "ID": "run_id", "State": "state", "User": "user", "Tags": "tags",
-    "Created": "created", "End Time": "end", "Runtime": "runtime", "Sweep": "sweep",
-    "Hostname": "host", "Notes": "notes", "Updated": None, "Agent": None, "Stopped": None,
+    "Name": "job_name",
+    "ID": "run_id",
+    "State": "state",
+    "User": "user",
+    "Tags": "tags",
+    "Created": "created",
+    "End Time": "end",
+    "Runtime": "runtime",
+    "Sweep": "sweep",
+    "Hostname": "host",
+    "Notes": "notes",
+    "Updated": None,
+    "Agent": None,
+    "Stopped": None,
 }
 #: Built-ins only W&B exports have (with Name): what tells a UI export from other CSV.
-_UI_MARKERS = {"ID", "State", "Created", "Runtime", "Sweep", "End Time", "Updated", "Agent",
-               "Stopped"}
+_UI_MARKERS = {
+    "ID",
+    "State",
+    "Created",
+    "Runtime",
+    "Sweep",
+    "End Time",
+    "Updated",
+    "Agent",
+    "Stopped",
+}
 _MLFLOW_UI_MARKERS = {"Run ID", "Start Time", "Duration"}
 
 #: Header (lower case) -> role, for CSV written through the public API.
 API_COLUMNS = {
-    "run_id": "run_id", "id": "run_id",
-    "run_name": "job_name", "name": "job_name", "display_name": "job_name", "displayname": "job_name",
-    "state": "state", "created_at": "created", "createdat": "created", "created": "created",
-    "end_time": "end", "ended_at": "end", "heartbeat_at": "end", "heartbeatat": "end",
-    "runtime": "runtime", "_runtime": "runtime", "runtime_s": "runtime",
-    "sweep_id": "sweep", "sweep": "sweep", "sweep_name": "sweep",
-    "tags": "tags", "user": "user", "username": "user", "entity": "entity", "project": "project",
-    "path": "path", "host": "host", "hostname": "host", "notes": "notes",
-    "gpu_count": "n_gpus", "gpu": "gpu_type", "gpu_type": "gpu_type",
-    "config": "config", "summary": "summary", "summary_metrics": "summary", "_wandb": "wandb",
+    "run_id": "run_id",
+    "id": "run_id",
+    "run_name": "job_name",
+    "name": "job_name",
+    "display_name": "job_name",
+    "displayname": "job_name",
+    "state": "state",
+    "created_at": "created",
+    "createdat": "created",
+    "created": "created",
+    "end_time": "end",
+    "ended_at": "end",
+    "heartbeat_at": "end",
+    "heartbeatat": "end",
+    "runtime": "runtime",
+    "_runtime": "runtime",
+    "runtime_s": "runtime",
+    "sweep_id": "sweep",
+    "sweep": "sweep",
+    "sweep_name": "sweep",
+    "tags": "tags",
+    "user": "user",
+    "username": "user",
+    "entity": "entity",
+    "project": "project",
+    "path": "path",
+    "host": "host",
+    "hostname": "host",
+    "notes": "notes",
+    "gpu_count": "n_gpus",
+    "gpu": "gpu_type",
+    "gpu_type": "gpu_type",
+    "config": "config",
+    "summary": "summary",
+    "summary_metrics": "summary",
+    "_wandb": "wandb",
 }
-_API_MARKERS = {"sweep_id", "sweep", "sweep_name", "_wandb", "_runtime", "_timestamp", "_step",
-                "summary", "config", "summary_metrics", "system_metrics"}
+_API_MARKERS = {
+    "sweep_id",
+    "sweep",
+    "sweep_name",
+    "_wandb",
+    "_runtime",
+    "_timestamp",
+    "_step",
+    "summary",
+    "config",
+    "summary_metrics",
+    "system_metrics",
+}
 _MLFLOW_MARKERS = {"experiment_id", "artifact_uri", "status"}
 _CHART = re.compile(r"^.+ - .+__(?:MIN|MAX)$")
 _GPU_PROCESS = re.compile(r"^(?:system\.)?gpu\.process\.(\d+)\.")
 _JSON_ID_KEYS = ("id", "run_id", "name", "path", "display_name", "displayName")
-_JSON_MARKERS = ("config", "summary", "summary_metrics", "metadata", "system_metrics", "sweep",
-                 "sweep_id", "sweep_name", "sweepName")
+_JSON_MARKERS = (
+    "config",
+    "summary",
+    "summary_metrics",
+    "metadata",
+    "system_metrics",
+    "sweep",
+    "sweep_id",
+    "sweep_name",
+    "sweepName",
+)
 
-CHART_HINT = ("export the runs table instead: in the project's Runs tab (table view) use the "
-              "table's export button and choose CSV, or write the runs with the public API "
-              "script; both are described in docs/runs-formats.md")
+CHART_HINT = (
+    "export the runs table instead: in the project's Runs tab (table view) use the "
+    "table's export button and choose CSV, or write the runs with the public API "
+    "script; both are described in docs/runs-formats.md"
+)
 
 
 # --------------------------------------------------------------------------
@@ -111,7 +179,10 @@ def chart_panel_error(path, cells: list[str]) -> FormatDetectionError:
     return FormatDetectionError(
         "this is a W&B chart-panel CSV (the per-step history of one plot, one column per "
         "run and metric), not a table of runs: it holds no run times or states",
-        path=str(path), value=example, hint=CHART_HINT)
+        path=str(path),
+        value=example,
+        hint=CHART_HINT,
+    )
 
 
 def csv_layout(cells: list[str], is_all_quoted: bool, strict: bool = True) -> str | None:
@@ -123,7 +194,9 @@ def csv_layout(cells: list[str], is_all_quoted: bool, strict: bool = True) -> st
         n_markers = len(names & _UI_MARKERS)
         if n_markers >= (1 if is_all_quoted else 2) or not strict:
             return "ui"
-    if lower & _MLFLOW_MARKERS or any(c.startswith(("params.", "metrics.", "tags.")) for c in lower):
+    if lower & _MLFLOW_MARKERS or any(
+        c.startswith(("params.", "metrics.", "tags.")) for c in lower
+    ):
         return None
     has_id = bool(lower & {"run_id", "id", "name", "run_name"})
     prefixed = any(c.startswith(("config.", "summary.", "summary_metrics.")) for c in lower)
@@ -192,14 +265,26 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     if layout is None:
         raise FormatDetectionError(
             "not a W&B runs export: no Name/ID column of the runs table and no run_id/state/"
-            "created_at column of an API dump", path=str(path), value=",".join(table.header)[:200])
+            "created_at column of an API dump",
+            path=str(path),
+            value=",".join(table.header)[:200],
+        )
     frame, names = (_ui_frame if layout == "ui" else _api_frame)(table)
     lines = pd.Series(table.lines, index=frame.index)
     frame["source_line"] = lines
     jobs, errors = _jobs(frame, names, opts, layout == "ui")
-    yield from finish(jobs, errors, path=path, lines=lines, text=row_text(table), opts=opts,
-                      n_records=table.n_records, n_ignored=table.n_blank, pre_rejected=table.bad,
-                      format_detail="wandb-ui-csv" if layout == "ui" else "wandb-api-csv")
+    yield from finish(
+        jobs,
+        errors,
+        path=path,
+        lines=lines,
+        text=row_text(table),
+        opts=opts,
+        n_records=table.n_records,
+        n_ignored=table.n_blank,
+        pre_rejected=table.bad,
+        format_detail="wandb-ui-csv" if layout == "ui" else "wandb-api-csv",
+    )
 
 
 def _ui_frame(table) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -268,8 +353,11 @@ def _api_frame(table) -> tuple[pd.DataFrame, dict[str, str]]:
         frame["runtime"] = pd.Series(runtime_sum, index=frame.index, dtype=object)
         names["runtime"] = "summary._wandb.runtime"
     linked = first_by_key(other, okeys, SLURM_JOB_KEY)
-    from_dicts = pd.Series([_find_slurm(c, s) for c, s in zip(config, summary, strict=True)], index=frame.index,
-                           dtype=object)
+    from_dicts = pd.Series(
+        [_find_slurm(c, s) for c, s in zip(config, summary, strict=True)],
+        index=frame.index,
+        dtype=object,
+    )
     frame["linked"] = linked.where(linked.notna(), from_dicts)
     if "n_gpus" not in frame:
         frame["n_gpus"] = count_indices(other, okeys, _GPU_PROCESS)
@@ -310,7 +398,9 @@ def _tags_from_text(s: pd.Series, python: bool = False) -> pd.Series:
     is_list = t.str.startswith("[").fillna(False).astype(bool)
     if is_list.any():
         conv = t[is_list].map(lambda v: literal(v, "python"))
-        conv = conv.map(lambda v: json.dumps([str(x) for x in v]) if isinstance(v, list) and v else pd.NA)
+        conv = conv.map(
+            lambda v: json.dumps([str(x) for x in v]) if isinstance(v, list) and v else pd.NA
+        )
         out[conv.index] = conv
     plain = ~is_list & t.notna() & (t != "")
     if plain.any():
@@ -322,11 +412,16 @@ def _tags_from_text(s: pd.Series, python: bool = False) -> pd.Series:
 
 def _apply_path(frame: pd.DataFrame, path: pd.Series) -> None:
     """run.path (['entity', 'project', 'id'] or 'entity/project/id') fills gaps."""
-    parts = path.map(lambda v: v if isinstance(v, list) else (v.split("/") if isinstance(v, str) else None))
+    parts = path.map(
+        lambda v: v if isinstance(v, list) else (v.split("/") if isinstance(v, str) else None)
+    )
     for i, role in ((0, "entity"), (1, "project"), (2, "run_id")):
         vals = parts.map(lambda p, i=i: p[i] if isinstance(p, list) and len(p) == 3 else None)
-        frame[role] = frame[role].where(frame[role].notna() & (frame[role] != ""), vals) \
-            if role in frame else vals
+        frame[role] = (
+            frame[role].where(frame[role].notna() & (frame[role] != ""), vals)
+            if role in frame
+            else vals
+        )
 
 
 # --------------------------------------------------------------------------
@@ -340,17 +435,32 @@ def _parse_json(path: Path, text: str, opts: ParseOptions) -> Iterator[Chunk]:
     frame.index = pd.RangeIndex(len(frame))
     line_s = pd.Series(lines, index=frame.index, dtype=object)
     frame["source_line"] = line_s
-    names = {"created": "created_at", "end": "heartbeat_at", "runtime": "summary._wandb.runtime",
-             "state": "state", "sweep": "sweep"}
+    names = {
+        "created": "created_at",
+        "end": "heartbeat_at",
+        "runtime": "summary._wandb.runtime",
+        "state": "state",
+        "sweep": "sweep",
+    }
     jobs, errors = _jobs(frame, names, opts, False)
     text_s = pd.Series([json.dumps(r)[:500] for r in records], index=frame.index)
-    yield from finish(jobs, errors, path=path, lines=line_s, text=text_s, opts=opts,
-                      n_records=len(records) + len(bad), n_ignored=0, pre_rejected=bad,
-                      format_detail=fmt)
+    yield from finish(
+        jobs,
+        errors,
+        path=path,
+        lines=line_s,
+        text=text_s,
+        opts=opts,
+        n_records=len(records) + len(bad),
+        n_ignored=0,
+        pre_rejected=bad,
+        format_detail=fmt,
+    )
 
 
 def _json_records(path: Path, text: str):
     from rdcost.readers.base import Rejected
+
     bad: list[Rejected] = []
     stripped = text.lstrip()
     if stripped.startswith("["):
@@ -368,8 +478,11 @@ def _json_records(path: Path, text: str):
     if isinstance(data, dict) and isinstance(data.get("runs"), list):
         return data["runs"], [None] * len(data["runs"]), bad, "wandb-api-json"
     if isinstance(data, dict) and data.get("jobs") is not None:
-        raise FormatDetectionError("this is Slurm JSON (it has 'jobs'), not W&B runs",
-                                   path=str(path), hint="use --format sacct-json")
+        raise FormatDetectionError(
+            "this is Slurm JSON (it has 'jobs'), not W&B runs",
+            path=str(path),
+            hint="use --format sacct-json",
+        )
     records, lines = [], []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -377,29 +490,91 @@ def _json_records(path: Path, text: str):
         try:
             obj = json.loads(line)
         except (ValueError, RecursionError) as exc:
-            why = getattr(exc, "msg", None) or ("values nested too deeply" if isinstance(exc, RecursionError)
-                                                else "a number of more than 4300 digits")  # int limit
-            bad.append(Rejected(path=str(path), line=n, reason=f"not a JSON object: {why}",
-                                value=line[:80], expected="one JSON object per line",
-                                text=line[:500]))
+            why = getattr(exc, "msg", None) or (
+                "values nested too deeply"
+                if isinstance(exc, RecursionError)
+                else "a number of more than 4300 digits"
+            )  # int limit
+            bad.append(
+                Rejected(
+                    path=str(path),
+                    line=n,
+                    reason=f"not a JSON object: {why}",
+                    value=line[:80],
+                    expected="one JSON object per line",
+                    text=line[:500],
+                )
+            )
             continue
         if not isinstance(obj, dict):
-            bad.append(Rejected(path=str(path), line=n, reason="not a JSON object",
-                                value=line[:80], expected="one JSON object per line", text=line[:500]))
+            bad.append(
+                Rejected(
+                    path=str(path),
+                    line=n,
+                    reason="not a JSON object",
+                    value=line[:80],
+                    expected="one JSON object per line",
+                    text=line[:500],
+                )
+            )
             continue
         records.append(obj)
         lines.append(n)
     return records, lines, bad, "wandb-api-jsonl"
 
 
-_JSON_ROW_COLUMNS = ["run_id", "job_name", "state", "created", "end", "runtime", "sweep", "tags",
-                     "user", "entity", "project", "host", "n_gpus", "gpu_type", "cluster",
-                     "linked", "config_json", "metrics_json", "other_json"]
-_JSON_KNOWN = {"id", "run_id", "name", "display_name", "displayName", "run_name", "state",
-               "created_at", "createdAt", "heartbeat_at", "heartbeatAt", "end_time", "runtime",
-               "sweep", "sweep_id", "sweep_name", "sweepName", "tags", "user", "username",
-               "entity", "project", "path", "host", "config", "summary", "summary_metrics",
-               "metadata", "system_metrics"}
+_JSON_ROW_COLUMNS = [
+    "run_id",
+    "job_name",
+    "state",
+    "created",
+    "end",
+    "runtime",
+    "sweep",
+    "tags",
+    "user",
+    "entity",
+    "project",
+    "host",
+    "n_gpus",
+    "gpu_type",
+    "cluster",
+    "linked",
+    "config_json",
+    "metrics_json",
+    "other_json",
+]
+_JSON_KNOWN = {
+    "id",
+    "run_id",
+    "name",
+    "display_name",
+    "displayName",
+    "run_name",
+    "state",
+    "created_at",
+    "createdAt",
+    "heartbeat_at",
+    "heartbeatAt",
+    "end_time",
+    "runtime",
+    "sweep",
+    "sweep_id",
+    "sweep_name",
+    "sweepName",
+    "tags",
+    "user",
+    "username",
+    "entity",
+    "project",
+    "path",
+    "host",
+    "config",
+    "summary",
+    "summary_metrics",
+    "metadata",
+    "system_metrics",
+}
 
 
 def _first(rec: dict, *keys):
@@ -430,8 +605,11 @@ def _json_row(rec: dict) -> dict:
     if isinstance(user, dict):
         user = _first(user, "username", "name")
     tags = rec.get("tags")
-    tags = [str(t) for t in tags] if isinstance(tags, list) else (
-        [t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else [])
+    tags = (
+        [str(t) for t in tags]
+        if isinstance(tags, list)
+        else ([t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else [])
+    )
     gpu_idx = {m.group(1) for k in system for m in [_GPU_PROCESS.match(k)] if m}
     n_gpus = len(gpu_idx) if gpu_idx else meta.get("gpu_count")
     runtime = _first(rec, "runtime")
@@ -446,23 +624,43 @@ def _json_row(rec: dict) -> dict:
         "created": _first(rec, "created_at", "createdAt"),
         "end": _first(rec, "end_time", "heartbeat_at", "heartbeatAt"),
         "runtime": None if runtime is None else str(runtime),
-        "sweep": sweep, "tags": json.dumps(tags) if tags else None, "user": user,
-        "entity": _first(rec, "entity") or parts[0], "project": _first(rec, "project") or parts[1],
+        "sweep": sweep,
+        "tags": json.dumps(tags) if tags else None,
+        "user": user,
+        "entity": _first(rec, "entity") or parts[0],
+        "project": _first(rec, "project") or parts[1],
         "host": _first(rec, "host") or meta.get("host"),
-        "n_gpus": n_gpus, "gpu_type": meta.get("gpu"),
-        "cluster": slurm.get("cluster_name"), "linked": None if linked is None else str(linked),
-        "config_json": dict_json([config])[0], "metrics_json": dict_json([summary])[0],
+        "n_gpus": n_gpus,
+        "gpu_type": meta.get("gpu"),
+        "cluster": slurm.get("cluster_name"),
+        "linked": None if linked is None else str(linked),
+        "config_json": dict_json([config])[0],
+        "metrics_json": dict_json([summary])[0],
         "other_json": dict_json([flatten(other)])[0],
     }
-    for k in _JSON_TEXT:   # a list or object where text belongs is read as its JSON text
+    for k in _JSON_TEXT:  # a list or object where text belongs is read as its JSON text
         v = row[k]
         if v is not None and not isinstance(v, str):
-            row[k] = str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else json.dumps(v)
+            row[k] = (
+                str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else json.dumps(v)
+            )
     return row
 
 
-_JSON_TEXT = ("run_id", "job_name", "state", "created", "end", "sweep", "user", "entity", "project",
-              "host", "gpu_type", "cluster")
+_JSON_TEXT = (
+    "run_id",
+    "job_name",
+    "state",
+    "created",
+    "end",
+    "sweep",
+    "user",
+    "entity",
+    "project",
+    "host",
+    "gpu_type",
+    "cluster",
+)
 
 
 # --------------------------------------------------------------------------
@@ -480,10 +678,15 @@ def _nonempty(s: pd.Series) -> pd.Series:
     return s.where(~is_missing(s), None)
 
 
-def _jobs(frame: pd.DataFrame, names: dict[str, str], opts: ParseOptions,
-          ui: bool) -> tuple[pd.DataFrame, RowErrors]:
+def _jobs(
+    frame: pd.DataFrame, names: dict[str, str], opts: ParseOptions, ui: bool
+) -> tuple[pd.DataFrame, RowErrors]:
     errors = RowErrors(frame.index)
-    created_raw, end_raw, runtime_raw = _col(frame, "created"), _col(frame, "end"), _col(frame, "runtime")
+    created_raw, end_raw, runtime_raw = (
+        _col(frame, "created"),
+        _col(frame, "end"),
+        _col(frame, "runtime"),
+    )
     created, r = parse_times(created_raw, "UTC")
     errors.add(r.notna(), names.get("created", "Created"), created_raw, r, TIME_EXPECTED_ISO)
     end, r = parse_times(end_raw, "UTC")
@@ -493,53 +696,86 @@ def _jobs(frame: pd.DataFrame, names: dict[str, str], opts: ParseOptions,
     state_raw = _nonempty(_col(frame, "state"))
     uniq = {v: normalize_run_state(v) for v in state_raw.dropna().unique()}
     state = state_raw.map(uniq).astype(object)
-    errors.add(state_raw.notna() & state.isna(), names.get("state", "State"), state_raw,
-               "unknown run state",
-               "a W&B run state (finished, running, failed, crashed, killed, preempted, pending)")
+    errors.add(
+        state_raw.notna() & state.isna(),
+        names.get("state", "State"),
+        state_raw,
+        "unknown run state",
+        "a W&B run state (finished, running, failed, crashed, killed, preempted, pending)",
+    )
     # start = End Time - Runtime where no Created, elapsed = end - start where no Runtime,
     # and a running run's End Time (when it was last seen) is no end: the shared rules
-    times = derive_times(pd.DataFrame({"state": state, "start_time": created, "end_time": end,
-                                       "elapsed_s": elapsed}, index=frame.index))
+    times = derive_times(
+        pd.DataFrame(
+            {"state": state, "start_time": created, "end_time": end, "elapsed_s": elapsed},
+            index=frame.index,
+        )
+    )
     start, end, elapsed = times["start_time"], times["end_time"], times["elapsed_s"]
 
     run_id = _nonempty(_col(frame, "run_id"))
     entity, project = _nonempty(_col(frame, "entity")), _nonempty(_col(frame, "project"))
     scope = (entity.fillna("").astype(str) + "/" + project.fillna("").astype(str)).where(
-        entity.notna() & project.notna(), project)
+        entity.notna() & project.notna(), project
+    )
     scope = scope.where(scope.notna(), opts.project or "").astype(str)
     name = _nonempty(_col(frame, "job_name"))
     by_id = "wandb:" + scope + ":" + run_id.fillna("").astype(str)
     created_key = created.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object)
     start_key = start.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object)
-    by_name = ("wandb:" + scope + ":name=" + name.fillna("").astype(str) + ":created="
-               + created_key.where(created_key.notna(), start_key).fillna("").astype(str))
+    by_name = (
+        "wandb:"
+        + scope
+        + ":name="
+        + name.fillna("").astype(str)
+        + ":created="
+        + created_key.where(created_key.notna(), start_key).fillna("").astype(str)
+    )
     key = by_id.where(run_id.notna(), by_name)
-    content_key = row_hash(frame.drop(columns=["source_line"]),
-                           [c for c in frame.columns if c != "source_line"])
+    content_key = row_hash(
+        frame.drop(columns=["source_line"]), [c for c in frame.columns if c != "source_line"]
+    )
     no_time = run_id.isna() & created_key.isna() & start_key.isna()
-    key = key.where(~no_time, "wandb:" + scope + ":name=" + name.fillna("").astype(str)
-                    + ":row=" + content_key)
-    errors.add(run_id.isna() & name.isna(), names.get("job_name", "Name"), name,
-               "run without ID or Name", "a run ID or Name")
+    key = key.where(
+        ~no_time, "wandb:" + scope + ":name=" + name.fillna("").astype(str) + ":row=" + content_key
+    )
+    errors.add(
+        run_id.isna() & name.isna(),
+        names.get("job_name", "Name"),
+        name,
+        "run without ID or Name",
+        "a run ID or Name",
+    )
 
-    jobs = pd.DataFrame({
-        "record_key": key,
-        "source": "wandb",
-        "source_line": pd.array(frame["source_line"], dtype="Int64"),
-        "job_id": run_id, "run_id": run_id, "job_name": name,
-        "user": _nonempty(_col(frame, "user")), "account": entity, "project": project,
-        "cluster": _nonempty(_col(frame, "cluster")),
-        "group_id": _nonempty(_col(frame, "sweep")),
-        "state": state, "state_raw": state_raw,
-        "start_time": start, "end_time": end, "elapsed_s": elapsed,
-        "node_list": _nonempty(_col(frame, "host")),
-        "n_gpus": pd.to_numeric(_col(frame, "n_gpus"), errors="coerce").astype(float),
-        "gpu_type": _nonempty(_col(frame, "gpu_type")),
-        "linked_slurm_job_id": slurm_job_ids(_col(frame, "linked")),
-        "tags": _col(frame, "tags"),
-        "config_json": _col(frame, "config_json"), "metrics_json": _col(frame, "metrics_json"),
-        "other_json": _col(frame, "other_json"),
-    }, index=frame.index)
+    jobs = pd.DataFrame(
+        {
+            "record_key": key,
+            "source": "wandb",
+            "source_line": pd.array(frame["source_line"], dtype="Int64"),
+            "job_id": run_id,
+            "run_id": run_id,
+            "job_name": name,
+            "user": _nonempty(_col(frame, "user")),
+            "account": entity,
+            "project": project,
+            "cluster": _nonempty(_col(frame, "cluster")),
+            "group_id": _nonempty(_col(frame, "sweep")),
+            "state": state,
+            "state_raw": state_raw,
+            "start_time": start,
+            "end_time": end,
+            "elapsed_s": elapsed,
+            "node_list": _nonempty(_col(frame, "host")),
+            "n_gpus": pd.to_numeric(_col(frame, "n_gpus"), errors="coerce").astype(float),
+            "gpu_type": _nonempty(_col(frame, "gpu_type")),
+            "linked_slurm_job_id": slurm_job_ids(_col(frame, "linked")),
+            "tags": _col(frame, "tags"),
+            "config_json": _col(frame, "config_json"),
+            "metrics_json": _col(frame, "metrics_json"),
+            "other_json": _col(frame, "other_json"),
+        },
+        index=frame.index,
+    )
     jobs["group_source"] = np.where(jobs["group_id"].notna(), "sweep", None)
     jobs["derived_columns"] = times["derived_columns"]
     apply_gpu_options(jobs, opts)

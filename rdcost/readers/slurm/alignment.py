@@ -26,13 +26,51 @@ from rdcost.readers.slurm.fields import FREE_TEXT_FIELDS
 MAX_READINGS = 5_000
 
 _TIME = ("Submit", "Start", "End", "Eligible")
-_DURATION = ("Elapsed", "TotalCPU", "UserCPU", "SystemCPU", "CPUTime", "Suspended", "AveCPU", "MinCPU",
-             "Planned", "Reserved")
-_COUNT = ("ElapsedRaw", "CPUTimeRAW", "NCPUS", "AllocCPUS", "ReqCPUS", "NNodes", "NTasks", "Priority",
-          "UID", "GID", "DBIndex", "AssocID", "QOSRAW", "PlannedCPURAW", "ResvCPURAW", "Restarts",
-          "SegmentSize", "ReservationId", "WCKeyID")
-_SIZE = ("MaxRSS", "AveRSS", "MaxVMSize", "AveVMSize", "MaxPages", "AvePages", "MaxDiskRead",
-         "MaxDiskWrite", "AveDiskRead", "AveDiskWrite")
+_DURATION = (
+    "Elapsed",
+    "TotalCPU",
+    "UserCPU",
+    "SystemCPU",
+    "CPUTime",
+    "Suspended",
+    "AveCPU",
+    "MinCPU",
+    "Planned",
+    "Reserved",
+)
+_COUNT = (
+    "ElapsedRaw",
+    "CPUTimeRAW",
+    "NCPUS",
+    "AllocCPUS",
+    "ReqCPUS",
+    "NNodes",
+    "NTasks",
+    "Priority",
+    "UID",
+    "GID",
+    "DBIndex",
+    "AssocID",
+    "QOSRAW",
+    "PlannedCPURAW",
+    "ResvCPURAW",
+    "Restarts",
+    "SegmentSize",
+    "ReservationId",
+    "WCKeyID",
+)
+_SIZE = (
+    "MaxRSS",
+    "AveRSS",
+    "MaxVMSize",
+    "AveVMSize",
+    "MaxPages",
+    "AvePages",
+    "MaxDiskRead",
+    "MaxDiskWrite",
+    "AveDiskRead",
+    "AveDiskWrite",
+)
 _TRES = ("AllocTRES", "ReqTRES")
 
 
@@ -45,12 +83,19 @@ def _invalid_of(name: str, opts: ParseOptions) -> Callable[[pd.Series], np.ndarr
     if name in ("ExitCode", "DerivedExitCode"):
         return lambda s: sv.parse_exit_code(s)["invalid"].to_numpy()
     if name in _TIME:
-        return lambda s: sv.parse_timestamp(s, opts.tz, opts.time_format, opts.export_time).invalid.to_numpy()
+        return lambda s: sv.parse_timestamp(
+            s, opts.tz, opts.time_format, opts.export_time
+        ).invalid.to_numpy()
     table: dict[tuple[str, ...], Callable[[pd.Series], sv.Parsed]] = {
-        _DURATION: sv.parse_duration, _COUNT: sv.parse_count, _SIZE: sv.parse_size,
-        ("Timelimit",): sv.parse_timelimit, ("TimelimitRaw",): sv.parse_timelimit_raw,
-        ("ReqMem",): sv.parse_mem_request, ("ConsumedEnergyRaw",): sv.parse_energy_raw,
-        ("ConsumedEnergy",): sv.parse_energy, ("AllocNodes", "ReqNodes"): sv.parse_scaled_count,
+        _DURATION: sv.parse_duration,
+        _COUNT: sv.parse_count,
+        _SIZE: sv.parse_size,
+        ("Timelimit",): sv.parse_timelimit,
+        ("TimelimitRaw",): sv.parse_timelimit_raw,
+        ("ReqMem",): sv.parse_mem_request,
+        ("ConsumedEnergyRaw",): sv.parse_energy_raw,
+        ("ConsumedEnergy",): sv.parse_energy,
+        ("AllocNodes", "ReqNodes"): sv.parse_scaled_count,
     }
     for names, fn in table.items():
         if name in names:
@@ -68,7 +113,9 @@ class Reading:
     reason: str | None = None
 
 
-def align(lines: Sequence[list[str]], columns: Sequence[str], delimiter: str, opts: ParseOptions) -> list[Reading]:
+def align(
+    lines: Sequence[list[str]], columns: Sequence[str], delimiter: str, opts: ParseOptions
+) -> list[Reading]:
     """Readings of lines split into more fields than ``columns`` (see the module doc)."""
     n = len(columns)
     free = [i for i, c in enumerate(columns) if c in FREE_TEXT_FIELDS]
@@ -78,13 +125,19 @@ def align(lines: Sequence[list[str]], columns: Sequence[str], delimiter: str, op
     for li, parts in enumerate(lines):
         extra = len(parts) - n
         if not free:
-            out[li] = Reading(None, f"{len(parts)} fields where the header has {n}, and no field of the "
-                                    "header holds free text that could contain the delimiter")
+            out[li] = Reading(
+                None,
+                f"{len(parts)} fields where the header has {n}, and no field of the "
+                "header holds free text that could contain the delimiter",
+            )
             continue
         combos = _compositions(extra, len(free))
         if combos is None:
-            out[li] = Reading(None, f"{len(parts)} fields where the header has {n}: too many ways to give "
-                                    f"the {extra} extra delimiters to the free-text fields ({names})")
+            out[li] = Reading(
+                None,
+                f"{len(parts)} fields where the header has {n}: too many ways to give "
+                f"the {extra} extra delimiters to the free-text fields ({names})",
+            )
             continue
         for combo in combos:
             cands.append((li, _join(parts, n, dict(zip(free, combo, strict=True)), delimiter)))
@@ -103,12 +156,18 @@ def align(lines: Sequence[list[str]], columns: Sequence[str], delimiter: str, op
             if len(good) == 1:
                 out[li] = Reading(cands[good[0]][1])
             elif not len(good):
-                out[li] = Reading(None, f"{len(lines[li])} fields where the header has {n}: no way of reading "
-                                        f"the {extra} extra {delimiter!r} as part of {names} gives valid values")
+                out[li] = Reading(
+                    None,
+                    f"{len(lines[li])} fields where the header has {n}: no way of reading "
+                    f"the {extra} extra {delimiter!r} as part of {names} gives valid values",
+                )
             else:
-                out[li] = Reading(None, f"{len(lines[li])} fields where the header has {n}: the {extra} extra "
-                                        f"{delimiter!r} could belong to several of {names} ({len(good)} readings "
-                                        "fit); re-export with an unusual --delimiter")
+                out[li] = Reading(
+                    None,
+                    f"{len(lines[li])} fields where the header has {n}: the {extra} extra "
+                    f"{delimiter!r} could belong to several of {names} ({len(good)} readings "
+                    "fit); re-export with an unusual --delimiter",
+                )
     return [r if r is not None else Reading(None, "not aligned") for r in out]
 
 
@@ -132,6 +191,6 @@ def _join(parts: list[str], n: int, extra: dict[int, int], delimiter: str) -> li
     out, j = [], 0
     for i in range(n):
         take = 1 + extra.get(i, 0)
-        out.append(delimiter.join(parts[j:j + take]))
+        out.append(delimiter.join(parts[j : j + take]))
         j += take
     return out

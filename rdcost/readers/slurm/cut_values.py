@@ -10,15 +10,35 @@ import pandas as pd
 
 #: sacct field -> the job-table columns read from it.
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "JobIDRaw": ("job_id_raw",), "JobName": ("job_name",), "User": ("user",), "UID": ("user",),
-    "Account": ("account",), "Partition": ("partition",), "QOS": ("qos",), "Cluster": ("cluster",),
-    "NodeList": ("node_list",), "State": ("state_raw",), "ExitCode": ("exit_code", "exit_signal"),
-    "Submit": ("submit_time",), "Start": ("start_time",), "End": ("end_time",),
-    "Elapsed": ("elapsed_s",), "ElapsedRaw": ("elapsed_s",), "Timelimit": ("timelimit_s",),
-    "TimelimitRaw": ("timelimit_s",), "NNodes": ("n_nodes",), "AllocNodes": ("n_nodes",),
-    "NCPUS": ("n_cpus",), "AllocCPUS": ("n_cpus",), "AllocTRES": ("n_gpus", "gpu_type"),
-    "AllocGRES": ("n_gpus", "gpu_type"), "ReqMem": ("mem_req_bytes",), "MaxRSS": ("max_rss_bytes",),
-    "TotalCPU": ("total_cpu_s",), "ConsumedEnergyRaw": ("energy_j",), "ConsumedEnergy": ("energy_j",),
+    "JobIDRaw": ("job_id_raw",),
+    "JobName": ("job_name",),
+    "User": ("user",),
+    "UID": ("user",),
+    "Account": ("account",),
+    "Partition": ("partition",),
+    "QOS": ("qos",),
+    "Cluster": ("cluster",),
+    "NodeList": ("node_list",),
+    "State": ("state_raw",),
+    "ExitCode": ("exit_code", "exit_signal"),
+    "Submit": ("submit_time",),
+    "Start": ("start_time",),
+    "End": ("end_time",),
+    "Elapsed": ("elapsed_s",),
+    "ElapsedRaw": ("elapsed_s",),
+    "Timelimit": ("timelimit_s",),
+    "TimelimitRaw": ("timelimit_s",),
+    "NNodes": ("n_nodes",),
+    "AllocNodes": ("n_nodes",),
+    "NCPUS": ("n_cpus",),
+    "AllocCPUS": ("n_cpus",),
+    "AllocTRES": ("n_gpus", "gpu_type"),
+    "AllocGRES": ("n_gpus", "gpu_type"),
+    "ReqMem": ("mem_req_bytes",),
+    "MaxRSS": ("max_rss_bytes",),
+    "TotalCPU": ("total_cpu_s",),
+    "ConsumedEnergyRaw": ("energy_j",),
+    "ConsumedEnergy": ("energy_j",),
 }
 
 
@@ -29,7 +49,12 @@ def cut_columns(cut_fields: pd.Series | None, n: int) -> np.ndarray:
     if cut_fields is None:
         return out
     for i, text in enumerate(cut_fields.to_numpy(dtype=object)):
-        if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)) or not text:
+        if (
+            text is None
+            or text is pd.NA
+            or (isinstance(text, float) and np.isnan(text))
+            or not text
+        ):
             continue
         cols = dict.fromkeys(c for f in str(text).split(",") for c in FIELD_COLUMNS.get(f, ()))
         out[i] = ",".join(cols) if cols else None

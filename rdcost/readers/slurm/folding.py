@@ -36,16 +36,24 @@ from rdcost.readers.slurm.step_usage import Usage, per_allocation, read_usage
 
 @dataclass
 class _Verdict:
-    alloc_ok: np.ndarray       # per allocation line: stored
-    folded: np.ndarray         # per record: a step folded into its allocation
-    own: np.ndarray            # per record: the position of a folded step's allocation
-    orphans: np.ndarray        # positions of steps whose allocation is not in the file
+    alloc_ok: np.ndarray  # per allocation line: stored
+    folded: np.ndarray  # per record: a step folded into its allocation
+    own: np.ndarray  # per record: the position of a folded step's allocation
+    orphans: np.ndarray  # positions of steps whose allocation is not in the file
 
 
-def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions, source_format: str,
-                     n_ignored: int = 0, pre_rejected: Iterable[Rejected] = (),
-                     bytes_done: int | None = None, delimiter: str = "|",
-                     rejected_allocations: Mapping[str, Rejected] | None = None) -> Chunk:
+def records_to_chunk(
+    raw: pd.DataFrame,
+    *,
+    path: str | Path,
+    opts: ParseOptions,
+    source_format: str,
+    n_ignored: int = 0,
+    pre_rejected: Iterable[Rejected] = (),
+    bytes_done: int | None = None,
+    delimiter: str = "|",
+    rejected_allocations: Mapping[str, Rejected] | None = None,
+) -> Chunk:
     """Turn the record lines of one chunk into job rows with full accounting.
 
     ``n_ignored`` counts lines that are not in ``raw`` and are not records (header,
@@ -71,27 +79,56 @@ def records_to_chunk(raw: pd.DataFrame, *, path: str | Path, opts: ParseOptions,
     if len(verdict.orphans):
         inferred, bad_steps = inferred_allocations(recs, verdict.orphans, opts, source_format)
         for p in bad_steps:
-            recs.rejects.append((int(p), "a value of a step (whose allocation line is not in the file) "
-                                         "not understood", None, None, None))
+            recs.rejects.append(
+                (
+                    int(p),
+                    "a value of a step (whose allocation line is not in the file) not understood",
+                    None,
+                    None,
+                    None,
+                )
+            )
         n_inferred = len(inferred)
         n_folded += len(verdict.orphans) - len(bad_steps) - n_inferred
         frames.append(inferred)
     jobs = pd.concat([f for f in frames if len(f.columns)], ignore_index=True)
     jobs, n_merged = merge_duplicates(jobs)
-    rejected = [Rejected(path=path, line=int(recs.lines[p]), reason=reason, column=column,
-                         value=None if value is None else str(value), expected=expected,
-                         text=recs.text_of(p, delimiter))
-                for p, reason, column, value, expected in recs.rejects]
+    rejected = [
+        Rejected(
+            path=path,
+            line=int(recs.lines[p]),
+            reason=reason,
+            column=column,
+            value=None if value is None else str(value),
+            expected=expected,
+            text=recs.text_of(p, delimiter),
+        )
+        for p, reason, column, value, expected in recs.rejects
+    ]
     out: list[Rejected] = []
-    for r in sorted(pre + rejected, key=lambda r: (r.line if r.line is not None else -1)):
+    for r in sorted(pre + rejected, key=lambda r: r.line if r.line is not None else -1):
         handle_bad(out, r, opts)
-    return Chunk(jobs=jobs, n_records=n_records, n_folded=n_folded, n_merged=n_merged,
-                 n_ignored=n_ignored + recs.n_ignored, rejected=out, format_detail=source_format,
-                 bytes_done=bytes_done, n_inferred=n_inferred, notes=list(recs.notes))
+    return Chunk(
+        jobs=jobs,
+        n_records=n_records,
+        n_folded=n_folded,
+        n_merged=n_merged,
+        n_ignored=n_ignored + recs.n_ignored,
+        rejected=out,
+        format_detail=source_format,
+        bytes_done=bytes_done,
+        n_inferred=n_inferred,
+        notes=list(recs.notes),
+    )
 
 
-def _decide(recs: Records, A: np.ndarray, vals: RowValues, usage: Usage,
-            rejected_allocations: Mapping[str, Rejected]) -> _Verdict:
+def _decide(
+    recs: Records,
+    A: np.ndarray,
+    vals: RowValues,
+    usage: Usage,
+    rejected_allocations: Mapping[str, Rejected],
+) -> _Verdict:
     """Which allocation lines are stored, which steps fold into them, which are
     rejected (and why), and which steps have no allocation line at all."""
     n = recs.n
@@ -107,8 +144,15 @@ def _decide(recs: Records, A: np.ndarray, vals: RowValues, usage: Usage,
     own = np.where(owned, recs.owner, 0).astype(np.int64)
     owner_rejected = owned & ~alloc_ok_at[own]
     for p in np.flatnonzero(owner_rejected):
-        recs.rejects.append((p, f"its allocation record (line {recs.lines[own[p]]}) was rejected",
-                             recs.id_column, value_at(recs.rows[recs.id_column], p), None))
+        recs.rejects.append(
+            (
+                p,
+                f"its allocation record (line {recs.lines[own[p]]}) was rejected",
+                recs.id_column,
+                value_at(recs.rows[recs.id_column], p),
+                None,
+            )
+        )
     orphan_of_rejected = np.zeros(n, dtype=bool)
     if rejected_allocations and orphan.any():
         ids = recs.jid["alloc_id"].to_numpy(dtype=object)
@@ -116,13 +160,27 @@ def _decide(recs: Records, A: np.ndarray, vals: RowValues, usage: Usage,
             r = rejected_allocations.get(ids[p])
             if r is not None:
                 orphan_of_rejected[p] = True
-                recs.rejects.append((p, f"its allocation record (line {r.line}) was rejected: {r.reason}",
-                                     recs.id_column, value_at(recs.rows[recs.id_column], p), None))
+                recs.rejects.append(
+                    (
+                        p,
+                        f"its allocation record (line {r.line}) was rejected: {r.reason}",
+                        recs.id_column,
+                        value_at(recs.rows[recs.id_column], p),
+                        None,
+                    )
+                )
     assert usage.rec_bad is not None
     step_bad = owned & ~owner_rejected & usage.rec_bad
     for p in np.flatnonzero(step_bad):
         name, key = usage.step_first_bad[int(p)]
-        recs.rejects.append((p, f"{name} value of a step not understood", name,
-                             value_at(recs.rows[name], p), sv.EXPECTED[key]))
+        recs.rejects.append(
+            (
+                p,
+                f"{name} value of a step not understood",
+                name,
+                value_at(recs.rows[name], p),
+                sv.EXPECTED[key],
+            )
+        )
     folded = owned & ~owner_rejected & ~step_bad
     return _Verdict(alloc_ok, folded, own, np.flatnonzero(orphan & ~orphan_of_rejected))

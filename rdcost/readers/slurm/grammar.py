@@ -31,7 +31,7 @@ EXPECTED = {
     "timelimit": "[D-]HH:MM:SS, UNLIMITED or Partition_Limit",
     "timelimit_raw": "minutes (an integer), UNLIMITED or Partition_Limit",
     "timestamp": "YYYY-MM-DDTHH:MM:SS, epoch seconds, Unknown or None (for another SLURM_TIME_FORMAT "
-                 "pass --time-format relative or its strftime format)",
+    "pass --time-format relative or its strftime format)",
     "size": "a size like 1024, 321860K, 1.50G (binary K/M/G/T/P)",
     "mem_request": "a memory request like 4000M, 64G, 4000Mc (per CPU) or 64Gn (per node)",
     "count": "a non-negative integer",
@@ -60,7 +60,7 @@ _EXIT = r"^(?P<status>\d+):(?P<signal>\d+)$"
 _NO_LIMIT = ["unlimited", "partition_limit", "infinite"]
 _NO_TIME = ["unknown", "none"]
 #: ConsumedEnergyRaw values at or above this are Slurm's NO_VAL64/INFINITE64 sentinels.
-ENERGY_SENTINEL_J = 2.0 ** 63
+ENERGY_SENTINEL_J = 2.0**63
 
 
 class Parsed(NamedTuple):
@@ -71,6 +71,7 @@ class Parsed(NamedTuple):
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def arrow_strings(s: pd.Series) -> pa.Array:
     """A Series of strings as one Arrow large_string array (zero-copy when the
@@ -121,12 +122,14 @@ def _invalid(index: pd.Index, mask: np.ndarray) -> pd.Series:
 def _in_range(values: np.ndarray) -> np.ndarray:
     """True where a float is NaN or fits an Int64 (a bigger count or size is no real value)."""
     v = np.asarray(values, dtype=float)
-    return np.isnan(v) | (np.abs(v) < 2.0 ** 63)
+    return np.isnan(v) | (np.abs(v) < 2.0**63)
 
 
 def _int_series(values: np.ndarray, ok: np.ndarray, index: pd.Index) -> pd.Series:
     """float values -> nullable Int64 where ok, NA elsewhere (rounded to the nearest)."""
-    out = pd.array(np.where(ok, np.rint(np.where(ok, values, 0)), 0).astype(np.int64), dtype="Int64")
+    out = pd.array(
+        np.where(ok, np.rint(np.where(ok, values, 0)), 0).astype(np.int64), dtype="Int64"
+    )
     out[~ok] = pd.NA
     return pd.Series(out, index=index)
 
@@ -154,6 +157,7 @@ def _unit_factor(unit: pa.Array, base: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- durations
+
 
 def _duration_seconds(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(seconds, ok) for the duration grammar; ok False where it does not match."""
@@ -184,7 +188,10 @@ def parse_duration(s: pd.Series) -> Parsed:
 
 def parse_timelimit(s: pd.Series) -> Parsed:
     """``Timelimit``: a duration, or UNLIMITED / Partition_Limit (-> null, valid)."""
-    both = _per_distinct(lambda u: pd.DataFrame(dict(zip(("values", "invalid"), _parse_timelimit(u), strict=True))), s)
+    both = _per_distinct(
+        lambda u: pd.DataFrame(dict(zip(("values", "invalid"), _parse_timelimit(u), strict=True))),
+        s,
+    )
     return Parsed(both["values"].astype(float), both["invalid"].astype(bool))
 
 
@@ -193,8 +200,10 @@ def _parse_timelimit(s: pd.Series) -> Parsed:
     secs, ok = _duration_seconds(arr)
     unlimited = _is_in(arr, _NO_LIMIT)
     present = _present(arr)
-    return Parsed(pd.Series(np.where(ok, secs, np.nan), index=s.index, dtype=float),
-                  _invalid(s.index, present & ~ok & ~unlimited))
+    return Parsed(
+        pd.Series(np.where(ok, secs, np.nan), index=s.index, dtype=float),
+        _invalid(s.index, present & ~ok & ~unlimited),
+    )
 
 
 def parse_timelimit_raw(s: pd.Series) -> Parsed:
@@ -204,31 +213,43 @@ def parse_timelimit_raw(s: pd.Series) -> Parsed:
     mins = _np_float(pc.if_else(pa.array(ok), arr, pa.scalar(None, arr.type)))
     unlimited = _is_in(arr, _NO_LIMIT)
     present = _present(arr)
-    return Parsed(pd.Series(np.where(ok, mins * 60.0, np.nan), index=s.index, dtype=float),
-                  _invalid(s.index, present & ~ok & ~unlimited))
+    return Parsed(
+        pd.Series(np.where(ok, mins * 60.0, np.nan), index=s.index, dtype=float),
+        _invalid(s.index, present & ~ok & ~unlimited),
+    )
 
 
 # ---------------------------------------------------------------- timestamps
 
+
 def check_tz(tz: str) -> str:
     """The zone name, or a UsageError for one the tz database does not know."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {tz!r}; use an IANA name like UTC, Europe/Berlin or "
-                         "America/New_York") from None
+        raise UsageError(
+            f"unknown time zone {tz!r}; use an IANA name like UTC, Europe/Berlin or "
+            "America/New_York"
+        ) from None
     return tz
 
 
-def parse_timestamp(s: pd.Series, tz: str = "UTC", time_format: str | None = None,
-                    export_time: pd.Timestamp | None = None) -> Parsed:
+def parse_timestamp(
+    s: pd.Series,
+    tz: str = "UTC",
+    time_format: str | None = None,
+    export_time: pd.Timestamp | None = None,
+) -> Parsed:
     """sacct timestamps in every SLURM_TIME_FORMAT -> UTC (:mod:`rdcost.readers.slurm.timestamps`)."""
     from rdcost.readers.slurm import timestamps
+
     return timestamps.parse_timestamp(s, tz, time_format, export_time)
 
 
 # ---------------------------------------------------------------- sizes
+
 
 def parse_size(s: pd.Series, *, bare_bytes: int = 1) -> Parsed:
     """Sizes with binary suffixes (``321860K``, ``1.50G``, ``1T``) -> bytes (Int64).
@@ -249,8 +270,9 @@ def parse_size(s: pd.Series, *, bare_bytes: int = 1) -> Parsed:
     return Parsed(_int_series(num * factor, ok, s.index), _invalid(s.index, present & ~ok))
 
 
-def parse_mem_request(s: pd.Series, n_cpus: pd.Series | None = None,
-                      n_nodes: pd.Series | None = None) -> Parsed:
+def parse_mem_request(
+    s: pd.Series, n_cpus: pd.Series | None = None, n_nodes: pd.Series | None = None
+) -> Parsed:
     """``ReqMem`` -> total requested bytes of the job (Int64).
 
     Before Slurm 21.08 the value ends in a scope letter: ``c`` per CPU
@@ -265,14 +287,19 @@ def parse_mem_request(s: pd.Series, n_cpus: pd.Series | None = None,
     unit = pc.struct_field(parts, "unit")
     factor = np.where(_np_bool(pc.equal(unit, "")), float(MIB), _unit_factor(unit, 1024))
     ok = ok & _in_range(num * factor)
-    scope = np.asarray(pc.fill_null(pc.struct_field(parts, "scope"), "").to_numpy(zero_copy_only=False),
-                       dtype=object)
+    scope = np.asarray(
+        pc.fill_null(pc.struct_field(parts, "scope"), "").to_numpy(zero_copy_only=False),
+        dtype=object,
+    )
     mult = np.ones(len(arr), dtype=float)
     for letter, counts in (("c", n_cpus), ("n", n_nodes)):
         sel = scope == letter
         if sel.any():
-            c = (np.full(len(arr), np.nan) if counts is None
-                 else pd.to_numeric(counts, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+            c = (
+                np.full(len(arr), np.nan)
+                if counts is None
+                else pd.to_numeric(counts, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            )
             c = np.where(c > 0, c, np.nan)
             mult = np.where(sel, c, mult)
     total = num * factor * mult
@@ -330,6 +357,7 @@ def parse_energy(s: pd.Series) -> Parsed:
 
 # ---------------------------------------------------------------- TRES and GRES
 
+
 def _per_distinct(fn, s: pd.Series) -> pd.DataFrame:
     """Apply ``fn`` (Series -> frame on its index) to the distinct values of
     ``s`` only and spread the result back: TRES strings repeat a lot."""
@@ -368,7 +396,9 @@ def _parse_tres(s: pd.Series) -> pd.DataFrame:
     n = len(arr)
     present = _present(arr)
     items = pc.split_pattern(arr, ",")
-    parent = np.asarray(pc.list_parent_indices(items).to_numpy(zero_copy_only=False), dtype=np.int64)
+    parent = np.asarray(
+        pc.list_parent_indices(items).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
     flat = pc.list_flatten(items)
     kv = pc.extract_regex(flat, r"^(?P<k>[^=,]+)=(?P<v>[^=,]*)$")
     item_ok = _np_bool(pc.is_valid(kv))
@@ -387,11 +417,15 @@ def _parse_tres(s: pd.Series) -> pd.DataFrame:
             out[parent[good]] = _np_float(vals.filter(pa.array(good)))
         return out
 
-    cpu, node, billing, energy, untyped = (count_of(k) for k in ("cpu", "node", "billing", "energy", "gres/gpu"))
+    cpu, node, billing, energy, untyped = (
+        count_of(k) for k in ("cpu", "node", "billing", "energy", "gres/gpu")
+    )
     mem = np.full(n, np.nan)
     sel = _np_bool(pc.equal(keys, "mem"))
     if sel.any():
-        msz = parse_size(pd.Series(vals.filter(pa.array(sel)).to_pandas(), dtype=object), bare_bytes=MIB)
+        msz = parse_size(
+            pd.Series(vals.filter(pa.array(sel)).to_pandas(), dtype=object), bare_bytes=MIB
+        )
         bad[parent[sel][msz.invalid.to_numpy()]] = True
         mem[parent[sel]] = msz.values.to_numpy(dtype=float, na_value=np.nan)
     typed_sel = _np_bool(pc.starts_with(keys, "gres/gpu:"))
@@ -408,8 +442,11 @@ def _parse_tres(s: pd.Series) -> pd.DataFrame:
         t = pd.DataFrame({"p": p, "t": types.to_numpy(zero_copy_only=False)}).drop_duplicates()
         multi = t["p"].duplicated(keep=False)
         single = t[~multi]
-        joined = (t[multi].sort_values("t").groupby("p")["t"].agg(",".join)
-                  if multi.any() else pd.Series(dtype=object))
+        joined = (
+            t[multi].sort_values("t").groupby("p")["t"].agg(",".join)
+            if multi.any()
+            else pd.Series(dtype=object)
+        )
         gt = np.full(n, None, dtype=object)
         gt[single["p"].to_numpy()] = single["t"].to_numpy()
         if len(joined):
@@ -422,16 +459,19 @@ def _parse_tres(s: pd.Series) -> pd.DataFrame:
         a[invalid] = np.nan
     gpu_type[invalid] = None
     idx = s.index
-    return pd.DataFrame({
-        "cpu": _int_series(cpu, ~np.isnan(cpu), idx),
-        "node": _int_series(node, ~np.isnan(node), idx),
-        "billing": _int_series(billing, ~np.isnan(billing), idx),
-        "mem_bytes": _int_series(mem, ~np.isnan(mem), idx),
-        "energy_j": pd.Series(energy, index=idx, dtype=float),
-        "n_gpus": pd.Series(n_gpus, index=idx, dtype=float),
-        "gpu_type": gpu_type,
-        "invalid": _invalid(idx, invalid),
-    }, index=idx)
+    return pd.DataFrame(
+        {
+            "cpu": _int_series(cpu, ~np.isnan(cpu), idx),
+            "node": _int_series(node, ~np.isnan(node), idx),
+            "billing": _int_series(billing, ~np.isnan(billing), idx),
+            "mem_bytes": _int_series(mem, ~np.isnan(mem), idx),
+            "energy_j": pd.Series(energy, index=idx, dtype=float),
+            "n_gpus": pd.Series(n_gpus, index=idx, dtype=float),
+            "gpu_type": gpu_type,
+            "invalid": _invalid(idx, invalid),
+        },
+        index=idx,
+    )
 
 
 def parse_gres(s: pd.Series) -> pd.DataFrame:
@@ -442,28 +482,47 @@ def parse_gres(s: pd.Series) -> pd.DataFrame:
     n = len(arr)
     present = _present(arr)
     items = pc.split_pattern(arr, ",")
-    parent = np.asarray(pc.list_parent_indices(items).to_numpy(zero_copy_only=False), dtype=np.int64)
+    parent = np.asarray(
+        pc.list_parent_indices(items).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
     flat = pc.list_flatten(items)
-    g = pc.extract_regex(flat, r"^(?P<name>[A-Za-z0-9_/]+)(?::(?P<type>[^:(]+))?:(?P<n>\d+)(?:\(.*\))?$")
+    g = pc.extract_regex(
+        flat, r"^(?P<name>[A-Za-z0-9_/]+)(?::(?P<type>[^:(]+))?:(?P<n>\d+)(?:\(.*\))?$"
+    )
     ok = _np_bool(pc.is_valid(g))
     bad = np.zeros(n, dtype=bool)
     bad[parent[~ok]] = True
     is_gpu = ok & _np_bool(pc.equal(pc.struct_field(g, "name"), "gpu"))
-    cnt = np.bincount(parent[is_gpu], weights=_np_float(pc.struct_field(g, "n").filter(pa.array(is_gpu))),
-                      minlength=n) if is_gpu.any() else np.zeros(n)
+    cnt = (
+        np.bincount(
+            parent[is_gpu],
+            weights=_np_float(pc.struct_field(g, "n").filter(pa.array(is_gpu))),
+            minlength=n,
+        )
+        if is_gpu.any()
+        else np.zeros(n)
+    )
     gtype = pc.struct_field(g, "type")
     sel = is_gpu & _np_bool(pc.not_equal(gtype, ""))
     gt = np.full(n, None, dtype=object)
-    gt[parent[sel]] = np.asarray(gtype.filter(pa.array(sel)).to_numpy(zero_copy_only=False), dtype=object)
+    gt[parent[sel]] = np.asarray(
+        gtype.filter(pa.array(sel)).to_numpy(zero_copy_only=False), dtype=object
+    )
     invalid = present & bad
     n_gpus = np.where(present & ~invalid, cnt, np.nan)
     gt[invalid] = None
-    return pd.DataFrame({"n_gpus": pd.Series(n_gpus, index=s.index, dtype=float),
-                         "gpu_type": pd.Series(gt, index=s.index, dtype=object),
-                         "invalid": _invalid(s.index, invalid)}, index=s.index)
+    return pd.DataFrame(
+        {
+            "n_gpus": pd.Series(n_gpus, index=s.index, dtype=float),
+            "gpu_type": pd.Series(gt, index=s.index, dtype=object),
+            "invalid": _invalid(s.index, invalid),
+        },
+        index=s.index,
+    )
 
 
 # ---------------------------------------------------------------- ids, codes, states
+
 
 def parse_job_id(s: pd.Series, *, truncated: bool = False) -> pd.DataFrame:
     """JobID (spec §1.2) -> its parts, on ``s.index``.
@@ -486,13 +545,16 @@ def parse_job_id(s: pd.Series, *, truncated: bool = False) -> pd.DataFrame:
     pieces = pc.split_pattern(arr, ".", max_splits=1)
     alloc_txt = pc.if_else(pa.array(bracket), arr, pc.list_element(pieces, 0))
     second = pc.list_slice(pieces, 1, 2)
-    parent = np.asarray(pc.list_parent_indices(second).to_numpy(zero_copy_only=False), dtype=np.int64)
+    parent = np.asarray(
+        pc.list_parent_indices(second).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
     pos = np.full(n, -1, dtype=np.int64)
     pos[parent] = np.arange(len(parent))
     pos[bracket] = -1
     step_txt = pc.list_flatten(second).take(pa.array(pos, mask=pos < 0))
     step_ok = ~_present(step_txt) | _on_distinct_bool(
-        step_txt, lambda u: pc.match_substring_regex(u, _STEP_CUT if truncated else _STEP))
+        step_txt, lambda u: pc.match_substring_regex(u, _STEP_CUT if truncated else _STEP)
+    )
 
     enc = pc.dictionary_encode(alloc_txt)
     parts = pc.extract_regex(enc.dictionary, _ALLOC)
@@ -511,18 +573,21 @@ def parse_job_id(s: pd.Series, *, truncated: bool = False) -> pd.DataFrame:
     has_het = _present(het)
     ok = ok & _in_range(_np_float(task)) & _in_range(_np_float(het))
     base_s = _str_series(base, idx)
-    return pd.DataFrame({
-        "alloc_id": _str_series(alloc, idx),
-        "step": _str_series(step, idx),
-        "is_step": pd.Series(_present(step_txt), index=idx),
-        "base_id": base_s,
-        "array_job_id": base_s.where(has_task | is_pending, None),
-        "array_task_id": _int_series(_np_float(task), has_task, idx),
-        "het_job_id": base_s.where(has_het, None),
-        "het_offset": _int_series(_np_float(het), has_het, idx),
-        "is_pending_array": pd.Series(is_pending, index=idx),
-        "invalid": _invalid(idx, _present(arr) & ~ok),
-    }, index=idx)
+    return pd.DataFrame(
+        {
+            "alloc_id": _str_series(alloc, idx),
+            "step": _str_series(step, idx),
+            "is_step": pd.Series(_present(step_txt), index=idx),
+            "base_id": base_s,
+            "array_job_id": base_s.where(has_task | is_pending, None),
+            "array_task_id": _int_series(_np_float(task), has_task, idx),
+            "het_job_id": base_s.where(has_het, None),
+            "het_offset": _int_series(_np_float(het), has_het, idx),
+            "is_pending_array": pd.Series(is_pending, index=idx),
+            "invalid": _invalid(idx, _present(arr) & ~ok),
+        },
+        index=idx,
+    )
 
 
 def _on_distinct_bool(arr: pa.Array, fn) -> np.ndarray:
@@ -539,8 +604,14 @@ def parse_exit_code(s: pd.Series) -> pd.DataFrame:
     st = _np_float(pc.struct_field(parts, "status"))
     sg = _np_float(pc.struct_field(parts, "signal"))
     ok = ok & _in_range(st) & _in_range(sg)
-    return pd.DataFrame({"status": _int_series(st, ok, s.index), "signal": _int_series(sg, ok, s.index),
-                         "invalid": _invalid(s.index, _present(arr) & ~ok)}, index=s.index)
+    return pd.DataFrame(
+        {
+            "status": _int_series(st, ok, s.index),
+            "signal": _int_series(sg, ok, s.index),
+            "invalid": _invalid(s.index, _present(arr) & ~ok),
+        },
+        index=s.index,
+    )
 
 
 def parse_state(s: pd.Series) -> Parsed:
@@ -562,6 +633,7 @@ def parse_state(s: pd.Series) -> Parsed:
 
 
 # ---------------------------------------------------------------- scalar wrappers
+
 
 def _scalar(parsed: Parsed, text: str, kind: str):
     if bool(parsed.invalid.iloc[0]):
@@ -587,9 +659,14 @@ def size_bytes(text: str, bare_bytes: int = 1) -> int | None:
     return None if v is None else int(v)
 
 
-def mem_request_bytes(text: str, n_cpus: int | None = None, n_nodes: int | None = None) -> int | None:
-    p = parse_mem_request(pd.Series([text], dtype=object), pd.Series([n_cpus], dtype=object),
-                          pd.Series([n_nodes], dtype=object))
+def mem_request_bytes(
+    text: str, n_cpus: int | None = None, n_nodes: int | None = None
+) -> int | None:
+    p = parse_mem_request(
+        pd.Series([text], dtype=object),
+        pd.Series([n_cpus], dtype=object),
+        pd.Series([n_nodes], dtype=object),
+    )
     v = _scalar(p, text, "mem_request")
     return None if v is None else int(v)
 
@@ -599,8 +676,11 @@ def tres(text: str) -> dict:
     row = parse_tres(pd.Series([text], dtype=object)).iloc[0]
     if row["invalid"]:
         raise ParseError("not a TRES list", value=text, expected=EXPECTED["tres"])
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()
-            if k != "invalid" and not pd.isna(v)}
+    return {
+        k: (v.item() if hasattr(v, "item") else v)
+        for k, v in row.items()
+        if k != "invalid" and not pd.isna(v)
+    }
 
 
 def job_id(text: str, truncated: bool = False) -> dict:
@@ -608,8 +688,12 @@ def job_id(text: str, truncated: bool = False) -> dict:
     row = parse_job_id(pd.Series([text], dtype=object), truncated=truncated).iloc[0]
     if row["invalid"]:
         raise ParseError("not a job id", value=text, expected=EXPECTED["job_id"])
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()
-            if k != "invalid" and not (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)))}
+    return {
+        k: (v.item() if hasattr(v, "item") else v)
+        for k, v in row.items()
+        if k != "invalid"
+        and not (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)))
+    }
 
 
 def exit_code(text: str) -> tuple[int, int] | None:

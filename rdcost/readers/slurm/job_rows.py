@@ -22,8 +22,15 @@ from rdcost.readers.slurm.row_values import RowValues
 from rdcost.readers.slurm.step_usage import AllocationUsage
 
 
-def allocation_rows(recs: Records, A: np.ndarray, vals: RowValues, usage: AllocationUsage,
-                    keep: np.ndarray, opts: ParseOptions, source_format: str) -> pd.DataFrame:
+def allocation_rows(
+    recs: Records,
+    A: np.ndarray,
+    vals: RowValues,
+    usage: AllocationUsage,
+    keep: np.ndarray,
+    opts: ParseOptions,
+    source_format: str,
+) -> pd.DataFrame:
     """The job rows of the allocation lines at positions ``A`` where ``keep``."""
     kept = np.flatnonzero(keep)
     na = len(A)
@@ -68,10 +75,14 @@ def allocation_rows(recs: Records, A: np.ndarray, vals: RowValues, usage: Alloca
     marks = {}
     if usage.total_cpu_derived is not None:
         marks["total_cpu_s"] = usage.total_cpu_derived[keep]
-    return finish(pd.DataFrame(cols), source_format, marks, never_started=_start_unknown(vals)[keep])
+    return finish(
+        pd.DataFrame(cols), source_format, marks, never_started=_start_unknown(vals)[keep]
+    )
 
 
-def identity_columns(recs: Records, A: np.ndarray, vals: RowValues, opts: ParseOptions) -> dict[str, Any]:
+def identity_columns(
+    recs: Records, A: np.ndarray, vals: RowValues, opts: ParseOptions
+) -> dict[str, Any]:
     """Who and where of the lines at ``A`` (all of them): ids, names, cluster, nodes."""
     cluster = vals.col("Cluster")
     cluster = cluster if cluster is not None else vals.missing()
@@ -85,24 +96,31 @@ def identity_columns(recs: Records, A: np.ndarray, vals: RowValues, opts: ParseO
     node_list = vals.col("NodeList")
     if node_list is not None:
         node_list = node_list.where(
-            ~_np(pc.equal(pc.utf8_lower(sv.arrow_strings(node_list)), "none assigned")), None)
+            ~_np(pc.equal(pc.utf8_lower(sv.arrow_strings(node_list)), "none assigned")), None
+        )
     jid_a = recs.jid.iloc[A].reset_index(drop=True)
     job_id_raw = vals.col("JobIDRaw") if recs.id_column == "JobID" else None
-    if job_id_raw is not None:   # a step's JobIDRaw ("123.batch") names its allocation's id
+    if job_id_raw is not None:  # a step's JobIDRaw ("123.batch") names its allocation's id
         job_id_raw = job_id_raw.str.replace(r"\..*$", "", regex=True)
     plain = (jid_a["array_job_id"].isna() & jid_a["het_job_id"].isna()).to_numpy()
     derived_raw = jid_a["base_id"].where(plain, None)
-    job_id_raw = derived_raw if job_id_raw is None else job_id_raw.where(job_id_raw.notna(), derived_raw)
+    job_id_raw = (
+        derived_raw if job_id_raw is None else job_id_raw.where(job_id_raw.notna(), derived_raw)
+    )
     is_array = jid_a["array_job_id"].notna().to_numpy()
     return {
-        "cluster": cluster, "job_id": recs.jid["alloc_id"].iloc[A].reset_index(drop=True),
-        "job_id_raw": job_id_raw, "array_job_id": jid_a["array_job_id"],
-        "het_job_id": jid_a["het_job_id"], "job_name": vals.col("JobName") if vals.col("JobName") is not None
-        else vals.missing(), "user": user,
+        "cluster": cluster,
+        "job_id": recs.jid["alloc_id"].iloc[A].reset_index(drop=True),
+        "job_id_raw": job_id_raw,
+        "array_job_id": jid_a["array_job_id"],
+        "het_job_id": jid_a["het_job_id"],
+        "job_name": vals.col("JobName") if vals.col("JobName") is not None else vals.missing(),
+        "user": user,
         "account": vals.col("Account") if vals.col("Account") is not None else vals.missing(),
         "partition": vals.col("Partition") if vals.col("Partition") is not None else vals.missing(),
         "qos": vals.col("QOS") if vals.col("QOS") is not None else vals.missing(),
-        "group_id": jid_a["array_job_id"], "group_source": np.where(is_array, "array", None),
+        "group_id": jid_a["array_job_id"],
+        "group_source": np.where(is_array, "array", None),
         "node_list": node_list if node_list is not None else vals.missing(),
     }
 
@@ -115,8 +133,12 @@ def _start_unknown(vals: RowValues) -> np.ndarray:
     return (vals.times["Start"].isna() & start.notna()).to_numpy(dtype=bool)
 
 
-def finish(jobs: pd.DataFrame, source_format: str, marks: dict[str, np.ndarray],
-           never_started: np.ndarray | None = None) -> pd.DataFrame:
+def finish(
+    jobs: pd.DataFrame,
+    source_format: str,
+    marks: dict[str, np.ndarray],
+    never_started: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Source columns, derived values (marked) and record keys of built job rows."""
     jobs.insert(0, "source", "slurm")
     jobs.insert(1, "source_format", source_format)
@@ -125,7 +147,9 @@ def finish(jobs: pd.DataFrame, source_format: str, marks: dict[str, np.ndarray],
         jobs["is_inferred"] = False
     derive_times(jobs, marks, never_started)
     if len(jobs):
-        jobs["record_key"] = slurm_record_keys(jobs["cluster"], jobs["job_id"], jobs["submit_time"]).to_numpy()
+        jobs["record_key"] = slurm_record_keys(
+            jobs["cluster"], jobs["job_id"], jobs["submit_time"]
+        ).to_numpy()
     else:
         jobs["record_key"] = pd.Series([], dtype=object)
     return jobs
@@ -139,7 +163,9 @@ def merge_duplicates(jobs: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if not dup.any():
         return jobs, 0
     final = jobs["state"].isin(TERMINAL_STATES).to_numpy()
-    order = pd.DataFrame({"final": final, "pos": np.arange(len(jobs)), "key": jobs["record_key"].to_numpy()})
+    order = pd.DataFrame(
+        {"final": final, "pos": np.arange(len(jobs)), "key": jobs["record_key"].to_numpy()}
+    )
     best = order.sort_values(["final", "pos"]).groupby("key").tail(1)["pos"]
     before = len(jobs)
     jobs = jobs.iloc[np.sort(best.to_numpy())].reset_index(drop=True)
@@ -162,6 +188,8 @@ def floats(values: Any, n: int) -> np.ndarray:
 
 def ints(values: Any, n: int) -> pd.arrays.IntegerArray:
     f = floats(values, n)
-    out = pd.array(np.where(np.isnan(f), 0, np.rint(np.nan_to_num(f))).astype(np.int64), dtype="Int64")
+    out = pd.array(
+        np.where(np.isnan(f), 0, np.rint(np.nan_to_num(f))).astype(np.int64), dtype="Int64"
+    )
     out[np.isnan(f)] = pd.NA
     return out

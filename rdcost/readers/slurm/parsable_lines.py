@@ -36,8 +36,14 @@ class SplitBlock:
     n_aligned: int = 0
 
 
-def split_block(block: LineBlock, columns: list[str], delimiter: str, trailing: bool,
-                opts: ParseOptions, path: str) -> SplitBlock:
+def split_block(
+    block: LineBlock,
+    columns: list[str],
+    delimiter: str,
+    trailing: bool,
+    opts: ParseOptions,
+    path: str,
+) -> SplitBlock:
     """Split the lines of ``block`` into the fields named ``columns`` (see the module doc)."""
     n = len(columns)
     lines, numbers = block.lines, block.numbers
@@ -52,25 +58,49 @@ def split_block(block: LineBlock, columns: list[str], delimiter: str, trailing: 
         idx = np.flatnonzero(good)
         good[idx[~ok_last]] = False
     sub = parts.filter(pa.array(good))
-    data = {c: _nulls_for_empty(pc.list_element(sub, i)) if len(sub) else pa.array([], pa.large_string())
-            for i, c in enumerate(columns)}
+    data = {
+        c: _nulls_for_empty(pc.list_element(sub, i))
+        if len(sub)
+        else pa.array([], pa.large_string())
+        for i, c in enumerate(columns)
+    }
     frame = pa.table(data).to_pandas()
     frame["_line"] = numbers[good]
     out = SplitBlock(frame=frame, ignored_lines=numbers[ignore])
     bad = np.flatnonzero(~good & ~ignore)
     if len(bad):
-        _bad_lines(out, [parts[int(i)].as_py() for i in bad], [lines[int(i)].as_py() for i in bad],
-                   numbers[bad], columns, delimiter, trailing, opts, path)
+        _bad_lines(
+            out,
+            [parts[int(i)].as_py() for i in bad],
+            [lines[int(i)].as_py() for i in bad],
+            numbers[bad],
+            columns,
+            delimiter,
+            trailing,
+            opts,
+            path,
+        )
     return out
 
 
-def _bad_lines(out: SplitBlock, split: list[list[str]], texts: list[str], numbers: np.ndarray,
-               columns: list[str], delimiter: str, trailing: bool, opts: ParseOptions, path: str) -> None:
+def _bad_lines(
+    out: SplitBlock,
+    split: list[list[str]],
+    texts: list[str],
+    numbers: np.ndarray,
+    columns: list[str],
+    delimiter: str,
+    trailing: bool,
+    opts: ParseOptions,
+    path: str,
+) -> None:
     """Align the lines with extra fields; reject the rest, remembering rejected allocations."""
     n = len(columns)
     fields = [p[:-1] if trailing and len(p) > n and p[-1] == "" else p for p in split]
     longer = [i for i, p in enumerate(fields) if len(p) > n]
-    readings = dict(zip(longer, align([fields[i] for i in longer], columns, delimiter, opts), strict=True))
+    readings = dict(
+        zip(longer, align([fields[i] for i in longer], columns, delimiter, opts), strict=True)
+    )
     rows = []
     for i, parts in enumerate(fields):
         r = readings.get(i)
@@ -78,18 +108,26 @@ def _bad_lines(out: SplitBlock, split: list[list[str]], texts: list[str], number
             rows.append([None if v == "" else v for v in r.values] + [int(numbers[i])])
             continue
         reason = r.reason if r is not None else f"{len(parts)} fields where the header has {n}"
-        rej = Rejected(path, int(numbers[i]), reason, column=None, value=None, expected=f"{n} fields",
-                       text=texts[i])
+        rej = Rejected(
+            path,
+            int(numbers[i]),
+            reason,
+            column=None,
+            value=None,
+            expected=f"{n} fields",
+            text=texts[i],
+        )
         out.rejected.append(rej)
         alloc = _allocation_id(parts, columns)
         if alloc is not None:
             out.rejected_allocations[alloc] = rej
     if rows:
         aligned = pd.DataFrame(rows, columns=[*columns, "_line"])
-        for c in columns:   # the same string dtype as the split records
+        for c in columns:  # the same string dtype as the split records
             aligned[c] = aligned[c].astype(out.frame[c].dtype) if len(out.frame) else aligned[c]
-        out.frame = pd.concat([out.frame, aligned], ignore_index=True).sort_values("_line", kind="stable",
-                                                                                  ignore_index=True)
+        out.frame = pd.concat([out.frame, aligned], ignore_index=True).sort_values(
+            "_line", kind="stable", ignore_index=True
+        )
         out.n_aligned = len(rows)
 
 

@@ -19,4 +19,6 @@ def slurm_record_keys(cluster: pd.Series, job_id: pd.Series, submit_time: pd.Ser
     jid = job_id.astype("string").str.replace(r"_\[.*\]$", "_[]", regex=True)
     sub = pd.to_datetime(submit_time, utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     cl = cluster.astype("string").fillna("")
-    return ("slurm:" + cl + ":" + jid.fillna("") + ":" + sub.astype("string").fillna("")).astype(str)
+    return ("slurm:" + cl + ":" + jid.fillna("") + ":" + sub.astype("string").fillna("")).astype(
+        str
+    )

@@ -23,8 +23,10 @@ from rdcost.readers.slurm.chunking import _np
 
 #: (record position, reason, column, value, expected) of a record to reject.
 Reject = tuple[int, str, str | None, str | None, str | None]
-NO_JOBID_NOTE = ("no JobID column: jobs are identified by JobIDRaw, so array tasks and het-job "
-                 "components are not grouped (each raw id is a job of its own)")
+NO_JOBID_NOTE = (
+    "no JobID column: jobs are identified by JobIDRaw, so array tasks and het-job "
+    "components are not grouped (each raw id is a job of its own)"
+)
 
 
 class Rows:
@@ -95,10 +97,16 @@ class Records:
 def sort_out(raw: pd.DataFrame, *, path: str | Path, source_format: str) -> Records:
     """Classify the lines of ``raw`` and tie each step to its allocation (see the module doc)."""
     raw = raw.reset_index(drop=True)
-    id_column = "JobID" if "JobID" in raw.columns else "JobIDRaw" if "JobIDRaw" in raw.columns else None
+    id_column = (
+        "JobID" if "JobID" in raw.columns else "JobIDRaw" if "JobIDRaw" in raw.columns else None
+    )
     if id_column is None:
-        raise ParseError("the sacct output has no JobID or JobIDRaw column; rdcost needs one to tell jobs "
-                         "from steps", path=str(path), hint="export with --format=JobID,... (see docs/sacct.md)")
+        raise ParseError(
+            "the sacct output has no JobID or JobIDRaw column; rdcost needs one to tell jobs "
+            "from steps",
+            path=str(path),
+            hint="export with --format=JobID,... (see docs/sacct.md)",
+        )
     fields = [c for c in raw.columns if not c.startswith("_")]
     keep_rows, n_ignored = _record_rows(raw, fields, id_column)
     rows = Rows(raw, keep_rows)
@@ -108,14 +116,32 @@ def sort_out(raw: pd.DataFrame, *, path: str | Path, source_format: str) -> Reco
     is_alloc = ~jid["is_step"].to_numpy() & ~bad_id
     codes = pc.dictionary_encode(sv.arrow_strings(jid["alloc_id"])).indices
     alloc_code = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    recs = Records(raw=raw, fields=fields, keep_rows=keep_rows, rows=rows,
-                   lines=raw["_line"].to_numpy(dtype=np.int64)[keep_rows], n_ignored=n_ignored,
-                   id_column=id_column, jid=jid, bad_id=bad_id, is_step=is_step, is_alloc=is_alloc,
-                   alloc_code=alloc_code, owner=_owners(is_step, is_alloc, alloc_code))
+    recs = Records(
+        raw=raw,
+        fields=fields,
+        keep_rows=keep_rows,
+        rows=rows,
+        lines=raw["_line"].to_numpy(dtype=np.int64)[keep_rows],
+        n_ignored=n_ignored,
+        id_column=id_column,
+        jid=jid,
+        bad_id=bad_id,
+        is_step=is_step,
+        is_alloc=is_alloc,
+        alloc_code=alloc_code,
+        owner=_owners(is_step, is_alloc, alloc_code),
+    )
     for p in np.flatnonzero(bad_id):
         v = value_at(rows[id_column], p)
-        recs.rejects.append((p, f"{id_column} is not a Slurm job id" if v is not None else f"empty {id_column}",
-                             id_column, v or "", sv.EXPECTED["job_id"]))
+        recs.rejects.append(
+            (
+                p,
+                f"{id_column} is not a Slurm job id" if v is not None else f"empty {id_column}",
+                id_column,
+                v or "",
+                sv.EXPECTED["job_id"],
+            )
+        )
     if id_column == "JobIDRaw":
         recs.notes.append(NO_JOBID_NOTE)
     return recs
@@ -123,8 +149,11 @@ def sort_out(raw: pd.DataFrame, *, path: str | Path, source_format: str) -> Reco
 
 def _record_rows(raw: pd.DataFrame, fields: list[str], id_column: str) -> tuple[np.ndarray, int]:
     """Positions of the lines that are records, and how many are not (blank, header again, comments)."""
-    blank = np.logical_and.reduce([raw[c].isna().to_numpy() for c in fields]) if fields \
+    blank = (
+        np.logical_and.reduce([raw[c].isna().to_numpy() for c in fields])
+        if fields
         else np.ones(len(raw), bool)
+    )
     header_again = _np(pc.equal(pc.utf8_lower(sv.arrow_strings(raw[id_column])), id_column.lower()))
     comment = _np(pc.starts_with(sv.arrow_strings(raw[fields[0]]), "#"))
     ignored = blank | header_again | comment

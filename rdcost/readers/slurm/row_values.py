@@ -52,12 +52,21 @@ class RowValues:
     def missing(self) -> pd.Series:
         return pd.Series([None] * self.n, dtype=object)
 
-    def check(self, column: str, invalid: pd.Series | np.ndarray, expected_key: str,
-              reason: str | None = None) -> None:
+    def check(
+        self,
+        column: str,
+        invalid: pd.Series | np.ndarray,
+        expected_key: str,
+        reason: str | None = None,
+    ) -> None:
         """Mark the lines where ``column`` broke its grammar (the first such field is kept)."""
         inv = np.asarray(invalid, dtype=bool)
         for i in np.flatnonzero(inv & ~self.bad):
-            self.first_bad[int(i)] = (column, expected_key, reason or f"{column} value not understood")
+            self.first_bad[int(i)] = (
+                column,
+                expected_key,
+                reason or f"{column} value not understood",
+            )
         self.bad[inv] = True
 
     def first_known(self, *parsed: tuple[str, str, Callable]) -> pd.Series | None:
@@ -80,15 +89,18 @@ class RowValues:
             inv = np.zeros(self.n, dtype=bool)
             inv[need] = p.invalid.to_numpy()
             self.check(name, inv, key)
-            more = pd.Series(p.values.astype("Float64").to_numpy(dtype=float, na_value=np.nan),
-                             index=np.flatnonzero(need)).reindex(idx)
+            more = pd.Series(
+                p.values.astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+                index=np.flatnonzero(need),
+            ).reindex(idx)
             out = out.astype("Float64")
             out = out.where(out.notna(), more.astype("Float64"))
         return out
 
 
-def read_values(recs: Records, positions: np.ndarray, opts: ParseOptions, *,
-                pending_array: np.ndarray) -> RowValues:
+def read_values(
+    recs: Records, positions: np.ndarray, opts: ParseOptions, *, pending_array: np.ndarray
+) -> RowValues:
     """Parse and check the values of the record lines at ``positions``.
 
     ``pending_array`` marks lines that are a pending array remainder (``123_[5-10]``).
@@ -124,12 +136,19 @@ def _times_and_counts(v: RowValues, opts: ParseOptions) -> None:
             v.times[name] = pt.values
         else:
             v.times[name] = pd.Series(pd.NaT, index=idx, dtype="datetime64[us, UTC]")
-    v.elapsed = v.first_known(("ElapsedRaw", "count", sv.parse_count), ("Elapsed", "duration", sv.parse_duration))
-    v.timelimit = v.first_known(("TimelimitRaw", "timelimit_raw", sv.parse_timelimit_raw),
-                                ("Timelimit", "timelimit", sv.parse_timelimit))
-    v.n_nodes = v.first_known(("NNodes", "count", sv.parse_count),
-                              ("AllocNodes", "scaled_count", sv.parse_scaled_count))
-    v.n_cpus = v.first_known(("NCPUS", "count", sv.parse_count), ("AllocCPUS", "count", sv.parse_count))
+    v.elapsed = v.first_known(
+        ("ElapsedRaw", "count", sv.parse_count), ("Elapsed", "duration", sv.parse_duration)
+    )
+    v.timelimit = v.first_known(
+        ("TimelimitRaw", "timelimit_raw", sv.parse_timelimit_raw),
+        ("Timelimit", "timelimit", sv.parse_timelimit),
+    )
+    v.n_nodes = v.first_known(
+        ("NNodes", "count", sv.parse_count), ("AllocNodes", "scaled_count", sv.parse_scaled_count)
+    )
+    v.n_cpus = v.first_known(
+        ("NCPUS", "count", sv.parse_count), ("AllocCPUS", "count", sv.parse_count)
+    )
 
 
 def _memory(v: RowValues) -> pd.DataFrame | None:
@@ -151,7 +170,11 @@ def _memory(v: RowValues) -> pd.DataFrame | None:
         v.check("ReqMem", pm.invalid, "mem_request")
         mem = pm.values
     if alloc_tres is not None:
-        mem = alloc_tres["mem_bytes"] if mem is None else mem.where(mem.notna(), alloc_tres["mem_bytes"])
+        mem = (
+            alloc_tres["mem_bytes"]
+            if mem is None
+            else mem.where(mem.notna(), alloc_tres["mem_bytes"])
+        )
     if v.col("ReqTRES") is not None:
         # read only where nothing above gave the memory (a job that never ran)
         need = np.ones(v.n, dtype=bool) if mem is None else mem.isna().to_numpy(dtype=bool)
@@ -177,7 +200,7 @@ def _gpus(v: RowValues, alloc_tres: pd.DataFrame | None) -> None:
     if v.col("AllocGRES") is not None:
         g = sv.parse_gres(v.col("AllocGRES"))
         v.check("AllocGRES", g["invalid"], "gres")
-        g_gpus = g["n_gpus"].fillna(0.0).where(~g["invalid"])   # empty AllocGRES: no GRES allocated
+        g_gpus = g["n_gpus"].fillna(0.0).where(~g["invalid"])  # empty AllocGRES: no GRES allocated
         take = n_gpus.isna() | ((n_gpus == 0) & (g_gpus > 0))
         n_gpus = n_gpus.where(~take, g_gpus)
         gpu_type = gpu_type.where(~take, g["gpu_type"])
@@ -187,11 +210,11 @@ def _gpus(v: RowValues, alloc_tres: pd.DataFrame | None) -> None:
 def _never_started(v: RowValues, pending_array: np.ndarray) -> None:
     """Lines of jobs that never ran hold no GPU: an unknown count is 0 for them."""
     never = pending_array | (v.state == "PENDING").to_numpy()
-    if v.col("Start") is not None:   # Start 'Unknown'/'None'
+    if v.col("Start") is not None:  # Start 'Unknown'/'None'
         never |= (v.times["Start"].isna() & v.col("Start").notna()).to_numpy()
     if v.col("NodeList") is not None:
         never |= _np(pc.equal(pc.utf8_lower(sv.arrow_strings(v.col("NodeList"))), "none assigned"))
-    if v.n_cpus is not None:          # NCPUS is 0 for a job that never got an allocation
+    if v.n_cpus is not None:  # NCPUS is 0 for a job that never got an allocation
         never |= (v.n_cpus.astype("Float64") == 0).fillna(False).to_numpy(dtype=bool)
     assert v.n_gpus is not None
     n_gpus = v.n_gpus.where(~(v.n_gpus.isna().to_numpy() & never), 0.0)

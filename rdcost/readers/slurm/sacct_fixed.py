@@ -45,17 +45,44 @@ class Table:
 
     spans: list[tuple[int, int]]
     names: list[str]
-    width: int               # bytes up to the end of the last column
+    width: int  # bytes up to the end of the last column
 
 
 #: Columns whose '+'-cut values are kept as cut text (ids and states are resolved
 #: elsewhere); every other cut value (numbers, times, sizes, TRES) becomes unknown.
-_CUT_KEPT = frozenset({
-    "JobID", "JobIDRaw", "State", "JobName", "User", "Group", "Account", "Partition", "QOS",
-    "Cluster", "NodeList", "WorkDir", "Comment", "AdminComment", "SystemComment",
-    "Constraints", "Reason", "Flags", "Reservation", "SubmitLine", "WCKey", "Container",
-    "Extra", "Licenses", "FailedNode", "StdOut", "StdErr", "StdIn", "McsLabel",
-})
+_CUT_KEPT = frozenset(
+    {
+        "JobID",
+        "JobIDRaw",
+        "State",
+        "JobName",
+        "User",
+        "Group",
+        "Account",
+        "Partition",
+        "QOS",
+        "Cluster",
+        "NodeList",
+        "WorkDir",
+        "Comment",
+        "AdminComment",
+        "SystemComment",
+        "Constraints",
+        "Reason",
+        "Flags",
+        "Reservation",
+        "SubmitLine",
+        "WCKey",
+        "Container",
+        "Extra",
+        "Licenses",
+        "FailedNode",
+        "StdOut",
+        "StdErr",
+        "StdIn",
+        "McsLabel",
+    }
+)
 
 
 def _spans(underline: str) -> list[tuple[int, int]]:
@@ -80,6 +107,7 @@ def _table(header: bytes, underline: bytes) -> Table:
 
 # ---------------------------------------------------------------- sniffing
 
+
 def sniff(sample: Sample) -> bool:
     lines = [ln.rstrip("\r") for ln in sample.lines(60)]
     for i in range(len(lines) - 1):
@@ -96,6 +124,7 @@ def sniff(sample: Sample) -> bool:
 
 
 # ---------------------------------------------------------------- reading lines
+
 
 def _line_blocks(path: Path) -> Iterator[tuple[pa.Array, int, int]]:
     """(lines as binary, 1-based number of the first, bytes read so far).
@@ -116,12 +145,12 @@ def _line_blocks(path: Path) -> Iterator[tuple[pa.Array, int, int]]:
             blob = carry + block
             end = blob.rfind(b"\n")
             k = blob.rfind(b"\n", 0, end) if end > 0 else -1
-            if k >= 0 and _UNDERLINE_BYTES.match(blob[k + 1:end].rstrip(b"\r")):
+            if k >= 0 and _UNDERLINE_BYTES.match(blob[k + 1 : end].rstrip(b"\r")):
                 k = blob.rfind(b"\n", 0, k) if k > 0 else -1
             if k < 0:
                 carry = blob
                 continue
-            body, carry = blob[:k], blob[k + 1:]
+            body, carry = blob[:k], blob[k + 1 :]
             lines = _split_lines(body, first)
             yield lines, first, done
             first += len(lines)
@@ -148,11 +177,17 @@ def _decode(values: pa.Array) -> pa.Array:
     try:
         return values.cast(pa.large_string())
     except pa.ArrowInvalid:
-        return pa.array([None if v is None else v.decode("utf-8", errors="replace") for v in values.to_pylist()],
-                        pa.large_string())
+        return pa.array(
+            [
+                None if v is None else v.decode("utf-8", errors="replace")
+                for v in values.to_pylist()
+            ],
+            pa.large_string(),
+        )
 
 
 # ---------------------------------------------------------------- parsing
+
 
 def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     path = Path(path)
@@ -168,7 +203,9 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
             buffered += len(frame)
         if buffered >= opts.chunk_rows:
             all_rows = pd.concat(buf, ignore_index=True)
-            starts = np.flatnonzero(all_rows["JobID"].notna().to_numpy() & ~has_step_dot(all_rows["JobID"]))
+            starts = np.flatnonzero(
+                all_rows["JobID"].notna().to_numpy() & ~has_step_dot(all_rows["JobID"])
+            )
             start = 0
             for cut in chunk_cuts(starts, opts.chunk_rows):
                 head = all_rows.iloc[start:cut]
@@ -176,7 +213,9 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
                 start = cut
             tail = all_rows.iloc[start:]
             buf, buffered = [tail], len(tail)
-    all_rows = pd.concat(buf, ignore_index=True) if buf else pd.DataFrame({"JobID": [], "_line": []})
+    all_rows = (
+        pd.concat(buf, ignore_index=True) if buf else pd.DataFrame({"JobID": [], "_line": []})
+    )
     yield state.chunk(all_rows, opts, done, upto=None)
 
 
@@ -195,8 +234,12 @@ class _State:
     def records(self, lines: pa.Array, first: int) -> pd.DataFrame:
         n = len(lines)
         numbers = np.arange(first, first + n, dtype=np.int64)
-        blank = ~np.asarray(pc.match_substring_regex(lines, r"[^ \t]").to_numpy(zero_copy_only=False), dtype=bool)
-        under = np.asarray(pc.match_substring_regex(lines, _UNDERLINE).to_numpy(zero_copy_only=False), dtype=bool)
+        blank = ~np.asarray(
+            pc.match_substring_regex(lines, r"[^ \t]").to_numpy(zero_copy_only=False), dtype=bool
+        )
+        under = np.asarray(
+            pc.match_substring_regex(lines, _UNDERLINE).to_numpy(zero_copy_only=False), dtype=bool
+        )
         header = np.zeros(n, dtype=bool)
         u_idx = np.flatnonzero(under)
         header[u_idx[u_idx > 0] - 1] = True
@@ -209,8 +252,14 @@ class _State:
             if k > 0:
                 u = u_idx[k - 1]
                 if u == 0 or blank[u - 1]:
-                    self.rejected.append(Rejected(self.path, int(numbers[u]), "underline without a header line above",
-                                                  text=lines[u].as_py().decode("utf-8", "replace")))
+                    self.rejected.append(
+                        Rejected(
+                            self.path,
+                            int(numbers[u]),
+                            "underline without a header line above",
+                            text=lines[u].as_py().decode("utf-8", "replace"),
+                        )
+                    )
                     self.table = None
                     continue
                 self.table = _table(lines[u - 1].as_py(), lines[u].as_py())
@@ -222,9 +271,14 @@ class _State:
             seg = lines.take(pa.array(sel))
             if self.table is None:
                 for i, ln in zip(sel, seg.to_pylist(), strict=True):
-                    self.rejected.append(Rejected(self.path, int(numbers[i]),
-                                                  "line before the first header/underline of a sacct table",
-                                                  text=ln.decode("utf-8", "replace")))
+                    self.rejected.append(
+                        Rejected(
+                            self.path,
+                            int(numbers[i]),
+                            "line before the first header/underline of a sacct table",
+                            text=ln.decode("utf-8", "replace"),
+                        )
+                    )
                 continue
             frames.append(self._slice(seg, numbers[sel]))
         if not frames:
@@ -259,13 +313,22 @@ class _State:
         bad = np.zeros(len(df), dtype=bool)
         for (_, b), (c, _) in zip(t.spans[:-1], t.spans[1:], strict=True):
             gap = pc.binary_slice(seg, b, c)
-            bad |= np.asarray(pc.match_substring_regex(gap, r"[^ ]").to_numpy(zero_copy_only=False), dtype=bool)
+            bad |= np.asarray(
+                pc.match_substring_regex(gap, r"[^ ]").to_numpy(zero_copy_only=False), dtype=bool
+            )
         rest = pc.binary_slice(seg, t.width, 1 << 30)
-        bad |= np.asarray(pc.match_substring_regex(rest, r"[^ ]").to_numpy(zero_copy_only=False), dtype=bool)
+        bad |= np.asarray(
+            pc.match_substring_regex(rest, r"[^ ]").to_numpy(zero_copy_only=False), dtype=bool
+        )
         for i in np.flatnonzero(bad):
-            self.rejected.append(Rejected(self.path, int(numbers[i]),
-                                          "a value overflows its fixed-width column (the columns do not line up)",
-                                          text=df["_text"].iat[i]))
+            self.rejected.append(
+                Rejected(
+                    self.path,
+                    int(numbers[i]),
+                    "a value overflows its fixed-width column (the columns do not line up)",
+                    text=df["_text"].iat[i],
+                )
+            )
         df = df.loc[~bad].reset_index(drop=True)
         if "JobID" in df.columns:
             df = self._resolve_cut_ids(df)
@@ -289,7 +352,9 @@ class _State:
         if pend.any():
             jid[pend] = text[pend].str.slice(0, -1) + "...]"
         is_alloc = ~has_dot & ~cut & jid.notna().to_numpy()
-        prev = pd.Series(np.where(is_alloc, text.to_numpy(dtype=object), None), dtype=object).ffill()
+        prev = pd.Series(
+            np.where(is_alloc, text.to_numpy(dtype=object), None), dtype=object
+        ).ffill()
         prev = prev.where(prev.notna(), self.last_alloc)
         bad = np.zeros(len(df), dtype=bool)
         for i in np.flatnonzero(cut & ~pend):
@@ -299,11 +364,18 @@ class _State:
                 jid.iat[i] = p + ".+"
             else:
                 bad[i] = True
-                self.rejected.append(Rejected(
-                    self.path, int(df["_line"].iat[i]),
-                    "JobID cut by the fixed-width column: the job cannot be identified "
-                    "(re-export with --parsable2, or widen it: --format=JobID%30,...)",
-                    column="JobID", value=text.iat[i], expected=sv.EXPECTED["job_id"], text=df["_text"].iat[i]))
+                self.rejected.append(
+                    Rejected(
+                        self.path,
+                        int(df["_line"].iat[i]),
+                        "JobID cut by the fixed-width column: the job cannot be identified "
+                        "(re-export with --parsable2, or widen it: --format=JobID%30,...)",
+                        column="JobID",
+                        value=text.iat[i],
+                        expected=sv.EXPECTED["job_id"],
+                        text=df["_text"].iat[i],
+                    )
+                )
         if is_alloc.any():
             self.last_alloc = text.to_numpy(dtype=object)[is_alloc][-1]
         df = df.assign(JobID=jid)
@@ -319,10 +391,19 @@ class _State:
             n_ign = int((ign <= upto).sum())
             self.ignored = [ign[ign > upto]]
             rej = [r for r in self.rejected if r.line is not None and r.line <= upto]
-            self.rejected = [r for r in self.rejected if not (r.line is not None and r.line <= upto)]
+            self.rejected = [
+                r for r in self.rejected if not (r.line is not None and r.line <= upto)
+            ]
         if "JobID" not in rows.columns:
             rows = rows.assign(JobID=pd.Series([None] * len(rows), dtype=object))
         if "_line" not in rows.columns:
             rows = rows.assign(_line=pd.Series([], dtype=np.int64))
-        return records_to_chunk(rows, path=self.path, opts=opts, source_format=SOURCE_FORMAT,
-                                n_ignored=n_ign, pre_rejected=rej, bytes_done=done)
+        return records_to_chunk(
+            rows,
+            path=self.path,
+            opts=opts,
+            source_format=SOURCE_FORMAT,
+            n_ignored=n_ign,
+            pre_rejected=rej,
+            bytes_done=done,
+        )

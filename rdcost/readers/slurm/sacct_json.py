@@ -56,12 +56,27 @@ NO_VAL64 = 0xFFFFFFFFFFFFFFFE
 INFINITE64 = 0xFFFFFFFFFFFFFFFF
 _SENTINELS = frozenset({NO_VAL, INFINITE, NO_VAL64, INFINITE64})
 # Special step ids as raw numbers (slurm.h SLURM_*_STEP / SLURM_BATCH_SCRIPT ...).
-_STEP_NAMES = {0xFFFFFFFA: "interactive", 0xFFFFFFFB: "batch", 0xFFFFFFFC: "extern",
-               0xFFFFFFFD: "pending"}
+_STEP_NAMES = {
+    0xFFFFFFFA: "interactive",
+    0xFFFFFFFB: "batch",
+    0xFFFFFFFC: "extern",
+    0xFFFFFFFD: "pending",
+}
 
 #: Keys a sacct/slurmdb job object carries (any two, with job_id, identify one).
-_JOB_KEYS = frozenset({"association", "tres", "time", "state", "exit_code",
-                       "derived_exit_code", "steps", "allocation_nodes", "wckey"})
+_JOB_KEYS = frozenset(
+    {
+        "association",
+        "tres",
+        "time",
+        "state",
+        "exit_code",
+        "derived_exit_code",
+        "steps",
+        "allocation_nodes",
+        "wckey",
+    }
+)
 #: Normalized states whose exit status says the job's process failed.
 _FAILED = frozenset({"FAILED"})
 #: Normalized states of a job that has not ended: its exit status is not known yet.
@@ -90,12 +105,12 @@ class _JsonStream:
         self.fh = fh
         self.path = path
         self.read_size = read_size or READ_SIZE
-        self.partial_ok = partial_ok        # a cut sample: end of text is not an error
+        self.partial_ok = partial_ok  # a cut sample: end of text is not an error
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.buf = ""
         self.pos = 0
         self.eof = False
-        self.line = 1                       # line and column of buf[0]
+        self.line = 1  # line and column of buf[0]
         self.col = 1
         self.bytes_read = 0
         self._first = True
@@ -130,7 +145,7 @@ class _JsonStream:
         if self.pos < self.read_size:
             return
         self.line, self.col = self.where(self.pos)
-        self.buf = self.buf[self.pos:]
+        self.buf = self.buf[self.pos :]
         self.pos = 0
 
     def where(self, i: int) -> tuple[int, int]:
@@ -166,17 +181,17 @@ class _JsonStream:
             except json.JSONDecodeError as exc:
                 cut = exc.pos >= len(self.buf) - 32 or exc.msg.startswith("Unterminated string")
                 if cut and not self.eof:
-                    self._fill(len(self.buf) - self.pos)   # double the window
+                    self._fill(len(self.buf) - self.pos)  # double the window
                     continue
                 if cut and self.partial_ok:
                     raise _Incomplete from None
                 self.fail(exc.msg, index=exc.pos)
-            except ValueError:   # an integer of more than 4300 digits (Python's limit)
+            except ValueError:  # an integer of more than 4300 digits (Python's limit)
                 self.fail("a number too long to read (more than 4300 digits)")
             except RecursionError:
                 self.fail("values nested too deeply")
             if end >= len(self.buf) - 3 and not self.eof and not isinstance(val, (dict, list, str)):
-                self._fill()                  # a number may go on: 12|3, 0|.5, 1|e-3
+                self._fill()  # a number may go on: 12|3, 0|.5, 1|e-3
                 continue
             self.pos = end
             return val
@@ -187,9 +202,13 @@ class _JsonStream:
         line, col = self.where(self.pos if index is None else index)
         if found is not None:
             message += f", found {found!r}" if found else ", found the end of the file"
-        raise ParseError(f"invalid JSON: {message} (column {col})", path=self.path, line=line,
-                         hint="the file is not complete, valid JSON; re-export it with "
-                              "`sacct --json ... > file.json`")
+        raise ParseError(
+            f"invalid JSON: {message} (column {col})",
+            path=self.path,
+            line=line,
+            hint="the file is not complete, valid JSON; re-export it with "
+            "`sacct --json ... > file.json`",
+        )
 
 
 def _walk(stream: _JsonStream) -> Iterator[tuple]:
@@ -200,7 +219,9 @@ def _walk(stream: _JsonStream) -> Iterator[tuple]:
         raise FormatDetectionError(
             "a JSON array at the top level, not a sacct/slurmdb jobs response (a list of "
             "runs, as W&B or MLflow exports write, is not Slurm accounting)",
-            path=stream.path, hint="pass the `sacct --json` output, or another --format")
+            path=stream.path,
+            hint="pass the `sacct --json` output, or another --format",
+        )
     if c != "{":
         stream.fail("a JSON object '{' at the start of the file", found=c)
     stream.pos += 1
@@ -239,16 +260,25 @@ def _walk(stream: _JsonStream) -> Iterator[tuple]:
             yield ("member", key, stream.value())
     c = stream.peek()
     if c:
-        hint = ("the file holds more than one JSON document (JSON Lines, or exports "
-                "appended to each other); give each export its own file")
+        hint = (
+            "the file holds more than one JSON document (JSON Lines, or exports "
+            "appended to each other); give each export its own file"
+        )
         if "jobs" not in keys:
             raise FormatDetectionError(
                 "JSON Lines (one object per line, as W&B run exports write), not a sacct/"
-                "slurmdb jobs response", path=stream.path, hint=hint)
+                "slurmdb jobs response",
+                path=stream.path,
+                hint=hint,
+            )
         line, col = stream.where(stream.pos)
-        raise ParseError(f"extra data after the JSON document (column {col})",
-                         path=stream.path, line=line, value=stream.buf[stream.pos:stream.pos + 40],
-                         hint=hint)
+        raise ParseError(
+            f"extra data after the JSON document (column {col})",
+            path=stream.path,
+            line=line,
+            value=stream.buf[stream.pos : stream.pos + 40],
+            hint=hint,
+        )
     yield ("end", keys)
 
 
@@ -264,19 +294,19 @@ def _members_to_end(text: str, i: int) -> dict | None:
         while True:
             key, i = dec.raw_decode(text, ws.match(text, i).end())
             i = ws.match(text, i).end()
-            if not isinstance(key, str) or text[i:i + 1] != ":":
+            if not isinstance(key, str) or text[i : i + 1] != ":":
                 return None
             val, i = dec.raw_decode(text, ws.match(text, i + 1).end())
             out[key] = val
             i = ws.match(text, i).end()
-            c = text[i:i + 1]
+            c = text[i : i + 1]
             if c == ",":
                 i += 1
                 continue
-            if c == "}" and not text[i + 1:].strip():
+            if c == "}" and not text[i + 1 :].strip():
                 return out
             return None
-    except (ValueError, RecursionError):   # JSONDecodeError, an integer too long, too deep
+    except (ValueError, RecursionError):  # JSONDecodeError, an integer too long, too deep
         return None
 
 
@@ -345,8 +375,9 @@ def _num(v: Any, path: str) -> float | int | None:
         if v.get("set") is False:
             return None
         return _num(v.get("number"), f"{path}.number")
-    raise _Bad("expected a number, null, \"Infinity\" or {set, infinite, number}", path, v,
-               "a number")
+    raise _Bad(
+        'expected a number, null, "Infinity" or {set, infinite, number}', path, v, "a number"
+    )
 
 
 def _count(v: Any, path: str) -> int | float | None:
@@ -412,7 +443,8 @@ class _Context:
         # dbv0.0.37 (21.08) and dbv0.0.38 before 22.05.8 write the eligible time as
         # time.start: rebuild the start from end - elapsed - suspended.
         self.start_is_eligible = self.version == "dbv0.0.37" or (
-            self.version == "dbv0.0.38" and (self.release is None or self.release < (22, 5, 8)))
+            self.version == "dbv0.0.38" and (self.release is None or self.release < (22, 5, 8))
+        )
 
 
 def _path_get(d: Any, *keys: str) -> Any:
@@ -428,8 +460,11 @@ def _plain(v: Any) -> str | None:
 
 
 def _version(meta: dict) -> str | None:
-    for v in (_path_get(meta, "plugin", "data_parser"), _path_get(meta, "plugins", "data_parser"),
-              _path_get(meta, "plugin", "type")):
+    for v in (
+        _path_get(meta, "plugin", "data_parser"),
+        _path_get(meta, "plugins", "data_parser"),
+        _path_get(meta, "plugin", "type"),
+    ):
         if isinstance(v, str):
             m = re.search(r"(dbv|v)(\d+\.\d+\.\d+)", v)
             if m:
@@ -467,7 +502,7 @@ def _tres(items: Any, path: str) -> dict:
         out["present"] = True
         ttype = _text(it.get("type"), f"{p}.type") or ""
         name = _text(it.get("name"), f"{p}.name") or ""
-        if "/" in ttype:                        # tolerate "gres/gpu:a100" spelled whole
+        if "/" in ttype:  # tolerate "gres/gpu:a100" spelled whole
             ttype, _, rest = ttype.partition("/")
             name = name or rest
         raw = _num(it.get("count"), f"{p}.count")
@@ -529,7 +564,7 @@ def _exit(ec: Any, path: str, state: str | None) -> tuple[int | None, int | None
 def _step_kind(step: dict, path: str) -> str | None:
     """batch, extern, interactive, pending, TBD or the step number, from any encoding."""
     sid = _get(step, path, ("step", "id"))
-    if isinstance(sid, dict):                   # v0.0.39: {job_id, step_het_component, step_id}
+    if isinstance(sid, dict):  # v0.0.39: {job_id, step_het_component, step_id}
         sid = sid.get("step_id")
     if isinstance(sid, bool):
         sid = None
@@ -557,8 +592,9 @@ def _fold_steps(steps: Any, path: str) -> dict:
         rss = _tres_item(rss_list, f"{p}.tres.requested.max", "mem")
         if rss and (out["max_rss"] is None or rss > out["max_rss"]):
             out["max_rss"] = rss
-        energy = _count(_get(st, p, ("statistics", "energy", "consumed")),
-                        f"{p}.statistics.energy.consumed")
+        energy = _count(
+            _get(st, p, ("statistics", "energy", "consumed")), f"{p}.statistics.energy.consumed"
+        )
         if kind == "extern" and energy:
             out["extern_energy"] = energy
         state, _ = _states(_get(st, p, ("state",)), f"{p}.state")
@@ -591,8 +627,10 @@ def _display_id(job: dict, p: str, job_id: int) -> dict:
             out["job_id"] = f"{int(a)}_{int(task)}"
             out["array_task_id"] = int(task)
         elif tasks:
-            throttle = _count(_get(job, p, ("array", "limits", "max", "running", "tasks")),
-                              f"{p}.array.limits.max.running.tasks")
+            throttle = _count(
+                _get(job, p, ("array", "limits", "max", "running", "tasks")),
+                f"{p}.array.limits.max.running.tasks",
+            )
             suffix = f"%{int(throttle)}" if throttle and "%" not in tasks else ""
             out["job_id"] = f"{int(a)}_[{_task_ranges(tasks)}{suffix}]"
         return out
@@ -608,27 +646,41 @@ def _job_row(job: Any, p: str, ctx: _Context) -> dict:
         raise _Bad("a job must be a JSON object", p, job, "a job object")
     jid = _count(job.get("job_id"), f"{p}.job_id")
     if not jid or jid != int(jid):
-        raise _Bad("missing or invalid job id", f"{p}.job_id", job.get("job_id"),
-                   "a positive integer")
+        raise _Bad(
+            "missing or invalid job id", f"{p}.job_id", job.get("job_id"), "a positive integer"
+        )
     jid = int(jid)
     st = job.get("state")
     st_val = _get(st, f"{p}.state", ("current",)) if isinstance(st, dict) else st
     state, state_raw = _states(st_val, f"{p}.state.current")
     if state is None:
-        raise _Bad("missing or unknown job state", f"{p}.state.current", st_val,
-                   "a Slurm state such as COMPLETED or [\"COMPLETED\"]")
+        raise _Bad(
+            "missing or unknown job state",
+            f"{p}.state.current",
+            st_val,
+            'a Slurm state such as COMPLETED or ["COMPLETED"]',
+        )
 
     row: dict[str, Any] = _display_id(job, p, jid)
-    row.update(source="slurm", source_format=ctx.source_format, job_id_raw=str(jid),
-               state=state, state_raw=state_raw)
-    row["cluster"] = (_text(job.get("cluster"), f"{p}.cluster")
-                      or _text(_get(job, p, ("association", "cluster")), f"{p}.association.cluster")
-                      or ctx.cluster)
+    row.update(
+        source="slurm",
+        source_format=ctx.source_format,
+        job_id_raw=str(jid),
+        state=state,
+        state_raw=state_raw,
+    )
+    row["cluster"] = (
+        _text(job.get("cluster"), f"{p}.cluster")
+        or _text(_get(job, p, ("association", "cluster")), f"{p}.association.cluster")
+        or ctx.cluster
+    )
     row["job_name"] = _text(job.get("name"), f"{p}.name")
-    row["user"] = (_text(job.get("user"), f"{p}.user")
-                   or _text(_get(job, p, ("association", "user")), f"{p}.association.user"))
-    row["account"] = (_text(job.get("account"), f"{p}.account")
-                      or _text(_get(job, p, ("association", "account")), f"{p}.association.account"))
+    row["user"] = _text(job.get("user"), f"{p}.user") or _text(
+        _get(job, p, ("association", "user")), f"{p}.association.user"
+    )
+    row["account"] = _text(job.get("account"), f"{p}.account") or _text(
+        _get(job, p, ("association", "account")), f"{p}.association.account"
+    )
     row["partition"] = _text(job.get("partition"), f"{p}.partition")
     qos = job.get("qos")
     row["qos"] = _text(qos, f"{p}.qos") if not isinstance(qos, (dict, list)) else None
@@ -648,11 +700,15 @@ def _job_row(job: Any, p: str, ctx: _Context) -> dict:
         else:
             start = None
     limit = _count(_get(job, p, ("time", "limit")), f"{t}.limit")
-    row.update(submit_time=submit, start_time=start, end_time=end,
-               elapsed_s=float(elapsed) if elapsed is not None else None,
-               timelimit_s=float(limit * S_PER_MIN) if limit is not None else None)
+    row.update(
+        submit_time=submit,
+        start_time=start,
+        end_time=end,
+        elapsed_s=float(elapsed) if elapsed is not None else None,
+        timelimit_s=float(limit * S_PER_MIN) if limit is not None else None,
+    )
     row["exit_code"], row["exit_signal"] = _exit(job.get("exit_code"), f"{p}.exit_code", state)
-    if state in _NOT_ENDED:             # Slurm writes 0 until the job ends: unknown yet
+    if state in _NOT_ENDED:  # Slurm writes 0 until the job ends: unknown yet
         row["exit_code"] = row["exit_signal"] = None
 
     alloc = _tres(_get(job, p, ("tres", "allocated")), f"{p}.tres.allocated")
@@ -706,9 +762,10 @@ def sniff(sample: Sample) -> bool:
                 return saw_jobs and meta_ok
     except (_Incomplete, ParseError):
         if first_job is None:
-            return meta_ok or bool(re.search(r'"job_id"\s*:', text)
-                                   and re.search(r'"association"\s*:', text))
-    except FormatDetectionError:            # JSON Lines and the like: not ours
+            return meta_ok or bool(
+                re.search(r'"job_id"\s*:', text) and re.search(r'"association"\s*:', text)
+            )
+    except FormatDetectionError:  # JSON Lines and the like: not ours
         return False
     if first_job == "squeue":
         raise _squeue_error(sample.path)
@@ -716,9 +773,11 @@ def sniff(sample: Sample) -> bool:
 
 
 def _is_slurm_meta(meta: Any) -> bool:
-    return isinstance(meta, dict) and (
-        isinstance(meta.get("plugin"), dict) or isinstance(meta.get("plugins"), dict)) and (
-        isinstance(meta.get("slurm"), dict) or isinstance(meta.get("Slurm"), dict))
+    return (
+        isinstance(meta, dict)
+        and (isinstance(meta.get("plugin"), dict) or isinstance(meta.get("plugins"), dict))
+        and (isinstance(meta.get("slurm"), dict) or isinstance(meta.get("Slurm"), dict))
+    )
 
 
 def _job_kind(job: Any) -> str:
@@ -734,8 +793,10 @@ def _job_kind(job: Any) -> str:
 def _squeue_error(path) -> FormatDetectionError:
     return FormatDetectionError(
         "this looks like `squeue --json` / slurmrestd /slurm/jobs output (the live queue, "
-        "job_state per job), not accounting records", path=str(path),
-        hint="export finished jobs with `sacct --json` (or slurmrestd /slurmdb/.../jobs)")
+        "job_state per job), not accounting records",
+        path=str(path),
+        hint="export finished jobs with `sacct --json` (or slurmrestd /slurmdb/.../jobs)",
+    )
 
 
 def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
@@ -760,7 +821,8 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
                 elif ev[1] == "jobs":
                     raise FormatDetectionError(
                         f"'jobs' is a JSON {type(ev[2]).__name__}, not a list of job objects",
-                        path=spath)
+                        path=spath,
+                    )
             elif kind == "jobs_start":
                 if meta is None:
                     meta = _tail_meta(path) or _scan_meta(path)
@@ -772,17 +834,29 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
                 n_jobs_total += 1
                 n_records += 1
                 p = f"jobs[{idx}]"
-                n_steps = len(job["steps"]) if isinstance(job, dict) and isinstance(
-                    job.get("steps"), list) else 0
+                n_steps = (
+                    len(job["steps"])
+                    if isinstance(job, dict) and isinstance(job.get("steps"), list)
+                    else 0
+                )
                 n_records += n_steps
                 n_folded += n_steps
                 try:
                     row = _job_row(job, p, ctx)
                 except _Bad as bad:
-                    handle_bad(rejected, Rejected(
-                        path=spath, line=line, reason=bad.reason, column=bad.column,
-                        value=_short_json(bad.value), expected=bad.expected,
-                        text=_short_json(job, 4000)), opts)
+                    handle_bad(
+                        rejected,
+                        Rejected(
+                            path=spath,
+                            line=line,
+                            reason=bad.reason,
+                            column=bad.column,
+                            value=_short_json(bad.value),
+                            expected=bad.expected,
+                            text=_short_json(job, 4000),
+                        ),
+                        opts,
+                    )
                     continue
                 del row["_n_steps"]
                 rows.append(row)
@@ -795,11 +869,14 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
                     shown = ", ".join(ev[1][:8]) or "none"
                     raise FormatDetectionError(
                         f"a JSON object with no 'jobs' list (top-level keys: {shown}); not a "
-                        "sacct --json / slurmdb jobs response", path=spath,
-                        hint="W&B and MLflow JSON exports need their own --format")
+                        "sacct --json / slurmdb jobs response",
+                        path=spath,
+                        hint="W&B and MLflow JSON exports need their own --format",
+                    )
         if n_jobs_total == 0 and sacct_errors:
-            raise ParseError(f"sacct reported errors and no jobs: {_short_json(sacct_errors)}",
-                             path=spath)
+            raise ParseError(
+                f"sacct reported errors and no jobs: {_short_json(sacct_errors)}", path=spath
+            )
         if rows or rejected or n_records or not n_chunks:
             ctx = ctx or _Context(meta, opts)
             yield _chunk(rows, rejected, n_records, n_folded, ctx, stream.bytes_read)
@@ -809,17 +886,31 @@ def _short_json(v: Any, limit: int = 200) -> str | None:
     if v is None:
         return None
     s = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), ensure_ascii=False)
-    return s if len(s) <= limit else s[:limit - 3] + "..."
+    return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
-def _chunk(rows: list[dict], rejected: list[Rejected], n_records: int, n_folded: int,
-           ctx: _Context, bytes_done: int) -> Chunk:
+def _chunk(
+    rows: list[dict],
+    rejected: list[Rejected],
+    n_records: int,
+    n_folded: int,
+    ctx: _Context,
+    bytes_done: int,
+) -> Chunk:
     if rows:
         df = pd.DataFrame.from_records(rows)
         for col in ("submit_time", "start_time", "end_time"):
             df[col] = pd.to_datetime(df[col].astype("Float64"), unit="s", utc=True)
-        for col in ("n_cpus", "n_nodes", "mem_req_bytes", "max_rss_bytes", "exit_code",
-                    "exit_signal", "array_task_id", "het_offset"):
+        for col in (
+            "n_cpus",
+            "n_nodes",
+            "mem_req_bytes",
+            "max_rss_bytes",
+            "exit_code",
+            "exit_signal",
+            "array_task_id",
+            "het_offset",
+        ):
             if col in df:
                 df[col] = df[col].astype("Float64").astype("Int64")
         for col in ("n_gpus", "energy_j", "total_cpu_s", "elapsed_s", "timelimit_s"):
@@ -831,8 +922,15 @@ def _chunk(rows: list[dict], rejected: list[Rejected], n_records: int, n_folded:
         df, n_merged = _merge_duplicates(df)
     else:
         df, n_merged = schema.empty_frame(), 0
-    return Chunk(jobs=df, n_records=n_records, n_folded=n_folded, n_merged=n_merged,
-                 rejected=rejected, format_detail=ctx.source_format, bytes_done=bytes_done)
+    return Chunk(
+        jobs=df,
+        n_records=n_records,
+        n_folded=n_folded,
+        n_merged=n_merged,
+        rejected=rejected,
+        format_detail=ctx.source_format,
+        bytes_done=bytes_done,
+    )
 
 
 def _merge_duplicates(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -842,9 +940,12 @@ def _merge_duplicates(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         return df, 0
     final = df["state"].isin(schema.TERMINAL_STATES)
     order = pd.Series(range(len(df)), index=df.index)
-    keep = (pd.DataFrame({"k": df["record_key"], "f": final, "o": order})
-            .sort_values(["f", "o"], kind="stable")
-            .drop_duplicates("k", keep="last").index)
+    keep = (
+        pd.DataFrame({"k": df["record_key"], "f": final, "o": order})
+        .sort_values(["f", "o"], kind="stable")
+        .drop_duplicates("k", keep="last")
+        .index
+    )
     out = df.loc[sorted(keep)].reset_index(drop=True)
     return out, len(df) - len(out)
 

@@ -46,9 +46,9 @@ class Layout:
     """How a parsable sacct file is laid out."""
 
     delimiter: str
-    columns: list[str]          # one name per field (canonical sacct names where known)
-    trailing: bool              # -p: every line ends with the delimiter
-    skip_lines: int             # lines before the first record (preamble, header)
+    columns: list[str]  # one name per field (canonical sacct names where known)
+    trailing: bool  # -p: every line ends with the delimiter
+    skip_lines: int  # lines before the first record (preamble, header)
     has_header: bool
 
     @property
@@ -57,6 +57,7 @@ class Layout:
 
 
 # ---------------------------------------------------------------- sniffing
+
 
 def _content(lines: list[str]) -> list[tuple[int, str]]:
     """(0-based index, line) of lines that are neither blank nor '#' comments."""
@@ -75,7 +76,7 @@ def _header_fields(line: str, delimiter: str) -> list[str] | None:
     if len(parts) < 2:
         return None
     known = [p for p in parts if is_known_field(p)]
-    need_all = delimiter == "\t"   # a TSV with a few sacct-like names is plain CSV
+    need_all = delimiter == "\t"  # a TSV with a few sacct-like names is plain CSV
     if len(known) < (3 if need_all else 2) or len(known) < 0.8 * len(parts):
         return None
     if need_all and len(known) != len(parts):
@@ -116,7 +117,7 @@ def _other_delimiter_header(line: str, strict: bool) -> tuple[str, list[str]] | 
     a small table with a few sacct-like column names stays plain CSV; with
     ``--format sacct-parsable`` two names are enough.
     """
-    seen = [c for c in dict.fromkeys(line) if c.isascii() and not c.isalnum() and c not in ' "\'_']
+    seen = [c for c in dict.fromkeys(line) if c.isascii() and not c.isalnum() and c not in " \"'_"]
     for d in sorted(seen, key=line.count, reverse=True):
         parts = _split(line, d)
         if len(parts) >= 2 and parts[-1] == "":
@@ -129,8 +130,12 @@ def _other_delimiter_header(line: str, strict: bool) -> tuple[str, list[str]] | 
     return None
 
 
-def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str | None = None,
-                  strict: bool = False) -> Layout | None:
+def detect_layout(
+    lines: list[str],
+    opts: ParseOptions | None = None,
+    path: str | None = None,
+    strict: bool = False,
+) -> Layout | None:
     """Find delimiter, header and column names from the first lines of a file.
 
     Returns None when the lines are no sacct parsable text. A header-less file
@@ -145,8 +150,12 @@ def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str 
         return None
     first_i, first = content[0]
     if opts.delimiter and opts.delimiter not in first:
-        raise FormatDetectionError(f"the --delimiter {opts.delimiter!r} does not occur in the first line",
-                                   path=path, value=first, hint="check the --delimiter the export used")
+        raise FormatDetectionError(
+            f"the --delimiter {opts.delimiter!r} does not occur in the first line",
+            path=path,
+            value=first,
+            hint="check the --delimiter the export used",
+        )
     delims = (opts.delimiter,) if opts.delimiter else DELIMITERS
     for d in delims:
         if d not in first:
@@ -160,8 +169,10 @@ def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str 
                 if given != cols:
                     raise UsageError(
                         "--fields does not match the header line of the file",
-                        path=path, value=first,
-                        hint="leave out --fields: the header gives the column order")
+                        path=path,
+                        value=first,
+                        hint="leave out --fields: the header gives the column order",
+                    )
             return Layout(d, _unique(cols), trailing, first_i + 1, True)
         if _looks_like_records([ln for _, ln in content], d):
             n_seen = pd.Series([len(_split(ln, d)) for _, ln in content]).mode().iloc[0]
@@ -169,9 +180,11 @@ def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str 
                 example = "JobID,State,Elapsed,..."
                 raise FormatDetectionError(
                     f"sacct output without a header line: its {n_seen} fields have no names",
-                    path=path, value=first,
+                    path=path,
+                    value=first,
                     hint=f"pass --fields {example} with the {n_seen} names of the --format list "
-                         "used for the export, in order (or re-export without --noheader/-n)")
+                    "used for the export, in order (or re-export without --noheader/-n)",
+                )
             cols = fields_from_user(opts.fields)
             trailing = False
             if n_seen == len(cols) + 1 and all(ln.endswith(d) for _, ln in content):
@@ -179,15 +192,22 @@ def detect_layout(lines: list[str], opts: ParseOptions | None = None, path: str 
             elif n_seen != len(cols):
                 raise UsageError(
                     f"--fields names {len(cols)} columns but the lines have {n_seen} fields",
-                    path=path, value=first, hint="give one name per field, in the export's order")
+                    path=path,
+                    value=first,
+                    hint="give one name per field, in the export's order",
+                )
             return Layout(d, _unique(cols), trailing, first_i, False)
     other = None if opts.delimiter else _other_delimiter_header(first, strict)
     if other is not None:
         d, names = other
         cols = [resolve_field(n) for n in names]
         if opts.fields and fields_from_user(opts.fields) != cols:
-            raise UsageError("--fields does not match the header line of the file", path=path,
-                             value=first, hint="leave out --fields: the header gives the column order")
+            raise UsageError(
+                "--fields does not match the header line of the file",
+                path=path,
+                value=first,
+                hint="leave out --fields: the header gives the column order",
+            )
         return Layout(d, _unique(cols), first.endswith(d), first_i + 1, True)
     return None
 
@@ -218,6 +238,7 @@ def sniff(sample: Sample) -> bool:
 
 # ---------------------------------------------------------------- parsing
 
+
 def _head_lines(path: Path) -> list[str]:
     """The first lines of the file (a line cut by the sample size left out)."""
     sample = Sample.read(path)
@@ -235,8 +256,11 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     head = _head_lines(path)
     layout = detect_layout(head, opts, str(path))
     if layout is None:
-        raise FormatDetectionError("not sacct --parsable/--parsable2 output", path=str(path),
-                                   hint="pass --format to choose another format")
+        raise FormatDetectionError(
+            "not sacct --parsable/--parsable2 output",
+            path=str(path),
+            hint="pass --format to choose another format",
+        )
     opts, notes = _time_options(head, layout, opts, path)
     yield from _stream(path, opts, layout, notes)
 
@@ -244,19 +268,23 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
 def check_delimiter(delimiter: str | None) -> None:
     """``--delimiter`` for sacct text: any string without a line break."""
     if delimiter is not None and (not delimiter or "\n" in delimiter or "\r" in delimiter):
-        raise UsageError(f"--delimiter must be a non-empty string without a line break, got {delimiter!r}")
+        raise UsageError(
+            f"--delimiter must be a non-empty string without a line break, got {delimiter!r}"
+        )
 
 
 _TIME_FIELDS = ("Submit", "Start", "End", "Eligible")
 
 
-def _time_options(head: list[str], layout: Layout, opts: ParseOptions, path: Path) -> tuple[ParseOptions, list[str]]:
+def _time_options(
+    head: list[str], layout: Layout, opts: ParseOptions, path: Path
+) -> tuple[ParseOptions, list[str]]:
     """The time format of the file: as given, else relative when the values say so;
     relative times are dated by --export-time, else the file's modification time (said)."""
     notes: list[str] = []
     fmt = opts.time_format
     if fmt is None:
-        content = [ln for _, ln in _content(head[layout.skip_lines:])]
+        content = [ln for _, ln in _content(head[layout.skip_lines :])]
         rows = [_split(ln, layout.delimiter) for ln in content]
         for name in _TIME_FIELDS:
             if name in layout.columns:
@@ -268,8 +296,10 @@ def _time_options(head: list[str], layout: Layout, opts: ParseOptions, path: Pat
     export_time = opts.export_time
     if fmt == "relative" and export_time is None:
         export_time = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC")
-        notes.append(f"relative times dated by the file's modification time, {export_time:%Y-%m-%d %H:%M}Z "
-                     "(pass --export-time if the file was exported at another time); minutes are their precision")
+        notes.append(
+            f"relative times dated by the file's modification time, {export_time:%Y-%m-%d %H:%M}Z "
+            "(pass --export-time if the file was exported at another time); minutes are their precision"
+        )
     if fmt == opts.time_format and export_time is opts.export_time:
         return opts, notes
     return replace(opts, time_format=fmt, export_time=export_time), notes
@@ -286,10 +316,20 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout, notes: list[str]) ->
     unsaid = list(notes)
 
     def emit(part: _Buffer, n_ignored: int, bytes_done: int, final: bool) -> Iterator[Chunk]:
-        in_flight.append(pool.submit(
-            records_to_chunk, part.frame(), path=path, opts=opts, source_format=fmt, n_ignored=n_ignored,
-            pre_rejected=part.rejected, bytes_done=bytes_done, delimiter=layout.delimiter,
-            rejected_allocations=part.rejected_allocations))
+        in_flight.append(
+            pool.submit(
+                records_to_chunk,
+                part.frame(),
+                path=path,
+                opts=opts,
+                source_format=fmt,
+                n_ignored=n_ignored,
+                pre_rejected=part.rejected,
+                bytes_done=bytes_done,
+                delimiter=layout.delimiter,
+                rejected_allocations=part.rejected_allocations,
+            )
+        )
         while in_flight and (final or len(in_flight) > PARSE_AHEAD):
             chunk = in_flight.popleft().result()
             chunk.notes.extend(unsaid)
@@ -343,14 +383,18 @@ class _Buffer:
 
     def frame(self) -> pd.DataFrame:
         if not self.frames:
-            return pd.DataFrame({"JobID": pd.Series([], dtype=object), "_line": pd.Series([], dtype=np.int64)})
+            return pd.DataFrame(
+                {"JobID": pd.Series([], dtype=object), "_line": pd.Series([], dtype=np.int64)}
+            )
         return pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
 
     def take_chunks(self, chunk_rows: int, id_column: str) -> Iterator[_Buffer]:
         """Cut before the first allocation at or after ``chunk_rows`` records, as often as
         it fits; what follows the last cut stays buffered."""
         frame = self.frame()
-        starts = np.flatnonzero(frame[id_column].notna().to_numpy() & ~has_step_dot(frame[id_column]))
+        starts = np.flatnonzero(
+            frame[id_column].notna().to_numpy() & ~has_step_dot(frame[id_column])
+        )
         done = 0
         for cut in chunk_cuts(starts, chunk_rows):
             yield self._split_off(frame.iloc[done:cut], int(frame["_line"].iat[cut]))
@@ -362,8 +406,12 @@ class _Buffer:
         part = _Buffer()
         part.frames = [rows.reset_index(drop=True)]
         part.rejected = [r for r in self.rejected if r.line is not None and r.line < next_line]
-        self.rejected = [r for r in self.rejected if not (r.line is not None and r.line < next_line)]
-        part.rejected_allocations = {k: r for k, r in self.rejected_allocations.items() if r.line < next_line}
+        self.rejected = [
+            r for r in self.rejected if not (r.line is not None and r.line < next_line)
+        ]
+        part.rejected_allocations = {
+            k: r for k, r in self.rejected_allocations.items() if r.line < next_line
+        }
         ign = np.concatenate(self.ignored) if self.ignored else np.zeros(0, dtype=np.int64)
         part.ignored, self.ignored = [ign[ign < next_line]], [ign[ign >= next_line]]
         return part

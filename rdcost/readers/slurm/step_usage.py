@@ -23,9 +23,12 @@ from rdcost.readers.slurm.records import Records
 from rdcost.readers.slurm.row_values import RowValues
 
 #: Usage fields: name -> (grammar key of the expected text, parser).
-USAGE_FIELDS = {"MaxRSS": ("size", sv.parse_size), "TotalCPU": ("duration", sv.parse_duration),
-                "ConsumedEnergyRaw": ("energy_raw", sv.parse_energy_raw),
-                "ConsumedEnergy": ("energy", sv.parse_energy)}
+USAGE_FIELDS = {
+    "MaxRSS": ("size", sv.parse_size),
+    "TotalCPU": ("duration", sv.parse_duration),
+    "ConsumedEnergyRaw": ("energy_raw", sv.parse_energy_raw),
+    "ConsumedEnergy": ("energy", sv.parse_energy),
+}
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Usage:
     """Usage values per record position (NaN = none), and step lines whose value is unreadable."""
 
     values: dict[str, np.ndarray] = field(default_factory=dict)
-    cpu_derived: np.ndarray | None = None            # TotalCPU from UserCPU + SystemCPU, per record
+    cpu_derived: np.ndarray | None = None  # TotalCPU from UserCPU + SystemCPU, per record
     rec_bad: np.ndarray | None = None
     step_first_bad: dict[int, tuple[str, str]] = field(default_factory=dict)
 
@@ -45,8 +48,9 @@ def read_usage(recs: Records, A: np.ndarray, vals: RowValues) -> Usage:
     u = Usage(rec_bad=np.zeros(n, dtype=bool))
     at_alloc = np.full(n, -1, dtype=np.int64)
     at_alloc[A] = np.arange(na)
-    step_owner = np.where(recs.is_step & ~np.isnan(recs.owner),
-                          np.nan_to_num(recs.owner, nan=0).astype(np.int64), -1)
+    step_owner = np.where(
+        recs.is_step & ~np.isnan(recs.owner), np.nan_to_num(recs.owner, nan=0).astype(np.int64), -1
+    )
     owner_alloc = np.where(step_owner >= 0, at_alloc[np.maximum(step_owner, 0)], -1)
     is_extern = recs.jid["step"].eq("extern").fillna(False).to_numpy(dtype=bool)
     for name, (key, fn) in USAGE_FIELDS.items():
@@ -85,7 +89,9 @@ def _read(recs: Records, A: np.ndarray, name: str, key: str, fn, vals: RowValues
         pu, ps = sv.parse_duration(user), sv.parse_duration(system)
         vals.check("UserCPU", pu.invalid.to_numpy(), "duration")
         vals.check("SystemCPU", ps.invalid.to_numpy(), "duration")
-        return (pu.values.astype("Float64") + ps.values.astype("Float64")).to_numpy(dtype=float, na_value=np.nan)
+        return (pu.values.astype("Float64") + ps.values.astype("Float64")).to_numpy(
+            dtype=float, na_value=np.nan
+        )
     p = fn(vals.cols[name])
     vals.check(name, p.invalid.to_numpy(), key)
     return p.values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -96,7 +102,9 @@ def _read_steps(recs: Records, rows: np.ndarray, name: str, key: str, fn, u: Usa
     if name == "TotalCPU" and name not in recs.rows:
         pu = sv.parse_duration(recs.rows["UserCPU"].iloc[rows].reset_index(drop=True))
         ps = sv.parse_duration(recs.rows["SystemCPU"].iloc[rows].reset_index(drop=True))
-        out = (pu.values.astype("Float64") + ps.values.astype("Float64")).to_numpy(dtype=float, na_value=np.nan)
+        out = (pu.values.astype("Float64") + ps.values.astype("Float64")).to_numpy(
+            dtype=float, na_value=np.nan
+        )
         for col, parsed in (("UserCPU", pu), ("SystemCPU", ps)):
             _mark_bad(u, rows, parsed.invalid.to_numpy(), col, "duration")
         return out
@@ -122,8 +130,14 @@ class AllocationUsage:
     energy: np.ndarray | None
 
 
-def per_allocation(u: Usage, recs: Records, A: np.ndarray, folded: np.ndarray, own: np.ndarray,
-                   elapsed: pd.Series | None) -> AllocationUsage:
+def per_allocation(
+    u: Usage,
+    recs: Records,
+    A: np.ndarray,
+    folded: np.ndarray,
+    own: np.ndarray,
+    elapsed: pd.Series | None,
+) -> AllocationUsage:
     """Aggregate the usage of the folded steps (``own``: their allocation's position) into
     the allocations at positions ``A`` (see the module doc)."""
     n = recs.n
@@ -155,14 +169,24 @@ def per_allocation(u: Usage, recs: Records, A: np.ndarray, folded: np.ndarray, o
         total_cpu = np.where(use_steps, steps_sum, own_t)
         # with `sacct -X` steps are not loaded and TotalCPU prints as 0: a job
         # that ran, has no step in the file and shows 0 CPU time is unknown
-        el = elapsed.to_numpy(dtype=float, na_value=np.nan) if elapsed is not None else np.full(len(A), np.nan)
-        total_cpu = np.where((total_cpu == 0) & (steps_per_alloc == 0) & (el > 0), np.nan, total_cpu)
+        el = (
+            elapsed.to_numpy(dtype=float, na_value=np.nan)
+            if elapsed is not None
+            else np.full(len(A), np.nan)
+        )
+        total_cpu = np.where(
+            (total_cpu == 0) & (steps_per_alloc == 0) & (el > 0), np.nan, total_cpu
+        )
         if u.cpu_derived is not None:
             derived = ~np.isnan(total_cpu)
     energy = None
     e_raw, e_scaled = u.values.get("ConsumedEnergyRaw"), u.values.get("ConsumedEnergy")
     if e_raw is not None or e_scaled is not None:
-        ev = e_raw if e_scaled is None else (e_scaled if e_raw is None else np.where(np.isnan(e_raw), e_scaled, e_raw))
+        ev = (
+            e_raw
+            if e_scaled is None
+            else (e_scaled if e_raw is None else np.where(np.isnan(e_raw), e_scaled, e_raw))
+        )
         own_e = ev[A]
         is_ext = recs.jid["step"].to_numpy(dtype=object)[fpos] == "extern"
         ext = agg(ev, "max", is_ext)

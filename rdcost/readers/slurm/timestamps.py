@@ -46,8 +46,13 @@ _EPOCH = r"^\d{9,11}$"
 _NO_TIME = ["unknown", "none"]
 #: Time formats a user can name besides a strftime string.
 NAMED_FORMATS = ("standard", "relative")
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
-                                        "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
 _DAYS = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 _RELATIVE = [
     (re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$"), "today"),
@@ -58,8 +63,10 @@ _RELATIVE = [
     (re.compile(r"^(\d{1,2}) ([A-Za-z]{3}) (\d{4})$"), "date"),
 ]
 #: What a timestamp field may hold, as error messages show it.
-EXPECTED = ("YYYY-MM-DDTHH:MM:SS, epoch seconds, Unknown or None (other SLURM_TIME_FORMATs: pass "
-            "--time-format relative or the strftime format used)")
+EXPECTED = (
+    "YYYY-MM-DDTHH:MM:SS, epoch seconds, Unknown or None (other SLURM_TIME_FORMATs: pass "
+    "--time-format relative or the strftime format used)"
+)
 
 
 def check_time_format(fmt: str | None) -> str | None:
@@ -67,8 +74,10 @@ def check_time_format(fmt: str | None) -> str | None:
     if fmt is None or fmt in NAMED_FORMATS:
         return fmt
     if "%" not in fmt:
-        raise UsageError(f"--time-format must be standard, relative or a strftime format with %, got {fmt!r}",
-                         value=fmt)
+        raise UsageError(
+            f"--time-format must be standard, relative or a strftime format with %, got {fmt!r}",
+            value=fmt,
+        )
     return fmt
 
 
@@ -80,8 +89,12 @@ def looks_relative(values: pd.Series) -> bool:
     return all(any(p.match(x) for p, _ in _RELATIVE) for x in v)
 
 
-def parse_timestamp(s: pd.Series, tz: str = "UTC", time_format: str | None = None,
-                    export_time: pd.Timestamp | None = None) -> Parsed:
+def parse_timestamp(
+    s: pd.Series,
+    tz: str = "UTC",
+    time_format: str | None = None,
+    export_time: pd.Timestamp | None = None,
+) -> Parsed:
     """sacct timestamps -> UTC (see the module doc). ``export_time`` dates relative times."""
     check_tz(tz)
     arr = _arrow(s)
@@ -112,8 +125,9 @@ def parse_timestamp(s: pd.Series, tz: str = "UTC", time_format: str | None = Non
 def _localize(local: pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
     if tz == "UTC":
         return local.tz_localize("UTC")
-    return local.tz_localize(tz, ambiguous=np.ones(len(local), dtype=bool),
-                             nonexistent="shift_forward").tz_convert("UTC")
+    return local.tz_localize(
+        tz, ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward"
+    ).tz_convert("UTC")
 
 
 def _standard(arr: pa.Array, index: pd.Index, tz: str) -> tuple[np.ndarray, pd.Series]:
@@ -155,7 +169,9 @@ def _custom(arr: pa.Array, index: pd.Index, tz: str, fmt: str) -> tuple[np.ndarr
     out = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
     ok = np.zeros(len(arr), dtype=bool)
     texts = _str_series(arr, index).to_numpy(dtype=object)
-    for pos, t in enumerate(texts):   # custom formats are rare; Python's strptime knows every directive
+    for pos, t in enumerate(
+        texts
+    ):  # custom formats are rare; Python's strptime knows every directive
         if t is None or t is pd.NA:
             continue
         try:
@@ -163,13 +179,18 @@ def _custom(arr: pa.Array, index: pd.Index, tz: str, fmt: str) -> tuple[np.ndarr
         except ValueError:
             continue
         ts = pd.Timestamp(d)
-        out.iloc[pos] = ts.tz_convert("UTC") if has_zone and ts.tzinfo else _localize(pd.DatetimeIndex([ts]), tz)[0]
+        out.iloc[pos] = (
+            ts.tz_convert("UTC")
+            if has_zone and ts.tzinfo
+            else _localize(pd.DatetimeIndex([ts]), tz)[0]
+        )
         ok[pos] = True
     return ok, out
 
 
-def _relative(arr: pa.Array, index: pd.Index, tz: str,
-              export_time: pd.Timestamp | None) -> tuple[np.ndarray, pd.Series]:
+def _relative(
+    arr: pa.Array, index: pd.Index, tz: str, export_time: pd.Timestamp | None
+) -> tuple[np.ndarray, pd.Series]:
     out = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
     ok = np.zeros(len(arr), dtype=bool)
     if export_time is None:
@@ -208,7 +229,7 @@ def _relative_one(text: str, today: datetime) -> datetime | None:
                 day = today + timedelta(days=-1 if kind == "yesterday" else 1)
                 return day.replace(hour=int(g[0]), minute=int(g[1]))
             if kind == "weekday":
-                ahead = (_DAYS[g[0].lower()] - today.weekday()) % 7   # Slurm: 2 to 6 days ahead
+                ahead = (_DAYS[g[0].lower()] - today.weekday()) % 7  # Slurm: 2 to 6 days ahead
                 return (today + timedelta(days=ahead)).replace(hour=int(g[1]), minute=int(g[2]))
             month = _MONTHS.get(g[1].lower())
             if month is None:
