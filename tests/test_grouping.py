@@ -188,45 +188,31 @@ def test_a_job_between_two_stored_groups_joins_neither():
 
 
 def test_stored_groups_are_scoped():
+    """Array ids are per cluster, other groups per project (arrays of 4 jobs: a search)."""
+    arrays = [{"job_name": "a", "group_id": "9", "group_source": "array", "cluster": c, "submit_min": 0}
+              for c in ("c1", "c2") for _ in range(4)]
     df = jobs(
-        {
-            "job_name": "a",
-            "group_id": "9",
-            "group_source": "array",
-            "cluster": "c1",
-            "submit_min": 0,
-        },
-        {
-            "job_name": "a",
-            "group_id": "9",
-            "group_source": "array",
-            "cluster": "c2",
-            "submit_min": 0,
-        },
-        {
-            "job_name": "r",
-            "group_id": "ab12cd34",
-            "group_source": "sweep",
-            "source": "wandb",
-            "project": "lisa",
-            "submit_min": 0,
-        },
-        {
-            "job_name": "c",
-            "group_id": "g1",
-            "group_source": "csv",
-            "source": "csv",
-            "project": "p",
-            "submit_min": 0,
-        },
+        *arrays,
+        {"job_name": "r", "group_id": "ab12cd34", "group_source": "sweep", "source": "wandb",
+         "project": "lisa", "submit_min": 0},
+        {"job_name": "c", "group_id": "g1", "group_source": "csv", "source": "csv", "project": "p",
+         "submit_min": 0},
     )
-    assert find_groups(df)["search_id"].tolist() == [
-        "array:c1:9",
-        "array:c2:9",
+    assert find_groups(df)["search_id"].tolist() == ["array:c1:9"] * 4 + ["array:c2:9"] * 4 + [
         "sweep:lisa:ab12cd34",
         "csv:p:g1",
     ]
-    assert find_groups(df)["search_method"].tolist() == ["array", "array", "sweep", "csv"]
+    assert find_groups(df)["search_method"].tolist() == ["array"] * 8 + ["sweep", "csv"]
+
+
+def test_an_array_smaller_than_a_search_is_none():
+    """A one-task array, or an array of three runs, is a batch, not a search (rule 6);
+    a pending remainder row is in no search either."""
+    small = [{"job_name": "one", "group_id": "5", "group_source": "array", "submit_min": 0}]
+    three = [{"job_name": "x", "group_id": "6", "group_source": "array", "submit_min": 10} for _ in range(3)]
+    four = [{"job_name": "y", "group_id": "7", "group_source": "array", "submit_min": 20} for _ in range(4)]
+    g = find_groups(jobs(*small, *three, *four))["search_id"]
+    assert g.isna().sum() == 4 and set(g.dropna()) == {"array:campus:7"}
 
 
 def test_runs_without_submit_time_use_start_time():
@@ -297,7 +283,7 @@ def test_summary_counts_add_up():
             "submit_min": 100,
             "state": "RUNNING",
         }
-        for _ in range(3)
+        for _ in range(4)
     ]
     df = jobs(*rows, *array, {"job_name": "debug", "submit_min": 900})
     s = summarize_groups(df)
@@ -317,7 +303,7 @@ def test_summary_counts_add_up():
     assert h["gpu_hours"] == pytest.approx(4 + 2 + 4 * 1)
     assert h["name"] == "lisa-srl" and h["user"] == "alice"
     a = s.iloc[1]
-    assert (a["n_jobs"], a["n_other"], a["name"], a["search_method"]) == (3, 3, "grid", "array")
+    assert (a["n_jobs"], a["n_other"], a["name"], a["search_method"]) == (4, 4, "grid", "array")
     # every job of a search is counted once; the debug job is in none
     total = pd.to_numeric(df["n_gpus"]) * df["elapsed_s"] / 3600
     assert s["gpu_hours"].sum() == pytest.approx(total.sum() - 1.0)
@@ -401,7 +387,7 @@ def test_groups_command_lists_searches(tmp_path):
             f"{500 + i}|{500 + i}|srl-lr0.{i}|alice|lisa|COMPLETED|0:0|2018-03-02T10:00:0{i}|"
             f"2018-03-02T10:01:00|2018-03-02T12:01:00|7200|{tres}"
         )
-    for t in range(3):  # an array
+    for t in range(4):  # an array
         lines.append(
             f"600_{t}|{601 + t}|grid|bob|lisa|FAILED|1:0|2018-03-03T10:00:00|"
             f"2018-03-03T10:00:30|2018-03-03T10:04:30|240|{tres}"
@@ -420,18 +406,18 @@ def test_groups_command_lists_searches(tmp_path):
     got = json.loads(r.stdout)
     assert [(g["search_id"], g["search_method"], g["n_jobs"]) for g in got] == [
         ("heuristic:alice:srl:2018-03-02T10:00:00Z", "heuristic", 5),
-        ("array:c:600", "array", 3),
+        ("array:c:600", "array", 4),
     ]
-    assert got[0]["gpu_hours"] == pytest.approx(10.0) and got[1]["n_failed"] == 3
+    assert got[0]["gpu_hours"] == pytest.approx(10.0) and got[1]["n_failed"] == 4
     assert "2 searches" in r.stderr
     r = _run("groups", "--store", store, "--search", "array:c:600", "--format", "csv")
-    assert r.returncode == 0 and r.stdout.count("\n") == 4 and "600_2" in r.stdout
+    assert r.returncode == 0 and r.stdout.count("\n") == 5 and "600_3" in r.stdout   # header + 4 jobs
     r = _run("groups", "--store", store, "--no-heuristics", "--format", "csv")
     assert r.stdout.count("\n") == 2
     # anonymized: the searches are found on the real names, then users, names and ids are tokens
     r = _run("--anonymize", "groups", "--store", store, "--format", "json")
     anon = json.loads(r.stdout)
-    assert [g["n_jobs"] for g in anon] == [5, 3]
+    assert [g["n_jobs"] for g in anon] == [5, 4]
     assert "alice" not in r.stdout and "srl" not in r.stdout and "grid" not in r.stdout
     assert all(g["search_id"].startswith("search-") for g in anon)
     r = _run("groups", "--store", store, "--min-jobs", "1")

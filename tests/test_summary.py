@@ -102,7 +102,8 @@ def test_case_study_figures_by_hand():
     assert s.gpu_type_share["m40"] == pytest.approx(40 / 82.05)
     assert s.peak_concurrent_gpus == 4.0
     assert s.mean_concurrent_gpus == pytest.approx(82.05 / 48)
-    assert s.n_grid_searches == 2 and s.n_jobs_in_grid_searches == 3
+    # g1 (a, b) and g2 (e) are arrays of 2 and 1 jobs: smaller than a search (min 4 jobs)
+    assert s.n_grid_searches == 0 and s.n_jobs_in_grid_searches == 0
 
 
 def test_paper_costs_by_hand():
@@ -121,7 +122,8 @@ def test_waste_categories_by_hand_and_they_add_up():
     cats = {r["category"]: r for r in s.waste["categories"]}
     assert cats["crashed"]["n_jobs"] == 1 and cats["crashed"]["gpu_hours"] == pytest.approx(0.05)
     assert cats["failed"]["n_jobs"] == 0  # the failed job is counted as crashed
-    assert cats["cancelled"]["n_jobs"] == 1 and cats["cancelled"]["gpu_hours"] == 0
+    # d was cancelled before it started: it held no GPU, so it wasted none
+    assert cats["cancelled"]["n_jobs"] == 0 and cats["cancelled"]["gpu_hours"] == 0
     assert cats["timed_out"]["gpu_hours"] == pytest.approx(32)
     total = s.waste["total"]
     for k in (
@@ -159,7 +161,7 @@ def test_breakdowns_add_up_to_totals():
     assert sum(s.gpu_type_share.values()) == pytest.approx(1.0)
     for k in ("gpu_hours", "cloud_usd_low", "co2e_kg"):
         assert sum(r[k] for r in s.waste["categories"]) == pytest.approx(s.waste["total"][k])
-    allrd = s.rd_table[2]
+    allrd = {r["label"]: r for r in s.rd_table}["all R&D"]
     assert allrd["gpu_hours"] == s.gpu_hours and allrd["cloud_usd_high"] == s.cloud_usd_high
 
 
@@ -193,7 +195,8 @@ def test_unknown_gpu_count_is_counted_not_zero():
     s = summarize(f, PAPER)
     assert s.n_jobs == 2 and s.n_jobs_gpu_unknown == 1
     assert s.gpu_hours == pytest.approx(20)
-    assert any("unknown GPU count" in n for n in s.notes)
+    dq = {d["item"]: d for d in s.data_quality}
+    assert dq["unknown GPU count"]["n_jobs"] == 1
 
 
 def test_running_jobs_are_counted_and_flagged():
@@ -202,7 +205,8 @@ def test_running_jobs_are_counted_and_flagged():
     s = summarize(f, PAPER)
     assert s.n_jobs_running == 1 and s.gpu_hours == pytest.approx(3)
     assert s.n_crashed_jobs == 0
-    assert any("RUNNING" in n for n in s.notes)
+    dq = {d["item"]: d for d in s.data_quality}
+    assert dq["still running"]["n_jobs"] == 1 and "counted up to the export" in dq["still running"]["note"]
 
 
 def test_container_rows_are_not_counted():
@@ -218,10 +222,16 @@ def test_container_rows_are_not_counted():
     assert s.n_jobs == 1 and s.gpu_hours == pytest.approx(10)
 
 
-def test_missing_price_or_power_raises_or_shows_unknown():
+def test_a_gpu_without_a_cloud_price_is_priced_by_its_year_stops_or_stays_unknown():
+    """rtx2080ti (2018) has no GCP price: by default it is priced as the range of the
+    data-centre GPUs of its year; --on-missing error stops; unknown leaves it out."""
     f = conform(pd.DataFrame([job("a", "COMPLETED", 0, 10, 1, "rtx2080ti")]))
+    s = summarize(f, A.Assumptions())
+    assert s.cloud_usd_low is not None and s.cloud_usd_low < s.cloud_usd_high
+    assert [b["price_basis"] for b in s.price_bases] == ["range of the GPUs of its year"]
+    assert s.price_bases[0]["share_of_gpu_hours"] == 1.0
     with pytest.raises(AssumptionError, match="rtx2080ti"):
-        summarize(f, A.Assumptions())
+        summarize(f, A.Assumptions(), on_missing="error")
     s = summarize(f, A.Assumptions(), on_missing="unknown")
     assert s.cloud_usd_low is None and s.rd_table[2]["cloud_usd_high"] is None
     assert s.energy_kwh is not None  # the power is known (250 W rated)
@@ -234,13 +244,16 @@ def test_default_rules_for_one_model_and_tuning_round():
     # are 19 and 20 and one model = 19.5 GPU-hours. Searches of 3, 4 and 10 jobs:
     # a tuning round is the median, 4 jobs.
     rows = [job(f"j{i}", "COMPLETED", i, float(i), 1, "titanx") for i in range(1, 21)]
-    groups = ["s1"] * 3 + ["s2"] * 4 + ["s3"] * 10
+    groups = ["s1"] * 4 + ["s2"] * 5 + ["s3"] * 10 + ["s4"]      # s4: a one-task array, no search
     for r, g in zip(rows, groups, strict=False):
         r.update(group_id=g, group_source="array")
     s = summarize(conform(pd.DataFrame(rows)), A.Assumptions())
     assert s.one_model_gpu_hours == pytest.approx(19.5)
-    assert s.tuning_round_n_jobs == 4
-    assert s.rd_table[1]["gpu_hours"] == pytest.approx(78)
+    assert s.n_grid_searches == 3 and s.tuning_round_n_jobs == 5
+    assert s.rd_table[1]["gpu_hours"] == pytest.approx(19.5 * 5)
+    # the median search as measured: 5 jobs, j5..j9 = 5 + 6 + 7 + 8 + 9 GPU-hours
+    median = {r["label"]: r for r in s.rd_table}["median search (measured)"]
+    assert median["n_jobs"] == 5 and median["gpu_hours"] == pytest.approx(35)
     assert s.assumptions["one_model_gpu_hours"]["origin"] == "derived from the data"
 
 
@@ -264,7 +277,7 @@ def test_json_contract():
     d = summarize(small_frame(), PAPER, project="p").to_dict()
     for k in REQUIRED_KEYS:
         assert k in d, k
-    assert d["schema_version"] == 1
+    assert d["schema_version"] == 2
     for r in d["rd_table"]:
         assert set(r) >= {
             "label",
@@ -393,7 +406,9 @@ def test_acceptance_table4_on_the_sample_logs(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    one, tuning, allrd = d["rd_table"]
+    rd = {row["label"]: row for row in d["rd_table"]}
+    one, tuning, allrd = rd["one model"], rd["one tuning round"], rd["all R&D"]
+    assert one["basis"] == tuning["basis"].removeprefix("one model x ") == "preset paper"
     assert (
         one["gpu_hours"],
         round(one["cloud_usd_low"]),

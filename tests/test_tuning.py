@@ -486,18 +486,18 @@ def test_runs_linked_to_slurm_jobs_take_the_schedulers_gpu_hours():
                 "group_id": None,
                 "group_source": None,
             }
-            for i, (lr, a) in enumerate(((0.1, 80.0), (0.2, 85.0), (0.3, 70.0)))
+            for i, (lr, a) in enumerate(((0.1, 80.0), (0.2, 85.0), (0.3, 70.0), (0.4, 60.0)))
         ]
     )
     slurm = conform(
         pd.DataFrame(
             {
-                "record_key": [f"s{i}" for i in range(3)],
+                "record_key": [f"s{i}" for i in range(4)],
                 "source": "slurm",
                 "project": "t",
                 "cluster": "c",
-                "job_id": [f"99_{i}" for i in range(3)],
-                "job_id_raw": [str(100 + i) for i in range(3)],
+                "job_id": [f"99_{i}" for i in range(4)],
+                "job_id_raw": [str(100 + i) for i in range(4)],
                 "array_job_id": "99",
                 "group_id": "99",
                 "group_source": "array",
@@ -506,18 +506,18 @@ def test_runs_linked_to_slurm_jobs_take_the_schedulers_gpu_hours():
                 "state": "COMPLETED",
                 "n_gpus": 2.0,
                 "gpu_type": "v100",
-                "elapsed_s": [1800.0, 3600.0, 5400.0],
-                "submit_time": [T0 + pd.Timedelta(minutes=i) for i in range(3)],
-                "start_time": [T0 + pd.Timedelta(hours=i) for i in range(3)],
-                "end_time": [T0 + pd.Timedelta(hours=i + 1.5) for i in range(3)],
+                "elapsed_s": [1800.0, 3600.0, 5400.0, 7200.0],
+                "submit_time": [T0 + pd.Timedelta(minutes=i) for i in range(4)],
+                "start_time": [T0 + pd.Timedelta(hours=i) for i in range(4)],
+                "end_time": [T0 + pd.Timedelta(hours=i + 1.5) for i in range(4)],
             }
         )
     )
     t = analyze(pd.concat([slurm, runs], ignore_index=True), _assumptions())
     s = t.search("array:c:99")
-    assert s["gpu_hours"] == 6.0 and s["n_runs"] == 3
+    assert s["gpu_hours"] == 10.0 and s["n_runs"] == 4   # 2 GPUs x 0.5, 1, 1.5 and 2 hours
     assert s["best"]["job_id"] == "99_1" and s["best"]["cumulative_gpu_hours"] == 3.0
-    assert [p["cumulative_gpu_hours"] for p in s["curve"]] == [1.0, 3.0, 6.0]
+    assert [p["cumulative_gpu_hours"] for p in s["curve"]] == [1.0, 3.0, 6.0, 10.0]
 
 
 def test_json_is_strict_and_carries_the_method():

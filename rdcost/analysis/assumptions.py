@@ -131,6 +131,8 @@ class Assumptions:
     tuning_round_n_jobs: Sourced | None = None
     crash_threshold_minutes: Sourced = field(default_factory=_default_crash)
     gpu_aliases: Mapping[str, str] = field(default_factory=dict)
+    gpu_partitions: Mapping[str, str] = field(default_factory=dict)  # [gpu_sites.partitions]
+    gpu_nodes: Mapping[str, str] = field(default_factory=dict)  # [gpu_sites.nodes]: glob -> key
 
     # -- filling from the reference tables ----------------------------------
     def for_year(self, year: int | None) -> Assumptions:
@@ -287,6 +289,7 @@ _TOP = {
     "gpu_power",
     "cloud_equivalents",
     "gpu_aliases",
+    "gpu_sites",
     "owned",
 }  # [owned]: read by rdcost.analysis.buy_vs_cloud.load_owned (compare-buy-vs-cloud)
 
@@ -374,6 +377,19 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
             aliases[str(k)] = _text(v, origin, f"gpu_aliases.{k}")
         reference.gpu_key("probe", aliases)  # validates the targets
         ch["gpu_aliases"] = aliases
+    if "gpu_sites" in data:
+        t = _table(data["gpu_sites"], origin, "gpu_sites", {"partitions", "nodes"})
+        for sub, attr in (("partitions", "gpu_partitions"), ("nodes", "gpu_nodes")):
+            if sub in t:
+                m = dict(getattr(a, attr))
+                for k, v in _table(t[sub], origin, f"gpu_sites.{sub}", None).items():
+                    name = _text(v, origin, f"gpu_sites.{sub}.{k}")
+                    key = reference.gpu_key(name, dict(a.gpu_aliases))
+                    if key is None:
+                        raise AssumptionError(f"{origin}: gpu_sites.{sub}.{k}: {name!r} is no known GPU",
+                                              value=name, hint="use a gpus.csv key or a GPU name, e.g. a100_80_sxm")
+                    m[str(k)] = key
+                ch[attr] = m
     if "cloud_equivalents" in data:
         eq = dict(a.cloud_equivalents)
         for k, v in _table(data["cloud_equivalents"], origin, "cloud_equivalents", None).items():
@@ -634,14 +650,93 @@ def price_plan(a: Assumptions, key: str | None) -> tuple[str, str | None, str]:
 
 
 def job_prices(
-    a: Assumptions, keys: pd.Series, start_time: pd.Series, today: pd.Timestamp
+    a: Assumptions,
+    keys: pd.Series,
+    start_time: pd.Series,
+    today: pd.Timestamp,
+    fallback: bool = False,
 ) -> pd.DataFrame:
     """Price range of each job's GPU type (columns :data:`PRICE_COLUMNS`), aligned with keys.
 
     Fixed prices come from the assumptions; table prices are the rows of
     cloud_prices.csv in effect on each job's price date (see
-    :func:`rdcost.analysis.reference.prices_in_effect`). Missing prices stay null.
+    :func:`rdcost.analysis.reference.prices_in_effect`). Missing prices stay null,
+    unless ``fallback``: then they are the price range of the GPUs of the job's year
+    (:func:`year_range_prices`, rule ``year_range``), as is the price of the
+    unidentified GPU.
     """
+    out = _job_prices(a, keys, start_time, today)
+    need = out["price_rule"].eq("missing").to_numpy(dtype=bool)
+    unid = keys.astype("string").eq("unidentified").fillna(False).to_numpy(dtype=bool)
+    need = need & (unid | fallback) & keys.notna().to_numpy(dtype=bool)
+    if need.any():
+        dates = price_dates(a, start_time[need], today)
+        yr = year_range_prices(a, dates)
+        why = keys.astype("string")[need].map(
+            lambda k: "an unidentified GPU" if k == "unidentified" else f"{k} (no cloud price)")
+        for c in ("usd_per_gpu_hour_low", "usd_per_gpu_hour_high", "price_provider", "pricing_model_low",
+                  "pricing_model_high", "price_as_of_low", "price_as_of_high", "price_source"):
+            out[c] = out[c].astype(object)
+            out.loc[need, c] = yr[c].to_numpy()
+        out.loc[need, "price_rule"] = "year_range"
+        out.loc[need, "price_key"] = yr["price_key"].to_numpy()
+        out.loc[need, "price_note"] = (why + " priced as " + yr["price_note"].astype(str)).to_numpy()
+        out.loc[need, "is_price_before_known"] = yr["is_price_before_known"].to_numpy()
+        for c in ("usd_per_gpu_hour_low", "usd_per_gpu_hour_high"):
+            out[c] = pd.to_numeric(out[c]).astype("float64")
+        out["is_price_before_known"] = out["is_price_before_known"].astype(bool)
+    return out
+
+
+def year_range_prices(a: Assumptions, dates: pd.Series) -> pd.DataFrame:
+    """Per date: the price range of the data-centre GPUs of its year
+    (:func:`rdcost.analysis.reference.unidentified_gpu`): the lowest low price and the
+    highest high price in effect on that date among them (or their cloud equivalents)."""
+    days = pd.to_datetime(dates, utc=True).dt.floor("D")
+    uniq = pd.Series(days.dropna().unique())
+    rows = []
+    bundled = reference.cloud_equivalents()
+    priced = reference.priced_keys(a.price_provider)
+    for day in uniq:
+        g = reference.unidentified_gpu(day.year)
+        cands = sorted({k if k in priced else bundled.get(k, k) for k in g.keys} & priced)
+        ks, ds = pd.Series(cands, dtype="string"), pd.Series([day] * len(cands))
+        lo = reference.prices_in_effect(ks, ds, a.price_provider, reference.LOW_PRICING_MODELS)
+        hi = reference.prices_in_effect(ks, ds, a.price_provider, reference.HIGH_PRICING_MODELS)
+        i_lo, i_hi = lo["usd_per_gpu_hour"].idxmin(), hi["usd_per_gpu_hour"].idxmax()
+        ok = pd.notna(i_lo) and pd.notna(i_hi)
+        rows.append({
+            "day": day,
+            "usd_per_gpu_hour_low": lo["usd_per_gpu_hour"].min() if ok else np.nan,
+            "usd_per_gpu_hour_high": hi["usd_per_gpu_hour"].max() if ok else np.nan,
+            "price_provider": a.price_provider,
+            "pricing_model_low": lo.at[i_lo, "pricing_model"] if ok else None,
+            "pricing_model_high": hi.at[i_hi, "pricing_model"] if ok else None,
+            "price_as_of_low": lo.at[i_lo, "as_of"] if ok else None,
+            "price_as_of_high": hi.at[i_hi, "as_of"] if ok else None,
+            "price_source": "; ".join(dict.fromkeys(str(x) for x in (lo.at[i_lo, "source"], hi.at[i_hi, "source"])))
+            if ok else None,
+            "price_key": f"{g.first_year}-{g.year} GPUs",
+            "price_note": (f"the range of the {len(cands)} priced data-centre GPUs launched {g.first_year}-{g.year} "
+                           f"({cands[0] if cands else '-'} to {cands[-1] if cands else '-'}; lowest "
+                           f"{lo.at[i_lo, 'usd_per_gpu_hour'] if ok else 'unknown'}: "
+                           f"{ks[i_lo] if ok else '-'}, highest: {ks[i_hi] if ok else '-'})"),
+            "is_price_before_known": bool(lo["is_price_before_known"].any() or hi["is_price_before_known"].any()),
+        })
+    table = pd.DataFrame(rows)
+    if table.empty:
+        table = pd.DataFrame(columns=["day", "usd_per_gpu_hour_low", "usd_per_gpu_hour_high", "price_provider",
+                                      "pricing_model_low", "pricing_model_high", "price_as_of_low",
+                                      "price_as_of_high", "price_source", "price_key", "price_note",
+                                      "is_price_before_known"])
+    out = pd.DataFrame({"day": days}).merge(table, on="day", how="left")
+    out.index = dates.index
+    return out
+
+
+def _job_prices(
+    a: Assumptions, keys: pd.Series, start_time: pd.Series, today: pd.Timestamp
+) -> pd.DataFrame:
     idx = keys.index
     codes, uniq = pd.factorize(keys.astype("string"), use_na_sentinel=False)
     plans = [price_plan(a, None if pd.isna(u) else str(u)) for u in uniq]
@@ -758,10 +853,32 @@ def power_plan(a: Assumptions, key: str | None) -> PowerDraw | None:
     return PowerDraw(row.power_w, row.basis, row.source, f"refdata gpus.csv: {key} {what}", note)
 
 
-def job_power(a: Assumptions, keys: pd.Series) -> pd.DataFrame:
-    """Power per device of each job's GPU type (columns :data:`POWER_COLUMNS`)."""
+def job_power(a: Assumptions, keys: pd.Series, days: pd.Series | None = None,
+              fallback: bool = False) -> pd.DataFrame:
+    """Power per device of each job's GPU type (columns :data:`POWER_COLUMNS`).
+
+    The unidentified GPU (and, with ``fallback``, a GPU whose power is unknown) draws
+    the median rated power of the GPUs of the job's year (``days``; rule ``year_range``).
+    """
+    out = _job_power(a, keys)
+    if days is None:
+        return out
+    unid = keys.astype("string").eq("unidentified").fillna(False).to_numpy(dtype=bool)
+    need = (out["power_w"].isna().to_numpy() & (unid | fallback) & keys.notna().to_numpy(dtype=bool)
+            & pd.to_datetime(days, utc=True).notna().to_numpy())
+    for year in sorted(set(pd.to_datetime(days, utc=True)[need].dt.year)):
+        g = reference.unidentified_gpu(int(year))
+        sel = need & (pd.to_datetime(days, utc=True).dt.year == year).to_numpy()
+        out.loc[sel, "power_w"] = g.power_w_central
+        out.loc[sel, "power_basis"] = "rated (median of the GPUs of the year)"
+        out.loc[sel, "power_source"] = g.source
+        out.loc[sel, "power_rule"] = f"year_range: {g.describe()}"
+    return out
+
+
+def _job_power(a: Assumptions, keys: pd.Series) -> pd.DataFrame:
     codes, uniq = pd.factorize(keys.astype("string"), use_na_sentinel=False)
-    plans = [power_plan(a, None if pd.isna(u) else str(u)) for u in uniq]
+    plans = [power_plan(a, None if pd.isna(u) or u == "unidentified" else str(u)) for u in uniq]
     out = pd.DataFrame(index=keys.index)
     out["power_w"] = np.asarray([p.power_w if p else np.nan for p in plans], dtype="float64")[codes]
     for col, attr in (("power_basis", "basis"), ("power_source", "source")):

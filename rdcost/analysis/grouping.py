@@ -28,6 +28,16 @@ The heuristic, for jobs in no stored group:
    that group (its ``search_method`` is that group's source). A sweep agent
    job whose W&B run never started thus stays with its sweep.
 
+6. **Arrays.** A job array is a search only when it has at least
+   ``min_jobs`` jobs, like a burst (a one-task array, or an array of two
+   runs, is a batch, not a hyperparameter search); its jobs are then grouped
+   by the rules above. A pending array remainder (``123_[5-10]``) is in no
+   search: it is no job that ran.
+
+W&B names the runs of a sweep ``<word>-sweep-<n>`` (``mild-sweep-1``); such
+names have the stem ``sweep``, so the runs of a sweep whose id the export
+left out still form one burst.
+
 Search ids are stable and readable: ``array:<cluster>:<array job id>``,
 ``sweep:<project>:<sweep id>``, ``mlflow_parent:<project>:<run id>``,
 ``csv:<project>:<group>``, and
@@ -36,6 +46,7 @@ Search ids are stable and readable: ``array:<cluster>:<array job id>``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +109,8 @@ def name_stem(names: pd.Series) -> pd.Series:
     single = ~stem.str.contains(_HAS_SEPARATOR, regex=True)
     stem = stem.where(~single, stem.str.replace(r"[\d=].*$", "", regex=True))
     stem = stem.where(stem.str.len() > 0)
+    sweep_run = uniq.str.fullmatch(r"[A-Za-z]+-sweep-\d+").fillna(False).astype(bool)
+    stem = stem.where(~sweep_run, "sweep")   # W&B's names for the runs of a sweep
     return s.map(dict(zip(uniq, stem, strict=True))).astype("string")
 
 
@@ -214,12 +227,24 @@ class SearchLabels:
 
 
 def search_labels(
-    sid: np.ndarray, n_stored: int, key: np.ndarray, t_s: np.ndarray, params: GroupingParams
+    sid: np.ndarray,
+    n_stored: int,
+    key: np.ndarray,
+    t_s: np.ndarray,
+    params: GroupingParams,
+    stored_names: Sequence[str] | None = None,
 ) -> SearchLabels:
-    """Rules 3-5 of the module doc on codes: ``sid`` stored search per row (-1 none),
+    """Rules 3-6 of the module doc on codes: ``sid`` stored search per row (-1 none),
     ``key`` burst key (-1: no name stem or time), ``t_s`` submission time in seconds;
-    rows in table order."""
+    rows in table order. ``stored_names`` (the ids of the stored codes) lets job arrays
+    smaller than ``min_jobs`` be no search (rule 6)."""
     label = sid.astype(np.int64).copy()
+    if stored_names is not None and (label >= 0).any():
+        size = np.bincount(label[label >= 0], minlength=n_stored)
+        is_array = np.array([str(x).startswith("array:") for x in stored_names], dtype=bool)
+        small = is_array & (size < params.min_jobs)
+        if small.any():
+            label[(label >= 0) & small[np.maximum(label, 0)]] = -1
     firsts = np.zeros(0, np.int64)
     if params.use_heuristics and len(key):
         rows = np.flatnonzero(key >= 0)
@@ -266,7 +291,7 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
         )
     else:
         key, key_names, t_s = np.zeros(0, np.int64), [], np.zeros(0)
-    lab = search_labels(sid, len(sid_names), key, t_s, params)
+    lab = search_labels(sid, len(sid_names), key, t_s, params, stored_names=sid_names)
     ids = list(sid_names) + _heuristic_ids(lab.heuristic_first, key, key_names, when)
     methods = [n.split(":", 1)[0] for n in sid_names] + ["heuristic"] * len(lab.heuristic_first)
     have = lab.label >= 0

@@ -53,6 +53,18 @@ def compute_jobs(jobs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def link_counts(jobs: pd.DataFrame) -> dict[str, int]:
+    """How many records :func:`compute_jobs` folds into others: MLflow parent runs
+    (``containers``), runs that name their Slurm job (``linked_runs``) and plain-CSV rows
+    that repeat one (``csv_repeats``)."""
+    containers = _containers(jobs)
+    rest = jobs[~containers]
+    pairs = link_runs(rest)
+    named = rest.loc[pairs["run"], "linked_slurm_job_id"].notna() if len(pairs) else pd.Series([], dtype=bool)
+    return {"containers": int(containers.sum()), "linked_runs": int(named.sum()),
+            "csv_repeats": int((~named).sum())}
+
+
 def _containers(jobs: pd.DataFrame) -> pd.Series:
     container = jobs["is_container"].astype("boolean").fillna(False).astype(bool)
     mlflow = jobs["source"].astype("string").eq("mlflow").fillna(False).astype(bool)

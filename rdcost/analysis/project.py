@@ -18,8 +18,7 @@ import pandas as pd
 
 from rdcost.analysis.assumptions import Assumptions
 from rdcost.analysis.grouping import find_groups, summarize_groups
-from rdcost.analysis.linking import compute_jobs
-from rdcost.analysis.summary import Summary, costs_for, median_start_year, summarize_jobs
+from rdcost.analysis.summary import Summary, cost_jobs, summarize_jobs
 
 
 @dataclass
@@ -43,7 +42,7 @@ class ProjectAnalysis:
     assumptions: Assumptions
     resolved: Assumptions
     today: pd.Timestamp
-    on_missing: str = "raise"
+    on_missing: str = "default"
     owned: Any = None  # rdcost.analysis.buy_vs_cloud.OwnedSpec, for the buy-vs-cloud plots
     inputs: list[Any] = field(
         default_factory=list
@@ -79,9 +78,10 @@ def analyze_project(
     *,
     project: str | None = None,
     today: pd.Timestamp | None = None,
-    on_missing: str = "raise",
+    on_missing: str = "default",
     owned: Any = None,
     inputs: Sequence[Any] = (),
+    include_implausible: bool = False,
 ) -> ProjectAnalysis:
     """Prepare a job table (e.g. one project's rows of the store) for plots and reports.
 
@@ -94,11 +94,10 @@ def analyze_project(
     """
     a0 = assumptions or Assumptions()
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
-    cj = compute_jobs(jobs)
-    year = median_start_year(cj["start_time"])
-    a = a0.for_year(year)
-    costs = costs_for(cj, a, today)
-    s = summarize_jobs(cj, costs, a, year, project=project, on_missing=on_missing)
+    c = cost_jobs(jobs, a0, today=today, on_missing=on_missing)
+    cj, costs, a, on_missing = c.cj, c.costs, c.a, c.on_missing
+    s = summarize_jobs(cj, costs, a, c.year, project=project, on_missing=on_missing,
+                       include_implausible=include_implausible, links=c.links)
     groups = find_groups(cj)
     searches = summarize_groups(cj, groups)
     files = set(jobs["source_file"].dropna().astype(str))

@@ -216,6 +216,49 @@ def gpu_power(key: str, basis: str = "rated") -> PowerRow | None:
     )
 
 
+# -- the unidentified GPU ------------------------------------------------------
+
+#: How many years of launches before a job's year count as "the GPUs of that year".
+UNIDENTIFIED_WINDOW_YEARS = 4
+#: Data-centre GPUs left out of the unidentified GPU's range: boards for one market
+#: (A800, H800, H20) and CPU-GPU superchips, which a plain gres/gpu=N job is not on.
+_NOT_TYPICAL = ("a800_pcie", "a800_sxm", "h800_sxm", "h20", "gh200", "gb200", "gb300")
+
+
+@dataclass(frozen=True)
+class UnidentifiedGpu:
+    """The GPU a job with an unreadable type is taken to run on in ``year``: the NVIDIA
+    data-centre GPUs launched in the :data:`UNIDENTIFIED_WINDOW_YEARS` years up to it."""
+
+    year: int
+    keys: tuple[str, ...]
+    power_w_low: float
+    power_w_central: float            # the median rated power of ``keys``
+    power_w_high: float
+    first_year: int
+    source: str
+
+    def describe(self) -> str:
+        names = ", ".join(self.keys)
+        return (f"the NVIDIA data-centre GPUs launched {self.first_year}-{self.year} ({names}); rated "
+                f"{self.power_w_low:g}-{self.power_w_high:g} W, median {self.power_w_central:g} W")
+
+
+@cache
+def unidentified_gpu(year: int) -> UnidentifiedGpu:
+    """The unidentified GPU of ``year`` (see :class:`UnidentifiedGpu`); the window moves
+    back to the earliest launches for years before them."""
+    g = _read("gpus")
+    dc = g[(g["segment"] == "datacenter") & (g["vendor"] == "NVIDIA") & g["tdp_w_per_visible_device"].notna()
+           & g["launch_year"].notna() & ~g["key"].isin(_NOT_TYPICAL)]
+    year = max(int(year), int(dc["launch_year"].min()))
+    first = year - UNIDENTIFIED_WINDOW_YEARS
+    rows = dc[(dc["launch_year"] >= first) & (dc["launch_year"] <= year)].sort_values(["launch_year", "key"])
+    w = rows["tdp_w_per_visible_device"].astype(float)
+    return UnidentifiedGpu(year, tuple(rows["key"]), float(w.min()), float(w.median()), float(w.max()), first,
+                           "refdata gpus.csv: tdp_w_per_visible_device of those rows (their tdp_source)")
+
+
 # -- prices ------------------------------------------------------------------
 
 

@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 
 
 class OnMissing(StrEnum):
-    raise_ = "raise"
+    default = "default"
     unknown = "unknown"
+    error = "error"
 
 
 class PowerBasis(StrEnum):
@@ -191,10 +192,12 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         Annotated[
             OnMissing,
             typer.Option(
-                help="A GPU type without price or power: raise an error, or show the figures that need it as unknown."
+                help="GPU-hours whose GPU has no price or power of its own: default prices and powers them "
+                "by the chain (partition's or node's type, else the GPUs of their year) and says so; "
+                "unknown leaves them out of those totals, counted; error stops and names them."
             ),
         ],
-        OnMissing.raise_,
+        OnMissing.default,
     ),
 }
 
@@ -224,7 +227,7 @@ class AssumptionOptions:
     tuning_round_jobs: int | None = None
     crash_minutes: float | None = None
     gpu_alias: tuple[str, ...] = ()
-    on_missing: str = "raise"
+    on_missing: str = "default"
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> AssumptionOptions:

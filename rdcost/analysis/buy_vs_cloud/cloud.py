@@ -31,7 +31,7 @@ def cloud_side(
     if miss.any():
         types = j.loc[miss, "gpu_type"].fillna("(no GPU type)").value_counts()
         listed = ", ".join(f"{t} ({n:,} jobs)" for t, n in types.items())
-        if on_missing == "raise":
+        if on_missing == "error":
             raise AssumptionError(
                 f"no cloud price for GPU type(s) {listed}",
                 hint="map the type to a known GPU (--gpu-alias NAME=KEY) or give a price "

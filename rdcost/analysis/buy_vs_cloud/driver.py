@@ -30,8 +30,7 @@ from rdcost.analysis.buy_vs_cloud.sizing import (
     parse_size_by,
     sizing_costs,
 )
-from rdcost.analysis.linking import compute_jobs
-from rdcost.analysis.summary.job_costs import costs_for, median_start_year
+from rdcost.analysis.summary.engines import check_on_missing, cost_jobs
 from rdcost.errors import UsageError
 
 
@@ -45,7 +44,7 @@ def compare_jobs(
     sizes: list[float] | str | None = None,
     estimate: str = "elapsed",
     today: pd.Timestamp | None = None,
-    on_missing: str = "raise",
+    on_missing: str = "default",
     project: str | None = None,
 ) -> Report:
     """Owned vs cloud for a job table (a project's rows of the store).
@@ -54,14 +53,11 @@ def compare_jobs(
     replay the trace on ("auto" = :func:`rdcost.analysis.replay.default_gpu_counts`
     plus ``n_gpus``; None = no replay). ``on_missing`` as in summarize.
     """
-    if on_missing not in ("raise", "unknown"):
-        raise UsageError(
-            f"--on-missing must be raise or unknown, got {on_missing!r}", value=on_missing
-        )
+    on_missing = check_on_missing(on_missing)
     owned = owned or OwnedSpec()
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
     notes: list[str] = []
-    p = _priced_jobs(jobs, assumptions, today, notes)
+    p = _priced_jobs(jobs, assumptions, today, notes, on_missing)
     cloud_low, cloud_high, committed = cloud_side(p.a, p.j, p.cj, p.use, today, on_missing, notes)
     d = _demand(p)
     main_key = _main_gpu_key(p)
@@ -110,13 +106,10 @@ class _PricedJobs:
 
 
 def _priced_jobs(
-    jobs: pd.DataFrame, assumptions, today: pd.Timestamp, notes: list[str]
+    jobs: pd.DataFrame, assumptions, today: pd.Timestamp, notes: list[str], on_missing: str = "default"
 ) -> _PricedJobs:
-    cj = compute_jobs(jobs)
-    starts = pd.to_datetime(cj["start_time"], utc=True)
-    year = median_start_year(starts)
-    a = assumptions.for_year(year)
-    j = costs_for(cj, a, today)
+    c = cost_jobs(jobs, assumptions, today=today, on_missing=on_missing)
+    cj, j, a, year = c.cj, c.costs, c.a, c.year
     started = j["is_started"]
     known = started & j["gpu_hours"].notna()
     use = known & (j["gpu_hours"] > 0)
@@ -132,6 +125,7 @@ def _priced_jobs(
             f"{n_gpu_unknown:,} started jobs have an unknown GPU count; they are left out of "
             "the GPU-hours, the cloud cost and the replay"
         )
+    starts = pd.to_datetime(j["place_time"], utc=True)   # the start, else the submission
     return _PricedJobs(cj, starts, year, a, j, use, n_gpu_unknown)
 
 

@@ -3,11 +3,21 @@
 (:mod:`.combine`) into a :class:`.result.Summary`; on a store or a table in memory
 (:mod:`.engines`)."""
 
-from rdcost.analysis.summary.engines import summarize, summarize_jobs, summarize_store
+from rdcost.analysis.summary.engines import (
+    CostedJobs,
+    check_on_missing,
+    cost_jobs,
+    summarize,
+    summarize_jobs,
+    summarize_store,
+)
 from rdcost.analysis.summary.job_costs import costs_for, job_costs, median_start_year
 from rdcost.analysis.summary.result import FINAL_SIZE_QUANTILE, SCHEMA_VERSION, Summary
 
 __all__ = [
+    "CostedJobs",
+    "check_on_missing",
+    "cost_jobs",
     "FINAL_SIZE_QUANTILE",
     "SCHEMA_VERSION",
     "Summary",

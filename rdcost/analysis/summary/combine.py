@@ -10,7 +10,7 @@ sweep runs over the merged instants, and grid searches follow
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -20,9 +20,18 @@ import pandas as pd
 from rdcost.analysis import costing, reference
 from rdcost.analysis.assumptions import Assumptions, Sourced
 from rdcost.analysis.grouping import GroupingParams, search_labels
+from rdcost.analysis.summary.data_quality import (
+    POWER_BASES,
+    PRICE_BASES,
+    RULE_ORDER,
+    _shares,
+    _with_bases,
+    data_quality,
+    implausible_rows,
+)
 from rdcost.analysis.summary.exact import exact_float, median, merge_counts, quantile
-from rdcost.analysis.summary.job_costs import IMPACT, MONEY, WASTE_CATEGORIES
-from rdcost.analysis.summary.partial import COUNT_NAMES, N_SEG, Partial
+from rdcost.analysis.summary.job_costs import IMPACT, MONEY, SHORT_COMPLETED, WASTE_CATEGORIES
+from rdcost.analysis.summary.partial import COUNT_NAMES, N_SEG, SEGMENTS, Partial
 from rdcost.analysis.summary.result import (
     FINAL_SIZE_QUANTILE,
     ONE_MODEL_RULE,
@@ -57,8 +66,11 @@ def combine(
     project: str | None,
     on_missing: str,
     params: GroupingParams,
+    include_implausible: bool = False,
+    links: Mapping[str, int] | None = None,
 ) -> Summary:
-    """The summary from the partials of every partition (in any order: they are sorted)."""
+    """The summary from the partials of every partition (in any order: they are sorted).
+    ``links``: how many records linking folded into others (linked runs, CSV repeats)."""
     parts = sorted(parts, key=lambda p: p.part)
     n = sum(p.n for p in parts)
     cnt = {k: sum(p.counts.get(k, 0) for p in parts) for k in COUNT_NAMES}
@@ -66,157 +78,167 @@ def combine(
     combos = pd.concat(have_combos, ignore_index=True) if have_combos else None
     notes: list[str] = []
     check_missing(combos, on_missing, notes)
-
-    def seg_sum(c: str, segs: Sequence[int]) -> int:
-        return sum(p.sums[c][s] for p in parts for s in segs)
-
-    def seg_nan(c: str, segs: Sequence[int]) -> int:
-        return sum(p.nans[c][s] for p in parts for s in segs)
-
-    def sums(segs: Sequence[int]) -> dict[str, float | None]:
-        return {
-            c: None if seg_nan(c, segs) else exact_float(seg_sum(c, segs))
-            for c in (*MONEY, *IMPACT)
-        }
-
-    all_segs = range(N_SEG)
-    gh_total = exact_float(seg_sum("gpu_hours", all_segs))
-    if cnt["gpu_unknown"]:
-        notes.append(
-            f"{cnt['gpu_unknown']:,} started jobs have an unknown GPU count; they are counted "
-            "as jobs but left out of GPU-hours, cost, energy and CO2e"
-        )
-    if cnt["running"]:
-        notes.append(
-            f"{cnt['running']:,} jobs were still RUNNING at export; their time is counted up to the export"
-        )
-
-    # job lengths and span
+    s = _Sums(parts)
+    gh_total = s.gh(range(N_SEG))
     el = merge_counts([p.el_counts for p in parts])
     n_el = int(el.sum()) if len(el) else 0
-    firsts = [
-        p.first_start for p in parts if p.first_start is not None and not pd.isna(p.first_start)
-    ]
-    lasts = [p.last_end for p in parts if p.last_end is not None and not pd.isna(p.last_end)]
-    first = min(firsts) if firsts else pd.NaT
-    last = max(lasts) if lasts else pd.NaT
-    span_days = None if pd.isna(first) or pd.isna(last) else (last - first).total_seconds() / 86_400
+    first, last = _span(parts)
     conc = _concurrency(parts)
-
-    # grid searches, one model, tuning round
-    per_search = pd.Series(_search_sizes(parts, params), dtype="int64")
+    sizes, search_gh = _search_sizes(parts, params)
+    per_search = pd.Series(sizes, dtype="int64")
     one_model = a.one_model_gpu_hours or _one_model(merge_counts([p.done_gh for p in parts]))
     tuning = a.tuning_round_n_jobs or _tuning_round(per_search)
-    n_round = None if tuning is None else _whole(tuning.value)
-
-    totals = sums(all_segs)
-    eff: dict[str, Any] = {
-        "usd_per_gpu_hour_low": None,
-        "usd_per_gpu_hour_high": None,
-        "power_w": None,
-    }
-    if gh_total > 0:
-        eff = {
-            "usd_per_gpu_hour_low": None
-            if totals["cloud_usd_low"] is None
-            else totals["cloud_usd_low"] / gh_total,
-            "usd_per_gpu_hour_high": None
-            if totals["cloud_usd_high"] is None
-            else totals["cloud_usd_high"] / gh_total,
-            "power_w": None
-            if cnt["power_nan_used"]
-            else exact_float(sum(p.wp_sum for p in parts)) / gh_total,
-        }
-    rd = []
-    for label, nj, g in (
-        ("one model", 1, None if one_model is None else one_model.value),
-        (
-            "one tuning round",
-            n_round,
-            None if one_model is None or tuning is None else one_model.value * tuning.value,
-        ),
-    ):
-        rd.append(_scaled_row(label, nj, g, eff, a))
-    rd.append({"label": "all R&D", "n_jobs": n, "gpu_hours": gh_total, **totals})
-
-    cats = []
-    for i, c in enumerate(WASTE_CATEGORIES):
-        cats.append(
-            {
-                "category": c,
-                "n_jobs": sum(p.cat_n[i] for p in parts),
-                "gpu_hours": exact_float(seg_sum("gpu_hours", [i])),
-                **sums([i]),
-            }
-        )
-    waste_segs = range(len(WASTE_CATEGORIES))
-    total = {
-        "category": "total",
-        "n_jobs": sum(p.cat_n[i] for p in parts for i in waste_segs),
-        "gpu_hours": exact_float(seg_sum("gpu_hours", waste_segs)),
-        **sums(waste_segs),
-    }
-    waste = {
-        "categories": cats,
-        "total": total,
-        "share_of_gpu_hours": total["gpu_hours"] / gh_total if gh_total > 0 else None,
-    }
-    comps = _comparisons(totals["co2e_lbs"])
-    st = (
-        pd.concat([p.states for p in parts if p.states is not None], ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=["state", "n", "first"])
-    )
-    st = st.groupby("state", sort=False).agg(n=("n", "sum"), first=("first", "min"))
-    st = st.assign(neg=-st["n"]).sort_values(["neg", "first"], kind="stable")
+    totals = s.money(range(N_SEG))
+    eff = _effective_rates(totals, gh_total, parts)
+    rd = _rd_table(one_model, tuning, per_search, search_gh, eff, a, n, gh_total, totals)
     types = _gpu_types(combos, gh_total)
-    if cnt["before_known"]:
-        notes.append(
-            f"{cnt['before_known']:,} jobs ran before the earliest known price "
-            "of their GPU; the earliest known price is used"
-        )
-
+    implausible = implausible_rows(parts)
+    implausible_gh = exact_float(sum(p.implausible_gh for p in parts))
     el_min = None if not n_el else float(el.index.min())
     el_max = None if not n_el else float(el.index.max())
     return Summary(
-        project=project,
-        n_jobs=n,
-        n_jobs_started=cnt["started"],
-        n_jobs_never_started=n - cnt["started"],
-        n_jobs_running=cnt["running"],
-        n_jobs_gpu_unknown=cnt["gpu_unknown"],
+        project=project, n_jobs=n, n_jobs_started=cnt["started"], n_jobs_never_started=n - cnt["started"],
+        n_jobs_running=cnt["running"], n_jobs_gpu_unknown=cnt["gpu_unknown"],
         n_jobs_elapsed_unknown=cnt["elapsed_unknown"],
-        n_grid_searches=int(len(per_search)),
-        n_jobs_in_grid_searches=int(per_search.sum()),
-        gpu_hours=gh_total,
-        gpu_days=gh_total / costing.HOURS_PER_DAY,
+        n_grid_searches=int(len(per_search)), n_jobs_in_grid_searches=int(per_search.sum()),
+        gpu_hours=gh_total, gpu_days=gh_total / costing.HOURS_PER_DAY,
         gpu_years=gh_total / costing.HOURS_PER_DAY / costing.DAYS_PER_YEAR,
-        first_start_time=iso(first),
-        last_end_time=iso(last),
-        span_days=span_days,
+        first_start_time=iso(first), last_end_time=iso(last),
+        span_days=None if pd.isna(first) or pd.isna(last) else (last - first).total_seconds() / 86_400,
         min_job_minutes=None if el_min is None else el_min / costing.S_PER_MINUTE,
-        mean_job_hours=None
-        if not n_el
-        else exact_float(sum(p.el_sum for p in parts)) / n_el / costing.S_PER_HOUR,
+        mean_job_hours=None if not n_el else exact_float(sum(p.el_sum for p in parts)) / n_el / costing.S_PER_HOUR,
         median_job_hours=None if not n_el else _hours(median(el)),
         max_job_days=None if el_max is None else el_max / 86_400,
-        crash_threshold_minutes=a.crash_threshold_minutes.value,
-        n_crashed_jobs=cnt["crashed"],
-        jobs_by_state={str(k): int(v) for k, v in st["n"].items()},
-        gpu_type_share={t["gpu_type"]: t["share_of_gpu_hours"] for t in types},
-        gpu_types=types,
-        mean_concurrent_gpus=conc.mean_concurrent_gpus,
-        peak_concurrent_gpus=conc.peak_concurrent_gpus,
+        crash_threshold_minutes=a.crash_threshold_minutes.value, n_crashed_jobs=cnt["crashed"],
+        jobs_by_state=_states(parts),
+        gpu_type_share={t["gpu_type"]: t["share_of_gpu_hours"] for t in types}, gpu_types=types,
+        mean_concurrent_gpus=conc.mean_concurrent_gpus, peak_concurrent_gpus=conc.peak_concurrent_gpus,
         peak_concurrent_time=iso(conc.peak_time),
         one_model_gpu_hours=None if one_model is None else one_model.value,
-        tuning_round_n_jobs=n_round,
-        rd_table=rd,
-        **totals,
-        comparisons=comps,
-        waste=waste,
-        assumptions=_assumptions_used(a, combos, one_model, tuning, eff, year),
-        notes=notes,
+        tuning_round_n_jobs=None if tuning is None else _whole(tuning.value),
+        rd_table=rd, **totals, comparisons=_comparisons(totals["co2e_lbs"]), waste=_waste(s, parts, gh_total),
+        assumptions=_assumptions_used(a, combos, one_model, tuning, eff, year, on_missing),
+        n_jobs_implausible=cnt["implausible"], implausible_gpu_hours=implausible_gh,
+        include_implausible=include_implausible,
+        median_search=_median_search(per_search, search_gh),
+        gpu_key_rules=_shares(combos, "gpu_key_rule", gh_total, RULE_ORDER),
+        price_bases=_shares(_with_bases(combos), "price_basis", gh_total, PRICE_BASES),
+        power_bases=_shares(_with_bases(combos), "power_basis_kind", gh_total, POWER_BASES),
+        data_quality=data_quality(cnt, combos, implausible_gh, include_implausible, links or {}),
+        implausible_jobs=implausible,
+        notes=notes + _notes(cnt),
     )
+
+
+class _Sums:
+    """Exact sums of the partials per segment; a money or impact total over the jobs whose
+    value is known (unknown only when no job with GPU time has one)."""
+
+    def __init__(self, parts: Sequence[Partial]):
+        self.parts = parts
+
+    def _sum(self, c: str, segs: Sequence[int] | range) -> int:
+        return sum(p.sums[c][s] for p in self.parts for s in segs)
+
+    def n_unknown(self, c: str, segs: Sequence[int] | range) -> int:
+        return sum(p.nans[c][s] for p in self.parts for s in segs)
+
+    def gh(self, segs: Sequence[int] | range) -> float:
+        return exact_float(self._sum("gpu_hours", segs))
+
+    def money(self, segs: Sequence[int] | range) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for c in (*MONEY, *IMPACT):
+            total = self._sum(c, segs)
+            out[c] = None if total == 0 and self.n_unknown(c, segs) else exact_float(total)
+        return out
+
+
+def _span(parts: Sequence[Partial]) -> tuple[Any, Any]:
+    firsts = [p.first_start for p in parts if p.first_start is not None and not pd.isna(p.first_start)]
+    lasts = [p.last_end for p in parts if p.last_end is not None and not pd.isna(p.last_end)]
+    return (min(firsts) if firsts else pd.NaT), (max(lasts) if lasts else pd.NaT)
+
+
+def _states(parts: Sequence[Partial]) -> dict[str, int]:
+    have = [p.states for p in parts if p.states is not None]
+    if not have:
+        return {}
+    st = pd.concat(have, ignore_index=True)
+    st = st.groupby("state", sort=False).agg(n=("n", "sum"), first=("first", "min"))
+    st = st.assign(neg=-st["n"]).sort_values(["neg", "first"], kind="stable")
+    return {str(k): int(v) for k, v in st["n"].items()}
+
+
+def _effective_rates(totals: dict[str, Any], gh_total: float, parts: Sequence[Partial]) -> dict[str, Any]:
+    """The GPU-hour-weighted mean price and power of the project's GPU time."""
+    if gh_total <= 0:
+        return {"usd_per_gpu_hour_low": None, "usd_per_gpu_hour_high": None, "power_w": None}
+    wp = exact_float(sum(p.wp_sum for p in parts))
+    return {
+        "usd_per_gpu_hour_low": None if totals["cloud_usd_low"] is None else totals["cloud_usd_low"] / gh_total,
+        "usd_per_gpu_hour_high": None if totals["cloud_usd_high"] is None else totals["cloud_usd_high"] / gh_total,
+        "power_w": None if wp == 0 else wp / gh_total,
+    }
+
+
+def _rd_table(one_model: Sourced | None, tuning: Sourced | None, per_search: pd.Series, search_gh: np.ndarray,
+              eff: dict[str, Any], a: Assumptions, n: int, gh_total: float, totals: dict[str, Any]
+              ) -> list[dict[str, Any]]:
+    """One model, one tuning round (the paper's definition: one model x the jobs of a
+    typical search), the median measured search, and all of R&D; each row says whether
+    it is measured, derived from the data or a preset's constant."""
+    n_round = None if tuning is None else _whole(tuning.value)
+    rows = [
+        {**_scaled_row("one model", 1, None if one_model is None else one_model.value, eff, a),
+         "basis": _basis(one_model)},
+        {**_scaled_row("one tuning round", n_round,
+                       None if one_model is None or tuning is None else one_model.value * tuning.value, eff, a),
+         "basis": "one model x " + _basis(tuning)},
+    ]
+    med = _median_search(per_search, search_gh)
+    if med["n_jobs"] is not None:
+        rows.append({**_scaled_row("median search (measured)", med["n_jobs"], med["gpu_hours"], eff, a),
+                     "basis": "measured"})
+    rows.append({"label": "all R&D", "n_jobs": n, "gpu_hours": gh_total, **totals, "basis": "measured"})
+    return rows
+
+
+def _basis(v: Sourced | None) -> str:
+    """Where a one-model or tuning-round figure comes from, as the R&D table says it."""
+    if v is None:
+        return "unknown"
+    if v.origin == "derived from the data":
+        return "derived from the data"
+    return v.origin
+
+
+def _median_search(per_search: pd.Series, search_gh: np.ndarray) -> dict[str, Any]:
+    """The median grid search as measured: its jobs and GPU-hours (medians of both)."""
+    if per_search.empty:
+        return {"n_jobs": None, "gpu_hours": None, "n_searches": 0}
+    return {"n_jobs": float(per_search.median()), "gpu_hours": float(np.median(search_gh)),
+            "n_searches": int(len(per_search))}
+
+
+def _waste(s: _Sums, parts: Sequence[Partial], gh_total: float) -> dict[str, Any]:
+    def row(name: str, segs: list[int]) -> dict[str, Any]:
+        return {"category": name, "n_jobs": sum(p.cat_n[i] for p in parts for i in segs),
+                "gpu_hours": s.gh(segs), **s.money(segs)}
+
+    cats = [row(c, [i]) for i, c in enumerate(WASTE_CATEGORIES)]
+    total = row("total", list(range(len(WASTE_CATEGORIES))))
+    return {"categories": cats, "total": total,
+            "share_of_gpu_hours": total["gpu_hours"] / gh_total if gh_total > 0 else None,
+            "short_completed": row(SHORT_COMPLETED, [SEGMENTS.index(SHORT_COMPLETED)])}
+
+
+def _notes(cnt: dict[str, int]) -> list[str]:
+    out = []
+    if cnt["before_known"]:
+        out.append(f"{cnt['before_known']:,} jobs ran before the earliest known price "
+                   "of their GPU; the earliest known price is used")
+    return out
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -226,8 +248,8 @@ def _hours(seconds: float | None) -> float | None:
 # -- grid searches ---------------------------------------------------------------------
 
 
-def _merge_codes(parts: Sequence[Partial], codes: str, names: str) -> tuple[np.ndarray, int]:
-    """Per-partition codes renumbered into one dictionary (-1 stays -1), and its size."""
+def _merge_codes(parts: Sequence[Partial], codes: str, names: str) -> tuple[np.ndarray, list[str]]:
+    """Per-partition codes renumbered into one dictionary (-1 stays -1), and its names."""
     out, lookup = [], {}
     for p in parts:
         c = getattr(p, codes)
@@ -236,19 +258,24 @@ def _merge_codes(parts: Sequence[Partial], codes: str, names: str) -> tuple[np.n
             continue
         remap = np.array([lookup.setdefault(x, len(lookup)) for x in nm] + [-1], dtype=np.int64)
         out.append(remap[np.where(c < 0, len(nm), c)])
-    return (np.concatenate(out) if out else np.zeros(0, np.int64)), len(lookup)
+    return (np.concatenate(out) if out else np.zeros(0, np.int64)), list(lookup)
 
 
-def _search_sizes(parts: Sequence[Partial], params: GroupingParams) -> np.ndarray:
-    """Jobs per grid search over every partition, by :func:`rdcost.analysis.grouping.search_labels`."""
-    sid, n_stored = _merge_codes(parts, "sid", "sid_names")
+def _search_sizes(parts: Sequence[Partial], params: GroupingParams) -> tuple[np.ndarray, np.ndarray]:
+    """Jobs and GPU-hours per grid search over every partition, by
+    :func:`rdcost.analysis.grouping.search_labels`."""
+    sid, names = _merge_codes(parts, "sid", "sid_names")
     key, _ = _merge_codes(parts, "key", "key_names")
-    t_s = (
-        np.concatenate([p.t_s for p in parts if p.t_s is not None])
-        if any(p.t_s is not None for p in parts)
-        else np.zeros(0)
-    )
-    return search_labels(sid, n_stored, key, t_s, params).sizes().astype(np.int64)
+    t_s = (np.concatenate([p.t_s for p in parts if p.t_s is not None])
+           if any(p.t_s is not None for p in parts) else np.zeros(0))
+    gh = np.concatenate([p.gh for p in parts if p.gh is not None]) if parts else np.zeros(0)
+    lab = search_labels(sid, len(names), key, t_s, params, stored_names=names)
+    have = lab.label >= 0
+    n_all = lab.n_stored + len(lab.heuristic_first)
+    size = np.bincount(lab.label[have], minlength=n_all)
+    ghs = np.bincount(lab.label[have], weights=gh[have], minlength=n_all)
+    keep = size > 0
+    return size[keep].astype(np.int64), ghs[keep]
 
 
 # -- one model, tuning round, the R&D table -----------------------------------------------
@@ -357,36 +384,49 @@ def _concurrency(parts: Sequence[Partial]) -> costing.Concurrency:
 # -- prices, power and GPU types actually used ---------------------------------------------
 
 
+#: --on-missing: ``default`` (every step of the GPU chain, year ranges for what has no
+#: price or power of its own), ``unknown`` (no fallback: those jobs' money or energy are
+#: unknown, counted and named) or ``error`` (stop, naming the GPU types).
+ON_MISSING = ("default", "unknown", "error")
+
+
 def check_missing(combos: pd.DataFrame | None, on_missing: str, notes: list[str]) -> None:
-    """Raise (``on_missing`` raise) or note (unknown) the GPU types with GPU time and no
-    price or power, from (GPU type, start day) rows with ``n_miss_price``/``n_miss_power``."""
+    """Stop (``error``) or note what had no price or power of its own: GPU types with GPU
+    time and no price or power, and GPU-hours whose GPU or price needed a fallback."""
     if combos is None:
         return
+    used = combos[combos["n_used"] > 0]
     problems = []
     for what in ("price", "power"):
         c = combos[combos[f"n_miss_{what}"] > 0]
-        if c.empty:
-            continue
-        t = c.assign(
-            label=c["gpu_type"].astype(object).where(c["gpu_type"].notna(), "(no GPU type)")
-        )
-        t = t.groupby("label", sort=False).agg(
-            n=(f"n_miss_{what}", "sum"), first=(f"first_miss_{what}", "min")
-        )
-        t = t.assign(neg=-t["n"]).sort_values(["neg", "first"], kind="stable")
-        listed = ", ".join(f"{k} ({int(v):,} jobs)" for k, v in t["n"].items())
-        problems.append(f"no {what} for GPU type(s) {listed}")
-    if not problems:
-        return
-    if on_missing == "raise":
-        raise AssumptionError(
-            "; ".join(problems),
-            hint="map the type to a known GPU (--gpu-alias NAME=KEY), or give the value "
-            "(--usd-per-gpu-hour-low/-high, --watts-per-gpu, or [prices.KEY] / "
-            "[gpu_power.KEY] in an --assumptions TOML file); "
-            "--on-missing unknown shows those figures as unknown",
-        )
-    notes.extend(p + "; figures that need it are unknown" for p in problems)
+        if not c.empty:
+            problems.append(f"no {what} for GPU type(s) {_listed(c, f'n_miss_{what}', f'first_miss_{what}')}")
+    if on_missing == "error":
+        fallback = used[used["gpu_key_rule"].astype("string").isin(["partition", "node", "unidentified"])
+                        .fillna(False).to_numpy(dtype=bool)
+                        | used["price_rule"].astype("string").eq("year_range").fillna(False).to_numpy(dtype=bool)
+                        | used["power_rule"].astype("string").str.startswith("year_range").fillna(False)
+                        .to_numpy(dtype=bool)]
+        if not fallback.empty:
+            problems.append("no price or power of their own for GPU type(s) "
+                            + _listed(fallback, "n_used", "first_used"))
+        if problems:
+            raise AssumptionError(
+                "; ".join(problems),
+                hint="map the type to a known GPU (--gpu-alias NAME=KEY, --gpu-partition PART=KEY), or give "
+                "the value (--usd-per-gpu-hour-low/-high, --watts-per-gpu, or [prices.KEY] / [gpu_power.KEY] "
+                "in an --assumptions TOML file); without --on-missing error they are priced as the GPUs of "
+                "their year, and said so",
+            )
+    notes.extend(p + "; left out of the totals that need it (counted under data quality)" for p in problems)
+
+
+def _listed(rows: pd.DataFrame, n: str, first: str) -> str:
+    """``type (N jobs), ...``, most jobs first."""
+    t = rows.assign(label=rows["gpu_type"].astype(object).where(rows["gpu_type"].notna(), "(no GPU type)"))
+    t = t.groupby("label", sort=False).agg(n=(n, "sum"), first=(first, "min"))
+    t = t.assign(neg=-t["n"]).sort_values(["neg", "first"], kind="stable")
+    return ", ".join(f"{k} ({int(v):,} job{'' if int(v) == 1 else 's'})" for k, v in t["n"].items())
 
 
 def _by_first(
@@ -431,11 +471,13 @@ def _gpu_types(combos: pd.DataFrame | None, gh_total: float) -> list[dict[str, A
         gpu_type=lambda x: x["gpu_type"].astype(object).where(x["gpu_type"].notna(), "unknown"),
         gpu_key=lambda x: x["gpu_key"].astype(object).where(x["gpu_key"].notna(), "unknown"),
     )
-    g = _by_first(c, ["gpu_type", "gpu_key"], "first_used", ["n_used", "gh_used"])
+    c = c.assign(gpu_key_rule=c["gpu_key_rule"].astype(object).where(c["gpu_key_rule"].notna(), "none"))
+    g = _by_first(c, ["gpu_type", "gpu_key", "gpu_key_rule"], "first_used", ["n_used", "gh_used"])
     out = [
         {
             "gpu_type": str(r["gpu_type"]),
             "gpu_key": str(r["gpu_key"]),
+            "gpu_key_rule": str(r["gpu_key_rule"]),
             "n_jobs": int(r["n_used"]),
             "gpu_hours": exact_float(r["gh_used"]),
             "share_of_gpu_hours": exact_float(r["gh_used"]) / gh_total if gh_total > 0 else None,
@@ -452,6 +494,7 @@ def _assumptions_used(
     tuning: Sourced | None,
     eff: dict[str, Any],
     year: int | None,
+    on_missing: str = "default",
 ) -> dict[str, Any]:
     """The prices and power rows actually used (from the (GPU type, day) rows), and every
     other assumption with its origin and source."""
@@ -474,6 +517,8 @@ def _assumptions_used(
             if isinstance(pk, str) and pk in a.prices and row["price_rule"] == "fixed":
                 row["origin"] = a.prices[pk].origin
                 notes.append(a.prices[pk].note)
+            elif row["price_rule"] == "year_range":
+                row["origin"] = f"refdata cloud_prices.csv (the range of the GPUs of the year; {a.price_date.replace('_', ' ')} prices)"
             else:
                 row["origin"] = (
                     f"refdata cloud_prices.csv ({a.price_date.replace('_', ' ')} prices)"
@@ -500,6 +545,10 @@ def _assumptions_used(
         "price_date": a.price_date,
         "power_basis": a.power_basis,
         "gpu_aliases": dict(a.gpu_aliases),
+        "gpu_partitions": dict(a.gpu_partitions),
+        "gpu_nodes": dict(a.gpu_nodes),
+        "on_missing": on_missing,
+        "unidentified_gpu": None if year is None else reference.unidentified_gpu(year).describe(),
         "cloud_equivalents": dict(a.cloud_equivalents),
         "prices": prices,
         "power": power,

@@ -13,23 +13,26 @@ work was split: both engines give identical results.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rdcost.analysis.assumptions import Assumptions
+from rdcost.analysis.gpu_resolution import UNIDENTIFIED, GpuEvidence, GpuResolver
 from rdcost.analysis.grouping import GroupingParams
-from rdcost.analysis.linking import compute_jobs
+from rdcost.analysis.linking import compute_jobs, link_counts
 from rdcost.analysis.projects import ProjectDef
-from rdcost.analysis.summary.combine import combine
-from rdcost.analysis.summary.job_costs import costs_for, job_costs, median_start_year, price_table
-from rdcost.analysis.summary.partial import Partial, partial_of_frame
+from rdcost.analysis.summary.combine import ON_MISSING, check_missing, combine
+from rdcost.analysis.summary.job_costs import costs_for, median_start_year
+from rdcost.analysis.summary.partial import Partial, combos_of, partial_of_frame
 from rdcost.analysis.summary.result import Summary
 from rdcost.analysis.summary.store_plan import (
     COST_COLUMNS,
     GROUP_COLUMNS,
     PROJECT_COLUMNS,
+    YEAR_COLUMNS,
     Plan,
     compute_rows,
     link_plan,
@@ -41,15 +44,15 @@ from rdcost.jobtable import schema
 from rdcost.jobtable.store import Store
 
 ENGINES = ("pandas", "dask")
-ON_MISSING = ("raise", "unknown")
 
 
-def partial(
-    path: str, plan: Plan, a: Assumptions, prices: pd.DataFrame, params: GroupingParams, part: int
-) -> Partial:
+def partial(path: str, plan: Plan, a: Assumptions, resolver: GpuResolver, params: GroupingParams,
+            part: int, today: pd.Timestamp, fallback: bool, when_unknown: pd.Timestamp | None,
+            include_implausible: bool) -> Partial:
     """The partial of one partition file (runs on a Dask worker with the dask engine)."""
     cj = compute_rows(path, plan)
-    return partial_of_frame(cj, job_costs(cj, a, prices), params, part)
+    costs = costs_for(cj, a, today, resolver, fallback, when_unknown)
+    return partial_of_frame(cj, costs, params, part, include_implausible)
 
 
 def summarize_store(
@@ -61,8 +64,9 @@ def summarize_store(
     engine: str = "pandas",
     scheduler: str | None = None,
     today: pd.Timestamp | None = None,
-    on_missing: str = "raise",
+    on_missing: str = "default",
     grouping: GroupingParams | None = None,
+    include_implausible: bool = False,
 ) -> Summary:
     """The summary of the stored jobs (one project's with ``project``), partition by partition.
 
@@ -73,37 +77,20 @@ def summarize_store(
     Raises :class:`RdcostError` when no job is selected.
     """
     if engine not in ENGINES:
-        raise UsageError(
-            f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", value=engine
-        )
+        raise UsageError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", value=engine)
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler needs --engine dask", value=scheduler)
-    _check_on_missing(on_missing)
+    on_missing = check_on_missing(on_missing)
     st = store if isinstance(store, Store) else Store(store)
     a0 = assumptions or Assumptions()
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
     params = grouping or GroupingParams()
     pdef = defs.get(project) if (defs and project is not None) else None
     files = [str(f) for f in st.files()]
-    drop, fill = link_plan(files, project, pdef)
-    cols = set(COST_COLUMNS) | set(GROUP_COLUMNS)
-    if pdef is not None:
-        cols |= set(PROJECT_COLUMNS)
-    if drop or fill:
-        cols.add("record_key")
-    ycols = {"start_time", "gpu_type"} | (set(PROJECT_COLUMNS) if pdef is not None else set())
-    if drop or fill:
-        ycols.add("record_key")
-    plan = Plan(
-        columns=tuple(c for c in schema.COLUMN_NAMES if c in cols),
-        year_columns=tuple(c for c in schema.COLUMN_NAMES if c in ycols),
-        project=project,
-        project_def=pdef,
-        drop_keys=drop,
-        group_fill=fill,
-    )
+    links: dict[str, int] = {}
+    plan = _plan(files, project, pdef, links)
     run = _run_dask(scheduler) if engine == "dask" else _run_local
-    years = run(year_partial, [(f, plan) for f in files])
+    years = run(year_partial, [(f, plan, dict(a0.gpu_aliases)) for f in files])
     if sum(y[0] for y in years) == 0:
         raise RdcostError(
             f"no jobs for project {project!r}" if project else "the store holds no jobs",
@@ -111,9 +98,73 @@ def summarize_store(
         )
     year = median_year([y[1] for y in years])
     a = a0.for_year(year)
-    prices = price_table([y[2] for y in years], a, today)
-    parts = run(partial, [(f, plan, a, prices, params, i) for i, f in enumerate(files)])
-    return combine(parts, a, year, project=project, on_missing=on_missing, params=params)
+    evidence = GpuEvidence()
+    for y in years:
+        evidence.merge(y[2])
+    resolver = resolver_for(a, evidence, on_missing)
+    when_unknown = None if year is None else pd.Timestamp(f"{year}-07-01", tz="UTC")
+    calls = [(f, plan, a, resolver, params, i, today, on_missing != "unknown", when_unknown, include_implausible)
+             for i, f in enumerate(files)]
+    parts = run(partial, calls)
+    return combine(parts, a, year, project=project, on_missing=on_missing, params=params,
+                   include_implausible=include_implausible, links=links)
+
+
+def _plan(files: list[str], project: str | None, pdef: ProjectDef | None, links: dict[str, int]) -> Plan:
+    """What each partition task reads (columns, filters) and the links found first."""
+    drop, fill = link_plan(files, project, pdef, counts=links)
+    cols = set(COST_COLUMNS) | set(GROUP_COLUMNS)
+    ycols = set(YEAR_COLUMNS)
+    if pdef is not None:
+        cols |= set(PROJECT_COLUMNS)
+        ycols |= set(PROJECT_COLUMNS)
+    if drop or fill:
+        cols.add("record_key")
+        ycols.add("record_key")
+    return Plan(
+        columns=tuple(c for c in schema.COLUMN_NAMES if c in cols),
+        year_columns=tuple(c for c in schema.COLUMN_NAMES if c in ycols),
+        project=project,
+        project_def=pdef,
+        drop_keys=drop,
+        group_fill=fill,
+    )
+
+
+def resolver_for(a: Assumptions, evidence: GpuEvidence, on_missing: str) -> GpuResolver:
+    """The GPU chain for these assumptions (no unidentified GPU with ``--on-missing unknown``)."""
+    return GpuResolver.build(evidence, a.gpu_aliases, a.gpu_partitions, a.gpu_nodes,
+                             fallback=None if on_missing == "unknown" else UNIDENTIFIED)
+
+
+@dataclass
+class CostedJobs:
+    """A job table's compute rows and their :func:`job_costs`, computed the way every
+    command computes them: ``a`` resolved for ``year``, ``links`` counted."""
+
+    cj: pd.DataFrame
+    costs: pd.DataFrame
+    a: Assumptions
+    year: int | None
+    links: dict[str, int]
+    on_missing: str
+
+
+def cost_jobs(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
+              today: pd.Timestamp | None = None, on_missing: str = "default") -> CostedJobs:
+    """The compute rows of ``jobs`` and their costs (the in-memory path of every command)."""
+    on_missing = check_on_missing(on_missing)
+    a0 = assumptions or Assumptions()
+    today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
+    links = link_counts(jobs)
+    cj = compute_jobs(jobs)
+    year = median_start_year(cj["start_time"])
+    a = a0.for_year(year)
+    resolver = resolver_for(a, GpuEvidence.of(cj, a.gpu_aliases), on_missing)
+    costs = costs_for(cj, a, today, resolver, on_missing != "unknown")
+    if on_missing == "error":   # stop here, naming what has no price or power of its own
+        check_missing(combos_of(costs), on_missing, [])
+    return CostedJobs(cj, costs, a, year, links, on_missing)
 
 
 def summarize(
@@ -122,36 +173,27 @@ def summarize(
     *,
     project: str | None = None,
     today: pd.Timestamp | None = None,
-    on_missing: str = "raise",
+    on_missing: str = "default",
     grouping: GroupingParams | None = None,
     n_parts: int = 1,
+    include_implausible: bool = False,
 ) -> Summary:
     """The summary of a job table in memory (e.g. one project's rows of the store).
 
     ``today`` is the date for ``price_date = "today"`` (default: now).
-    ``on_missing``: ``raise`` (default) raises
-    :class:`rdcost.errors.AssumptionError` when a GPU type with GPU time has no
-    price or power; ``unknown`` leaves the figures that need it unknown (null)
-    and says so in ``notes``. ``grouping`` tunes how grid searches are found
-    (:func:`rdcost.analysis.grouping.find_groups`). ``n_parts`` cuts the table
-    into that many partitions (the figures do not change; tests use it).
+    ``on_missing`` (:data:`rdcost.analysis.summary.combine.ON_MISSING`): ``default``
+    prices and powers every GPU-hour by the chain of
+    :mod:`rdcost.analysis.gpu_resolution` (year ranges where a GPU has no price or power
+    of its own); ``unknown`` leaves those jobs' figures unknown, counted; ``error``
+    raises :class:`rdcost.errors.AssumptionError` naming them. ``grouping`` tunes how
+    grid searches are found (:func:`rdcost.analysis.grouping.find_groups`).
+    ``n_parts`` cuts the table into that many partitions (the figures do not change;
+    tests use it). ``include_implausible`` keeps implausible records in the totals.
     """
-    _check_on_missing(on_missing)
-    a0 = assumptions or Assumptions()
-    today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
-    cj = compute_jobs(jobs).reset_index(drop=True)
-    year = median_start_year(cj["start_time"])
-    a = a0.for_year(year)
-    return summarize_jobs(
-        cj,
-        costs_for(cj, a, today),
-        a,
-        year,
-        project=project,
-        on_missing=on_missing,
-        grouping=grouping,
-        n_parts=n_parts,
-    )
+    c = cost_jobs(jobs, assumptions, today=today, on_missing=on_missing)
+    return summarize_jobs(c.cj, c.costs, c.a, c.year, project=project, on_missing=c.on_missing,
+                          grouping=grouping, n_parts=n_parts, include_implausible=include_implausible,
+                          links=c.links)
 
 
 def summarize_jobs(
@@ -161,33 +203,34 @@ def summarize_jobs(
     year: int | None,
     *,
     project: str | None = None,
-    on_missing: str = "raise",
+    on_missing: str = "default",
     grouping: GroupingParams | None = None,
     n_parts: int = 1,
+    include_implausible: bool = False,
+    links: Mapping[str, int] | None = None,
 ) -> Summary:
     """The summary of compute rows ``cj`` and their job costs (``a`` resolved for ``year``)."""
-    _check_on_missing(on_missing)
+    on_missing = check_on_missing(on_missing)
     params = grouping or GroupingParams()
     cj = cj.reset_index(drop=True)
     costs = costs.reset_index(drop=True)
     bounds = np.linspace(0, len(cj), n_parts + 1).astype(int)
     parts = [
-        partial_of_frame(
-            cj.iloc[lo:hi].reset_index(drop=True),
-            costs.iloc[lo:hi].reset_index(drop=True),
-            params,
-            i,
-        )
+        partial_of_frame(cj.iloc[lo:hi].reset_index(drop=True), costs.iloc[lo:hi].reset_index(drop=True),
+                         params, i, include_implausible)
         for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
     ]
-    return combine(parts, a, year, project=project, on_missing=on_missing, params=params)
+    return combine(parts, a, year, project=project, on_missing=on_missing, params=params,
+                   include_implausible=include_implausible, links=links)
 
 
-def _check_on_missing(on_missing: str) -> None:
+def check_on_missing(on_missing: str) -> str:
+    """The --on-missing mode (``raise`` is the old spelling of ``error``)."""
+    on_missing = "error" if on_missing == "raise" else on_missing
     if on_missing not in ON_MISSING:
-        raise UsageError(
-            f"on_missing must be raise or unknown, got {on_missing!r}", value=on_missing
-        )
+        raise UsageError(f"on_missing must be one of {', '.join(ON_MISSING)}, got {on_missing!r}",
+                         value=on_missing)
+    return on_missing
 
 
 def _run_local(fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:

@@ -1,11 +1,15 @@
 """What the summary keeps of one partition of jobs: counts, exact sums, minima and
-maxima, value counts, one row per (GPU type, start day) with its price, power and
-totals, the GPUs starting and ending at each instant, and the grid-search input as
-integer codes. :func:`rdcost.analysis.summary.combine.combine` merges them.
+maxima, value counts, one row per (GPU key, day, logged type, chain step) with its
+price, power and totals, the GPUs starting and ending at each instant, the
+data-quality counts and the implausible jobs, and the grid-search input as integer
+codes. :func:`rdcost.analysis.summary.combine.combine` merges them.
 
 A partial is O(rows of its partition) while it is built and small once built:
 O(distinct values) for the value counts, O(distinct start/end instants) for the
-concurrency sweep, a few integers per job that could be in a grid search.
+concurrency sweep, a few numbers per job that could be in a grid search.
+
+Which jobs count: those that ran (:func:`rdcost.analysis.summary.job_costs.ran`),
+less the implausible ones unless ``include_implausible``.
 """
 
 from __future__ import annotations
@@ -25,13 +29,36 @@ from rdcost.analysis.grouping import (
     when_submitted,
 )
 from rdcost.analysis.summary.exact import exact_sums, value_counts
-from rdcost.analysis.summary.job_costs import IMPACT, MONEY, WASTE_CATEGORIES
+from rdcost.analysis.summary.job_costs import IMPACT, MONEY, SHORT_COMPLETED, WASTE_CATEGORIES
 
 SUM_COLUMNS = ("gpu_hours", *MONEY, *IMPACT)
-N_SEG = len(WASTE_CATEGORIES) + 1  # waste category codes 0..3, 4 = none
+#: Segments of the sums: the waste categories, short completed jobs, the rest.
+SEGMENTS = (*WASTE_CATEGORIES, SHORT_COMPLETED, "none")
+N_SEG = len(SEGMENTS)
 POS_BITS = 40  # global row order = partition number << 40 | row
-#: The columns of a partial's (GPU type, start day) rows taken from the job costs.
-COMBO_COLUMNS = ["gpu_type", "gpu_key", *PRICE_COLUMNS, *POWER_COLUMNS]
+#: The columns of a partial's (GPU key, day, type, step) rows taken from the job costs.
+COMBO_COLUMNS = ["gpu_type", "gpu_key", "gpu_key_rule", *PRICE_COLUMNS, *POWER_COLUMNS]
+#: Counts of the data-quality section (docs/summarize.md, "Data quality").
+COUNT_NAMES = (
+    "started",
+    "running",
+    "gpu_unknown",
+    "elapsed_unknown",
+    "crashed",
+    "before_known",
+    "inferred",
+    "start_derived",
+    "elapsed_derived",
+    "placed_by_submit",
+    "unplaced",
+    "pending_remainder",
+    "implausible",
+    "cost_unknown",
+    "energy_unknown",
+)
+#: Columns of the implausible jobs kept for the data-quality listing.
+IMPLAUSIBLE_COLUMNS = ["job_id", "source", "state", "implausible_reason", "elapsed_s", "timelimit_s",
+                       "gpu_hours", "first"]
 
 
 @dataclass
@@ -45,8 +72,10 @@ class Partial:
     sums: dict[str, list[int]] = field(default_factory=dict)  # column -> exact sum per segment
     nans: dict[str, list[int]] = field(default_factory=dict)  # column -> NaN count per segment
     cat_n: list[int] = field(default_factory=list)
-    combos: pd.DataFrame | None = None  # one row per (GPU type, start day)
-    el_counts: pd.Series | None = None  # elapsed_s of started jobs -> n
+    combos: pd.DataFrame | None = None  # one row per (GPU key, day, type, step)
+    implausible: pd.DataFrame | None = None  # the implausible jobs (IMPLAUSIBLE_COLUMNS)
+    implausible_gh: int = 0  # their GPU-hours (exact)
+    el_counts: pd.Series | None = None  # elapsed_s of counted jobs -> n
     el_sum: int = 0
     done_gh: pd.Series | None = None  # GPU-hours of completed GPU jobs -> n
     first_start: Any = None
@@ -62,17 +91,7 @@ class Partial:
     key: np.ndarray | None = None  # per row: burst key (code into key_names), -1 none
     key_names: list[str] = field(default_factory=list)
     t_s: np.ndarray | None = None  # per row: submission (else start) time, s
-
-
-COUNT_NAMES = (
-    "started",
-    "running",
-    "gpu_unknown",
-    "elapsed_unknown",
-    "crashed",
-    "before_known",
-    "power_nan_used",
-)
+    gh: np.ndarray | None = None  # per row: GPU-hours counted (0 where unknown or not counted)
 
 
 def first_pos(codes: np.ndarray, mask: np.ndarray, n_codes: int, part: int) -> np.ndarray:
@@ -85,71 +104,131 @@ def first_pos(codes: np.ndarray, mask: np.ndarray, n_codes: int, part: int) -> n
     return out
 
 
+def counted_jobs(costs: pd.DataFrame, include_implausible: bool = False) -> np.ndarray:
+    """The jobs whose time counts: they ran, and are plausible (unless included)."""
+    started = costs["is_started"].to_numpy(dtype=bool)
+    if include_implausible:
+        return started
+    return started & costs["implausible_reason"].isna().to_numpy(dtype=bool)
+
+
 def partial_of_frame(
-    cj: pd.DataFrame, costs: pd.DataFrame, params: GroupingParams, part: int = 0
+    cj: pd.DataFrame, costs: pd.DataFrame, params: GroupingParams, part: int = 0,
+    include_implausible: bool = False,
 ) -> Partial:
     """The partial of some compute rows ``cj`` and their :func:`job_costs` ``costs``."""
-    n = len(cj)
-    p = Partial(part=part, n=n)
-    starts = pd.to_datetime(cj["start_time"], utc=True)
+    p = Partial(part=part, n=len(cj))
+    counted = counted_jobs(costs, include_implausible)
+    ghv = np.where(counted, costs["gpu_hours"].to_numpy(dtype=float), np.nan)
+    _counts(p, cj, costs, counted, ghv)
+    _sums(p, cj, costs, counted, ghv)
+    p.combos = combos_of(costs, part, counted)
+    _implausible(p, cj, costs, include_implausible)
+    _lengths_and_span(p, cj, costs, counted, ghv)
+    _concurrency(p, cj, costs, counted, ghv)
+    _searches(p, cj, params, ghv)
+    return p
+
+
+def _counts(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray, ghv: np.ndarray) -> None:
     started = costs["is_started"].to_numpy(dtype=bool)
     running = costs["is_running"].to_numpy(dtype=bool)
-    state = cj["state"].astype("string")
-    elapsed = pd.to_numeric(cj["elapsed_s"], errors="raise").astype("float64")
-    n_gpus = pd.to_numeric(cj["n_gpus"], errors="raise").astype("float64")
-    ghv = costs["gpu_hours"].to_numpy(dtype=float)
-    power = costs["power_w"].to_numpy(dtype=float)
-    cat = np.full(n, len(WASTE_CATEGORIES), dtype=np.int64)
-    for code, name in enumerate(WASTE_CATEGORIES):
-        cat[costs["waste_category"].eq(name).fillna(False).to_numpy(dtype=bool)] = code
-
-    known = started & ~np.isnan(ghv)
-    used = ghv > 0  # started, known and some GPU time
+    elapsed = pd.to_numeric(cj["elapsed_s"], errors="raise").astype("float64").to_numpy()
+    n_gpus = pd.to_numeric(cj["n_gpus"], errors="raise").astype("float64").to_numpy()
+    derived = _text(cj, "derived_columns")
+    used = ghv > 0
     p.counts = {
         "started": int(started.sum()),
-        "running": int((started & running).sum()),
-        "gpu_unknown": int((started & n_gpus.isna().to_numpy()).sum()),
-        "elapsed_unknown": int((started & elapsed.isna().to_numpy()).sum()),
-        "crashed": int(costs["is_crashed"].sum()),
-        "before_known": int(costs["is_price_before_known"].to_numpy(dtype=bool).sum()),
-        "power_nan_used": int((used & np.isnan(power)).sum()),
+        "running": int((counted & running).sum()),
+        "gpu_unknown": int((counted & np.isnan(n_gpus)).sum()),
+        "elapsed_unknown": int((counted & np.isnan(elapsed)).sum()),
+        "crashed": int((costs["is_crashed"].to_numpy(dtype=bool) & counted).sum()),
+        "before_known": int((costs["is_price_before_known"].to_numpy(dtype=bool) & used).sum()),
+        "inferred": int((_bool(cj, "is_inferred") & counted).sum()),
+        "start_derived": int((derived.str.contains("start_time", regex=False).fillna(False).to_numpy(dtype=bool)
+                              & counted).sum()),
+        "elapsed_derived": int((derived.str.contains("elapsed_s", regex=False).fillna(False).to_numpy(dtype=bool)
+                                & counted).sum()),
+        "placed_by_submit": int((costs["is_placed_by_submit"].to_numpy(dtype=bool) & counted).sum()),
+        "unplaced": int((counted & costs["place_time"].isna().to_numpy()).sum()),
+        "pending_remainder": int(_pending_remainder(cj).sum()),
+        "implausible": int((started & costs["implausible_reason"].notna().to_numpy(dtype=bool)).sum()),
+        "cost_unknown": int((used & np.isnan(costs["cloud_usd_low"].to_numpy(dtype=float))).sum()),
+        "energy_unknown": int((used & np.isnan(costs["energy_kwh"].to_numpy(dtype=float))).sum()),
     }
-    st = state.fillna("UNKNOWN")
+    st = cj["state"].astype("string").fillna("UNKNOWN")
     sc, su = pd.factorize(st)
     p.states = pd.DataFrame(
         {
             "state": np.asarray(su, dtype=object),
             "n": np.bincount(sc, minlength=len(su)),
-            "first": first_pos(sc, np.ones(n, bool), len(su), part),
+            "first": first_pos(sc, np.ones(len(cj), bool), len(su), p.part),
         }
     )
-    seg = cat[known]
-    for c in SUM_COLUMNS:
-        v = costs[c].to_numpy(dtype=float)[known]
-        bad = np.isnan(v)
-        p.sums[c] = exact_sums(np.where(bad, 0.0, v), seg, N_SEG)
-        p.nans[c] = np.bincount(seg[bad], minlength=N_SEG).tolist()
-    p.cat_n = np.bincount(cat, minlength=N_SEG).tolist()
-    p.wp_sum = exact_sums((ghv * power)[used & ~np.isnan(power)])[0]
-    p.combos = combos_of(costs, part)
 
-    # job lengths, span, the one model
-    el = elapsed.to_numpy()[started]
+
+def _sums(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray, ghv: np.ndarray) -> None:
+    """Exact sums of GPU-hours, money and impact per segment, over the counted jobs whose
+    value is known (the unknown ones are counted in ``nans``)."""
+    seg = np.full(len(cj), SEGMENTS.index("none"), dtype=np.int64)
+    for code, name in enumerate(SEGMENTS[:-1]):
+        seg[costs["waste_category"].eq(name).fillna(False).to_numpy(dtype=bool)] = code
+    known = counted & ~np.isnan(ghv)
+    s = seg[known]
+    for c in SUM_COLUMNS:
+        v = (ghv if c == "gpu_hours" else costs[c].to_numpy(dtype=float))[known]
+        bad = np.isnan(v)
+        p.sums[c] = exact_sums(np.where(bad, 0.0, v), s, N_SEG)
+        p.nans[c] = np.bincount(s[bad], minlength=N_SEG).tolist()
+    p.cat_n = np.bincount(seg[counted], minlength=N_SEG).tolist()
+    power = costs["power_w"].to_numpy(dtype=float)
+    used = ghv > 0
+    p.wp_sum = exact_sums((ghv * power)[used & ~np.isnan(power)])[0]
+
+
+def _implausible(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, include: bool) -> None:
+    bad = costs["is_started"].to_numpy(dtype=bool) & costs["implausible_reason"].notna().to_numpy(dtype=bool)
+    rows = np.flatnonzero(bad)
+    gh = costs["gpu_hours"].to_numpy(dtype=float)[rows]
+    p.implausible_gh = exact_sums(np.nan_to_num(gh))[0]
+    p.implausible = pd.DataFrame({
+        "job_id": _text(cj, "job_id").to_numpy(dtype=object)[rows],
+        "source": _text(cj, "source").to_numpy(dtype=object)[rows],
+        "state": _text(cj, "state").to_numpy(dtype=object)[rows],
+        "implausible_reason": costs["implausible_reason"].to_numpy(dtype=object)[rows],
+        "elapsed_s": pd.to_numeric(cj["elapsed_s"]).to_numpy(dtype=float)[rows],
+        "timelimit_s": pd.to_numeric(cj["timelimit_s"]).to_numpy(dtype=float)[rows]
+        if "timelimit_s" in cj else np.full(len(rows), np.nan),
+        "gpu_hours": gh,
+        "first": (p.part << POS_BITS) | rows,
+    })
+
+
+def _lengths_and_span(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray,
+                      ghv: np.ndarray) -> None:
+    elapsed = pd.to_numeric(cj["elapsed_s"], errors="raise").astype("float64").to_numpy()
+    el = elapsed[counted]
     el = el[~np.isnan(el)]
     p.el_counts = value_counts(el)
     p.el_sum = exact_sums(el)[0]
-    done = state.eq("COMPLETED").fillna(False).to_numpy(dtype=bool) & used
+    done = cj["state"].astype("string").eq("COMPLETED").fillna(False).to_numpy(dtype=bool) & (ghv > 0)
     p.done_gh = value_counts(ghv[done])
-    end_eff = pd.to_datetime(cj["end_time"], utc=True)
-    end_eff = end_eff.fillna(starts + pd.to_timedelta(costs["elapsed_s"], unit="s"))
-    p.first_start = starts.min() if started.any() else None
-    p.last_end = end_eff[started].max() if started.any() else None
+    place = pd.to_datetime(costs["place_time"], utc=True)[counted]
+    end = pd.to_datetime(costs["end_eff"], utc=True)[counted]
+    p.first_start = place.min() if place.notna().any() else None
+    p.last_end = end.max() if end.notna().any() else None
 
-    # concurrency: net GPUs starting per instant (costing.concurrency's rows)
-    ok = known & end_eff.notna().to_numpy() & n_gpus.notna().to_numpy()
-    ok &= (end_eff >= starts).fillna(False).to_numpy(dtype=bool)
-    s_ns = starts[ok].to_numpy(dtype="datetime64[ns]").astype("int64")
-    e_ns = end_eff[ok].to_numpy(dtype="datetime64[ns]").astype("int64")
+
+def _concurrency(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray,
+                 ghv: np.ndarray) -> None:
+    """Net GPUs starting per instant (costing.concurrency's rows), jobs placed in time."""
+    place = pd.to_datetime(costs["place_time"], utc=True)
+    end = pd.to_datetime(costs["end_eff"], utc=True)
+    n_gpus = pd.to_numeric(cj["n_gpus"], errors="raise").astype("float64")
+    ok = counted & ~np.isnan(ghv) & place.notna().to_numpy() & end.notna().to_numpy() & n_gpus.notna().to_numpy()
+    ok &= (end >= place).fillna(False).to_numpy(dtype=bool)
+    s_ns = place[ok].to_numpy(dtype="datetime64[ns]").astype("int64")
+    e_ns = end[ok].to_numpy(dtype="datetime64[ns]").astype("int64")
     g = n_gpus.to_numpy()[ok]
     if len(g):
         times, inv = np.unique(np.concatenate([s_ns, e_ns]), return_inverse=True)
@@ -158,37 +237,56 @@ def partial_of_frame(
         p.conc_gpu_h = exact_sums(g * (e_ns - s_ns) / 1e9 / costing.S_PER_HOUR)[0]
         p.conc_lo, p.conc_hi = int(s_ns.min()), int(e_ns.max())
 
-    # grid searches: stored search ids and burst keys as codes (rdcost.analysis.grouping's rules)
+
+def _searches(p: Partial, cj: pd.DataFrame, params: GroupingParams, ghv: np.ndarray) -> None:
+    """Stored search ids and burst keys as codes (rdcost.analysis.grouping's rules); a
+    pending array remainder is in no search (it is no job that ran)."""
+    remainder = _pending_remainder(cj)
     p.sid, p.sid_names = stored_search_codes(cj)
+    p.sid = np.where(remainder, -1, p.sid)
+    p.gh = np.nan_to_num(ghv)
     if params.use_heuristics:
         when = when_submitted(cj)
-        p.key, p.key_names = burst_key_codes(cj, when.notna().to_numpy())
-        p.t_s = np.where(
-            p.key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan
-        )
-    return p
+        p.key, p.key_names = burst_key_codes(cj, when.notna().to_numpy() & ~remainder)
+        p.t_s = np.where(p.key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan)
 
 
-def combos_of(costs: pd.DataFrame, part: int = 0) -> pd.DataFrame:
-    """One row per (GPU type, start day) of some jobs' :func:`job_costs`: its type, key,
-    price and power, and the jobs and GPU-hours with GPU time it holds, and of those
-    the ones missing a price or a power."""
-    ccode, crows = pd.factorize(costs["price_row"].to_numpy())
+def combos_of(costs: pd.DataFrame, part: int = 0, counted: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per (GPU key, day, logged type, chain step) of some jobs' :func:`job_costs`:
+    its type, key, step, price and power, and the counted jobs and GPU-hours with GPU time
+    it holds, and of those the ones missing a price or a power."""
+    codes = pd.MultiIndex.from_arrays([
+        costs["price_row"].to_numpy(),
+        costs["gpu_type"].astype("string").fillna("\x00").to_numpy(dtype=object),
+        costs["gpu_key_rule"].astype("string").fillna("\x00").to_numpy(dtype=object),
+    ])
+    ccode, crows = pd.factorize(codes)
     nc = len(crows)
     first = pd.Series(ccode).drop_duplicates().index.to_numpy()
     combos = costs.iloc[first][COMBO_COLUMNS].reset_index(drop=True)
     ghv = costs["gpu_hours"].to_numpy(dtype=float)
+    if counted is not None:
+        ghv = np.where(counted, ghv, np.nan)
     used = ghv > 0
     combos["n_used"] = np.bincount(ccode[used], minlength=nc)
     combos["gh_used"] = exact_sums(ghv[used], ccode[used], nc)
     combos["first_used"] = first_pos(ccode, used, nc, part)
-    no_price = (
-        costs["usd_per_gpu_hour_low"].isna() | costs["usd_per_gpu_hour_high"].isna()
-    ).to_numpy()
-    for name, m in (
-        ("price", used & no_price),
-        ("power", used & costs["power_w"].isna().to_numpy()),
-    ):
+    no_price = (costs["usd_per_gpu_hour_low"].isna() | costs["usd_per_gpu_hour_high"].isna()).to_numpy()
+    for name, m in (("price", used & no_price), ("power", used & costs["power_w"].isna().to_numpy())):
         combos[f"n_miss_{name}"] = np.bincount(ccode[m], minlength=nc)
         combos[f"first_miss_{name}"] = first_pos(ccode, m, nc, part)
     return combos
+
+
+def _pending_remainder(cj: pd.DataFrame) -> np.ndarray:
+    """Rows of a pending array remainder (``123_[5-10]``): never-started tasks, no job."""
+    return _text(cj, "job_id").str.contains("_[", regex=False).fillna(False).to_numpy(dtype=bool)
+
+
+def _text(cj: pd.DataFrame, name: str) -> pd.Series:
+    return cj[name].astype("string") if name in cj else pd.Series(pd.NA, index=cj.index, dtype="string")
+
+
+def _bool(cj: pd.DataFrame, name: str) -> np.ndarray:
+    return cj[name].astype("boolean").fillna(False).to_numpy(dtype=bool) if name in cj else \
+        np.zeros(len(cj), dtype=bool)

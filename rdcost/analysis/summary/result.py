@@ -14,7 +14,7 @@ import pandas as pd
 
 from rdcost.jsonable import json_ready
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FINAL_SIZE_QUANTILE = 0.9
 ONE_MODEL_RULE = (
     "median GPU-hours of the final-size runs: COMPLETED jobs at or above the 90th "
@@ -66,6 +66,15 @@ class Summary:
     comparisons: list[dict[str, Any]]
     waste: dict[str, Any]
     assumptions: dict[str, Any]
+    n_jobs_implausible: int = 0
+    implausible_gpu_hours: float = 0.0
+    include_implausible: bool = False
+    median_search: dict[str, Any] = field(default_factory=dict)
+    gpu_key_rules: list[dict[str, Any]] = field(default_factory=list)
+    price_bases: list[dict[str, Any]] = field(default_factory=list)
+    power_bases: list[dict[str, Any]] = field(default_factory=list)
+    data_quality: list[dict[str, Any]] = field(default_factory=list)
+    implausible_jobs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,13 +25,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from rdcost.analysis.linking import compute_jobs
+from rdcost.analysis.gpu_resolution import GpuEvidence
+from rdcost.analysis.linking import compute_jobs, link_counts
 from rdcost.analysis.projects import ProjectDef, project_mask
-from rdcost.analysis.summary.job_costs import price_days
 from rdcost.jobtable import schema
 
 #: Columns the summary reads from every partition.
-COST_COLUMNS = ["start_time", "end_time", "elapsed_s", "n_gpus", "gpu_type", "state"]
+COST_COLUMNS = ["job_id", "start_time", "end_time", "submit_time", "elapsed_s", "timelimit_s", "n_gpus",
+                "gpu_type", "state", "partition", "node_list", "is_inferred", "derived_columns",
+                "ingested_time"]
+#: Columns the first pass reads (the year of the jobs, the GPU types of partitions and nodes).
+YEAR_COLUMNS = ["start_time", "gpu_type", "n_gpus", "elapsed_s", "partition", "node_list"]
 GROUP_COLUMNS = [
     "source",
     "user",
@@ -119,10 +123,13 @@ def link_plan(
     project: str | None,
     project_def: ProjectDef | None,
     read: Callable[..., pa.Table] = read_partition,
+    counts: dict[str, int] | None = None,
 ) -> tuple[frozenset[str], dict[str, tuple]]:
     """(record keys of rows that are not compute, record key -> (group_id, group_source) of
     Slurm rows that take the group of their run), from the non-Slurm rows and the Slurm
-    rows they name."""
+    rows they name (or, for plain-CSV rows, repeat); ``counts`` gets
+    :func:`rdcost.analysis.linking.link_counts`."""
+    counts = {} if counts is None else counts
     cols = sorted(set(LINK_COLUMNS) | (set(PROJECT_COLUMNS) if project_def else set()))
     sel = ds.field("project") == project if project is not None and project_def is None else None
 
@@ -138,7 +145,8 @@ def link_plan(
     others = rows(~ds.field("source").is_null() & (ds.field("source") != "slurm"))
     if others.empty:
         return frozenset(), {}
-    ids = others["linked_slurm_job_id"].dropna().astype(str).unique().tolist()
+    csv_ids = others.loc[others["source"].astype("string").eq("csv").fillna(False).to_numpy(dtype=bool), "job_id"]
+    ids = pd.concat([others["linked_slurm_job_id"], csv_ids]).dropna().astype(str).unique().tolist()
     slurm = (
         rows(
             (ds.field("source") == "slurm")
@@ -151,6 +159,7 @@ def link_plan(
     for c in _ATTACHED:
         small[c] = None
     kept = compute_jobs(small)
+    counts.update(link_counts(small))
     drop = frozenset(small.loc[~small.index.isin(kept.index), "record_key"].dropna().astype(str))
     fill: dict[str, tuple] = {}
     sl = kept[kept["source"].astype("string").eq("slurm").fillna(False).to_numpy(dtype=bool)]
@@ -176,9 +185,11 @@ def link_plan(
 # -- 2. year --------------------------------------------------------------------------
 
 
-def year_partial(path: str, plan: Plan) -> tuple[int, pd.DataFrame, pd.DataFrame]:
+def year_partial(path: str, plan: Plan, aliases: Mapping[str, str] | None = None
+                 ) -> tuple[int, pd.DataFrame, GpuEvidence]:
     """The number of compute rows; per year of start: n, min and max start (int64
-    microseconds); and the distinct (GPU type, start day) pairs (the price lookups)."""
+    microseconds); and the GPU types the partition's typed jobs show per partition and
+    node (:class:`rdcost.analysis.gpu_resolution.GpuEvidence`)."""
     df = compute_rows(path, plan, plan.year_columns)
     starts = pd.to_datetime(df["start_time"], utc=True)
     t = starts.dropna()
@@ -187,7 +198,7 @@ def year_partial(path: str, plan: Plan) -> tuple[int, pd.DataFrame, pd.DataFrame
     return (
         len(df),
         pd.DataFrame({"n": g.size(), "lo": g.min(), "hi": g.max()}),
-        price_days(df["gpu_type"], starts),
+        GpuEvidence.of(df, aliases),
     )
 
 

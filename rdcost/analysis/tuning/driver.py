@@ -11,9 +11,9 @@ import pandas as pd
 
 from rdcost.analysis.assumptions import Assumptions
 from rdcost.analysis.grouping import GroupingParams, find_groups, summarize_groups
-from rdcost.analysis.linking import compute_jobs, link_runs
+from rdcost.analysis.linking import link_runs
 from rdcost.analysis.summary.combine import check_missing
-from rdcost.analysis.summary.job_costs import costs_for, median_start_year
+from rdcost.analysis.summary.engines import cost_jobs
 from rdcost.analysis.summary.partial import combos_of
 from rdcost.analysis.tuning.method import method
 from rdcost.analysis.tuning.params import TuningParams
@@ -32,7 +32,7 @@ def analyze(
     *,
     project: str | None = None,
     today: pd.Timestamp | None = None,
-    on_missing: str = "raise",
+    on_missing: str = "default",
     grouping: GroupingParams | None = None,
 ) -> TuningResult:
     """Analyze the tuning of a job table (e.g. one project's rows of the store).
@@ -41,14 +41,10 @@ def analyze(
     mean for :func:`rdcost.analysis.summary.summarize`: the cost of runs is priced the
     same way.
     """
-    if on_missing not in ("raise", "unknown"):
-        raise ValueError(f"on_missing must be raise or unknown, got {on_missing!r}")
-    a0 = assumptions or Assumptions()
-    today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
-    cj = compute_jobs(jobs)
-    costs = costs_for(cj, a0.for_year(median_start_year(cj["start_time"])), today)
+    c = cost_jobs(jobs, assumptions, today=today, on_missing=on_missing)
+    cj, costs = c.cj, c.costs
     notes: list[str] = []
-    check_missing(combos_of(costs), on_missing, notes)
+    check_missing(combos_of(costs), c.on_missing, notes)
     groups = find_groups(cj, grouping)
     return _analyze(
         jobs,
