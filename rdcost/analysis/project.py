@@ -19,6 +19,7 @@ import pandas as pd
 from rdcost.analysis.assumptions import Assumptions
 from rdcost.analysis.grouping import find_groups, summarize_groups
 from rdcost.analysis.summary import Summary, cost_jobs, summarize_jobs
+from rdcost.analysis.summary.partial import counted_jobs
 
 
 @dataclass
@@ -28,7 +29,7 @@ class ProjectAnalysis:
     ``jobs`` are the compute rows (W&B/MLflow runs linked to their Slurm job
     folded in), ``runs`` the table as stored (runs with their own state,
     config and metrics), ``costs`` one row per compute job (same index as
-    ``jobs``), ``searches`` one row per grid search, ``resolved`` the
+    ``jobs``; ``is_counted`` marks the jobs every total counts), ``searches`` one row per grid search, ``resolved`` the
     assumptions filled for the year the jobs ran.
     """
 
@@ -43,6 +44,7 @@ class ProjectAnalysis:
     resolved: Assumptions
     today: pd.Timestamp
     on_missing: str = "default"
+    include_implausible: bool = False
     owned: Any = None  # rdcost.analysis.buy_vs_cloud.OwnedSpec, for the buy-vs-cloud plots
     inputs: list[Any] = field(
         default_factory=list
@@ -68,6 +70,7 @@ class ProjectAnalysis:
                 today=self.today,
                 on_missing=self.on_missing,
                 project=self.project,
+                include_implausible=self.include_implausible,
             )
         return self._buy[key]
 
@@ -95,7 +98,9 @@ def analyze_project(
     a0 = assumptions or Assumptions()
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
     c = cost_jobs(jobs, a0, today=today, on_missing=on_missing)
-    cj, costs, a, on_missing = c.cj, c.costs, c.a, c.on_missing
+    cj, a, on_missing = c.cj, c.a, c.on_missing
+    # the jobs every total counts: started, and not left out as implausible
+    costs = c.costs.assign(is_counted=counted_jobs(c.costs, include_implausible))
     s = summarize_jobs(cj, costs, a, c.year, project=project, on_missing=on_missing,
                        include_implausible=include_implausible, links=c.links)
     groups = find_groups(cj)
@@ -118,6 +123,7 @@ def analyze_project(
         resolved=a,
         today=today,
         on_missing=on_missing,
+        include_implausible=include_implausible,
         owned=owned,
         inputs=kept,
     )

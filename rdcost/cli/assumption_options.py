@@ -199,6 +199,37 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         ],
         OnMissing.default,
     ),
+    "gpu_partition": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                help="GPUs of a partition whose jobs name no type: PARTITION=KEY, e.g. gpu_a100=a100_80_sxm "
+                "(repeatable; a TOML's [gpu_sites.partitions] does the same)."
+            ),
+        ],
+        None,
+    ),
+    "gpu_node": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                help="GPUs of nodes whose jobs name no type: NODE-GLOB=KEY, e.g. 'gn[0-9]*=h100_sxm' "
+                "(repeatable; a TOML's [gpu_sites.nodes] does the same)."
+            ),
+        ],
+        None,
+    ),
+    "include_implausible": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--include-implausible",
+                help="Keep implausible records (elapsed far beyond the time limit, running longer than "
+                "since submission) in every total; by default they are left out and listed.",
+            ),
+        ],
+        False,
+    ),
 }
 
 
@@ -228,6 +259,9 @@ class AssumptionOptions:
     crash_minutes: float | None = None
     gpu_alias: tuple[str, ...] = ()
     on_missing: str = "default"
+    gpu_partition: tuple[str, ...] = ()
+    gpu_node: tuple[str, ...] = ()
+    include_implausible: bool = False
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> AssumptionOptions:
@@ -236,7 +270,7 @@ class AssumptionOptions:
         for k, v in values.items():
             if isinstance(v, Enum):
                 v = v.value
-            if k in ("assumptions", "gpu_alias"):
+            if k in ("assumptions", "gpu_alias", "gpu_partition", "gpu_node"):
                 v = tuple(v or ())
             plain[k] = v
         return cls(**plain)
@@ -295,13 +329,17 @@ class AssumptionOptions:
         if self.crash_minutes is not None:
             layer({"crash": {"threshold_minutes": self.crash_minutes}}, "--crash-minutes")
         if self.gpu_alias:
-            aliases = {}
-            for pair in self.gpu_alias:
-                if "=" not in pair:
-                    raise UsageError(f"--gpu-alias expects NAME=KEY, got {pair!r}", value=pair)
-                k, v = pair.split("=", 1)
-                aliases[k.strip()] = v.strip()
-            layer({"gpu_aliases": aliases}, "--gpu-alias")
+            layer({"gpu_aliases": _pairs(self.gpu_alias, "--gpu-alias", "NAME=KEY")}, "--gpu-alias")
+        sites = {
+            sub: _pairs(given, opt, form)
+            for sub, given, opt, form in (
+                ("partitions", self.gpu_partition, "--gpu-partition", "PARTITION=KEY"),
+                ("nodes", self.gpu_node, "--gpu-node", "NODE-GLOB=KEY"),
+            )
+            if given
+        }
+        if sites:
+            layer({"gpu_sites": sites}, "--gpu-partition/--gpu-node")
         return a
 
     def project_defs(self) -> dict[str, Any] | None:
@@ -340,7 +378,19 @@ class AssumptionOptions:
             on_missing=self.on_missing,
             owned=load_owned(list(self.assumptions)),
             inputs=Store(self.store).inputs(),
+            include_implausible=self.include_implausible,
         )
+
+
+def _pairs(given: Sequence[str], option: str, form: str) -> dict[str, str]:
+    """``NAME=VALUE`` options as a mapping; a usage error names the one without ``=``."""
+    out = {}
+    for pair in given:
+        if "=" not in pair:
+            raise UsageError(f"{option} expects {form}, got {pair!r}", value=pair)
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
 
 
 assert list(OPTIONS) == [f.name for f in fields(AssumptionOptions)], (

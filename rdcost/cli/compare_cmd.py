@@ -39,6 +39,9 @@ assert tuple(e.value for e in Estimate) == ESTIMATES
     "usd_per_kwh",
     "gpu_alias",
     "on_missing",
+    "gpu_partition",
+    "gpu_node",
+    "include_implausible",
     help={
         "on_missing": "A GPU type without a cloud price: raise an error, or show the cloud figures as unknown."
     },
@@ -175,6 +178,7 @@ def compare_command(
         estimate=estimate.value,
         on_missing=opts.on_missing,
         project=opts.project,
+        include_implausible=opts.include_implausible,
     )
     if format == OutputFormat.json:
         out_json(r.to_dict())

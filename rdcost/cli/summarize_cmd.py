@@ -69,6 +69,7 @@ def summarize_command(
         engine=engine.value,
         scheduler=scheduler,
         on_missing=opts.on_missing,
+        include_implausible=opts.include_implausible,
     )
     if format == OutputFormat.json:
         out_json(s.to_dict())

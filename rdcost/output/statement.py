@@ -273,7 +273,7 @@ def statement(
     s = ctx.summary
     rule, hw, hours, fgh = _final_model(ctx, final_job)
     in_search = ctx.groups["search_id"].notna()
-    sgh = ctx.costs.loc[in_search, "gpu_hours"]
+    sgh = ctx.costs.loc[in_search & ctx.costs["is_counted"], "gpu_hours"]
     om = s.assumptions.get("one_model_gpu_hours")
     return Statement(
         project=ctx.project,

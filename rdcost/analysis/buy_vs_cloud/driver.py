@@ -31,7 +31,9 @@ from rdcost.analysis.buy_vs_cloud.sizing import (
     sizing_costs,
 )
 from rdcost.analysis.summary.engines import check_on_missing, cost_jobs
+from rdcost.analysis.summary.partial import counted_jobs
 from rdcost.errors import UsageError
+from rdcost.plural import plural
 
 
 def compare_jobs(
@@ -46,18 +48,20 @@ def compare_jobs(
     today: pd.Timestamp | None = None,
     on_missing: str = "default",
     project: str | None = None,
+    include_implausible: bool = False,
 ) -> Report:
     """Owned vs cloud for a job table (a project's rows of the store).
 
     ``n_gpus`` (``--gpus``) wins over ``size_by``. ``sizes``: cluster sizes to
     replay the trace on ("auto" = :func:`rdcost.analysis.replay.default_gpu_counts`
-    plus ``n_gpus``; None = no replay). ``on_missing`` as in summarize.
+    plus ``n_gpus``; None = no replay). ``on_missing`` and ``include_implausible`` as in
+    summarize.
     """
     on_missing = check_on_missing(on_missing)
     owned = owned or OwnedSpec()
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
     notes: list[str] = []
-    p = _priced_jobs(jobs, assumptions, today, notes, on_missing)
+    p = _priced_jobs(jobs, assumptions, today, notes, on_missing, include_implausible)
     cloud_low, cloud_high, committed = cloud_side(p.a, p.j, p.cj, p.use, today, on_missing, notes)
     d = _demand(p)
     main_key = _main_gpu_key(p)
@@ -106,11 +110,22 @@ class _PricedJobs:
 
 
 def _priced_jobs(
-    jobs: pd.DataFrame, assumptions, today: pd.Timestamp, notes: list[str], on_missing: str = "default"
+    jobs: pd.DataFrame,
+    assumptions,
+    today: pd.Timestamp,
+    notes: list[str],
+    on_missing: str = "default",
+    include_implausible: bool = False,
 ) -> _PricedJobs:
     c = cost_jobs(jobs, assumptions, today=today, on_missing=on_missing)
     cj, j, a, year = c.cj, c.costs, c.a, c.year
-    started = j["is_started"]
+    started = pd.Series(counted_jobs(j, include_implausible), index=j.index)
+    n_out = int((j["is_started"] & ~started).sum())
+    if n_out:
+        notes.append(
+            f"{plural(n_out, 'implausible record')} left out (--include-implausible keeps them); "
+            "`rdcost summarize` lists them"
+        )
     known = started & j["gpu_hours"].notna()
     use = known & (j["gpu_hours"] > 0)
     if not use.any():

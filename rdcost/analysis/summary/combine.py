@@ -216,14 +216,17 @@ def _basis(v: Sourced | None) -> str:
 def _median_search(per_search: pd.Series, search_gh: np.ndarray) -> dict[str, Any]:
     """The median grid search as measured: its jobs and GPU-hours (medians of both)."""
     if per_search.empty:
-        return {"n_jobs": None, "gpu_hours": None, "n_searches": 0}
-    return {"n_jobs": float(per_search.median()), "gpu_hours": float(np.median(search_gh)),
-            "n_searches": int(len(per_search))}
+        return {"n_jobs": None, "gpu_hours": None, "n_searches": 0, "n_searches_gpu_hours_known": 0}
+    known = search_gh[~np.isnan(search_gh)]
+    return {"n_jobs": float(per_search.median()),
+            "gpu_hours": float(np.median(known)) if len(known) else None,
+            "n_searches": int(len(per_search)), "n_searches_gpu_hours_known": int(len(known))}
 
 
 def _waste(s: _Sums, parts: Sequence[Partial], gh_total: float) -> dict[str, Any]:
     def row(name: str, segs: list[int]) -> dict[str, Any]:
         return {"category": name, "n_jobs": sum(p.cat_n[i] for p in parts for i in segs),
+                "n_jobs_gpu_unknown": sum(p.gh_unknown[i] for p in parts if p.gh_unknown for i in segs),
                 "gpu_hours": s.gh(segs), **s.money(segs)}
 
     cats = [row(c, [i]) for i, c in enumerate(WASTE_CATEGORIES)]
@@ -273,7 +276,10 @@ def _search_sizes(parts: Sequence[Partial], params: GroupingParams) -> tuple[np.
     have = lab.label >= 0
     n_all = lab.n_stored + len(lab.heuristic_first)
     size = np.bincount(lab.label[have], minlength=n_all)
-    ghs = np.bincount(lab.label[have], weights=gh[have], minlength=n_all)
+    unknown = np.isnan(gh)
+    ghs = np.bincount(lab.label[have], weights=np.where(unknown, 0.0, gh)[have], minlength=n_all)
+    n_unknown = np.bincount(lab.label[have & unknown], minlength=n_all)
+    ghs = np.where(n_unknown > 0, np.nan, ghs)  # a search with a job of unknown GPU count
     keep = size > 0
     return size[keep].astype(np.int64), ghs[keep]
 

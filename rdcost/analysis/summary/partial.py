@@ -72,6 +72,7 @@ class Partial:
     sums: dict[str, list[int]] = field(default_factory=dict)  # column -> exact sum per segment
     nans: dict[str, list[int]] = field(default_factory=dict)  # column -> NaN count per segment
     cat_n: list[int] = field(default_factory=list)
+    gh_unknown: list[int] = field(default_factory=list)  # jobs of unknown GPU count per segment
     combos: pd.DataFrame | None = None  # one row per (GPU key, day, type, step)
     implausible: pd.DataFrame | None = None  # the implausible jobs (IMPLAUSIBLE_COLUMNS)
     implausible_gh: int = 0  # their GPU-hours (exact)
@@ -126,7 +127,7 @@ def partial_of_frame(
     _implausible(p, cj, costs, include_implausible)
     _lengths_and_span(p, cj, costs, counted, ghv)
     _concurrency(p, cj, costs, counted, ghv)
-    _searches(p, cj, params, ghv)
+    _searches(p, cj, params, ghv, counted, costs["is_started"].to_numpy(dtype=bool))
     return p
 
 
@@ -181,6 +182,7 @@ def _sums(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray
         p.sums[c] = exact_sums(np.where(bad, 0.0, v), s, N_SEG)
         p.nans[c] = np.bincount(s[bad], minlength=N_SEG).tolist()
     p.cat_n = np.bincount(seg[counted], minlength=N_SEG).tolist()
+    p.gh_unknown = np.bincount(seg[counted & np.isnan(ghv)], minlength=N_SEG).tolist()
     power = costs["power_w"].to_numpy(dtype=float)
     used = ghv > 0
     p.wp_sum = exact_sums((ghv * power)[used & ~np.isnan(power)])[0]
@@ -238,16 +240,20 @@ def _concurrency(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.
         p.conc_lo, p.conc_hi = int(s_ns.min()), int(e_ns.max())
 
 
-def _searches(p: Partial, cj: pd.DataFrame, params: GroupingParams, ghv: np.ndarray) -> None:
+def _searches(
+    p: Partial, cj: pd.DataFrame, params: GroupingParams, ghv: np.ndarray, counted: np.ndarray, started: np.ndarray
+) -> None:
     """Stored search ids and burst keys as codes (rdcost.analysis.grouping's rules); a
-    pending array remainder is in no search (it is no job that ran)."""
-    remainder = _pending_remainder(cj)
+    pending array remainder is in no search (it is no job that ran), nor is a job left
+    out as implausible (started, not counted). GPU-hours: 0 for a job that never started,
+    NaN for one of unknown GPU count."""
+    out = _pending_remainder(cj) | (started & ~counted)
     p.sid, p.sid_names = stored_search_codes(cj)
-    p.sid = np.where(remainder, -1, p.sid)
-    p.gh = np.nan_to_num(ghv)
+    p.sid = np.where(out, -1, p.sid)
+    p.gh = np.where(counted, ghv, 0.0)
     if params.use_heuristics:
         when = when_submitted(cj)
-        p.key, p.key_names = burst_key_codes(cj, when.notna().to_numpy() & ~remainder)
+        p.key, p.key_names = burst_key_codes(cj, when.notna().to_numpy() & ~out)
         p.t_s = np.where(p.key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan)
 
 

@@ -389,7 +389,7 @@ def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
     path = _check(path)
     title = f"Job lengths by final state: {ctx.who}"
     c = ctx.costs
-    el = c.loc[c["is_started"], "elapsed_s"].dropna()
+    el = c.loc[c["is_counted"], "elapsed_s"].dropna()
     if el.empty:
         return _nothing(path, title, "no started jobs with a known length")
     state = ctx.jobs.loc[el.index, "state"].astype("string").fillna("UNKNOWN")

@@ -18,7 +18,7 @@ def job_intervals(ctx: Any) -> pd.DataFrame:
     start = pd.to_datetime(cj["start_time"], utc=True)
     end = pd.to_datetime(cj["end_time"], utc=True)
     end = end.fillna(start + pd.to_timedelta(c["elapsed_s"], unit="s"))
-    ok = c["is_started"] & c["gpu_hours"].notna() & start.notna() & end.notna()
+    ok = c["is_counted"] & c["gpu_hours"].notna() & start.notna() & end.notna()
     cols = [
         "gpu_hours",
         "cloud_usd_low",
