@@ -21,7 +21,7 @@ from ..errors import RdcostError, UsageError
 from .app import app, err
 
 # Each module registers its commands on `app` when imported.
-from . import ingest_cmd, jobs_cmd, summarize_cmd, estimate_cmd, compare_cmd, groups_cmd, plot_cmd, report_cmd, card_cmd, tuning_cmd  # noqa: E402,F401  isort: skip
+from . import ingest_cmd, jobs_cmd, summarize_cmd, estimate_cmd, compare_cmd, groups_cmd, plot_cmd, report_cmd, card_cmd, tuning_cmd, usage_cmd  # noqa: E402,F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> None:
