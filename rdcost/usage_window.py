@@ -171,6 +171,8 @@ def job_seconds(jobs: pd.DataFrame, start, end, *, as_of=None,
     if end < start:
         raise UsageError(f"the window ends ({end}) before it starts ({start})")
     as_of = to_utc(as_of) if as_of is not None else pd.Timestamp.now(tz="UTC")
+    index = jobs.index
+    jobs = jobs.reset_index(drop=True)        # positions, whatever the caller's index
     s = _utc_column(jobs, "start_time")
     e = _utc_column(jobs, "end_time")
     counted = s.notna() & (s <= as_of)
@@ -183,7 +185,7 @@ def job_seconds(jobs: pd.DataFrame, start, end, *, as_of=None,
         e = e.mask(running, end)
     else:  # exclude
         counted &= ~running
-    out = pd.Series(0.0, index=jobs.index)
+    out = pd.Series(0.0, index=index)
     if not counted.any():
         return out
     s_, e_ = s[counted], e[counted]
@@ -195,8 +197,9 @@ def job_seconds(jobs: pd.DataFrame, start, end, *, as_of=None,
         whole = (e_ - s_).dt.total_seconds()
         inside = (s_ < end) & (e_ > start) if rule.edges == "whole" else (s_ >= start) & (s_ < end)
         secs = whole.where(inside, 0.0)
-    out[secs.index] = secs.clip(lower=0).to_numpy(dtype=float)
-    return out
+    values = np.zeros(len(jobs))
+    values[secs.index.to_numpy()] = secs.clip(lower=0).to_numpy(dtype=float)
+    return pd.Series(values, index=index)
 
 
 def _utc_column(jobs: pd.DataFrame, col: str) -> pd.Series:
@@ -251,6 +254,7 @@ def tres_seconds(jobs: pd.DataFrame, start, end, *, by: Sequence[str] = ("accoun
         raise UsageError(f"cannot group by {missing}: not columns of the job table")
     start, end = to_utc(start), to_utc(end)
     as_of = to_utc(as_of) if as_of is not None else pd.Timestamp.now(tz="UTC")
+    jobs = jobs.reset_index(drop=True)
     secs = job_seconds(jobs, start, end, as_of=as_of, rule=rule)
     sel = secs > 0
     j = jobs.loc[sel]

@@ -138,6 +138,14 @@ def test_windows_split_without_loss():
         assert sum(p.get(key, 0) for p in parts) == secs, key
 
 
+def test_any_index_of_the_caller():
+    """The frame's index does not matter (duplicated labels, as after concatenating)."""
+    df = jobs()
+    df.index = [7] * len(df)
+    assert list(job_seconds(df, W0, W1, as_of=t("13:00"))) == [1800, 1200, 1800, 3600, 0, 0, 0, 3600]
+    assert tres_seconds(df, W0, W1, as_of=t("13:00")).get("cpu", account="b") == 30600
+
+
 def test_group_by_any_column():
     u = tres_seconds(jobs(), W0, W1, as_of=t("13:00"), by=["account", "user"], tres=["cpu"])
     assert u.as_dict() == {("", "cy", "cpu"): 0, ("a", "ann", "cpu"): 3600,
