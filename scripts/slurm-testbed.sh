@@ -7,6 +7,9 @@
 #                                      slurmctld, slurmd (installs first when needed)
 #   scripts/slurm-testbed.sh stop      cancel jobs, stop the daemons this script started
 #   scripts/slurm-testbed.sh restart   stop, then start
+#   scripts/slurm-testbed.sh restart-slurmdbd
+#                                      stop and start slurmdbd alone, in the caller's
+#                                      environment (TZ sets the hours of its usage rollup)
 #   scripts/slurm-testbed.sh status    show each daemon; exit 0 when the cluster is usable
 #   scripts/slurm-testbed.sh purge     stop, drop the accounting DB, delete configs, state, logs
 #
@@ -574,6 +577,21 @@ cmd_stop() {
   log "stopped in $(elapsed_since "$t0") s"
 }
 
+# Restart slurmdbd alone. It inherits the caller's environment: its TZ decides where its
+# hourly usage rollup puts hour boundaries (tests/integration shifts them that way).
+# slurmctld keeps running and queues its accounting messages until slurmdbd is back.
+cmd_restart_slurmdbd() {
+  need_root restart-slurmdbd
+  local t0
+  t0=$(now_s)
+  if pid_of slurmdbd >/dev/null && ! owned_pid slurmdbd >/dev/null; then
+    die "slurmdbd (pid $(pid_of slurmdbd)) was not started by $PROG; not restarting it"
+  fi
+  stop_daemon slurmdbd
+  start_slurmdbd
+  log "slurmdbd restarted in $(elapsed_since "$t0") s (TZ=${TZ-unset})"
+}
+
 cmd_status() {
   local d pid up=0 how
   for d in "${START_ORDER[@]}"; do
@@ -632,6 +650,7 @@ main() {
     start) cmd_start ;;
     stop) cmd_stop ;;
     restart) cmd_stop; cmd_start ;;
+    restart-slurmdbd) cmd_restart_slurmdbd ;;
     status) cmd_status ;;
     purge) cmd_purge ;;
     -h|--help|help) usage ;;

@@ -25,6 +25,7 @@ from rdcost.cli import (  # noqa: F401
     report_cmd,
     summarize_cmd,
     tuning_cmd,
+    usage_cmd,
 )
 from rdcost.cli.app import app, err
 from rdcost.errors import RdcostError, UsageError

@@ -6,23 +6,36 @@ srun steps, a job pending and an array still running at export time) is exported
 ``--parsable2``, ``--parsable``, fixed width (wide columns, and Slurm's default
 widths) and ``--json``. Each export is read with ``rdcost.read_log`` (format
 auto-detected) and the tables are compared job by job: with each other, with what
-was submitted, and with Slurm's own usage accounting (``sreport``).
+was submitted, and with Slurm's own usage accounting: CPU- and GPU-seconds per
+account, by rdcost.analysis.usage_window (``rdcost usage``), against ``sreport`` for each of
+slurmdbd's hours around an hour boundary that the mix runs across (slurmdbd's hours
+are shifted so that one begins 30 s after the submission; RDCOST_SLURM_SHIFT=0 keeps
+the real ones), and against ``sacct --truncate`` for windows with edges at any second.
 
 Skipped when no testbed answers, unless RDCOST_REQUIRE_SLURM=1 (set by .ci/run
 after the testbed started), where it fails instead. RDCOST_SLURM_EXPORT_DIR keeps
-the exports for inspection. Wall time: about 100 s, most of it the TIMEOUT job
-(1-minute limit; Slurm checks limits every 30 s).
+the exports and sreport's answers for inspection. Wall time: about 100 s, most of it
+the TIMEOUT job (1-minute limit; Slurm checks limits every 30 s).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import json
 import math
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from rdcost.analysis.usage_window import ROLLUP, SACCT_TRUNCATE, Usage, tres_seconds
+from rdcost.analysis.usage_window import sreport_period as sreport_period_of_rdcost
+from rdcost.analysis.usage_window import sreport_usage as rdcost_sreport_usage
 from rdcost.readers.ingest import read_log_report, resolve_format
 
 from . import slurm_mix
@@ -329,47 +342,250 @@ def test_default_widths_keep_what_fits(mix: MixRun, tables):
     assert not bad, "\n".join(bad)
 
 
-# ----------------------------------------------------------------------------- sreport
+# ----------------------------------------------------------------------------- usage
+#
+# slurmdbd rolls the job table up hour by hour: for each hour, every job counts
+# TRES x (its seconds inside the hour); a job still running counts up to the hour's
+# end. sreport adds up whole hours. During the run slurmdbd's hours are shifted
+# (slurm_mix.Clock) so that one begins 30 s after the submission: the long jobs run
+# across it at any time of day. rdcost's side is rdcost.analysis.usage_window, the module
+# behind `rdcost usage`, so the test and users apply the same rule.
 
 
-def test_usage_per_account_equals_sreport(mix: MixRun):
-    """CPU-seconds and GPU-seconds (all GPUs, and per type) per account over whole
-    hours, from rdcost's table of every job in the window, equal Slurm's own hourly
-    rollup as sreport prints it (-t seconds: no rounding, so no tolerance). Each job
-    counts n x (its time inside the window); a job still running counts up to the
-    window's end, as the rollup does."""
-    start, end = (pd.Timestamp(t) for t in mix.window)
-    df, report = read_log_report(mix.window_export)
+@functools.cache
+def read_export(path: Path) -> pd.DataFrame:
+    df, report = read_log_report(path)
     assert report.n_rejected == 0, report.examples
+    return df
+
+
+def differences(want: dict[tuple[str, str], int], got: Usage, what: str) -> list[str]:
+    """Per account and TRES, sreport's (or sacct's) seconds against rdcost's; tolerance 0."""
+    accounts = {a for a, _ in want} | {a for a in got.table["account"] if a}
+    bad = []
+    for acct in sorted(accounts):
+        for tres in slurm_mix.SREPORT_TRES:
+            w, g = want.get((acct, tres), 0), got.get(tres, account=acct)
+            if g != w:
+                bad.append(f"{what}: {acct} {tres}: rdcost {g:.0f} s, Slurm {w} s")
+    return bad
+
+
+def local(t, zone) -> str:
+    return pd.Timestamp(t).tz_convert(zone).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def hour_usage(check: slurm_mix.HourCheck) -> Usage:
+    return tres_seconds(
+        read_export(check.export),
+        check.start,
+        check.end,
+        rule=ROLLUP,
+        as_of=check.rolled_at,
+        tres=slurm_mix.SREPORT_TRES,
+    )
+
+
+def test_the_mix_runs_across_an_hour_boundary(mix: MixRun):
+    """The long jobs (TIMEOUT after ~85 s, 'running' and the sweep's first task until
+    the end) start before the boundary between slurmdbd's two hours and end after it."""
+    clock = mix.clock
+    final = [c for c in mix.hour_checks if c.stage == "final"][0]
+    df = read_export(final.export)
+    b = pd.Timestamp(clock.boundary)
+    rows = {MixRun.key(r["job_id"]): r for r in df.to_dict("records")}
+    across = [
+        k
+        for k, r in rows.items()
+        if not isnull(r["start_time"])
+        and r["start_time"] < b
+        and not isnull(r["end_time"])
+        and r["end_time"] > b
+    ]
+    long = {mix.jobs["timeout"].job_id, mix.jobs["running"].job_id, f"{mix.jobs['sweep'].job_id}_0"}
+    if not clock.shifted and not long <= set(across):
+        pytest.skip(
+            f"slurmdbd's hours are on the real clock ({slurm_mix.SHIFT_ENV}=0 or no root) "
+            f"and the mix did not reach {clock.boundary:%H:%M:%S}"
+        )
+    assert long <= set(across), (
+        f"jobs across {clock.boundary} ({clock.tz}): {sorted(across)}; "
+        f"expected at least {sorted(long)}"
+    )
+
+
+@pytest.mark.parametrize("stage", ["final", "running"])
+def test_usage_per_hour_equals_sreport(mix: MixRun, stage: str):
+    """CPU-seconds and GPU-seconds (all GPUs and per type) per account in each hour
+    around the boundary equal sreport's to the second (-t seconds): the hour the long
+    jobs leave and the hour they enter. 'running': the rollup was forced while 'running'
+    and the sweep's first task still ran, so both sides count them up to the end of the
+    current hour, which is still to come; 'final': after every job ended."""
+    checks = [c for c in mix.hour_checks if c.stage == stage]
+    assert checks and (len(checks) == 2 or not mix.clock.shifted), [c.start for c in checks]
     # -S/-E leaves out jobs that were never eligible (the dependency-blocked job, the
     # array remainder); every job that ran must be there
     ran = {k for k in mix.expected() if mix.expected_state(k) != "PENDING"}
-    missing = ran - {MixRun.key(j) for j in df["job_id"]}
+    missing = ran - {MixRun.key(j) for j in read_export(checks[0].export)["job_id"]}
     assert not missing, f"the window export lacks jobs that ran: {sorted(missing)}"
-
-    t0 = df["start_time"].where(df["start_time"] > start, start)
-    t1 = df["end_time"].fillna(end)
-    t1 = t1.where(t1 < end, end)
-    inside_s = (t1 - t0).dt.total_seconds().clip(lower=0).where(df["start_time"].notna(), 0)
-    gpus = df["n_gpus"].fillna(0)
-    per_tres = {
-        "cpu": df["n_cpus"].fillna(0).astype(float) * inside_s,
-        "gres/gpu": gpus * inside_s,
-        "gres/gpu:titanx": gpus.where(df["gpu_type"] == "titanx", 0) * inside_s,
-        "gres/gpu:m40": gpus.where(df["gpu_type"] == "m40", 0) * inside_s,
-    }
-    accounts = sorted({a for a, _ in mix.sreport} | set(df["account"].dropna()))
-    bad = []
-    for tres, secs in per_tres.items():
-        mine = secs.groupby(df["account"]).sum()
-        for acct in accounts:
-            want = mix.sreport.get((acct, tres), 0)
-            got = float(mine.get(acct, 0.0))
-            if got != want:
-                bad.append(f"{acct} {tres}: rdcost {got:.0f} s, sreport {want} s")
+    bad, texts = [], []
+    for c in checks:
+        bad += differences(
+            c.sreport,
+            hour_usage(c),
+            f"{local(c.start, mix.clock.zone)} - {local(c.end, mix.clock.zone)}",
+        )
+        texts.append(c.text)
     assert not bad, (
-        "\n".join(bad) + f"\nwindow {mix.window[0]} - {mix.window[1]}\n" + mix.sreport_text
+        "\n".join(bad)
+        + f"\nslurmdbd TZ={mix.clock.tz}, export {checks[0].export}\n"
+        + "\n".join(texts)
     )
+    total = {
+        (a, t): sum(c.sreport.get((a, t), 0) for c in checks)
+        for a in ("nlp", "research")
+        for t in slurm_mix.SREPORT_TRES
+    }
     # the comparison is not empty: our GPU jobs are in it
-    assert mix.sreport[("nlp", "gres/gpu:titanx")] > 0
-    assert mix.sreport[("research", "gres/gpu:m40")] > 0
+    assert total[("nlp", "gres/gpu:titanx")] > 0 and total[("research", "gres/gpu:m40")] > 0
+    if stage == "running":
+        # 'running' (one M40) counts from the rollup on to the end of the current hour
+        last = checks[-1]
+        ahead = (pd.Timestamp(last.end) - pd.Timestamp(last.rolled_at)).total_seconds()
+        assert last.sreport[("nlp", "gres/gpu:m40")] >= ahead > 0
+
+
+def sreport_period(text: str, zone) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The period sreport's header names ("... Utilization START - END (N secs)")."""
+    m = re.search(r"Utilization (\S+) - (\S+) \((\d+) secs\)", text)
+    assert m, text
+    p0 = pd.Timestamp(m.group(1)).tz_localize(zone).tz_convert("UTC")
+    return p0, p0 + pd.Timedelta(seconds=int(m.group(3)))
+
+
+def sreport_now(mix: MixRun) -> pd.Timestamp:
+    """The moment sreport counted as now: of the two times it ran between, one for
+    which rdcost predicts the period it reported (they differ only if the clock passed
+    hh:29:30 meanwhile)."""
+    c = mix.period_check
+    period = sreport_period(c.text, mix.clock.zone)
+    predicted = {
+        now: sreport_period_of_rdcost(c.start, c.end, now, mix.clock.zone)
+        for now in c.asked_between
+    }
+    for now, p in predicted.items():
+        if p == period:
+            return pd.Timestamp(now)
+    raise AssertionError(
+        f"sreport reported {period[0]} - {period[1]}; rdcost predicts "
+        + ", ".join(f"{p[0]} - {p[1]} at {now}" for now, p in predicted.items())
+    )
+
+
+def test_sreport_period_equals_rdcost_sreport(mix: MixRun):
+    """sreport asked for both hours right after the run (end in the future) reports the
+    period rdcost.analysis.usage_window.sreport_period predicts (sreport cuts the end at now and
+    rounds it to the nearest hour, so in the first half hour after the boundary it
+    reports only the first hour: the cause of issue #19), and rdcost's sreport_usage
+    gives its figures to the second."""
+    c = mix.period_check
+    zone = mix.clock.zone
+    now = sreport_now(mix)
+    usage = rdcost_sreport_usage(
+        read_export(c.export),
+        c.start,
+        c.end,
+        now=now,
+        tz=zone,
+        rolled_up_to=c.rolled_up_to,
+        tres=slurm_mix.SREPORT_TRES,
+    )
+    bad = differences(
+        c.sreport, usage, f"sreport start={local(c.start, zone)} end={local(c.end, zone)}"
+    )
+    assert not bad, "\n".join(bad) + "\n" + c.text
+
+
+def offset_text(zone) -> str:
+    off = zone.utcoffset(None)
+    sign, off = ("-", -off) if off < dt.timedelta(0) else ("+", off)
+    secs = int(off.total_seconds())
+    return f"{sign}{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+
+
+def test_usage_command_prints_sreport_figures(mix: MixRun):
+    """`rdcost usage EXPORT --sreport`, as a user runs it, prints the period sreport
+    reported and its figures."""
+    c = mix.period_check
+    now = sreport_now(mix)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rdcost",
+            "usage",
+            str(c.export),
+            "--sreport",
+            "--sreport-tz",
+            offset_text(mix.clock.zone),
+            "--start",
+            c.start.isoformat(),
+            "--end",
+            c.end.isoformat(),
+            "--as-of",
+            now.isoformat(),
+            "--rolled-up-to",
+            c.rolled_up_to.isoformat(),
+            "--tres",
+            ",".join(slurm_mix.SREPORT_TRES),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    m = re.search(r"sreport period (\S+) - (\S+) ", p.stderr)
+    assert m, p.stderr
+    printed = tuple(
+        pd.Timestamp(dt.datetime.fromisoformat(t)).tz_convert("UTC") for t in m.groups()
+    )
+    assert printed == sreport_period(c.text, mix.clock.zone), p.stderr + c.text
+    got = {(r["account"], r["tres"]): r["seconds"] for r in json.loads(p.stdout)}
+    accounts = {a for a, _ in c.sreport} | {a for a, _ in got if a}
+    bad = [
+        f"{a} {t}: rdcost usage {got.get((a, t), 0)} s, sreport {c.sreport.get((a, t), 0)} s"
+        for a in sorted(accounts)
+        for t in slurm_mix.SREPORT_TRES
+        if got.get((a, t), 0) != c.sreport.get((a, t), 0)
+    ]
+    assert not bad, "\n".join(bad) + "\n" + p.stderr + c.text
+
+
+def test_any_window_equals_sacct_truncate(mix: MixRun, tables):
+    """Windows whose edges fall at any second inside the mix: per account, rdcost's
+    clip rule (running jobs up to the as-of time) equals Slurm's own cut, ``sacct -X -T``
+    (ElapsedRaw x the allocated CPUs and GPUs), to the second."""
+    ours = {j.job_id for j in mix.jobs.values()}
+    df = tables["parsable2"]
+    assert mix.truncate_checks
+    for c in mix.truncate_checks:
+        want: dict[tuple[str, str], int] = {}
+        for line in c.text.splitlines():
+            job_id, account, _state, elapsed, alloc = line.split("|")
+            if job_id.split("_")[0] not in ours or not elapsed:
+                continue
+            counts = dict(kv.split("=", 1) for kv in alloc.split(",") if "=" in kv)
+            for tres in slurm_mix.SREPORT_TRES:
+                n = int(counts.get(tres, 0) or 0)
+                want[(account, tres)] = want.get((account, tres), 0) + n * int(elapsed)
+        got = tres_seconds(
+            df, c.start, c.end, rule=SACCT_TRUNCATE, as_of=c.as_of, tres=slurm_mix.SREPORT_TRES
+        )
+        bad = differences(
+            want,
+            got,
+            f"sacct -T -S {c.start:%H:%M:%S} -E {c.end:%H:%M:%S} (as of {c.as_of:%H:%M:%S})",
+        )
+        assert not bad, "\n".join(bad) + "\n" + c.text
