@@ -1,6 +1,6 @@
 """`rdcost usage`: CPU- and GPU-seconds per account (or any column) in a time window,
 with the rule for running jobs and jobs crossing the window's edges as options, and
-a mode that reports exactly what `sreport` reports (rdcost.usage_window)."""
+a mode that reports exactly what `sreport` reports (rdcost.analysis.usage_window)."""
 
 from __future__ import annotations
 
