@@ -105,6 +105,10 @@ class Statement:
     cloud_usd_high: float | None
     tuning: TuningStatement
     inputs: list[dict[str, str]]
+    gpu_key_rules: list[dict[str, Any]] = field(default_factory=list)
+    price_bases: list[dict[str, Any]] = field(default_factory=list)
+    power_bases: list[dict[str, Any]] = field(default_factory=list)
+    data_quality: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -303,6 +307,10 @@ def statement(
         cloud_usd_high=s.cloud_usd_high,
         tuning=tuning_statement(*(tuning if tuning is not None else tuning_analysis(ctx, params))),
         inputs=[{"path": r.path, "sha256": r.sha256, "format": r.format} for r in ctx.inputs],
+        gpu_key_rules=list(s.gpu_key_rules),
+        price_bases=list(s.price_bases),
+        power_bases=list(s.power_bases),
+        data_quality=list(s.data_quality),
     )
 
 

@@ -191,10 +191,10 @@ def _rd_table(one_model: Sourced | None, tuning: Sourced | None, per_search: pd.
     n_round = None if tuning is None else _whole(tuning.value)
     rows = [
         {**_scaled_row("one model", 1, None if one_model is None else one_model.value, eff, a),
-         "basis": _basis(one_model)},
+         "basis": _basis(one_model, "measured: median final-size run")},
         {**_scaled_row("one tuning round", n_round,
                        None if one_model is None or tuning is None else one_model.value * tuning.value, eff, a),
-         "basis": "one model x " + _basis(tuning)},
+         "basis": "one model x jobs per search, " + _basis(tuning, "measured: median")},
     ]
     med = _median_search(per_search, search_gh)
     if med["n_jobs"] is not None:
@@ -204,12 +204,13 @@ def _rd_table(one_model: Sourced | None, tuning: Sourced | None, per_search: pd.
     return rows
 
 
-def _basis(v: Sourced | None) -> str:
-    """Where a one-model or tuning-round figure comes from, as the R&D table says it."""
+def _basis(v: Sourced | None, derived: str) -> str:
+    """Where a one-model or tuning-round figure comes from, as the R&D table says it:
+    ``derived`` when from the data, else its origin (``preset paper``, ``option ...``)."""
     if v is None:
         return "unknown"
     if v.origin == "derived from the data":
-        return "derived from the data"
+        return derived
     return v.origin
 
 
@@ -225,9 +226,12 @@ def _median_search(per_search: pd.Series, search_gh: np.ndarray) -> dict[str, An
 
 def _waste(s: _Sums, parts: Sequence[Partial], gh_total: float) -> dict[str, Any]:
     def row(name: str, segs: list[int]) -> dict[str, Any]:
-        return {"category": name, "n_jobs": sum(p.cat_n[i] for p in parts for i in segs),
-                "n_jobs_gpu_unknown": sum(p.gh_unknown[i] for p in parts if p.gh_unknown for i in segs),
-                "gpu_hours": s.gh(segs), **s.money(segs)}
+        n = sum(p.cat_n[i] for p in parts for i in segs)
+        n_unknown = sum(p.gh_unknown[i] for p in parts if p.gh_unknown for i in segs)
+        r = {"category": name, "n_jobs": n, "n_jobs_gpu_unknown": n_unknown, "gpu_hours": s.gh(segs), **s.money(segs)}
+        if n and n_unknown == n:  # no job of the cause has a known GPU count: its figures are unknown
+            r.update(dict.fromkeys(["gpu_hours", *MONEY, *IMPACT]))
+        return r
 
     cats = [row(c, [i]) for i, c in enumerate(WASTE_CATEGORIES)]
     total = row("total", list(range(len(WASTE_CATEGORIES))))

@@ -65,11 +65,19 @@ EXPORT_SLACK_S = 3600
 PRICE_TABLE_COLUMNS = ["gpu_key", "day", *PRICE_COLUMNS, *POWER_COLUMNS]
 
 
+#: How far past its time limit a job may run and still be plausible (:func:`grace_s`).
+GRACE_MIN_S = 900.0
+GRACE_FRACTION = 0.05
+GRACE_RULE = (
+    f"{GRACE_MIN_S / 60:g} minutes or {GRACE_FRACTION:.0%} of the time limit, whichever is more"
+)
+
+
 def grace_s(timelimit_s: pd.Series) -> pd.Series:
     """How far past its time limit a job may run and still be plausible: Slurm ends a job
-    at its limit plus its OverTimeLimit and KillWait (minutes); 15 minutes or 5% of the
-    limit, whichever is more, leaves room for both."""
-    return np.maximum(900.0, 0.05 * timelimit_s)
+    at its limit plus its OverTimeLimit and KillWait (minutes); :data:`GRACE_RULE` leaves
+    room for both."""
+    return np.maximum(GRACE_MIN_S, GRACE_FRACTION * timelimit_s)
 
 
 def median_start_year(start_time: pd.Series) -> int | None:

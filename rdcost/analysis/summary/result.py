@@ -120,6 +120,13 @@ def _figures(s: Summary) -> pd.DataFrame:
         ("median_job_hours", s.median_job_hours, "hours", ""),
         ("max_job_days", s.max_job_days, "days", ""),
         ("n_crashed_jobs", s.n_crashed_jobs, "jobs", crash),
+        (
+            "n_jobs_implausible",
+            s.n_jobs_implausible,
+            "jobs",
+            "kept in the totals" if s.include_implausible else "left out of every total",
+        ),
+        ("implausible_gpu_hours", s.implausible_gpu_hours, "GPU-hours", ""),
         ("mean_concurrent_gpus", s.mean_concurrent_gpus, "GPUs", "GPU-hours / span"),
         ("peak_concurrent_gpus", s.peak_concurrent_gpus, "GPUs", ""),
     ):
@@ -146,6 +153,24 @@ def _figures(s: Summary) -> pd.DataFrame:
             ("co2e_lbs", "lbs", env),
         ):
             add(f"rd_table:{r['label']}", m, r[m], u, note)
+        add(f"rd_table:{r['label']}", "basis", r.get("basis"), "", "")
+    m = s.median_search or {}
+    for k, u in (("n_jobs", "jobs"), ("gpu_hours", "GPU-hours"), ("n_searches", "searches"),
+                 ("n_searches_gpu_hours_known", "searches")):
+        if k in m:
+            add("median_search", k, m[k], u, "measured: median over the grid searches")
+    for section, shares, key in (
+        ("gpu_chain", s.gpu_key_rules, "gpu_key_rule"),
+        ("price_basis", s.price_bases, "price_basis"),
+        ("power_basis", s.power_bases, "power_basis"),
+    ):
+        for r in shares:
+            add(section, f"gpu_hours:{r[key]}", r["gpu_hours"], "GPU-hours", f"{r['n_jobs']} jobs")
+            add(section, f"share:{r[key]}", r["share_of_gpu_hours"], "fraction of GPU-hours", "")
+    for d in s.data_quality:
+        add("data_quality", f"n_jobs:{d['item']}", d["n_jobs"], "jobs", d["note"])
+        if d.get("gpu_hours") is not None:
+            add("data_quality", f"gpu_hours:{d['item']}", d["gpu_hours"], "GPU-hours", d["note"])
     for c in s.comparisons:
         add(
             "comparisons",
@@ -154,9 +179,12 @@ def _figures(s: Summary) -> pd.DataFrame:
             "times",
             f"{c['lbs_co2e_each']:,.0f} lbs CO2e each",
         )
-    for r in [*s.waste["categories"], s.waste["total"]]:
+    for r in [*s.waste["categories"], s.waste["total"], s.waste.get("short_completed")]:
+        if not r:
+            continue
         for m, u in (
             ("n_jobs", "jobs"),
+            ("n_jobs_gpu_unknown", "jobs"),
             ("gpu_hours", "GPU-hours"),
             ("cloud_usd_low", "USD"),
             ("cloud_usd_high", "USD"),
@@ -164,7 +192,7 @@ def _figures(s: Summary) -> pd.DataFrame:
             ("co2e_kg", "kg"),
             ("co2e_lbs", "lbs"),
         ):
-            add(f"waste:{r['category']}", m, r[m], u, crash if r["category"] == "crashed" else "")
+            add(f"waste:{r['category']}", m, r.get(m), u, crash if r["category"] == "crashed" else "")
     for p in a["prices"]:
         add(
             "assumptions",
@@ -241,7 +269,7 @@ def _price_text(a: dict[str, Any]) -> str:
         f"({p['price_key']}, {p['price_provider']} {p['pricing_model_low']}/{p['pricing_model_high']}, "
         f"as of {p['price_as_of_low']})"
         for p in a["prices"]
-        if p["usd_per_gpu_hour_low"] == p["usd_per_gpu_hour_low"]
+        if _known(p["usd_per_gpu_hour_low"]) and _known(p["usd_per_gpu_hour_high"])
     ]
     return "; ".join(dict.fromkeys(parts))
 
@@ -251,6 +279,11 @@ def _power_text(a: dict[str, Any]) -> str:
         dict.fromkeys(
             f"{p['gpu_key']} {p['power_w']:g} W ({p['basis']})"
             for p in a["power"]
-            if p["power_w"] == p["power_w"]
+            if _known(p["power_w"])
         )
     )
+
+
+def _known(v: Any) -> bool:
+    """A number that is neither None nor NaN."""
+    return v is not None and v == v

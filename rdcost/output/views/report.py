@@ -62,6 +62,7 @@ SECTIONS = {
     "rd": "Cost of R&D",
     "waste": "Waste",
     "jobs": "Jobs",
+    "data-quality": "Data quality",
     "searches": "Grid searches",
     "tuning": "Hyperparameter tuning",
     "card": "Compute statement",
@@ -320,9 +321,12 @@ def document(
         _section("jobs"),
         summary.states_table(s),
         summary.gpu_types_table(s),
+        BulletList(summary.chain_lines(s)),
         *fig("job-lengths"),
         Paragraph(f"The {TOP_JOBS} largest jobs by GPU-hours:"),
         _largest_jobs(ctx),
+        _section("data-quality"),
+        *summary.data_quality_blocks(s),
         _section("searches"),
         Paragraph(
             f"{integer(s.n_grid_searches)} searches, {integer(s.n_jobs_in_grid_searches)} jobs. The "

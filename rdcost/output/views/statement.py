@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from rdcost.output.blocks import Document, Note, Paragraph, Table
 from rdcost.output.numbers import integer, number, pct, usd_range
+from rdcost.output.views import summary
 
 if TYPE_CHECKING:  # rdcost.output.statement imports this module
     from rdcost.output.statement import Statement
@@ -59,6 +60,8 @@ def rows(st: Statement) -> list[tuple[str, str]]:
     out = [
         ("Final model", final),
         ("Whole project", whole),
+        ("How the GPU-hours were typed, priced and powered", " ".join(summary.chain_lines(st))),
+        ("Data quality", summary.data_quality_brief(st)),
         ("Hyperparameter tuning", tuning),
         ("Configurations tried", configs),
         ("Energy and CO2e", energy),

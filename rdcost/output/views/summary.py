@@ -6,7 +6,10 @@ shows the same tables (:func:`key_figures`, :func:`rd_table`, ...) in its sectio
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rdcost.analysis.summary import Summary
+from rdcost.analysis.summary.job_costs import GRACE_RULE
 from rdcost.output.blocks import BulletList, Document, Heading, Paragraph, Table
 from rdcost.output.numbers import (
     given,
@@ -20,6 +23,10 @@ from rdcost.output.numbers import (
     usd_rate,
 )
 from rdcost.output.wording import said
+from rdcost.plural import plural
+
+if TYPE_CHECKING:
+    from rdcost.output.statement import Statement
 
 
 def title(s: Summary) -> str:
@@ -46,6 +53,18 @@ def key_figures(s: Summary) -> Table:
             number(s.n_jobs_gpu_unknown),
             "jobs",
             "left out of GPU-hours",
+        ),
+        (
+            "implausible records",
+            number(s.n_jobs_implausible),
+            "jobs",
+            (
+                f"{number(s.implausible_gpu_hours)} GPU-hours "
+                + ("kept in the totals" if s.include_implausible else "left out of every total")
+                + " (see Data quality)"
+            )
+            if s.n_jobs_implausible
+            else "none",
         ),
         (
             "grid searches",
@@ -110,28 +129,47 @@ def rd_table(s: Summary) -> Table:
         "energy (kWh)",
         "CO2e (kg)",
         "CO2e (lbs)",
+        "basis",
     )
     rows = [
         (
             r["label"],
-            number(r["n_jobs"]),
+            given(r["n_jobs"], grouped=True),
             number(r["gpu_hours"]),
             usd_range(r["cloud_usd_low"], r["cloud_usd_high"]),
             usd(r["electricity_usd"]),
             number(r["energy_kwh"]),
             number(r["co2e_kg"]),
             number(r["co2e_lbs"]),
+            r.get("basis") or "unknown",
         )
         for r in s.to_dict()["rd_table"]
     ]
-    return Table.of(cols, rows, right=cols[1:])
+    return Table.of(cols, rows, right=cols[1:-1])
+
 
 
 def rd_note(s: Summary) -> str:
-    return (
+    text = (
         f"One model = {number(s.one_model_gpu_hours)} GPU-hours; one tuning round = "
-        f"{number(s.tuning_round_n_jobs)} such models (see Assumptions). Energy includes PUE."
+        f"{given(s.tuning_round_n_jobs)} such models (the paper's definition: one model x the jobs of "
+        "a typical search; see Assumptions). Energy includes PUE."
     )
+    if any("preset" in (r.get("basis") or "") for r in s.rd_table):
+        text += " Rows whose basis names a preset show that preset's constant, not this project's data."
+    m = s.median_search or {}
+    if m.get("n_searches"):
+        text += (
+            f" The measured median search is the median of the {plural(m['n_searches'], 'grid search')}: "
+            f"{given(m['n_jobs'])} jobs and "
+            + (
+                f"{number(m['gpu_hours'])} GPU-hours (over the "
+                f"{plural(m['n_searches_gpu_hours_known'], 'search')} whose every job has a known GPU count)."
+                if m.get("gpu_hours") is not None
+                else "unknown GPU-hours (every search holds a job of unknown GPU count)."
+            )
+        )
+    return text
 
 
 def waste_table(s: Summary) -> Table:
@@ -148,7 +186,8 @@ def waste_table(s: Summary) -> Table:
     rows = [
         (
             r["category"].replace("_", " "),
-            number(r["n_jobs"]),
+            number(r["n_jobs"])
+            + said(r.get("n_jobs_gpu_unknown"), f" ({integer(r.get('n_jobs_gpu_unknown'))} of unknown GPU count)"),
             number(r["gpu_hours"]),
             usd_range(r["cloud_usd_low"], r["cloud_usd_high"]),
             number(r["energy_kwh"]),
@@ -160,11 +199,20 @@ def waste_table(s: Summary) -> Table:
 
 
 def waste_note(s: Summary) -> str:
-    return (
+    text = (
         f"{pct(s.waste['share_of_gpu_hours'])} of the GPU-hours went to jobs that crashed "
-        f"(shorter than {given(s.crash_threshold_minutes)} minutes), failed, were cancelled or timed out; "
-        "each job counts once, in the first matching cause."
+        f"(ended in any state but COMPLETED after less than {given(s.crash_threshold_minutes)} "
+        "minutes), failed, were cancelled or timed out; "
+        "each job counts once, in the first matching cause. Jobs of unknown GPU count are counted "
+        "as jobs but add no GPU-hours."
     )
+    short = s.waste.get("short_completed") or {}
+    if short.get("n_jobs"):
+        text += (
+            f" {plural(short['n_jobs'], 'COMPLETED job')} shorter than {given(s.crash_threshold_minutes)} "
+            f"minutes ({number(short['gpu_hours'])} GPU-hours) are not waste: they finished."
+        )
+    return text
 
 
 def states_table(s: Summary) -> Table:
@@ -190,6 +238,108 @@ def gpu_types_table(s: Summary) -> Table:
         rows,
         right=("jobs", "GPU-hours", "share of GPU-hours"),
     )
+
+
+#: How each step of the GPU chain (rdcost.analysis.gpu_resolution) reads in a sentence.
+RULE_WORDS = {
+    "exact": "by exact type",
+    "normalised": "by normalised name",
+    "site": "by the site mapping (--gpu-partition, --gpu-node, [gpu_sites])",
+    "partition": "by their partition's typed jobs",
+    "node": "by their node's typed jobs",
+    "unidentified": "unidentified (priced and powered as the GPUs of their year)",
+}
+
+
+def _shares(rows: list[dict], key: str, words: dict[str, str] | None = None) -> str:
+    return ", ".join(
+        f"{pct(r['share_of_gpu_hours'])} {(words or {}).get(r[key], r[key])}" for r in rows
+    )
+
+
+def chain_lines(s: Summary | Statement) -> list[str]:
+    """What share of the GPU-hours each step of the GPU chain typed, and each price and
+    power basis priced and powered (docs/summarize.md, "The GPU chain")."""
+    if not s.gpu_key_rules:
+        return ["No GPU-hours to type, price or power."]
+    return [
+        "GPU type: " + _shares(s.gpu_key_rules, "gpu_key_rule", RULE_WORDS) + ".",
+        "Price: " + _shares(s.price_bases, "price_basis") + ".",
+        "Power: " + _shares(s.power_bases, "power_basis") + ".",
+    ]
+
+
+def data_quality_brief(s: Summary | Statement) -> str:
+    """The data-quality items in one line (the compute statement's row)."""
+    if not s.data_quality:
+        return "every record read as logged"
+    return "; ".join(
+        f"{d['item']}: {plural(d['n_jobs'], 'job')}"
+        + said(d.get("gpu_hours"), f", {number(d.get('gpu_hours'))} GPU-hours")
+        + f" ({d['note']})"
+        for d in s.data_quality
+    )
+
+
+def data_quality_table(s: Summary) -> Table:
+    """What the figures rest on: each item with its jobs, GPU-hours and meaning."""
+    rows = [
+        (d["item"], integer(d["n_jobs"]), number(d["gpu_hours"], missing=""), d["note"])
+        for d in s.data_quality
+    ]
+    return Table.of(
+        ("item", "jobs", "GPU-hours", "what it means for the figures"),
+        rows,
+        right=("jobs", "GPU-hours"),
+    )
+
+
+def implausible_table(s: Summary) -> Table:
+    """The implausible records (the first 50), with why and their GPU-hours."""
+    rows = [
+        (
+            str(r["job_id"]),
+            str(r["source"] or ""),
+            str(r["state"] or ""),
+            r["implausible_reason"],
+            number(None if r["elapsed_s"] is None else r["elapsed_s"] / 86_400),
+            number(None if r["timelimit_s"] is None else r["timelimit_s"] / 86_400),
+            number(r["gpu_hours"]),
+        )
+        for r in s.implausible_jobs
+    ]
+    cols = ("job", "source", "state", "why", "elapsed (days)", "time limit (days)", "GPU-hours")
+    return Table.of(cols, rows, right=cols[4:])
+
+
+def data_quality_blocks(s: Summary, level: int = 2) -> list:
+    """The data-quality section's blocks (summarize, report and card)."""
+    blocks: list = []
+    if s.data_quality:
+        blocks.append(data_quality_table(s))
+    else:
+        blocks.append(Paragraph("Nothing to report: every record was read as logged."))
+    if s.implausible_jobs:
+        shown = len(s.implausible_jobs)
+        blocks += [
+            Heading(
+                "Implausible records"
+                + ("" if shown == s.n_jobs_implausible else f" (first {shown} of {s.n_jobs_implausible:,})"),
+                level=level + 1,
+                id="implausible",
+            ),
+            implausible_table(s),
+            Paragraph(
+                f"Implausible: elapsed beyond the time limit plus a grace ({GRACE_RULE}), or still "
+                "running for longer than since its submission. "
+                + (
+                    "Kept in every total (--include-implausible)."
+                    if s.include_implausible
+                    else "Left out of every total; --include-implausible keeps them."
+                )
+            ),
+        ]
+    return blocks
 
 
 def comparisons_table(s: Summary) -> Table:
@@ -340,6 +490,7 @@ def document(s: Summary) -> Document:
         states_table(s),
         Heading("GPU types by share of GPU-hours", id="gpu-types"),
         gpu_types_table(s),
+        BulletList(chain_lines(s)),
         Heading("Cost of R&D (Strubell et al. 2019, Table 4)", id="rd"),
         rd_table(s),
         Paragraph(rd_note(s)),
@@ -348,6 +499,8 @@ def document(s: Summary) -> Document:
         Heading("Waste: crashed, failed, cancelled and timed-out jobs", id="waste"),
         waste_table(s),
         Paragraph(waste_note(s)),
+        Heading("Data quality", id="data-quality"),
+        *data_quality_blocks(s),
         Heading("Assumptions", id="assumptions"),
         BulletList(assumption_lines(s)),
     ]
