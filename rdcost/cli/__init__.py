@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from enum import IntEnum
+from typing import Any
 
 import typer
 
@@ -32,16 +33,16 @@ from rdcost.errors import RdcostError, UsageError
 
 #: click's exception base, found through typer's public API (typer vendors click from
 #: 0.26 on, and earlier releases use the click package: BadParameter derives from it either way).
-ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+ClickException: Any = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 class ExitStatus(IntEnum):
     """What ``rdcost`` exits with."""
 
     OK = 0
-    ERROR = 1            # bad input or store: `rdcost: error: FILE:LINE: ...`
-    USAGE = 2            # an option or argument that cannot work
-    INTERRUPTED = 130    # Ctrl-C
+    ERROR = 1  # bad input or store: `rdcost: error: FILE:LINE: ...`
+    USAGE = 2  # an option or argument that cannot work
+    INTERRUPTED = 130  # Ctrl-C
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -293,7 +293,7 @@ class AssumptionOptions:
             raise UsageError(
                 "give both --usd-per-gpu-hour-low and --usd-per-gpu-hour-high (the price range)"
             )
-        if low is not None:
+        if low is not None and high is not None:
             a = override_all_prices(a, low, high, "option --usd-per-gpu-hour-low/-high")
         if self.watts_per_gpu is not None:
             a = override_all_power(a, self.watts_per_gpu, "option --watts-per-gpu")

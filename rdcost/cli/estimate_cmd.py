@@ -93,6 +93,7 @@ def estimate_command(
         if v <= 0:
             raise UsageError(f"{name} must be > 0", value=str(v))
     a, key, price, why = _price(opts, hardware)
+    assert a.pue and a.carbon and a.electricity_usd_per_kwh  # for_year filled them
     power_w = (
         watts
         if watts is not None
@@ -159,6 +160,7 @@ def _used(
     a: Assumptions, key: str | None, price: PriceRange, why: str, power: dict[str, Any]
 ) -> dict[str, Any]:
     """The assumptions the estimate used (the ``assumptions`` of the JSON)."""
+    assert a.carbon is not None  # for_year filled it
     return {
         "gpu_key": key,
         "price": {

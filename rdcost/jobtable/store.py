@@ -33,7 +33,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -120,7 +120,7 @@ def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:
 class Store:
     """A job-table store directory. Reading needs no lock."""
 
-    def __init__(self, path: Path | str | None = None):
+    def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path).expanduser() if path is not None else default_store_path()
 
     # -- reading ---------------------------------------------------------
@@ -533,7 +533,7 @@ def _merge(
     new: pa.Table,
     now: pd.Timestamp,
     stats: UpsertStats,
-    precounted: set[str] = frozenset(),
+    precounted: Set[str] = frozenset(),
 ) -> pa.Table:
     """Upsert ``new`` into ``old`` by record_key (see the module doc for the rules).
 

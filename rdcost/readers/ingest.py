@@ -311,8 +311,8 @@ def ingest(
     """
     opts = _options(opts, options)
     check_options(opts)  # before the store is opened or locked
-    paths = [Path(p) for p in paths]
-    for path in paths:  # an option that cannot apply to a file's format stops everything
+    files = [Path(p) for p in paths]
+    for path in files:  # an option that cannot apply to a file's format stops everything
         if path.is_file():
             try:
                 resolve_format(path, format, opts)
@@ -326,7 +326,7 @@ def ingest(
         st.writer(lock_timeout_s=lock_timeout_s, on_wait=on_lock_wait) as w,
         ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher,
     ):
-        for path in paths:
+        for path in files:
             report = FileReport(path=str(path), format=format or "")
             reports.append(report)
             digest = None

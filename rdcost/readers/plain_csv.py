@@ -329,7 +329,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     jobs["source"] = "csv"
     jobs["source_line"] = pd.array(lines, dtype="Int64")
     if "group_id" in jobs:
-        jobs["group_source"] = np.where(jobs["group_id"].notna(), "csv", None)
+        jobs["group_source"] = np.where(jobs["group_id"].notna(), "csv", None)  # type: ignore[call-overload]  # numpy's stubs reject a None branch; numpy takes it
     jobs["record_key"] = _record_keys(jobs, cells, header, opts)
     apply_gpu_options(jobs, opts)
     check_times(jobs, errors, header[roles["end_time"]] if "end_time" in roles else "end_time")

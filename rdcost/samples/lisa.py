@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,20 @@ def _sweep_id(rng) -> str:
 
 def plan_searches(rng) -> pd.DataFrame:
     """One row per job of a grid search, with its hyperparameters."""
+    sizes, length_of = _search_sizes(rng)
+    kinds = np.array(["array"] * N_ARRAY + ["loop"] * N_LOOP + ["sweep"] * N_SWEEP)
+    rng.shuffle(kinds)
+    rows = []
+    for s, (size, kind, length) in enumerate(zip(sizes, kinds, length_of.tolist(), strict=True)):
+        rows += _search_rows(rng, s, int(size), str(kind), length)
+    df = pd.DataFrame(rows, columns=SEARCH_COLUMNS)
+    df["search"] = df["unit"]
+    df["n_gpus"] = 1
+    return df
+
+
+def _search_sizes(rng) -> tuple[np.ndarray, np.ndarray]:
+    """Jobs and nominal length (h) of each search, drawn until the totals are close."""
     while True:  # every seed gets about the same number of search jobs ...
         sizes = np.concatenate(
             [
@@ -137,81 +152,80 @@ def plan_searches(rng) -> pd.DataFrame:
         length_of = rng.choice(lengths, len(sizes), p=[v[1] for v in LENGTHS.values()])
         if abs((sizes * length_of).sum() / (SEARCH_JOBS * NOMINAL_HOURS_PER_JOB) - 1) <= 0.02:
             break
-    kinds = np.array(["array"] * N_ARRAY + ["loop"] * N_LOOP + ["sweep"] * N_SWEEP)
-    rng.shuffle(kinds)
+    return sizes, length_of
+
+
+def _search_rows(rng, s: int, size: int, kind: str, length: Any) -> list[tuple]:
+    """The jobs of search ``s`` (one row each, SEARCH_COLUMNS): its user, task, model and
+    grid of hyperparameters, and the job names its kind (array, loop, sweep) gives."""
     rows = []
-    for s, (size, kind, length) in enumerate(zip(sizes, kinds, length_of.tolist(), strict=True)):
-        user = str(rng.choice(USERS, p=USER_P))
-        task = str(rng.choice(TASKS, p=(0.65, 0.35)))
-        model = str(rng.choice(MODELS, p=(0.6, 0.25, 0.15)))
-        opts = FACTORS[int(size)]
-        n_lr, n_drop, n_bs, n_layers, n_seed = opts[int(rng.integers(len(opts)))]
-        lrs = _subset(rng, LR, n_lr, contiguous=True)
-        drops = (
-            _subset(rng, DROPOUT, n_drop) if n_drop > 1 else [float(rng.choice((0.1, 0.2, 0.3)))]
-        )
-        bss = _subset(rng, BATCH, n_bs) if n_bs > 1 else [5000]
-        layers = _subset(rng, LAYERS, n_layers) if n_layers > 1 else [10]
-        seeds = list(range(1, n_seed + 1))
-        tag = "c05" if task == "conll05" else "c12"
-        stem = f"{model}-{tag}-srl"
-        sweep = _sweep_id(rng) if kind == "sweep" else ""
-        throttle = int(rng.choice((0, 4, 6, 8, 12), p=(0.3, 0.15, 0.2, 0.2, 0.15)))
-        if size > 24 and throttle == 0:
-            throttle = 16  # big arrays are always throttled
-        for i, (lr, d, bs, nl, seed) in enumerate(
-            itertools.product(lrs, drops, bss, layers, seeds)
-        ):
-            if kind == "loop":
-                name = f"{stem}-lr{lr:g}-drop{d:g}"
-                name += (f"-bs{bs}" if n_bs > 1 else "") + (f"-l{nl}" if n_layers > 1 else "")
-                name += f"-s{seed}" if n_seed > 1 else ""
-            elif kind == "array":
-                name = f"{model}-{tag}-grid"
-            else:
-                name = f"wb-agent-{sweep}"
-            rows.append(
-                (
-                    s,
-                    i,
-                    kind,
-                    user,
-                    name,
-                    stem if kind == "loop" else name.rsplit("-", 1)[0],
-                    task,
-                    model,
-                    length,
-                    lr,
-                    d,
-                    bs,
-                    nl,
-                    seed,
-                    sweep,
-                    throttle,
-                )
+    user = str(rng.choice(USERS, p=USER_P))
+    task = str(rng.choice(TASKS, p=(0.65, 0.35)))
+    model = str(rng.choice(MODELS, p=(0.6, 0.25, 0.15)))
+    opts = FACTORS[int(size)]
+    n_lr, n_drop, n_bs, n_layers, n_seed = opts[int(rng.integers(len(opts)))]
+    lrs = _subset(rng, LR, n_lr, contiguous=True)
+    drops = _subset(rng, DROPOUT, n_drop) if n_drop > 1 else [float(rng.choice((0.1, 0.2, 0.3)))]
+    bss = _subset(rng, BATCH, n_bs) if n_bs > 1 else [5000]
+    layers = _subset(rng, LAYERS, n_layers) if n_layers > 1 else [10]
+    seeds = list(range(1, n_seed + 1))
+    tag = "c05" if task == "conll05" else "c12"
+    stem = f"{model}-{tag}-srl"
+    sweep = _sweep_id(rng) if kind == "sweep" else ""
+    throttle = int(rng.choice((0, 4, 6, 8, 12), p=(0.3, 0.15, 0.2, 0.2, 0.15)))
+    if size > 24 and throttle == 0:
+        throttle = 16  # big arrays are always throttled
+    for i, (lr, d, bs, nl, seed) in enumerate(itertools.product(lrs, drops, bss, layers, seeds)):
+        if kind == "loop":
+            name = f"{stem}-lr{lr:g}-drop{d:g}"
+            name += (f"-bs{bs}" if n_bs > 1 else "") + (f"-l{nl}" if n_layers > 1 else "")
+            name += f"-s{seed}" if n_seed > 1 else ""
+        elif kind == "array":
+            name = f"{model}-{tag}-grid"
+        else:
+            name = f"wb-agent-{sweep}"
+        rows.append(
+            (
+                s,
+                i,
+                kind,
+                user,
+                name,
+                stem if kind == "loop" else name.rsplit("-", 1)[0],
+                task,
+                model,
+                length,
+                lr,
+                d,
+                bs,
+                nl,
+                seed,
+                sweep,
+                throttle,
             )
-    cols = [
-        "unit",
-        "task_index",
-        "kind",
-        "user",
-        "name",
-        "design_stem",
-        "task",
-        "model",
-        "length_h",
-        "lr",
-        "dropout",
-        "batch_size",
-        "num_layers",
-        "seed",
-        "sweep_id",
-        "throttle",
-    ]
-    df = pd.DataFrame(rows, columns=cols)
-    df["search"] = df["unit"]
-    df["n_gpus"] = 1
-    return df
+        )
+    return rows
+
+
+#: The columns of :func:`plan_searches`' rows.
+SEARCH_COLUMNS = [
+    "unit",
+    "task_index",
+    "kind",
+    "user",
+    "name",
+    "design_stem",
+    "task",
+    "model",
+    "length_h",
+    "lr",
+    "dropout",
+    "batch_size",
+    "num_layers",
+    "seed",
+    "sweep_id",
+    "throttle",
+]
 
 
 def best_f1(df: pd.DataFrame) -> np.ndarray:
@@ -298,6 +312,11 @@ OTHER = {
 
 def plan_other(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) -> pd.DataFrame:
     """Jobs that belong to no search, in sessions of 1-3 jobs (one unit each)."""
+    return _other_outcomes(rng, _other_sessions(rng, n_total, search_jobs, first_unit))
+
+
+def _other_sessions(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) -> pd.DataFrame:
+    """The non-search jobs of :func:`plan_other`: kind, user, name and unit of each."""
     counts = {k: int(round(v[0] * n_total)) for k, v in OTHER.items()}
     counts["debug"] += n_total - sum(counts.values())
     loops = search_jobs[(search_jobs["kind"] == "loop")]
@@ -334,7 +353,7 @@ def plan_other(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) ->
                 )
             unit += 1
             left -= k
-    df = pd.DataFrame(
+    return pd.DataFrame(
         rows,
         columns=[
             "unit",
@@ -347,6 +366,10 @@ def plan_other(rng, n_total: int, search_jobs: pd.DataFrame, first_unit: int) ->
             "length_h",
         ],
     )
+
+
+def _other_outcomes(rng, df: pd.DataFrame) -> pd.DataFrame:
+    """GPUs, state, exit code, limit and run time of the non-search jobs ``df``."""
     n = len(df)
     u = rng.random((4, n))
     kind = df["kind"]

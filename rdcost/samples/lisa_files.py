@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,15 +131,36 @@ def _kib(rng, lo: float, hi: float, n: int) -> np.ndarray:
 
 
 def sacct_text(jobs: pd.DataFrame, seed: int) -> str:
+    """The ``--parsable2`` export of ``jobs``: an allocation line per job, then its
+    ``.batch``, ``.extern`` (jobs since EXTERN_SINCE) and ``.0`` (srun) steps."""
     rng = np.random.default_rng(seed + 1)
-    n = len(jobs)
     j = jobs.reset_index(drop=True)
+    v = _sacct_values(j, rng)  # draws from rng first, in this order
+    alloc = _alloc_frame(j, v)
+    batch, ext, s0 = _step_frames(j, v, alloc["ElapsedRaw"], rng)
+    n = len(j)
+    base = np.where(j["array_job_id"] != "", j["array_job_id"], j["job_id_raw"]).astype(np.int64)
+    parts = []
+    for k, (frame, keep) in enumerate(
+        [(alloc, np.ones(n, bool)), (batch, np.ones(n, bool)), (ext, v["extern"]), (s0, v["srun"])]
+    ):
+        f = frame[list(SACCT_FIELDS)][keep].copy()
+        f["_base"], f["_task"], f["_k"] = base[keep], j["task_index"].to_numpy()[keep], k
+        parts.append(f)
+    rows = pd.concat(parts).sort_values(["_base", "_task", "_k"], kind="stable")
+    lines = rows[list(SACCT_FIELDS)].astype(str).agg("|".join, axis=1)
+    return "|".join(SACCT_FIELDS) + "\n" + "\n".join(lines) + "\n"
+
+
+def _sacct_values(j: pd.DataFrame, rng: np.random.Generator) -> dict[str, Any]:
+    """The values the lines of :func:`sacct_text` share: TRES, CPU time and memory use of
+    each step, states, exit codes and timestamps."""
+    n = len(j)
     g = j["n_gpus"].astype(int)
     cpus = g * CPUS_PER_GPU
     mem = (g * MEM_GB_PER_GPU).astype(str) + "G"
     gres = "gres/gpu:" + j["gpu_type"] + "=" + g.astype(str) + ",gres/gpu=" + g.astype(str)
     tres_step = "cpu=" + cpus.astype(str) + "," + gres + ",mem=" + mem + ",node=1"
-    tres_alloc = "billing=" + cpus.astype(str) + "," + tres_step
     srun = (j["user"].isin(lisa.SRUN_USERS) | (g > 1)).to_numpy()
     extern = (j["start_time"] >= lisa.EXTERN_SINCE).to_numpy()
     el = j["elapsed_s"].to_numpy()
@@ -154,66 +176,94 @@ def sacct_text(jobs: pd.DataFrame, seed: int) -> str:
     )
     small_rss = _kib(rng, 4_000, 9_000, n)
     canceller = np.where(rng.random(n) < 0.03, 0, j["user"].map(lisa.UIDS))
-    state = j["state"].where(
-        j["state"] != "CANCELLED", "CANCELLED by " + pd.Series(canceller).astype(str)
-    )
-    alloc_exit = j["exit"].where(~j["state"].isin(["CANCELLED", "TIMEOUT", "NODE_FAIL"]), "0:0")
-    step_state = j["state"].map(lambda s: STEP_STATE.get(s, (s, None))[0])
-    step_exit = j["state"].map(lambda s: STEP_STATE.get(s, (s, None))[1]).fillna(j["exit"])
-    sub, start, end = _ts(j["submit_time"]), _ts(j["start_time"]), _ts(j["end_time"])
-    common = {
-        "Cluster": lisa.CLUSTER,
-        "Account": lisa.ACCOUNT,
-        "NNodes": "1",
-        "NCPUS": cpus.astype(str),
-        "ReqMem": mem + "n",
-        "NodeList": j["node"],
+    return {
+        "common": {
+            "Cluster": lisa.CLUSTER,
+            "Account": lisa.ACCOUNT,
+            "NNodes": "1",
+            "NCPUS": cpus.astype(str),
+            "ReqMem": mem + "n",
+            "NodeList": j["node"],
+        },
+        "tres_step": tres_step,
+        "tres_alloc": "billing=" + cpus.astype(str) + "," + tres_step,
+        "srun": srun,
+        "extern": extern,
+        "el": el,
+        "batch_cpu": batch_cpu,
+        "srun_offset": srun_offset,
+        "srun_cpu": srun_cpu,
+        "extern_cpu": extern_cpu,
+        "rss": rss,
+        "small_rss": small_rss,
+        "state": j["state"].where(
+            j["state"] != "CANCELLED", "CANCELLED by " + pd.Series(canceller).astype(str)
+        ),
+        "alloc_exit": j["exit"].where(
+            ~j["state"].isin(["CANCELLED", "TIMEOUT", "NODE_FAIL"]), "0:0"
+        ),
+        "step_state": j["state"].map(lambda s: STEP_STATE.get(s, (s, None))[0]),
+        "step_exit": j["state"].map(lambda s: STEP_STATE.get(s, (s, None))[1]).fillna(j["exit"]),
+        "sub": _ts(j["submit_time"]),
+        "start": _ts(j["start_time"]),
+        "end": _ts(j["end_time"]),
     }
-    alloc = pd.DataFrame(
+
+
+def _alloc_frame(j: pd.DataFrame, v: dict[str, Any]) -> pd.DataFrame:
+    """The allocation line of every job (fields of SACCT_FIELDS)."""
+    return pd.DataFrame(
         {
-            **common,
+            **v["common"],
             "JobID": j["job_id"],
             "JobIDRaw": j["job_id_raw"],
             "JobName": j["name"],
             "User": j["user"],
             "Partition": j["partition"],
             "QOS": "normal",
-            "State": state,
-            "ExitCode": alloc_exit,
-            "Submit": sub,
-            "Start": start,
-            "End": end,
+            "State": v["state"],
+            "ExitCode": v["alloc_exit"],
+            "Submit": v["sub"],
+            "Start": v["start"],
+            "End": v["end"],
             "ElapsedRaw": j["elapsed_s"].astype(int).astype(str),
             "Timelimit": timelimit_str(j["limit_s"]),
-            "AllocTRES": tres_alloc,
+            "AllocTRES": v["tres_alloc"],
             "MaxRSS": "",
-            "TotalCPU": cpu_time_str(batch_cpu + srun_cpu + extern_cpu),
+            "TotalCPU": cpu_time_str(v["batch_cpu"] + v["srun_cpu"] + v["extern_cpu"]),
         }
     )
-    step_blank = {"User": "", "Partition": "", "QOS": "", "Timelimit": ""}
+
+
+def _step_frames(
+    j: pd.DataFrame, v: dict[str, Any], elapsed: pd.Series, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The ``.batch``, ``.extern`` and ``.0`` lines of every job (the caller keeps the
+    ones that exist); the extern step's MaxRSS is drawn from ``rng``."""
+    n = len(j)
+    common = {**v["common"], "User": "", "Partition": "", "QOS": "", "Timelimit": ""}
+    start, end = v["start"], v["end"]
     batch = pd.DataFrame(
         {
             **common,
-            **step_blank,
             "JobID": j["job_id"] + ".batch",
             "JobIDRaw": j["job_id_raw"] + ".batch",
             "JobName": "batch",
-            "State": step_state,
-            "ExitCode": step_exit,
+            "State": v["step_state"],
+            "ExitCode": v["step_exit"],
             "Submit": start,
             "Start": start,
             "End": end,
-            "ElapsedRaw": alloc["ElapsedRaw"],
-            "AllocTRES": tres_step,
-            "MaxRSS": pd.Series(np.where(srun, small_rss, rss)).astype(str) + "K",
-            "TotalCPU": cpu_time_str(batch_cpu),
+            "ElapsedRaw": elapsed,
+            "AllocTRES": v["tres_step"],
+            "MaxRSS": pd.Series(np.where(v["srun"], v["small_rss"], v["rss"])).astype(str) + "K",
+            "TotalCPU": cpu_time_str(v["batch_cpu"]),
         }
     )
     ext_state = np.where(j["state"] == "NODE_FAIL", "CANCELLED", "COMPLETED")
     ext = pd.DataFrame(
         {
             **common,
-            **step_blank,
             "JobID": j["job_id"] + ".extern",
             "JobIDRaw": j["job_id_raw"] + ".extern",
             "JobName": "extern",
@@ -222,43 +272,32 @@ def sacct_text(jobs: pd.DataFrame, seed: int) -> str:
             "Submit": start,
             "Start": start,
             "End": end,
-            "ElapsedRaw": alloc["ElapsedRaw"],
-            "AllocTRES": tres_alloc,
+            "ElapsedRaw": elapsed,
+            "AllocTRES": v["tres_alloc"],
             "MaxRSS": pd.Series(_kib(rng, 800, 1_100, n)).astype(str) + "K",
-            "TotalCPU": cpu_time_str(extern_cpu),
+            "TotalCPU": cpu_time_str(v["extern_cpu"]),
         }
     )
-    s0_start = j["start_time"] + pd.to_timedelta(srun_offset, unit="s")
-    s0_el = np.maximum(el - srun_offset, 1)
+    s0_start = j["start_time"] + pd.to_timedelta(v["srun_offset"], unit="s")
+    s0_el = np.maximum(v["el"] - v["srun_offset"], 1)
     s0 = pd.DataFrame(
         {
             **common,
-            **step_blank,
             "JobID": j["job_id"] + ".0",
             "JobIDRaw": j["job_id_raw"] + ".0",
             "JobName": "python",
-            "State": step_state,
-            "ExitCode": step_exit,
+            "State": v["step_state"],
+            "ExitCode": v["step_exit"],
             "Submit": _ts(s0_start),
             "Start": _ts(s0_start),
             "End": end,
             "ElapsedRaw": s0_el.astype(int).astype(str),
-            "AllocTRES": tres_step,
-            "MaxRSS": pd.Series(rss).astype(str) + "K",
-            "TotalCPU": cpu_time_str(srun_cpu),
+            "AllocTRES": v["tres_step"],
+            "MaxRSS": pd.Series(v["rss"]).astype(str) + "K",
+            "TotalCPU": cpu_time_str(v["srun_cpu"]),
         }
     )
-    base = np.where(j["array_job_id"] != "", j["array_job_id"], j["job_id_raw"]).astype(np.int64)
-    parts = []
-    for k, (frame, keep) in enumerate(
-        [(alloc, np.ones(n, bool)), (batch, np.ones(n, bool)), (ext, extern), (s0, srun)]
-    ):
-        f = frame[list(SACCT_FIELDS)][keep].copy()
-        f["_base"], f["_task"], f["_k"] = base[keep], j["task_index"].to_numpy()[keep], k
-        parts.append(f)
-    rows = pd.concat(parts).sort_values(["_base", "_task", "_k"], kind="stable")
-    lines = rows[list(SACCT_FIELDS)].astype(str).agg("|".join, axis=1)
-    return "|".join(SACCT_FIELDS) + "\n" + "\n".join(lines) + "\n"
+    return batch, ext, s0
 
 
 def _f32(values: np.ndarray) -> list[str]:

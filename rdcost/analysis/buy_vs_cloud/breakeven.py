@@ -19,7 +19,7 @@ from rdcost.analysis.buy_vs_cloud.cost_model import (
 
 
 def breakeven_utilization(
-    n_gpus: int, params: OwnedParams, usd_per_gpu_hour: float
+    n_gpus: int, params: OwnedParams, usd_per_gpu_hour: float | None
 ) -> float | None:
     """Busy fraction of the owned GPU-hours over the lifetime at which owning
     costs what renting the busy hours costs; None if never (electricity per

@@ -38,7 +38,7 @@ def parse_size_by(size_by: str) -> float | None:
     raise UsageError(f"--size-by must be {SIZE_BY_HELP}", value=size_by)
 
 
-def gpus_for_mean(mean_gpus: float) -> int:
+def gpus_for_mean(mean_gpus: float | None) -> int:
     """The mean GPUs in use, rounded to the nearest whole GPU (half up), at
     least 1: the paper's 239,942 GPU-hours over 172 days = 58.1 -> 58."""
     if mean_gpus is None or not math.isfinite(mean_gpus):

@@ -55,6 +55,7 @@ def counterfactual(
         "exact_mean_n_runs": expected_until(np.ones(len(g)), hit),
     }
     if known:
+        assert gh is not None  # every run's GPU-hours are known, so is their sum
         saved = gh - mean
         rate = (
             None if usd_low is None or not gh else usd_low / gh,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -35,6 +36,12 @@ from rdcost.output.plots.time_series import accrued, job_intervals  # noqa: E402
 from rdcost.output.wording import assumptions_brief  # noqa: E402
 from rdcost.version import __version__  # noqa: E402
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.typing import RcKeyType
+
+    from rdcost.analysis.summary import Summary
+
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 OKABE_ITO = {
     "blue": "#0072B2",
@@ -51,7 +58,7 @@ SERIES = ["blue", "orange", "green", "vermillion", "sky", "purple", "yellow"]
 HATCHES = ["", "//", "..", "xx", "\\\\", "++", "oo"]
 SUFFIXES = (".png", ".svg", ".pdf")
 DPI = 150
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {  # matplotlib's stubs check the rc keys
     "font.size": 10,
     "axes.titlesize": 11.5,
     "axes.labelsize": 10,
@@ -281,81 +288,8 @@ def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
         a1.set_ylabel("GPU time (GPU-days)")
         a1.legend(loc="upper left", frameon=True)
         lo, hi, el = curve("cloud_usd_low"), curve("cloud_usd_high"), curve("electricity_usd")
-        if lo is not None and hi is not None:
-            a2.fill_between(
-                x,
-                lo,
-                hi,
-                color=_c("sky"),
-                alpha=0.35,
-                hatch="//",
-                edgecolor=_c("sky"),
-                label="cloud price range",
-            )
-        if hi is not None:
-            a2.plot(
-                x, hi, color=_c("vermillion"), lw=2, label=f"cloud, high (on-demand): {usd(hi[-1])}"
-            )
-        if lo is not None:
-            a2.plot(
-                x,
-                lo,
-                color=_c("blue"),
-                lw=2,
-                ls="--",
-                label=f"cloud, low (pre-emptible): {usd(lo[-1])}",
-            )
-        if el is not None:
-            a2.plot(
-                x,
-                el,
-                color=_c("black"),
-                lw=1.5,
-                ls=":",
-                label=f"electricity (owned GPUs, PUE included): {usd(el[-1])}",
-            )
-        missing = [
-            n for n, v in (("cloud low", lo), ("cloud high", hi), ("electricity", el)) if v is None
-        ]
-        if missing:
-            a2.text(
-                0.99,
-                0.05,
-                "unknown (no price or power for some GPU type): " + ", ".join(missing),
-                transform=a2.transAxes,
-                ha="right",
-                va="bottom",
-                fontsize=8.5,
-            )
-        _usd_axis(a2.yaxis)
-        a2.set_ylabel("cost (USD)")
-        if a2.get_legend_handles_labels()[0]:
-            a2.legend(loc="upper left", frameon=True)
-        kg = curve("co2e_kg")
-        if kg is not None:
-            a3.plot(
-                x,
-                kg,
-                color=_c("green"),
-                lw=2,
-                label=f"CO2e: {number(kg[-1])} kg ({number(s.co2e_lbs)} lbs) in all",
-            )
-            lbs = a3.secondary_yaxis(
-                "right", functions=(lambda k: k / KG_PER_LB, lambda lb: lb * KG_PER_LB)
-            )
-            lbs.set_ylabel("CO2e (lbs)")
-            lbs.yaxis.set_major_formatter(_THOUSANDS)
-            a3.legend(loc="upper left", frameon=True)
-        else:
-            a3.text(
-                0.5,
-                0.5,
-                "CO2e unknown (no power for some GPU type)",
-                transform=a3.transAxes,
-                ha="center",
-                va="center",
-            )
-        a3.set_ylabel("CO2e (kg)")
+        _cumulative_cost(a2, x, lo, hi, el)
+        _cumulative_co2e(a3, x, curve("co2e_kg"), s)
         for ax in (a1, a2, a3):
             ax.set_ylim(bottom=0)
         for ax in (a1, a3):
@@ -367,6 +301,96 @@ def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
         fig.tight_layout()
         _footnote(fig, note)
     return _save(fig, path, title, note)
+
+
+def _cumulative_cost(
+    ax: Axes, x: np.ndarray, lo: np.ndarray | None, hi: np.ndarray | None, el: np.ndarray | None
+) -> None:
+    """The cost panel of :func:`cumulative`: cloud low to high, electricity; None = unknown."""
+    if lo is not None and hi is not None:
+        ax.fill_between(
+            x,
+            lo,
+            hi,
+            color=_c("sky"),
+            alpha=0.35,
+            hatch="//",
+            edgecolor=_c("sky"),
+            label="cloud price range",
+        )
+    if hi is not None:
+        ax.plot(
+            x, hi, color=_c("vermillion"), lw=2, label=f"cloud, high (on-demand): {usd(hi[-1])}"
+        )
+    if lo is not None:
+        ax.plot(
+            x,
+            lo,
+            color=_c("blue"),
+            lw=2,
+            ls="--",
+            label=f"cloud, low (pre-emptible): {usd(lo[-1])}",
+        )
+    if el is not None:
+        ax.plot(
+            x,
+            el,
+            color=_c("black"),
+            lw=1.5,
+            ls=":",
+            label=f"electricity (owned GPUs, PUE included): {usd(el[-1])}",
+        )
+    missing = [
+        n for n, v in (("cloud low", lo), ("cloud high", hi), ("electricity", el)) if v is None
+    ]
+    if missing:
+        ax.text(
+            0.99,
+            0.05,
+            "unknown (no price or power for some GPU type): " + ", ".join(missing),
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8.5,
+        )
+    _usd_axis(ax.yaxis)
+    ax.set_ylabel("cost (USD)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", frameon=True)
+
+
+def _kg_to_lbs(kg: Any) -> Any:
+    return kg / KG_PER_LB
+
+
+def _lbs_to_kg(lbs: Any) -> Any:
+    return lbs * KG_PER_LB
+
+
+def _cumulative_co2e(ax: Axes, x: np.ndarray, kg: np.ndarray | None, s: Summary) -> None:
+    """The CO2e panel of :func:`cumulative`, kg with lbs on the right; None = unknown."""
+    if kg is not None:
+        ax.plot(
+            x,
+            kg,
+            color=_c("green"),
+            lw=2,
+            label=f"CO2e: {number(kg[-1])} kg ({number(s.co2e_lbs)} lbs) in all",
+        )
+        lbs = ax.secondary_yaxis("right", functions=(_kg_to_lbs, _lbs_to_kg))
+        lbs.set_ylabel("CO2e (lbs)")
+        lbs.yaxis.set_major_formatter(_THOUSANDS)
+        ax.legend(loc="upper left", frameon=True)
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "CO2e unknown (no power for some GPU type)",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+        )
+    ax.set_ylabel("CO2e (kg)")
 
 
 # -- 3. job lengths ---------------------------------------------------------------------
@@ -409,7 +433,7 @@ def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
         data = [hours[group == g].to_numpy() for g in order]
         ax.hist(
             data,
-            bins=bins,
+            bins=bins.tolist(),
             stacked=True,
             color=[_c(STATE_COLOURS[g]) for g in order],
             hatch=None,
@@ -491,66 +515,12 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
             figsize=(9, 2.8 + 0.27 * len(shown) + 1.2),
             gridspec_kw={"height_ratios": [2.8, 0.27 * len(shown) + 1.2]},
         )
-        rank = np.arange(1, len(t) + 1)
-        for m in methods:
-            sel = (t["search_method"].astype(str) == m).to_numpy()
-            a1.bar(
-                rank[sel],
-                t.loc[sel, "gpu_days"],
-                width=0.85,
-                color=style[m][0],
-                hatch=style[m][1],
-                edgecolor="white",
-                linewidth=0.2,
-                label=f"found by: {m} ({integer(sel.sum())})",
-            )
-        a1.set_xlim(0.3, len(t) + 0.7)
-        a1.set_xlabel("rank of the search by GPU time (1 = largest)")
-        a1.set_ylabel("GPU-days per search")
-        a1.yaxis.set_major_formatter(_THOUSANDS)
-        a1.set_title(
-            f"{title}\nall {integer(len(t))} searches: {number(total)} GPU-days, {pct(share)} of the "
-            "project's GPU time",
-            fontsize=11,
+        heading = (
+            f"{title}\nall {integer(len(t))} searches: {number(total)} GPU-days, {pct(share)} "
+            "of the project's GPU time"
         )
-        cum = a1.twinx()
-        cum.plot(
-            rank,
-            100 * t["gpu_days"].cumsum() / total,
-            color=_c("black"),
-            lw=1.4,
-            ls="--",
-            label="cumulative share of search GPU time (%)",
-        )
-        cum.set_ylim(0, 105)
-        cum.set_ylabel("cumulative share (%)")
-        cum.grid(False)
-        cum.spines["right"].set_visible(True)
-        h1, l1 = a1.get_legend_handles_labels()
-        h2, l2 = cum.get_legend_handles_labels()
-        a1.legend(h1 + h2, l1 + l2, loc="center right", frameon=True)
-        y = np.arange(len(shown))
-        bars = a2.barh(
-            y,
-            shown["gpu_days"],
-            color=[style[str(m)][0] for m in shown["search_method"]],
-            edgecolor="white",
-            linewidth=0.3,
-        )
-        for b, m in zip(bars, shown["search_method"], strict=True):
-            b.set_hatch(style[str(m)][1])
-        for yi, v in zip(y, shown["gpu_days"], strict=True):
-            a2.text(v, yi, f" {number(v)}", va="center", fontsize=7.5)
-        a2.set_yticks(y, [_search_label(r) for _, r in shown.iterrows()], fontsize=7.5)
-        a2.invert_yaxis()
-        a2.set_xlim(0, float(shown["gpu_days"].max()) * 1.12)
-        a2.grid(axis="y", visible=False)
-        a2.xaxis.set_major_formatter(_THOUSANDS)
-        a2.set_xlabel("GPU time of the search (GPU-days)")
-        a2.set_title(
-            f"the {len(shown)} largest searches (name stem or job name, user, first submission, jobs)",
-            fontsize=9.5,
-        )
+        _searches_ranked(a1, t, style, heading)
+        _searches_largest(a2, shown, style)
         fig.tight_layout()
         note = (
             f"{integer(len(t))} searches, {integer(t['n_jobs'].sum())} jobs, {number(total)} GPU-days. A search is a job "
@@ -559,6 +529,72 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
         )
         _footnote(fig, note)
     return _save(fig, path, title, note)
+
+
+def _searches_ranked(ax: Axes, t: pd.DataFrame, style: dict[str, tuple], heading: str) -> None:
+    """The top panel of :func:`grid_searches`: every search's GPU-days by rank, coloured by
+    how it was found, with the cumulative share on a second axis."""
+    methods = list(dict.fromkeys(t["search_method"].astype(str)))
+    rank = np.arange(1, len(t) + 1)
+    for m in methods:
+        sel = (t["search_method"].astype(str) == m).to_numpy()
+        ax.bar(
+            rank[sel],
+            t.loc[sel, "gpu_days"],
+            width=0.85,
+            color=style[m][0],
+            hatch=style[m][1],
+            edgecolor="white",
+            linewidth=0.2,
+            label=f"found by: {m} ({integer(sel.sum())})",
+        )
+    ax.set_xlim(0.3, len(t) + 0.7)
+    ax.set_xlabel("rank of the search by GPU time (1 = largest)")
+    ax.set_ylabel("GPU-days per search")
+    ax.yaxis.set_major_formatter(_THOUSANDS)
+    ax.set_title(heading, fontsize=11)
+    cum = ax.twinx()
+    cum.plot(
+        rank,
+        100 * t["gpu_days"].cumsum() / float(t["gpu_days"].sum()),
+        color=_c("black"),
+        lw=1.4,
+        ls="--",
+        label="cumulative share of search GPU time (%)",
+    )
+    cum.set_ylim(0, 105)
+    cum.set_ylabel("cumulative share (%)")
+    cum.grid(False)
+    cum.spines["right"].set_visible(True)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = cum.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="center right", frameon=True)
+
+
+def _searches_largest(ax: Axes, shown: pd.DataFrame, style: dict[str, tuple]) -> None:
+    """The bottom panel of :func:`grid_searches`: the largest searches, named."""
+    y = np.arange(len(shown))
+    bars = ax.barh(
+        y,
+        shown["gpu_days"],
+        color=[style[str(m)][0] for m in shown["search_method"]],
+        edgecolor="white",
+        linewidth=0.3,
+    )
+    for b, m in zip(bars, shown["search_method"], strict=True):
+        b.set_hatch(style[str(m)][1])
+    for yi, v in zip(y.tolist(), shown["gpu_days"], strict=True):
+        ax.text(v, yi, f" {number(v)}", va="center", fontsize=7.5)
+    ax.set_yticks(y, [_search_label(r) for _, r in shown.iterrows()], fontsize=7.5)
+    ax.invert_yaxis()
+    ax.set_xlim(0, float(shown["gpu_days"].max()) * 1.12)
+    ax.grid(axis="y", visible=False)
+    ax.xaxis.set_major_formatter(_THOUSANDS)
+    ax.set_xlabel("GPU time of the search (GPU-days)")
+    ax.set_title(
+        f"the {len(shown)} largest searches (name stem or job name, user, first submission, jobs)",
+        fontsize=9.5,
+    )
 
 
 # -- 5. one model / one tuning round / all R&D -------------------------------------------
@@ -590,50 +626,8 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
         x = np.arange(len(rows))
         ymin, ymax = min(values) / 3, max(values) * 4
         for i, r in enumerate(rows):
-            lo, hi, el = r["cloud_usd_low"], r["cloud_usd_high"], r["electricity_usd"]
-            if lo is not None and hi is not None and hi > 0:
-                ax.bar(
-                    i - 0.12,
-                    hi - lo,
-                    bottom=max(lo, ymin),
-                    width=0.36,
-                    color=_c("sky"),
-                    edgecolor=_c("blue"),
-                    hatch="//",
-                    linewidth=1.0,
-                    label="cloud compute, low (pre-emptible) to high (on-demand)"
-                    if i == 0
-                    else None,
-                )
-                ax.text(
-                    i - 0.12, hi * 1.15, usd_range(lo, hi), ha="center", va="bottom", fontsize=8.5
-                )
-            else:
-                ax.text(i - 0.12, ymin * 1.5, "cloud: unknown", ha="center", fontsize=8.5)
-            if el is not None and el > 0:
-                ax.plot(
-                    [i + 0.22],
-                    [el],
-                    "D",
-                    color=_c("vermillion"),
-                    mec=_c("black"),
-                    ms=8,
-                    label="electricity (PUE included)" if i == 0 else None,
-                )
-                ax.text(i + 0.30, el, usd(el), va="center", fontsize=8.5)
-            else:
-                ax.text(i + 0.22, ymin * 1.5, "electricity: unknown", ha="center", fontsize=8.5)
-        ticks = []
-        for r in rows:
-            n = (
-                "unknown"
-                if r["n_jobs"] is None
-                else f"{number(r['n_jobs'])} job" + ("" if r["n_jobs"] == 1 else "s")
-            )
-            ticks.append(
-                f"{r['label']}\n{n}, {number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e"
-            )
-        ax.set_xticks(x, ticks)
+            _rd_row(ax, i, r, ymin)
+        ax.set_xticks(x, [_rd_tick(r) for r in rows])
         ax.set_yscale("log")
         ax.set_ylim(ymin, ymax)
         _usd_axis(ax.yaxis)
@@ -645,6 +639,49 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.legend(loc="upper left", frameon=True)
         _footnote(fig, note, width=120)
     return _save(fig, path, title, note)
+
+
+def _rd_row(ax: Axes, i: int, r: dict[str, Any], ymin: float) -> None:
+    """Row ``i`` of :func:`rd_cost`: the cloud range as a bar, electricity as a diamond."""
+    lo, hi, el = r["cloud_usd_low"], r["cloud_usd_high"], r["electricity_usd"]
+    if lo is not None and hi is not None and hi > 0:
+        ax.bar(
+            i - 0.12,
+            hi - lo,
+            bottom=max(lo, ymin),
+            width=0.36,
+            color=_c("sky"),
+            edgecolor=_c("blue"),
+            hatch="//",
+            linewidth=1.0,
+            label="cloud compute, low (pre-emptible) to high (on-demand)" if i == 0 else None,
+        )
+        ax.text(i - 0.12, hi * 1.15, usd_range(lo, hi), ha="center", va="bottom", fontsize=8.5)
+    else:
+        ax.text(i - 0.12, ymin * 1.5, "cloud: unknown", ha="center", fontsize=8.5)
+    if el is not None and el > 0:
+        ax.plot(
+            [i + 0.22],
+            [el],
+            "D",
+            color=_c("vermillion"),
+            mec=_c("black"),
+            ms=8,
+            label="electricity (PUE included)" if i == 0 else None,
+        )
+        ax.text(i + 0.30, el, usd(el), va="center", fontsize=8.5)
+    else:
+        ax.text(i + 0.22, ymin * 1.5, "electricity: unknown", ha="center", fontsize=8.5)
+
+
+def _rd_tick(r: dict[str, Any]) -> str:
+    """The x label of a row of :func:`rd_cost`: its name, jobs, GPU-hours and CO2e."""
+    n = (
+        "unknown"
+        if r["n_jobs"] is None
+        else f"{number(r['n_jobs'])} job" + ("" if r["n_jobs"] == 1 else "s")
+    )
+    return f"{r['label']}\n{n}, {number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e"
 
 
 # -- 6. waste by cause ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ every axis, the method in a footnote and in the file's metadata).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -22,6 +22,9 @@ import numpy as np  # noqa: E402
 from rdcost.analysis.tuning import MetricError, TuningResult, analyze_context  # noqa: E402
 from rdcost.output.numbers import given, integer, number, pct, significant  # noqa: E402
 from rdcost.output.plots.case_study import STYLE, _c, _check, _footnote, _nothing, _save  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Searches drawn one panel each in the tuning-return plot (the largest by GPU-hours).
 N_PANELS = 6
@@ -85,109 +88,10 @@ def tuning_return(src: Any, path: Path) -> Path:
             top=1 - 0.85 / height,
         )
         ax = fig.add_subplot(gs[0, :])
-        gaps = []
-        for s in ok:
-            x, _, b = _curve(s)
-            share = 100 * x / s["gpu_hours"]
-            gap = np.abs(s["best"]["metric"] - b)
-            ax.step(
-                np.r_[0, share],
-                np.r_[np.nan, gap],
-                where="post",
-                color=_c("grey"),
-                lw=0.6,
-                alpha=0.5,
-            )
-            grid = np.linspace(0, 100, 201)
-            k = np.searchsorted(share, grid, side="right") - 1
-            gaps.append(np.where(k >= 0, gap[np.clip(k, 0, None)], np.nan))
-        stack = np.vstack(gaps)
-        some = (~np.isnan(stack)).any(axis=0)
-        med = np.full(stack.shape[1], np.nan)
-        med[some] = np.nanmedian(stack[:, some], axis=0)
-        ax.plot(
-            np.linspace(0, 100, 201),
-            med,
-            color=_c("blue"),
-            lw=2.2,
-            label="median over the searches with a result by then" if len(ok) > 1 else "the search",
-        )
-        if len(ok) > 1:
-            ax.plot([], [], color=_c("grey"), lw=0.8, label=f"one search (of {len(ok)})")
-        share = tot["counterfactual_mean_gpu_hours"] / tot["counterfactual_search_gpu_hours"]
-        ax.axvline(
-            100 * share,
-            color=_c("vermillion"),
-            ls="--",
-            lw=1.4,
-            label=f"random search, mean over all searches: {pct(share, 0)} of the GPU-hours",
-        )
-        ax.set_xlim(0, 100)
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel("share of the search's GPU-hours spent, runs in launch order (%)")
-        ax.set_ylabel(f"gap to the search's best ({t.metric})")
-        ax.set_title(
-            "All searches: how far the best so far was from the search's final best", fontsize=10.5
-        )
-        ax.legend(loc="upper right", frameon=True)
+        _all_searches(ax, ok, tot, t.metric)
         for i, s in enumerate(shown):
             a = fig.add_subplot(gs[1 + i // 3, i % 3])
-            x, y, b = _curve(s)
-            cf = s["counterfactual"]
-            res = ~np.isnan(y)
-            a.scatter(
-                x[res], y[res], s=9, color=_c("sky"), alpha=0.8, label="a run's result", zorder=2
-            )
-            a.step(
-                x[~np.isnan(b)],
-                b[~np.isnan(b)],
-                where="post",
-                color=_c("blue"),
-                lw=1.8,
-                label="best so far",
-                zorder=3,
-            )
-            a.axhline(
-                cf["target"],
-                color=_c("black"),
-                ls=":",
-                lw=1,
-                label=f"target: within {m['tolerance_text']} of the best",
-            )
-            a.axvline(
-                cf["launch_order_gpu_hours"],
-                color=_c("green"),
-                lw=1.2,
-                label="target reached (launch order)",
-            )
-            a.axvline(
-                cf["mean_gpu_hours"],
-                color=_c("vermillion"),
-                ls="--",
-                lw=1.3,
-                label="random search, mean",
-            )
-            a.axvline(
-                cf["quantile_gpu_hours"],
-                color=_c("orange"),
-                ls="-.",
-                lw=1.1,
-                label=f"random search, {q}",
-            )
-            lo = np.nanmin(y[res]) if res.any() else cf["target"]
-            a.set_ylim(
-                max(lo, cf["target"] - 6 * abs(s["best"]["metric"] - cf["target"]) - 1e-9),
-                s["best"]["metric"] + 0.25 * abs(s["best"]["metric"] - cf["target"]) + 1e-9,
-            )
-            a.set_xlim(0, s["gpu_hours"] * 1.02)
-            a.set_title(
-                f"{s['name'] or s['search_id']} ({s['search_method']}, {(s['first_submit_time'] or '')[:10]})"
-                f"\n{s['n_runs']} runs, {number(s['gpu_hours'])} GPU-hours",
-                fontsize=8.5,
-            )
-            a.set_xlabel("cumulative GPU-hours", fontsize=8.5)
-            a.set_ylabel(t.metric, fontsize=8.5)
-            a.tick_params(labelsize=7.5)
+            _one_search(a, s, m, q, t.metric)
             if i == 0:
                 handles, labels = a.get_legend_handles_labels()
         fig.legend(
@@ -212,6 +116,115 @@ def tuning_return(src: Any, path: Path) -> Path:
         )
         _footnote(fig, note, width=150)
     return _save(fig, path, title, note)
+
+
+def _all_searches(ax: Axes, ok: list[dict[str, Any]], tot: dict[str, Any], metric: str) -> None:
+    """The top panel of :func:`tuning_return`: every search's gap to its final best against
+    the share of its GPU-hours spent, their median, and the random search's mean share."""
+    gaps = []
+    for s in ok:
+        x, _, b = _curve(s)
+        share = 100 * x / s["gpu_hours"]
+        gap = np.abs(s["best"]["metric"] - b)
+        ax.step(
+            np.r_[0, share],
+            np.r_[np.nan, gap],
+            where="post",
+            color=_c("grey"),
+            lw=0.6,
+            alpha=0.5,
+        )
+        grid = np.linspace(0, 100, 201)
+        k = np.searchsorted(share, grid, side="right") - 1
+        gaps.append(np.where(k >= 0, gap[np.clip(k, 0, None)], np.nan))
+    stack = np.vstack(gaps)
+    some = (~np.isnan(stack)).any(axis=0)
+    med = np.full(stack.shape[1], np.nan)
+    med[some] = np.nanmedian(stack[:, some], axis=0)
+    ax.plot(
+        np.linspace(0, 100, 201),
+        med,
+        color=_c("blue"),
+        lw=2.2,
+        label="median over the searches with a result by then" if len(ok) > 1 else "the search",
+    )
+    if len(ok) > 1:
+        ax.plot([], [], color=_c("grey"), lw=0.8, label=f"one search (of {len(ok)})")
+    share = tot["counterfactual_mean_gpu_hours"] / tot["counterfactual_search_gpu_hours"]
+    ax.axvline(
+        100 * share,
+        color=_c("vermillion"),
+        ls="--",
+        lw=1.4,
+        label=f"random search, mean over all searches: {pct(share, 0)} of the GPU-hours",
+    )
+    ax.set_xlim(0, 100)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("share of the search's GPU-hours spent, runs in launch order (%)")
+    ax.set_ylabel(f"gap to the search's best ({metric})")
+    ax.set_title(
+        "All searches: how far the best so far was from the search's final best", fontsize=10.5
+    )
+    ax.legend(loc="upper right", frameon=True)
+
+
+def _one_search(a: Axes, s: dict[str, Any], m: dict[str, Any], q: str, metric: str) -> None:
+    """One search's panel of :func:`tuning_return`: its runs' results, the best so far, the
+    target and where launch order and the random search reach it."""
+    x, y, b = _curve(s)
+    cf = s["counterfactual"]
+    res = ~np.isnan(y)
+    a.scatter(x[res], y[res], s=9, color=_c("sky"), alpha=0.8, label="a run's result", zorder=2)
+    a.step(
+        x[~np.isnan(b)],
+        b[~np.isnan(b)],
+        where="post",
+        color=_c("blue"),
+        lw=1.8,
+        label="best so far",
+        zorder=3,
+    )
+    a.axhline(
+        cf["target"],
+        color=_c("black"),
+        ls=":",
+        lw=1,
+        label=f"target: within {m['tolerance_text']} of the best",
+    )
+    a.axvline(
+        cf["launch_order_gpu_hours"],
+        color=_c("green"),
+        lw=1.2,
+        label="target reached (launch order)",
+    )
+    a.axvline(
+        cf["mean_gpu_hours"],
+        color=_c("vermillion"),
+        ls="--",
+        lw=1.3,
+        label="random search, mean",
+    )
+    a.axvline(
+        cf["quantile_gpu_hours"],
+        color=_c("orange"),
+        ls="-.",
+        lw=1.1,
+        label=f"random search, {q}",
+    )
+    lo = np.nanmin(y[res]) if res.any() else cf["target"]
+    a.set_ylim(
+        max(lo, cf["target"] - 6 * abs(s["best"]["metric"] - cf["target"]) - 1e-9),
+        s["best"]["metric"] + 0.25 * abs(s["best"]["metric"] - cf["target"]) + 1e-9,
+    )
+    a.set_xlim(0, s["gpu_hours"] * 1.02)
+    a.set_title(
+        f"{s['name'] or s['search_id']} ({s['search_method']}, {(s['first_submit_time'] or '')[:10]})"
+        f"\n{s['n_runs']} runs, {number(s['gpu_hours'])} GPU-hours",
+        fontsize=8.5,
+    )
+    a.set_xlabel("cumulative GPU-hours", fontsize=8.5)
+    a.set_ylabel(metric, fontsize=8.5)
+    a.tick_params(labelsize=7.5)
 
 
 def sensitivity(src: Any, path: Path) -> Path:

@@ -47,9 +47,9 @@ def render(doc: Document) -> str:
                 out += [r"\begin{itemize}", *(r"\item " + tex(x) for x in items), r"\end{itemize}"]
             case Preformatted(text=t):
                 out += [tex(line) + r"\\" for line in t.rstrip("\n").split("\n")]
-    for i, (t, notes) in enumerate(tables):
+    for i, (table, notes) in enumerate(tables):
         label = doc.id if i == 0 else f"{doc.id}-{i + 1}"
-        out += _float(t, doc.title, notes, label)
+        out += _float(table, doc.title, notes, label)
     return "\n".join(out) + "\n"
 
 

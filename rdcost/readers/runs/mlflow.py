@@ -268,7 +268,7 @@ def _jobs(
             "account": experiment,
             "project": experiment,
             "group_id": group,
-            "group_source": np.where(group.notna(), "mlflow_parent", None),
+            "group_source": np.where(group.notna(), "mlflow_parent", None),  # type: ignore[call-overload]  # numpy's stubs reject a None branch; numpy takes it
             "parent_run_id": parent,
             "is_container": pd.array(is_container, dtype="boolean"),
             "state": state,

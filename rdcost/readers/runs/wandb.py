@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -331,8 +332,12 @@ def _api_frame(table) -> tuple[pd.DataFrame, dict[str, str]]:
             groups["summary"].append(pos)
         else:
             groups["other"].append(pos)
-    config = _dict_column(frame.pop("config")) if "config" in frame else [None] * len(frame)
-    summary = _dict_column(frame.pop("summary")) if "summary" in frame else [None] * len(frame)
+    config: list[dict | None] = (
+        _dict_column(frame.pop("config")) if "config" in frame else [None] * len(frame)
+    )
+    summary: list[dict | None] = (
+        _dict_column(frame.pop("summary")) if "summary" in frame else [None] * len(frame)
+    )
     wb = _dict_column(frame.pop("wandb")) if "wandb" in frame else [None] * len(frame)
     for kind, target in (("config", config), ("summary", summary)):
         pos_list = groups[kind]
@@ -586,15 +591,15 @@ def _first(rec: dict, *keys):
 
 
 def _json_row(rec: dict) -> dict:
-    config = rec.get("config") if isinstance(rec.get("config"), dict) else {}
+    config: Any = rec.get("config") if isinstance(rec.get("config"), dict) else {}
     if config and all(isinstance(v, dict) and "value" in v for v in config.values()):
         config = {k: v["value"] for k, v in config.items()}  # server-side {key: {value, desc}}
     config = flatten({k: v for k, v in config.items() if k not in ("_wandb", "wandb_version")})
     summary = _first(rec, "summary", "summary_metrics")
     summary = flatten(summary) if isinstance(summary, dict) else {}
-    meta = rec.get("metadata") if isinstance(rec.get("metadata"), dict) else {}
-    system = rec.get("system_metrics") if isinstance(rec.get("system_metrics"), dict) else {}
-    slurm = meta.get("slurm") if isinstance(meta.get("slurm"), dict) else {}
+    meta: Any = rec.get("metadata") if isinstance(rec.get("metadata"), dict) else {}
+    system: Any = rec.get("system_metrics") if isinstance(rec.get("system_metrics"), dict) else {}
+    slurm: Any = meta.get("slurm") if isinstance(meta.get("slurm"), dict) else {}
     path = rec.get("path")
     parts = path if isinstance(path, list) else (path.split("/") if isinstance(path, str) else [])
     parts = parts if len(parts) == 3 else [None, None, None]
@@ -776,7 +781,7 @@ def _jobs(
         },
         index=frame.index,
     )
-    jobs["group_source"] = np.where(jobs["group_id"].notna(), "sweep", None)
+    jobs["group_source"] = np.where(jobs["group_id"].notna(), "sweep", None)  # type: ignore[call-overload]  # numpy's stubs reject a None branch; numpy takes it
     jobs["derived_columns"] = times["derived_columns"]
     apply_gpu_options(jobs, opts)
     check_times(jobs, errors, names.get("end", "End Time"))

@@ -99,7 +99,7 @@ def _invalid_of(name: str, opts: ParseOptions) -> Callable[[pd.Series], np.ndarr
     }
     for names, fn in table.items():
         if name in names:
-            return lambda s, fn=fn: fn(s).invalid.to_numpy()
+            return lambda s: fn(s).invalid.to_numpy()
     if name in _TRES:
         return lambda s: sv.parse_tres(s)["invalid"].to_numpy()
     return None

@@ -32,7 +32,8 @@ def chunk_cuts(starts: np.ndarray, chunk_rows: int) -> list[int]:
     """Where to cut a buffer of records into chunks of about ``chunk_rows``:
     each cut is the first allocation record (index in ``starts``) at least
     ``chunk_rows`` rows after the previous cut, so no job loses its steps."""
-    cuts, last = [], 0
+    cuts: list[int] = []
+    last = 0
     while True:
         later = starts[starts >= last + max(chunk_rows, 1)]
         if not len(later):

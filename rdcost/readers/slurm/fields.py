@@ -174,7 +174,8 @@ def resolve_field(name: str) -> str | None:
 
 def fields_from_user(names: Iterable[str]) -> list[str]:
     """``--fields`` -> canonical names; an unknown name is a UsageError."""
-    out, unknown = [], []
+    out: list[str] = []
+    unknown: list[str] = []
     for n in names:
         f = resolve_field(n)
         (out if f else unknown).append(f or n)

@@ -143,7 +143,7 @@ def _decide(
     owned = recs.is_step & ~orphan
     own = np.where(owned, recs.owner, 0).astype(np.int64)
     owner_rejected = owned & ~alloc_ok_at[own]
-    for p in np.flatnonzero(owner_rejected):
+    for p in np.flatnonzero(owner_rejected).tolist():
         recs.rejects.append(
             (
                 p,
@@ -156,7 +156,7 @@ def _decide(
     orphan_of_rejected = np.zeros(n, dtype=bool)
     if rejected_allocations and orphan.any():
         ids = recs.jid["alloc_id"].to_numpy(dtype=object)
-        for p in np.flatnonzero(orphan):
+        for p in np.flatnonzero(orphan).tolist():
             r = rejected_allocations.get(ids[p])
             if r is not None:
                 orphan_of_rejected[p] = True
@@ -171,7 +171,7 @@ def _decide(
                 )
     assert usage.rec_bad is not None
     step_bad = owned & ~owner_rejected & usage.rec_bad
-    for p in np.flatnonzero(step_bad):
+    for p in np.flatnonzero(step_bad).tolist():
         name, key = usage.step_first_bad[int(p)]
         recs.rejects.append(
             (

@@ -429,7 +429,7 @@ def _parse_tres(s: pd.Series) -> pd.DataFrame:
         bad[parent[sel][msz.invalid.to_numpy()]] = True
         mem[parent[sel]] = msz.values.to_numpy(dtype=float, na_value=np.nan)
     typed_sel = _np_bool(pc.starts_with(keys, "gres/gpu:"))
-    typed_sum = np.zeros(n)
+    typed_sum: np.ndarray = np.zeros(n)
     has_typed = np.zeros(n, dtype=bool)
     gpu_type = pd.Series([None] * n, index=s.index, dtype=object)
     if typed_sel.any():

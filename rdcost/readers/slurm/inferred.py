@@ -31,6 +31,7 @@ def inferred_allocations(
     """Job rows inferred from the orphan step lines at positions ``steps``, and the steps
     whose values could not be read (rejected; their positions)."""
     vals = read_values(recs, steps, opts, pending_array=np.zeros(len(steps), dtype=bool))
+    assert vals.state is not None and vals.n_gpus is not None  # read_values sets both
     usage = _step_usage(recs, steps, vals)
     ok = ~vals.bad
     good = steps[ok]

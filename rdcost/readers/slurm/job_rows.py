@@ -4,7 +4,7 @@ its record key, and duplicate records of one job in one file merged."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -80,8 +80,16 @@ def allocation_rows(
     )
 
 
+class Columns(Protocol):
+    """What identity_columns reads of a RowValues (or of some of its rows)."""
+
+    def col(self, name: str) -> pd.Series | None: ...
+
+    def missing(self) -> pd.Series: ...
+
+
 def identity_columns(
-    recs: Records, A: np.ndarray, vals: RowValues, opts: ParseOptions
+    recs: Records, A: np.ndarray, vals: Columns, opts: ParseOptions
 ) -> dict[str, Any]:
     """Who and where of the lines at ``A`` (all of them): ids, names, cluster, nodes."""
     cluster = vals.col("Cluster")
@@ -120,7 +128,7 @@ def identity_columns(
         "partition": vals.col("Partition") if vals.col("Partition") is not None else vals.missing(),
         "qos": vals.col("QOS") if vals.col("QOS") is not None else vals.missing(),
         "group_id": jid_a["array_job_id"],
-        "group_source": np.where(is_array, "array", None),
+        "group_source": np.where(is_array, "array", None),  # type: ignore[call-overload]  # numpy's stubs reject a None branch; numpy takes it
         "node_list": node_list if node_list is not None else vals.missing(),
     }
 

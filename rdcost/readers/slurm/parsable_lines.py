@@ -107,7 +107,11 @@ def _bad_lines(
         if r is not None and r.values is not None:
             rows.append([None if v == "" else v for v in r.values] + [int(numbers[i])])
             continue
-        reason = r.reason if r is not None else f"{len(parts)} fields where the header has {n}"
+        reason = (
+            r.reason
+            if r is not None and r.reason
+            else f"{len(parts)} fields where the header has {n}"
+        )
         rej = Rejected(
             path,
             int(numbers[i]),

@@ -33,7 +33,8 @@ class Rows:
     """Columns of ``frame`` restricted to ``rows``, cut out on first use."""
 
     def __init__(self, frame: pd.DataFrame, rows: np.ndarray):
-        self._frame, self._rows, self._cache = frame, rows, {}
+        self._frame, self._rows = frame, rows
+        self._cache: dict[str, pd.Series] = {}
 
     def __contains__(self, name: str) -> bool:
         return name in self._frame.columns
@@ -131,7 +132,7 @@ def sort_out(raw: pd.DataFrame, *, path: str | Path, source_format: str) -> Reco
         alloc_code=alloc_code,
         owner=_owners(is_step, is_alloc, alloc_code),
     )
-    for p in np.flatnonzero(bad_id):
+    for p in np.flatnonzero(bad_id).tolist():
         v = value_at(rows[id_column], p)
         recs.rejects.append(
             (

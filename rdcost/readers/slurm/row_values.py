@@ -75,17 +75,18 @@ class RowValues:
         out = None
         idx = pd.RangeIndex(self.n)
         for name, key, fn in parsed:
-            if self.col(name) is None:
+            col = self.col(name)
+            if col is None:
                 continue
             if out is None:
-                p = fn(self.col(name))
+                p = fn(col)
                 self.check(name, p.invalid, key)
                 out = p.values
                 continue
             need = out.isna().to_numpy(dtype=bool)
             if not need.any():
                 continue
-            p = fn(self.col(name)[need])
+            p = fn(col[need])
             inv = np.zeros(self.n, dtype=bool)
             inv[need] = p.invalid.to_numpy()
             self.check(name, inv, key)
@@ -175,11 +176,12 @@ def _memory(v: RowValues) -> pd.DataFrame | None:
             if mem is None
             else mem.where(mem.notna(), alloc_tres["mem_bytes"])
         )
-    if v.col("ReqTRES") is not None:
+    req_tres = v.col("ReqTRES")
+    if req_tres is not None:
         # read only where nothing above gave the memory (a job that never ran)
         need = np.ones(v.n, dtype=bool) if mem is None else mem.isna().to_numpy(dtype=bool)
         if need.any():
-            rt = sv.parse_tres(v.col("ReqTRES")[need])
+            rt = sv.parse_tres(req_tres[need])
             inv = np.zeros(v.n, dtype=bool)
             inv[need] = rt["invalid"].to_numpy()
             v.check("ReqTRES", inv, "tres")
@@ -209,9 +211,11 @@ def _gpus(v: RowValues, alloc_tres: pd.DataFrame | None) -> None:
 
 def _never_started(v: RowValues, pending_array: np.ndarray) -> None:
     """Lines of jobs that never ran hold no GPU: an unknown count is 0 for them."""
+    assert v.state is not None  # _states ran first
     never = pending_array | (v.state == "PENDING").to_numpy()
-    if v.col("Start") is not None:  # Start 'Unknown'/'None'
-        never |= (v.times["Start"].isna() & v.col("Start").notna()).to_numpy()
+    start = v.col("Start")
+    if start is not None:  # Start 'Unknown'/'None'
+        never |= (v.times["Start"].isna() & start.notna()).to_numpy()
     if v.col("NodeList") is not None:
         never |= _np(pc.equal(pc.utf8_lower(sv.arrow_strings(v.col("NodeList"))), "none assigned"))
     if v.n_cpus is not None:  # NCPUS is 0 for a job that never got an allocation

@@ -98,7 +98,7 @@ class _JsonStream:
     decoding error anywhere in the file is reported at its real line and column.
     """
 
-    _WS = re.compile(r"[ \t\n\r]*")
+    _WS: Any = re.compile(r"[ \t\n\r]*")  # matches (maybe empty) anywhere: never None
     _DECODER = json.JSONDecoder()
 
     def __init__(self, fh, path: str, read_size: int | None = None, partial_ok: bool = False):
@@ -539,7 +539,7 @@ def _exit(ec: Any, path: str, state: str | None) -> tuple[int | None, int | None
         return None, None
     if not isinstance(ec, dict):
         raise _Bad("expected an exit-code object {status, return_code, signal}", path, ec)
-    status = ec.get("status")
+    status: Any = ec.get("status")
     old = isinstance(status, str)
     names = {status.upper()} if old else {str(s).upper() for s in status or []}
     if names & {"PENDING", "INVALID"} and not names & {"SUCCESS", "ERROR", "SIGNALED"}:
@@ -577,7 +577,7 @@ def _step_kind(step: dict, path: str) -> str | None:
 
 def _fold_steps(steps: Any, path: str) -> dict:
     """Usage only steps carry: max RSS, extern-step energy, CPU time of finished steps."""
-    out = {"n": 0, "max_rss": None, "extern_energy": None, "cpu_s": None}
+    out: dict[str, Any] = {"n": 0, "max_rss": None, "extern_energy": None, "cpu_s": None}
     if steps is None:
         return out
     if not isinstance(steps, list):
@@ -829,6 +829,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
                 ctx = _Context(meta, opts)
             elif kind == "job":
                 _, idx, job, line = ev
+                assert ctx is not None  # set at jobs_start, which comes before any job
                 if idx == 0 and _job_kind(job) == "squeue":
                     raise _squeue_error(path)
                 n_jobs_total += 1

@@ -13,7 +13,7 @@ never separate an allocation from its steps; each chunk becomes job rows
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -163,7 +163,9 @@ def detect_layout(
         names = _header_fields(first, d)
         if names is not None:
             trailing = first.endswith(d)
-            cols = [resolve_field(n) if is_known_field(n) else n.strip() for n in names]
+            cols: Sequence[str | None] = [
+                resolve_field(n) if is_known_field(n) else n.strip() for n in names
+            ]
             if opts.fields:
                 given = fields_from_user(opts.fields)
                 if given != cols:
@@ -212,7 +214,7 @@ def detect_layout(
     return None
 
 
-def _unique(cols: list[str]) -> list[str]:
+def _unique(cols: Sequence[str | None]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for c in cols:
@@ -410,7 +412,9 @@ class _Buffer:
             r for r in self.rejected if not (r.line is not None and r.line < next_line)
         ]
         part.rejected_allocations = {
-            k: r for k, r in self.rejected_allocations.items() if r.line < next_line
+            k: r
+            for k, r in self.rejected_allocations.items()
+            if r.line is not None and r.line < next_line
         }
         ign = np.concatenate(self.ignored) if self.ignored else np.zeros(0, dtype=np.int64)
         part.ignored, self.ignored = [ign[ign < next_line]], [ign[ign >= next_line]]

@@ -187,6 +187,7 @@ def per_allocation(
             if e_scaled is None
             else (e_scaled if e_raw is None else np.where(np.isnan(e_raw), e_scaled, e_raw))
         )
+        assert ev is not None  # one of the two is not None
         own_e = ev[A]
         is_ext = recs.jid["step"].to_numpy(dtype=object)[fpos] == "extern"
         ext = agg(ev, "max", is_ext)

@@ -208,10 +208,10 @@ def _relative(
         if cache[t] is not None:
             local.append((pos, cache[t]))
     if local:
-        pos, when = zip(*local, strict=True)
+        at, when = zip(*local, strict=True)
         values = _localize(pd.DatetimeIndex(list(when)), tz)
-        out.iloc[list(pos)] = values
-        ok[list(pos)] = True
+        out.iloc[list(at)] = values
+        ok[list(at)] = True
     return ok, out
 
 
