@@ -8,7 +8,11 @@ IRREGULAR = {"search": "searches", "was": "were", "is": "are", "has": "have", "i
 
 def plural(n: int | float, word: str, many: str | None = None) -> str:
     """``n`` with thousands separators and ``word`` (or ``many``, else its plural form)."""
-    return f"{n:,.0f} {noun(n, word, many)}" if float(n).is_integer() else f"{n:,} {noun(n, word, many)}"
+    return (
+        f"{n:,.0f} {noun(n, word, many)}"
+        if float(n).is_integer()
+        else f"{n:,} {noun(n, word, many)}"
+    )
 
 
 def noun(n: int | float, word: str, many: str | None = None) -> str:

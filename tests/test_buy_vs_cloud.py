@@ -385,7 +385,7 @@ def test_a_gpu_type_without_price_raises_or_stays_unknown():
     )  # no price in OWNED for the server: refdata
     with pytest.raises(AssumptionError, match="mystery-card"):
         bvc.compare_jobs(jobs, ASSUME, owned, on_missing="error")
-    priced = bvc.compare_jobs(jobs, ASSUME, owned)   # default: the range of the GPUs of its year
+    priced = bvc.compare_jobs(jobs, ASSUME, owned)  # default: the range of the GPUs of its year
     assert priced.comparison.cloud_usd_low < priced.comparison.cloud_usd_high
     r = bvc.compare_jobs(jobs, ASSUME, owned, on_missing="unknown")
     assert r.comparison.cloud_usd_high is None and r.comparison.owned_to_cloud_high_ratio is None

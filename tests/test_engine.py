@@ -255,7 +255,7 @@ def test_edge_frame_figures_worked_by_hand():
     assert cats == {
         "crashed": (1, pytest.approx(0.05)),
         "failed": (1, 0.5),
-        "cancelled": (0, 0.0),      # d never started: no GPU held, nothing wasted
+        "cancelled": (0, 0.0),  # d never started: no GPU held, nothing wasted
         "timed_out": (1, 32.0),
     }
     assert s["waste"]["total"]["gpu_hours"] == pytest.approx(32.55)

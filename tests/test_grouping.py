@@ -189,14 +189,29 @@ def test_a_job_between_two_stored_groups_joins_neither():
 
 def test_stored_groups_are_scoped():
     """Array ids are per cluster, other groups per project (arrays of 4 jobs: a search)."""
-    arrays = [{"job_name": "a", "group_id": "9", "group_source": "array", "cluster": c, "submit_min": 0}
-              for c in ("c1", "c2") for _ in range(4)]
+    arrays = [
+        {"job_name": "a", "group_id": "9", "group_source": "array", "cluster": c, "submit_min": 0}
+        for c in ("c1", "c2")
+        for _ in range(4)
+    ]
     df = jobs(
         *arrays,
-        {"job_name": "r", "group_id": "ab12cd34", "group_source": "sweep", "source": "wandb",
-         "project": "lisa", "submit_min": 0},
-        {"job_name": "c", "group_id": "g1", "group_source": "csv", "source": "csv", "project": "p",
-         "submit_min": 0},
+        {
+            "job_name": "r",
+            "group_id": "ab12cd34",
+            "group_source": "sweep",
+            "source": "wandb",
+            "project": "lisa",
+            "submit_min": 0,
+        },
+        {
+            "job_name": "c",
+            "group_id": "g1",
+            "group_source": "csv",
+            "source": "csv",
+            "project": "p",
+            "submit_min": 0,
+        },
     )
     assert find_groups(df)["search_id"].tolist() == ["array:c1:9"] * 4 + ["array:c2:9"] * 4 + [
         "sweep:lisa:ab12cd34",
@@ -209,8 +224,14 @@ def test_an_array_smaller_than_a_search_is_none():
     """A one-task array, or an array of three runs, is a batch, not a search (rule 6);
     a pending remainder row is in no search either."""
     small = [{"job_name": "one", "group_id": "5", "group_source": "array", "submit_min": 0}]
-    three = [{"job_name": "x", "group_id": "6", "group_source": "array", "submit_min": 10} for _ in range(3)]
-    four = [{"job_name": "y", "group_id": "7", "group_source": "array", "submit_min": 20} for _ in range(4)]
+    three = [
+        {"job_name": "x", "group_id": "6", "group_source": "array", "submit_min": 10}
+        for _ in range(3)
+    ]
+    four = [
+        {"job_name": "y", "group_id": "7", "group_source": "array", "submit_min": 20}
+        for _ in range(4)
+    ]
     g = find_groups(jobs(*small, *three, *four))["search_id"]
     assert g.isna().sum() == 4 and set(g.dropna()) == {"array:campus:7"}
 
@@ -411,7 +432,9 @@ def test_groups_command_lists_searches(tmp_path):
     assert got[0]["gpu_hours"] == pytest.approx(10.0) and got[1]["n_failed"] == 4
     assert "2 searches" in r.stderr
     r = _run("groups", "--store", store, "--search", "array:c:600", "--format", "csv")
-    assert r.returncode == 0 and r.stdout.count("\n") == 5 and "600_3" in r.stdout   # header + 4 jobs
+    assert (
+        r.returncode == 0 and r.stdout.count("\n") == 5 and "600_3" in r.stdout
+    )  # header + 4 jobs
     r = _run("groups", "--store", store, "--no-heuristics", "--format", "csv")
     assert r.stdout.count("\n") == 2
     # anonymized: the searches are found on the real names, then users, names and ids are tokens

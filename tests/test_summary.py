@@ -206,7 +206,10 @@ def test_running_jobs_are_counted_and_flagged():
     assert s.n_jobs_running == 1 and s.gpu_hours == pytest.approx(3)
     assert s.n_crashed_jobs == 0
     dq = {d["item"]: d for d in s.data_quality}
-    assert dq["still running"]["n_jobs"] == 1 and "counted up to the export" in dq["still running"]["note"]
+    assert (
+        dq["still running"]["n_jobs"] == 1
+        and "counted up to the export" in dq["still running"]["note"]
+    )
 
 
 def test_container_rows_are_not_counted():
@@ -244,7 +247,7 @@ def test_default_rules_for_one_model_and_tuning_round():
     # are 19 and 20 and one model = 19.5 GPU-hours. Searches of 3, 4 and 10 jobs:
     # a tuning round is the median, 4 jobs.
     rows = [job(f"j{i}", "COMPLETED", i, float(i), 1, "titanx") for i in range(1, 21)]
-    groups = ["s1"] * 4 + ["s2"] * 5 + ["s3"] * 10 + ["s4"]      # s4: a one-task array, no search
+    groups = ["s1"] * 4 + ["s2"] * 5 + ["s3"] * 10 + ["s4"]  # s4: a one-task array, no search
     for r, g in zip(rows, groups, strict=False):
         r.update(group_id=g, group_source="array")
     s = summarize(conform(pd.DataFrame(rows)), A.Assumptions())

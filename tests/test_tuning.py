@@ -515,7 +515,7 @@ def test_runs_linked_to_slurm_jobs_take_the_schedulers_gpu_hours():
     )
     t = analyze(pd.concat([slurm, runs], ignore_index=True), _assumptions())
     s = t.search("array:c:99")
-    assert s["gpu_hours"] == 10.0 and s["n_runs"] == 4   # 2 GPUs x 0.5, 1, 1.5 and 2 hours
+    assert s["gpu_hours"] == 10.0 and s["n_runs"] == 4  # 2 GPUs x 0.5, 1, 1.5 and 2 hours
     assert s["best"]["job_id"] == "99_1" and s["best"]["cumulative_gpu_hours"] == 3.0
     assert [p["cumulative_gpu_hours"] for p in s["curve"]] == [1.0, 3.0, 6.0, 10.0]
 

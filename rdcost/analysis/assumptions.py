@@ -386,8 +386,11 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
                     name = _text(v, origin, f"gpu_sites.{sub}.{k}")
                     key = reference.gpu_key(name, dict(a.gpu_aliases))
                     if key is None:
-                        raise AssumptionError(f"{origin}: gpu_sites.{sub}.{k}: {name!r} is no known GPU",
-                                              value=name, hint="use a gpus.csv key or a GPU name, e.g. a100_80_sxm")
+                        raise AssumptionError(
+                            f"{origin}: gpu_sites.{sub}.{k}: {name!r} is no known GPU",
+                            value=name,
+                            hint="use a gpus.csv key or a GPU name, e.g. a100_80_sxm",
+                        )
                     m[str(k)] = key
                 ch[attr] = m
     if "cloud_equivalents" in data:
@@ -673,14 +676,25 @@ def job_prices(
         dates = price_dates(a, start_time[need], today)
         yr = year_range_prices(a, dates)
         why = keys.astype("string")[need].map(
-            lambda k: "an unidentified GPU" if k == "unidentified" else f"{k} (no cloud price)")
-        for c in ("usd_per_gpu_hour_low", "usd_per_gpu_hour_high", "price_provider", "pricing_model_low",
-                  "pricing_model_high", "price_as_of_low", "price_as_of_high", "price_source"):
+            lambda k: "an unidentified GPU" if k == "unidentified" else f"{k} (no cloud price)"
+        )
+        for c in (
+            "usd_per_gpu_hour_low",
+            "usd_per_gpu_hour_high",
+            "price_provider",
+            "pricing_model_low",
+            "pricing_model_high",
+            "price_as_of_low",
+            "price_as_of_high",
+            "price_source",
+        ):
             out[c] = out[c].astype(object)
             out.loc[need, c] = yr[c].to_numpy()
         out.loc[need, "price_rule"] = "year_range"
         out.loc[need, "price_key"] = yr["price_key"].to_numpy()
-        out.loc[need, "price_note"] = (why + " priced as " + yr["price_note"].astype(str)).to_numpy()
+        out.loc[need, "price_note"] = (
+            why + " priced as " + yr["price_note"].astype(str)
+        ).to_numpy()
         out.loc[need, "is_price_before_known"] = yr["is_price_before_known"].to_numpy()
         for c in ("usd_per_gpu_hour_low", "usd_per_gpu_hour_high"):
             out[c] = pd.to_numeric(out[c]).astype("float64")
@@ -705,30 +719,51 @@ def year_range_prices(a: Assumptions, dates: pd.Series) -> pd.DataFrame:
         hi = reference.prices_in_effect(ks, ds, a.price_provider, reference.HIGH_PRICING_MODELS)
         i_lo, i_hi = lo["usd_per_gpu_hour"].idxmin(), hi["usd_per_gpu_hour"].idxmax()
         ok = pd.notna(i_lo) and pd.notna(i_hi)
-        rows.append({
-            "day": day,
-            "usd_per_gpu_hour_low": lo["usd_per_gpu_hour"].min() if ok else np.nan,
-            "usd_per_gpu_hour_high": hi["usd_per_gpu_hour"].max() if ok else np.nan,
-            "price_provider": a.price_provider,
-            "pricing_model_low": lo.at[i_lo, "pricing_model"] if ok else None,
-            "pricing_model_high": hi.at[i_hi, "pricing_model"] if ok else None,
-            "price_as_of_low": lo.at[i_lo, "as_of"] if ok else None,
-            "price_as_of_high": hi.at[i_hi, "as_of"] if ok else None,
-            "price_source": "; ".join(dict.fromkeys(str(x) for x in (lo.at[i_lo, "source"], hi.at[i_hi, "source"])))
-            if ok else None,
-            "price_key": f"{g.first_year}-{g.year} GPUs",
-            "price_note": (f"the range of the {len(cands)} priced data-centre GPUs launched {g.first_year}-{g.year} "
-                           f"({cands[0] if cands else '-'} to {cands[-1] if cands else '-'}; lowest "
-                           f"{lo.at[i_lo, 'usd_per_gpu_hour'] if ok else 'unknown'}: "
-                           f"{ks[i_lo] if ok else '-'}, highest: {ks[i_hi] if ok else '-'})"),
-            "is_price_before_known": bool(lo["is_price_before_known"].any() or hi["is_price_before_known"].any()),
-        })
+        rows.append(
+            {
+                "day": day,
+                "usd_per_gpu_hour_low": lo["usd_per_gpu_hour"].min() if ok else np.nan,
+                "usd_per_gpu_hour_high": hi["usd_per_gpu_hour"].max() if ok else np.nan,
+                "price_provider": a.price_provider,
+                "pricing_model_low": lo.at[i_lo, "pricing_model"] if ok else None,
+                "pricing_model_high": hi.at[i_hi, "pricing_model"] if ok else None,
+                "price_as_of_low": lo.at[i_lo, "as_of"] if ok else None,
+                "price_as_of_high": hi.at[i_hi, "as_of"] if ok else None,
+                "price_source": "; ".join(
+                    dict.fromkeys(str(x) for x in (lo.at[i_lo, "source"], hi.at[i_hi, "source"]))
+                )
+                if ok
+                else None,
+                "price_key": f"{g.first_year}-{g.year} GPUs",
+                "price_note": (
+                    f"the range of the {len(cands)} priced data-centre GPUs launched {g.first_year}-{g.year} "
+                    f"({cands[0] if cands else '-'} to {cands[-1] if cands else '-'}; lowest "
+                    f"{lo.at[i_lo, 'usd_per_gpu_hour'] if ok else 'unknown'}: "
+                    f"{ks[i_lo] if ok else '-'}, highest: {ks[i_hi] if ok else '-'})"
+                ),
+                "is_price_before_known": bool(
+                    lo["is_price_before_known"].any() or hi["is_price_before_known"].any()
+                ),
+            }
+        )
     table = pd.DataFrame(rows)
     if table.empty:
-        table = pd.DataFrame(columns=["day", "usd_per_gpu_hour_low", "usd_per_gpu_hour_high", "price_provider",
-                                      "pricing_model_low", "pricing_model_high", "price_as_of_low",
-                                      "price_as_of_high", "price_source", "price_key", "price_note",
-                                      "is_price_before_known"])
+        table = pd.DataFrame(
+            columns=[
+                "day",
+                "usd_per_gpu_hour_low",
+                "usd_per_gpu_hour_high",
+                "price_provider",
+                "pricing_model_low",
+                "pricing_model_high",
+                "price_as_of_low",
+                "price_as_of_high",
+                "price_source",
+                "price_key",
+                "price_note",
+                "is_price_before_known",
+            ]
+        )
     out = pd.DataFrame({"day": days}).merge(table, on="day", how="left")
     out.index = dates.index
     return out
@@ -853,8 +888,9 @@ def power_plan(a: Assumptions, key: str | None) -> PowerDraw | None:
     return PowerDraw(row.power_w, row.basis, row.source, f"refdata gpus.csv: {key} {what}", note)
 
 
-def job_power(a: Assumptions, keys: pd.Series, days: pd.Series | None = None,
-              fallback: bool = False) -> pd.DataFrame:
+def job_power(
+    a: Assumptions, keys: pd.Series, days: pd.Series | None = None, fallback: bool = False
+) -> pd.DataFrame:
     """Power per device of each job's GPU type (columns :data:`POWER_COLUMNS`).
 
     The unidentified GPU (and, with ``fallback``, a GPU whose power is unknown) draws
@@ -864,8 +900,12 @@ def job_power(a: Assumptions, keys: pd.Series, days: pd.Series | None = None,
     if days is None:
         return out
     unid = keys.astype("string").eq("unidentified").fillna(False).to_numpy(dtype=bool)
-    need = (out["power_w"].isna().to_numpy() & (unid | fallback) & keys.notna().to_numpy(dtype=bool)
-            & pd.to_datetime(days, utc=True).notna().to_numpy())
+    need = (
+        out["power_w"].isna().to_numpy()
+        & (unid | fallback)
+        & keys.notna().to_numpy(dtype=bool)
+        & pd.to_datetime(days, utc=True).notna().to_numpy()
+    )
     for year in sorted(set(pd.to_datetime(days, utc=True)[need].dt.year)):
         g = reference.unidentified_gpu(int(year))
         sel = need & (pd.to_datetime(days, utc=True).dt.year == year).to_numpy()

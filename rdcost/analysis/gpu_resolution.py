@@ -20,7 +20,7 @@ leaves those jobs' money and energy unknown (and counted) instead of step 5.
 from __future__ import annotations
 
 import fnmatch
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -48,15 +48,21 @@ class GpuEvidence:
     """GPU-hours of the typed jobs per (partition, key) and (node, key): what step 4 reads.
     Collected per partition of the store and merged."""
 
-    by_partition: Counter = field(default_factory=Counter)
-    by_node: Counter = field(default_factory=Counter)
+    by_partition: defaultdict[tuple[str, str], float] = field(
+        default_factory=lambda: defaultdict(float)
+    )  # GPU-hours
+    by_node: defaultdict[tuple[str, str], float] = field(
+        default_factory=lambda: defaultdict(float)
+    )  # GPU-hours
 
     @classmethod
     def of(cls, jobs: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> GpuEvidence:
         keys, rules = type_keys(jobs["gpu_type"], aliases)
-        gh = pd.to_numeric(jobs["n_gpus"]).astype("float64") * pd.to_numeric(jobs["elapsed_s"]).astype(
-            "float64"
-        ) / 3600
+        gh = (
+            pd.to_numeric(jobs["n_gpus"]).astype("float64")
+            * pd.to_numeric(jobs["elapsed_s"]).astype("float64")
+            / 3600
+        )
         typed = keys.notna() & (gh > 0).fillna(False)
         ev = cls()
         if not typed.any():
@@ -64,18 +70,24 @@ class GpuEvidence:
         frame = pd.DataFrame({"key": keys, "gh": gh})[typed.to_numpy(dtype=bool)]
         for col, counter in (("partition", ev.by_partition), ("node", ev.by_node)):
             where = jobs["partition"] if col == "partition" else single_node(jobs["node_list"])
-            f = frame.assign(where=where.astype("string")[typed.to_numpy(dtype=bool)].to_numpy()).dropna()
+            f = frame.assign(
+                where=where.astype("string")[typed.to_numpy(dtype=bool)].to_numpy()
+            ).dropna()
             for (w, k), v in f.groupby(["where", "key"])["gh"].sum().items():
                 counter[(str(w), str(k))] += float(v)
         return ev
 
     def merge(self, other: GpuEvidence) -> GpuEvidence:
-        self.by_partition.update(other.by_partition)
-        self.by_node.update(other.by_node)
+        for mine, theirs in (
+            (self.by_partition, other.by_partition),
+            (self.by_node, other.by_node),
+        ):
+            for k, v in theirs.items():
+                mine[k] += v
         return self
 
     @staticmethod
-    def _majority(counter: Counter) -> dict[str, str]:
+    def _majority(counter: Mapping[tuple[str, str], float]) -> dict[str, str]:
         best: dict[str, tuple[float, str]] = {}
         for (where, key), gh in sorted(counter.items()):
             if where not in best or gh > best[where][0]:
@@ -83,14 +95,22 @@ class GpuEvidence:
         return {w: k for w, (_, k) in best.items()}
 
 
-def type_keys(gpu_type: pd.Series, aliases: Mapping[str, str] | None = None) -> tuple[pd.Series, pd.Series]:
+def type_keys(
+    gpu_type: pd.Series, aliases: Mapping[str, str] | None = None
+) -> tuple[pd.Series, pd.Series]:
     """The key and chain step (exact / normalised / None) of each logged GPU type."""
     s = gpu_type.astype("string")
     keys, rules = {}, {}
     for u in s.dropna().unique():
         m = reference.gpu_match(str(u), dict(aliases or {}))
         keys[u] = m.key
-        rules[u] = "exact" if m.how in _EXACT_KINDS else "normalised" if m.how in _NORMALISED_KINDS else None
+        rules[u] = (
+            "exact"
+            if m.how in _EXACT_KINDS
+            else "normalised"
+            if m.how in _NORMALISED_KINDS
+            else None
+        )
     return s.map(keys).astype("string"), s.map(rules).astype("string")
 
 
@@ -101,16 +121,28 @@ class GpuResolver:
 
     aliases: Mapping[str, str] = field(default_factory=dict)
     site_partitions: Mapping[str, str] = field(default_factory=dict)
-    site_nodes: Mapping[str, str] = field(default_factory=dict)     # glob -> key
+    site_nodes: Mapping[str, str] = field(default_factory=dict)  # glob -> key
     partition_keys: Mapping[str, str] = field(default_factory=dict)
     node_keys: Mapping[str, str] = field(default_factory=dict)
-    fallback: str | None = UNIDENTIFIED                              # None: no step 5
+    fallback: str | None = UNIDENTIFIED  # None: no step 5
 
     @classmethod
-    def build(cls, evidence: GpuEvidence, aliases: Mapping[str, str], site_partitions: Mapping[str, str],
-              site_nodes: Mapping[str, str], fallback: str | None = UNIDENTIFIED) -> GpuResolver:
-        return cls(aliases, site_partitions, site_nodes, GpuEvidence._majority(evidence.by_partition),
-                   GpuEvidence._majority(evidence.by_node), fallback)
+    def build(
+        cls,
+        evidence: GpuEvidence,
+        aliases: Mapping[str, str],
+        site_partitions: Mapping[str, str],
+        site_nodes: Mapping[str, str],
+        fallback: str | None = UNIDENTIFIED,
+    ) -> GpuResolver:
+        return cls(
+            aliases,
+            site_partitions,
+            site_nodes,
+            GpuEvidence._majority(evidence.by_partition),
+            GpuEvidence._majority(evidence.by_node),
+            fallback,
+        )
 
     def resolve(self, jobs: pd.DataFrame) -> pd.DataFrame:
         """Per job (same index): ``gpu_key`` and ``gpu_key_rule`` (one of :data:`RULES`);
@@ -120,8 +152,16 @@ class GpuResolver:
         needs = ((n_gpus > 0).fillna(False) & keys.isna()).to_numpy(dtype=bool)
         keys, rules = keys.astype(object).copy(), rules.astype(object).copy()
         if needs.any():
-            part = jobs["partition"].astype("string") if "partition" in jobs else pd.Series(pd.NA, index=jobs.index)
-            node = single_node(jobs["node_list"]) if "node_list" in jobs else pd.Series(pd.NA, index=jobs.index)
+            part = (
+                jobs["partition"].astype("string")
+                if "partition" in jobs
+                else pd.Series(pd.NA, index=jobs.index)
+            )
+            node = (
+                single_node(jobs["node_list"])
+                if "node_list" in jobs
+                else pd.Series(pd.NA, index=jobs.index)
+            )
             combos = pd.DataFrame({"p": part, "n": node})[needs].astype(object)
             combos = combos.where(combos.notna(), None)
             found = {}
@@ -134,13 +174,15 @@ class GpuResolver:
         no_time = ~(n_gpus > 0).fillna(False).to_numpy(dtype=bool)
         keys[no_time] = keys[no_time].where(keys[no_time].notna(), None)
         rules[no_time] = None
-        return pd.DataFrame({"gpu_key": keys.astype("string"), "gpu_key_rule": rules.astype("string")},
-                            index=jobs.index)
+        return pd.DataFrame(
+            {"gpu_key": keys.astype("string"), "gpu_key_rule": rules.astype("string")},
+            index=jobs.index,
+        )
 
     def _fallbacks(self, partition: str | None, node: str | None) -> tuple[str | None, str | None]:
         """Steps 3-5 for a job with no readable type."""
         if partition is not None:
-            for name in str(partition).split(","):   # a never-started job may list several
+            for name in str(partition).split(","):  # a never-started job may list several
                 if name in self.site_partitions:
                     return self.site_partitions[name], "site"
         if node is not None:

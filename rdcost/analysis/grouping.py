@@ -110,7 +110,7 @@ def name_stem(names: pd.Series) -> pd.Series:
     stem = stem.where(~single, stem.str.replace(r"[\d=].*$", "", regex=True))
     stem = stem.where(stem.str.len() > 0)
     sweep_run = uniq.str.fullmatch(r"[A-Za-z]+-sweep-\d+").fillna(False).astype(bool)
-    stem = stem.where(~sweep_run, "sweep")   # W&B's names for the runs of a sweep
+    stem = stem.where(~sweep_run, "sweep")  # W&B's names for the runs of a sweep
     return s.map(dict(zip(uniq, stem, strict=True))).astype("string")
 
 

@@ -60,9 +60,16 @@ def link_counts(jobs: pd.DataFrame) -> dict[str, int]:
     containers = _containers(jobs)
     rest = jobs[~containers]
     pairs = link_runs(rest)
-    named = rest.loc[pairs["run"], "linked_slurm_job_id"].notna() if len(pairs) else pd.Series([], dtype=bool)
-    return {"containers": int(containers.sum()), "linked_runs": int(named.sum()),
-            "csv_repeats": int((~named).sum())}
+    named = (
+        rest.loc[pairs["run"], "linked_slurm_job_id"].notna()
+        if len(pairs)
+        else pd.Series([], dtype=bool)
+    )
+    return {
+        "containers": int(containers.sum()),
+        "linked_runs": int(named.sum()),
+        "csv_repeats": int((~named).sum()),
+    }
 
 
 def _containers(jobs: pd.DataFrame) -> pd.Series:

@@ -101,8 +101,16 @@ def analyze_project(
     cj, a, on_missing = c.cj, c.a, c.on_missing
     # the jobs every total counts: started, and not left out as implausible
     costs = c.costs.assign(is_counted=counted_jobs(c.costs, include_implausible))
-    s = summarize_jobs(cj, costs, a, c.year, project=project, on_missing=on_missing,
-                       include_implausible=include_implausible, links=c.links)
+    s = summarize_jobs(
+        cj,
+        costs,
+        a,
+        c.year,
+        project=project,
+        on_missing=on_missing,
+        include_implausible=include_implausible,
+        links=c.links,
+    )
     groups = find_groups(cj)
     searches = summarize_groups(cj, groups)
     files = set(jobs["source_file"].dropna().astype(str))

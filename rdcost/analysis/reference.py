@@ -233,15 +233,17 @@ class UnidentifiedGpu:
     year: int
     keys: tuple[str, ...]
     power_w_low: float
-    power_w_central: float            # the median rated power of ``keys``
+    power_w_central: float  # the median rated power of ``keys``
     power_w_high: float
     first_year: int
     source: str
 
     def describe(self) -> str:
         names = ", ".join(self.keys)
-        return (f"the NVIDIA data-centre GPUs launched {self.first_year}-{self.year} ({names}); rated "
-                f"{self.power_w_low:g}-{self.power_w_high:g} W, median {self.power_w_central:g} W")
+        return (
+            f"the NVIDIA data-centre GPUs launched {self.first_year}-{self.year} ({names}); rated "
+            f"{self.power_w_low:g}-{self.power_w_high:g} W, median {self.power_w_central:g} W"
+        )
 
 
 @cache
@@ -249,14 +251,28 @@ def unidentified_gpu(year: int) -> UnidentifiedGpu:
     """The unidentified GPU of ``year`` (see :class:`UnidentifiedGpu`); the window moves
     back to the earliest launches for years before them."""
     g = _read("gpus")
-    dc = g[(g["segment"] == "datacenter") & (g["vendor"] == "NVIDIA") & g["tdp_w_per_visible_device"].notna()
-           & g["launch_year"].notna() & ~g["key"].isin(_NOT_TYPICAL)]
+    dc = g[
+        (g["segment"] == "datacenter")
+        & (g["vendor"] == "NVIDIA")
+        & g["tdp_w_per_visible_device"].notna()
+        & g["launch_year"].notna()
+        & ~g["key"].isin(_NOT_TYPICAL)
+    ]
     year = max(int(year), int(dc["launch_year"].min()))
     first = year - UNIDENTIFIED_WINDOW_YEARS
-    rows = dc[(dc["launch_year"] >= first) & (dc["launch_year"] <= year)].sort_values(["launch_year", "key"])
+    rows = dc[(dc["launch_year"] >= first) & (dc["launch_year"] <= year)].sort_values(
+        ["launch_year", "key"]
+    )
     w = rows["tdp_w_per_visible_device"].astype(float)
-    return UnidentifiedGpu(year, tuple(rows["key"]), float(w.min()), float(w.median()), float(w.max()), first,
-                           "refdata gpus.csv: tdp_w_per_visible_device of those rows (their tdp_source)")
+    return UnidentifiedGpu(
+        year,
+        tuple(rows["key"]),
+        float(w.min()),
+        float(w.median()),
+        float(w.max()),
+        first,
+        "refdata gpus.csv: tdp_w_per_visible_device of those rows (their tdp_source)",
+    )
 
 
 # -- prices ------------------------------------------------------------------

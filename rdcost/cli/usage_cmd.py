@@ -54,12 +54,6 @@ NEEDED = ["start_time", "end_time", "n_cpus", "n_gpus", "gpu_type", "is_containe
 
 @app.command("usage")
 def usage_command(
-    files: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="sacct exports (or other logs) to read instead of the store; not stored."
-        ),
-    ] = None,
     start: Annotated[
         str,
         typer.Option(
@@ -67,10 +61,16 @@ def usage_command(
             "-S",
             help="Window start, e.g. 2026-12-06T20:00 (without an offset: in --tz).",
         ),
-    ] = ...,
+    ],
     end: Annotated[
         str, typer.Option("--end", "-E", help="Window end, excluded (without an offset: in --tz).")
-    ] = ...,
+    ],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="sacct exports (or other logs) to read instead of the store; not stored."
+        ),
+    ] = None,
     by: Annotated[
         str, typer.Option(help="Comma-separated job-table columns to group by, e.g. account,user.")
     ] = "account",

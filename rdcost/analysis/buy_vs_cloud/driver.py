@@ -140,7 +140,7 @@ def _priced_jobs(
             f"{n_gpu_unknown:,} started jobs have an unknown GPU count; they are left out of "
             "the GPU-hours, the cloud cost and the replay"
         )
-    starts = pd.to_datetime(j["place_time"], utc=True)   # the start, else the submission
+    starts = pd.to_datetime(j["place_time"], utc=True)  # the start, else the submission
     return _PricedJobs(cj, starts, year, a, j, use, n_gpu_unknown)
 
 

@@ -97,28 +97,46 @@ def combine(
     el_min = None if not n_el else float(el.index.min())
     el_max = None if not n_el else float(el.index.max())
     return Summary(
-        project=project, n_jobs=n, n_jobs_started=cnt["started"], n_jobs_never_started=n - cnt["started"],
-        n_jobs_running=cnt["running"], n_jobs_gpu_unknown=cnt["gpu_unknown"],
+        project=project,
+        n_jobs=n,
+        n_jobs_started=cnt["started"],
+        n_jobs_never_started=n - cnt["started"],
+        n_jobs_running=cnt["running"],
+        n_jobs_gpu_unknown=cnt["gpu_unknown"],
         n_jobs_elapsed_unknown=cnt["elapsed_unknown"],
-        n_grid_searches=int(len(per_search)), n_jobs_in_grid_searches=int(per_search.sum()),
-        gpu_hours=gh_total, gpu_days=gh_total / costing.HOURS_PER_DAY,
+        n_grid_searches=int(len(per_search)),
+        n_jobs_in_grid_searches=int(per_search.sum()),
+        gpu_hours=gh_total,
+        gpu_days=gh_total / costing.HOURS_PER_DAY,
         gpu_years=gh_total / costing.HOURS_PER_DAY / costing.DAYS_PER_YEAR,
-        first_start_time=iso(first), last_end_time=iso(last),
-        span_days=None if pd.isna(first) or pd.isna(last) else (last - first).total_seconds() / 86_400,
+        first_start_time=iso(first),
+        last_end_time=iso(last),
+        span_days=None
+        if pd.isna(first) or pd.isna(last)
+        else (last - first).total_seconds() / 86_400,
         min_job_minutes=None if el_min is None else el_min / costing.S_PER_MINUTE,
-        mean_job_hours=None if not n_el else exact_float(sum(p.el_sum for p in parts)) / n_el / costing.S_PER_HOUR,
+        mean_job_hours=None
+        if not n_el
+        else exact_float(sum(p.el_sum for p in parts)) / n_el / costing.S_PER_HOUR,
         median_job_hours=None if not n_el else _hours(median(el)),
         max_job_days=None if el_max is None else el_max / 86_400,
-        crash_threshold_minutes=a.crash_threshold_minutes.value, n_crashed_jobs=cnt["crashed"],
+        crash_threshold_minutes=a.crash_threshold_minutes.value,
+        n_crashed_jobs=cnt["crashed"],
         jobs_by_state=_states(parts),
-        gpu_type_share={t["gpu_type"]: t["share_of_gpu_hours"] for t in types}, gpu_types=types,
-        mean_concurrent_gpus=conc.mean_concurrent_gpus, peak_concurrent_gpus=conc.peak_concurrent_gpus,
+        gpu_type_share={t["gpu_type"]: t["share_of_gpu_hours"] for t in types},
+        gpu_types=types,
+        mean_concurrent_gpus=conc.mean_concurrent_gpus,
+        peak_concurrent_gpus=conc.peak_concurrent_gpus,
         peak_concurrent_time=iso(conc.peak_time),
         one_model_gpu_hours=None if one_model is None else one_model.value,
         tuning_round_n_jobs=None if tuning is None else _whole(tuning.value),
-        rd_table=rd, **totals, comparisons=_comparisons(totals["co2e_lbs"]), waste=_waste(s, parts, gh_total),
+        rd_table=rd,
+        **totals,
+        comparisons=_comparisons(totals["co2e_lbs"]),
+        waste=_waste(s, parts, gh_total),
         assumptions=_assumptions_used(a, combos, one_model, tuning, eff, year, on_missing),
-        n_jobs_implausible=cnt["implausible"], implausible_gpu_hours=implausible_gh,
+        n_jobs_implausible=cnt["implausible"],
+        implausible_gpu_hours=implausible_gh,
         include_implausible=include_implausible,
         median_search=_median_search(per_search, search_gh),
         gpu_key_rules=_shares(combos, "gpu_key_rule", gh_total, RULE_ORDER),
@@ -155,7 +173,9 @@ class _Sums:
 
 
 def _span(parts: Sequence[Partial]) -> tuple[Any, Any]:
-    firsts = [p.first_start for p in parts if p.first_start is not None and not pd.isna(p.first_start)]
+    firsts = [
+        p.first_start for p in parts if p.first_start is not None and not pd.isna(p.first_start)
+    ]
     lasts = [p.last_end for p in parts if p.last_end is not None and not pd.isna(p.last_end)]
     return (min(firsts) if firsts else pd.NaT), (max(lasts) if lasts else pd.NaT)
 
@@ -170,37 +190,66 @@ def _states(parts: Sequence[Partial]) -> dict[str, int]:
     return {str(k): int(v) for k, v in st["n"].items()}
 
 
-def _effective_rates(totals: dict[str, Any], gh_total: float, parts: Sequence[Partial]) -> dict[str, Any]:
+def _effective_rates(
+    totals: dict[str, Any], gh_total: float, parts: Sequence[Partial]
+) -> dict[str, Any]:
     """The GPU-hour-weighted mean price and power of the project's GPU time."""
     if gh_total <= 0:
         return {"usd_per_gpu_hour_low": None, "usd_per_gpu_hour_high": None, "power_w": None}
     wp = exact_float(sum(p.wp_sum for p in parts))
     return {
-        "usd_per_gpu_hour_low": None if totals["cloud_usd_low"] is None else totals["cloud_usd_low"] / gh_total,
-        "usd_per_gpu_hour_high": None if totals["cloud_usd_high"] is None else totals["cloud_usd_high"] / gh_total,
+        "usd_per_gpu_hour_low": None
+        if totals["cloud_usd_low"] is None
+        else totals["cloud_usd_low"] / gh_total,
+        "usd_per_gpu_hour_high": None
+        if totals["cloud_usd_high"] is None
+        else totals["cloud_usd_high"] / gh_total,
         "power_w": None if wp == 0 else wp / gh_total,
     }
 
 
-def _rd_table(one_model: Sourced | None, tuning: Sourced | None, per_search: pd.Series, search_gh: np.ndarray,
-              eff: dict[str, Any], a: Assumptions, n: int, gh_total: float, totals: dict[str, Any]
-              ) -> list[dict[str, Any]]:
+def _rd_table(
+    one_model: Sourced | None,
+    tuning: Sourced | None,
+    per_search: pd.Series,
+    search_gh: np.ndarray,
+    eff: dict[str, Any],
+    a: Assumptions,
+    n: int,
+    gh_total: float,
+    totals: dict[str, Any],
+) -> list[dict[str, Any]]:
     """One model, one tuning round (the paper's definition: one model x the jobs of a
     typical search), the median measured search, and all of R&D; each row says whether
     it is measured, derived from the data or a preset's constant."""
     n_round = None if tuning is None else _whole(tuning.value)
     rows = [
-        {**_scaled_row("one model", 1, None if one_model is None else one_model.value, eff, a),
-         "basis": _basis(one_model, "measured: median final-size run")},
-        {**_scaled_row("one tuning round", n_round,
-                       None if one_model is None or tuning is None else one_model.value * tuning.value, eff, a),
-         "basis": "one model x jobs per search, " + _basis(tuning, "measured: median")},
+        {
+            **_scaled_row("one model", 1, None if one_model is None else one_model.value, eff, a),
+            "basis": _basis(one_model, "measured: median final-size run"),
+        },
+        {
+            **_scaled_row(
+                "one tuning round",
+                n_round,
+                None if one_model is None or tuning is None else one_model.value * tuning.value,
+                eff,
+                a,
+            ),
+            "basis": "one model x jobs per search, " + _basis(tuning, "measured: median"),
+        },
     ]
     med = _median_search(per_search, search_gh)
     if med["n_jobs"] is not None:
-        rows.append({**_scaled_row("median search (measured)", med["n_jobs"], med["gpu_hours"], eff, a),
-                     "basis": "measured"})
-    rows.append({"label": "all R&D", "n_jobs": n, "gpu_hours": gh_total, **totals, "basis": "measured"})
+        rows.append(
+            {
+                **_scaled_row("median search (measured)", med["n_jobs"], med["gpu_hours"], eff, a),
+                "basis": "measured",
+            }
+        )
+    rows.append(
+        {"label": "all R&D", "n_jobs": n, "gpu_hours": gh_total, **totals, "basis": "measured"}
+    )
     return rows
 
 
@@ -219,32 +268,48 @@ def _median_search(per_search: pd.Series, search_gh: np.ndarray) -> dict[str, An
     if per_search.empty:
         return {"n_jobs": None, "gpu_hours": None, "n_searches": 0, "n_searches_gpu_hours_known": 0}
     known = search_gh[~np.isnan(search_gh)]
-    return {"n_jobs": float(per_search.median()),
-            "gpu_hours": float(np.median(known)) if len(known) else None,
-            "n_searches": int(len(per_search)), "n_searches_gpu_hours_known": int(len(known))}
+    return {
+        "n_jobs": float(per_search.median()),
+        "gpu_hours": float(np.median(known)) if len(known) else None,
+        "n_searches": int(len(per_search)),
+        "n_searches_gpu_hours_known": int(len(known)),
+    }
 
 
 def _waste(s: _Sums, parts: Sequence[Partial], gh_total: float) -> dict[str, Any]:
     def row(name: str, segs: list[int]) -> dict[str, Any]:
         n = sum(p.cat_n[i] for p in parts for i in segs)
         n_unknown = sum(p.gh_unknown[i] for p in parts if p.gh_unknown for i in segs)
-        r = {"category": name, "n_jobs": n, "n_jobs_gpu_unknown": n_unknown, "gpu_hours": s.gh(segs), **s.money(segs)}
-        if n and n_unknown == n:  # no job of the cause has a known GPU count: its figures are unknown
+        r = {
+            "category": name,
+            "n_jobs": n,
+            "n_jobs_gpu_unknown": n_unknown,
+            "gpu_hours": s.gh(segs),
+            **s.money(segs),
+        }
+        if (
+            n and n_unknown == n
+        ):  # no job of the cause has a known GPU count: its figures are unknown
             r.update(dict.fromkeys(["gpu_hours", *MONEY, *IMPACT]))
         return r
 
     cats = [row(c, [i]) for i, c in enumerate(WASTE_CATEGORIES)]
     total = row("total", list(range(len(WASTE_CATEGORIES))))
-    return {"categories": cats, "total": total,
-            "share_of_gpu_hours": total["gpu_hours"] / gh_total if gh_total > 0 else None,
-            "short_completed": row(SHORT_COMPLETED, [SEGMENTS.index(SHORT_COMPLETED)])}
+    return {
+        "categories": cats,
+        "total": total,
+        "share_of_gpu_hours": total["gpu_hours"] / gh_total if gh_total > 0 else None,
+        "short_completed": row(SHORT_COMPLETED, [SEGMENTS.index(SHORT_COMPLETED)]),
+    }
 
 
 def _notes(cnt: dict[str, int]) -> list[str]:
     out = []
     if cnt["before_known"]:
-        out.append(f"{cnt['before_known']:,} jobs ran before the earliest known price "
-                   "of their GPU; the earliest known price is used")
+        out.append(
+            f"{cnt['before_known']:,} jobs ran before the earliest known price "
+            "of their GPU; the earliest known price is used"
+        )
     return out
 
 
@@ -268,13 +333,18 @@ def _merge_codes(parts: Sequence[Partial], codes: str, names: str) -> tuple[np.n
     return (np.concatenate(out) if out else np.zeros(0, np.int64)), list(lookup)
 
 
-def _search_sizes(parts: Sequence[Partial], params: GroupingParams) -> tuple[np.ndarray, np.ndarray]:
+def _search_sizes(
+    parts: Sequence[Partial], params: GroupingParams
+) -> tuple[np.ndarray, np.ndarray]:
     """Jobs and GPU-hours per grid search over every partition, by
     :func:`rdcost.analysis.grouping.search_labels`."""
     sid, names = _merge_codes(parts, "sid", "sid_names")
     key, _ = _merge_codes(parts, "key", "key_names")
-    t_s = (np.concatenate([p.t_s for p in parts if p.t_s is not None])
-           if any(p.t_s is not None for p in parts) else np.zeros(0))
+    t_s = (
+        np.concatenate([p.t_s for p in parts if p.t_s is not None])
+        if any(p.t_s is not None for p in parts)
+        else np.zeros(0)
+    )
     gh = np.concatenate([p.gh for p in parts if p.gh is not None]) if parts else np.zeros(0)
     lab = search_labels(sid, len(names), key, t_s, params, stored_names=names)
     have = lab.label >= 0
@@ -410,16 +480,32 @@ def check_missing(combos: pd.DataFrame | None, on_missing: str, notes: list[str]
     for what in ("price", "power"):
         c = combos[combos[f"n_miss_{what}"] > 0]
         if not c.empty:
-            problems.append(f"no {what} for GPU type(s) {_listed(c, f'n_miss_{what}', f'first_miss_{what}')}")
+            problems.append(
+                f"no {what} for GPU type(s) {_listed(c, f'n_miss_{what}', f'first_miss_{what}')}"
+            )
     if on_missing == "error":
-        fallback = used[used["gpu_key_rule"].astype("string").isin(["partition", "node", "unidentified"])
-                        .fillna(False).to_numpy(dtype=bool)
-                        | used["price_rule"].astype("string").eq("year_range").fillna(False).to_numpy(dtype=bool)
-                        | used["power_rule"].astype("string").str.startswith("year_range").fillna(False)
-                        .to_numpy(dtype=bool)]
+        fallback = used[
+            used["gpu_key_rule"]
+            .astype("string")
+            .isin(["partition", "node", "unidentified"])
+            .fillna(False)
+            .to_numpy(dtype=bool)
+            | used["price_rule"]
+            .astype("string")
+            .eq("year_range")
+            .fillna(False)
+            .to_numpy(dtype=bool)
+            | used["power_rule"]
+            .astype("string")
+            .str.startswith("year_range")
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        ]
         if not fallback.empty:
-            problems.append("no price or power of their own for GPU type(s) "
-                            + _listed(fallback, "n_used", "first_used"))
+            problems.append(
+                "no price or power of their own for GPU type(s) "
+                + _listed(fallback, "n_used", "first_used")
+            )
         if problems:
             raise AssumptionError(
                 "; ".join(problems),
@@ -428,12 +514,16 @@ def check_missing(combos: pd.DataFrame | None, on_missing: str, notes: list[str]
                 "in an --assumptions TOML file); without --on-missing error they are priced as the GPUs of "
                 "their year, and said so",
             )
-    notes.extend(p + "; left out of the totals that need it (counted under data quality)" for p in problems)
+    notes.extend(
+        p + "; left out of the totals that need it (counted under data quality)" for p in problems
+    )
 
 
 def _listed(rows: pd.DataFrame, n: str, first: str) -> str:
     """``type (N jobs), ...``, most jobs first."""
-    t = rows.assign(label=rows["gpu_type"].astype(object).where(rows["gpu_type"].notna(), "(no GPU type)"))
+    t = rows.assign(
+        label=rows["gpu_type"].astype(object).where(rows["gpu_type"].notna(), "(no GPU type)")
+    )
     t = t.groupby("label", sort=False).agg(n=(n, "sum"), first=(first, "min"))
     t = t.assign(neg=-t["n"]).sort_values(["neg", "first"], kind="stable")
     return ", ".join(f"{k} ({int(v):,} job{'' if int(v) == 1 else 's'})" for k, v in t["n"].items())
@@ -481,7 +571,9 @@ def _gpu_types(combos: pd.DataFrame | None, gh_total: float) -> list[dict[str, A
         gpu_type=lambda x: x["gpu_type"].astype(object).where(x["gpu_type"].notna(), "unknown"),
         gpu_key=lambda x: x["gpu_key"].astype(object).where(x["gpu_key"].notna(), "unknown"),
     )
-    c = c.assign(gpu_key_rule=c["gpu_key_rule"].astype(object).where(c["gpu_key_rule"].notna(), "none"))
+    c = c.assign(
+        gpu_key_rule=c["gpu_key_rule"].astype(object).where(c["gpu_key_rule"].notna(), "none")
+    )
     g = _by_first(c, ["gpu_type", "gpu_key", "gpu_key_rule"], "first_used", ["n_used", "gh_used"])
     out = [
         {
@@ -528,7 +620,9 @@ def _assumptions_used(
                 row["origin"] = a.prices[pk].origin
                 notes.append(a.prices[pk].note)
             elif row["price_rule"] == "year_range":
-                row["origin"] = f"refdata cloud_prices.csv (the range of the GPUs of the year; {a.price_date.replace('_', ' ')} prices)"
+                row["origin"] = (
+                    f"refdata cloud_prices.csv (the range of the GPUs of the year; {a.price_date.replace('_', ' ')} prices)"
+                )
             else:
                 row["origin"] = (
                     f"refdata cloud_prices.csv ({a.price_date.replace('_', ' ')} prices)"

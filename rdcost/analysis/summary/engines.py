@@ -46,9 +46,18 @@ from rdcost.jobtable.store import Store
 ENGINES = ("pandas", "dask")
 
 
-def partial(path: str, plan: Plan, a: Assumptions, resolver: GpuResolver, params: GroupingParams,
-            part: int, today: pd.Timestamp, fallback: bool, when_unknown: pd.Timestamp | None,
-            include_implausible: bool) -> Partial:
+def partial(
+    path: str,
+    plan: Plan,
+    a: Assumptions,
+    resolver: GpuResolver,
+    params: GroupingParams,
+    part: int,
+    today: pd.Timestamp,
+    fallback: bool,
+    when_unknown: pd.Timestamp | None,
+    include_implausible: bool,
+) -> Partial:
     """The partial of one partition file (runs on a Dask worker with the dask engine)."""
     cj = compute_rows(path, plan)
     costs = costs_for(cj, a, today, resolver, fallback, when_unknown)
@@ -77,7 +86,9 @@ def summarize_store(
     Raises :class:`RdcostError` when no job is selected.
     """
     if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", value=engine)
+        raise UsageError(
+            f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", value=engine
+        )
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler needs --engine dask", value=scheduler)
     on_missing = check_on_missing(on_missing)
@@ -103,14 +114,37 @@ def summarize_store(
         evidence.merge(y[2])
     resolver = resolver_for(a, evidence, on_missing)
     when_unknown = None if year is None else pd.Timestamp(f"{year}-07-01", tz="UTC")
-    calls = [(f, plan, a, resolver, params, i, today, on_missing != "unknown", when_unknown, include_implausible)
-             for i, f in enumerate(files)]
+    calls = [
+        (
+            f,
+            plan,
+            a,
+            resolver,
+            params,
+            i,
+            today,
+            on_missing != "unknown",
+            when_unknown,
+            include_implausible,
+        )
+        for i, f in enumerate(files)
+    ]
     parts = run(partial, calls)
-    return combine(parts, a, year, project=project, on_missing=on_missing, params=params,
-                   include_implausible=include_implausible, links=links)
+    return combine(
+        parts,
+        a,
+        year,
+        project=project,
+        on_missing=on_missing,
+        params=params,
+        include_implausible=include_implausible,
+        links=links,
+    )
 
 
-def _plan(files: list[str], project: str | None, pdef: ProjectDef | None, links: dict[str, int]) -> Plan:
+def _plan(
+    files: list[str], project: str | None, pdef: ProjectDef | None, links: dict[str, int]
+) -> Plan:
     """What each partition task reads (columns, filters) and the links found first."""
     drop, fill = link_plan(files, project, pdef, counts=links)
     cols = set(COST_COLUMNS) | set(GROUP_COLUMNS)
@@ -133,8 +167,13 @@ def _plan(files: list[str], project: str | None, pdef: ProjectDef | None, links:
 
 def resolver_for(a: Assumptions, evidence: GpuEvidence, on_missing: str) -> GpuResolver:
     """The GPU chain for these assumptions (no unidentified GPU with ``--on-missing unknown``)."""
-    return GpuResolver.build(evidence, a.gpu_aliases, a.gpu_partitions, a.gpu_nodes,
-                             fallback=None if on_missing == "unknown" else UNIDENTIFIED)
+    return GpuResolver.build(
+        evidence,
+        a.gpu_aliases,
+        a.gpu_partitions,
+        a.gpu_nodes,
+        fallback=None if on_missing == "unknown" else UNIDENTIFIED,
+    )
 
 
 @dataclass
@@ -150,8 +189,13 @@ class CostedJobs:
     on_missing: str
 
 
-def cost_jobs(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
-              today: pd.Timestamp | None = None, on_missing: str = "default") -> CostedJobs:
+def cost_jobs(
+    jobs: pd.DataFrame,
+    assumptions: Assumptions | None = None,
+    *,
+    today: pd.Timestamp | None = None,
+    on_missing: str = "default",
+) -> CostedJobs:
     """The compute rows of ``jobs`` and their costs (the in-memory path of every command)."""
     on_missing = check_on_missing(on_missing)
     a0 = assumptions or Assumptions()
@@ -162,7 +206,7 @@ def cost_jobs(jobs: pd.DataFrame, assumptions: Assumptions | None = None, *,
     a = a0.for_year(year)
     resolver = resolver_for(a, GpuEvidence.of(cj, a.gpu_aliases), on_missing)
     costs = costs_for(cj, a, today, resolver, on_missing != "unknown")
-    if on_missing == "error":   # stop here, naming what has no price or power of its own
+    if on_missing == "error":  # stop here, naming what has no price or power of its own
         check_missing(combos_of(costs), on_missing, [])
     return CostedJobs(cj, costs, a, year, links, on_missing)
 
@@ -191,9 +235,18 @@ def summarize(
     tests use it). ``include_implausible`` keeps implausible records in the totals.
     """
     c = cost_jobs(jobs, assumptions, today=today, on_missing=on_missing)
-    return summarize_jobs(c.cj, c.costs, c.a, c.year, project=project, on_missing=c.on_missing,
-                          grouping=grouping, n_parts=n_parts, include_implausible=include_implausible,
-                          links=c.links)
+    return summarize_jobs(
+        c.cj,
+        c.costs,
+        c.a,
+        c.year,
+        project=project,
+        on_missing=c.on_missing,
+        grouping=grouping,
+        n_parts=n_parts,
+        include_implausible=include_implausible,
+        links=c.links,
+    )
 
 
 def summarize_jobs(
@@ -216,20 +269,35 @@ def summarize_jobs(
     costs = costs.reset_index(drop=True)
     bounds = np.linspace(0, len(cj), n_parts + 1).astype(int)
     parts = [
-        partial_of_frame(cj.iloc[lo:hi].reset_index(drop=True), costs.iloc[lo:hi].reset_index(drop=True),
-                         params, i, include_implausible)
+        partial_of_frame(
+            cj.iloc[lo:hi].reset_index(drop=True),
+            costs.iloc[lo:hi].reset_index(drop=True),
+            params,
+            i,
+            include_implausible,
+        )
         for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
     ]
-    return combine(parts, a, year, project=project, on_missing=on_missing, params=params,
-                   include_implausible=include_implausible, links=links)
+    return combine(
+        parts,
+        a,
+        year,
+        project=project,
+        on_missing=on_missing,
+        params=params,
+        include_implausible=include_implausible,
+        links=links,
+    )
 
 
 def check_on_missing(on_missing: str) -> str:
     """The --on-missing mode (``raise`` is the old spelling of ``error``)."""
     on_missing = "error" if on_missing == "raise" else on_missing
     if on_missing not in ON_MISSING:
-        raise UsageError(f"on_missing must be one of {', '.join(ON_MISSING)}, got {on_missing!r}",
-                         value=on_missing)
+        raise UsageError(
+            f"on_missing must be one of {', '.join(ON_MISSING)}, got {on_missing!r}",
+            value=on_missing,
+        )
     return on_missing
 
 

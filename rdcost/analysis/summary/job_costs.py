@@ -53,8 +53,16 @@ WASTE_CATEGORIES = ("crashed", "failed", "cancelled", "timed_out")
 #: Beside the waste, not in it.
 SHORT_COMPLETED = "short_completed"
 #: States only a job that ran reaches.
-RAN_STATES = ("RUNNING", "SUSPENDED", "COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
-              "PREEMPTED")
+RAN_STATES = (
+    "RUNNING",
+    "SUSPENDED",
+    "COMPLETED",
+    "FAILED",
+    "TIMEOUT",
+    "OUT_OF_MEMORY",
+    "NODE_FAIL",
+    "PREEMPTED",
+)
 UNFINISHED_STATES = ("RUNNING", "SUSPENDED", "PENDING")
 MONEY = ("cloud_usd_low", "cloud_usd_high", "electricity_usd")
 IMPACT = ("energy_kwh", "co2e_kg", "co2e_lbs")
@@ -110,12 +118,16 @@ def price_days(gpu_key: pd.Series, when: pd.Series) -> pd.DataFrame:
         .index.to_numpy()
     )
     return pd.DataFrame(
-        {"gpu_key": gpu_key.astype("string").iloc[first].to_numpy(), "day": day.iloc[first].to_numpy()}
+        {
+            "gpu_key": gpu_key.astype("string").iloc[first].to_numpy(),
+            "day": day.iloc[first].to_numpy(),
+        }
     )
 
 
-def price_table(pairs: Sequence[pd.DataFrame], a: Assumptions, today: pd.Timestamp,
-                fallback: bool = True) -> pd.DataFrame:
+def price_table(
+    pairs: Sequence[pd.DataFrame], a: Assumptions, today: pd.Timestamp, fallback: bool = True
+) -> pd.DataFrame:
     """Price and power (:data:`PRICE_TABLE_COLUMNS`) of every (GPU key, day) of
     :func:`price_days` tables; ``a`` resolved for the year (``a.for_year``).
     ``fallback``: a GPU with no price or power of its own takes its year's range."""
@@ -131,7 +143,8 @@ def price_table(pairs: Sequence[pd.DataFrame], a: Assumptions, today: pd.Timesta
     key = u["gpu_key"].astype("string")
     out = pd.DataFrame({"gpu_key": key, "day": u["day"]})
     out = out.join(job_prices(a, key, u["day"], today, fallback)).join(
-        job_power(a, key, u["day"], fallback))
+        job_power(a, key, u["day"], fallback)
+    )
     return out[PRICE_TABLE_COLUMNS]
 
 
@@ -165,29 +178,44 @@ def ran(cj: pd.DataFrame) -> pd.Series:
     """Jobs whose log shows they ran (see the module doc)."""
     state = cj["state"].astype("string")
     elapsed = pd.to_numeric(cj["elapsed_s"]).astype("float64")
-    return (pd.to_datetime(cj["start_time"], utc=True).notna() | (elapsed > 0).fillna(False)
-            | state.isin(RAN_STATES).fillna(False)).astype(bool)
+    return (
+        pd.to_datetime(cj["start_time"], utc=True).notna()
+        | (elapsed > 0).fillna(False)
+        | state.isin(RAN_STATES).fillna(False)
+    ).astype(bool)
 
 
 def implausible_reasons(cj: pd.DataFrame) -> pd.Series:
     """Why a job's record cannot be right (see the module doc), else null."""
     elapsed = pd.to_numeric(cj["elapsed_s"]).astype("float64")
-    limit = pd.to_numeric(cj["timelimit_s"]).astype("float64") if "timelimit_s" in cj else \
-        pd.Series(np.nan, index=cj.index)
+    limit = (
+        pd.to_numeric(cj["timelimit_s"]).astype("float64")
+        if "timelimit_s" in cj
+        else pd.Series(np.nan, index=cj.index)
+    )
     out = pd.Series(pd.NA, index=cj.index, dtype="string")
     over = (elapsed > limit + grace_s(limit)).fillna(False)
     out = out.mask(over.astype(bool), "ran longer than its time limit")
     if "ingested_time" in cj and "submit_time" in cj:
-        since = (pd.to_datetime(cj["ingested_time"], utc=True) - pd.to_datetime(cj["submit_time"], utc=True)
-                 ).dt.total_seconds()
+        since = (
+            pd.to_datetime(cj["ingested_time"], utc=True)
+            - pd.to_datetime(cj["submit_time"], utc=True)
+        ).dt.total_seconds()
         running = cj["state"].astype("string").isin(UNFINISHED_STATES).fillna(False)
-        early = (running & (elapsed > since + EXPORT_SLACK_S)).fillna(False).astype(bool) & out.isna()
+        early = (running & (elapsed > since + EXPORT_SLACK_S)).fillna(False).astype(
+            bool
+        ) & out.isna()
         out = out.mask(early, "running longer than since its submission")
     return out
 
 
-def job_costs(cj: pd.DataFrame, a: Assumptions, prices: pd.DataFrame, keys: pd.DataFrame,
-              when_unknown: pd.Timestamp | None = None) -> pd.DataFrame:
+def job_costs(
+    cj: pd.DataFrame,
+    a: Assumptions,
+    prices: pd.DataFrame,
+    keys: pd.DataFrame,
+    when_unknown: pd.Timestamp | None = None,
+) -> pd.DataFrame:
     """Per compute job (same index as ``cj``): is_started (ran), is_running, elapsed_s,
     gpu_hours, gpu_type, gpu_key, gpu_key_rule, price_row, the price and power columns,
     cloud_usd_low/high, energy_kwh, co2e_kg, co2e_lbs, electricity_usd, place_time,
@@ -234,8 +262,11 @@ def _money(j: pd.DataFrame, gh: pd.Series, a: Assumptions) -> None:
 
 def _placement(j: pd.DataFrame, cj: pd.DataFrame, started: pd.Series) -> None:
     start = pd.to_datetime(cj["start_time"], utc=True)
-    submit = pd.to_datetime(cj["submit_time"], utc=True) if "submit_time" in cj else \
-        pd.Series(pd.NaT, index=cj.index, dtype="datetime64[us, UTC]")
+    submit = (
+        pd.to_datetime(cj["submit_time"], utc=True)
+        if "submit_time" in cj
+        else pd.Series(pd.NaT, index=cj.index, dtype="datetime64[us, UTC]")
+    )
     by_submit = start.isna() & submit.notna() & started
     place = start.where(start.notna(), submit.where(by_submit))
     end = pd.to_datetime(cj["end_time"], utc=True)
@@ -245,7 +276,9 @@ def _placement(j: pd.DataFrame, cj: pd.DataFrame, started: pd.Series) -> None:
     j["is_placed_by_submit"] = by_submit.astype(bool)
 
 
-def _waste(j: pd.DataFrame, state: pd.Series, started: pd.Series, elapsed: pd.Series, a: Assumptions) -> None:
+def _waste(
+    j: pd.DataFrame, state: pd.Series, started: pd.Series, elapsed: pd.Series, a: Assumptions
+) -> None:
     threshold_s = a.crash_threshold_minutes.value * costing.S_PER_MINUTE
     short = started & ~j["is_running"] & (elapsed < threshold_s).fillna(False).astype(bool)
     completed = state.eq("COMPLETED").fillna(False).astype(bool)
@@ -260,15 +293,25 @@ def _waste(j: pd.DataFrame, state: pd.Series, started: pd.Series, elapsed: pd.Se
     j["waste_category"] = cat
 
 
-def costs_for(cj: pd.DataFrame, a: Assumptions, today: pd.Timestamp,
-              resolver: GpuResolver | None = None, fallback: bool = True,
-              when_unknown: pd.Timestamp | None = None) -> pd.DataFrame:
+def costs_for(
+    cj: pd.DataFrame,
+    a: Assumptions,
+    today: pd.Timestamp,
+    resolver: GpuResolver | None = None,
+    fallback: bool = True,
+    when_unknown: pd.Timestamp | None = None,
+) -> pd.DataFrame:
     """:func:`job_costs` of some compute jobs with their own price table (and their own
     GPU evidence, without a ``resolver``). ``when_unknown``: the price time of jobs with
     no time at all (default: the middle of their median start year)."""
     if resolver is None:
-        resolver = GpuResolver.build(GpuEvidence.of(cj, a.gpu_aliases), a.gpu_aliases, a.gpu_partitions,
-                                     a.gpu_nodes, fallback=UNIDENTIFIED if fallback else None)
+        resolver = GpuResolver.build(
+            GpuEvidence.of(cj, a.gpu_aliases),
+            a.gpu_aliases,
+            a.gpu_partitions,
+            a.gpu_nodes,
+            fallback=UNIDENTIFIED if fallback else None,
+        )
     keys = resolver.resolve(cj)
     when_unknown = when_unknown or _mid_year(cj)
     when = price_time(cj, when_unknown)

@@ -57,8 +57,16 @@ COUNT_NAMES = (
     "energy_unknown",
 )
 #: Columns of the implausible jobs kept for the data-quality listing.
-IMPLAUSIBLE_COLUMNS = ["job_id", "source", "state", "implausible_reason", "elapsed_s", "timelimit_s",
-                       "gpu_hours", "first"]
+IMPLAUSIBLE_COLUMNS = [
+    "job_id",
+    "source",
+    "state",
+    "implausible_reason",
+    "elapsed_s",
+    "timelimit_s",
+    "gpu_hours",
+    "first",
+]
 
 
 @dataclass
@@ -114,7 +122,10 @@ def counted_jobs(costs: pd.DataFrame, include_implausible: bool = False) -> np.n
 
 
 def partial_of_frame(
-    cj: pd.DataFrame, costs: pd.DataFrame, params: GroupingParams, part: int = 0,
+    cj: pd.DataFrame,
+    costs: pd.DataFrame,
+    params: GroupingParams,
+    part: int = 0,
     include_implausible: bool = False,
 ) -> Partial:
     """The partial of some compute rows ``cj`` and their :func:`job_costs` ``costs``."""
@@ -131,7 +142,9 @@ def partial_of_frame(
     return p
 
 
-def _counts(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray, ghv: np.ndarray) -> None:
+def _counts(
+    p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray, ghv: np.ndarray
+) -> None:
     started = costs["is_started"].to_numpy(dtype=bool)
     running = costs["is_running"].to_numpy(dtype=bool)
     elapsed = pd.to_numeric(cj["elapsed_s"], errors="raise").astype("float64").to_numpy()
@@ -146,14 +159,26 @@ def _counts(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarr
         "crashed": int((costs["is_crashed"].to_numpy(dtype=bool) & counted).sum()),
         "before_known": int((costs["is_price_before_known"].to_numpy(dtype=bool) & used).sum()),
         "inferred": int((_bool(cj, "is_inferred") & counted).sum()),
-        "start_derived": int((derived.str.contains("start_time", regex=False).fillna(False).to_numpy(dtype=bool)
-                              & counted).sum()),
-        "elapsed_derived": int((derived.str.contains("elapsed_s", regex=False).fillna(False).to_numpy(dtype=bool)
-                                & counted).sum()),
-        "placed_by_submit": int((costs["is_placed_by_submit"].to_numpy(dtype=bool) & counted).sum()),
+        "start_derived": int(
+            (
+                derived.str.contains("start_time", regex=False).fillna(False).to_numpy(dtype=bool)
+                & counted
+            ).sum()
+        ),
+        "elapsed_derived": int(
+            (
+                derived.str.contains("elapsed_s", regex=False).fillna(False).to_numpy(dtype=bool)
+                & counted
+            ).sum()
+        ),
+        "placed_by_submit": int(
+            (costs["is_placed_by_submit"].to_numpy(dtype=bool) & counted).sum()
+        ),
         "unplaced": int((counted & costs["place_time"].isna().to_numpy()).sum()),
         "pending_remainder": int(_pending_remainder(cj).sum()),
-        "implausible": int((started & costs["implausible_reason"].notna().to_numpy(dtype=bool)).sum()),
+        "implausible": int(
+            (started & costs["implausible_reason"].notna().to_numpy(dtype=bool)).sum()
+        ),
         "cost_unknown": int((used & np.isnan(costs["cloud_usd_low"].to_numpy(dtype=float))).sum()),
         "energy_unknown": int((used & np.isnan(costs["energy_kwh"].to_numpy(dtype=float))).sum()),
     }
@@ -168,7 +193,9 @@ def _counts(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarr
     )
 
 
-def _sums(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray, ghv: np.ndarray) -> None:
+def _sums(
+    p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray, ghv: np.ndarray
+) -> None:
     """Exact sums of GPU-hours, money and impact per segment, over the counted jobs whose
     value is known (the unknown ones are counted in ``nans``)."""
     seg = np.full(len(cj), SEGMENTS.index("none"), dtype=np.int64)
@@ -189,31 +216,39 @@ def _sums(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray
 
 
 def _implausible(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, include: bool) -> None:
-    bad = costs["is_started"].to_numpy(dtype=bool) & costs["implausible_reason"].notna().to_numpy(dtype=bool)
+    bad = costs["is_started"].to_numpy(dtype=bool) & costs["implausible_reason"].notna().to_numpy(
+        dtype=bool
+    )
     rows = np.flatnonzero(bad)
     gh = costs["gpu_hours"].to_numpy(dtype=float)[rows]
     p.implausible_gh = exact_sums(np.nan_to_num(gh))[0]
-    p.implausible = pd.DataFrame({
-        "job_id": _text(cj, "job_id").to_numpy(dtype=object)[rows],
-        "source": _text(cj, "source").to_numpy(dtype=object)[rows],
-        "state": _text(cj, "state").to_numpy(dtype=object)[rows],
-        "implausible_reason": costs["implausible_reason"].to_numpy(dtype=object)[rows],
-        "elapsed_s": pd.to_numeric(cj["elapsed_s"]).to_numpy(dtype=float)[rows],
-        "timelimit_s": pd.to_numeric(cj["timelimit_s"]).to_numpy(dtype=float)[rows]
-        if "timelimit_s" in cj else np.full(len(rows), np.nan),
-        "gpu_hours": gh,
-        "first": (p.part << POS_BITS) | rows,
-    })
+    p.implausible = pd.DataFrame(
+        {
+            "job_id": _text(cj, "job_id").to_numpy(dtype=object)[rows],
+            "source": _text(cj, "source").to_numpy(dtype=object)[rows],
+            "state": _text(cj, "state").to_numpy(dtype=object)[rows],
+            "implausible_reason": costs["implausible_reason"].to_numpy(dtype=object)[rows],
+            "elapsed_s": pd.to_numeric(cj["elapsed_s"]).to_numpy(dtype=float)[rows],
+            "timelimit_s": pd.to_numeric(cj["timelimit_s"]).to_numpy(dtype=float)[rows]
+            if "timelimit_s" in cj
+            else np.full(len(rows), np.nan),
+            "gpu_hours": gh,
+            "first": (p.part << POS_BITS) | rows,
+        }
+    )
 
 
-def _lengths_and_span(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray,
-                      ghv: np.ndarray) -> None:
+def _lengths_and_span(
+    p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray, ghv: np.ndarray
+) -> None:
     elapsed = pd.to_numeric(cj["elapsed_s"], errors="raise").astype("float64").to_numpy()
     el = elapsed[counted]
     el = el[~np.isnan(el)]
     p.el_counts = value_counts(el)
     p.el_sum = exact_sums(el)[0]
-    done = cj["state"].astype("string").eq("COMPLETED").fillna(False).to_numpy(dtype=bool) & (ghv > 0)
+    done = cj["state"].astype("string").eq("COMPLETED").fillna(False).to_numpy(dtype=bool) & (
+        ghv > 0
+    )
     p.done_gh = value_counts(ghv[done])
     place = pd.to_datetime(costs["place_time"], utc=True)[counted]
     end = pd.to_datetime(costs["end_eff"], utc=True)[counted]
@@ -221,13 +256,20 @@ def _lengths_and_span(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted
     p.last_end = end.max() if end.notna().any() else None
 
 
-def _concurrency(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray,
-                 ghv: np.ndarray) -> None:
+def _concurrency(
+    p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.ndarray, ghv: np.ndarray
+) -> None:
     """Net GPUs starting per instant (costing.concurrency's rows), jobs placed in time."""
     place = pd.to_datetime(costs["place_time"], utc=True)
     end = pd.to_datetime(costs["end_eff"], utc=True)
     n_gpus = pd.to_numeric(cj["n_gpus"], errors="raise").astype("float64")
-    ok = counted & ~np.isnan(ghv) & place.notna().to_numpy() & end.notna().to_numpy() & n_gpus.notna().to_numpy()
+    ok = (
+        counted
+        & ~np.isnan(ghv)
+        & place.notna().to_numpy()
+        & end.notna().to_numpy()
+        & n_gpus.notna().to_numpy()
+    )
     ok &= (end >= place).fillna(False).to_numpy(dtype=bool)
     s_ns = place[ok].to_numpy(dtype="datetime64[ns]").astype("int64")
     e_ns = end[ok].to_numpy(dtype="datetime64[ns]").astype("int64")
@@ -241,7 +283,12 @@ def _concurrency(p: Partial, cj: pd.DataFrame, costs: pd.DataFrame, counted: np.
 
 
 def _searches(
-    p: Partial, cj: pd.DataFrame, params: GroupingParams, ghv: np.ndarray, counted: np.ndarray, started: np.ndarray
+    p: Partial,
+    cj: pd.DataFrame,
+    params: GroupingParams,
+    ghv: np.ndarray,
+    counted: np.ndarray,
+    started: np.ndarray,
 ) -> None:
     """Stored search ids and burst keys as codes (rdcost.analysis.grouping's rules); a
     pending array remainder is in no search (it is no job that ran), nor is a job left
@@ -254,18 +301,24 @@ def _searches(
     if params.use_heuristics:
         when = when_submitted(cj)
         p.key, p.key_names = burst_key_codes(cj, when.notna().to_numpy() & ~out)
-        p.t_s = np.where(p.key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan)
+        p.t_s = np.where(
+            p.key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan
+        )
 
 
-def combos_of(costs: pd.DataFrame, part: int = 0, counted: np.ndarray | None = None) -> pd.DataFrame:
+def combos_of(
+    costs: pd.DataFrame, part: int = 0, counted: np.ndarray | None = None
+) -> pd.DataFrame:
     """One row per (GPU key, day, logged type, chain step) of some jobs' :func:`job_costs`:
     its type, key, step, price and power, and the counted jobs and GPU-hours with GPU time
     it holds, and of those the ones missing a price or a power."""
-    codes = pd.MultiIndex.from_arrays([
-        costs["price_row"].to_numpy(),
-        costs["gpu_type"].astype("string").fillna("\x00").to_numpy(dtype=object),
-        costs["gpu_key_rule"].astype("string").fillna("\x00").to_numpy(dtype=object),
-    ])
+    codes = pd.MultiIndex.from_arrays(
+        [
+            costs["price_row"].to_numpy(),
+            costs["gpu_type"].astype("string").fillna("\x00").to_numpy(dtype=object),
+            costs["gpu_key_rule"].astype("string").fillna("\x00").to_numpy(dtype=object),
+        ]
+    )
     ccode, crows = pd.factorize(codes)
     nc = len(crows)
     first = pd.Series(ccode).drop_duplicates().index.to_numpy()
@@ -277,8 +330,13 @@ def combos_of(costs: pd.DataFrame, part: int = 0, counted: np.ndarray | None = N
     combos["n_used"] = np.bincount(ccode[used], minlength=nc)
     combos["gh_used"] = exact_sums(ghv[used], ccode[used], nc)
     combos["first_used"] = first_pos(ccode, used, nc, part)
-    no_price = (costs["usd_per_gpu_hour_low"].isna() | costs["usd_per_gpu_hour_high"].isna()).to_numpy()
-    for name, m in (("price", used & no_price), ("power", used & costs["power_w"].isna().to_numpy())):
+    no_price = (
+        costs["usd_per_gpu_hour_low"].isna() | costs["usd_per_gpu_hour_high"].isna()
+    ).to_numpy()
+    for name, m in (
+        ("price", used & no_price),
+        ("power", used & costs["power_w"].isna().to_numpy()),
+    ):
         combos[f"n_miss_{name}"] = np.bincount(ccode[m], minlength=nc)
         combos[f"first_miss_{name}"] = first_pos(ccode, m, nc, part)
     return combos
@@ -290,9 +348,16 @@ def _pending_remainder(cj: pd.DataFrame) -> np.ndarray:
 
 
 def _text(cj: pd.DataFrame, name: str) -> pd.Series:
-    return cj[name].astype("string") if name in cj else pd.Series(pd.NA, index=cj.index, dtype="string")
+    return (
+        cj[name].astype("string")
+        if name in cj
+        else pd.Series(pd.NA, index=cj.index, dtype="string")
+    )
 
 
 def _bool(cj: pd.DataFrame, name: str) -> np.ndarray:
-    return cj[name].astype("boolean").fillna(False).to_numpy(dtype=bool) if name in cj else \
-        np.zeros(len(cj), dtype=bool)
+    return (
+        cj[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if name in cj
+        else np.zeros(len(cj), dtype=bool)
+    )

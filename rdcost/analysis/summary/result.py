@@ -154,11 +154,15 @@ def _figures(s: Summary) -> pd.DataFrame:
         ):
             add(f"rd_table:{r['label']}", m, r[m], u, note)
         add(f"rd_table:{r['label']}", "basis", r.get("basis"), "", "")
-    m = s.median_search or {}
-    for k, u in (("n_jobs", "jobs"), ("gpu_hours", "GPU-hours"), ("n_searches", "searches"),
-                 ("n_searches_gpu_hours_known", "searches")):
-        if k in m:
-            add("median_search", k, m[k], u, "measured: median over the grid searches")
+    ms = s.median_search or {}
+    for k, u in (
+        ("n_jobs", "jobs"),
+        ("gpu_hours", "GPU-hours"),
+        ("n_searches", "searches"),
+        ("n_searches_gpu_hours_known", "searches"),
+    ):
+        if k in ms:
+            add("median_search", k, ms[k], u, "measured: median over the grid searches")
     for section, shares, key in (
         ("gpu_chain", s.gpu_key_rules, "gpu_key_rule"),
         ("price_basis", s.price_bases, "price_basis"),
@@ -192,7 +196,13 @@ def _figures(s: Summary) -> pd.DataFrame:
             ("co2e_kg", "kg"),
             ("co2e_lbs", "lbs"),
         ):
-            add(f"waste:{r['category']}", m, r.get(m), u, crash if r["category"] == "crashed" else "")
+            add(
+                f"waste:{r['category']}",
+                m,
+                r.get(m),
+                u,
+                crash if r["category"] == "crashed" else "",
+            )
     for p in a["prices"]:
         add(
             "assumptions",

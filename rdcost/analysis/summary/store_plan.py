@@ -31,9 +31,22 @@ from rdcost.analysis.projects import ProjectDef, project_mask
 from rdcost.jobtable import schema
 
 #: Columns the summary reads from every partition.
-COST_COLUMNS = ["job_id", "start_time", "end_time", "submit_time", "elapsed_s", "timelimit_s", "n_gpus",
-                "gpu_type", "state", "partition", "node_list", "is_inferred", "derived_columns",
-                "ingested_time"]
+COST_COLUMNS = [
+    "job_id",
+    "start_time",
+    "end_time",
+    "submit_time",
+    "elapsed_s",
+    "timelimit_s",
+    "n_gpus",
+    "gpu_type",
+    "state",
+    "partition",
+    "node_list",
+    "is_inferred",
+    "derived_columns",
+    "ingested_time",
+]
 #: Columns the first pass reads (the year of the jobs, the GPU types of partitions and nodes).
 YEAR_COLUMNS = ["start_time", "gpu_type", "n_gpus", "elapsed_s", "partition", "node_list"]
 GROUP_COLUMNS = [
@@ -145,7 +158,9 @@ def link_plan(
     others = rows(~ds.field("source").is_null() & (ds.field("source") != "slurm"))
     if others.empty:
         return frozenset(), {}
-    csv_ids = others.loc[others["source"].astype("string").eq("csv").fillna(False).to_numpy(dtype=bool), "job_id"]
+    csv_ids = others.loc[
+        others["source"].astype("string").eq("csv").fillna(False).to_numpy(dtype=bool), "job_id"
+    ]
     ids = pd.concat([others["linked_slurm_job_id"], csv_ids]).dropna().astype(str).unique().tolist()
     slurm = (
         rows(
@@ -185,8 +200,9 @@ def link_plan(
 # -- 2. year --------------------------------------------------------------------------
 
 
-def year_partial(path: str, plan: Plan, aliases: Mapping[str, str] | None = None
-                 ) -> tuple[int, pd.DataFrame, GpuEvidence]:
+def year_partial(
+    path: str, plan: Plan, aliases: Mapping[str, str] | None = None
+) -> tuple[int, pd.DataFrame, GpuEvidence]:
     """The number of compute rows; per year of start: n, min and max start (int64
     microseconds); and the GPU types the partition's typed jobs show per partition and
     node (:class:`rdcost.analysis.gpu_resolution.GpuEvidence`)."""

@@ -137,7 +137,13 @@ def _tags(tags: Any) -> Any:
 
 def _largest_jobs(ctx: ProjectAnalysis) -> Table:
     c = ctx.costs
-    top = c.loc[c["is_counted"], "gpu_hours"].dropna().sort_values(ascending=False, kind="stable").head(TOP_JOBS).index
+    top = (
+        c.loc[c["is_counted"], "gpu_hours"]
+        .dropna()
+        .sort_values(ascending=False, kind="stable")
+        .head(TOP_JOBS)
+        .index
+    )
     rows = []
     for i in top:
         j = ctx.jobs.loc[i]

@@ -148,7 +148,6 @@ def rd_table(s: Summary) -> Table:
     return Table.of(cols, rows, right=cols[1:-1])
 
 
-
 def rd_note(s: Summary) -> str:
     text = (
         f"One model = {number(s.one_model_gpu_hours)} GPU-hours; one tuning round = "
@@ -156,7 +155,9 @@ def rd_note(s: Summary) -> str:
         "a typical search; see Assumptions). Energy includes PUE."
     )
     if any("preset" in (r.get("basis") or "") for r in s.rd_table):
-        text += " Rows whose basis names a preset show that preset's constant, not this project's data."
+        text += (
+            " Rows whose basis names a preset show that preset's constant, not this project's data."
+        )
     m = s.median_search or {}
     if m.get("n_searches"):
         text += (
@@ -187,7 +188,10 @@ def waste_table(s: Summary) -> Table:
         (
             r["category"].replace("_", " "),
             number(r["n_jobs"])
-            + said(r.get("n_jobs_gpu_unknown"), f" ({integer(r.get('n_jobs_gpu_unknown'))} of unknown GPU count)"),
+            + said(
+                r.get("n_jobs_gpu_unknown"),
+                f" ({integer(r.get('n_jobs_gpu_unknown'))} of unknown GPU count)",
+            ),
             number(r["gpu_hours"]),
             usd_range(r["cloud_usd_low"], r["cloud_usd_high"]),
             number(r["energy_kwh"]),
@@ -324,7 +328,11 @@ def data_quality_blocks(s: Summary, level: int = 2) -> list:
         blocks += [
             Heading(
                 "Implausible records"
-                + ("" if shown == s.n_jobs_implausible else f" (first {shown} of {s.n_jobs_implausible:,})"),
+                + (
+                    ""
+                    if shown == s.n_jobs_implausible
+                    else f" (first {shown} of {s.n_jobs_implausible:,})"
+                ),
                 level=level + 1,
                 id="implausible",
             ),
