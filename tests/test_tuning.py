@@ -605,3 +605,27 @@ def test_plots_say_when_there_is_nothing_to_show(tmp_path):
     for fn in (tuning_return, sensitivity):
         text, _ = _svg(fn(t, tmp_path / f"{fn.__name__}.svg"))
         assert "no search" in text
+
+
+@pytest.mark.parametrize(
+    "key,metric",
+    [
+        ("val/f1", True),
+        ("train_loss_step", True),
+        ("best_eval_top1", True),
+        ("fold_1_val_acc", True),
+        ("val_DetA", True),
+        # settings logged beside the metrics in real W&B exports (../shared/realworld)
+        ("eval_interval", False),
+        ("eval_iters", False),
+        ("Loss/learning_rate", False),
+        ("train_cfg.algorithm.gamma", False),
+        ("train_cfg.seed", False),
+        ("env_cfg.viewer.reward_bar_max_terms", False),
+        ("loss_weight", False),
+    ],
+)
+def test_keys_named_like_settings_are_not_metrics(key, metric):
+    from rdcost.analysis.tuning.keys import is_metric_like
+
+    assert is_metric_like(key) is metric

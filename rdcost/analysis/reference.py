@@ -216,6 +216,13 @@ def gpu_power(key: str, basis: str = "rated") -> PowerRow | None:
     )
 
 
+def launch_year(key: str) -> int | None:
+    """The launch year of a gpus.csv key (None when the table has none)."""
+    g = _read("gpus")
+    y = g.loc[g["key"] == key, "launch_year"].dropna()
+    return None if y.empty else int(y.iloc[0])
+
+
 # -- the unidentified GPU ------------------------------------------------------
 
 #: How many years of launches before a job's year count as "the GPUs of that year".

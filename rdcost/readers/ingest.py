@@ -89,8 +89,9 @@ class FileReport:
             )
         if c["no_times"]:
             out.append(
-                f"{c['no_times']:,} jobs that ran have neither a start nor an end time: they cannot be "
-                "placed in time (span, GPUs in use); export Start and End"
+                f"{c['no_times']:,} jobs that ran have neither a start nor an end time: their "
+                "GPU-hours come from their elapsed time, and the span and GPUs in use place them at "
+                "their submit time (or leave them out without one); export Start and End for exact times"
             )
         return out
 

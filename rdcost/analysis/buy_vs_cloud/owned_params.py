@@ -70,7 +70,7 @@ def resolve_owned(
     """
     v, o = spec.values, spec.origins
     used: dict[str, Any] = {}
-    server_key, price, per, label = _server(spec, project_gpu_key, used)
+    server_key, price, per, label = _server(spec, project_gpu_key, used, year)
     power_w = _power_w(spec, a, server_key or project_gpu_key, used)
     lifetime = _from_row(spec, used, "lifetime_years", LIFETIME_ROW, "years")
     hosting = _from_row(
@@ -140,11 +140,23 @@ def _note(
     used[name] = {"value": value, "unit": unit, "origin": origin, "source": source, "as_of": as_of}
 
 
+def newest_server(year: int | None) -> tuple[str, int | None]:
+    """The server (key of :data:`SERVERS`) of the newest GPU launched by ``year`` (the newest
+    of all without a year), and that launch year: what a project whose main GPU has no
+    server of its own (an unidentified GPU, a workstation card) is taken to buy."""
+    launched = {k: reference.launch_year(k) for k in SERVERS}
+    known = {k: y for k, y in launched.items() if y is not None}
+    fit = {k: y for k, y in known.items() if year is None or y <= year} or known
+    key = max(fit, key=lambda k: (fit[k], k))
+    return key, fit[key]
+
+
 def _server(
-    spec: OwnedSpec, project_gpu_key: str | None, used: dict[str, Any]
+    spec: OwnedSpec, project_gpu_key: str | None, used: dict[str, Any], year: int | None = None
 ) -> tuple[str | None, float, int, str]:
     """The server bought (key), its price, GPUs per server and label: as given, else the bundled
-    server row for the given server or the project's main GPU type."""
+    server row for the given server or the project's main GPU type, else the newest server
+    of the jobs' year (:func:`newest_server`)."""
     v, o = spec.values, spec.origins
     server_key = v.get("server")
     if server_key is None:
@@ -152,6 +164,12 @@ def _server(
         server_origin = f"the project's main GPU type {project_gpu_key}" + (
             "" if server_key == project_gpu_key else f", bought as {server_key}"
         )
+        if server_key is None and not ("server_price_usd" in v and "gpus_per_server" in v):
+            server_key, launched = newest_server(year)
+            server_origin = (
+                f"no server of its own for the project's main GPU type {project_gpu_key or 'unknown'}: "
+                f"bought as the newest server GPU launched by {year or 'now'} ({server_key}, {launched})"
+            )
     else:
         server_origin = o["server"]
     if "server_price_usd" in v and "gpus_per_server" in v:

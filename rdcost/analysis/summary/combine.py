@@ -40,6 +40,7 @@ from rdcost.analysis.summary.result import (
 )
 from rdcost.errors import AssumptionError
 from rdcost.output.render import iso
+from rdcost.plural import plural
 
 PRICE_ROW_COLUMNS = [
     "gpu_key",
@@ -307,7 +308,7 @@ def _notes(cnt: dict[str, int]) -> list[str]:
     out = []
     if cnt["before_known"]:
         out.append(
-            f"{cnt['before_known']:,} jobs ran before the earliest known price "
+            f"{plural(cnt['before_known'], 'job')} ran before the earliest known price "
             "of their GPU; the earliest known price is used"
         )
     return out
@@ -568,7 +569,9 @@ def _gpu_types(combos: pd.DataFrame | None, gh_total: float) -> list[dict[str, A
     if combos is None:
         return []
     c = combos[combos["n_used"] > 0].assign(
-        gpu_type=lambda x: x["gpu_type"].astype(object).where(x["gpu_type"].notna(), "unknown"),
+        gpu_type=lambda x: (
+            x["gpu_type"].astype(object).where(x["gpu_type"].notna(), "(none logged)")
+        ),
         gpu_key=lambda x: x["gpu_key"].astype(object).where(x["gpu_key"].notna(), "unknown"),
     )
     c = c.assign(

@@ -25,7 +25,7 @@ from rdcost.analysis.grouping import GroupingParams
 from rdcost.analysis.linking import compute_jobs, link_counts
 from rdcost.analysis.projects import ProjectDef
 from rdcost.analysis.summary.combine import ON_MISSING, check_missing, combine
-from rdcost.analysis.summary.job_costs import costs_for, median_start_year
+from rdcost.analysis.summary.job_costs import costs_for, median_start_year, placed_time
 from rdcost.analysis.summary.partial import Partial, combos_of, partial_of_frame
 from rdcost.analysis.summary.result import Summary
 from rdcost.analysis.summary.store_plan import (
@@ -202,7 +202,7 @@ def cost_jobs(
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
     links = link_counts(jobs)
     cj = compute_jobs(jobs)
-    year = median_start_year(cj["start_time"])
+    year = median_start_year(placed_time(cj))
     a = a0.for_year(year)
     resolver = resolver_for(a, GpuEvidence.of(cj, a.gpu_aliases), on_missing)
     costs = costs_for(cj, a, today, resolver, on_missing != "unknown")

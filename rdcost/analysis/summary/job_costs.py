@@ -88,6 +88,14 @@ def grace_s(timelimit_s: pd.Series) -> pd.Series:
     return np.maximum(GRACE_MIN_S, GRACE_FRACTION * timelimit_s)
 
 
+def placed_time(cj: pd.DataFrame) -> pd.Series:
+    """When each job is placed in time: its start, else its submission (UTC; NaT for neither)."""
+    start = pd.to_datetime(cj["start_time"], utc=True)
+    if "submit_time" not in cj:
+        return start
+    return start.fillna(pd.to_datetime(cj["submit_time"], utc=True))
+
+
 def median_start_year(start_time: pd.Series) -> int | None:
     """The year of the median start time: the year whose PUE, carbon intensity and
     electricity price apply (:meth:`Assumptions.for_year`); None when nothing started."""
@@ -320,5 +328,5 @@ def costs_for(
 
 
 def _mid_year(cj: pd.DataFrame) -> pd.Timestamp | None:
-    year = median_start_year(cj["start_time"])
+    year = median_start_year(placed_time(cj))
     return None if year is None else pd.Timestamp(f"{year}-07-01", tz="UTC")

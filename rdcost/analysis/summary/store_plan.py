@@ -28,6 +28,7 @@ import pyarrow.dataset as ds
 from rdcost.analysis.gpu_resolution import GpuEvidence
 from rdcost.analysis.linking import compute_jobs, link_counts
 from rdcost.analysis.projects import ProjectDef, project_mask
+from rdcost.analysis.summary.job_costs import placed_time
 from rdcost.jobtable import schema
 
 #: Columns the summary reads from every partition.
@@ -48,7 +49,15 @@ COST_COLUMNS = [
     "ingested_time",
 ]
 #: Columns the first pass reads (the year of the jobs, the GPU types of partitions and nodes).
-YEAR_COLUMNS = ["start_time", "gpu_type", "n_gpus", "elapsed_s", "partition", "node_list"]
+YEAR_COLUMNS = [
+    "start_time",
+    "submit_time",
+    "gpu_type",
+    "n_gpus",
+    "elapsed_s",
+    "partition",
+    "node_list",
+]
 GROUP_COLUMNS = [
     "source",
     "user",
@@ -203,12 +212,11 @@ def link_plan(
 def year_partial(
     path: str, plan: Plan, aliases: Mapping[str, str] | None = None
 ) -> tuple[int, pd.DataFrame, GpuEvidence]:
-    """The number of compute rows; per year of start: n, min and max start (int64
-    microseconds); and the GPU types the partition's typed jobs show per partition and
+    """The number of compute rows; per year of start (else submission): n, min and max
+    (int64 microseconds); and the GPU types the partition's typed jobs show per partition and
     node (:class:`rdcost.analysis.gpu_resolution.GpuEvidence`)."""
     df = compute_rows(path, plan, plan.year_columns)
-    starts = pd.to_datetime(df["start_time"], utc=True)
-    t = starts.dropna()
+    t = placed_time(df).dropna()
     us = t.to_numpy(dtype="datetime64[us]").astype(np.int64)
     g = pd.DataFrame({"year": t.dt.year.to_numpy(), "us": us}).groupby("year")["us"]
     return (

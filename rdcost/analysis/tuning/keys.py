@@ -82,7 +82,31 @@ _SETTING_WORDS = frozenset(
         "threshold",
         "factor",
         "name",
+        # schedules, sizes and counts of a run's setup (eval_interval, max_iters, learning_rate)
+        "interval",
+        "iters",
+        "iterations",
+        "every",
+        "freq",
+        "frequency",
+        "rate",
+        "lr",
+        "size",
+        "steps",
+        "epochs",
+        "patience",
+        "warmup",
+        "decay",
+        "dropout",
+        "momentum",
+        "eps",
+        "epsilon",
+        "seed",
     }
+)
+#: Words that mark a key as part of a run's configuration (train_cfg.algorithm.gamma).
+_CONFIG_WORDS = frozenset(
+    {"cfg", "config", "configs", "args", "hparams", "hyperparameters", "params"}
 )
 PROGRESS_KEYS = frozenset(
     {
@@ -126,7 +150,7 @@ def is_progress_key(key: str) -> bool:
 def is_metric_like(key: str) -> bool:
     """A key named like a result: ``val/f1``, ``train_loss``, ``accuracy``, ``eval.bleu``."""
     toks = tokens(key)
-    if not toks or toks[-1] in _SETTING_WORDS:
+    if not toks or toks[-1] in _SETTING_WORDS or set(toks) & _CONFIG_WORDS:
         return False
     if "/" in key or toks[0] in _RESULT_PREFIX:
         return True

@@ -160,13 +160,17 @@ def _metric_columns(met: pd.DataFrame, oth: pd.DataFrame) -> dict[str, pd.Series
     return metric_cols
 
 
-def _pick_metric(cols: dict[str, pd.Series], given: str | None) -> tuple[str | None, str]:
+def _pick_metric(all_cols: dict[str, pd.Series], given: str | None) -> tuple[str | None, str]:
+    """The metric: the given one (any numeric logged key), else the one a rule picks among
+    the keys named like results (:func:`is_metric_like`); a key named like a setting
+    (``eval_interval``, ``train_cfg.gamma``) is never picked or listed as a metric."""
+    cols = {k: v for k, v in all_cols.items() if is_metric_like(k)}
     counts = {k: int(v.notna().sum()) for k, v in cols.items()}
     listed = ", ".join(
         f"{k} ({n:,} runs)" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     )
     if given is not None:
-        if given not in cols:
+        if given not in all_cols:
             raise MetricError(
                 "no run reports this metric",
                 value=given,

@@ -19,37 +19,18 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from rdcost.errors import UsageError  # noqa: E402
 from rdcost.output import numbers  # noqa: E402
+from rdcost.output.plots.case_study import STYLE, _c, _check, _footnote, _save  # noqa: E402
+from rdcost.output.views.buy_vs_cloud import assumptions_brief  # noqa: E402
+from rdcost.plural import plural  # noqa: E402
 
-#: Okabe & Ito (2008) colour-blind-safe palette.
+#: Okabe & Ito (2008) colour-blind-safe palette (rdcost.output.plots.case_study's).
 BLUE, SKY, ORANGE, GREEN, VERMILLION, PURPLE, BLACK = (
-    "#0072B2",
-    "#56B4E9",
-    "#E69F00",
-    "#009E73",
-    "#D55E00",
-    "#CC79A7",
-    "#000000",
+    _c(n) for n in ("blue", "sky", "orange", "green", "vermillion", "purple", "black")
 )
-SUFFIXES = (".png", ".svg", ".pdf")
-DPI = 150
-
-
-def _check_path(path: Path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise UsageError(f"a plot file must end in {', '.join(SUFFIXES)}", value=str(path))
-    return path
 
 
 def _usd_axis(ax) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: numbers.usd_short(v)))
-
-
-def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def _who(ctx) -> str:
@@ -58,17 +39,20 @@ def _who(ctx) -> str:
 
 def cumulative(ctx, path: Path) -> Path:
     """Cumulative cost over time: cloud low and high against owned, break-even marked."""
-    path = _check_path(path)
+    path = _check(path)
     c = ctx.comparison
     curve = ctx.curve
+    title = f"Renting vs buying {plural(c.n_gpus, 'GPU')}: cumulative cost, {_who(ctx)}"
+    note = assumptions_brief(ctx)
     months = curve["months"].to_numpy()
     ext = curve["is_extrapolated"].to_numpy()
     span_months = c.span_days / 30.4375
-    fig, ax = plt.subplots(figsize=(8, 5))
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8, 5))
     for col, label, colour, style in (
         ("cloud_usd_high", "cloud, on-demand (high)", VERMILLION, "-"),
         ("cloud_usd_low", "cloud, pre-emptible (low)", SKY, "--"),
-        ("owned_usd", f"owned, {c.n_gpus} GPUs (purchase up front + running)", BLUE, "-"),
+        ("owned_usd", f"owned, {plural(c.n_gpus, 'GPU')} (purchase up front + running)", BLUE, "-"),
     ):
         y = curve[col].to_numpy()
         if np.isnan(y).all():
@@ -120,15 +104,16 @@ def cumulative(ctx, path: Path) -> Path:
     _usd_axis(ax)
     ax.set_xlabel("time since the first job started (months)")
     ax.set_ylabel("cumulative cost (USD)")
-    ax.set_title(f"Renting vs buying {c.n_gpus} GPUs: cumulative cost, {_who(ctx)}")
+    ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
-    return _save(fig, path)
+    _footnote(fig, note, width=120, y=-0.13)  # under the legend
+    return _save(fig, path, title, note)
 
 
 def sizing(ctx, path: Path) -> Path:
     """GPUs owned against project duration and waits, with the owned cost."""
-    path = _check_path(path)
+    path = _check(path)
     s = ctx.sizing
     if s is None or s.empty:
         raise UsageError("no sizing replay to plot", hint="run with --sizing")
@@ -136,7 +121,8 @@ def sizing(ctx, path: Path) -> Path:
     n = s["n_gpus"].to_numpy(dtype=float)
     c = ctx.comparison
     logged_days = ctx.replay["logged_duration_days"] if ctx.replay else None
-    fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
+    with plt.rc_context(STYLE):
+        fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
     ax1.plot(n, s["duration_days"], "o-", color=BLUE, lw=2, label="replayed project")
     if logged_days is not None:
         ax1.axhline(
@@ -178,15 +164,17 @@ def sizing(ctx, path: Path) -> Path:
     ax1.text(
         c.n_gpus,
         ax1.get_ylim()[1] * 0.95,
-        f" {c.n_gpus} GPUs ({c.n_gpus_rule})",
+        f" {plural(c.n_gpus, 'GPU')} ({c.n_gpus_rule})",
         fontsize=8,
         va="top",
     )
     rp = ctx.replay or {}
-    fig.suptitle(
+    title = (
         f"Sizing an owned cluster by replaying the jobs, {_who(ctx)}\n"
-        f"({rp.get('policy', 'replay')}, run-time estimate: {rp.get('estimate', '?')})",
-        fontsize=11,
+        f"({rp.get('policy', 'replay')}, run-time estimate: {rp.get('estimate', 'unknown')})"
     )
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return _save(fig, path)
+    note = assumptions_brief(ctx)
+    _footnote(fig, note, width=110)
+    return _save(fig, path, title, note)

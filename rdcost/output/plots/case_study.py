@@ -106,9 +106,17 @@ def _check(path: Path | str) -> Path:
     return path
 
 
-def _footnote(fig, text: str, width: int = 130) -> None:
+def _footnote(fig, text: str, width: int = 130, y: float = -0.01) -> None:
+    """The assumptions under a figure, as plain text ($ is a dollar, not mathtext)."""
     fig.text(
-        0.01, -0.01, textwrap.fill(text, width), ha="left", va="top", fontsize=7.5, color="#333333"
+        0.01,
+        y,
+        textwrap.fill(text, width),
+        ha="left",
+        va="top",
+        fontsize=7.5,
+        color="#333333",
+        parse_math=False,
     )
 
 
@@ -697,8 +705,10 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
     cats = w["categories"]
     note = (
         assumptions_brief(s)
-        + f". Each job counts once, in the first matching cause (crashed = a started "
-        f"job shorter than {given(s.crash_threshold_minutes)} minutes, then failed, cancelled, timed out)."
+        + f". Each job counts once, in the first matching cause (crashed = a job that ended in any "
+        f"state but COMPLETED after less than {given(s.crash_threshold_minutes)} minutes, then failed, "
+        "cancelled, timed out). Jobs of unknown GPU count add no GPU-hours; a cause whose every job "
+        "has one shows 'unknown'."
     )
     if not any(r["n_jobs"] for r in cats):
         return _nothing(path, title, "no crashed, failed, cancelled or timed-out jobs")
@@ -708,7 +718,7 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
         )
         y = np.arange(len(cats))
         colours = [_c(c) for c in ("purple", "vermillion", "orange", "sky")]
-        gh = [r["gpu_hours"] for r in cats]
+        gh = [r["gpu_hours"] or 0.0 for r in cats]  # unknown (None) draws no bar; its text says so
         b1 = a1.barh(y, gh, color=colours, edgecolor="white")
         b2 = a2.barh(y, [r["n_jobs"] for r in cats], color=colours, edgecolor="white")
         for bars in (b1, b2):
@@ -716,7 +726,7 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
                 b.set_hatch(h)
         for yi, r in zip(y, cats, strict=True):
             a1.text(
-                r["gpu_hours"],
+                r["gpu_hours"] or 0.0,
                 yi,
                 f" {number(r['gpu_hours'])} GPU-hours\n {usd_range(r['cloud_usd_low'], r['cloud_usd_high'])}"
                 f" in the cloud\n {number(r['co2e_kg'])} kg CO2e",

@@ -30,19 +30,20 @@ if TYPE_CHECKING:
 N_PANELS = 6
 
 
-def _result(src: Any) -> TuningResult:
+def _result(src: Any) -> TuningResult | str:
+    """The tuning result to draw, or why there is none: `rdcost plot` has no --metric, so
+    when the metric cannot be picked without being named, the plot says so (and where to
+    name it) instead of failing."""
     if isinstance(src, TuningResult):
         return src
     try:
         return analyze_context(src)
-    except MetricError as exc:  # `rdcost plot` has no --metric: say where it is
-        exc.hint = (
-            exc.hint + "\n  " if exc.hint else ""
-        ) + "to draw it for a chosen metric: rdcost tuning --metric NAME --plots-dir DIR"
-        raise
+    except MetricError as exc:
+        return f"{exc.message}.\nTo draw it for a chosen metric: rdcost tuning --metric NAME --plots-dir DIR"
 
 
-def _who(t: TuningResult) -> str:
+def _who(t: Any) -> str:
+    """'project X' or 'all stored jobs', of a tuning result or a project analysis."""
     return f"project {t.project}" if t.project else "all stored jobs"
 
 
@@ -61,7 +62,9 @@ def tuning_return(src: Any, path: Path) -> Path:
     """Best metric so far against cumulative GPU-hours, runs in launch order, with the random-search counterfactual."""
     path = _check(path)
     t = _result(src)
-    title = f"Tuning return: best {t.metric} so far against GPU-hours spent, {_who(t)}"
+    if isinstance(t, str):
+        return _nothing(path, f"Tuning return: {_who(src)}", t)
+    title = f"Tuning return: best {t.metric or 'metric'} so far against GPU-hours spent, {_who(t)}"
     ok = [
         s
         for s in t.searches
@@ -231,7 +234,9 @@ def sensitivity(src: Any, path: Path) -> Path:
     """Which hyperparameters moved the metric: share of variance explained (eta²) and spread, over searches."""
     path = _check(path)
     t = _result(src)
-    title = f"Sensitivity of {t.metric} to each hyperparameter, within searches: {_who(t)}"
+    if isinstance(t, str):
+        return _nothing(path, f"Sensitivity to each hyperparameter: {_who(src)}", t)
+    title = f"Sensitivity of {t.metric or 'the metric'} to each hyperparameter, within searches: {_who(t)}"
     h = [x for x in t.hyperparameters if x["eta_squared_median"] is not None]
     if t.metric is None or not h:
         return _nothing(path, title, "no search varied a hyperparameter over runs with a result")

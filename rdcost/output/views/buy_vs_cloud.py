@@ -33,8 +33,22 @@ def title(r: Report) -> str:
     )
 
 
-def _never(v: Any, text: str) -> str:
+def _never(v: Any, text: str, cloud: Any = 0.0) -> str:
+    """A break-even: ``text``; "never" when owning never pays; unknown when the cloud
+    cost it is measured against is unknown (no conclusion from an unknown)."""
+    if is_unknown(cloud):
+        return "unknown: cloud cost unknown"
     return "never" if v is None else text
+
+
+def _paper_ratio(d: dict[str, Any], label: str = "the paper's ratio") -> str:
+    """The paper's purchase / on-demand comparison: its figures only under its preset."""
+    layers = (
+        " ".join(d["assumptions"].get("layers") or []) + " " + str(d["assumptions"].get("name"))
+    )
+    if "paper" in layers:
+        return f"{label} (purchase only: Strubell et al. 2019's $145k / $350k = 0.41)"
+    return "purchase only, as Strubell et al. (2019) compare"
 
 
 def demand_table(d: dict[str, Any]) -> Table:
@@ -132,7 +146,7 @@ def versus_table(d: dict[str, Any]) -> Table:
         (
             "purchase / cloud high",
             ratio(d["owned_purchase_to_cloud_high_ratio"]),
-            "the paper's ratio (purchase only: $145k / $350k = 0.41)",
+            _paper_ratio(d),
         ),
         (
             "owned total / cloud low",
@@ -142,22 +156,32 @@ def versus_table(d: dict[str, Any]) -> Table:
         ("amortized total / cloud high", ratio(d["owned_amortized_to_cloud_high_ratio"]), ""),
         (
             "break-even utilization vs high",
-            _never(d["breakeven_utilization"], pct(d["breakeven_utilization"])),
+            _never(
+                d["breakeven_utilization"], pct(d["breakeven_utilization"]), d["cloud_usd_high"]
+            ),
             f"busy share of the owned GPUs over {given(life)} years",
         ),
         (
             "break-even utilization vs low",
-            _never(d["breakeven_utilization_vs_low"], pct(d["breakeven_utilization_vs_low"])),
+            _never(
+                d["breakeven_utilization_vs_low"],
+                pct(d["breakeven_utilization_vs_low"]),
+                d["cloud_usd_low"],
+            ),
             "",
         ),
         (
             "owning is cheaper after (vs high)",
-            months(d["breakeven_months"]),
+            _never(d["breakeven_months"], months(d["breakeven_months"]), d["cloud_usd_high"]),
             "purchase up front; logged demand",
         ),
         (
             "owning is cheaper after (vs low)",
-            months(d["breakeven_months_vs_low"]),
+            _never(
+                d["breakeven_months_vs_low"],
+                months(d["breakeven_months_vs_low"]),
+                d["cloud_usd_low"],
+            ),
             "then the mean rate",
         ),
     ]
@@ -237,6 +261,36 @@ def _owned_line(name: str, v: dict[str, Any]) -> str:
     )
 
 
+def assumptions_brief(r: Report) -> str:
+    """The assumptions behind the owned and cloud figures in one paragraph (the plots' footnote)."""
+    a = r.to_dict()["assumptions"]
+    ow = a["owned"]
+
+    def v(name: str) -> Any:
+        return (ow.get(name) or {}).get("value")
+
+    clouds = [
+        f"{usd_rate(p['usd_per_gpu_hour_low'])}-{usd_rate(p['usd_per_gpu_hour_high'])} per GPU-hour "
+        f"({p['price_key']}, {p['price_provider']} {p['pricing_model_low']} to {p['pricing_model_high']})"
+        if not (is_unknown(p["usd_per_gpu_hour_low"]) or is_unknown(p["usd_per_gpu_hour_high"]))
+        else f"{p['gpu_key']} unknown"
+        for p in a["cloud_prices"]
+    ]
+    server = (ow.get("server_price_usd") or {}).get("as_of")
+    return (
+        f"{a['name']} assumptions. Owned: {r.owned_server or 'server'} at {usd(v('server_price_usd'))} per "
+        f"{given(v('gpus_per_server'))}-GPU server"
+        + said(server, f" (as of {server})")
+        + f", {given(v('lifetime_years'))}-year life, {given(v('power_w_per_gpu'))} W per GPU, PUE "
+        f"{given(v('pue'))}, electricity {usd_rate(v('electricity_usd_per_kwh'))}/kWh, hosting "
+        f"{usd_rate(v('hosting_usd_per_kw_month'))}/kW-month, maintenance "
+        f"{given(100 * v('maintenance_fraction_per_year') if v('maintenance_fraction_per_year') is not None else None)}% "
+        f"a year, staff {given(v('staff_fte'))} FTE. Cloud: "
+        + ("; ".join(dict.fromkeys(clouds)) or "unknown")
+        + "."
+    )
+
+
 def assumption_lines(r: Report) -> list[str]:
     a = r.to_dict()["assumptions"]
     lines = [
@@ -294,8 +348,16 @@ def brief_table(d: dict[str, Any]) -> Table:
         (
             "purchase / cloud high",
             ratio(d.get("owned_purchase_to_cloud_high_ratio")),
-            "the paper: $145k / $350k = 0.41",
+            _paper_ratio(d, "the paper"),
         ),
-        ("owning is cheaper after (vs on-demand)", months(d.get("breakeven_months")), ""),
+        (
+            "owning is cheaper after (vs on-demand)",
+            _never(
+                d.get("breakeven_months"),
+                months(d.get("breakeven_months")),
+                d.get("cloud_usd_high"),
+            ),
+            "",
+        ),
     ]
     return Table.of(("figure", "value", "how"), rows, right=("value",))

@@ -82,7 +82,12 @@ def key_figures(s: Summary) -> Table:
             "span",
             number(s.span_days),
             "days",
-            f"{_day(s.first_start_time)} to {_day(s.last_end_time)}, first start to last end",
+            f"{_day(s.first_start_time)} to {_day(s.last_end_time)}, first start to last end"
+            + (
+                " (submit time for jobs without a start)"
+                if any(d["item"] == "placed by their submit time" for d in s.data_quality)
+                else ""
+            ),
         ),
         ("shortest job", number(s.min_job_minutes), "minutes", ""),
         (
@@ -188,9 +193,10 @@ def waste_table(s: Summary) -> Table:
         (
             r["category"].replace("_", " "),
             number(r["n_jobs"])
-            + said(
-                r.get("n_jobs_gpu_unknown"),
-                f" ({integer(r.get('n_jobs_gpu_unknown'))} of unknown GPU count)",
+            + (
+                f" ({integer(r['n_jobs_gpu_unknown'])} of unknown GPU count)"
+                if r.get("n_jobs_gpu_unknown")
+                else ""
             ),
             number(r["gpu_hours"]),
             usd_range(r["cloud_usd_low"], r["cloud_usd_high"]),
