@@ -272,6 +272,15 @@ def search_labels(
     return SearchLabels(label, n_stored, firsts)
 
 
+def pending_remainder(jobs: pd.DataFrame) -> np.ndarray:
+    """Rows of a pending array remainder (``123_[5-10]``): tasks that never started, one
+    record for many; no job, in no search (rule 6)."""
+    if "job_id" not in jobs:
+        return np.zeros(len(jobs), dtype=bool)
+    ids = jobs["job_id"].astype("string")
+    return ids.str.contains("_[", regex=False).fillna(False).to_numpy(dtype=bool)
+
+
 def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.DataFrame:
     """Per job (same index as ``jobs``): ``search_id`` and ``search_method``.
 
@@ -283,9 +292,11 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
     """
     params = params or GroupingParams()
     sid, sid_names = stored_search_codes(jobs)
+    remainder = pending_remainder(jobs)
+    sid = np.where(remainder, -1, sid)
     when = when_submitted(jobs)
     if params.use_heuristics:
-        key, key_names = burst_key_codes(jobs, when.notna().to_numpy())
+        key, key_names = burst_key_codes(jobs, when.notna().to_numpy() & ~remainder)
         t_s = np.where(
             key >= 0, when.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, np.nan
         )

@@ -25,6 +25,7 @@ from rdcost.analysis.assumptions import POWER_COLUMNS, PRICE_COLUMNS
 from rdcost.analysis.grouping import (
     GroupingParams,
     burst_key_codes,
+    pending_remainder,
     stored_search_codes,
     when_submitted,
 )
@@ -175,7 +176,7 @@ def _counts(
             (costs["is_placed_by_submit"].to_numpy(dtype=bool) & counted).sum()
         ),
         "unplaced": int((counted & costs["place_time"].isna().to_numpy()).sum()),
-        "pending_remainder": int(_pending_remainder(cj).sum()),
+        "pending_remainder": int(pending_remainder(cj).sum()),
         "implausible": int(
             (started & costs["implausible_reason"].notna().to_numpy(dtype=bool)).sum()
         ),
@@ -294,7 +295,7 @@ def _searches(
     pending array remainder is in no search (it is no job that ran), nor is a job left
     out as implausible (started, not counted). GPU-hours: 0 for a job that never started,
     NaN for one of unknown GPU count."""
-    out = _pending_remainder(cj) | (started & ~counted)
+    out = pending_remainder(cj) | (started & ~counted)
     p.sid, p.sid_names = stored_search_codes(cj)
     p.sid = np.where(out, -1, p.sid)
     p.gh = np.where(counted, ghv, 0.0)
@@ -340,11 +341,6 @@ def combos_of(
         combos[f"n_miss_{name}"] = np.bincount(ccode[m], minlength=nc)
         combos[f"first_miss_{name}"] = first_pos(ccode, m, nc, part)
     return combos
-
-
-def _pending_remainder(cj: pd.DataFrame) -> np.ndarray:
-    """Rows of a pending array remainder (``123_[5-10]``): never-started tasks, no job."""
-    return _text(cj, "job_id").str.contains("_[", regex=False).fillna(False).to_numpy(dtype=bool)
 
 
 def _text(cj: pd.DataFrame, name: str) -> pd.Series:
