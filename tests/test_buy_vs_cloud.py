@@ -423,9 +423,16 @@ def test_staff_is_fte_times_the_cost_of_a_person():
     assert params.staff_usd_per_year == 125_000  # 0.5 x $250,000 (NAG TCO default)
 
 
-def test_a_gpu_type_without_a_server_needs_one():
-    with pytest.raises(AssumptionError, match="server"):
-        bvc.resolve_owned(bvc.OwnedSpec(), ASSUME.for_year(2018), "k80", 2018)
+def test_a_gpu_type_without_a_server_is_bought_as_the_newest_server_of_its_year():
+    """gpus.csv: the server GPUs launched by 2018 are gtx1080ti and v100_sxm2 (2017) and
+    p100_sxm2 (2016); of the two newest, the later key in alphabetical order."""
+    params, used = bvc.resolve_owned(bvc.OwnedSpec(), ASSUME.for_year(2018), "k80", 2018)
+    origin = used["server_price_usd"]["origin"]
+    assert "no server of its own for the project's main GPU type k80" in origin
+    assert "(v100_sxm2, 2017)" in origin
+    # an unidentified GPU in 2023: the newest server GPU launched by then is h100_sxm (2022)
+    _, used = bvc.resolve_owned(bvc.OwnedSpec(), ASSUME.for_year(2023), "unidentified", 2023)
+    assert "(h100_sxm, 2022)" in used["server_price_usd"]["origin"]
 
 
 def test_owned_layers_and_errors(tmp_path):

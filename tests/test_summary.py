@@ -411,7 +411,11 @@ def test_acceptance_table4_on_the_sample_logs(tmp_path):
     d = json.loads(r.stdout)
     rd = {row["label"]: row for row in d["rd_table"]}
     one, tuning, allrd = rd["one model"], rd["one tuning round"], rd["all R&D"]
-    assert one["basis"] == tuning["basis"].removeprefix("one model x ") == "preset paper"
+    assert (
+        one["basis"]
+        == tuning["basis"].removeprefix("one model x jobs per search, ")
+        == "preset paper"
+    )
     assert (
         one["gpu_hours"],
         round(one["cloud_usd_low"]),

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from rdcost import progress
 from rdcost.analysis.assumptions import Assumptions
 from rdcost.analysis.grouping import find_groups, summarize_groups
 from rdcost.analysis.summary import Summary, cost_jobs, summarize_jobs
@@ -97,7 +98,23 @@ def analyze_project(
     """
     a0 = assumptions or Assumptions()
     today = pd.Timestamp.now(tz="UTC") if today is None else pd.Timestamp(today)
+    with progress.task("analysing the jobs", total=3) as t:
+        return _analyze(jobs, a0, project, today, on_missing, owned, inputs, include_implausible, t)
+
+
+def _analyze(
+    jobs: pd.DataFrame,
+    a0: Assumptions,
+    project: str | None,
+    today: pd.Timestamp,
+    on_missing: str,
+    owned: Any,
+    inputs: Sequence[Any],
+    include_implausible: bool,
+    t: progress.Task,
+) -> ProjectAnalysis:
     c = cost_jobs(jobs, a0, today=today, on_missing=on_missing)
+    t.advance(what="costed")
     cj, a, on_missing = c.cj, c.a, c.on_missing
     # the jobs every total counts: started, and not left out as implausible
     costs = c.costs.assign(is_counted=counted_jobs(c.costs, include_implausible))
@@ -111,8 +128,10 @@ def analyze_project(
         include_implausible=include_implausible,
         links=c.links,
     )
+    t.advance(what="summarized")
     groups = find_groups(cj)
     searches = summarize_groups(cj, groups)
+    t.advance(what="grid searches")
     files = set(jobs["source_file"].dropna().astype(str))
     latest: dict[tuple[str, str], Any] = {}
     for r in inputs:  # a file ingested twice is listed once, with its latest ingest

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rdcost import progress
 from rdcost.analysis.linking import compute_jobs
 from rdcost.errors import UsageError
 
@@ -484,7 +485,11 @@ def sweep(trace: Trace, gpu_counts) -> pd.DataFrame:
     counts = sorted({float(c) for c in gpu_counts})
     if not counts:
         raise UsageError("no cluster sizes to replay")
-    rows = [replay_stats(trace, c).__dict__ for c in counts]
+    rows = []
+    with progress.task("replaying the jobs", total=len(counts)) as t:
+        for c in counts:
+            rows.append(replay_stats(trace, c).__dict__)
+            t.advance(what=f"{c:g} GPUs")
     return pd.DataFrame(rows)
 
 

@@ -98,6 +98,15 @@ class _State:
     """Global options (set by the app callback before any command runs)."""
 
     anonymize: bool = False
+    quiet: bool = False
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from rdcost.version import __version__
+
+        sys.stdout.write(f"rdcost {__version__}\n")
+        raise typer.Exit()
 
 
 state = _State()
@@ -114,8 +123,31 @@ def _global_options(
             "output, so it can be shared (the salt, kept in the store, is never printed).",
         ),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            envvar="RDCOST_QUIET",
+            help="No progress bars (they are also off when stderr is not a terminal). Notes, "
+            "warnings and errors still print.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print rdcost's version and exit.",
+        ),
+    ] = False,
 ) -> None:
     state.anonymize = anonymize
+    state.quiet = quiet
+    from rdcost.cli.progress_bar import enable
+
+    enable(quiet)
 
 
 def load_jobs(

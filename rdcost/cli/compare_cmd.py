@@ -192,7 +192,8 @@ def compare_command(
 
             written = get_plot(kind)(r, path)
             err.print(f"rdcost: wrote {written}", markup=False)
-    print_notes(r.notes)
+    if format in (OutputFormat.json, OutputFormat.csv):  # table and markdown show them
+        print_notes(r.notes)
 
 
 def _sizes(text: str) -> list[float]:

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from rdcost import progress
 from rdcost.analysis.project import ProjectAnalysis
 from rdcost.analysis.tuning import TuningParams
 from rdcost.errors import RdcostError, UsageError
@@ -70,13 +71,31 @@ def write_report(
     path = Path(path)
     _check(path, kinds)
     generated = generated or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    with progress.task("writing the report", total=3 + len(kinds)) as t:
+        return _write(ctx, path, kinds, command, params, final_job, generated, t)
+
+
+def _write(
+    ctx: ProjectAnalysis,
+    path: Path,
+    kinds: Sequence[str],
+    command: str | None,
+    params: TuningParams | None,
+    final_job: str | None,
+    generated: str,
+    t: progress.Task,
+) -> Path:
     tu = card.tuning_analysis(ctx, params)
+    t.advance(what="tuning analysed")
     st = card.statement(ctx, final_job=final_job, tuning=tu)
     plot_kinds = _drawable(ctx, kinds, tu[1])
+    t.advance(steps=1 + len(kinds) - len(plot_kinds), what="compute statement")
     doc = document(ctx, kinds=kinds, command=command, generated=generated, statement_=st, tuning=tu)
 
     def plot(kind: str, to: Path) -> Path:
-        return draw(kind, ctx, to, source=tu[0] if kind in TUNING_PLOTS else None)
+        out = draw(kind, ctx, to, source=tu[0] if kind in TUNING_PLOTS else None)
+        t.advance(what=f"plot {kind}")
+        return out
 
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".md":
@@ -92,4 +111,5 @@ def write_report(
     tmp_path = path.with_name(f".{path.name}.tmp")
     tmp_path.write_text(text, encoding="utf-8")
     tmp_path.replace(path)
+    t.advance(what="written")
     return path

@@ -20,14 +20,20 @@ from rdcost.analysis.summary.exact import exact_float
 RULE_ORDER = RULES
 #: How a GPU-hour's price was found.
 PRICE_BASES = (
-    "assumption",
+    "given in the assumptions",
     "own cloud price",
     "cloud equivalent",
     "range of the GPUs of its year",
     "unknown",
 )
 #: How a GPU-hour's power was found.
-POWER_BASES = ("assumption", "rated", "measured", "median of the GPUs of its year", "unknown")
+POWER_BASES = (
+    "given in the assumptions",
+    "rated",
+    "measured",
+    "median of the GPUs of its year",
+    "unknown",
+)
 
 
 def _with_bases(combos: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -44,7 +50,12 @@ def _with_bases(combos: pd.DataFrame | None) -> pd.DataFrame | None:
             rule.eq("table"),
             rule.eq("year_range"),
         ],
-        ["assumption", "own cloud price", "cloud equivalent", "range of the GPUs of its year"],
+        [
+            "given in the assumptions",
+            "own cloud price",
+            "cloud equivalent",
+            "range of the GPUs of its year",
+        ],
         "unknown",
     )
     prule = c["power_rule"].astype("string").fillna("missing")
@@ -57,7 +68,7 @@ def _with_bases(combos: pd.DataFrame | None) -> pd.DataFrame | None:
             basis.eq("measured") & prule.str.startswith("refdata").fillna(False),
         ],
         ["median of the GPUs of its year", "unknown", "rated", "measured"],
-        "assumption",
+        "given in the assumptions",
     )
     return c
 

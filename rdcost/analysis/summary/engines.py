@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rdcost import progress
 from rdcost.analysis.assumptions import Assumptions
 from rdcost.analysis.gpu_resolution import UNIDENTIFIED, GpuEvidence, GpuResolver
 from rdcost.analysis.grouping import GroupingParams
@@ -302,7 +303,13 @@ def check_on_missing(on_missing: str) -> str:
 
 
 def _run_local(fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
-    return [fn(*args) for args in calls]
+    what = "reading the store" if fn is year_partial else "summarizing the store"
+    out = []
+    with progress.task(what, total=len(calls)) as t:
+        for args in calls:
+            out.append(fn(*args))
+            t.advance()
+    return out
 
 
 def _run_dask(scheduler: str | None) -> Callable[[Callable[..., Any], list[tuple]], list[Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from rdcost import progress
 from rdcost.analysis.tuning.counterfactual import counterfactual
 from rdcost.analysis.tuning.params import TuningParams
 from rdcost.analysis.tuning.repeats import ROLES, repeated_configurations
@@ -53,26 +54,28 @@ def search_entries(
     bests = bests.rename_axis("index").reset_index().set_index("search").to_dict("index")
     meta_d, per_d, roles_d = meta.to_dict("index"), per.to_dict("index"), roles.to_dict("index")
     out = []
-    for sid, pos in by.indices.items():
-        info = {
-            "meta": meta_d.get(sid),
-            "sums": per_d[sid],
-            "best": bests.get(sid),
-            "roles": {role: roles_d.get((sid, role)) for role in ROLES},
-        }
-        out.append(
-            _one_search(
-                str(sid),
-                g.iloc[pos],
-                v,
-                p,
-                var.get(sid, []),
-                sens.get(sid, []),
-                seed_sd.get(sid),
-                reps.get(sid, []),
-                info,
+    with progress.task("analysing the searches", total=len(by.indices)) as t:
+        for sid, pos in by.indices.items():
+            info = {
+                "meta": meta_d.get(sid),
+                "sums": per_d[sid],
+                "best": bests.get(sid),
+                "roles": {role: roles_d.get((sid, role)) for role in ROLES},
+            }
+            out.append(
+                _one_search(
+                    str(sid),
+                    g.iloc[pos],
+                    v,
+                    p,
+                    var.get(sid, []),
+                    sens.get(sid, []),
+                    seed_sd.get(sid),
+                    reps.get(sid, []),
+                    info,
+                )
             )
-        )
+            t.advance()
     rank = {sid: i for i, sid in enumerate(searches["search_id"])} if len(searches) else {}
     out.sort(key=lambda x: (rank.get(x["search_id"], len(rank)), x["search_id"]))
     return out

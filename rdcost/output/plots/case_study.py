@@ -644,7 +644,8 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.set_xlim(-0.6, len(rows) - 0.4)
         ax.set_ylabel("cost (USD, log scale)")
         ax.set_title(title)
-        ax.legend(loc="upper left", frameon=True)
+        if ax.get_legend_handles_labels()[0]:  # nothing known to draw: the rows say unknown
+            ax.legend(loc="upper left", frameon=True)
         _footnote(fig, note, width=120)
     return _save(fig, path, title, note)
 

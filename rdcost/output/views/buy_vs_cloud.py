@@ -244,16 +244,32 @@ def sections(r: Report) -> list[tuple[str, Table]]:
     return out
 
 
+#: The owned side's assumptions as a reader names them.
+OWNED_LABELS = {
+    "server_price_usd": "server price",
+    "gpus_per_server": "GPUs per server",
+    "power_w_per_gpu": "power per owned GPU",
+    "lifetime_years": "hardware lifetime",
+    "hosting_usd_per_kw_month": "hosting",
+    "maintenance_fraction_per_year": "maintenance",
+    "staff_fte": "staff",
+    "is_whole_servers": "bought as",
+    "pue": "PUE",
+    "electricity_usd_per_kwh": "electricity price",
+}
+
+
 def _owned_line(name: str, v: dict[str, Any]) -> str:
     value = v["value"]
-    shown = (
-        given(value, grouped=True)
-        if isinstance(value, float | int) and not isinstance(value, bool)
-        else str(value)
-    )
+    if isinstance(value, bool):
+        shown = "whole servers" if value else "GPUs one by one (a share of a server)"
+    elif isinstance(value, float | int):
+        shown = given(value, grouped=True)
+    else:
+        shown = str(value)
     return (
-        f"{name.replace('_', ' ')}: {shown}"
-        + (f" {v['unit']}" if v["unit"] else "")
+        f"{OWNED_LABELS.get(name, name.replace('_', ' '))}: {shown}"
+        + (f" {v['unit']}" if v["unit"] and not isinstance(value, bool) else "")
         + f" [{v['origin']}]"
         + (f" as of {v['as_of']}." if v.get("as_of") else "")
         + (f" {v['note']}." if v.get("note") else "")

@@ -101,7 +101,7 @@ def key_figures(s: Summary) -> Table:
             "crashed jobs",
             number(s.n_crashed_jobs),
             "jobs",
-            f"shorter than {given(s.crash_threshold_minutes)} minutes",
+            f"ended, not COMPLETED, within {given(s.crash_threshold_minutes)} minutes",
         ),
         ("mean GPUs in use", number(s.mean_concurrent_gpus), "GPUs", "GPU-hours / span"),
         (
