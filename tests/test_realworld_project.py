@@ -175,3 +175,34 @@ def test_every_plot_kind_is_written_without_leaks(request, tmp_path, fixture, pr
             labels = " ".join(re.findall(r">([^<>]+)</text>", svg))
             assert labels, f"{kind}: no text in the plot"
             assert not _leaks(labels), (kind, _leaks(labels))
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv"])
+def test_on_missing_unknown_leaves_out_without_leaks(rw_store, fmt):
+    out, err = _run(
+        "summarize", "--store", str(rw_store), "-p", "rw", "--on-missing", "unknown", "-f", fmt
+    )
+    assert not _leaks(out + err), _leaks(out + err)
+
+
+def test_on_missing_error_is_strict_but_accepts_given_values(nostart_store):
+    common = ["summarize", "--store", str(nostart_store), "-p", "ga"]
+    r = CliRunner().invoke(app, [*common, "--on-missing", "error"])
+    assert r.exit_code == 1 and "by a guess" in str(r.exception)
+    # the GPU's type is unknown, but its price and power are given: nothing is guessed
+    out, _ = _run(
+        *common,
+        "--on-missing",
+        "error",
+        "--usd-per-gpu-hour-low",
+        "1",
+        "--usd-per-gpu-hour-high",
+        "2",
+        "--watts-per-gpu",
+        "300",
+        "-f",
+        "json",
+    )
+    s = json.loads(out)
+    assert s["cloud_usd_low"] == pytest.approx(s["gpu_hours"] * 1)
+    assert s["cloud_usd_high"] == pytest.approx(s["gpu_hours"] * 2)

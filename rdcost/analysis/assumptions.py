@@ -356,7 +356,7 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
         n = _number(t, "n_jobs", origin, "tuning_round")
         if not n.is_integer():
             raise AssumptionError(
-                f"{origin}: tuning_round.n_jobs must be a whole number of jobs", value=repr(n)
+                f"{origin}: tuning_round.n_jobs must be a whole number of jobs", value=str(n)
             )
         ch["tuning_round_n_jobs"] = Sourced(
             n, "jobs", _source(t, origin), origin, None, _opt(t, "note")
@@ -448,7 +448,7 @@ def _carbon(raw: Any, origin: str, a: Assumptions) -> dict[str, Any]:
     region = _opt(t, "region")
     year = t.get("year")
     if year is not None and not isinstance(year, int):
-        raise AssumptionError(f"{origin}: carbon.year must be an integer", value=repr(year))
+        raise AssumptionError(f"{origin}: carbon.year must be an integer", value=str(year))
     if region is not None:
         out["carbon_region"] = region
     if year is not None:
@@ -538,7 +538,7 @@ def _power(raw: Any, origin: str, a: Assumptions) -> dict[str, PowerDraw]:
 
 def _table(v: Any, origin: str, where: str, allowed: set[str] | None) -> dict[str, Any]:
     if not isinstance(v, dict):
-        raise AssumptionError(f"{origin}: {where} must be a table", value=repr(v))
+        raise AssumptionError(f"{origin}: {where} must be a table", value=str(v))
     if allowed is not None:
         extra = sorted(set(v) - allowed)
         if extra:
@@ -557,18 +557,18 @@ def _number(
         raise AssumptionError(f"{origin}: {where}.{key} is missing")
     v = t[key]
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise AssumptionError(f"{origin}: {where}.{key} must be a number", value=repr(v))
+        raise AssumptionError(f"{origin}: {where}.{key} must be a number", value=str(v))
     v = float(v)
     if v != v or v < 0 or (v == 0 and not zero_ok):
         raise AssumptionError(
-            f"{origin}: {where}.{key} must be {'>= 0' if zero_ok else '> 0'}", value=repr(v)
+            f"{origin}: {where}.{key} must be {'>= 0' if zero_ok else '> 0'}", value=str(v)
         )
     return v
 
 
 def _text(v: Any, origin: str, where: str) -> str:
     if not isinstance(v, str) or not v.strip():
-        raise AssumptionError(f"{origin}: {where} must be a non-empty string", value=repr(v))
+        raise AssumptionError(f"{origin}: {where} must be a non-empty string", value=str(v))
     return v.strip()
 
 

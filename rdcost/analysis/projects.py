@@ -57,7 +57,7 @@ def parse_projects(data: Mapping[str, Any], path: str | None = None) -> dict[str
     defs: dict[str, ProjectDef] = {}
     for name, t in (data.get("projects") or {}).items():
         if not isinstance(t, dict):
-            raise UsageError(f"projects.{name} must be a table", path=path, value=repr(t))
+            raise UsageError(f"projects.{name} must be a table", path=path, value=str(t))
         bad = sorted(set(t) - _KEYS)
         if bad:
             raise UsageError(
@@ -150,7 +150,7 @@ def _strings(t: Mapping[str, Any], key: str, name: str, path: str | None) -> tup
         v = [v]
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         raise UsageError(
-            f"projects.{name}.{key} must be a list of strings", path=path, value=repr(v)
+            f"projects.{name}.{key} must be a list of strings", path=path, value=str(v)
         )
     return tuple(v)
 

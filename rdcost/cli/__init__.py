@@ -47,7 +47,7 @@ class ExitStatus(IntEnum):
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rdcost`` console script and ``python -m rdcost``."""
-    command = typer.main.get_command(app)
+    command = _plain_arguments(typer.main.get_command(app))
     try:
         rc = command.main(args=argv, prog_name="rdcost", standalone_mode=False)
     except UsageError as exc:
@@ -63,6 +63,16 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     sys.exit(rc if isinstance(rc, int) else ExitStatus.OK)
+
+
+def _plain_arguments(command):
+    """Arguments shown in --help by their metavar alone (``FILE...``), not with their
+    Python type (``<list[Path]>``): readers of --help are not Python programmers."""
+    for sub in getattr(command, "commands", {}).values():
+        for param in sub.params:
+            if param.param_type_name == "argument" and param.metavar:
+                param.display_type_rich = lambda ctx: None
+    return command
 
 
 def _fail(exc: Exception, status: ExitStatus) -> None:

@@ -90,6 +90,7 @@ StoreOpt = Annotated[
         envvar="RDCOST_STORE",
         show_envvar=True,
         help="Store directory (default: $XDG_DATA_HOME/rdcost/store, i.e. ~/.local/share/rdcost/store).",
+        metavar="PATH",
     ),
 ]
 
@@ -189,5 +190,6 @@ ProjectOpt = Annotated[
         "-p",
         help="Only this project (the project column: an ingest --project tag, else the account, "
         "W&B project or MLflow experiment).",
+        metavar="TEXT",
     ),
 ]

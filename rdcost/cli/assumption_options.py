@@ -44,6 +44,7 @@ class OnMissing(StrEnum):
     default = "default"
     unknown = "unknown"
     error = "error"
+    raise_ = "raise"  # the name of `error` before issue 13
 
 
 class PowerBasis(StrEnum):
@@ -63,6 +64,7 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
                 envvar="RDCOST_PROJECTS",
                 show_envvar=True,
                 help="TOML file defining projects by accounts, users, job-name patterns and dates.",
+                metavar="PATH",
             ),
         ],
         None,
@@ -75,6 +77,7 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
                 "-a",
                 help="A bundled preset (paper) or a TOML file; repeat to layer them, later ones win. "
                 "Default: prices, power, PUE, carbon and electricity from the bundled reference tables.",
+                metavar="TEXT",
             ),
         ],
         None,
@@ -82,7 +85,10 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
     "price_provider": (
         Annotated[
             str | None,
-            typer.Option(help="Cloud whose price list is used (gcp, aws, azure, lambda, ...)."),
+            typer.Option(
+                help="Cloud whose price list is used (gcp, aws, azure, lambda, ...).",
+                metavar="TEXT",
+            ),
         ],
         None,
     ),
@@ -90,7 +96,8 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         Annotated[
             str | None,
             typer.Option(
-                help="Prices in effect when each job started (job-start), today's (today), or on a date (YYYY-MM-DD)."
+                help="Prices in effect when each job started (job-start), today's (today), or on a date (YYYY-MM-DD).",
+                metavar="TEXT",
             ),
         ],
         None,
@@ -99,7 +106,8 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         Annotated[
             float | None,
             typer.Option(
-                help="Low cloud price for every GPU type, USD per GPU-hour (with --usd-per-gpu-hour-high)."
+                help="Low cloud price for every GPU type, USD per GPU-hour (with --usd-per-gpu-hour-high).",
+                metavar="NUMBER",
             ),
         ],
         None,
@@ -107,14 +115,19 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
     "usd_per_gpu_hour_high": (
         Annotated[
             float | None,
-            typer.Option(help="High cloud price for every GPU type, USD per GPU-hour."),
+            typer.Option(
+                help="High cloud price for every GPU type, USD per GPU-hour.", metavar="NUMBER"
+            ),
         ],
         None,
     ),
     "watts_per_gpu": (
         Annotated[
             float | None,
-            typer.Option(help="Average draw of every GPU, W (replaces rated/measured values)."),
+            typer.Option(
+                help="Average draw of every GPU, W (replaces rated/measured values).",
+                metavar="NUMBER",
+            ),
         ],
         None,
     ),
@@ -128,54 +141,74 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         None,
     ),
     "pue": (
-        Annotated[float | None, typer.Option(help="Power usage effectiveness of the data centre.")],
+        Annotated[
+            float | None,
+            typer.Option(help="Power usage effectiveness of the data centre.", metavar="NUMBER"),
+        ],
         None,
     ),
     "kg_co2e_per_kwh": (
-        Annotated[float | None, typer.Option(help="Carbon intensity, kg CO2e per kWh.")],
+        Annotated[
+            float | None, typer.Option(help="Carbon intensity, kg CO2e per kWh.", metavar="NUMBER")
+        ],
         None,
     ),
     "lbs_co2e_per_kwh": (
         Annotated[
             float | None,
-            typer.Option(help="Carbon intensity, lbs CO2e per kWh (the paper: 0.954)."),
+            typer.Option(
+                help="Carbon intensity, lbs CO2e per kWh (the paper: 0.954).", metavar="NUMBER"
+            ),
         ],
         None,
     ),
     "carbon_region": (
         Annotated[
             str | None,
-            typer.Option(help="Region of carbon_intensity.csv (US, WORLD, DEU, us-central1, ...)."),
+            typer.Option(
+                help="Region of carbon_intensity.csv (US, WORLD, DEU, us-central1, ...).",
+                metavar="TEXT",
+            ),
         ],
         None,
     ),
     "carbon_year": (
         Annotated[
             int | None,
-            typer.Option(help="Year of the carbon intensity (default: the year the jobs ran)."),
+            typer.Option(
+                help="Year of the carbon intensity (default: the year the jobs ran).", metavar="N"
+            ),
         ],
         None,
     ),
     "usd_per_kwh": (
-        Annotated[float | None, typer.Option(help="Electricity price, USD per kWh.")],
+        Annotated[
+            float | None, typer.Option(help="Electricity price, USD per kWh.", metavar="NUMBER")
+        ],
         None,
     ),
     "one_model_gpu_hours": (
         Annotated[
-            float | None, typer.Option(help="GPU-hours of one model (default: from the data).")
+            float | None,
+            typer.Option(help="GPU-hours of one model (default: from the data).", metavar="NUMBER"),
         ],
         None,
     ),
     "tuning_round_jobs": (
         Annotated[
             int | None,
-            typer.Option(help="Jobs in one tuning round (default: median jobs per grid search)."),
+            typer.Option(
+                help="Jobs in one tuning round (default: median jobs per grid search).", metavar="N"
+            ),
         ],
         None,
     ),
     "crash_minutes": (
         Annotated[
-            float | None, typer.Option(help="Jobs shorter than this count as crashed (default 5).")
+            float | None,
+            typer.Option(
+                help="Jobs shorter than this count as crashed (default 5).", metavar="NUMBER"
+            ),
         ],
         None,
     ),
@@ -183,7 +216,8 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         Annotated[
             list[str] | None,
             typer.Option(
-                help="Map a GPU name of the logs to a gpus.csv key: NAME=KEY, e.g. titanx=titanx_pascal (repeatable)."
+                help="Map a GPU name of the logs to a gpus.csv key: NAME=KEY, e.g. titanx=titanx_pascal (repeatable).",
+                metavar="TEXT",
             ),
         ],
         None,
@@ -194,7 +228,8 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
             typer.Option(
                 help="GPU-hours whose GPU has no price or power of its own: default prices and powers them "
                 "by the chain (partition's or node's type, else the GPUs of their year) and says so; "
-                "unknown leaves them out of those totals, counted; error stops and names them."
+                "unknown leaves them out of those totals, counted (the partition and node steps still "
+                "run); error (or raise) stops and names them."
             ),
         ],
         OnMissing.default,
@@ -204,7 +239,8 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
             list[str] | None,
             typer.Option(
                 help="GPUs of a partition whose jobs name no type: PARTITION=KEY, e.g. gpu_a100=a100_80_sxm "
-                "(repeatable; a TOML's [gpu_sites.partitions] does the same)."
+                "(repeatable; a TOML's [gpu_sites.partitions] does the same).",
+                metavar="TEXT",
             ),
         ],
         None,
@@ -214,7 +250,8 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
             list[str] | None,
             typer.Option(
                 help="GPUs of nodes whose jobs name no type: NODE-GLOB=KEY, e.g. 'gn[0-9]*=h100_sxm' "
-                "(repeatable; a TOML's [gpu_sites.nodes] does the same)."
+                "(repeatable; a TOML's [gpu_sites.nodes] does the same).",
+                metavar="TEXT",
             ),
         ],
         None,

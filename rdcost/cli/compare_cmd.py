@@ -53,20 +53,26 @@ def compare_command(
         typer.Option("--format", "-f", help="table, json, markdown or csv (one row per figure)."),
     ] = OutputFormat.table,
     gpus: Annotated[
-        int | None, typer.Option("--gpus", help="GPUs to buy (default: from --size-by).")
+        int | None,
+        typer.Option("--gpus", help="GPUs to buy (default: from --size-by).", metavar="N"),
     ] = None,
-    size_by: Annotated[str, typer.Option(help=f"How many GPUs to buy: {SIZE_BY_HELP}.")] = "mean",
+    size_by: Annotated[
+        str, typer.Option(help=f"How many GPUs to buy: {SIZE_BY_HELP}.", metavar="TEXT")
+    ] = "mean",
     server: Annotated[
         str | None,
         typer.Option(
             help=f"GPU type whose bundled server price is used: {', '.join(SERVERS)} "
-            "(default: the project's main GPU type or its equivalent)."
+            "(default: the project's main GPU type or its equivalent).",
+            metavar="TEXT",
         ),
     ] = None,
     server_price_usd: Annotated[
-        float | None, typer.Option(help="Price of one server, USD.")
+        float | None, typer.Option(help="Price of one server, USD.", metavar="NUMBER")
     ] = None,
-    gpus_per_server: Annotated[int | None, typer.Option(help="GPUs in one server.")] = None,
+    gpus_per_server: Annotated[
+        int | None, typer.Option(help="GPUs in one server.", metavar="N")
+    ] = None,
     whole_servers: Annotated[
         bool | None,
         typer.Option(
@@ -75,31 +81,38 @@ def compare_command(
         ),
     ] = None,
     lifetime_years: Annotated[
-        float | None, typer.Option(help="Years over which the purchase is amortized.")
+        float | None,
+        typer.Option(help="Years over which the purchase is amortized.", metavar="NUMBER"),
     ] = None,
     owned_watts_per_gpu: Annotated[
         float | None,
         typer.Option(
-            help="Average draw of an owned GPU, W (default: the assumptions' power for the server's GPU)."
+            help="Average draw of an owned GPU, W (default: the assumptions' power for the server's GPU).",
+            metavar="NUMBER",
         ),
     ] = None,
     hosting_usd_per_kw_month: Annotated[
         float | None,
         typer.Option(
-            help="Hosting (colocation) per kW of GPU power per month, USD; 0 = not charged."
+            help="Hosting (colocation) per kW of GPU power per month, USD; 0 = not charged.",
+            metavar="NUMBER",
         ),
     ] = None,
     maintenance_fraction_per_year: Annotated[
         float | None,
         typer.Option(
-            help="Maintenance per year as a fraction of the purchase (0.06 = 6 %); 0 = not charged."
+            help="Maintenance per year as a fraction of the purchase (0.06 = 6 %); 0 = not charged.",
+            metavar="NUMBER",
         ),
     ] = None,
     staff_fte: Annotated[
-        float | None, typer.Option(help="Staff time charged to the project, full-time equivalents.")
+        float | None,
+        typer.Option(
+            help="Staff time charged to the project, full-time equivalents.", metavar="NUMBER"
+        ),
     ] = None,
     staff_usd_per_fte_year: Annotated[
-        float | None, typer.Option(help="Cost of one staff FTE-year, USD.")
+        float | None, typer.Option(help="Cost of one staff FTE-year, USD.", metavar="NUMBER")
     ] = None,
     sizing: Annotated[
         bool,
@@ -112,7 +125,8 @@ def compare_command(
         str | None,
         typer.Option(
             help="Cluster sizes to replay, comma-separated GPUs (implies --sizing; default: from the "
-            "largest job to the peak demand)."
+            "largest job to the peak demand).",
+            metavar="TEXT",
         ),
     ] = None,
     estimate: Annotated[
@@ -124,12 +138,15 @@ def compare_command(
     ] = Estimate.elapsed,
     plot_cumulative: Annotated[
         Path | None,
-        typer.Option(help="Write the cumulative cost plot to this file (.png, .svg or .pdf)."),
+        typer.Option(
+            help="Write the cumulative cost plot to this file (.png, .svg or .pdf).", metavar="PATH"
+        ),
     ] = None,
     plot_sizing: Annotated[
         Path | None,
         typer.Option(
-            help="Write the sizing plot to this file (.png, .svg or .pdf; implies --sizing)."
+            help="Write the sizing plot to this file (.png, .svg or .pdf; implies --sizing).",
+            metavar="PATH",
         ),
     ] = None,
 ) -> None:

@@ -52,22 +52,28 @@ def estimate_command(
     hardware: Annotated[
         str,
         typer.Option(
-            help="Device type: a gpus.csv key or a name such as P100, V100, TPUv2, 'Tesla V100-SXM2-16GB'."
+            help="Device type: a gpus.csv key or a name such as P100, V100, TPUv2, 'Tesla V100-SXM2-16GB'.",
+            metavar="TEXT",
         ),
     ],
-    hours: Annotated[float, typer.Option(help="Wall-clock training time, hours.")],
+    hours: Annotated[
+        float, typer.Option(help="Wall-clock training time, hours.", metavar="NUMBER")
+    ],
     count: Annotated[
-        float, typer.Option(help="Number of devices (GPUs, or Cloud TPU devices).")
+        float,
+        typer.Option(help="Number of devices (GPUs, or Cloud TPU devices).", metavar="NUMBER"),
     ] = 1,
     watts: Annotated[
         float | None,
         typer.Option(
             help="Measured average draw of the whole system (all devices, CPU and DRAM), W. "
-            "Without it (or --watts-per-device) energy and CO2e are unknown."
+            "Without it (or --watts-per-device) energy and CO2e are unknown.",
+            metavar="NUMBER",
         ),
     ] = None,
     watts_per_device: Annotated[
-        float | None, typer.Option(help="Average draw per device, W (times --count).")
+        float | None,
+        typer.Option(help="Average draw per device, W (times --count).", metavar="NUMBER"),
     ] = None,
     format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")

@@ -43,7 +43,9 @@ def groups_command(
     search: Annotated[
         str | None,
         typer.Option(
-            "--search", help="Only this search (a search_id from the listing); implies --members."
+            "--search",
+            help="Only this search (a search_id from the listing); implies --members.",
+            metavar="TEXT",
         ),
     ] = None,
     max_gap_s: Annotated[
@@ -52,10 +54,12 @@ def groups_command(
             "--max-gap-s",
             help="Heuristic: a job submitted more than this many seconds after the previous "
             "one of the same user and name stem starts a new search.",
+            metavar="NUMBER",
         ),
     ] = _DEFAULTS.max_gap_s,
     min_jobs: Annotated[
-        int, typer.Option("--min-jobs", help="Heuristic: smaller bursts are no search.")
+        int,
+        typer.Option("--min-jobs", help="Heuristic: smaller bursts are no search.", metavar="N"),
     ] = _DEFAULTS.min_jobs,
     heuristics: Annotated[
         bool,

@@ -33,7 +33,9 @@ PROGRESS_MIN_BYTES = 20 * 1024 * 1024
 def ingest_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Log files: sacct text or JSON, W&B or MLflow exports, CSV/TSV."),
+        typer.Argument(
+            help="Log files: sacct text or JSON, W&B or MLflow exports, CSV/TSV.", metavar="FILE"
+        ),
     ],
     store: StoreOpt = None,
     format: Annotated[
@@ -44,24 +46,27 @@ def ingest_command(
         str | None,
         typer.Option(
             help="Column names of a header-less file, comma-separated, e.g. JobID,State,Elapsed "
-            "(the --format/-o list the sacct export used)."
+            "(the --format/-o list the sacct export used).",
+            metavar="TEXT",
         ),
     ] = None,
     delimiter: Annotated[
         str | None,
         typer.Option(
-            help="Field separator of delimited text (default: detected; '\\t' and '\\x1f' accepted)."
+            help="Field separator of delimited text (default: detected; '\\t' and '\\x1f' accepted).",
+            metavar="TEXT",
         ),
     ] = None,
     tz: Annotated[
         str,
         typer.Option(
             help="Time zone of timestamps written without an offset (sacct text, MLflow UI CSV). "
-            "Stored times are UTC."
+            "Stored times are UTC.",
+            metavar="TEXT",
         ),
     ] = "UTC",
     cluster: Annotated[
-        str | None, typer.Option(help="Cluster name where the file does not say.")
+        str | None, typer.Option(help="Cluster name where the file does not say.", metavar="TEXT")
     ] = None,
     project: Annotated[
         str | None,
@@ -69,6 +74,7 @@ def ingest_command(
             "--project",
             "-p",
             help="Tag every ingested record with this project (default: its account).",
+            metavar="TEXT",
         ),
     ] = None,
     on_bad_row: Annotated[
@@ -80,13 +86,15 @@ def ingest_command(
     gpus_per_run: Annotated[
         float | None,
         typer.Option(
-            help="GPUs each run held, for W&B/MLflow/CSV exports that do not say (recorded as assumed)."
+            help="GPUs each run held, for W&B/MLflow/CSV exports that do not say (recorded as assumed).",
+            metavar="NUMBER",
         ),
     ] = None,
     gpu_type: Annotated[
         str | None,
         typer.Option(
-            help="GPU type of runs whose export does not say, e.g. a100 (recorded as assumed)."
+            help="GPU type of runs whose export does not say, e.g. a100 (recorded as assumed).",
+            metavar="TEXT",
         ),
     ] = None,
     dayfirst: Annotated[
@@ -100,14 +108,20 @@ def ingest_command(
         typer.Option(
             "--map",
             help="Map a canonical CSV column to yours: --map start_time=begin (repeatable).",
+            metavar="TEXT",
         ),
     ] = None,
     map_file: Annotated[
         Path | None,
-        typer.Option(help="TOML file with a [map] table of canonical = 'their column' pairs."),
+        typer.Option(
+            help="TOML file with a [map] table of canonical = 'their column' pairs.", metavar="PATH"
+        ),
     ] = None,
     lock_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for another ingest into the same store.")
+        float,
+        typer.Option(
+            help="Seconds to wait for another ingest into the same store.", metavar="NUMBER"
+        ),
     ] = 600.0,
 ) -> None:
     """Read log files into the job store. Every record is stored, folded into its
@@ -230,7 +244,7 @@ def _column_map(pairs: list[str], map_file: Path | None) -> dict[str, str]:
                 raise UsageError(
                     f"--map-file: value of {k!r} must be a column name",
                     path=str(map_file),
-                    value=repr(v),
+                    value=str(v),
                 )
             mapping[k] = v
     for p in pairs:

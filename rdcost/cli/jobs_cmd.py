@@ -47,10 +47,13 @@ def jobs_command(
     columns: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated columns to show, or 'all' (default: all for csv/json, a summary view for table)."
+            help="Comma-separated columns to show, or 'all' (default: all for csv/json, a summary view for table).",
+            metavar="TEXT",
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Show at most this many rows.", metavar="N")
+    ] = None,
 ) -> None:
     """Print the stored job table (json = a list of records with the schema's column names).
 

@@ -17,12 +17,16 @@ from rdcost.output.views import listing
 @assumption_options()
 def plot_command(
     kind: Annotated[
-        str | None, typer.Argument(help="The plot kind; `rdcost plot --list` lists them.")
+        str | None,
+        typer.Argument(help="The plot kind; `rdcost plot --list` lists them.", metavar="KIND"),
     ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="File to write: .png, .svg or .pdf (the suffix decides)."
+            "--output",
+            "-o",
+            help="File to write: .png, .svg or .pdf (the suffix decides).",
+            metavar="PATH",
         ),
     ] = None,
     list_kinds: Annotated[

@@ -18,7 +18,8 @@ from rdcost.output.report import write_report
 FinalJobOpt = Annotated[
     str | None,
     typer.Option(
-        help="Job id (or Slurm raw id, or run id) of the final model (default: the final-size runs)."
+        help="Job id (or Slurm raw id, or run id) of the final model (default: the final-size runs).",
+        metavar="TEXT",
     ),
 ]
 
@@ -32,6 +33,7 @@ def report_command(
             "--output",
             "-o",
             help="File to write: .html (one self-contained file) or .md (plots in NAME_files/).",
+            metavar="PATH",
         ),
     ],
     metric: MetricOpt = None,

@@ -37,7 +37,8 @@ def summarize_command(
         str | None,
         typer.Option(
             help="Address of a running Dask scheduler (tcp://HOST:8786) for --engine dask; its workers "
-            "must see the store at the same path. Default: dask's local threads."
+            "must see the store at the same path. Default: dask's local threads.",
+            metavar="TEXT",
         ),
     ] = None,
 ) -> None:

@@ -32,6 +32,7 @@ MetricOpt = Annotated[
         "-m",
         help="The metric tuned for (default: the one validation metric the runs report, e.g. "
         "val/f1; when it is not clear which, the candidates are listed).",
+        metavar="TEXT",
     ),
 ]
 GoalOpt = Annotated[
@@ -48,20 +49,26 @@ def tuning_command(
         float,
         typer.Option(
             help="Counterfactual: a run within this much of the search's best counts as reaching it "
-            "(a fraction of |best| with --tolerance-kind relative, metric units with absolute)."
+            "(a fraction of |best| with --tolerance-kind relative, metric units with absolute).",
+            metavar="NUMBER",
         ),
     ] = DEFAULT_PARAMS.tolerance,
     tolerance_kind: Annotated[
         ToleranceKind, typer.Option(help="relative or absolute.")
     ] = ToleranceKind.relative,
     resamples: Annotated[
-        int, typer.Option(help="Counterfactual: random orders drawn per search.")
+        int, typer.Option(help="Counterfactual: random orders drawn per search.", metavar="N")
     ] = DEFAULT_PARAMS.n_resamples,
     resample_seed: Annotated[
-        int, typer.Option(help="Counterfactual: random seed (results are reproducible).")
+        int,
+        typer.Option(help="Counterfactual: random seed (results are reproducible).", metavar="N"),
     ] = DEFAULT_PARAMS.resample_seed,
     quantile: Annotated[
-        float, typer.Option(help="Counterfactual: the quantile of GPU-hours shown beside the mean.")
+        float,
+        typer.Option(
+            help="Counterfactual: the quantile of GPU-hours shown beside the mean.",
+            metavar="NUMBER",
+        ),
     ] = DEFAULT_PARAMS.quantile,
     completed_only: Annotated[
         bool,
@@ -77,6 +84,7 @@ def tuning_command(
             "--hyperparameter",
             help="A key that is a hyperparameter (repeatable); default: found by the rule "
             "of docs/tuning.md.",
+            metavar="TEXT",
         ),
     ] = None,
     seed_key: Annotated[
@@ -84,12 +92,15 @@ def tuning_command(
         typer.Option(
             "--seed-key",
             help="A key that is a random seed (repeatable); default: keys with 'seed' in the name.",
+            metavar="TEXT",
         ),
     ] = None,
     search: Annotated[
         str | None,
         typer.Option(
-            "--search", help="Only this search (a search_id from the listing), in detail."
+            "--search",
+            help="Only this search (a search_id from the listing), in detail.",
+            metavar="TEXT",
         ),
     ] = None,
     format: Annotated[
@@ -100,6 +111,7 @@ def tuning_command(
         typer.Option(
             "--plots-dir",
             help="Also write tuning-return.png and sensitivity.png to this directory.",
+            metavar="PATH",
         ),
     ] = None,
     *,

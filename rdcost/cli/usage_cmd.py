@@ -60,19 +60,27 @@ def usage_command(
             "--start",
             "-S",
             help="Window start, e.g. 2026-12-06T20:00 (without an offset: in --tz).",
+            metavar="TEXT",
         ),
     ],
     end: Annotated[
-        str, typer.Option("--end", "-E", help="Window end, excluded (without an offset: in --tz).")
+        str,
+        typer.Option(
+            "--end", "-E", help="Window end, excluded (without an offset: in --tz).", metavar="TEXT"
+        ),
     ],
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="sacct exports (or other logs) to read instead of the store; not stored."
+            help="sacct exports (or other logs) to read instead of the store; not stored.",
+            metavar="FILE",
         ),
     ] = None,
     by: Annotated[
-        str, typer.Option(help="Comma-separated job-table columns to group by, e.g. account,user.")
+        str,
+        typer.Option(
+            help="Comma-separated job-table columns to group by, e.g. account,user.", metavar="TEXT"
+        ),
     ] = "account",
     running: Annotated[
         Running,
@@ -95,6 +103,7 @@ def usage_command(
             "--as-of",
             help="The time the figures are as of: jobs running then count by --running "
             "(default: now; give the export's time for an older export).",
+            metavar="TEXT",
         ),
     ] = None,
     sreport: Annotated[
@@ -113,20 +122,23 @@ def usage_command(
             "--rolled-up-to",
             help="With --sreport: end of the last hour slurmdbd has rolled up "
             "(default: the start of the --as-of hour; after `sacctmgr rollup S E`: E).",
+            metavar="TEXT",
         ),
     ] = None,
     tres: Annotated[
         str | None,
         typer.Option(
             help="Comma-separated TRES to report: cpu, gres/gpu, gres/gpu:TYPE (default: cpu, "
-            "gres/gpu and every GPU type seen)."
+            "gres/gpu and every GPU type seen).",
+            metavar="TEXT",
         ),
     ] = None,
     tz: Annotated[
         str,
         typer.Option(
             help="Time zone of times written without an offset: in FILES (sacct prints local "
-            "time) and in --start/--end/--as-of/--rolled-up-to. An IANA name."
+            "time) and in --start/--end/--as-of/--rolled-up-to. An IANA name.",
+            metavar="TEXT",
         ),
     ] = "UTC",
     sreport_tz: Annotated[
@@ -136,6 +148,7 @@ def usage_command(
             help="With --sreport: the time zone slurmdbd and sreport run in, which "
             "sets where their hours begin (default: --tz). An IANA name or an "
             "offset like +05:30.",
+            metavar="TEXT",
         ),
     ] = None,
     store: StoreOpt = None,

@@ -80,17 +80,17 @@ def _check(k: str, v: Any, origin: str) -> None:
     """An error naming the layer, key and value when ``v`` is no valid value of ``owned.k``."""
     if k in _OWNED_NUMBERS:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
-            raise AssumptionError(f"{origin}: owned.{k} must be a number >= 0", value=repr(v))
+            raise AssumptionError(f"{origin}: owned.{k} must be a number >= 0", value=str(v))
         if k == "gpus_per_server" and (v != int(v) or v == 0):
             raise AssumptionError(
-                f"{origin}: owned.gpus_per_server must be a whole number > 0", value=repr(v)
+                f"{origin}: owned.gpus_per_server must be a whole number > 0", value=str(v)
             )
     elif k == "is_whole_servers" and not isinstance(v, bool):
         raise AssumptionError(
-            f"{origin}: owned.is_whole_servers must be true or false", value=repr(v)
+            f"{origin}: owned.is_whole_servers must be true or false", value=str(v)
         )
     elif k == "server" and not (isinstance(v, str) and v.strip()):
-        raise AssumptionError(f"{origin}: owned.server must be a GPU key", value=repr(v))
+        raise AssumptionError(f"{origin}: owned.server must be a GPU key", value=str(v))
 
 
 def load_owned(specs: Sequence[str], base: OwnedSpec | None = None) -> OwnedSpec:
@@ -106,6 +106,6 @@ def load_owned(specs: Sequence[str], base: OwnedSpec | None = None) -> OwnedSpec
         if owned is None:
             continue
         if not isinstance(owned, dict):
-            raise AssumptionError(f"{layer.origin}: owned must be a table", value=repr(owned))
+            raise AssumptionError(f"{layer.origin}: owned must be a table", value=str(owned))
         spec_out = spec_out.merged(owned, layer.origin)
     return spec_out

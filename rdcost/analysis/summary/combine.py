@@ -124,7 +124,7 @@ def combine(
         crash_threshold_minutes=a.crash_threshold_minutes.value,
         n_crashed_jobs=cnt["crashed"],
         jobs_by_state=_states(parts),
-        gpu_type_share={t["gpu_type"]: t["share_of_gpu_hours"] for t in types},
+        gpu_type_share=_type_shares(types),
         gpu_types=types,
         mean_concurrent_gpus=conc.mean_concurrent_gpus,
         peak_concurrent_gpus=conc.peak_concurrent_gpus,
@@ -304,6 +304,15 @@ def _waste(s: _Sums, parts: Sequence[Partial], gh_total: float) -> dict[str, Any
     }
 
 
+def _type_shares(types: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Share of GPU-hours per logged GPU type (a type resolved to several keys summed)."""
+    out: dict[str, float | None] = {}
+    for t in types:
+        share, before = t["share_of_gpu_hours"], out.get(t["gpu_type"], 0.0)
+        out[t["gpu_type"]] = None if share is None or before is None else before + share
+    return out
+
+
 def _notes(cnt: dict[str, int]) -> list[str]:
     out = []
     if cnt["before_known"]:
@@ -354,7 +363,7 @@ def _search_sizes(
     unknown = np.isnan(gh)
     ghs = np.bincount(lab.label[have], weights=np.where(unknown, 0.0, gh)[have], minlength=n_all)
     n_unknown = np.bincount(lab.label[have & unknown], minlength=n_all)
-    ghs = np.where(n_unknown > 0, np.nan, ghs)  # a search with a job of unknown GPU count
+    ghs = np.where(n_unknown > 0, np.nan, ghs)  # a search with a job of unknown GPU-hours
     keep = size > 0
     return size[keep].astype(np.int64), ghs[keep]
 
@@ -485,27 +494,25 @@ def check_missing(combos: pd.DataFrame | None, on_missing: str, notes: list[str]
                 f"no {what} for GPU type(s) {_listed(c, f'n_miss_{what}', f'first_miss_{what}')}"
             )
     if on_missing == "error":
-        fallback = used[
-            used["gpu_key_rule"]
-            .astype("string")
-            .isin(["partition", "node", "unidentified"])
-            .fillna(False)
-            .to_numpy(dtype=bool)
-            | used["price_rule"]
-            .astype("string")
-            .eq("year_range")
-            .fillna(False)
-            .to_numpy(dtype=bool)
-            | used["power_rule"]
-            .astype("string")
-            .str.startswith("year_range")
-            .fillna(False)
-            .to_numpy(dtype=bool)
-        ]
+        # strict: no GPU-hour priced or powered by a guess. A type taken from the partition
+        # or node, or no type at all, is a guess unless the price and the power are given
+        # for every GPU; a price or power from the year's range is always one.
+        def flag(col: str, test) -> np.ndarray:
+            return test(used[col].astype("string")).fillna(False).to_numpy(dtype=bool)
+
+        guessed_type = flag("gpu_key_rule", lambda s: s.isin(["partition", "node", "unidentified"]))
+        price_given = flag("price_rule", lambda s: s.eq("fixed"))
+        power_given = ~flag("power_rule", lambda s: s.str.startswith(("refdata", "year_range"))) & (
+            used["power_w"].notna().to_numpy(dtype=bool)
+        )
+        year_range = flag("price_rule", lambda s: s.eq("year_range")) | flag(
+            "power_rule", lambda s: s.str.startswith("year_range")
+        )
+        fallback = used[(guessed_type & ~(price_given & power_given)) | year_range]
         if not fallback.empty:
             problems.append(
-                "no price or power of their own for GPU type(s) "
-                + _listed(fallback, "n_used", "first_used")
+                "GPU type(s) priced or powered by a guess (a partition's or node's typed jobs, "
+                "or the GPUs of their year) " + _listed(fallback, "n_used", "first_used")
             )
         if problems:
             raise AssumptionError(
@@ -575,7 +582,7 @@ def _gpu_types(combos: pd.DataFrame | None, gh_total: float) -> list[dict[str, A
         gpu_key=lambda x: x["gpu_key"].astype(object).where(x["gpu_key"].notna(), "unknown"),
     )
     c = c.assign(
-        gpu_key_rule=c["gpu_key_rule"].astype(object).where(c["gpu_key_rule"].notna(), "none")
+        gpu_key_rule=c["gpu_key_rule"].astype(object).where(c["gpu_key_rule"].notna(), "unknown")
     )
     g = _by_first(c, ["gpu_type", "gpu_key", "gpu_key_rule"], "first_used", ["n_used", "gh_used"])
     out = [

@@ -81,7 +81,7 @@ class Partial:
     sums: dict[str, list[int]] = field(default_factory=dict)  # column -> exact sum per segment
     nans: dict[str, list[int]] = field(default_factory=dict)  # column -> NaN count per segment
     cat_n: list[int] = field(default_factory=list)
-    gh_unknown: list[int] = field(default_factory=list)  # jobs of unknown GPU count per segment
+    gh_unknown: list[int] = field(default_factory=list)  # jobs of unknown GPU-hours per segment
     combos: pd.DataFrame | None = None  # one row per (GPU key, day, type, step)
     implausible: pd.DataFrame | None = None  # the implausible jobs (IMPLAUSIBLE_COLUMNS)
     implausible_gh: int = 0  # their GPU-hours (exact)
@@ -294,7 +294,7 @@ def _searches(
     """Stored search ids and burst keys as codes (rdcost.analysis.grouping's rules); a
     pending array remainder is in no search (it is no job that ran), nor is a job left
     out as implausible (started, not counted). GPU-hours: 0 for a job that never started,
-    NaN for one of unknown GPU count."""
+    NaN for one of unknown GPU-hours (GPU count or run time)."""
     out = pending_remainder(cj) | (started & ~counted)
     p.sid, p.sid_names = stored_search_codes(cj)
     p.sid = np.where(out, -1, p.sid)

@@ -224,7 +224,9 @@ def _figures(s: Summary) -> pd.DataFrame:
             f"power_w:{p['gpu_key']}",
             p["power_w"],
             "W per GPU",
-            f"{p['basis']}; {p['origin']}; {p['source']}",
+            "; ".join(t for t in (_text(p["basis"]), _text(p["origin"]), _text(p["source"])) if t)
+            if _known(p["power_w"])
+            else f"no power of its own (left out of energy and CO2e); {_text(p['origin'])}",
         )
     add("assumptions", "pue", a["pue"]["value"], "ratio", _src(a["pue"]))
     add(
@@ -267,6 +269,8 @@ def _src(d: dict[str, Any]) -> str:
 
 
 def _one_price(p: dict[str, Any], side: str) -> str:
+    if not _known(p[f"usd_per_gpu_hour_{side}"]):
+        return f"no price of its own (left out of the cloud cost); {_text(p['origin'])}"
     return (
         f"{p['price_key']} {p[f'pricing_model_{side}']}, {p['price_provider']}, as of "
         f"{p[f'price_as_of_{side}']}; {p['origin']}; {p['price_source']}"
@@ -297,3 +301,8 @@ def _power_text(a: dict[str, Any]) -> str:
 def _known(v: Any) -> bool:
     """A number that is neither None nor NaN."""
     return v is not None and v == v
+
+
+def _text(v: Any) -> str:
+    """Text of an optional value: "" for None or NaN."""
+    return str(v) if _known(v) else ""

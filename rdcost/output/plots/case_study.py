@@ -708,7 +708,7 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
         assumptions_brief(s)
         + f". Each job counts once, in the first matching cause (crashed = a job that ended in any "
         f"state but COMPLETED after less than {given(s.crash_threshold_minutes)} minutes, then failed, "
-        "cancelled, timed out). Jobs of unknown GPU count add no GPU-hours; a cause whose every job "
+        "cancelled, timed out). Jobs of unknown GPU-hours (GPU count or run time unknown) add none; a cause whose every job "
         "has one shows 'unknown'."
     )
     if not any(r["n_jobs"] for r in cats):

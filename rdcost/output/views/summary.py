@@ -170,9 +170,9 @@ def rd_note(s: Summary) -> str:
             f"{given(m['n_jobs'])} jobs and "
             + (
                 f"{number(m['gpu_hours'])} GPU-hours (over the "
-                f"{plural(m['n_searches_gpu_hours_known'], 'search')} whose every job has a known GPU count)."
+                f"{plural(m['n_searches_gpu_hours_known'], 'search')} whose every job has known GPU-hours)."
                 if m.get("gpu_hours") is not None
-                else "unknown GPU-hours (every search holds a job of unknown GPU count)."
+                else "unknown GPU-hours (every search holds a job of unknown GPU-hours: its GPU count or run time is unknown)."
             )
         )
     return text
@@ -194,7 +194,7 @@ def waste_table(s: Summary) -> Table:
             r["category"].replace("_", " "),
             number(r["n_jobs"])
             + (
-                f" ({integer(r['n_jobs_gpu_unknown'])} of unknown GPU count)"
+                f" ({integer(r['n_jobs_gpu_unknown'])} of unknown GPU-hours)"
                 if r.get("n_jobs_gpu_unknown")
                 else ""
             ),
@@ -213,7 +213,7 @@ def waste_note(s: Summary) -> str:
         f"{pct(s.waste['share_of_gpu_hours'])} of the GPU-hours went to jobs that crashed "
         f"(ended in any state but COMPLETED after less than {given(s.crash_threshold_minutes)} "
         "minutes), failed, were cancelled or timed out; "
-        "each job counts once, in the first matching cause. Jobs of unknown GPU count are counted "
+        "each job counts once, in the first matching cause. Jobs of unknown GPU-hours (GPU count or run time unknown) are counted "
         "as jobs but add no GPU-hours."
     )
     short = s.waste.get("short_completed") or {}
@@ -257,7 +257,7 @@ RULE_WORDS = {
     "site": "by the site mapping (--gpu-partition, --gpu-node, [gpu_sites])",
     "partition": "by their partition's typed jobs",
     "node": "by their node's typed jobs",
-    "unidentified": "unidentified (priced and powered as the GPUs of their year)",
+    "unidentified": "unidentified (no GPU type in the logs)",
 }
 
 
@@ -415,7 +415,7 @@ def assumptions_brief_header(s: Summary) -> str:
 def _price_line(p: dict) -> str:
     lo, hi = p["usd_per_gpu_hour_low"], p["usd_per_gpu_hour_high"]
     if is_unknown(lo) or is_unknown(hi):
-        text = f"price {p['gpu_key']}: unknown ({integer(p['n_jobs'])} jobs) [{p['origin']}]"
+        text = f"price {p['gpu_key']}: unknown ({plural(p['n_jobs'], 'job')}) [{p['origin']}]"
     else:
         when = (
             p["price_as_of_low"]
@@ -425,17 +425,20 @@ def _price_line(p: dict) -> str:
         text = (
             f"price {p['gpu_key']}: {usd_rate(lo)} - {usd_rate(hi)} per GPU-hour ({p['price_key']} "
             f"{p['price_provider']} {p['pricing_model_low']} / {p['pricing_model_high']}, as of {when}; "
-            f"{integer(p['n_jobs'])} jobs) [{p['origin']}]"
+            f"{plural(p['n_jobs'], 'job')}) [{p['origin']}]"
         )
     text += said(p["note"], f" {p['note']}.")
     if p["n_jobs_before_known_price"]:
-        text += f" {integer(p['n_jobs_before_known_price'])} jobs ran before this price's date (earliest known used)."
+        text += (
+            f" {plural(p['n_jobs_before_known_price'], 'job')} ran before this price's date "
+            "(earliest known used)."
+        )
     return text + said(p["price_source"], f" Source: {p['price_source']}")
 
 
-def _sourced_line(label: str, v: dict | None, unit: str) -> str:
+def _sourced_line(label: str, v: dict | None, unit: str, why: str = "") -> str:
     if v is None:
-        return f"{label}: unknown (no completed jobs or grid searches to derive it from)"
+        return f"{label}: unknown" + (f" ({why})" if why else "")
     return (
         f"{label}: {given(v['value'])}{unit} [{v['origin']}]"
         + said(v.get("as_of"), f" as of {v.get('as_of')}.")
@@ -452,8 +455,13 @@ def assumption_lines(s: Summary) -> list[str]:
     ]
     lines += [_price_line(p) for p in a["prices"]]
     lines += [
-        f"power {p['gpu_key']}: {number(p['power_w'])} W per GPU, {p['basis']} ({integer(p['n_jobs'])} jobs) "
-        f"[{p['origin']}]" + said(p["source"], f" Source: {p['source']}")
+        (
+            f"power {p['gpu_key']}: {number(p['power_w'])} W per GPU, {p['basis']}"
+            if not is_unknown(p["power_w"])
+            else f"power {p['gpu_key']}: unknown (no power of its own; --on-missing unknown)"
+        )
+        + f" ({plural(p['n_jobs'], 'job')}) [{p['origin']}]"
+        + said(p["source"], f" Source: {p['source']}")
         for p in a["power"]
     ]
     lines += [
@@ -468,14 +476,14 @@ def assumption_lines(s: Summary) -> list[str]:
         + said(c["note"], f" {c['note']}.")
         + said(c["source"], f" Source: {c['source']}")
     )
-    for label, key in (
-        ("one model", "one_model_gpu_hours"),
-        ("one tuning round", "tuning_round_n_jobs"),
-        ("crash threshold", "crash_threshold_minutes"),
+    for label, key, why in (
+        ("one model", "one_model_gpu_hours", "no COMPLETED job with known GPU-hours"),
+        ("one tuning round", "tuning_round_n_jobs", "no grid search"),
+        ("crash threshold", "crash_threshold_minutes", ""),
     ):
         v = a[key]
         lines.append(
-            _sourced_line(label, v, "")
+            _sourced_line(label, v, "", why)
             if v is None
             else f"{label}: {given(v['value'])} {v['unit']} [{v['origin']}]"
             + said(v["note"], f" {v['note']}.")
