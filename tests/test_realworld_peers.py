@@ -169,4 +169,4 @@ def test_a_peer_file_through_the_cli(tmp_path, capsys):
             ]
         )
     err = capsys.readouterr().err
-    assert e.value.code == 0 and "[sacct-parsable]: 3 records read: 1 jobs" in err, err
+    assert e.value.code == 0 and "[sacct-parsable]: 3 records read: 1 job," in err, err

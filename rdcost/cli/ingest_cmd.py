@@ -13,6 +13,7 @@ from rdcost.cli.app import StoreOpt, app, err
 from rdcost.errors import UsageError
 from rdcost.jobtable.store import Store
 from rdcost.output.numbers import integer
+from rdcost.plural import plural
 from rdcost.readers.base import ParseOptions
 from rdcost.readers.ingest import IngestReport, ingest
 from rdcost.readers.registry import FORMATS
@@ -178,10 +179,15 @@ def print_report(report: IngestReport) -> None:
             err.print(f"rdcost: error: {f.error}", markup=False)
             continue
         inferred = f" ({f.n_inferred:,} inferred from their steps)" if f.n_inferred else ""
+        other = (
+            f"; {plural(f.n_ignored, 'other line')} (header, blank or comment)"
+            if f.n_ignored
+            else ""
+        )
         err.print(
-            f"{f.path} [{f.format}]: {integer(f.n_records)} records read: {integer(f.n_jobs)} jobs{inferred}, "
-            f"{integer(f.n_folded)} steps folded, {integer(f.n_merged)} duplicates merged, "
-            f"{integer(f.n_ignored)} non-record lines, {integer(f.n_rejected)} rejected",
+            f"{f.path} [{f.format}]: {plural(f.n_records - f.n_ignored, 'record')} read: "
+            f"{plural(f.n_jobs, 'job')}{inferred}, {plural(f.n_folded, 'step')} folded, "
+            f"{plural(f.n_merged, 'duplicate')} merged, {integer(f.n_rejected)} rejected{other}",
             markup=False,
         )
         for note in f.notes:
@@ -189,12 +195,12 @@ def print_report(report: IngestReport) -> None:
         for warning in f.warnings():
             err.print(f"  warning: {warning}", markup=False)
         for reason, n in f.reasons.most_common():
-            err.print(f"  rejected {integer(n)}: {reason}", markup=False)
+            err.print(f"  {plural(n, 'record')} rejected: {reason}", markup=False)
         for ex in f.examples:
             detail = f" column {ex.column!r}" if ex.column else ""
             if ex.value is not None:
-                detail += f" value {ex.value[:60]!r}"
-            err.print(f"    e.g. {ex.location()}:{detail} {ex.reason}", markup=False)
+                detail += f"{',' if detail else ''} value {ex.value[:60]!r}"
+            err.print(f"    e.g. {ex.location()}:{detail}: {ex.reason}", markup=False)
         if f.rejected_file:
             err.print(f"  rejected records saved to {f.rejected_file}", markup=False)
     s = report.stats
@@ -205,12 +211,17 @@ def print_report(report: IngestReport) -> None:
         err.print(f"  note: {note}", markup=False)
     for (old, new), n in sorted(s.project_moves.items()):
         err.print(
-            f"  {integer(n)} job{'' if n == 1 else 's'} moved from project {old} to {new}",
+            f"  {plural(n, 'job')} moved from project {old} to {new}",
             markup=False,
         )
     err.print(
-        f"store: {integer(s.n_new)} new, {integer(s.n_updated)} updated, {integer(s.n_unchanged)} unchanged jobs"
-        + (f", {integer(s.n_kept_final)} older non-final records ignored" if s.n_kept_final else "")
+        f"store: {integer(s.n_new)} new, {integer(s.n_updated)} updated, {integer(s.n_unchanged)} unchanged "
+        "jobs"
+        + (
+            f", {plural(s.n_kept_final, 'older non-final record')} ignored"
+            if s.n_kept_final
+            else ""
+        )
         + f" -> {report.store_path}",
         markup=False,
     )

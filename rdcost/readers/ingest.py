@@ -22,6 +22,7 @@ import pandas as pd
 from rdcost.errors import NothingIngestibleError, RdcostError, UsageError
 from rdcost.jobtable import schema
 from rdcost.jobtable.store import InputRecord, Store, UpsertStats, sha256_file, write_rejects
+from rdcost.plural import noun, plural
 from rdcost.readers.base import Chunk, ParseOptions, Rejected, reject_implausible
 from rdcost.readers.registry import detect, get_format
 from rdcost.version import __version__
@@ -74,22 +75,23 @@ class FileReport:
         c, out = self.counts, []
         if c["no_gpus"]:
             out.append(
-                f"{c['no_gpus']:,} started jobs or runs have no GPU count: their GPU time, cost and "
+                f"{plural(c['no_gpus'], 'started job or run', 'started jobs or runs')} "
+                f"{noun(c['no_gpus'], 'has', 'have')} no GPU count: their GPU time, cost and "
                 "energy will be unknown; for W&B/MLflow/CSV runs give --gpus-per-run N (and --gpu-type)"
             )
         if c["gpus_cut"]:
             out.append(
-                f"{c['gpus_cut']:,} jobs' AllocTRES was cut by the fixed-width column (it ends in '+'), "
+                f"{plural(c['gpus_cut'], 'job')}' AllocTRES was cut by the fixed-width column (it ends in '+'), "
                 "so their GPU counts are unknown: re-export with AllocTRES%80 or --parsable2"
             )
         if c["start_derived"]:
             out.append(
-                f"{c['start_derived']:,} jobs have no start time in the export: start = end - elapsed "
+                f"{plural(c['start_derived'], 'job')} {noun(c['start_derived'], 'has', 'have')} no start time in the export: start = end - elapsed "
                 "(marked in derived_columns)"
             )
         if c["no_times"]:
             out.append(
-                f"{c['no_times']:,} jobs that ran have neither a start nor an end time: their "
+                f"{plural(c['no_times'], 'job')} that ran {noun(c['no_times'], 'has', 'have')} neither a start nor an end time: their "
                 "GPU-hours come from their elapsed time, and the span and GPUs in use place them at "
                 "their submit time (or leave them out without one); export Start and End for exact times"
             )
@@ -394,7 +396,7 @@ def save_rejects_outside(path: Path, rejects: list[Rejected]) -> Path | None:
 def _nothing_message(r: FileReport) -> str:
     if r.n_records == r.n_ignored:  # a header (and blank or comment lines), nothing else
         return "no job records: the file has a header but no records below it"
-    msg = f"nothing ingestible: {r.n_records:,} records read, none could be stored"
+    msg = f"nothing ingestible: {plural(r.n_records - r.n_ignored, 'record')} read, none could be stored"
     for e in r.examples[:3]:
         where = f"line {e.line}" if e.line is not None else "a record"
         what = f" {e.column} {e.value!r}" if e.column and e.value is not None else ""

@@ -404,6 +404,8 @@ def _cumulative_co2e(ax: Axes, x: np.ndarray, kg: np.ndarray | None, s: Summary)
 # -- 3. job lengths ---------------------------------------------------------------------
 
 _LENGTH_TICKS_H = [
+    (1 / 3600, "1 s"),
+    (10 / 3600, "10 s"),
     (1 / 60, "1 min"),
     (10 / 60, "10 min"),
     (1, "1 h"),
@@ -468,13 +470,24 @@ def job_lengths(ctx: ProjectAnalysis, path: Path) -> Path:
             ha="left",
             fontsize=8.5,
         )
-        ax.set_xlabel("job length, log scale (min = minutes, h = hours, d = days)")
+        ax.set_xlabel("job length, log scale (s = seconds, min = minutes, h = hours, d = days)")
         ax.set_ylabel("jobs (per length bin)")
         ax.yaxis.set_major_formatter(_THOUSANDS)
         ax.set_title(title)
-        ax.legend(loc="upper left", bbox_to_anchor=(0.42, 1.0), frameon=True, title="final state")
+        # beside the axes: never over the bars or the threshold's label
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="final state")
+        left_out = [
+            f"{integer(n)} {what}"
+            for n, what in (
+                (s.n_jobs_implausible, "implausible, left out"),
+                (s.n_jobs_elapsed_unknown, "of unknown length"),
+            )
+            if n
+        ]
         note = (
-            f"{integer(len(el))} started jobs: shortest {number(s.min_job_minutes)} minutes, median "
+            f"{integer(len(el))} jobs of known length, of {integer(s.n_jobs_started)} started"
+            + (f" ({'; '.join(left_out)})" if left_out else "")
+            + f": shortest {number(s.min_job_minutes)} minutes, median "
             f"{number(s.median_job_hours)} hours, mean {number(s.mean_job_hours)} hours, longest "
             f"{number(s.max_job_days)} days. FAILED includes OUT_OF_MEMORY, NODE_FAIL and BOOT_FAIL; "
             "CANCELLED includes PREEMPTED; TIMEOUT includes DEADLINE."
@@ -502,10 +515,17 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
     """Grid searches by GPU-days, largest first: all of them ranked, and the largest named."""
     path = _check(path)
     title = f"Hyperparameter grid searches by GPU time, largest first: {ctx.who}"
-    t = ctx.searches.copy()
-    t = t[pd.to_numeric(t["gpu_hours"], errors="coerce").notna()] if not t.empty else t
-    if t.empty:
+    every = ctx.searches
+    if every.empty:
         return _nothing(path, title, "no grid searches found in these jobs")
+    counts = f"{integer(len(every))} searches, {integer(every['n_jobs'].sum())} jobs"
+    t = every[pd.to_numeric(every["gpu_hours"], errors="coerce").notna()].copy()
+    if t.empty:
+        return _nothing(
+            path,
+            title,
+            f"{counts}, none of known GPU time\n(their GPU counts or run times are unknown)",
+        )
     t["gpu_days"] = pd.to_numeric(t["gpu_hours"]) / 24
     t = t.sort_values("gpu_days", ascending=False, kind="stable").reset_index(drop=True)
     shown = t.head(top)
@@ -524,14 +544,21 @@ def grid_searches(ctx: ProjectAnalysis, path: Path, top: int = 20) -> Path:
             gridspec_kw={"height_ratios": [2.8, 0.27 * len(shown) + 1.2]},
         )
         heading = (
-            f"{title}\nall {integer(len(t))} searches: {number(total)} GPU-days, {pct(share)} "
+            f"{title}\n{integer(len(t))} searches of known GPU time: {number(total)} GPU-days, {pct(share)} "
             "of the project's GPU time"
         )
         _searches_ranked(a1, t, style, heading)
         _searches_largest(a2, shown, style)
         fig.tight_layout()
+        unknown = len(every) - len(t)
         note = (
-            f"{integer(len(t))} searches, {integer(t['n_jobs'].sum())} jobs, {number(total)} GPU-days. A search is a job "
+            f"{counts}, {number(total)} GPU-days"
+            + (
+                f" ({integer(unknown)} searches of unknown GPU time are not drawn)"
+                if unknown
+                else ""
+            )
+            + ". A search is a job "
             "array, a W&B sweep, an MLflow parent run, a CSV group, or (heuristic) a burst of jobs with the "
             "same user and job-name stem."
         )
