@@ -171,7 +171,15 @@ def _usd_axis(axis) -> None:
     axis.set_major_formatter(FuncFormatter(label))
 
 
-_THOUSANDS = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+def _tick(v: float, _pos: object = None) -> str:
+    """An axis tick: whole numbers with thousands separators, the decimals a small value
+    needs (0.25, 1.5), so that ticks below 10 never read 0, 0, 1, 1."""
+    if v == 0 or abs(v) >= 10:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+_THOUSANDS = FuncFormatter(_tick)
 
 
 def _date_axis(ax) -> None:
@@ -657,7 +665,7 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
             path, title, "cost unknown: no price or power for these jobs, or no GPU time"
         )
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8.5, 5.2))
+        fig, ax = plt.subplots(figsize=(2.3 * len(rows) + 1.5, 5.2))
         x = np.arange(len(rows))
         ymin, ymax = min(values) / 3, max(values) * 4
         for i, r in enumerate(rows):
@@ -673,6 +681,7 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.set_title(title)
         if ax.get_legend_handles_labels()[0]:  # nothing known to draw: the rows say unknown
             ax.legend(loc="upper left", frameon=True)
+        fig.subplots_adjust(bottom=0.21)  # room for the four-line row labels above the note
         _footnote(fig, note, width=120)
     return _save(fig, path, title, note)
 
@@ -680,7 +689,15 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
 def _rd_row(ax: Axes, i: int, r: dict[str, Any], ymin: float) -> None:
     """Row ``i`` of :func:`rd_cost`: the cloud range as a bar, electricity as a diamond."""
     lo, hi, el = r["cloud_usd_low"], r["cloud_usd_high"], r["electricity_usd"]
-    if lo is not None and hi is not None and hi > 0:
+    labelled = set(ax.get_legend_handles_labels()[1])
+    cloud_label = "cloud compute, low (pre-emptible) to high (on-demand)"
+    el_label = "electricity (PUE included)"
+    known_cloud = lo is not None and hi is not None and hi > 0
+    known_el = el is not None and el > 0
+    if not known_cloud and not known_el:
+        ax.text(i, ymin * 1.5, "cost unknown", ha="center", fontsize=8.5)
+        return
+    if known_cloud:
         ax.bar(
             i - 0.12,
             hi - lo,
@@ -690,12 +707,12 @@ def _rd_row(ax: Axes, i: int, r: dict[str, Any], ymin: float) -> None:
             edgecolor=_c("blue"),
             hatch="//",
             linewidth=1.0,
-            label="cloud compute, low (pre-emptible) to high (on-demand)" if i == 0 else None,
+            label=None if cloud_label in labelled else cloud_label,
         )
         ax.text(i - 0.12, hi * 1.15, usd_range(lo, hi), ha="center", va="bottom", fontsize=8.5)
     else:
-        ax.text(i - 0.12, ymin * 1.5, "cloud: unknown", ha="center", fontsize=8.5)
-    if el is not None and el > 0:
+        ax.text(i - 0.12, ymin * 1.5, "cloud:\nunknown", ha="center", fontsize=8.5)
+    if known_el:
         ax.plot(
             [i + 0.22],
             [el],
@@ -703,21 +720,19 @@ def _rd_row(ax: Axes, i: int, r: dict[str, Any], ymin: float) -> None:
             color=_c("vermillion"),
             mec=_c("black"),
             ms=8,
-            label="electricity (PUE included)" if i == 0 else None,
+            label=None if el_label in labelled else el_label,
         )
         ax.text(i + 0.30, el, usd(el), va="center", fontsize=8.5)
     else:
-        ax.text(i + 0.22, ymin * 1.5, "electricity: unknown", ha="center", fontsize=8.5)
+        ax.text(i + 0.22, ymin * 1.5, "electricity:\nunknown", ha="center", fontsize=8.5)
 
 
 def _rd_tick(r: dict[str, Any]) -> str:
     """The x label of a row of :func:`rd_cost`: its name, jobs, GPU-hours and CO2e."""
-    n = (
-        "unknown"
-        if r["n_jobs"] is None
-        else f"{number(r['n_jobs'])} job" + ("" if r["n_jobs"] == 1 else "s")
+    n = "unknown jobs" if r["n_jobs"] is None else f"{given(r['n_jobs'], grouped=True)} " + (
+        "job" if r["n_jobs"] == 1 else "jobs"
     )
-    return f"{r['label']}\n{n}, {number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e"
+    return f"{r['label']}\n{n}\n{number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e"
 
 
 # -- 6. waste by cause ---------------------------------------------------------------------
