@@ -9,15 +9,12 @@ import pandas as pd
 
 
 def job_intervals(ctx: Any) -> pd.DataFrame:
-    """Per started job with known GPU-hours: start, effective end (UTC), GPUs and costs.
-
-    A job without an end (still RUNNING at export) ends at start + elapsed,
-    as in the summary.
-    """
+    """Per counted job with known GPU-hours: where the summary places it in time (its
+    start, else its submission) and its effective end (the logged end, else the placement
+    + elapsed: a job still RUNNING at export), UTC; its GPUs and costs."""
     cj, c = ctx.jobs, ctx.costs
-    start = pd.to_datetime(cj["start_time"], utc=True)
-    end = pd.to_datetime(cj["end_time"], utc=True)
-    end = end.fillna(start + pd.to_timedelta(c["elapsed_s"], unit="s"))
+    start = pd.to_datetime(c["place_time"], utc=True)
+    end = pd.to_datetime(c["end_eff"], utc=True)
     ok = c["is_counted"] & c["gpu_hours"].notna() & start.notna() & end.notna()
     cols = [
         "gpu_hours",
@@ -31,7 +28,7 @@ def job_intervals(ctx: Any) -> pd.DataFrame:
     out["start_time"] = start[ok]
     out["end_time"] = end[ok]
     out["n_gpus"] = pd.to_numeric(cj.loc[ok, "n_gpus"]).astype("float64")
-    out["gpu_type"] = c.loc[ok, "gpu_type"].fillna("unknown").astype(str)
+    out["gpu_type"] = c.loc[ok, "gpu_type"].fillna("(none logged)").astype(str)
     return out
 
 
