@@ -11,6 +11,7 @@ import pandas as pd
 from rdcost.analysis import assumptions as assumptions_mod
 from rdcost.analysis import reference
 from rdcost.errors import AssumptionError
+from rdcost.plural import plural
 
 COMMITTED_MODELS = ("reserved_1y", "reserved_3y")
 
@@ -43,13 +44,13 @@ def cloud_side(
     cloud_high = sum_or_none(j.loc[use, "cloud_usd_high"])
     if j.loc[use, "is_price_before_known"].any():
         notes.append(
-            f"{int(j.loc[use, 'is_price_before_known'].sum()):,} jobs ran before the earliest "
+            f"{plural(int(j.loc[use, 'is_price_before_known'].sum()), 'job')} ran before the earliest "
             "known price of their GPU; the earliest known price is used"
         )
     committed_usd = committed(a, j, cj, use, today)
     if committed_usd["n_jobs_before_known_price"]:
         notes.append(
-            f"committed-use prices: {committed_usd['n_jobs_before_known_price']:,} jobs ran before the "
+            f"committed-use prices: {plural(committed_usd['n_jobs_before_known_price'], 'job')} ran before the "
             f"earliest known commitment price of their GPU (as of "
             f"{', '.join(sorted(committed_usd['as_of']))}); that price is used"
         )

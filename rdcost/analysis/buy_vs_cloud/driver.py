@@ -70,7 +70,7 @@ def compare_jobs(
     c = compare(chosen, rule, d.demand, cloud_low, cloud_high, params, d.knots, d.used_gh)
     if c.utilization > 1:
         notes.append(
-            f"{chosen} GPUs cannot run {d.demand.gpu_hours:,.0f} GPU-hours in "
+            f"{plural(chosen, 'GPU')} cannot run {d.demand.gpu_hours:,.0f} GPU-hours in "
             f"{c.span_days:,.0f} days (utilization {c.utilization:.3f} > 1): owning them, the "
             "project takes longer; see the sizing replay (--sizing)"
         )

@@ -729,8 +729,10 @@ def _rd_row(ax: Axes, i: int, r: dict[str, Any], ymin: float) -> None:
 
 def _rd_tick(r: dict[str, Any]) -> str:
     """The x label of a row of :func:`rd_cost`: its name, jobs, GPU-hours and CO2e."""
-    n = "unknown jobs" if r["n_jobs"] is None else f"{given(r['n_jobs'], grouped=True)} " + (
-        "job" if r["n_jobs"] == 1 else "jobs"
+    n = (
+        "unknown jobs"
+        if r["n_jobs"] is None
+        else f"{given(r['n_jobs'], grouped=True)} " + ("job" if r["n_jobs"] == 1 else "jobs")
     )
     return f"{r['label']}\n{n}\n{number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e"
 

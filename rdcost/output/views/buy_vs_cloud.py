@@ -23,6 +23,7 @@ from rdcost.output.numbers import (
     usd_rate,
 )
 from rdcost.output.wording import said
+from rdcost.plural import plural
 
 
 def title(r: Report) -> str:
@@ -96,7 +97,7 @@ def owned_table(d: dict[str, Any]) -> Table:
         (
             "purchase",
             usd(d["owned_purchase_usd"]),
-            f"{number(d['n_gpus'])} GPUs = {given(d['owned_n_servers'])} x {given(ow['gpus_per_server']['value'])}-GPU "
+            f"{plural(d['n_gpus'], 'GPU')} = {given(d['owned_n_servers'])} x {given(ow['gpus_per_server']['value'])}-GPU "
             f"server at {usd(ow['server_price_usd']['value'])} ({usd(d['assumptions']['owned_usd_per_gpu'])} per GPU)",
         ),
         (
@@ -199,7 +200,7 @@ def sizing_title(d: dict[str, Any]) -> str:
     )
     return (
         f"Sizing: the project replayed on N GPUs ({rp['policy']}, run-time estimate: {rp['estimate']}; "
-        f"{integer(rp['n_jobs_replayed'])} jobs replayed"
+        f"{plural(rp['n_jobs_replayed'], 'job')} replayed"
         + (f", left out: {left}" if left else "")
         + f"; logged: {number(rp['logged_duration_days'])} days)"
     )
@@ -236,7 +237,7 @@ def sections(r: Report) -> list[tuple[str, Table]]:
     out = [
         ("Demand", demand_table(d)),
         ("Cloud: renting the same GPU-hours", cloud_table(d)),
-        (f"Owned: buying {number(d['n_gpus'])} GPUs ({r.owned_server})", owned_table(d)),
+        (f"Owned: buying {plural(d['n_gpus'], 'GPU')} ({r.owned_server})", owned_table(d)),
         ("Owned vs cloud", versus_table(d)),
     ]
     if r.sizing is not None:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from rdcost.output.blocks import Document, Table
 from rdcost.output.numbers import integer
+from rdcost.plural import plural
 
 #: Longest cell shown in text: job names, tags and JSON are cut with '…'; search ids stay whole.
 JOBS_MAX_WIDTH = 40
@@ -34,11 +35,11 @@ def searches_caption(table: pd.DataFrame, n_jobs: int) -> str:
     if "n_jobs" in table:
         by = table["search_method"].value_counts()
         return (
-            f"{integer(len(table))} searches ({', '.join(f'{integer(n)} {m}' for m, n in by.items())}) "
-            f"holding {integer(table['n_jobs'].sum())} of {integer(n_jobs)} jobs"
+            f"{plural(len(table), 'search')} ({', '.join(f'{integer(n)} {m}' for m, n in by.items())}) "
+            f"holding {integer(table['n_jobs'].sum())} of {plural(n_jobs, 'job')}"
         )
     n = table["search_id"].nunique()
-    return f"{integer(len(table))} jobs in {integer(n)} search{'es' if n != 1 else ''}"
+    return f"{plural(len(table), 'job')} in {integer(n)} search{'es' if n != 1 else ''}"
 
 
 def plot_kinds(kinds: dict[str, str]) -> Document:

@@ -39,6 +39,7 @@ from rdcost.output.numbers import given, integer, number
 from rdcost.output.views import buy_vs_cloud, statement, summary
 from rdcost.output.views import tuning as tuning_view
 from rdcost.output.wording import assumptions_brief
+from rdcost.plural import plural
 from rdcost.version import __version__
 
 #: The plots of the report, in order, with their captions.
@@ -186,7 +187,7 @@ def _tuning(tu: Tuning, st: card.Statement, fig) -> list[Block]:
         Paragraph("For the paper:"),
         BulletList(t.statement()),
         Paragraph(
-            f"The {integer(min(n, TOP_SEARCHES))} largest of {integer(n)} searches by GPU-hours:"
+            f"The {integer(min(n, TOP_SEARCHES))} largest of {plural(n, 'search')} by GPU-hours:"
         ),
         tuning_view.largest_searches_table(t, TOP_SEARCHES),
         *fig("sensitivity"),
@@ -335,7 +336,7 @@ def document(
         *summary.data_quality_blocks(s),
         _section("searches"),
         Paragraph(
-            f"{integer(s.n_grid_searches)} searches, {integer(s.n_jobs_in_grid_searches)} jobs. The "
+            f"{plural(s.n_grid_searches, 'search')}, {plural(s.n_jobs_in_grid_searches, 'job')}. The "
             f"{TOP_SEARCHES} largest by GPU time:"
         ),
         *_searches(ctx),

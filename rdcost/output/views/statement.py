@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rdcost.output.blocks import Document, Note, Paragraph, Table
 from rdcost.output.numbers import integer, number, pct, usd_range
 from rdcost.output.views import summary
+from rdcost.plural import plural
 
 if TYPE_CHECKING:  # rdcost.output.statement imports this module
     from rdcost.output.statement import Statement
@@ -28,7 +29,7 @@ def rows(st: Statement) -> list[tuple[str, str]]:
     if st.one_model_source and st.one_model_gpu_hours is not None:
         final += f"; costed as {number(st.one_model_gpu_hours)} GPU-hours per model ({st.one_model_source})"
     whole = (
-        f"{number(st.gpu_hours)} GPU-hours ({number(st.gpu_days)} GPU-days) in {integer(st.n_jobs)} jobs over "
+        f"{number(st.gpu_hours)} GPU-hours ({number(st.gpu_days)} GPU-days) in {plural(st.n_jobs, 'job')} over "
         f"{number(st.span_days)} days, {_day(st.first_start_time)} to {_day(st.last_end_time)}"
         + (f"; {share} of GPU-hours" if share else "")
     )
@@ -38,18 +39,18 @@ def rows(st: Statement) -> list[tuple[str, str]]:
         else None
     )
     tuning = (
-        f"{integer(st.n_grid_searches)} grid searches: {integer(st.n_jobs_in_grid_searches)} jobs, "
+        f"{plural(st.n_grid_searches, 'grid search')}: {plural(st.n_jobs_in_grid_searches, 'job')}, "
         f"{number(st.grid_search_gpu_hours)} GPU-hours ({pct(sshare)} of the project)"
     )
     tu = st.tuning
     if tu.n_configurations is not None:
         configs = (
             f"{integer(tu.n_configurations)} distinct hyperparameter configurations (seeds excluded) among "
-            f"{integer(tu.n_runs_with_config)} runs that log them"
+            f"{plural(tu.n_runs_with_config, 'run')} that log them"
         )
     else:
         configs = (
-            f"unknown (no run logs its hyperparameters); {integer(st.n_jobs_in_grid_searches)} jobs ran in "
+            f"unknown (no run logs its hyperparameters); {plural(st.n_jobs_in_grid_searches, 'job')} ran in "
             "grid searches"
         )
     energy = (

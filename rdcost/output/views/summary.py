@@ -70,7 +70,7 @@ def key_figures(s: Summary) -> Table:
             "grid searches",
             number(s.n_grid_searches),
             "searches",
-            f"{integer(s.n_jobs_in_grid_searches)} jobs",
+            f"{plural(s.n_jobs_in_grid_searches, 'job')}",
         ),
         (
             "GPU time",

@@ -21,6 +21,7 @@ from rdcost.output.numbers import (
     usd_range,
     usd_rate,
 )
+from rdcost.plural import plural
 
 Section = tuple[str, Table | list[str]]
 
@@ -150,7 +151,7 @@ def counterfactual_lines(t: TuningResult) -> list[str]:
     ]
     if tot["counterfactual_mean_gpu_hours"] is not None:
         lines.append(
-            f"{integer(tot['counterfactual_n_searches'])} searches spent {number(tot['counterfactual_search_gpu_hours'])} "
+            f"{plural(tot['counterfactual_n_searches'], 'search')} spent {number(tot['counterfactual_search_gpu_hours'])} "
             f"GPU-hours; random search would have needed {number(tot['counterfactual_mean_gpu_hours'])} on average: "
             f"{number(tot['counterfactual_saved_gpu_hours'])} GPU-hours ({pct(tot['counterfactual_saved_share'])})"
             f" or {usd_range(tot['counterfactual_saved_usd_low'], tot['counterfactual_saved_usd_high'])} of cloud "
@@ -230,7 +231,7 @@ def curve_frame(s: dict[str, Any]) -> pd.DataFrame:
 def _search_lines(t: TuningResult, s: dict[str, Any]) -> list[str]:
     b = s["best"]
     lines = [
-        f"{integer(s['n_runs'])} runs ({integer(s['n_runs_with_config'])} with a configuration, "
+        f"{plural(s['n_runs'], 'run')} ({integer(s['n_runs_with_config'])} with a configuration, "
         f"{integer(s['n_runs_with_result'])} with a result), {integer(s['n_configurations'])} configurations, "
         f"{number(s['gpu_hours'])} GPU-hours, {usd_range(s['cloud_usd_low'], s['cloud_usd_high'])}",
         f"hyperparameters varied: {', '.join(s['hyperparameters_varied']) or 'none'}",
