@@ -134,6 +134,15 @@ class Assumptions:
     gpu_partitions: Mapping[str, str] = field(default_factory=dict)  # [gpu_sites.partitions]
     gpu_nodes: Mapping[str, str] = field(default_factory=dict)  # [gpu_sites.nodes]: glob -> key
 
+    def environment(self) -> tuple[Sourced, Carbon, Sourced]:
+        """PUE, carbon intensity and electricity price of year-resolved assumptions
+        (:meth:`for_year` always sets all three)."""
+        if self.pue is None or self.carbon is None or self.electricity_usd_per_kwh is None:
+            raise AssumptionError(
+                "PUE, carbon intensity and electricity price are unresolved: call for_year() first"
+            )
+        return self.pue, self.carbon, self.electricity_usd_per_kwh
+
     # -- filling from the reference tables ----------------------------------
     def for_year(self, year: int | None) -> Assumptions:
         """PUE, carbon intensity and electricity price filled from refdata where unset.
@@ -784,7 +793,9 @@ def _job_prices(
     table = (rule == "table").astype(bool)
 
     def fixed_col(attr: str) -> pd.Series:
-        return per_key([getattr(a.prices[p[1]], attr) if p[0] == "fixed" else None for p in plans])
+        return per_key(
+            [getattr(a.prices[p[1]], attr) if p[0] == "fixed" and p[1] else None for p in plans]
+        )
 
     cols: dict[str, pd.Series] = {
         "price_key": pkey,
@@ -835,7 +846,7 @@ def hardware_price(
 ) -> tuple[PriceRange | None, str]:
     """Price range of one GPU key on a date (see :func:`price_plan`), with the explanation."""
     rule, pkey, why = price_plan(a, key)
-    if rule == "fixed":
+    if rule == "fixed" and pkey is not None:
         return a.prices[pkey], why
     if rule == "missing":
         return None, why

@@ -64,6 +64,7 @@ type part of a gres string.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -231,9 +232,8 @@ class GpuMatch:
 
 def load_rows() -> list[dict[str, str]]:
     """The rows of the bundled ``rdcost/refdata/gpus.csv`` (all columns as text)."""
-    ref = resources.files("rdcost") / "refdata" / "gpus.csv"
-    with ref.open("r", encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    text = (resources.files("rdcost") / "refdata" / "gpus.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def compact(text: str) -> str:
@@ -389,7 +389,7 @@ def _product(
         num = int(nxt)
         if p == "a" and num in _WORKSTATION | {4000, 4500, 5000, 5500, 6000}:
             return (f"a{num}", None), 2  # RTX A6000 etc.
-        suffix = (
+        letter: str | None = (
             after
             if after
             and after.isalpha()
@@ -400,8 +400,8 @@ def _product(
             else None
         )
         core = f"{p}{nxt}"
-        if suffix:
-            return (f"{core}{suffix}", core), 3
+        if letter:
+            return (f"{core}{letter}", core), 3
         return (core, None), 2
     if p.isdigit() and len(p) in (3, 4):
         num = int(p)

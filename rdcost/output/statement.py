@@ -94,7 +94,7 @@ class Statement:
     span_days: float | None
     first_start_time: str | None
     last_end_time: str | None
-    gpu_type_share: dict[str, float]
+    gpu_type_share: dict[str, float | None]
     n_grid_searches: int
     n_jobs_in_grid_searches: int
     grid_search_gpu_hours: float | None

@@ -332,7 +332,8 @@ def _hours(seconds: float | None) -> float | None:
 
 def _merge_codes(parts: Sequence[Partial], codes: str, names: str) -> tuple[np.ndarray, list[str]]:
     """Per-partition codes renumbered into one dictionary (-1 stays -1), and its names."""
-    out, lookup = [], {}
+    out: list[np.ndarray] = []
+    lookup: dict[str, int] = {}
     for p in parts:
         c = getattr(p, codes)
         nm = getattr(p, names)
@@ -377,8 +378,11 @@ def _one_model(gh: pd.Series) -> Sourced | None:
         return None
     threshold = quantile(gh, FINAL_SIZE_QUANTILE)
     final = gh[gh.index.to_numpy(dtype=float) >= threshold]
+    med = median(final)
+    if med is None:
+        return None
     return Sourced(
-        float(median(final)),
+        med,
         "GPU-hours",
         ONE_MODEL_RULE,
         "derived from the data",
@@ -411,19 +415,20 @@ def _scaled_row(
     def mul(x: float | None, y: float | None) -> float | None:
         return None if x is None or y is None else x * y
 
+    pue, carbon, electricity = a.environment()
     kwh = (
         None
         if gh is None or eff["power_w"] is None
-        else costing.energy_kwh(gh, eff["power_w"], a.pue.value)
+        else costing.energy_kwh(gh, eff["power_w"], pue.value)
     )
-    kg = mul(kwh, a.carbon.kg_co2e_per_kwh)
+    kg = mul(kwh, carbon.kg_co2e_per_kwh)
     return {
         "label": label,
         "n_jobs": n_jobs,
         "gpu_hours": gh,
         "cloud_usd_low": mul(gh, eff["usd_per_gpu_hour_low"]),
         "cloud_usd_high": mul(gh, eff["usd_per_gpu_hour_high"]),
-        "electricity_usd": mul(kwh, a.electricity_usd_per_kwh.value),
+        "electricity_usd": mul(kwh, electricity.value),
         "energy_kwh": kwh,
         "co2e_kg": kg,
         "co2e_lbs": None if kg is None else costing.kg_to_lbs(kg),
@@ -462,7 +467,9 @@ def _concurrency(parts: Sequence[Partial]) -> costing.Concurrency:
     delta = np.add.reduceat(np.concatenate([p.conc_d for p in have])[order], np.flatnonzero(new))
     level = np.cumsum(delta)
     i_peak = int(np.argmax(level))
-    span_ns = max(p.conc_hi for p in have) - min(p.conc_lo for p in have)
+    his = [p.conc_hi for p in have if p.conc_hi is not None]
+    los = [p.conc_lo for p in have if p.conc_lo is not None]
+    span_ns = (max(his) - min(los)) if his and los else 0
     span_h = span_ns / 1e9 / costing.S_PER_HOUR
     gpu_h = exact_float(sum(p.conc_gpu_h for p in have))
     mean = gpu_h / span_h if span_h > 0 else None
@@ -650,7 +657,7 @@ def _assumptions_used(
                     "n_jobs": int(r["n_used"]),
                 }
             )
-    c = a.carbon
+    pue, c, electricity = a.environment()
     return {
         "name": a.name,
         "layers": list(a.layers),
@@ -669,7 +676,7 @@ def _assumptions_used(
         "mean_usd_per_gpu_hour_low": eff["usd_per_gpu_hour_low"],
         "mean_usd_per_gpu_hour_high": eff["usd_per_gpu_hour_high"],
         "mean_power_w": eff["power_w"],
-        "pue": asdict(a.pue),
+        "pue": asdict(pue),
         "carbon": {
             "kg_co2e_per_kwh": c.kg_co2e_per_kwh,
             "lbs_co2e_per_kwh": c.lbs_co2e_per_kwh,
@@ -680,7 +687,7 @@ def _assumptions_used(
             "as_of": c.as_of,
             "note": c.note,
         },
-        "electricity_usd_per_kwh": asdict(a.electricity_usd_per_kwh),
+        "electricity_usd_per_kwh": asdict(electricity),
         "one_model_gpu_hours": None if one_model is None else asdict(one_model),
         "tuning_round_n_jobs": None if tuning is None else asdict(tuning),
         "crash_threshold_minutes": asdict(a.crash_threshold_minutes),

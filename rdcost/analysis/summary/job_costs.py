@@ -258,7 +258,8 @@ def job_costs(
 
 
 def _money(j: pd.DataFrame, gh: pd.Series, a: Assumptions) -> None:
-    pue, kg, usd_kwh = a.pue.value, a.carbon.kg_co2e_per_kwh, a.electricity_usd_per_kwh.value
+    pue_s, carbon, electricity = a.environment()
+    pue, kg, usd_kwh = pue_s.value, carbon.kg_co2e_per_kwh, electricity.value
     none = gh == 0
     j["cloud_usd_low"] = costing.cloud_usd(gh, j["usd_per_gpu_hour_low"]).mask(none, 0.0)
     j["cloud_usd_high"] = costing.cloud_usd(gh, j["usd_per_gpu_hour_high"]).mask(none, 0.0)

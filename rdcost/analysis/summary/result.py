@@ -49,7 +49,7 @@ class Summary:
     crash_threshold_minutes: float
     n_crashed_jobs: int
     jobs_by_state: dict[str, int]
-    gpu_type_share: dict[str, float]
+    gpu_type_share: dict[str, float | None]
     gpu_types: list[dict[str, Any]]
     mean_concurrent_gpus: float | None
     peak_concurrent_gpus: float | None
