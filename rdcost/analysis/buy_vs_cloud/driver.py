@@ -30,6 +30,7 @@ from rdcost.analysis.buy_vs_cloud.sizing import (
     parse_size_by,
     sizing_costs,
 )
+from rdcost.analysis.summary.combine import PRICE_ROW_COLUMNS
 from rdcost.analysis.summary.engines import check_on_missing, cost_jobs
 from rdcost.analysis.summary.partial import counted_jobs
 from rdcost.errors import UsageError
@@ -258,18 +259,7 @@ def _assumptions_used(
     year: int | None,
 ) -> dict[str, Any]:
     """The JSON's ``assumptions``: the cloud prices behind the cost (by GPU-hours) and the owned side."""
-    cols = [
-        "gpu_key",
-        "price_key",
-        "usd_per_gpu_hour_low",
-        "usd_per_gpu_hour_high",
-        "price_provider",
-        "pricing_model_low",
-        "pricing_model_high",
-        "price_as_of_low",
-        "price_as_of_high",
-        "price_source",
-    ]
+    cols = [c for c in PRICE_ROW_COLUMNS if c not in ("price_rule", "price_note")]
     p = j.loc[use].assign(gpu_key=j.loc[use, "gpu_key"].fillna("unknown"))
     prices = []
     for vals, g in p.groupby(cols, dropna=False, sort=False):

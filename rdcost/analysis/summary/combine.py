@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rdcost.analysis import costing, reference
-from rdcost.analysis.assumptions import Assumptions, Sourced
+from rdcost.analysis.assumptions import PRICE_COLUMNS, Assumptions, Sourced
 from rdcost.analysis.grouping import GroupingParams, search_labels
 from rdcost.analysis.summary.data_quality import (
     POWER_BASES,
@@ -42,20 +42,8 @@ from rdcost.errors import AssumptionError
 from rdcost.output.render import iso
 from rdcost.plural import plural
 
-PRICE_ROW_COLUMNS = [
-    "gpu_key",
-    "price_key",
-    "price_rule",
-    "usd_per_gpu_hour_low",
-    "usd_per_gpu_hour_high",
-    "price_provider",
-    "pricing_model_low",
-    "pricing_model_high",
-    "price_as_of_low",
-    "price_as_of_high",
-    "price_source",
-    "price_note",
-]
+#: A (GPU key, price) row of the assumptions used: the price columns of a job's costs.
+PRICE_ROW_COLUMNS = ["gpu_key", *PRICE_COLUMNS[: PRICE_COLUMNS.index("price_note") + 1]]
 POWER_ROW_COLUMNS = ["gpu_key", "power_w", "power_basis", "power_source", "power_rule"]
 
 
