@@ -79,7 +79,9 @@ def load_hierarchy(path: str | Path) -> Hierarchy:
     extra = sorted(set(data) - {"accounts", "source"})
     if extra:
         raise HierarchyError(
-            f"unknown table(s) {extra}", path=str(p), hint="a hierarchy file has [accounts.NAME] tables"
+            f"unknown table(s) {extra}",
+            path=str(p),
+            hint="a hierarchy file has [accounts.NAME] tables",
         )
     accounts = data.get("accounts", {})
     if not isinstance(accounts, dict):
@@ -170,9 +172,7 @@ def group_keys(cj: pd.DataFrame, costs: pd.DataFrame, spec: BreakdownSpec) -> pd
             out[k] = _fmt(place, "%Y-%m-%d")
         elif k == "week":
             iso = place.dt.isocalendar()
-            text = (
-                iso["year"].astype("string") + "-W" + iso["week"].astype("string").str.zfill(2)
-            )
+            text = iso["year"].astype("string") + "-W" + iso["week"].astype("string").str.zfill(2)
             out[k] = text.where(place.notna()).astype("string")
         else:
             assert spec.hierarchy is not None
@@ -221,8 +221,7 @@ def breakdown_partial(
     n_gpus = pd.to_numeric(cj["n_gpus"]).astype("float64").to_numpy()
     implausible = started & costs["implausible_reason"].notna().to_numpy(dtype=bool)
     waste = (
-        costs["waste_category"].isin(WASTE_CATEGORIES).fillna(False).to_numpy(dtype=bool)
-        & counted
+        costs["waste_category"].isin(WASTE_CATEGORIES).fillna(False).to_numpy(dtype=bool) & counted
     )
     known = counted & ~np.isnan(ghv)
     counts = {
@@ -304,9 +303,7 @@ FIGURES = (
 )
 
 
-def combine_groups(
-    parts: Sequence[GroupPartial], spec: BreakdownSpec
-) -> Breakdown:
+def combine_groups(parts: Sequence[GroupPartial], spec: BreakdownSpec) -> Breakdown:
     """The breakdown from the partials of every partition (any order)."""
     merged: dict[tuple, dict[str, Any]] = {}
     for p in sorted(parts, key=lambda p: p.part):

@@ -47,6 +47,7 @@ REPORT_PLOTS: dict[str, str] = {
     "cumulative": "GPU time, cloud cost and CO2e accumulated over the project's life.",
     "rd-cost": "One model, one tuning round and all of R&D (Strubell et al. 2019, Table 4).",
     "waste": "GPU time, cost and CO2e of crashed, failed, cancelled and timed-out jobs.",
+    "breakdown": "GPU time per group (--by), the waste part hatched, with cloud cost and CO2e.",
     "job-lengths": "Job lengths by final state; the crash threshold is marked.",
     "grid-searches": "Grid searches by GPU time, largest first.",
     "sensitivity": "Which hyperparameters moved the metric within a search: share of its variance (eta²) and "
@@ -61,6 +62,8 @@ SECTIONS = {
     "gpu-use": "GPU use over time",
     "rd": "Cost of R&D",
     "waste": "Waste",
+    "breakdown": "Breakdown",
+    "capacity": "Owned capacity",
     "jobs": "Jobs",
     "data-quality": "Data quality",
     "searches": "Grid searches",
@@ -216,6 +219,31 @@ def _buy(ctx: ProjectAnalysis, kinds: Sequence[str]) -> list[Block]:
     ]
 
 
+def _breakdown(ctx: ProjectAnalysis, fig) -> list[Block]:
+    """The breakdown section (with --by): its table and plot."""
+    b = ctx.breakdown()
+    if b is None:
+        return []
+    from rdcost.output.views import breakdown as breakdown_view
+
+    return [
+        _section("breakdown"),
+        Paragraph(breakdown_view.title(b) + "."),
+        breakdown_view.table(b),
+        Paragraph(breakdown_view.note(b)),
+        *fig("breakdown"),
+    ]
+
+
+def _capacity(ctx: ProjectAnalysis) -> list[Block]:
+    """The owned-capacity section (with --capacity): utilization, idle cost and its spread."""
+    if ctx.capacity is None:
+        return []
+    from rdcost.output.views import capacity as capacity_view
+
+    return [_section("capacity"), *capacity_view.blocks(ctx.idle())]
+
+
 def _inputs(ctx: ProjectAnalysis) -> Block:
     if not ctx.inputs:
         return Paragraph("unknown: the input files were not given to the report")
@@ -308,7 +336,14 @@ def document(
         Paragraph(
             f"Generated {generated or 'now'} by rdcost {__version__} with the {assumptions_brief(s)}."
         ),
-        Contents(tuple(SECTIONS.items())),
+        Contents(
+            tuple(
+                (k, v)
+                for k, v in SECTIONS.items()
+                if (k != "breakdown" or ctx.by is not None)
+                and (k != "capacity" or ctx.capacity is not None)
+            )
+        ),
         _section("summary"),
         summary.key_figures(s),
         _section("gpu-use"),
@@ -324,6 +359,8 @@ def document(
         Paragraph(summary.waste_note(s)),
         summary.waste_table(s),
         *fig("waste"),
+        *_breakdown(ctx, fig),
+        *_capacity(ctx),
         _section("jobs"),
         summary.states_table(s),
         summary.gpu_types_table(s),
