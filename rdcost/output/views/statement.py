@@ -91,6 +91,32 @@ def notes(st: Statement) -> list[str]:
     return out
 
 
+def neurips(st: Statement) -> str:
+    """The NeurIPS checklist's compute paragraph: per-run compute of the final model, total
+    compute, and the shares of tuning, failed and preliminary runs."""
+    split = st.compute_split or {}
+    total = st.gpu_hours
+
+    def share(k: str) -> str:
+        v = split.get(k)
+        return pct(None if v is None or not total else v / total)
+
+    times = (
+        f"{number(total / st.final_model_gpu_hours)} times"
+        if st.final_model_gpu_hours and total
+        else "an unknown multiple of"
+    )
+    return (
+        f"Compute (NeurIPS checklist): the final model took {number(st.final_model_gpu_hours)} GPU-hours "
+        f"({st.final_model_hardware or 'unknown hardware'}, {number(st.final_model_hours)} hours "
+        f"wall-clock); the whole project used {number(total)} GPU-hours in {integer(st.n_jobs)} jobs, "
+        f"{times} the final model. Of those GPU-hours, {share('grid_searches')} went to "
+        f"hyperparameter searches, {share('failed')} to crashed, failed, cancelled or timed-out runs "
+        f"outside them, {share('final_size')} to final-size runs and {share('other')} to preliminary "
+        "and other runs (each job counted once, in that order)."
+    )
+
+
 def table(st: Statement) -> Table:
     return Table.of(("item", "value"), rows(st))
 
@@ -102,7 +128,12 @@ def document(st: Statement) -> Document:
     caption = f"Compute statement for project {st.project}" if st.project else "Compute statement"
     return Document(
         caption,
-        [Paragraph(heading, strong=True), table(st), *(Note(n) for n in notes(st))],
+        [
+            Paragraph(heading, strong=True),
+            table(st),
+            *(Note(n) for n in notes(st)),
+            Paragraph(neurips(st)),
+        ],
         id="compute-statement",
         generator=f"rdcost {st.rdcost_version}",
     )
