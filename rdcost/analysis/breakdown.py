@@ -211,9 +211,13 @@ def breakdown_partial(
     if not len(cj):
         return gp
     keys = group_keys(cj, costs, spec)
-    codes, uniq = pd.factorize(
-        pd.MultiIndex.from_frame(keys.astype(object).where(keys.notna(), "\x00"))
-    )
+    per_key = [pd.factorize(keys[k], use_na_sentinel=False) for k in spec.keys]
+    stacked = np.stack([c.astype(np.int64) for c, _ in per_key], axis=1)
+    combos, codes = np.unique(stacked, axis=0, return_inverse=True)
+    codes = codes.reshape(-1)
+    uniq = [
+        tuple(_plain_key(per_key[i][1][c]) for i, c in enumerate(combo)) for combo in combos
+    ]
     ng = len(uniq)
     started = costs["is_started"].to_numpy(dtype=bool)
     counted = counted_jobs(costs, include_implausible)
@@ -247,14 +251,17 @@ def breakdown_partial(
     firsts = np.empty(ng, dtype=np.int64)
     firsts[first.to_numpy()] = first.index.to_numpy()
     for g, key in enumerate(uniq):
-        key = key if isinstance(key, tuple) else (key,)
-        gp.groups[tuple(None if v == "\x00" else str(v) for v in key)] = {
+        gp.groups[key] = {
             **{k: int(v[g]) for k, v in counts.items()},
             **{f"sum:{k}": v[g] for k, v in sums.items()},
             **{f"nan:{k}": int(v[g]) for k, v in nans.items()},
             "first": (part << 40) | int(firsts[g]),
         }
     return gp
+
+
+def _plain_key(v: Any) -> str | None:
+    return None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
 @dataclass
@@ -325,13 +332,16 @@ def combine_groups(parts: Sequence[GroupPartial], spec: BreakdownSpec) -> Breakd
         for key, vals in sorted(merged.items(), key=lambda kv: kv[1]["first"])
     ]
     rows.sort(key=lambda r: -(r["gpu_hours"] or 0.0))
-    total = {**dict.fromkeys(spec.keys, "total"), **_figures(total_vals, gh_total)}
+    total = {**dict.fromkeys(spec.keys, "total"), **_figures(total_vals, gh_total, True)}
     hierarchy = spec.hierarchy.path if spec.hierarchy is not None else None
     return Breakdown(spec.keys, rows, total, hierarchy)
 
 
-def _figures(v: Mapping[str, Any], gh_total: float) -> dict[str, Any]:
-    """A group's figures: counts, sums rounded once, unknown where nothing is known."""
+def _figures(v: Mapping[str, Any], gh_total: float, is_total: bool = False) -> dict[str, Any]:
+    """A group's figures: counts, sums rounded once, unknown where nothing is known (a group
+    whose every counted job has an unknown GPU count). The total follows the summary's rule
+    for its top-level figures (so it equals them): GPU-hours and money over the jobs whose
+    GPU-hours are known."""
 
     def total(col: str) -> float | None:
         s = v.get(f"sum:{col}", 0)
@@ -339,7 +349,7 @@ def _figures(v: Mapping[str, Any], gh_total: float) -> dict[str, Any]:
 
     gh = exact_float(v.get("sum:gpu_hours", 0))
     n_unknown = v.get("n_gh_unknown", 0)
-    all_unknown = n_unknown > 0 and n_unknown >= v.get("n_counted", 0)
+    all_unknown = n_unknown > 0 and n_unknown >= v.get("n_counted", 0) and not is_total
     out: dict[str, Any] = {k: int(v.get(k, 0)) for k in COUNTS[:-1]}
     out["gpu_hours"] = None if all_unknown else gh
     out["share_of_gpu_hours"] = None if all_unknown or gh_total <= 0 else gh / gh_total
