@@ -111,7 +111,8 @@ class Statement:
     data_quality: list[dict[str, Any]] = field(default_factory=list)
     #: GPU-hours of the project split four ways (NeurIPS checklist): in grid searches; crashed,
     #: failed, cancelled or timed out outside them; final-size runs outside them; the rest
-    #: (preliminary and other runs). None where a GPU count is unknown.
+    #: (preliminary and other runs). Over the known GPU-hours, as every total: they add up to
+    #: the project's GPU-hours (jobs of unknown GPU count are counted in none).
     compute_split: dict[str, float | None] = field(default_factory=dict)
     final_model_co2e_kg: float | None = None
     final_model_co2e_rule: str | None = None
@@ -348,11 +349,7 @@ def _split(ctx: ProjectAnalysis) -> dict[str, float | None]:
         "final_size": counted & ~in_search & ~waste & final,
         "other": counted & ~in_search & ~waste & ~final,
     }
-    out: dict[str, float | None] = {}
-    for k, m in parts.items():
-        v = gh[m.astype(bool)]
-        out[k] = None if v.isna().any() else float(v.sum())
-    return out
+    return {k: float(gh[m.astype(bool)].dropna().sum()) for k, m in parts.items()}
 
 
 def _final_co2e(ctx: ProjectAnalysis, final_job: str | None) -> tuple[float | None, str]:
