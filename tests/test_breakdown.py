@@ -290,7 +290,19 @@ def test_sample_logs_by_user_add_up(tmp_path):
     if not lisa.is_file():
         pytest.skip("sample logs absent")
     ingest([lisa], tmp_path / "store", project="lisa")
-    r = run("summarize", "--store", str(tmp_path / "store"), "-p", "lisa", "-a", "paper", "--by", "user", "-f", "json")
+    r = run(
+        "summarize",
+        "--store",
+        str(tmp_path / "store"),
+        "-p",
+        "lisa",
+        "-a",
+        "paper",
+        "--by",
+        "user",
+        "-f",
+        "json",
+    )
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert len(d["breakdown"]["rows"]) == 4

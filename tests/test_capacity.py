@@ -111,9 +111,7 @@ def cap_file(tmp_path) -> Path:
 
 def run_idle(cap):
     c = cost_jobs(jobs(), hand_assumptions())
-    return idle_cost(
-        c.cj, c.costs, cap, pue=1.0, usd_per_kwh=0.1, counted=counted_jobs(c.costs)
-    )
+    return idle_cost(c.cj, c.costs, cap, pue=1.0, usd_per_kwh=0.1, counted=counted_jobs(c.costs))
 
 
 def test_idle_cost_worked_by_hand(cap_file):
@@ -158,7 +156,9 @@ def test_spread_methods(cap_file, method, shares):
 
 def test_no_cost_means_unknown_idle_cost(tmp_path):
     f = tmp_path / "cap.toml"
-    f.write_text('[[nodes]]\ncount = 1\ngpus_per_node = 4\nfrom = "2018-01-01"\nto = "2018-01-03"\n')
+    f.write_text(
+        '[[nodes]]\ncount = 1\ngpus_per_node = 4\nfrom = "2018-01-01"\nto = "2018-01-03"\n'
+    )
     r = run_idle(load_capacity(f))
     assert r.idle_gpu_hours == pytest.approx(140.0)
     assert r.idle_usd is None and r.owned_usd_per_used_gpu_hour is None
@@ -226,7 +226,10 @@ def test_bad_capacity_files(tmp_path):
         ("[[nodes]]\ncount = 1\n", "gpus_per_node"),
         ("[[nodes]]\ncount = 1\ngpus_per_node = 4\ncolour = 1\n", "unknown key"),
         ("nodes = 3\nbogus = 1\n", "unknown key"),
-        ('[[nodes]]\ncount = 1\ngpus_per_node = 4\nfrom = "2018-02-01"\nto = "2018-01-01"\n', "after"),
+        (
+            '[[nodes]]\ncount = 1\ngpus_per_node = 4\nfrom = "2018-02-01"\nto = "2018-01-01"\n',
+            "after",
+        ),
     ):
         f = tmp_path / "bad.toml"
         f.write_text(text)
@@ -295,16 +298,40 @@ def test_cli_compare_and_report(store, cap_file, tmp_path):
     owned = ["--server-price-usd", "70128", "--gpus-per-server", "8", "--lifetime-years", "1"]
     owned += ["--owned-watts-per-gpu", "250", "--gpus", "4", "--hosting-usd-per-kw-month", "0"]
     owned += ["--maintenance-fraction-per-year", "0", "--staff-fte", "0"]
-    r = run("compare-buy-vs-cloud", "--store", str(store), *HAND, *owned, "-f", "json", "--capacity", str(cap_file))
+    r = run(
+        "compare-buy-vs-cloud",
+        "--store",
+        str(store),
+        *HAND,
+        *owned,
+        "-f",
+        "json",
+        "--capacity",
+        str(cap_file),
+    )
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["owned_usd_per_used_gpu_hour"] == pytest.approx(192 / 52 + 0.025 + 0.005 * 140 / 52)
-    r = run("compare-buy-vs-cloud", "--store", str(store), *HAND, *owned, "--capacity", str(cap_file))
-    assert "Owned cost per used GPU-hour" in r.stdout and "measured on the owned capacity" in r.stdout
+    r = run(
+        "compare-buy-vs-cloud", "--store", str(store), *HAND, *owned, "--capacity", str(cap_file)
+    )
+    assert (
+        "Owned cost per used GPU-hour" in r.stdout and "measured on the owned capacity" in r.stdout
+    )
     out = tmp_path / "r.md"
     r = run(
-        "report", "--store", str(store), *HAND, "--by", "user", "--capacity", str(cap_file),
-        "--spread", "proportional", "-o", str(out),
+        "report",
+        "--store",
+        str(store),
+        *HAND,
+        "--by",
+        "user",
+        "--capacity",
+        str(cap_file),
+        "--spread",
+        "proportional",
+        "-o",
+        str(out),
     )
     assert r.returncode == 0, r.stderr
     text = out.read_text()

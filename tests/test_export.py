@@ -218,9 +218,16 @@ def test_per_job_rows_worked_by_hand():
 
 def test_per_group_and_period_rows():
     x = focus_rows(ctx(), scenario="cloud-on-demand", by=BreakdownSpec(("user",)), period="month")
-    got = {(json.loads(t)["user"], s.strftime("%Y-%m")): (q, c) for t, s, q, c in zip(
-        x.rows["Tags"], x.rows["ChargePeriodStart"], x.rows["PricingQuantity"], x.rows["ListCost"], strict=True
-    )}
+    got = {
+        (json.loads(t)["user"], s.strftime("%Y-%m")): (q, c)
+        for t, s, q, c in zip(
+            x.rows["Tags"],
+            x.rows["ChargePeriodStart"],
+            x.rows["PricingQuantity"],
+            x.rows["ListCost"],
+            strict=True,
+        )
+    }
     assert got == {("alice", "2018-01"): (6.0, 12.0), ("bob", "2018-02"): (4.0, 8.0)}
     first = x.rows.iloc[0]
     assert first["ChargePeriodEnd"] - first["ChargePeriodStart"] == pd.Timedelta(days=31)
@@ -296,7 +303,9 @@ def test_cli_export(store, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "2 FOCUS rows" in r.stderr and "unknown GPU count" in r.stderr
     check_focus_frame_types(pq.read_table(out))
-    r = run("export", "--store", str(store), *HAND, "--by", "user,month", "-o", str(tmp_path / "g.csv"))
+    r = run(
+        "export", "--store", str(store), *HAND, "--by", "user,month", "-o", str(tmp_path / "g.csv")
+    )
     assert r.returncode == 0, r.stderr
     assert len(pd.read_csv(tmp_path / "g.csv")) == 2
     r = run("export", "--store", str(store), *HAND, "-o", str(tmp_path / "f.xlsx"))
@@ -305,12 +314,31 @@ def test_cli_export(store, tmp_path):
 
 def test_hf_block_parses_with_the_hub_keys(store):
     yaml = pytest.importorskip("yaml")
-    r = run("card", "--store", str(store), *HAND, "-f", "hf", "--final-job", "a", "--training-type", "fine-tuning", "--location", "Quebec, Canada")
+    r = run(
+        "card",
+        "--store",
+        str(store),
+        *HAND,
+        "-f",
+        "hf",
+        "--final-job",
+        "a",
+        "--training-type",
+        "fine-tuning",
+        "--location",
+        "Quebec, Canada",
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("---\n") and r.stdout.endswith("---\n")
     meta = yaml.safe_load(r.stdout.strip().strip("-"))
     block = meta["co2_eq_emissions"]
-    assert set(block) == {"emissions", "source", "training_type", "geographical_location", "hardware_used"}
+    assert set(block) == {
+        "emissions",
+        "source",
+        "training_type",
+        "geographical_location",
+        "hardware_used",
+    }
     # job a: 6 GPU-hours x 0.25 kW x PUE 1 x 0.5 kg/kWh = 0.75 kg = 750 g
     assert block["emissions"] == pytest.approx(750.0)
     assert block["training_type"] == "fine-tuning"
@@ -333,7 +361,12 @@ def test_neurips_paragraph_worked_by_hand():
     st = card.statement(ctx())
     # final model: the final-size runs of the completed ones: a (6 GPU-hours); total 10 GPU-hours
     # split: searches 0; failed outside searches: b (4) = 40%; final-size: a (6) = 60%; other 0%
-    assert st.compute_split == {"grid_searches": 0.0, "failed": 4.0, "final_size": 6.0, "other": 0.0}
+    assert st.compute_split == {
+        "grid_searches": 0.0,
+        "failed": 4.0,
+        "final_size": 6.0,
+        "other": 0.0,
+    }
     md = card.to_markdown(st)
     assert "Compute (NeurIPS checklist): the final model took 6.00 GPU-hours" in md
     assert "1.67 times the final model" in md

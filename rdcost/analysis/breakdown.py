@@ -215,9 +215,7 @@ def breakdown_partial(
     stacked = np.stack([c.astype(np.int64) for c, _ in per_key], axis=1)
     combos, codes = np.unique(stacked, axis=0, return_inverse=True)
     codes = codes.reshape(-1)
-    uniq = [
-        tuple(_plain_key(per_key[i][1][c]) for i, c in enumerate(combo)) for combo in combos
-    ]
+    uniq = [tuple(_plain_key(per_key[i][1][c]) for i, c in enumerate(combo)) for combo in combos]
     ng = len(uniq)
     started = costs["is_started"].to_numpy(dtype=bool)
     counted = counted_jobs(costs, include_implausible)

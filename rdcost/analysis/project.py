@@ -80,12 +80,14 @@ class ProjectAnalysis:
         if "idle" not in self._cache:
             from rdcost.analysis.capacity import idle_cost
 
+            pue, kwh = self.resolved.pue, self.resolved.electricity_usd_per_kwh
+            assert pue is not None and kwh is not None  # filled by Assumptions.for_year
             self._cache["idle"] = idle_cost(
                 self.jobs,
                 self.costs,
                 self.capacity,
-                pue=self.resolved.pue.value,
-                usd_per_kwh=self.resolved.electricity_usd_per_kwh.value,
+                pue=pue.value,
+                usd_per_kwh=kwh.value,
                 counted=self.costs["is_counted"].to_numpy(dtype=bool),
             )
         return self._cache["idle"]

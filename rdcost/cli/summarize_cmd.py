@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,7 +67,7 @@ def summarize_command(
     # partition by partition, reading only the columns the summary needs (rdcost.analysis.summary);
     # the figures name no user, account, job or node, so --anonymize changes none of them
     spec = breakdown_spec(by, hierarchy)
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         engine=engine.value,
         scheduler=scheduler,
         on_missing=opts.on_missing,

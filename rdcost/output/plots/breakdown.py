@@ -78,7 +78,7 @@ def breakdown(ctx: ProjectAnalysis, path: Path) -> Path:
             label="waste (crashed, failed, cancelled, timed out)",
         )
         for yi, g, text in zip(y, gh, texts, strict=True):
-            ax.text(g, yi, text, va="center", fontsize=7.5)
+            ax.text(g, float(yi), text, va="center", fontsize=7.5)
         ax.set_yticks(y, labels, fontsize=8.5)
         ax.invert_yaxis()
         ax.set_xlim(0, max(gh + [1e-9]) * 1.9)
