@@ -368,7 +368,7 @@ def test_neurips_paragraph_worked_by_hand():
         "other": 0.0,
     }
     md = card.to_markdown(st)
-    assert "Compute (NeurIPS checklist): the final model took 6.00 GPU-hours" in md
+    assert "| Compute (NeurIPS checklist) | The final model took 6.00 GPU-hours" in md
     assert "1.67 times the final model" in md
     assert "0.0% went to hyperparameter searches, 40.0% to crashed, failed" in md
     assert "60.0% to final-size runs and 0.0% to preliminary" in md

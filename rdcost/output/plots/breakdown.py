@@ -37,7 +37,7 @@ def breakdown(ctx: ProjectAnalysis, path: Path) -> Path:
     keys = () if b is None else b.keys
     title = f"GPU time by {', '.join(k.replace('_', ' ') for k in keys) or 'group'}: {ctx.who}"
     if b is None:
-        return _nothing(path, title, "no breakdown asked for (give --by)")
+        return _nothing(path, title, "no breakdown asked for (give --by KEY)")
     if not b.rows or not any(r["gpu_hours"] for r in b.rows):
         return _nothing(path, title, "no group has known GPU-hours")
     rows = b.rows[:TOP]

@@ -67,13 +67,15 @@ def rows(st: Statement) -> list[tuple[str, str]]:
         ("Energy and CO2e", energy),
         ("Cloud cost of the same GPU-hours", cloud),
     ]
+    checklist = ("Compute (NeurIPS checklist)", neurips(st))
     if not tu.is_available:
-        return [*out, ("Hyperparameter sensitivity", tu.reason or "not available")]
+        return [*out, ("Hyperparameter sensitivity", tu.reason or "not available"), checklist]
     goal = "higher" if tu.goal == "max" else "lower"
     return [
         *out,
         ("Metric tuned for", f"{tu.metric}, {goal} is better ({tu.metric_rule})"),
         *tu.items,
+        checklist,
     ]
 
 
@@ -92,8 +94,8 @@ def notes(st: Statement) -> list[str]:
 
 
 def neurips(st: Statement) -> str:
-    """The NeurIPS checklist's compute paragraph: per-run compute of the final model, total
-    compute, and the shares of tuning, failed and preliminary runs."""
+    """The NeurIPS checklist's compute paragraph (the card's last row): per-run compute of the
+    final model, total compute, and the shares of tuning, failed and preliminary runs."""
     split = st.compute_split or {}
     total = st.gpu_hours
 
@@ -107,7 +109,7 @@ def neurips(st: Statement) -> str:
         else "an unknown multiple of"
     )
     return (
-        f"Compute (NeurIPS checklist): the final model took {number(st.final_model_gpu_hours)} GPU-hours "
+        f"The final model took {number(st.final_model_gpu_hours)} GPU-hours "
         f"({st.final_model_hardware or 'unknown hardware'}, {number(st.final_model_hours)} hours "
         f"wall-clock); the whole project used {number(total)} GPU-hours in {integer(st.n_jobs)} jobs, "
         f"{times} the final model. Of those GPU-hours, {share('grid_searches')} went to "
@@ -128,12 +130,7 @@ def document(st: Statement) -> Document:
     caption = f"Compute statement for project {st.project}" if st.project else "Compute statement"
     return Document(
         caption,
-        [
-            Paragraph(heading, strong=True),
-            table(st),
-            *(Note(n) for n in notes(st)),
-            Paragraph(neurips(st)),
-        ],
+        [Paragraph(heading, strong=True), table(st), *(Note(n) for n in notes(st))],
         id="compute-statement",
         generator=f"rdcost {st.rdcost_version}",
     )
