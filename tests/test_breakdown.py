@@ -334,3 +334,23 @@ def test_real_multi_user_file_by_user_adds_up(tmp_path, name, opts):
 def test_counted_jobs_rule_is_the_summarys():
     c = cost_jobs(jobs(), hand_assumptions())
     assert counted_jobs(c.costs).sum() == 4  # a, b, c, d (f implausible, e never started)
+
+
+def test_breakdown_plot(tmp_path):
+    from rdcost.analysis.project import analyze_project
+    from rdcost.output.plots import draw
+
+    ctx = analyze_project(jobs(), hand_assumptions(), project="p")
+    empty = draw("breakdown", ctx, tmp_path / "none.svg").read_text()
+    assert "no breakdown asked for" in empty
+    ctx.by = BreakdownSpec(("user",))
+    svg = draw("breakdown", ctx, tmp_path / "b.svg").read_text()
+    for text in (
+        "GPU time by user: project p",
+        "alice",
+        "26.0 GPU-hours (61.9%), $26 - $52, 3.25 kg CO2e",
+        "carol",
+    ):
+        assert text in svg
+    assert "GPU time (GPU-hours)" in svg  # the axis with its unit
+    assert "nan" not in svg.lower().replace("nanometre", "")

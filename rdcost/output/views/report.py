@@ -47,7 +47,6 @@ REPORT_PLOTS: dict[str, str] = {
     "cumulative": "GPU time, cloud cost and CO2e accumulated over the project's life.",
     "rd-cost": "One model, one tuning round and all of R&D (Strubell et al. 2019, Table 4).",
     "waste": "GPU time, cost and CO2e of crashed, failed, cancelled and timed-out jobs.",
-    "breakdown": "GPU time per group (--by), the waste part hatched, with cloud cost and CO2e.",
     "job-lengths": "Job lengths by final state; the crash threshold is marked.",
     "grid-searches": "Grid searches by GPU time, largest first.",
     "sensitivity": "Which hyperparameters moved the metric within a search: share of its variance (eta²) and "
@@ -56,6 +55,8 @@ REPORT_PLOTS: dict[str, str] = {
     "search over the same runs would have spent.",
     "buy-vs-cloud-cumulative": "Renting the same GPU time vs buying GPUs: cumulative cost.",
 }
+#: The breakdown plot's caption: in the report only with --by (not one of REPORT_PLOTS).
+BREAKDOWN_CAPTION = "GPU time per group (--by), the waste part hatched, with cloud cost and CO2e."
 #: The sections, with their anchors (the table of contents).
 SECTIONS = {
     "summary": "Summary",
@@ -219,7 +220,7 @@ def _buy(ctx: ProjectAnalysis, kinds: Sequence[str]) -> list[Block]:
     ]
 
 
-def _breakdown(ctx: ProjectAnalysis, fig) -> list[Block]:
+def _breakdown(ctx: ProjectAnalysis) -> list[Block]:
     """The breakdown section (with --by): its table and plot."""
     b = ctx.breakdown()
     if b is None:
@@ -231,7 +232,7 @@ def _breakdown(ctx: ProjectAnalysis, fig) -> list[Block]:
         Paragraph(breakdown_view.title(b) + "."),
         breakdown_view.table(b),
         Paragraph(breakdown_view.note(b)),
-        *fig("breakdown"),
+        Figure("breakdown", BREAKDOWN_CAPTION),
     ]
 
 
@@ -359,7 +360,7 @@ def document(
         Paragraph(summary.waste_note(s)),
         summary.waste_table(s),
         *fig("waste"),
-        *_breakdown(ctx, fig),
+        *_breakdown(ctx),
         *_capacity(ctx),
         _section("jobs"),
         summary.states_table(s),
