@@ -341,3 +341,23 @@ def test_cli_compare_and_report(store, cap_file, tmp_path):
     assert (tmp_path / "r_files" / "breakdown.png").is_file()
     r = run("report", "--store", str(store), *HAND, "--spread", "uniform", "-o", str(out))
     assert r.returncode == 2 and "--capacity" in r.stderr
+
+
+def test_a_job_without_a_user_is_spread_as_unknown(cap_file):
+    j = jobs()
+    j.loc[j["job_id"] == "c", "user"] = None
+    c = cost_jobs(j, hand_assumptions())
+    r = idle_cost(
+        c.cj,
+        c.costs,
+        load_capacity(cap_file),
+        pue=1.0,
+        usd_per_kwh=0.1,
+        counted=counted_jobs(c.costs),
+    )
+    s = {x["user"]: x for x in r.spread}
+    assert set(s) == {"alice", "bob", None}  # unknown is its own group: JSON null, never a name
+    assert s[None]["used_gpu_hours"] == pytest.approx(12.0) and s[None]["share"] == pytest.approx(
+        0.2
+    )
+    assert r.to_dict()["spread"][-1]["user"] is None

@@ -543,40 +543,41 @@ def _spread(
 ) -> list[dict[str, Any]]:
     """Per group of ``spread_by``: used GPU-hours, their cost, its share of idle and shared cost."""
     by = capacity.spread_by
-    key = (
-        cj[by].astype("string").fillna("unknown")
-        if by in cj
-        else pd.Series("unknown", index=cj.index, dtype="string")
-    )
-    use = pd.Series(used_per_job, index=cj.index).groupby(key.to_numpy()).sum()
-    use = use[use > 0].sort_values(ascending=False, kind="stable")
-    if use.empty:
+    key = cj[by].astype("string") if by in cj else pd.Series(pd.NA, index=cj.index, dtype="string")
+    codes, names = pd.factorize(key, use_na_sentinel=False)
+    used = np.bincount(codes, weights=used_per_job, minlength=len(names))
+    order = [g for g in np.argsort(-used, kind="stable") if used[g] > 0]
+    if not order:
         return []
+    labels = [None if _missing(names[g]) else str(names[g]) for g in order]
+    u = np.asarray([used[g] for g in order], dtype=float)
     if capacity.spread_method == "uniform":
-        w = pd.Series(1.0, index=use.index)
+        w = np.ones(len(order))
     elif capacity.spread_method == "proportional":
-        w = use.astype(float)
-    else:
-        w = pd.Series(
-            [float(capacity.weights.get(str(k), 1.0)) for k in use.index], index=use.index
-        )
-    share = w / w.sum() if w.sum() > 0 else pd.Series(1.0 / len(w), index=w.index)
+        w = u.copy()
+    else:  # weighted: a group without a weight (or unknown) weighs 1
+        w = np.asarray([1.0 if k is None else float(capacity.weights.get(k, 1.0)) for k in labels])
+    share = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
     rows = []
-    for k, u in use.items():
-        busy = None if rate is None else float(u) * rate
-        idle_share = None if idle_usd is None else idle_usd * float(share[k])
-        shared_share = shared * float(share[k])
+    for k, ug, sh in zip(labels, u, share, strict=True):
+        busy = None if rate is None else float(ug) * rate
+        idle_share = None if idle_usd is None else idle_usd * float(sh)
+        shared_share = shared * float(sh)
         total = None if busy is None or idle_share is None else busy + idle_share + shared_share
         rows.append(
             {
-                by: str(k),
-                "used_gpu_hours": float(u),
-                "share": float(share[k]),
+                by: k,
+                "used_gpu_hours": float(ug),
+                "share": float(sh),
                 "busy_usd": busy,
                 "idle_usd": idle_share,
                 "shared_usd": shared_share,
                 "total_usd": total,
-                "usd_per_used_gpu_hour": None if total is None else total / float(u),
+                "usd_per_used_gpu_hour": None if total is None else total / float(ug),
             }
         )
     return rows
+
+
+def _missing(k: Any) -> bool:
+    return k is None or k is pd.NA or (isinstance(k, float) and math.isnan(k))

@@ -50,7 +50,7 @@ def figures_table(r: IdleResult) -> Table:
             "; ".join(s["item"] for s in d["shared"]) or "none given",
         ),
         (
-            "owned cost per used GPU-hour",
+            "owned cost per used GPU-hour, all in",
             usd_rate(
                 None
                 if d["owned_usd_per_used_gpu_hour"] is None
@@ -67,7 +67,7 @@ def spread_table(r: IdleResult) -> Table:
     by = r.capacity.spread_by
     rows = [
         (
-            s[by],
+            "unknown" if s[by] is None else s[by],
             number(s["used_gpu_hours"]),
             pct(s["share"]),
             usd(s["busy_usd"]),
