@@ -354,3 +354,11 @@ def test_breakdown_plot(tmp_path):
         assert text in svg
     assert "GPU time (GPU-hours)" in svg  # the axis with its unit
     assert "nan" not in svg.lower().replace("nanometre", "")
+
+
+def test_dask_engine_gives_the_same_breakdown(hand_store):
+    pytest.importorskip("dask")
+    spec = BreakdownSpec(("user", "week"))
+    _, b1 = summarize_store_by(hand_store, spec, None, None, hand_assumptions())
+    _, b2 = summarize_store_by(hand_store, spec, None, None, hand_assumptions(), engine="dask")
+    assert b1.to_dict() == b2.to_dict()
