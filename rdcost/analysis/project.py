@@ -50,12 +50,48 @@ class ProjectAnalysis:
     inputs: list[Any] = field(
         default_factory=list
     )  # rdcost.jobtable.store.InputRecord of the files behind the jobs
+    by: Any = None  # rdcost.analysis.breakdown.BreakdownSpec: the report's breakdown (--by)
+    capacity: Any = None  # rdcost.analysis.capacity.Capacity: owned capacity (--capacity)
     _buy: dict[str, Any] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def who(self) -> str:
         """'project X' or 'all stored jobs' (for titles)."""
         return f"project {self.project}" if self.project else "all stored jobs"
+
+    def breakdown(self) -> Any:
+        """The breakdown of these jobs by :attr:`by` (cached; None without one): the same
+        per-job figures as the summary, so its total is the summary's."""
+        if self.by is None:
+            return None
+        if "breakdown" not in self._cache:
+            from rdcost.analysis.breakdown import breakdown_of_frame
+
+            self._cache["breakdown"] = breakdown_of_frame(
+                self.jobs, self.costs, self.by, include_implausible=self.include_implausible
+            )
+        return self._cache["breakdown"]
+
+    def idle(self) -> Any:
+        """Owned utilization, idle cost and its spread over :attr:`capacity` (cached; None
+        without one): :func:`rdcost.analysis.capacity.idle_cost` of the counted jobs."""
+        if self.capacity is None:
+            return None
+        if "idle" not in self._cache:
+            from rdcost.analysis.capacity import idle_cost
+
+            pue, kwh = self.resolved.pue, self.resolved.electricity_usd_per_kwh
+            assert pue is not None and kwh is not None  # filled by Assumptions.for_year
+            self._cache["idle"] = idle_cost(
+                self.jobs,
+                self.costs,
+                self.capacity,
+                pue=pue.value,
+                usd_per_kwh=kwh.value,
+                counted=self.costs["is_counted"].to_numpy(dtype=bool),
+            )
+        return self._cache["idle"]
 
     def buy_vs_cloud(self, sizing: bool = False) -> Any:
         """The buy-vs-cloud comparison of these jobs (cached; ``sizing`` adds the replay)."""
@@ -72,6 +108,7 @@ class ProjectAnalysis:
                 on_missing=self.on_missing,
                 project=self.project,
                 include_implausible=self.include_implausible,
+                capacity=self.capacity,
             )
         return self._buy[key]
 

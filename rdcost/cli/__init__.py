@@ -19,6 +19,7 @@ from rdcost.cli import (  # noqa: F401
     card_cmd,
     compare_cmd,
     estimate_cmd,
+    export_cmd,
     groups_cmd,
     ingest_cmd,
     jobs_cmd,

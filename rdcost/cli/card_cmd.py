@@ -18,16 +18,38 @@ from rdcost.output.statement import statement, to_latex, to_markdown
 class CardFormat(StrEnum):
     markdown = "markdown"
     latex = "latex"
+    hf = "hf"
+
+
+class TrainingType(StrEnum):
+    pre_training = "pre-training"
+    fine_tuning = "fine-tuning"
 
 
 @assumption_options()
 def card_command(
     format: Annotated[
-        CardFormat, typer.Option("--format", "-f", help="markdown or latex.")
+        CardFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="markdown, latex, or hf (the Hugging Face model card's co2_eq_emissions block).",
+        ),
     ] = CardFormat.markdown,
     metric: MetricOpt = None,
     goal: GoalOpt = None,
     final_job: FinalJobOpt = None,
+    training_type: Annotated[
+        TrainingType | None,
+        typer.Option(help="For --format hf: pre-training or fine-tuning (default: null, unknown)."),
+    ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(
+            help="For --format hf: where the model was trained, as granular as possible "
+            "(default: the region of the carbon intensity)."
+        ),
+    ] = None,
     *,
     opts: AssumptionOptions,
 ) -> None:
@@ -43,6 +65,8 @@ def card_command(
       rdcost card --project lisa --assumptions paper
 
       rdcost card -p lisa -a paper --format latex > compute-statement.tex
+
+      rdcost card -p lisa -a paper --format hf --training-type pre-training
     """
     c = opts.context()
     st = statement(
@@ -50,7 +74,13 @@ def card_command(
         params=TuningParams(metric=metric, goal=None if goal is None else goal.value),
         final_job=final_job,
     )
-    out(to_latex(st) if format == CardFormat.latex else to_markdown(st))
+    if format == CardFormat.hf:
+        from rdcost.output.export import hf_card
+
+        tt = None if training_type is None else training_type.value
+        out(hf_card.to_yaml(hf_card.block(st, training_type=tt, location=location)))
+    else:
+        out(to_latex(st) if format == CardFormat.latex else to_markdown(st))
     print_notes(c.summary.notes)
 
 

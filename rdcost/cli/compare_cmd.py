@@ -12,6 +12,7 @@ from rdcost.analysis.buy_vs_cloud import SERVERS, SIZE_BY_HELP, compare_jobs, lo
 from rdcost.analysis.replay import ESTIMATES
 from rdcost.cli.app import OutputFormat, app, err, out_csv, out_document, out_json, print_notes
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.breakdown_options import CapacityOpt, SpreadByOpt, SpreadOpt, load_capacity_for
 from rdcost.errors import UsageError
 from rdcost.output.views import buy_vs_cloud as view
 
@@ -149,6 +150,9 @@ def compare_command(
             metavar="PATH",
         ),
     ] = None,
+    capacity: CapacityOpt = None,
+    spread: SpreadOpt = None,
+    spread_by: SpreadByOpt = None,
 ) -> None:
     """Renting vs buying: the cloud cost of the project's GPU time (low-high) against
     buying N GPUs (purchase, amortized share, electricity, hosting, maintenance, staff),
@@ -196,6 +200,7 @@ def compare_command(
         on_missing=opts.on_missing,
         project=opts.project,
         include_implausible=opts.include_implausible,
+        capacity=load_capacity_for(capacity, spread, spread_by),
     )
     if format == OutputFormat.json:
         out_json(r.to_dict())

@@ -9,6 +9,7 @@ import typer
 
 from rdcost.cli.app import OutputFormat, app, err, out_document, print_notes
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.breakdown_options import ByOpt, HierarchyOpt, breakdown_spec
 from rdcost.errors import UsageError
 from rdcost.output.plots import draw, plot_kinds
 from rdcost.output.views import listing
@@ -32,6 +33,8 @@ def plot_command(
     list_kinds: Annotated[
         bool, typer.Option("--list", help="List every plot kind with what it shows.")
     ] = False,
+    by: ByOpt = None,
+    hierarchy: HierarchyOpt = None,
     *,
     opts: AssumptionOptions,
 ) -> None:
@@ -46,6 +49,8 @@ def plot_command(
       rdcost plot gpus-in-use --project lisa --assumptions paper -o gpus.png
 
       rdcost plot rd-cost -p lisa -a paper -o rd-cost.pdf
+
+      rdcost plot breakdown -p lisa -a paper --by user -o by-user.png
     """
     if kind is None or list_kinds:
         out_document(listing.plot_kinds(plot_kinds()), OutputFormat.table)
@@ -56,6 +61,7 @@ def plot_command(
 
     get_plot(kind)  # an unknown kind fails before the jobs are read
     ctx = opts.context()
+    ctx.by = breakdown_spec(by, hierarchy)
     written = draw(kind, ctx, output)
     err.print(f"rdcost: wrote {written}", markup=False)
     print_notes(ctx.summary.notes)

@@ -12,6 +12,15 @@ import typer
 from rdcost.analysis.tuning import TuningParams
 from rdcost.cli.app import app, err, print_notes, state
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.breakdown_options import (
+    ByOpt,
+    CapacityOpt,
+    HierarchyOpt,
+    SpreadByOpt,
+    SpreadOpt,
+    breakdown_spec,
+    load_capacity_for,
+)
 from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
 from rdcost.output.report import write_report
 
@@ -39,6 +48,11 @@ def report_command(
     metric: MetricOpt = None,
     goal: GoalOpt = None,
     final_job: FinalJobOpt = None,
+    by: ByOpt = None,
+    hierarchy: HierarchyOpt = None,
+    capacity: CapacityOpt = None,
+    spread: SpreadOpt = None,
+    spread_by: SpreadByOpt = None,
     *,
     opts: AssumptionOptions,
 ) -> None:
@@ -54,8 +68,12 @@ def report_command(
       rdcost report --project lisa --assumptions paper -o report.html
 
       rdcost --anonymize report -p lisa -a paper -o report.md
+
+      rdcost report --by user --capacity cluster.toml -o report.html
     """
     c = opts.context()
+    c.by = breakdown_spec(by, hierarchy)
+    c.capacity = load_capacity_for(capacity, spread, spread_by)
     params = TuningParams(metric=metric, goal=None if goal is None else goal.value)
     written = write_report(c, output, command=command_line(ctx), params=params, final_job=final_job)
     err.print(f"rdcost: wrote {written}", markup=False)

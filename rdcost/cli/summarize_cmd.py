@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from rdcost.analysis.summary import summarize_store
+from rdcost.analysis.summary import summarize_store, summarize_store_by
 from rdcost.cli.app import OutputFormat, app, err, out_csv, out_document, out_json, print_notes
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.breakdown_options import ByOpt, HierarchyOpt, breakdown_spec
 from rdcost.jobtable.store import Store
 from rdcost.output.views import summary as view
 
@@ -41,6 +42,8 @@ def summarize_command(
             metavar="TEXT",
         ),
     ] = None,
+    by: ByOpt = None,
+    hierarchy: HierarchyOpt = None,
 ) -> None:
     """The case study of a project: jobs, grid searches, GPU time, concurrency, the
     paper's Table 4 (one model, one tuning round, all R&D), energy, CO2e, waste, and
@@ -51,6 +54,8 @@ def summarize_command(
       rdcost summarize --project lisa --assumptions paper
 
       rdcost summarize -p lisa --price-date today --carbon-region DEU -f json
+
+      rdcost summarize --by user,month -f json
     """
     a = opts.load_assumptions()
     defs = opts.project_defs()
@@ -62,22 +67,32 @@ def summarize_command(
         raise typer.Exit(1)
     # partition by partition, reading only the columns the summary needs (rdcost.analysis.summary);
     # the figures name no user, account, job or node, so --anonymize changes none of them
-    s = summarize_store(
-        st,
-        opts.project,
-        defs,
-        a,
+    spec = breakdown_spec(by, hierarchy)
+    kwargs: dict[str, Any] = dict(
         engine=engine.value,
         scheduler=scheduler,
         on_missing=opts.on_missing,
         include_implausible=opts.include_implausible,
     )
+    b = None
+    if spec is None:
+        s = summarize_store(st, opts.project, defs, a, **kwargs)
+    else:  # the same pass, partial sums per group as well (docs/breakdowns.md)
+        s, b = summarize_store_by(st, spec, opts.project, defs, a, **kwargs)
     if format == OutputFormat.json:
-        out_json(s.to_dict())
+        d = s.to_dict()
+        if b is not None:
+            d["breakdown"] = b.to_dict()
+        out_json(d)
     elif format == OutputFormat.csv:
-        out_csv(s.figures())
+        out_csv(s.figures() if b is None else b.frame())
     else:
-        out_document(view.document(s), format)
+        doc = view.document(s)
+        if b is not None:
+            from rdcost.output.views import breakdown as breakdown_view
+
+            doc.blocks[3:3] = breakdown_view.blocks(b)  # after the key figures
+        out_document(doc, format)
     if format in (
         OutputFormat.json,
         OutputFormat.csv,

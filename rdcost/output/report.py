@@ -47,6 +47,8 @@ def _check(path: Path, kinds: Sequence[str]) -> None:
 def _drawable(ctx: ProjectAnalysis, kinds: Sequence[str], tuning_reason: str | None) -> list[str]:
     """The plots that can be drawn (the report's sections say why the others are not there)."""
     out = [k for k in kinds if k not in TUNING_PLOTS or tuning_reason is None]
+    if ctx.by is not None:  # the breakdown section's plot, with --by
+        out.append("breakdown")
     if "buy-vs-cloud-cumulative" in out:
         try:
             ctx.buy_vs_cloud()

@@ -109,6 +109,14 @@ class Statement:
     price_bases: list[dict[str, Any]] = field(default_factory=list)
     power_bases: list[dict[str, Any]] = field(default_factory=list)
     data_quality: list[dict[str, Any]] = field(default_factory=list)
+    #: GPU-hours of the project split four ways (NeurIPS checklist): in grid searches; crashed,
+    #: failed, cancelled or timed out outside them; final-size runs outside them; the rest
+    #: (preliminary and other runs). Over the known GPU-hours, as every total: they add up to
+    #: the project's GPU-hours (jobs of unknown GPU count are counted in none).
+    compute_split: dict[str, float | None] = field(default_factory=dict)
+    final_model_co2e_kg: float | None = None
+    final_model_co2e_rule: str | None = None
+    carbon_region: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -276,6 +284,7 @@ def statement(
     """
     s = ctx.summary
     rule, hw, hours, fgh = _final_model(ctx, final_job)
+    co2e, co2e_rule = _final_co2e(ctx, final_job)
     in_search = ctx.groups["search_id"].notna()
     sgh = ctx.costs.loc[in_search & ctx.costs["is_counted"], "gpu_hours"]
     om = s.assumptions.get("one_model_gpu_hours")
@@ -311,6 +320,52 @@ def statement(
         price_bases=list(s.price_bases),
         power_bases=list(s.power_bases),
         data_quality=list(s.data_quality),
+        compute_split=_split(ctx),
+        final_model_co2e_kg=co2e,
+        final_model_co2e_rule=co2e_rule,
+        carbon_region=s.assumptions["carbon"].get("region"),
+    )
+
+
+def _split(ctx: ProjectAnalysis) -> dict[str, float | None]:
+    """The counted GPU-hours in four parts, each job in the first that holds it: grid
+    searches; crashed, failed, cancelled or timed-out runs; final-size runs (the summary's
+    rule); the rest (preliminary and other runs)."""
+    c, cj = ctx.costs, ctx.jobs
+    counted = c["is_counted"]
+    gh = c["gpu_hours"]
+    in_search = ctx.groups["search_id"].notna().reindex(c.index, fill_value=False)
+    waste = c["waste_category"].isin(["crashed", "failed", "cancelled", "timed_out"]).fillna(False)
+    done = cj["state"].astype("string").eq("COMPLETED").fillna(False).astype(bool) & (gh > 0)
+    done_gh = gh[done & counted].dropna()
+    final = (
+        done & counted & (gh >= done_gh.quantile(FINAL_SIZE_QUANTILE))
+        if len(done_gh)
+        else pd.Series(False, index=c.index)
+    )
+    parts = {
+        "grid_searches": counted & in_search,
+        "failed": counted & ~in_search & waste,
+        "final_size": counted & ~in_search & ~waste & final,
+        "other": counted & ~in_search & ~waste & ~final,
+    }
+    return {k: float(gh[m.astype(bool)].dropna().sum()) for k, m in parts.items()}
+
+
+def _final_co2e(ctx: ProjectAnalysis, final_job: str | None) -> tuple[float | None, str]:
+    """CO2e of the final model: the job given, else the summary's one-model row."""
+    if final_job is not None:
+        cj = ctx.jobs
+        hit = pd.Series(False, index=cj.index)
+        for col in ("job_id", "job_id_raw", "run_id"):
+            hit |= cj[col].astype("string").eq(final_job).fillna(False).astype(bool)
+        v = ctx.costs.loc[hit, "co2e_kg"]
+        return (None if v.empty or v.isna().any() else float(v.iloc[0])), f"job {final_job}"
+    row = ctx.summary.rd_table[0]
+    return row.get("co2e_kg"), (
+        f"one model: {row.get('gpu_hours'):g} GPU-hours at the project's mean power"
+        if row.get("gpu_hours") is not None
+        else "one model: unknown"
     )
 
 

@@ -30,6 +30,7 @@ from rdcost.analysis.buy_vs_cloud.sizing import (
     parse_size_by,
     sizing_costs,
 )
+from rdcost.analysis.buy_vs_cloud.utilization import PerUsed, per_used_gpu_hour
 from rdcost.analysis.summary.combine import PRICE_ROW_COLUMNS
 from rdcost.analysis.summary.engines import check_on_missing, cost_jobs
 from rdcost.analysis.summary.partial import counted_jobs
@@ -50,13 +51,15 @@ def compare_jobs(
     on_missing: str = "default",
     project: str | None = None,
     include_implausible: bool = False,
+    capacity: Any = None,
 ) -> Report:
     """Owned vs cloud for a job table (a project's rows of the store).
 
     ``n_gpus`` (``--gpus``) wins over ``size_by``. ``sizes``: cluster sizes to
     replay the trace on ("auto" = :func:`rdcost.analysis.replay.default_gpu_counts`
     plus ``n_gpus``; None = no replay). ``on_missing`` and ``include_implausible`` as in
-    summarize.
+    summarize. ``capacity`` (:class:`rdcost.analysis.capacity.Capacity`): the owned cluster whose
+    measured utilization prices a used GPU-hour (else the project's own use of the GPUs bought).
     """
     on_missing = check_on_missing(on_missing)
     owned = owned or OwnedSpec()
@@ -80,7 +83,10 @@ def compare_jobs(
     sizing_table, replay_info = (
         (None, None) if sizes is None else _sizing(p.cj, sizes, chosen, estimate, params, notes)
     )
+    per_used, cap = _per_used(p, c, chosen, params, capacity, notes)
     return Report(
+        per_used=per_used,
+        capacity=cap,
         project=project,
         n_jobs=len(p.cj),
         n_jobs_gpu_unknown=p.n_gpu_unknown,
@@ -94,6 +100,39 @@ def compare_jobs(
         replay=replay_info,
         notes=notes,
     )
+
+
+def _per_used(
+    p: _PricedJobs,
+    c: Comparison,
+    n_gpus: int,
+    params: OwnedParams,
+    capacity: Any,
+    notes: list[str],
+) -> tuple[PerUsed, dict[str, Any] | None]:
+    """The owned cost of a used GPU-hour: at the utilization measured on ``capacity``, else at
+    the project's own use of the ``n_gpus`` bought (at most 1)."""
+    if capacity is None:
+        u = min(c.utilization, 1.0) if np.isfinite(c.utilization) else None
+        rule = "the project's own use of the GPUs bought: GPU-hours / (GPUs x span), at most 1"
+        return per_used_gpu_hour(n_gpus, params, u, rule), None
+    from rdcost.analysis.capacity import idle_cost
+
+    r = idle_cost(
+        p.cj,
+        p.j,
+        capacity,
+        pue=params.pue,
+        usd_per_kwh=params.electricity_usd_per_kwh,
+        counted=p.use.to_numpy(dtype=bool),
+    )
+    notes.extend(r.notes)
+    rule = (
+        f"measured on the owned capacity ({capacity.origin}): {r.used_gpu_hours:,.1f} used of "
+        f"{r.available_gpu_hours:,.1f} available GPU-hours"
+    )
+    idle_w = capacity.idle_power_w_per_gpu or 0.0
+    return per_used_gpu_hour(n_gpus, params, r.utilization, rule, idle_w), r.to_dict()
 
 
 @dataclass

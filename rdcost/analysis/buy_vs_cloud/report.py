@@ -27,6 +27,8 @@ class Report:
     sizing: pd.DataFrame | None
     replay: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
+    per_used: Any = None  # rdcost.analysis.buy_vs_cloud.utilization.PerUsed
+    capacity: dict[str, Any] | None = None  # rdcost.analysis.capacity.IdleResult.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON (docs/compare-buy-vs-cloud.md)."""
@@ -40,6 +42,21 @@ class Report:
         d["owned_server"] = self.owned_server
         d["cloud_usd_committed_1y"] = self.cloud_usd_committed_1y
         d["cloud_usd_committed_3y"] = self.cloud_usd_committed_3y
+        pu = self.per_used
+        if pu is not None:
+            d["owned_utilization"] = pu.utilization
+            d["owned_utilization_rule"] = pu.utilization_rule
+            d["owned_fixed_usd_per_gpu_hour"] = pu.fixed_usd_per_gpu_hour
+            d["owned_idle_electricity_usd_per_gpu_hour"] = pu.electricity_usd_per_idle_gpu_hour
+            d["owned_usd_per_used_gpu_hour"] = pu.usd_per_used_gpu_hour
+            per = pu.usd_per_used_gpu_hour
+            gh = self.comparison.gpu_hours
+            d["owned_usd_at_utilization"] = None if per is None else per * gh
+            high = self.comparison.cloud_usd_high
+            d["owned_at_utilization_to_cloud_high_ratio"] = (
+                None if per is None or not high else per * gh / high
+            )
+        d["capacity"] = self.capacity
         d["sizing"] = None if self.sizing is None else _records(self.sizing)
         d["replay"] = self.replay
         d["notes"] = list(self.notes)

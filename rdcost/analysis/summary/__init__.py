@@ -10,6 +10,7 @@ from rdcost.analysis.summary.engines import (
     summarize,
     summarize_jobs,
     summarize_store,
+    summarize_store_by,
 )
 from rdcost.analysis.summary.job_costs import costs_for, job_costs, median_start_year
 from rdcost.analysis.summary.result import FINAL_SIZE_QUANTILE, SCHEMA_VERSION, Summary
@@ -27,4 +28,5 @@ __all__ = [
     "summarize",
     "summarize_jobs",
     "summarize_store",
+    "summarize_store_by",
 ]

@@ -12,9 +12,9 @@ work was split: both engines give identical results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,9 @@ from rdcost.errors import RdcostError, UsageError
 from rdcost.jobtable import schema
 from rdcost.jobtable.store import Store
 
+if TYPE_CHECKING:
+    from rdcost.analysis.breakdown import Breakdown, BreakdownSpec, GroupPartial
+
 ENGINES = ("pandas", "dask")
 
 
@@ -63,6 +66,30 @@ def partial(
     cj = compute_rows(path, plan)
     costs = costs_for(cj, a, today, resolver, fallback, when_unknown)
     return partial_of_frame(cj, costs, params, part, include_implausible)
+
+
+def partial_by(
+    path: str,
+    plan: Plan,
+    a: Assumptions,
+    resolver: GpuResolver,
+    params: GroupingParams,
+    part: int,
+    today: pd.Timestamp,
+    fallback: bool,
+    when_unknown: pd.Timestamp | None,
+    include_implausible: bool,
+    spec: BreakdownSpec,
+) -> tuple[Partial, GroupPartial]:
+    """The partial of one partition file and its breakdown partial (same rows, same costs)."""
+    from rdcost.analysis.breakdown import breakdown_partial
+
+    cj = compute_rows(path, plan)
+    costs = costs_for(cj, a, today, resolver, fallback, when_unknown)
+    return (
+        partial_of_frame(cj, costs, params, part, include_implausible),
+        breakdown_partial(cj, costs, spec, part, include_implausible),
+    )
 
 
 def summarize_store(
@@ -86,6 +113,51 @@ def summarize_store(
     arguments mean what they mean for :func:`summarize`.
     Raises :class:`RdcostError` when no job is selected.
     """
+    s, _ = _store_run(
+        store,
+        project,
+        defs,
+        assumptions,
+        engine=engine,
+        scheduler=scheduler,
+        today=today,
+        on_missing=on_missing,
+        grouping=grouping,
+        include_implausible=include_implausible,
+        spec=None,
+    )
+    return s
+
+
+def summarize_store_by(
+    store: Store | str,
+    spec: BreakdownSpec,
+    project: str | None = None,
+    defs: Mapping[str, ProjectDef] | None = None,
+    assumptions: Assumptions | None = None,
+    **kwargs: Any,
+) -> tuple[Summary, Breakdown]:
+    """:func:`summarize_store` and the breakdown by ``spec``
+    (:class:`rdcost.analysis.breakdown.BreakdownSpec`) of the same jobs, in the same pass."""
+    s, b = _store_run(store, project, defs, assumptions, spec=spec, **kwargs)
+    assert b is not None
+    return s, b
+
+
+def _store_run(
+    store: Store | str,
+    project: str | None,
+    defs: Mapping[str, ProjectDef] | None,
+    assumptions: Assumptions | None,
+    *,
+    engine: str = "pandas",
+    scheduler: str | None = None,
+    today: pd.Timestamp | None = None,
+    on_missing: str = "default",
+    grouping: GroupingParams | None = None,
+    include_implausible: bool = False,
+    spec: BreakdownSpec | None = None,
+) -> tuple[Summary, Breakdown | None]:
     if engine not in ENGINES:
         raise UsageError(
             f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", value=engine
@@ -100,7 +172,7 @@ def summarize_store(
     pdef = defs.get(project) if (defs and project is not None) else None
     files = [str(f) for f in st.files()]
     links: dict[str, int] = {}
-    plan = _plan(files, project, pdef, links)
+    plan = _plan(files, project, pdef, links, () if spec is None else spec.columns)
     run = _run_dask(scheduler) if engine == "dask" else _run_local
     years = run(year_partial, [(f, plan, dict(a0.gpu_aliases)) for f in files])
     if sum(y[0] for y in years) == 0:
@@ -130,8 +202,16 @@ def summarize_store(
         )
         for i, f in enumerate(files)
     ]
-    parts = run(partial, calls)
-    return combine(
+    b = None
+    if spec is None:
+        parts = run(partial, calls)
+    else:
+        from rdcost.analysis.breakdown import combine_groups
+
+        both = run(partial_by, [(*c, spec) for c in calls])
+        parts = [x[0] for x in both]
+        b = combine_groups([x[1] for x in both], spec)
+    s = combine(
         parts,
         a,
         year,
@@ -141,14 +221,20 @@ def summarize_store(
         include_implausible=include_implausible,
         links=links,
     )
+    return s, b
 
 
 def _plan(
-    files: list[str], project: str | None, pdef: ProjectDef | None, links: dict[str, int]
+    files: list[str],
+    project: str | None,
+    pdef: ProjectDef | None,
+    links: dict[str, int],
+    extra: Sequence[str] = (),
 ) -> Plan:
-    """What each partition task reads (columns, filters) and the links found first."""
+    """What each partition task reads (columns, filters) and the links found first;
+    ``extra``: more columns (a breakdown's keys)."""
     drop, fill = link_plan(files, project, pdef, counts=links)
-    cols = set(COST_COLUMNS) | set(GROUP_COLUMNS)
+    cols = set(COST_COLUMNS) | set(GROUP_COLUMNS) | set(extra)
     ycols = set(YEAR_COLUMNS)
     if pdef is not None:
         cols |= set(PROJECT_COLUMNS)

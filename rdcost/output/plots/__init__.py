@@ -14,6 +14,7 @@ from typing import Any
 
 #: Plot kind -> "module:function" (modules under rdcost.output.plots). Filled as kinds land.
 KINDS: dict[str, str] = {
+    "breakdown": "breakdown:breakdown",
     "buy-vs-cloud-cumulative": "buy_vs_cloud:cumulative",
     "sizing": "buy_vs_cloud:sizing",
     "gpus-in-use": "case_study:gpus_in_use",

@@ -189,6 +189,48 @@ def versus_table(d: dict[str, Any]) -> Table:
     return Table.of(("figure", "value", "how"), rows, right=("value",))
 
 
+def per_used_table(d: dict[str, Any]) -> Table:
+    """The owned cost of one used GPU-hour at the measured (or the project's) utilization."""
+    rows = [
+        (
+            "owned utilization",
+            pct(d.get("owned_utilization")),
+            d.get("owned_utilization_rule") or "",
+        ),
+        (
+            "owned GPU-hour, busy or idle",
+            usd_rate(_round(d.get("owned_fixed_usd_per_gpu_hour"))),
+            "purchase over the lifetime + hosting, maintenance, staff",
+        ),
+        (
+            "owned cost per used GPU-hour",
+            usd_rate(_round(d.get("owned_usd_per_used_gpu_hour"))),
+            "fixed / utilization + busy electricity + idle electricity x (1 - u) / u",
+        ),
+        (
+            "cloud per GPU-hour, low - high",
+            f"{usd_rate(_round(d.get('cloud_usd_per_gpu_hour_low')))} - "
+            f"{usd_rate(_round(d.get('cloud_usd_per_gpu_hour_high')))}",
+            "",
+        ),
+        (
+            "owned at this utilization",
+            usd(d.get("owned_usd_at_utilization")),
+            f"the project's {number(d['gpu_hours'])} GPU-hours x cost per used GPU-hour",
+        ),
+        (
+            "owned at this utilization / cloud high",
+            ratio(d.get("owned_at_utilization_to_cloud_high_ratio")),
+            "",
+        ),
+    ]
+    return Table.of(("figure", "value", "how"), rows, right=("value",))
+
+
+def _round(v: Any) -> Any:
+    return None if is_unknown(v) else round(float(v), 4)
+
+
 def sizing_title(d: dict[str, Any]) -> str:
     rp = d["replay"]
     left = ", ".join(
@@ -240,6 +282,8 @@ def sections(r: Report) -> list[tuple[str, Table]]:
         (f"Owned: buying {plural(d['n_gpus'], 'GPU')} ({r.owned_server})", owned_table(d)),
         ("Owned vs cloud", versus_table(d)),
     ]
+    if "owned_usd_per_used_gpu_hour" in d:
+        out.append(("Owned cost per used GPU-hour", per_used_table(d)))
     if r.sizing is not None:
         out.append((sizing_title(d), sizing_table(r.sizing)))
     return out
@@ -340,7 +384,7 @@ def figures(r: Report) -> pd.DataFrame:
     rows = [
         (k, v)
         for k, v in d.items()
-        if k not in ("project", "sizing", "replay", "notes", "assumptions")
+        if k not in ("project", "sizing", "replay", "notes", "assumptions", "capacity")
     ]
     return pd.DataFrame(rows, columns=["figure", "value"])
 

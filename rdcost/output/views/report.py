@@ -56,12 +56,16 @@ REPORT_PLOTS: dict[str, str] = {
     "search over the same runs would have spent.",
     "buy-vs-cloud-cumulative": "Renting the same GPU time vs buying GPUs: cumulative cost.",
 }
+#: The breakdown plot's caption: in the report only with --by (not one of REPORT_PLOTS).
+BREAKDOWN_CAPTION = "GPU time per group (--by), the waste part hatched, with cloud cost and CO2e."
 #: The sections, with their anchors (the table of contents).
 SECTIONS = {
     "summary": "Summary",
     "gpu-use": "GPU use over time",
     "rd": "Cost of R&D",
     "waste": "Waste",
+    "breakdown": "Breakdown",
+    "capacity": "Owned capacity",
     "jobs": "Jobs",
     "data-quality": "Data quality",
     "searches": "Grid searches",
@@ -217,6 +221,31 @@ def _buy(ctx: ProjectAnalysis, kinds: Sequence[str]) -> list[Block]:
     ]
 
 
+def _breakdown(ctx: ProjectAnalysis) -> list[Block]:
+    """The breakdown section (with --by): its table and plot."""
+    b = ctx.breakdown()
+    if b is None:
+        return []
+    from rdcost.output.views import breakdown as breakdown_view
+
+    return [
+        _section("breakdown"),
+        Paragraph(breakdown_view.title(b) + "."),
+        breakdown_view.table(b),
+        Paragraph(breakdown_view.note(b)),
+        Figure("breakdown", BREAKDOWN_CAPTION),
+    ]
+
+
+def _capacity(ctx: ProjectAnalysis) -> list[Block]:
+    """The owned-capacity section (with --capacity): utilization, idle cost and its spread."""
+    if ctx.capacity is None:
+        return []
+    from rdcost.output.views import capacity as capacity_view
+
+    return [_section("capacity"), *capacity_view.blocks(ctx.idle())]
+
+
 def _inputs(ctx: ProjectAnalysis) -> Block:
     if not ctx.inputs:
         return Paragraph("unknown: the input files were not given to the report")
@@ -309,7 +338,14 @@ def document(
         Paragraph(
             f"Generated {generated or 'now'} by rdcost {__version__} with the {assumptions_brief(s)}."
         ),
-        Contents(tuple(SECTIONS.items())),
+        Contents(
+            tuple(
+                (k, v)
+                for k, v in SECTIONS.items()
+                if (k != "breakdown" or ctx.by is not None)
+                and (k != "capacity" or ctx.capacity is not None)
+            )
+        ),
         _section("summary"),
         summary.key_figures(s),
         _section("gpu-use"),
@@ -325,6 +361,8 @@ def document(
         Paragraph(summary.waste_note(s)),
         summary.waste_table(s),
         *fig("waste"),
+        *_breakdown(ctx),
+        *_capacity(ctx),
         _section("jobs"),
         summary.states_table(s),
         summary.gpu_types_table(s),

@@ -68,13 +68,15 @@ def rows(st: Statement) -> list[tuple[str, str]]:
         ("Energy and CO2e", energy),
         ("Cloud cost of the same GPU-hours", cloud),
     ]
+    checklist = ("Compute (NeurIPS checklist)", neurips(st))
     if not tu.is_available:
-        return [*out, ("Hyperparameter sensitivity", tu.reason or "not available")]
+        return [*out, ("Hyperparameter sensitivity", tu.reason or "not available"), checklist]
     goal = "higher" if tu.goal == "max" else "lower"
     return [
         *out,
         ("Metric tuned for", f"{tu.metric}, {goal} is better ({tu.metric_rule})"),
         *tu.items,
+        checklist,
     ]
 
 
@@ -90,6 +92,32 @@ def notes(st: Statement) -> list[str]:
         f"Computed with rdcost {st.rdcost_version}" + (f" from {files}" if files else "") + "."
     )
     return out
+
+
+def neurips(st: Statement) -> str:
+    """The NeurIPS checklist's compute paragraph (the card's last row): per-run compute of the
+    final model, total compute, and the shares of tuning, failed and preliminary runs."""
+    split = st.compute_split or {}
+    total = st.gpu_hours
+
+    def share(k: str) -> str:
+        v = split.get(k)
+        return pct(None if v is None or not total else v / total)
+
+    times = (
+        f"{number(total / st.final_model_gpu_hours)} times"
+        if st.final_model_gpu_hours and total
+        else "an unknown multiple of"
+    )
+    return (
+        f"The final model took {number(st.final_model_gpu_hours)} GPU-hours "
+        f"({st.final_model_hardware or 'unknown hardware'}, {number(st.final_model_hours)} hours "
+        f"wall-clock); the whole project used {number(total)} GPU-hours in {integer(st.n_jobs)} jobs, "
+        f"{times} the final model. Of those GPU-hours, {share('grid_searches')} went to "
+        f"hyperparameter searches, {share('failed')} to crashed, failed, cancelled or timed-out runs "
+        f"outside them, {share('final_size')} to final-size runs and {share('other')} to preliminary "
+        "and other runs (each job counted once, in that order)."
+    )
 
 
 def table(st: Statement) -> Table:
