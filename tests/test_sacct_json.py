@@ -232,7 +232,7 @@ def test_dbv0038_before_22_05_8():
         end_time=None,
         timelimit_s=None,
         n_nodes=2,
-        n_cpus=0,
+        n_cpus=4,  # never started: the request (tres.requested cpu), as sacct text's NCPUS
         n_gpus=0.0,
         mem_req_bytes=16384 * 1048576,
         node_list=None,
@@ -381,7 +381,7 @@ def test_v0044_pending_array_remainder_and_reused_ids():
         array_task_id=None,
         group_id="9001",
         state="PENDING",
-        n_cpus=0,
+        n_cpus=8,  # the request, as for 5020 above
         n_gpus=0.0,
         n_nodes=1,
         mem_req_bytes=32768 * 1048576,

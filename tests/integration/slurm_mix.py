@@ -30,10 +30,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 #: Marks our jobs (stored: AccountingStoreFlags=job_comment) so leftovers of an
-#: interrupted run can be found and cancelled.
+#: interrupted run can be found and cancelled. Every comment begins with it.
 COMMENT_PREFIX = "rdcost-integration"
+#: The 'pipe' job: a shell pipe in its --wrap command and '|' in its comment (after the
+#: prefix), so sacct's Comment and SubmitLine hold the delimiter of --parsable(2).
+PIPE_COMMENT = " | lr=0.1|bs=32"
+PIPE_WRAP = "echo a | cat; sleep 3"
 
-#: Field list of every text export: what the comparison needs, and more.
+#: Field list of every text export: what the comparison needs, and more. The free-text
+#: fields (JobName, Comment, SubmitLine, WorkDir, Flags) are each separated from the
+#: next by typed fields (State, Submit, NNodes, ...): sacct does not escape a '|' inside
+#: a value, and only then can a line with extra '|' be read one way only (docs/sacct.md,
+#: "Free text holding the delimiter"; PROBE_KINDS shows the other case).
 FIELDS = [
     "JobID",
     "JobIDRaw",
@@ -45,6 +53,7 @@ FIELDS = [
     "State",
     "ExitCode",
     "DerivedExitCode",
+    "Comment",
     "Submit",
     "Eligible",
     "Start",
@@ -53,6 +62,7 @@ FIELDS = [
     "ElapsedRaw",
     "Timelimit",
     "TimelimitRaw",
+    "SubmitLine",
     "NNodes",
     "NCPUS",
     "ReqCPUS",
@@ -65,12 +75,14 @@ FIELDS = [
     "TotalCPU",
     "CPUTimeRAW",
     "ConsumedEnergyRaw",
+    "WorkDir",
     "NodeList",
     "Cluster",
     "Flags",
 ]
 #: Column widths of the wide fixed-width export: wide enough that no value the
-#: comparison reads is cut (the longest AllocTRES here is about 70 characters).
+#: comparison reads is cut (the longest AllocTRES here is about 70 characters, the
+#: longest SubmitLine about 300).
 WIDE = {
     "JobID": 24,
     "JobIDRaw": 16,
@@ -82,6 +94,7 @@ WIDE = {
     "State": 20,
     "ExitCode": 8,
     "DerivedExitCode": 15,
+    "Comment": 64,
     "Submit": 19,
     "Eligible": 19,
     "Start": 19,
@@ -90,6 +103,7 @@ WIDE = {
     "ElapsedRaw": 10,
     "Timelimit": 16,
     "TimelimitRaw": 16,
+    "SubmitLine": 400,
     "NNodes": 8,
     "NCPUS": 10,
     "ReqCPUS": 8,
@@ -102,6 +116,7 @@ WIDE = {
     "TotalCPU": 12,
     "CPUTimeRAW": 10,
     "ConsumedEnergyRaw": 17,
+    "WorkDir": 80,
     "NodeList": 15,
     "Cluster": 10,
     "Flags": 30,
@@ -215,6 +230,7 @@ class Job:
     array: str | None = None  # e.g. "0-5%2"
     script: str | None = None  # batch script body instead of --wrap
     wrap: str | None = None
+    comment: str = ""  # appended to the comment every job gets (COMMENT_PREFIX:run id)
     job_id: str = ""  # filled by submit
 
 
@@ -330,6 +346,17 @@ def job_mix() -> list[Job]:
             "srun -n 1 sh -c 'exit 2' || true\n"
             "srun -n 1 sleep 1\n",
         ),
+        Job(
+            "pipe",
+            ["-J", "pipe_wrap", "--gres=gpu:titanx:1", "-c", "2"],
+            "research",
+            "gpu",
+            2,
+            gpus=1,
+            gpu_type="titanx",
+            wrap=PIPE_WRAP,
+            comment=PIPE_COMMENT,
+        ),
     ]
 
 
@@ -338,9 +365,11 @@ class MixRun:
     """What one run of the mix submitted, exported and measured."""
 
     workdir: Path
+    run_id: str = ""
     jobs: dict[str, Job] = field(default_factory=dict)
     submitted_at: datetime | None = None
     exports: dict[str, Path] = field(default_factory=dict)
+    probes: dict[str, Path] = field(default_factory=dict)  # see PROBE_KINDS
     export_span_s: float = 0.0  # wall time from the first export to the last
     clock: Clock | None = None  # where slurmdbd's hours began during the run
     hour_checks: list[HourCheck] = field(default_factory=list)
@@ -350,6 +379,10 @@ class MixRun:
     @property
     def job_ids(self) -> list[str]:
         return [j.job_id for j in self.jobs.values()]
+
+    def comment(self, job: Job) -> str:
+        """The --comment ``job`` was submitted with."""
+        return f"{COMMENT_PREFIX}:{self.run_id}{job.comment}"
 
     def expected(self) -> dict[str, Job]:
         """Allocation key -> Job for every allocation the exports must hold. The key is
@@ -407,6 +440,7 @@ def wait_until(pred, timeout_s: float, what: str, every_s: float = 1.0) -> None:
 
 
 def submit(mix: MixRun, run_id: str) -> None:
+    mix.run_id = run_id
     mix.workdir.mkdir(parents=True, exist_ok=True)
     mix.submitted_at = utc_now()
     for job in job_mix():
@@ -415,7 +449,7 @@ def submit(mix: MixRun, run_id: str) -> None:
             "--parsable",
             f"--chdir={mix.workdir}",
             f"--output={mix.workdir}/%x-%j.out",
-            f"--comment={COMMENT_PREFIX}:{run_id}",
+            f"--comment={mix.comment(job)}",
             "-A",
             job.account,
             "-p",
@@ -507,6 +541,46 @@ def export(
         path.write_text(run(args))
         paths[kind] = path
     return paths, time.monotonic() - t0
+
+
+#: Two more exports, taken right after the five, that are not part of them:
+#: ``x1f``: --parsable2 with the delimiter 0x1f, which no value holds: what sacct says,
+#: split by hand (the reference for Comment and SubmitLine, which the JSON of Slurm
+#: 22.05 lacks); ``adjacent``: --parsable2 with the free-text fields side by side at the
+#: end, as the recommended export of docs/sacct.md has them, where the "|" of the
+#: pipe job cannot be placed.
+PROBE_KINDS = ["x1f", "adjacent"]
+X1F = "\x1f"
+ADJACENT_FIELDS = [
+    "JobID",
+    "JobIDRaw",
+    "State",
+    "Submit",
+    "Start",
+    "End",
+    "ElapsedRaw",
+    "NCPUS",
+    "AllocTRES",
+    "JobName",
+    "Comment",
+    "SubmitLine",
+    "WorkDir",
+]
+
+
+def export_probes(job_ids: list[str], outdir: Path, prefix: str = "sacct") -> dict[str, Path]:
+    """The PROBE_KINDS exports of the jobs."""
+    sel = ["sacct", "-a", "-j", ",".join(job_ids), "--parsable2"]
+    args = {
+        "x1f": [*sel, f"--delimiter={X1F}", "-o", ",".join(FIELDS)],
+        "adjacent": [*sel, "-o", ",".join(ADJACENT_FIELDS)],
+    }
+    paths = {}
+    for kind in PROBE_KINDS:
+        path = outdir / f"{prefix}-probe-{kind}.txt"
+        path.write_text(run(args[kind]))
+        paths[kind] = path
+    return paths
 
 
 def finish(mix: MixRun) -> None:
@@ -811,6 +885,7 @@ def run_mix(outdir: Path, run_id: str | None = None, shift: bool | None = None) 
             mix.clock = real_clock(mix.submitted_at)
         wait_for_export_point(mix)
         mix.exports, mix.export_span_s = export(mix.job_ids, outdir)
+        mix.probes = export_probes(mix.job_ids, outdir)
         # Slurm's own cut at arbitrary seconds: a window inside the mix (edges in the
         # past), and one from inside the mix to the future (running jobs end at now)
         assert mix.submitted_at is not None

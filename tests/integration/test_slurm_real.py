@@ -2,7 +2,8 @@
 
 One run of a realistic job mix (slurm_mix.py: a throttled grid-search array, typed
 and untyped GPU jobs, a failing job, a timeout, a cancelled job, a job with several
-srun steps, a job pending and an array still running at export time) is exported as
+srun steps, a job pending and an array still running at export time, a job with '|'
+in its comment and command) is exported as
 ``--parsable2``, ``--parsable``, fixed width (wide columns, and Slurm's default
 widths) and ``--json``. Each export is read with ``rdcost.read_log`` (format
 auto-detected) and the tables are compared job by job: with each other, with what
@@ -15,7 +16,8 @@ the real ones), and against ``sacct --truncate`` for windows with edges at any s
 Skipped when no testbed answers, unless RDCOST_REQUIRE_SLURM=1 (set by .ci/run
 after the testbed started), where it fails instead. RDCOST_SLURM_EXPORT_DIR keeps
 the exports and sreport's answers for inspection. Wall time: about 100 s, most of it
-the TIMEOUT job (1-minute limit; Slurm checks limits every 30 s).
+the TIMEOUT job (1-minute limit; Slurm checks limits every 30 s). The job with '|' and
+the five exports in one store: test_slurm_one_store.py (the same run of the mix).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import datetime as dt
 import functools
 import json
 import math
-import os
 import re
 import subprocess
 import sys
@@ -57,18 +58,7 @@ FULL = ["parsable2", "parsable", "fixed", "json"]
 OLD_JSON_EXIT = ("dbv0.0.37", "dbv0.0.38", "v0.0.39")
 
 
-@pytest.fixture(scope="module")
-def mix(tmp_path_factory: pytest.TempPathFactory) -> MixRun:
-    reason = slurm_mix.unusable_reason()
-    if reason:
-        if os.environ.get("RDCOST_REQUIRE_SLURM") == "1":
-            pytest.fail(f"RDCOST_REQUIRE_SLURM=1 but the Slurm testbed is not usable: {reason}")
-        pytest.skip(
-            f"no Slurm testbed ({reason}); start one with `sudo scripts/slurm-testbed.sh start`"
-        )
-    outdir = os.environ.get("RDCOST_SLURM_EXPORT_DIR")
-    out = Path(outdir) if outdir else tmp_path_factory.mktemp("slurm-exports")
-    return slurm_mix.run_mix(out)
+# The `mix` fixture (one run of the job mix per session) is in conftest.py.
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import pandas as pd
 
 #: sacct field -> the job-table columns read from it.
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "JobID": ("job_id",),  # a pending array remainder's task list (`123_[1-3+`)
     "JobIDRaw": ("job_id_raw",),
     "JobName": ("job_name",),
     "User": ("user",),

@@ -723,8 +723,9 @@ def _job_row(job: Any, p: str, ctx: _Context) -> dict:
     row["n_gpus"] = alloc["n_gpus"]
     row["gpu_type"] = alloc["gpu_type"]
     if state == "PENDING" or (start is None and row["node_list"] is None):
-        # never started: nothing allocated (as the sacct text reader says)
-        row["n_cpus"], row["n_gpus"] = 0, 0.0
+        # never started: no GPU held; the CPUs are the request, which is what sacct
+        # text prints in NCPUS for such a job, so both exports give one value
+        row["n_cpus"], row["n_gpus"] = req.get("cpu"), 0.0
 
     steps = _fold_steps(job.get("steps"), f"{p}.steps")
     row["max_rss_bytes"] = steps["max_rss"]
