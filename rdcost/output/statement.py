@@ -89,8 +89,8 @@ class Statement:
     one_model_gpu_hours: float | None
     one_model_source: str | None
     n_jobs: int
-    gpu_hours: float
-    gpu_days: float
+    gpu_hours: float | None
+    gpu_days: float | None
     span_days: float | None
     first_start_time: str | None
     last_end_time: str | None

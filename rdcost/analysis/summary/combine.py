@@ -78,8 +78,15 @@ def combine(
     one_model = a.one_model_gpu_hours or _one_model(merge_counts([p.done_gh for p in parts]))
     tuning = a.tuning_round_n_jobs or _tuning_round(per_search)
     totals = s.money(range(N_SEG))
+    # unknown, not 0, when no counted job has known GPU-hours but some have unknown ones
+    n_gh_unknown = sum(sum(p.gh_unknown) for p in parts if p.gh_unknown)
+    n_gh_known = sum(sum(p.cat_n) for p in parts) - n_gh_unknown
+    all_unknown = n_gh_known == 0 and n_gh_unknown > 0
+    gh_shown: float | None = None if all_unknown else gh_total
+    if all_unknown:
+        totals = dict.fromkeys(totals)
     eff = _effective_rates(totals, gh_total, parts)
-    rd = _rd_table(one_model, tuning, per_search, search_gh, eff, a, n, gh_total, totals)
+    rd = _rd_table(one_model, tuning, per_search, search_gh, eff, a, n, gh_shown, totals)
     types = _gpu_types(combos, gh_total)
     implausible = implausible_rows(parts)
     implausible_gh = exact_float(sum(p.implausible_gh for p in parts))
@@ -95,9 +102,11 @@ def combine(
         n_jobs_elapsed_unknown=cnt["elapsed_unknown"],
         n_grid_searches=int(len(per_search)),
         n_jobs_in_grid_searches=int(per_search.sum()),
-        gpu_hours=gh_total,
-        gpu_days=gh_total / costing.HOURS_PER_DAY,
-        gpu_years=gh_total / costing.HOURS_PER_DAY / costing.DAYS_PER_YEAR,
+        gpu_hours=gh_shown,
+        gpu_days=None if gh_shown is None else gh_shown / costing.HOURS_PER_DAY,
+        gpu_years=None
+        if gh_shown is None
+        else gh_shown / costing.HOURS_PER_DAY / costing.DAYS_PER_YEAR,
         first_start_time=iso(first),
         last_end_time=iso(last),
         span_days=None
@@ -205,7 +214,7 @@ def _rd_table(
     eff: dict[str, Any],
     a: Assumptions,
     n: int,
-    gh_total: float,
+    gh_total: float | None,
     totals: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """One model, one tuning round (the paper's definition: one model x the jobs of a

@@ -36,9 +36,9 @@ class Summary:
     n_jobs_elapsed_unknown: int
     n_grid_searches: int
     n_jobs_in_grid_searches: int
-    gpu_hours: float
-    gpu_days: float
-    gpu_years: float
+    gpu_hours: float | None
+    gpu_days: float | None
+    gpu_years: float | None
     first_start_time: str | None
     last_end_time: str | None
     span_days: float | None

@@ -82,7 +82,11 @@ def key_figures(s: Summary) -> Table:
             "span",
             number(s.span_days),
             "days",
-            f"{_day(s.first_start_time)} to {_day(s.last_end_time)}, first start to last end"
+            (
+                f"{_day(s.first_start_time)} to {_day(s.last_end_time)}, first start to last end"
+                if s.first_start_time and s.last_end_time
+                else "no job placed in time (no start, end or submit times in the logs)"
+            )
             + (
                 " (submit time for jobs without a start)"
                 if any(d["item"] == "placed by their submit time" for d in s.data_quality)
