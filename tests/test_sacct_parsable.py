@@ -622,3 +622,22 @@ def test_source_line_is_the_line_in_the_file_whatever_the_chunks(tmp_path, monke
     assert sorted(e.line for e in _all_rejects(write(tmp_path, out), chunk_rows=chunk_rows)) == [
         i + 1 for i, line in enumerate(out) if line.startswith("9")
     ]
+
+
+@pytest.mark.parametrize("delim", ["^|^", "☃", ";"])
+def test_a_sacct_header_with_its_own_delimiter_is_detected(tmp_path, delim):
+    """`sacct -P --delimiter=...` with a header: found without --format or --delimiter."""
+    from rdcost.readers.registry import detect
+
+    f = tmp_path / "d.txt"
+    f.write_text(
+        delim.join(["JobID", "State", "Elapsed", "AllocTRES"])
+        + "\n"
+        + delim.join(["1", "COMPLETED", "00:10:00", "cpu=2,gres/gpu=1"])
+        + "\n",
+        encoding="utf-8",
+    )
+    assert detect(f) == "sacct-parsable"
+    df, rep = read_log_report(f)
+    assert rep.n_rejected == 0 and df["n_gpus"].tolist() == [1]
+    assert df["elapsed_s"].tolist() == [600]

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rdcost.errors import UsageError
+from rdcost.errors import RdcostError, UsageError
 from rdcost.readers.base import Chunk, ParseOptions, Sample
 from rdcost.readers.delimited import (
     DURATION_EXPECTED,
@@ -187,6 +187,14 @@ def looks_like_sacct(cells: list[str], delimiter: str, sample: Sample) -> bool:
     header-less rows starting with a job id."""
     fields = sum(1 for c in cells if c in SACCT_FIELDS)
     if fields >= 2 or (delimiter == "|" and fields >= 1):
+        return True
+    from rdcost.readers.slurm.sacct_parsable import detect_layout
+
+    try:  # a sacct header with a delimiter of its own (^|^, ☃): sacct text, not CSV
+        layout = detect_layout([ln.rstrip("\r") for ln in sample.lines(5)], strict=True)
+    except RdcostError:
+        layout = None
+    if layout is not None and layout.has_header:
         return True
     lines = [ln for ln in sample.lines(3) if ln.strip()]
     if len(lines) >= 2 and re.fullmatch(r"[-\s]+", lines[1]) and "-" in lines[1]:

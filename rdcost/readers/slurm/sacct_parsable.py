@@ -111,13 +111,16 @@ def _looks_like_records(lines: list[str], delimiter: str) -> bool:
 
 def _other_delimiter_header(line: str, strict: bool) -> tuple[str, list[str]] | None:
     """A header of sacct field names only, separated by another one-character
-    delimiter (``sacct -P --delimiter=,``): (delimiter, names) or None.
+    delimiter, ASCII or not (``sacct -P --delimiter=,``, ``--delimiter=☃``):
+    (delimiter, names) or None.
 
     ``strict`` (auto-detection): at least four names, JobID among them, so that
     a small table with a few sacct-like column names stays plain CSV; with
     ``--format sacct-parsable`` two names are enough.
     """
-    seen = [c for c in dict.fromkeys(line) if c.isascii() and not c.isalnum() and c not in " \"'_"]
+    seen = [
+        c for c in dict.fromkeys(line) if not c.isalnum() and not c.isspace() and c not in "\"'_"
+    ]
     for d in sorted(seen, key=line.count, reverse=True):
         parts = _split(line, d)
         if len(parts) >= 2 and parts[-1] == "":
