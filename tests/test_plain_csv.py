@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from tests.cli_runner import cli_runner
 
 from rdcost import read_log_report
 from rdcost.errors import FormatDetectionError, ParseError, UsageError
@@ -131,7 +131,7 @@ def test_rows_without_ids_get_stable_content_keys():
 def test_cli_ingest_with_map_file(tmp_path):
     from rdcost.cli import app
 
-    result = CliRunner().invoke(
+    result = cli_runner().invoke(
         app,
         [
             "ingest",
@@ -143,8 +143,9 @@ def test_cli_ingest_with_map_file(tmp_path):
             "--dayfirst",
         ],
     )
-    assert result.exit_code == 0, result.output
-    assert "3 jobs" in result.output and "0 rejected" in result.output
+    said = result.stdout + result.stderr  # the report is on stderr
+    assert result.exit_code == 0, said
+    assert "3 jobs" in said and "0 rejected" in said
 
 
 def test_real_hcs_jobs():

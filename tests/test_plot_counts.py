@@ -10,7 +10,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
-from typer.testing import CliRunner
+from tests.cli_runner import cli_runner
 
 from rdcost.cli import app
 from tests.conftest import REALWORLD, SAMPLE_LOGS
@@ -18,7 +18,7 @@ from tests.test_contract import REAL
 
 
 def _invoke(*args: str) -> str:
-    r = CliRunner().invoke(app, list(args))
+    r = cli_runner().invoke(app, list(args))
     assert r.exit_code == 0, r.output
     return r.stdout
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
-from typer.testing import CliRunner
+from tests.cli_runner import cli_runner
 
 from rdcost.cli import app
 from rdcost.output.plots import KINDS as PLOTS
@@ -32,7 +32,7 @@ def _leaks(text: str) -> list[str]:
 
 
 def _ingest(store: Path, files: list[tuple[str, dict]], project: str) -> None:
-    runner = CliRunner()
+    runner = cli_runner()
     for name, opts in files:
         args = ["ingest", str(REALWORLD / name), "--store", str(store), "--project", project]
         if "fields" in opts:
@@ -61,7 +61,7 @@ def nostart_store(tmp_path_factory) -> Path:
 
 
 def _run(*args: str) -> tuple[str, str]:
-    r = CliRunner().invoke(app, list(args))
+    r = cli_runner().invoke(app, list(args))
     assert r.exit_code == 0, f"rdcost {' '.join(args)} exited {r.exit_code}: {r.output}"
     return r.stdout, r.stderr
 
@@ -187,7 +187,7 @@ def test_on_missing_unknown_leaves_out_without_leaks(rw_store, fmt):
 
 def test_on_missing_error_is_strict_but_accepts_given_values(nostart_store):
     common = ["summarize", "--store", str(nostart_store), "-p", "ga"]
-    r = CliRunner().invoke(app, [*common, "--on-missing", "error"])
+    r = cli_runner().invoke(app, [*common, "--on-missing", "error"])
     assert r.exit_code == 1 and "by a guess" in str(r.exception)
     # the GPU's type is unknown, but its price and power are given: nothing is guessed
     out, _ = _run(

@@ -9,7 +9,7 @@ import json
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from tests.cli_runner import cli_runner
 
 from rdcost import read_log_report
 from rdcost.cli import app
@@ -247,7 +247,7 @@ def test_cli_ingest_then_jobs_json(tmp_path, name, fields, fmt, n_alloc, n_steps
     args = ["ingest", str(path), "--store", store] + (
         ["--fields", ",".join(fields)] if fields else []
     )
-    runner = CliRunner()
+    runner = cli_runner()
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["jobs", "--store", store, "--format", "json"])
