@@ -19,6 +19,7 @@ import pandas as pd
 
 from rdcost.analysis import costing, reference
 from rdcost.analysis.assumptions import Assumptions, Sourced
+from rdcost.analysis.energy.section import energy_section, per_gpu_hour, scaled_ranges
 from rdcost.analysis.grouping import GroupingParams, search_labels
 from rdcost.analysis.summary.data_quality import (
     POWER_BASES,
@@ -91,6 +92,7 @@ def combine(
     tuning = a.tuning_round_n_jobs or _tuning_round(per_search)
     totals = s.money(range(N_SEG))
     eff = _effective_rates(totals, gh_total, parts)
+    eff.update(per_gpu_hour(a, totals, gh_total))
     rd = _rd_table(one_model, tuning, per_search, search_gh, eff, a, n, gh_total, totals)
     types = _gpu_types(combos, gh_total)
     implausible = implausible_rows(parts)
@@ -146,6 +148,9 @@ def combine(
         data_quality=data_quality(cnt, combos, implausible_gh, include_implausible, links or {}),
         implausible_jobs=implausible,
         notes=notes + _notes(cnt),
+        energy=energy_section(
+            [p.energy for p in parts], a, totals, gh_total, [t["gpu_key"] for t in types]
+        ),
     )
 
 
@@ -408,17 +413,21 @@ def _scaled_row(
         else costing.energy_kwh(gh, eff["power_w"], a.pue.value)
     )
     kg = mul(kwh, a.carbon.kg_co2e_per_kwh)
-    return {
-        "label": label,
-        "n_jobs": n_jobs,
-        "gpu_hours": gh,
-        "cloud_usd_low": mul(gh, eff["usd_per_gpu_hour_low"]),
-        "cloud_usd_high": mul(gh, eff["usd_per_gpu_hour_high"]),
-        "electricity_usd": mul(kwh, a.electricity_usd_per_kwh.value),
-        "energy_kwh": kwh,
-        "co2e_kg": kg,
-        "co2e_lbs": None if kg is None else costing.kg_to_lbs(kg),
-    }
+    return scaled_ranges(
+        {
+            "label": label,
+            "n_jobs": n_jobs,
+            "gpu_hours": gh,
+            "cloud_usd_low": mul(gh, eff["usd_per_gpu_hour_low"]),
+            "cloud_usd_high": mul(gh, eff["usd_per_gpu_hour_high"]),
+            "electricity_usd": mul(kwh, a.electricity_usd_per_kwh.value),
+            "energy_kwh": kwh,
+            "co2e_kg": kg,
+            "co2e_lbs": None if kg is None else costing.kg_to_lbs(kg),
+        },
+        gh,
+        eff,
+    )
 
 
 def _comparisons(co2e_lbs: float | None) -> list[dict[str, Any]]:
