@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rdcost.analysis.assumptions import Assumptions
+from rdcost.analysis.energy.capacity import NodeCapacity
 from rdcost.analysis.gpu_resolution import UNIDENTIFIED, GpuEvidence, GpuResolver
 from rdcost.analysis.grouping import GroupingParams
 from rdcost.analysis.linking import compute_jobs, link_counts
@@ -57,10 +58,11 @@ def partial(
     fallback: bool,
     when_unknown: pd.Timestamp | None,
     include_implausible: bool,
+    capacity: NodeCapacity | None = None,
 ) -> Partial:
     """The partial of one partition file (runs on a Dask worker with the dask engine)."""
     cj = compute_rows(path, plan)
-    costs = costs_for(cj, a, today, resolver, fallback, when_unknown)
+    costs = costs_for(cj, a, today, resolver, fallback, when_unknown, capacity)
     return partial_of_frame(cj, costs, params, part, include_implausible)
 
 
@@ -110,8 +112,10 @@ def summarize_store(
     year = median_year([y[1] for y in years])
     a = a0.for_year(year)
     evidence = GpuEvidence()
+    capacity = NodeCapacity()
     for y in years:
         evidence.merge(y[2])
+        capacity.merge(y[3])
     resolver = resolver_for(a, evidence, on_missing)
     when_unknown = None if year is None else pd.Timestamp(f"{year}-07-01", tz="UTC")
     calls = [
@@ -126,6 +130,7 @@ def summarize_store(
             on_missing != "unknown",
             when_unknown,
             include_implausible,
+            capacity,
         )
         for i, f in enumerate(files)
     ]
@@ -146,7 +151,8 @@ def _plan(
     files: list[str], project: str | None, pdef: ProjectDef | None, links: dict[str, int]
 ) -> Plan:
     """What each partition task reads (columns, filters) and the links found first."""
-    drop, fill = link_plan(files, project, pdef, counts=links)
+    measured: dict[str, tuple] = {}
+    drop, fill = link_plan(files, project, pdef, counts=links, measured=measured)
     cols = set(COST_COLUMNS) | set(GROUP_COLUMNS)
     ycols = set(YEAR_COLUMNS)
     if pdef is not None:
@@ -162,6 +168,7 @@ def _plan(
         project_def=pdef,
         drop_keys=drop,
         group_fill=fill,
+        measured_fill=measured,
     )
 
 
