@@ -188,7 +188,7 @@ def energy_section(
         "meter": _meter(ps, a, e),
         "n_jobs_cpu_memory_unknown": sum(p.n_cpu_unknown for p in ps),
         "cpu_memory_unknown_gpu_hours": exact_float(sum(p.gh_cpu_unknown for p in ps)),
-        "inputs": inputs_used(a),
+        "inputs": inputs_used(a, [r["source"] for r in _by_source(ps, gh_total)]),
         "embodied_per_gpu": embodied_inputs(a, gpu_keys),
     }
 
@@ -334,11 +334,30 @@ _METHOD_INPUTS = {
 }
 
 
-def inputs_used(a) -> list[dict[str, Any]]:
-    """Every input of the energy, electricity and CO2e ranges, with its source and date."""
+#: The inputs each energy source's range rests on.
+_SOURCE_INPUTS = {
+    "meter": ("meter_uncertainty", "max_node_w"),
+    "gpu_power": ("gpu_sensor_uncertainty",),
+    "gpu_utilization": ("idle_fraction", "max_fraction"),
+    "rated_x_factor": ("rated_factor",),
+    "rated_power": ("rated_factor",),
+}
+
+
+def inputs_used(a, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every input of the energy, electricity and CO2e ranges, with its source and date
+    (``sources``: the energy sources of the jobs; their inputs only, else the method's)."""
     e: EnergySettings = a.energy
     out = []
-    for name in _METHOD_INPUTS[e.method]:
+    names = list(_METHOD_INPUTS[e.method])
+    if sources is not None:
+        want = {i for s in sources for i in _SOURCE_INPUTS.get(s, ())}
+        if e.is_best_available and set(sources) - {"meter", "unknown"}:
+            want |= {"cpu_w_per_core", "cpu_usage_unknown", "memory_w_per_gb", "host_w_per_gpu"}
+        if e.is_best_available and e.use_meter:
+            want.add("max_node_w")
+        names = [n for n in names if n in want]
+    for name in names:
         out.append({"input": name, **_range_dict(e.input(name))})
     out.append({"input": "pue", **_range_dict(pue_range(a))})
     lo, kg, hi = carbon_range(a)
