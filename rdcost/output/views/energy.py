@@ -304,13 +304,18 @@ def method_line(s: Summary) -> str:
     return text + f" ({e['method_origin']})"
 
 
-def blocks(s: Summary, level: int = 2) -> list[Block]:
-    """The energy section (under a heading of ``level``)."""
+def blocks(s: Summary, level: int = 2, heading: bool = True) -> list[Block]:
+    """The energy section (under a heading of ``level``; ``heading``: with it)."""
     if not s.energy:
         return []
     sub = level + 1
+    head: list[Block] = (
+        [Heading("Energy and CO2e: sources, layers and ranges", level=level, id="energy")]
+        if heading
+        else []
+    )
     return [
-        Heading("Energy and CO2e: sources, layers and ranges", level=level, id="energy"),
+        *head,
         Paragraph(method_line(s)),
         Heading("Energy by source", level=sub, id="energy-sources"),
         sources_table(s),
@@ -328,9 +333,9 @@ def blocks(s: Summary, level: int = 2) -> list[Block]:
     ]
 
 
-def brief(s: Summary) -> str:
-    """Energy and CO2e in one line with their ranges and sources (the card)."""
-    e = s.energy
+def brief(e: dict[str, Any]) -> str:
+    """Energy and CO2e in one line with their ranges and sources (the card), from a
+    summary's ``energy`` section."""
     r = e["ranges"]
     shares = ", ".join(
         f"{pct(x['share_of_gpu_hours'], 0)} {x['source'].replace('_', ' ')}" for x in e["by_source"]
