@@ -122,3 +122,24 @@ def test_store_and_memory_give_the_same_summary(summary_dict):
     for k in ("gpu_hours", "energy_kwh", "co2e_kg", "energy_kwh_low", "co2e_kg_high"):
         assert mem[k] == pytest.approx(d[k]), k
     assert mem["energy"]["by_source"] == d["energy"]["by_source"]
+
+
+def test_energy_plot_shows_sources_layers_ranges_in_safe_colours(summary_dict, tmp_path):
+    from rdcost.analysis.project import analyze_project
+    from rdcost.jobtable.store import Store
+    from rdcost.output.plots import draw
+    from rdcost.output.plots.case_study import OKABE_ITO
+    from tests.test_plots import svg_colours, svg_text
+
+    _, store, a = summary_dict
+    ctx = analyze_project(Store(store).read_jobs(project="energy"), a, project="energy")
+    out = draw("energy", ctx, tmp_path / "energy.svg")
+    text = svg_text(out)
+    e = ctx.summary.energy
+    r = e["ranges"]["energy_kwh"]
+    assert f"facility energy {r['central']:,.0f} kWh ({r['low']:,.0f} - {r['high']:,.0f})" in text
+    for x in e["by_source"]:
+        assert x["source"].replace("_", " ") in text
+    assert "market-" in text and "time-matched" in text and "embodied" in text
+    coloured = {c for c in svg_colours(out) if len({c[1:3], c[3:5], c[5:7]}) > 1}  # greys are fine
+    assert coloured <= {c.lower() for c in OKABE_ITO.values()}

@@ -419,6 +419,42 @@ class AssumptionOptions:
             include_implausible=self.include_implausible,
         )
 
+    def compared(self, specs: Sequence[str], ctx: ProjectAnalysis) -> list[tuple[str, Any]]:
+        """The summaries of the context's jobs under other assumptions (``--compare-with``):
+        each spec is layers separated by commas (``current`` or ``current,site.toml``), with
+        ``--carbon-series`` when given; (assumptions name, Summary) each."""
+        from rdcost.analysis.summary import summarize
+
+        out = []
+        for spec in specs:
+            a = load([x.strip() for x in spec.split(",") if x.strip()])
+            if self.carbon_series is not None:
+                a = replace(
+                    a,
+                    energy=with_series(a.energy, str(self.carbon_series), "option --carbon-series"),
+                )
+            s = summarize(
+                ctx.runs,
+                a,
+                project=self.project,
+                today=ctx.today,
+                on_missing=self.on_missing,
+                include_implausible=self.include_implausible,
+            )
+            out.append((a.name, s))
+        return out
+
+
+#: --compare-with, shared by `rdcost report` and `rdcost card`.
+CompareOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--compare-with",
+        help="Also show the project under these assumptions, side by side (layers separated by "
+        "commas: current, or current,site.toml); repeatable. E.g. -a paper --compare-with current.",
+    ),
+]
+
 
 def _pairs(given: Sequence[str], option: str, form: str) -> dict[str, str]:
     """``NAME=VALUE`` options as a mapping; a usage error names the one without ``=``."""

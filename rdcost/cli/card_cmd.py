@@ -9,7 +9,7 @@ import typer
 
 from rdcost.analysis.tuning import TuningParams
 from rdcost.cli.app import app, out, print_notes
-from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.assumption_options import AssumptionOptions, CompareOpt, assumption_options
 from rdcost.cli.report_cmd import FinalJobOpt
 from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
 from rdcost.output.statement import statement, to_latex, to_markdown
@@ -28,6 +28,7 @@ def card_command(
     metric: MetricOpt = None,
     goal: GoalOpt = None,
     final_job: FinalJobOpt = None,
+    compare_with: CompareOpt = None,
     *,
     opts: AssumptionOptions,
 ) -> None:
@@ -43,12 +44,15 @@ def card_command(
       rdcost card --project lisa --assumptions paper
 
       rdcost card -p lisa -a paper --format latex > compute-statement.tex
+
+      rdcost card -p energy -a paper --compare-with current,site.toml
     """
     c = opts.context()
     st = statement(
         c,
         params=TuningParams(metric=metric, goal=None if goal is None else goal.value),
         final_job=final_job,
+        compare=opts.compared(compare_with or [], c),
     )
     out(to_latex(st) if format == CardFormat.latex else to_markdown(st))
     print_notes(c.summary.notes)

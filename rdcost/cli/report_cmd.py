@@ -11,7 +11,7 @@ import typer
 
 from rdcost.analysis.tuning import TuningParams
 from rdcost.cli.app import app, err, print_notes, state
-from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.assumption_options import AssumptionOptions, CompareOpt, assumption_options
 from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
 from rdcost.output.report import write_report
 
@@ -37,6 +37,7 @@ def report_command(
     metric: MetricOpt = None,
     goal: GoalOpt = None,
     final_job: FinalJobOpt = None,
+    compare_with: CompareOpt = None,
     *,
     opts: AssumptionOptions,
 ) -> None:
@@ -52,10 +53,19 @@ def report_command(
       rdcost report --project lisa --assumptions paper -o report.html
 
       rdcost --anonymize report -p lisa -a paper -o report.md
+
+      rdcost report -p energy -a paper --compare-with current,site.toml -o report.html
     """
     c = opts.context()
     params = TuningParams(metric=metric, goal=None if goal is None else goal.value)
-    written = write_report(c, output, command=command_line(ctx), params=params, final_job=final_job)
+    written = write_report(
+        c,
+        output,
+        command=command_line(ctx),
+        params=params,
+        final_job=final_job,
+        compare=opts.compared(compare_with or [], c),
+    )
     err.print(f"rdcost: wrote {written}", markup=False)
     print_notes(c.summary.notes)
 

@@ -650,12 +650,12 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
             path, title, "cost unknown: no price or power for these jobs, or no GPU time"
         )
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8.5, 5.2))
+        fig, ax = plt.subplots(figsize=(9.8, 5.2))
         x = np.arange(len(rows))
         ymin, ymax = min(values) / 3, max(values) * 4
         for i, r in enumerate(rows):
             _rd_row(ax, i, r, ymin)
-        ax.set_xticks(x, [_rd_tick(r) for r in rows], fontsize=8.5)
+        ax.set_xticks(x, [_rd_tick(r) for r in rows], fontsize=8)
         ax.set_yscale("log")
         ax.set_ylim(ymin, ymax)
         _usd_axis(ax.yaxis)
@@ -665,7 +665,7 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.set_ylabel("cost (USD, log scale)")
         ax.set_title(title)
         ax.legend(loc="upper left", frameon=True)
-        _footnote(fig, note, width=120, y=-0.13)
+        _footnote(fig, note, width=120, y=-0.1)
     return _save(fig, path, title, note)
 
 
@@ -695,6 +695,7 @@ def _rd_row(ax: Axes, i: int, r: dict[str, Any], ymin: float) -> None:
                 [el],
                 yerr=[[max(el - max(lo_e, ymin), 0.0)], [max(hi_e - el, 0.0)]],
                 fmt="none",
+                color=_c("black"),
                 ecolor=_c("black"),
                 elinewidth=1.2,
                 capsize=5,
@@ -732,7 +733,7 @@ def _rd_tick(r: dict[str, Any]) -> str:
         if r.get("co2e_kg_low") is None or r.get("co2e_kg_high") is None
         else f"\n({number(r['co2e_kg_low'])} - {number(r['co2e_kg_high'])})"
     )
-    return f"{r['label']}\n{n},\n{number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e{rng}"
+    return f"{r['label']}\n{n}, {number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e{rng}"
 
 
 # -- 6. waste by cause ---------------------------------------------------------------------

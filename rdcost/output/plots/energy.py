@@ -160,6 +160,7 @@ def _co2e(ax, e: dict) -> None:
                 [v["central"]],
                 yerr=[[v["central"] - lo], [hi - v["central"]]],
                 fmt="none",
+                color=_c("black"),
                 ecolor=_c("black"),
                 capsize=5,
             )
