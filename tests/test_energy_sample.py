@@ -143,3 +143,58 @@ def test_energy_plot_shows_sources_layers_ranges_in_safe_colours(summary_dict, t
     assert "market-" in text and "time-matched" in text and "embodied" in text
     coloured = {c for c in svg_colours(out) if len({c[1:3], c[3:5], c[5:7]}) > 1}  # greys are fine
     assert coloured <= {c.lower() for c in OKABE_ITO.values()}
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "rdcost", *args], capture_output=True, text=True, cwd=REPO
+    )
+
+
+def test_cli_series_option_compare_with_and_report(summary_dict, tmp_path):
+    _, store, _ = summary_dict
+    base = ["--store", str(store), "-p", "energy"]
+    r = _cli(
+        "summarize",
+        *base,
+        "-a",
+        "current",
+        "--carbon-series",
+        str(SAMPLE / "carbon_series.csv"),
+        "-f",
+        "json",
+    )
+    assert r.returncode == 0, r.stderr
+    c = json.loads(r.stdout)["energy"]["carbon"]
+    assert c["central_basis"] == "time-matched series"
+    assert c["series"]["origin"] == "option --carbon-series" and c["series"]["zone"] == "SYNTH"
+    r = _cli("card", *base, "-a", "paper", "--compare-with", f"current,{SAMPLE / 'site.toml'}")
+    assert r.returncode == 0, r.stderr
+    assert "| figure | paper | current+site |" in r.stdout
+    assert "| method | gpu\\_power | best\\_available |" in r.stdout
+    out = tmp_path / "report.md"
+    r = _cli(
+        "report",
+        *base,
+        "-a",
+        "current",
+        "-a",
+        str(SAMPLE / "site.toml"),
+        "--compare-with",
+        "paper",
+        "-o",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    for s in (
+        "## Energy and CO2e",
+        "### Energy by source",
+        "The whole footprint",
+        "side by side",
+        "energy.png",
+    ):
+        assert s in text, s

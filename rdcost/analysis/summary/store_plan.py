@@ -150,11 +150,11 @@ def compute_rows(path: str, plan: Plan, columns: Sequence[str] | None = None) ->
                 df[c] = col.astype(df[c].dtype)
     if plan.measured_fill and "gpu_power_w" in df:
         hit = df["record_key"].isin(list(plan.measured_fill)).to_numpy()
-        for i in np.flatnonzero(hit):
+        for row in np.flatnonzero(hit).tolist():
             for c, v in zip(
-                MEASURED_COLUMNS, plan.measured_fill[df["record_key"].iat[i]], strict=True
+                MEASURED_COLUMNS, plan.measured_fill[df["record_key"].iat[row]], strict=True
             ):
-                df.loc[df.index[i], c] = v
+                df.loc[df.index[row], c] = v
     return df
 
 

@@ -212,7 +212,8 @@ def gpu_columns(
         np.full(na, np.nan) if usage.energy is None else np.asarray(usage.energy, dtype=float)
     )
     name = "ConsumedEnergyRaw" if "ConsumedEnergyRaw" in recs.rows else "ConsumedEnergy"
-    field_ = np.where(~np.isnan(consumed), name, None).astype(object)
+    field_ = np.full(na, None, dtype=object)
+    field_[~np.isnan(consumed)] = name
     g = tres_usage(recs, A, folded, own)
     energy = consumed
     if g.energy_j is not None and g.energy_field is not None:
@@ -227,7 +228,8 @@ def gpu_columns(
             "or more GPUs than the job holds)"
         )
     util = js.copy()
-    src = np.where(~np.isnan(js), "jobstats", None).astype(object)
+    src = np.full(na, None, dtype=object)
+    src[~np.isnan(js)] = "jobstats"
     if g.gpu_util_percent is not None:
         take = np.isnan(util) & ~np.isnan(g.gpu_util_percent)
         util = np.where(take, g.gpu_util_percent, util)
