@@ -20,7 +20,16 @@ def test_every_quantity_column_names_its_unit(col):
     import pyarrow as pa
 
     if pa.types.is_floating(col.type) and not col.name.startswith("n_"):
-        assert col.name.rsplit("_", 1)[-1] in {"s", "j", "bytes", "usd", "kwh", "kg"}, col.name
+        assert col.name.rsplit("_", 1)[-1] in {
+            "s",
+            "j",
+            "bytes",
+            "usd",
+            "kwh",
+            "kg",
+            "w",
+            "percent",
+        }, col.name
     if pa.types.is_timestamp(col.type):
         assert col.name.endswith("_time")
     if pa.types.is_boolean(col.type):

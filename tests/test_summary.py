@@ -280,7 +280,7 @@ def test_json_contract():
     d = summarize(small_frame(), PAPER, project="p").to_dict()
     for k in REQUIRED_KEYS:
         assert k in d, k
-    assert d["schema_version"] == 2
+    assert d["schema_version"] == 3
     for r in d["rd_table"]:
         assert set(r) >= {
             "label",

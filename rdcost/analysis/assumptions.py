@@ -35,6 +35,8 @@ import pandas as pd
 
 from rdcost.analysis import reference
 from rdcost.analysis.costing import KG_PER_LB
+from rdcost.analysis.energy import settings as energy_settings
+from rdcost.analysis.energy.settings import EnergySettings
 from rdcost.errors import AssumptionError, UsageError
 
 DEFAULT_NAME = "default"
@@ -133,6 +135,7 @@ class Assumptions:
     gpu_aliases: Mapping[str, str] = field(default_factory=dict)
     gpu_partitions: Mapping[str, str] = field(default_factory=dict)  # [gpu_sites.partitions]
     gpu_nodes: Mapping[str, str] = field(default_factory=dict)  # [gpu_sites.nodes]: glob -> key
+    energy: EnergySettings = field(default_factory=EnergySettings)  # [energy], [site], ...
 
     def environment(self) -> tuple[Sourced, Carbon, Sourced]:
         """PUE, carbon intensity and electricity price of year-resolved assumptions
@@ -153,7 +156,20 @@ class Assumptions:
         carbon = :func:`rdcost.analysis.reference.carbon_intensity` for
         ``carbon_region`` and ``carbon_year`` (default: ``year``).
         """
-        a = self
+        a = replace(self, energy=replace(self.energy, year=year))
+        site_pue = a.energy.site.pue_for(year) if a.pue is None else None
+        if site_pue is not None:
+            a = replace(
+                a,
+                pue=Sourced(
+                    site_pue.central,
+                    "ratio",
+                    site_pue.source,
+                    f"site table ({site_pue.origin})",
+                    site_pue.as_of,
+                    site_pue.rule,
+                ),
+            )
         if a.pue is None:
             v = reference.series_value(*PUE_SERIES, year)
             a = replace(
@@ -300,6 +316,7 @@ _TOP = {
     "gpu_aliases",
     "gpu_sites",
     "owned",
+    *energy_settings.TABLES,
 }  # [owned]: read by rdcost.analysis.buy_vs_cloud.load_owned (compare-buy-vs-cloud)
 
 
@@ -411,6 +428,10 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
         ch["prices"] = _prices(data["prices"], origin, a)
     if "gpu_power" in data:
         ch["power"] = _power(data["gpu_power"], origin, a)
+    if any(k in data for k in energy_settings.TABLES):
+        ch["energy"] = energy_settings.apply(a.energy, data, origin)
+        if isinstance(data.get("site"), dict) and "pue" in data["site"] and "pue" not in data:
+            ch["pue"] = None  # the site's PUE table decides, for the jobs' year (for_year)
     return replace(a, **ch)
 
 

@@ -37,9 +37,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 _ATTACHED = ("config_json", "metrics_json", "other_json")
+#: A run's measured GPU use, given to its Slurm row where the scheduler did not measure it
+#: (several runs in one job: the mean of theirs).
+_MEASURED = ("gpu_util_percent", "gpu_power_w", "gpu_metrics_source")
 
 
 def compute_jobs(jobs: pd.DataFrame) -> pd.DataFrame:
@@ -191,14 +195,25 @@ def _named_links(jobs: pd.DataFrame) -> pd.DataFrame:
 def _attach(out: pd.DataFrame, jobs: pd.DataFrame, pairs: pd.DataFrame) -> None:
     n = pairs.groupby("slurm")["run"].transform("size")
     one = pairs[n == 1]
-    vals = jobs.loc[one["run"], list(_ATTACHED) + ["run_id"]].set_axis(one["slurm"].to_numpy())
+    measured = [c for c in _MEASURED if c in jobs]
+    cols = list(_ATTACHED) + ["run_id"]
+    vals = jobs.loc[one["run"], cols + measured].set_axis(one["slurm"].to_numpy())
     for many_slurm, group in pairs[n > 1].groupby("slurm", sort=False):  # few: shared jobs
         runs = jobs.loc[group["run"]]
         ids = runs["run_id"].where(runs["run_id"].notna(), runs["record_key"]).astype(str)
-        row = {c: _keyed(ids, runs[c]) for c in _ATTACHED}
+        row: dict = {c: _keyed(ids, runs[c]) for c in _ATTACHED}
         row["run_id"] = None
+        for c in measured:
+            v = runs[c].dropna()
+            row[c] = (
+                None
+                if v.empty
+                else (v.iloc[0] if c == "gpu_metrics_source" else float(pd.to_numeric(v).mean()))
+            )
         vals.loc[many_slurm] = pd.Series(row)
-    _fill(out, vals, list(vals.columns))
+    _fill(out, vals, cols)
+    if measured:
+        _fill_measured(out, vals)
     groups = jobs.loc[pairs["run"], ["group_id", "group_source"]].set_axis(
         pairs["slurm"].to_numpy()
     )
@@ -218,6 +233,33 @@ def _fill(out: pd.DataFrame, vals: pd.DataFrame, cols: list[str], when: str | No
         mask = cur.isna().to_numpy() if gate is None else gate
         new = cur.astype(object).where(~mask, vals[c].astype(object).to_numpy())
         out.loc[idx, c] = new.to_numpy()
+
+
+def _fill_measured(out: pd.DataFrame, vals: pd.DataFrame) -> None:
+    """A run's GPU utilisation and power fill what the Slurm row lacks (its own measurement
+    wins); the source names both when both gave a value."""
+    if vals.empty:
+        return
+    idx = vals.index
+    before = out.loc[idx, ["gpu_util_percent", "gpu_power_w"]].isna()
+    for c in ("gpu_util_percent", "gpu_power_w"):
+        cur = pd.to_numeric(out.loc[idx, c]).astype("float64").to_numpy()
+        run_v = pd.to_numeric(vals[c]).astype("float64").to_numpy()
+        out.loc[idx, c] = np.where(np.isnan(cur), run_v, cur)
+    took = (before.to_numpy() & vals[["gpu_util_percent", "gpu_power_w"]].notna().to_numpy()).any(
+        axis=1
+    )
+    own = [None if pd.isna(v) else str(v) for v in out.loc[idx, "gpu_metrics_source"]]
+    run = [None if pd.isna(v) else str(v) for v in vals["gpu_metrics_source"]]
+    src = []
+    for o, r, t in zip(own, run, took, strict=True):
+        if not t:
+            src.append(o)
+        elif o is None or r is None or o == r:
+            src.append(o or r)
+        else:
+            src.append(f"{o}; {r}")
+    out.loc[idx, "gpu_metrics_source"] = pd.array(src, dtype="string")
 
 
 def _keyed(ids: pd.Series, values: pd.Series) -> str | None:

@@ -37,6 +37,12 @@ TABLES: dict[str, str] = {
     "hardware_costs": "hardware_costs.csv",
     "comparisons": "comparisons.csv",
     "cloud_equivalents": "cloud_equivalents.csv",
+    "power_models": "power_models.csv",
+    "pue": "pue.csv",
+    "embodied": "embodied.csv",
+    "energy_defaults": "energy_defaults.csv",
+    "embodied_gpus": "embodied_gpus.csv",
+    "cpu_power": "cpu_power.csv",
 }
 
 #: Pricing models that count as the low (interruptible) end of a price range.

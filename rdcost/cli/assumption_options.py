@@ -17,7 +17,7 @@ import copy
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
@@ -31,6 +31,7 @@ from rdcost.analysis.assumptions import (
     override_all_power,
     override_all_prices,
 )
+from rdcost.analysis.energy.settings import with_series
 from rdcost.cli.app import ProjectOpt, StoreOpt, load_jobs
 from rdcost.errors import RdcostError, UsageError
 
@@ -45,6 +46,11 @@ class OnMissing(StrEnum):
     unknown = "unknown"
     error = "error"
     raise_ = "raise"  # the name of `error` before issue 13
+
+
+class EnergyMethod(StrEnum):
+    gpu_power = "gpu_power"
+    best_available = "best_available"
 
 
 class PowerBasis(StrEnum):
@@ -181,6 +187,28 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         ],
         None,
     ),
+    "carbon_series": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                help="Hourly (or daily) carbon intensity for the hours the jobs ran: an Electricity Maps "
+                "data-portal CSV or a time,g_co2e_per_kwh CSV (docs/energy.md). Time-matched CO2e is "
+                "reported beside the annual average; it is the central figure with -a current."
+            ),
+        ],
+        None,
+    ),
+    "energy_method": (
+        Annotated[
+            EnergyMethod | None,
+            typer.Option(
+                help="gpu_power: GPU-hours x one power per GPU x PUE (the paper's, the default); "
+                "best_available: per job the best source the logs allow (meter, GPU power, GPU "
+                "utilisation, rated power x a factor) plus CPU, memory and the node's share (-a current)."
+            ),
+        ],
+        None,
+    ),
     "usd_per_kwh": (
         Annotated[
             float | None, typer.Option(help="Electricity price, USD per kWh.", metavar="NUMBER")
@@ -290,6 +318,8 @@ class AssumptionOptions:
     lbs_co2e_per_kwh: float | None = None
     carbon_region: str | None = None
     carbon_year: int | None = None
+    carbon_series: Path | None = None
+    energy_method: str | None = None
     usd_per_kwh: float | None = None
     one_model_gpu_hours: float | None = None
     tuning_round_jobs: int | None = None
@@ -357,6 +387,14 @@ class AssumptionOptions:
                 if getattr(self, name) is not None
             )
             layer({"carbon": carbon}, opts)
+        if self.energy_method is not None:
+            layer({"energy": {"method": self.energy_method}}, "--energy-method")
+        if self.carbon_series is not None:
+            a = replace(
+                a,
+                energy=with_series(a.energy, str(self.carbon_series), "option --carbon-series"),
+                layers=(*a.layers, "option --carbon-series"),
+            )
         if self.usd_per_kwh is not None:
             layer({"electricity": {"usd_per_kwh": self.usd_per_kwh}}, "--usd-per-kwh")
         if self.one_model_gpu_hours is not None:
@@ -417,6 +455,42 @@ class AssumptionOptions:
             inputs=Store(self.store).inputs(),
             include_implausible=self.include_implausible,
         )
+
+    def compared(self, specs: Sequence[str], ctx: ProjectAnalysis) -> list[tuple[str, Any]]:
+        """The summaries of the context's jobs under other assumptions (``--compare-with``):
+        each spec is layers separated by commas (``current`` or ``current,site.toml``), with
+        ``--carbon-series`` when given; (assumptions name, Summary) each."""
+        from rdcost.analysis.summary import summarize
+
+        out = []
+        for spec in specs:
+            a = load([x.strip() for x in spec.split(",") if x.strip()])
+            if self.carbon_series is not None:
+                a = replace(
+                    a,
+                    energy=with_series(a.energy, str(self.carbon_series), "option --carbon-series"),
+                )
+            s = summarize(
+                ctx.runs,
+                a,
+                project=self.project,
+                today=ctx.today,
+                on_missing=self.on_missing,
+                include_implausible=self.include_implausible,
+            )
+            out.append((a.name, s))
+        return out
+
+
+#: --compare-with, shared by `rdcost report` and `rdcost card`.
+CompareOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--compare-with",
+        help="Also show the project under these assumptions, side by side (layers separated by "
+        "commas: current, or current,site.toml); repeatable. E.g. -a paper --compare-with current.",
+    ),
+]
 
 
 def _pairs(given: Sequence[str], option: str, form: str) -> dict[str, str]:

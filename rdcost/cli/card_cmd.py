@@ -9,7 +9,7 @@ import typer
 
 from rdcost.analysis.tuning import TuningParams
 from rdcost.cli.app import app, out, print_notes
-from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.assumption_options import AssumptionOptions, CompareOpt, assumption_options
 from rdcost.cli.report_cmd import FinalJobOpt
 from rdcost.cli.tuning_cmd import GoalOpt, MetricOpt
 from rdcost.output.statement import statement, to_latex, to_markdown
@@ -50,6 +50,7 @@ def card_command(
             "(default: the region of the carbon intensity)."
         ),
     ] = None,
+    compare_with: CompareOpt = None,
     *,
     opts: AssumptionOptions,
 ) -> None:
@@ -67,12 +68,15 @@ def card_command(
       rdcost card -p lisa -a paper --format latex > compute-statement.tex
 
       rdcost card -p lisa -a paper --format hf --training-type pre-training
+
+      rdcost card -p energy -a paper --compare-with current,site.toml
     """
     c = opts.context()
     st = statement(
         c,
         params=TuningParams(metric=metric, goal=None if goal is None else goal.value),
         final_job=final_job,
+        compare=opts.compared(compare_with or [], c),
     )
     if format == CardFormat.hf:
         from rdcost.output.export import hf_card

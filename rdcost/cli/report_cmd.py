@@ -11,7 +11,7 @@ import typer
 
 from rdcost.analysis.tuning import TuningParams
 from rdcost.cli.app import app, err, print_notes, state
-from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
+from rdcost.cli.assumption_options import AssumptionOptions, CompareOpt, assumption_options
 from rdcost.cli.breakdown_options import (
     ByOpt,
     CapacityOpt,
@@ -53,6 +53,7 @@ def report_command(
     capacity: CapacityOpt = None,
     spread: SpreadOpt = None,
     spread_by: SpreadByOpt = None,
+    compare_with: CompareOpt = None,
     *,
     opts: AssumptionOptions,
 ) -> None:
@@ -70,12 +71,21 @@ def report_command(
       rdcost --anonymize report -p lisa -a paper -o report.md
 
       rdcost report --by user --capacity cluster.toml -o report.html
+
+      rdcost report -p energy -a paper --compare-with current,site.toml -o report.html
     """
     c = opts.context()
     c.by = breakdown_spec(by, hierarchy)
     c.capacity = load_capacity_for(capacity, spread, spread_by)
     params = TuningParams(metric=metric, goal=None if goal is None else goal.value)
-    written = write_report(c, output, command=command_line(ctx), params=params, final_job=final_job)
+    written = write_report(
+        c,
+        output,
+        command=command_line(ctx),
+        params=params,
+        final_job=final_job,
+        compare=opts.compared(compare_with or [], c),
+    )
     err.print(f"rdcost: wrote {written}", markup=False)
     print_notes(c.summary.notes)
 

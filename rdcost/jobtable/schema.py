@@ -149,7 +149,35 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "energy_j",
         pa.float64(),
-        "Energy measured by the scheduler (ConsumedEnergyRaw), joules. Never estimated.",
+        "Energy measured by the scheduler's energy counter, joules: ConsumedEnergyRaw (else "
+        "ConsumedEnergy, else the energy= of the steps' TRES usage); 0 readings are null. Never "
+        "estimated; checked at analysis time (docs/energy.md).",
+    ),
+    Column(
+        "energy_j_field",
+        pa.string(),
+        "The sacct field energy_j was read from: ConsumedEnergyRaw, ConsumedEnergy, "
+        "TRESUsageOutTot, TRESUsageInTot, TRESUsageOutAve or TRESUsageInAve (an average per task "
+        "x NTasks).",
+    ),
+    Column(
+        "gpu_util_percent",
+        pa.float64(),
+        "Mean utilisation of the job's own GPUs over its run, percent (0-100), as measured: "
+        "a jobstats summary in AdminComment, sacct gres/gpuutil (TRESUsageInAve), W&B or MLflow "
+        "system metrics. Null when not measured.",
+    ),
+    Column(
+        "gpu_power_w",
+        pa.float64(),
+        "Mean power draw per GPU of the job's own GPUs, W, as measured by W&B or MLflow system "
+        "metrics (NVML). Null when not measured.",
+    ),
+    Column(
+        "gpu_metrics_source",
+        pa.string(),
+        "Where gpu_util_percent and gpu_power_w came from: jobstats, sacct gres/gpuutil, "
+        "wandb system metrics (process GPUs / host GPUs), mlflow system metrics.",
     ),
     Column(
         "node_list", pa.string(), "Nodes the job ran on (Slurm hostlist expression) or host name."
@@ -276,7 +304,7 @@ def validate(df: pd.DataFrame) -> list[str]:
     bad_states = set(df["state"].dropna().unique()) - STATES
     if bad_states:
         problems.append(f"unknown normalized states {sorted(bad_states)}")
-    for q in ("elapsed_s", "timelimit_s", "n_gpus", "energy_j", "total_cpu_s"):
+    for q in ("elapsed_s", "timelimit_s", "n_gpus", "energy_j", "total_cpu_s", "gpu_power_w"):
         neg = df[q].dropna() < 0
         if neg.any():
             problems.append(f"{q} has negative values")
@@ -286,6 +314,9 @@ def validate(df: pd.DataFrame) -> list[str]:
     both = df["start_time"].notna() & df["end_time"].notna()
     if (df.loc[both, "end_time"] < df.loc[both, "start_time"]).any():
         problems.append("end_time before start_time")
+    util = df["gpu_util_percent"].dropna()
+    if ((util < 0) | (util > 100)).any():
+        problems.append("gpu_util_percent outside 0-100")
     return problems
 
 

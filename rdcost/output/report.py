@@ -16,6 +16,7 @@ import datetime as dt
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rdcost import progress
 from rdcost.analysis.project import ProjectAnalysis
@@ -66,6 +67,7 @@ def write_report(
     params: TuningParams | None = None,
     final_job: str | None = None,
     generated: str | None = None,
+    compare: Sequence[tuple[str, Any]] = (),
 ) -> Path:
     """Write the report to ``path``: ``.html``/``.htm`` (self-contained) or ``.md`` (plots in
     ``<stem>_files/``). Returns the path. ``params`` (how the tuning is analyzed) and ``final_job``
@@ -74,7 +76,7 @@ def write_report(
     _check(path, kinds)
     generated = generated or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     with progress.task("writing the report", total=3 + len(kinds)) as t:
-        return _write(ctx, path, kinds, command, params, final_job, generated, t)
+        return _write(ctx, path, kinds, command, params, final_job, generated, compare, t)
 
 
 def _write(
@@ -85,14 +87,24 @@ def _write(
     params: TuningParams | None,
     final_job: str | None,
     generated: str,
+    compare: Sequence[tuple[str, Any]],
     t: progress.Task,
 ) -> Path:
     tu = card.tuning_analysis(ctx, params)
     t.advance(what="tuning analysed")
-    st = card.statement(ctx, final_job=final_job, tuning=tu)
+    st = card.statement(ctx, final_job=final_job, tuning=tu, compare=compare)
     plot_kinds = _drawable(ctx, kinds, tu[1])
     t.advance(steps=1 + len(kinds) - len(plot_kinds), what="compute statement")
-    doc = document(ctx, kinds=kinds, command=command, generated=generated, statement_=st, tuning=tu)
+    side = [(ctx.summary.assumptions["name"], ctx.summary), *compare] if compare else []
+    doc = document(
+        ctx,
+        kinds=kinds,
+        command=command,
+        generated=generated,
+        statement_=st,
+        tuning=tu,
+        compare=side,
+    )
 
     def plot(kind: str, to: Path) -> Path:
         out = draw(kind, ctx, to, source=tu[0] if kind in TUNING_PLOTS else None)

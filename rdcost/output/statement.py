@@ -32,6 +32,7 @@ Rules (documented in docs/plots-report-card.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ from rdcost.errors import UsageError
 from rdcost.output.numbers import given, integer, pct
 from rdcost.output.render import md_cell
 from rdcost.output.renderers import latex, markdown
+from rdcost.output.views import energy as energy_view
 from rdcost.output.views import statement as statement_view
 from rdcost.output.views.statement import notes, rows  # noqa: F401  (the statement's printed form)
 from rdcost.output.wording import assumptions_brief
@@ -117,6 +119,9 @@ class Statement:
     final_model_co2e_kg: float | None = None
     final_model_co2e_rule: str | None = None
     carbon_region: str | None = None
+    energy: dict[str, Any] = field(default_factory=dict)  # the summary's energy section
+    #: The same project under other assumptions, side by side: column names and rows.
+    comparison: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -276,11 +281,13 @@ def statement(
     params: TuningParams | None = None,
     final_job: str | None = None,
     tuning: tuple[TuningResult | None, str | None] | None = None,
+    compare: Sequence[tuple[str, Any]] = (),
 ) -> Statement:
     """The compute statement of the context's jobs (see the module doc for every rule).
 
     ``params``: how the tuning is analyzed (the metric, ...); ``tuning``: the result of
-    :func:`tuning_analysis` when already at hand (then ``params`` is not used).
+    :func:`tuning_analysis` when already at hand (then ``params`` is not used); ``compare``:
+    (name, Summary) of the same jobs under other assumptions, shown beside this one's.
     """
     s = ctx.summary
     rule, hw, hours, fgh = _final_model(ctx, final_job)
@@ -324,6 +331,8 @@ def statement(
         final_model_co2e_kg=co2e,
         final_model_co2e_rule=co2e_rule,
         carbon_region=s.assumptions["carbon"].get("region"),
+        energy=dict(s.energy),
+        comparison=_comparison(s, compare),
     )
 
 
@@ -367,6 +376,13 @@ def _final_co2e(ctx: ProjectAnalysis, final_job: str | None) -> tuple[float | No
         if row.get("gpu_hours") is not None
         else "one model: unknown"
     )
+
+
+def _comparison(s: Any, compare: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    if not compare:
+        return {}
+    t = energy_view.comparison_table([(s.assumptions["name"], s), *compare])
+    return {"columns": list(t.columns), "rows": [list(r) for r in t.rows]}
 
 
 # -- printing ----------------------------------------------------------------------------

@@ -52,4 +52,23 @@ def assumptions_brief(s: Summary) -> str:
         f"electricity {usd_rate(el['value'])}/kWh"
         + (f" (as of {el['as_of']})" if el.get("as_of") else "")
     )
+    e = getattr(s, "energy", None) or {}
+    if e:
+        ins = {i["input"]: i for i in e.get("inputs", [])}
+        rng = [
+            f"{label} {given(ins[k]['low'])}-{given(ins[k]['high'])}"
+            for k, label in (("pue", "PUE"), ("rated_factor", "rated-power factor"))
+            if k in ins
+        ]
+        if "carbon_intensity_kg_per_kwh" in ins:
+            c = ins["carbon_intensity_kg_per_kwh"]
+            rng.append(f"intensity {significant(c['low'], 3)}-{significant(c['high'], 3)} kg/kWh")
+        parts.append(
+            f"energy method {e['method']}"
+            + (
+                f"; ranges from {', '.join(rng)} and the other inputs of the energy section"
+                if rng
+                else ""
+            )
+        )
     return "; ".join(parts)

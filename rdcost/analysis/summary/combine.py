@@ -19,6 +19,7 @@ import pandas as pd
 
 from rdcost.analysis import costing, reference
 from rdcost.analysis.assumptions import PRICE_COLUMNS, Assumptions, Sourced
+from rdcost.analysis.energy.section import energy_section, per_gpu_hour, scaled_ranges
 from rdcost.analysis.grouping import GroupingParams, search_labels
 from rdcost.analysis.summary.data_quality import (
     POWER_BASES,
@@ -86,6 +87,7 @@ def combine(
     if all_unknown:
         totals = dict.fromkeys(totals)
     eff = _effective_rates(totals, gh_total, parts)
+    eff.update(per_gpu_hour(a, totals, gh_total))
     rd = _rd_table(one_model, tuning, per_search, search_gh, eff, a, n, gh_shown, totals)
     types = _gpu_types(combos, gh_total)
     implausible = implausible_rows(parts)
@@ -143,6 +145,9 @@ def combine(
         data_quality=data_quality(cnt, combos, implausible_gh, include_implausible, links or {}),
         implausible_jobs=implausible,
         notes=notes + _notes(cnt),
+        energy=energy_section(
+            [p.energy for p in parts], a, totals, gh_total, [t["gpu_key"] for t in types]
+        ),
     )
 
 
@@ -419,17 +424,21 @@ def _scaled_row(
         else costing.energy_kwh(gh, eff["power_w"], pue.value)
     )
     kg = mul(kwh, carbon.kg_co2e_per_kwh)
-    return {
-        "label": label,
-        "n_jobs": n_jobs,
-        "gpu_hours": gh,
-        "cloud_usd_low": mul(gh, eff["usd_per_gpu_hour_low"]),
-        "cloud_usd_high": mul(gh, eff["usd_per_gpu_hour_high"]),
-        "electricity_usd": mul(kwh, electricity.value),
-        "energy_kwh": kwh,
-        "co2e_kg": kg,
-        "co2e_lbs": None if kg is None else costing.kg_to_lbs(kg),
-    }
+    return scaled_ranges(
+        {
+            "label": label,
+            "n_jobs": n_jobs,
+            "gpu_hours": gh,
+            "cloud_usd_low": mul(gh, eff["usd_per_gpu_hour_low"]),
+            "cloud_usd_high": mul(gh, eff["usd_per_gpu_hour_high"]),
+            "electricity_usd": mul(kwh, electricity.value),
+            "energy_kwh": kwh,
+            "co2e_kg": kg,
+            "co2e_lbs": None if kg is None else costing.kg_to_lbs(kg),
+        },
+        gh,
+        eff,
+    )
 
 
 def _comparisons(co2e_lbs: float | None) -> list[dict[str, Any]]:

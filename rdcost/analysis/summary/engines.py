@@ -21,6 +21,7 @@ import pandas as pd
 
 from rdcost import progress
 from rdcost.analysis.assumptions import Assumptions
+from rdcost.analysis.energy.capacity import NodeCapacity
 from rdcost.analysis.gpu_resolution import UNIDENTIFIED, GpuEvidence, GpuResolver
 from rdcost.analysis.grouping import GroupingParams
 from rdcost.analysis.linking import compute_jobs, link_counts
@@ -61,10 +62,11 @@ def partial(
     fallback: bool,
     when_unknown: pd.Timestamp | None,
     include_implausible: bool,
+    capacity: NodeCapacity | None = None,
 ) -> Partial:
     """The partial of one partition file (runs on a Dask worker with the dask engine)."""
     cj = compute_rows(path, plan)
-    costs = costs_for(cj, a, today, resolver, fallback, when_unknown)
+    costs = costs_for(cj, a, today, resolver, fallback, when_unknown, capacity)
     return partial_of_frame(cj, costs, params, part, include_implausible)
 
 
@@ -183,8 +185,10 @@ def _store_run(
     year = median_year([y[1] for y in years])
     a = a0.for_year(year)
     evidence = GpuEvidence()
+    capacity = NodeCapacity()
     for y in years:
         evidence.merge(y[2])
+        capacity.merge(y[3])
     resolver = resolver_for(a, evidence, on_missing)
     when_unknown = None if year is None else pd.Timestamp(f"{year}-07-01", tz="UTC")
     calls = [
@@ -199,6 +203,7 @@ def _store_run(
             on_missing != "unknown",
             when_unknown,
             include_implausible,
+            capacity,
         )
         for i, f in enumerate(files)
     ]
@@ -233,7 +238,8 @@ def _plan(
 ) -> Plan:
     """What each partition task reads (columns, filters) and the links found first;
     ``extra``: more columns (a breakdown's keys)."""
-    drop, fill = link_plan(files, project, pdef, counts=links)
+    measured: dict[str, tuple] = {}
+    drop, fill = link_plan(files, project, pdef, counts=links, measured=measured)
     cols = set(COST_COLUMNS) | set(GROUP_COLUMNS) | set(extra)
     ycols = set(YEAR_COLUMNS)
     if pdef is not None:
@@ -249,6 +255,7 @@ def _plan(
         project_def=pdef,
         drop_keys=drop,
         group_fill=fill,
+        measured_fill=measured,
     )
 
 

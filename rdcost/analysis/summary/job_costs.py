@@ -44,6 +44,8 @@ from rdcost.analysis.assumptions import (
     job_power,
     job_prices,
 )
+from rdcost.analysis.energy.capacity import NodeCapacity
+from rdcost.analysis.energy.model import RANGES, job_energy
 from rdcost.analysis.gpu_resolution import UNIDENTIFIED, GpuEvidence, GpuResolver
 
 FAILED_STATES = ("FAILED", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL")
@@ -65,7 +67,7 @@ RAN_STATES = (
 )
 UNFINISHED_STATES = ("RUNNING", "SUSPENDED", "PENDING")
 MONEY = ("cloud_usd_low", "cloud_usd_high", "electricity_usd")
-IMPACT = ("energy_kwh", "co2e_kg", "co2e_lbs")
+IMPACT = ("energy_kwh", "co2e_kg", "co2e_lbs", *RANGES)
 #: How long a running job's elapsed time may exceed the time since its submission
 #: (clocks of the exporting host and of the ingest differ a little).
 EXPORT_SLACK_S = 3600
@@ -223,12 +225,15 @@ def job_costs(
     prices: pd.DataFrame,
     keys: pd.DataFrame,
     when_unknown: pd.Timestamp | None = None,
+    capacity: NodeCapacity | None = None,
 ) -> pd.DataFrame:
     """Per compute job (same index as ``cj``): is_started (ran), is_running, elapsed_s,
     gpu_hours, gpu_type, gpu_key, gpu_key_rule, price_row, the price and power columns,
     cloud_usd_low/high, energy_kwh, co2e_kg, co2e_lbs, electricity_usd, place_time,
-    end_eff, is_placed_by_submit, implausible_reason, is_crashed and waste_category (see
-    the module doc).
+    end_eff, is_placed_by_submit, the energy columns of
+    :func:`rdcost.analysis.energy.model.job_energy` (energy source, ranges, layers),
+    implausible_reason, is_crashed and waste_category (see the module doc). ``capacity``:
+    the node capacities of all the jobs (default: of these jobs).
 
     ``a`` must be resolved for the year (``a.for_year``); ``keys`` is the
     :meth:`GpuResolver.resolve` of ``cj``; ``prices`` the :func:`price_table` of (at
@@ -252,6 +257,7 @@ def job_costs(
     j = j.join(prices.iloc[row].drop(columns=["gpu_key", "day"]).set_axis(cj.index))
     _money(j, gh, a)
     _placement(j, cj, started)
+    j = j.join(job_energy(j, cj, a, capacity))
     j["implausible_reason"] = implausible_reasons(cj).where(started)
     _waste(j, state, started, elapsed, a)
     return j
@@ -309,10 +315,12 @@ def costs_for(
     resolver: GpuResolver | None = None,
     fallback: bool = True,
     when_unknown: pd.Timestamp | None = None,
+    capacity: NodeCapacity | None = None,
 ) -> pd.DataFrame:
     """:func:`job_costs` of some compute jobs with their own price table (and their own
     GPU evidence, without a ``resolver``). ``when_unknown``: the price time of jobs with
-    no time at all (default: the middle of their median start year)."""
+    no time at all (default: the middle of their median start year); ``capacity``: the
+    node capacities (default: of these jobs)."""
     if resolver is None:
         resolver = GpuResolver.build(
             GpuEvidence.of(cj, a.gpu_aliases),
@@ -325,7 +333,7 @@ def costs_for(
     when_unknown = when_unknown or _mid_year(cj)
     when = price_time(cj, when_unknown)
     prices = price_table([price_days(keys["gpu_key"], when)], a, today, fallback)
-    return job_costs(cj, a, prices, keys, when_unknown)
+    return job_costs(cj, a, prices, keys, when_unknown, capacity)
 
 
 def _mid_year(cj: pd.DataFrame) -> pd.Timestamp | None:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from rdcost.analysis import costing
 from rdcost.analysis.assumptions import POWER_COLUMNS, PRICE_COLUMNS
+from rdcost.analysis.energy.section import EnergyPartial, energy_partial
 from rdcost.analysis.grouping import (
     GroupingParams,
     burst_key_codes,
@@ -102,6 +103,7 @@ class Partial:
     key_names: list[str] = field(default_factory=list)
     t_s: np.ndarray | None = None  # per row: submission (else start) time, s
     gh: np.ndarray | None = None  # per row: GPU-hours counted (0 where unknown or not counted)
+    energy: EnergyPartial | None = None  # the energy section's share (rdcost.analysis.energy)
 
 
 def first_pos(codes: np.ndarray, mask: np.ndarray, n_codes: int, part: int) -> np.ndarray:
@@ -140,6 +142,7 @@ def partial_of_frame(
     _lengths_and_span(p, cj, costs, counted, ghv)
     _concurrency(p, cj, costs, counted, ghv)
     _searches(p, cj, params, ghv, counted, costs["is_started"].to_numpy(dtype=bool))
+    p.energy = energy_partial(cj, costs, counted, part)
     return p
 
 

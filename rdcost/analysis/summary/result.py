@@ -12,9 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from rdcost.analysis.energy.figures import RANGE_UNITS, energy_figures
 from rdcost.jsonable import json_ready
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FINAL_SIZE_QUANTILE = 0.9
 ONE_MODEL_RULE = (
     "median GPU-hours of the final-size runs: COMPLETED jobs at or above the 90th "
@@ -76,6 +77,17 @@ class Summary:
     data_quality: list[dict[str, Any]] = field(default_factory=list)
     implausible_jobs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # schema 3: the low and high ends of every energy, electricity and CO2e total (the keys
+    # above hold the central value) and the energy section (rdcost.analysis.energy)
+    energy_kwh_low: float | None = None
+    energy_kwh_high: float | None = None
+    electricity_usd_low: float | None = None
+    electricity_usd_high: float | None = None
+    co2e_kg_low: float | None = None
+    co2e_kg_high: float | None = None
+    co2e_lbs_low: float | None = None
+    co2e_lbs_high: float | None = None
+    energy: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = {"schema_version": SCHEMA_VERSION}
@@ -153,6 +165,8 @@ def _figures(s: Summary) -> pd.DataFrame:
             ("co2e_lbs", "lbs", env),
         ):
             add(f"rd_table:{r['label']}", m, r[m], u, note)
+        for m, u in RANGE_UNITS.items():
+            add(f"rd_table:{r['label']}", m, r.get(m), u, "range: see energy_inputs")
         add(f"rd_table:{r['label']}", "basis", r.get("basis"), "", "")
     ms = s.median_search or {}
     for k, u in (
@@ -195,6 +209,7 @@ def _figures(s: Summary) -> pd.DataFrame:
             ("energy_kwh", "kWh"),
             ("co2e_kg", "kg"),
             ("co2e_lbs", "lbs"),
+            *RANGE_UNITS.items(),
         ):
             add(
                 f"waste:{r['category']}",
@@ -252,6 +267,7 @@ def _figures(s: Summary) -> pd.DataFrame:
             "" if v is None else v["unit"],
             "" if v is None else _src(v),
         )
+    rows += energy_figures(s)
     df = pd.DataFrame(
         rows, columns=["section", "metric", "value", "unit", "assumption"], dtype=object
     )

@@ -25,12 +25,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from rdcost.analysis.energy.capacity import NodeCapacity
 from rdcost.analysis.gpu_resolution import GpuEvidence
 from rdcost.analysis.linking import compute_jobs, link_counts
 from rdcost.analysis.projects import ProjectDef, project_mask
 from rdcost.analysis.summary.job_costs import placed_time
 from rdcost.jobtable import schema
 
+#: A job's measured GPU use (a linked run's fills its Slurm row's gaps).
+MEASURED_COLUMNS = ["gpu_util_percent", "gpu_power_w", "gpu_metrics_source"]
 #: Columns the summary reads from every partition.
 COST_COLUMNS = [
     "job_id",
@@ -47,6 +50,14 @@ COST_COLUMNS = [
     "is_inferred",
     "derived_columns",
     "ingested_time",
+    # the energy model (rdcost.analysis.energy.model)
+    "n_nodes",
+    "n_cpus",
+    "mem_req_bytes",
+    "total_cpu_s",
+    "energy_j",
+    "energy_j_field",
+    *MEASURED_COLUMNS,
 ]
 #: Columns the first pass reads (the year of the jobs, the GPU types of partitions and nodes).
 YEAR_COLUMNS = [
@@ -57,6 +68,7 @@ YEAR_COLUMNS = [
     "elapsed_s",
     "partition",
     "node_list",
+    "n_nodes",
 ]
 GROUP_COLUMNS = [
     "source",
@@ -85,6 +97,7 @@ LINK_COLUMNS = [
     "end_time",
     "group_id",
     "group_source",
+    *MEASURED_COLUMNS,
 ]
 _ATTACHED = ("config_json", "metrics_json", "other_json")
 
@@ -99,6 +112,7 @@ class Plan:
     project_def: ProjectDef | None = None  # --projects-file definition
     drop_keys: frozenset[str] = frozenset()  # record keys of rows that are not compute
     group_fill: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)  # record key -> group
+    measured_fill: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # -> MEASURED
 
     def filter(self) -> ds.Expression | None:
         if self.project is not None and self.project_def is None:
@@ -134,6 +148,13 @@ def compute_rows(path: str, plan: Plan, columns: Sequence[str] | None = None) ->
                 col = df[c].astype(object)
                 col.iloc[np.flatnonzero(hit)] = [v[i] for v in vals]
                 df[c] = col.astype(df[c].dtype)
+    if plan.measured_fill and "gpu_power_w" in df:
+        hit = df["record_key"].isin(list(plan.measured_fill)).to_numpy()
+        for row in np.flatnonzero(hit).tolist():
+            for c, v in zip(
+                MEASURED_COLUMNS, plan.measured_fill[df["record_key"].iat[row]], strict=True
+            ):
+                df.loc[df.index[row], c] = v
     return df
 
 
@@ -146,11 +167,13 @@ def link_plan(
     project_def: ProjectDef | None,
     read: Callable[..., pa.Table] = read_partition,
     counts: dict[str, int] | None = None,
+    measured: dict[str, tuple] | None = None,
 ) -> tuple[frozenset[str], dict[str, tuple]]:
     """(record keys of rows that are not compute, record key -> (group_id, group_source) of
     Slurm rows that take the group of their run), from the non-Slurm rows and the Slurm
     rows they name (or, for plain-CSV rows, repeat); ``counts`` gets
-    :func:`rdcost.analysis.linking.link_counts`."""
+    :func:`rdcost.analysis.linking.link_counts`, ``measured`` record key -> the
+    :data:`MEASURED_COLUMNS` of Slurm rows that take their run's measured GPU use."""
     counts = {} if counts is None else counts
     cols = sorted(set(LINK_COLUMNS) | (set(PROJECT_COLUMNS) if project_def else set()))
     sel = ds.field("project") == project if project is not None and project_def is None else None
@@ -187,6 +210,16 @@ def link_plan(
     drop = frozenset(small.loc[~small.index.isin(kept.index), "record_key"].dropna().astype(str))
     fill: dict[str, tuple] = {}
     sl = kept[kept["source"].astype("string").eq("slurm").fillna(False).to_numpy(dtype=bool)]
+    if len(sl) and measured is not None:
+        b = small.loc[sl.index, MEASURED_COLUMNS].astype(object)
+        a = sl[MEASURED_COLUMNS].astype(object)
+        diff = ~(b.fillna("\0").eq(a.fillna("\0"))).all(axis=1)
+        for k, row in zip(
+            sl.loc[diff.to_numpy(), "record_key"],
+            a[diff.to_numpy()].itertuples(index=False),
+            strict=True,
+        ):
+            measured[str(k)] = tuple(None if pd.isna(v) else v for v in row)
     if len(sl):
         before = small.loc[sl.index, ["group_id", "group_source"]]
         changed = ~(
@@ -211,11 +244,13 @@ def link_plan(
 
 def year_partial(
     path: str, plan: Plan, aliases: Mapping[str, str] | None = None
-) -> tuple[int, pd.DataFrame, GpuEvidence]:
+) -> tuple[int, pd.DataFrame, GpuEvidence, NodeCapacity]:
     """The number of compute rows; per year of start (else submission): n, min and max
-    (int64 microseconds); and the GPU types the partition's typed jobs show per partition and
-    node (:class:`rdcost.analysis.gpu_resolution.GpuEvidence`)."""
+    (int64 microseconds); the GPU types the partition's typed jobs show per partition and
+    node (:class:`rdcost.analysis.gpu_resolution.GpuEvidence`); and the GPUs per node they
+    show (:class:`rdcost.analysis.energy.capacity.NodeCapacity`)."""
     df = compute_rows(path, plan, plan.year_columns)
+    capacity = NodeCapacity.of(df)
     t = placed_time(df).dropna()
     us = t.to_numpy(dtype="datetime64[us]").astype(np.int64)
     g = pd.DataFrame({"year": t.dt.year.to_numpy(), "us": us}).groupby("year")["us"]
@@ -223,6 +258,7 @@ def year_partial(
         len(df),
         pd.DataFrame({"n": g.size(), "lo": g.min(), "hi": g.max()}),
         GpuEvidence.of(df, aliases),
+        capacity,
     )
 
 

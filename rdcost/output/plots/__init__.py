@@ -23,6 +23,7 @@ KINDS: dict[str, str] = {
     "grid-searches": "case_study:grid_searches",
     "rd-cost": "case_study:rd_cost",
     "waste": "case_study:waste",
+    "energy": "energy:energy",
     "tuning-return": "tuning:tuning_return",
     "sensitivity": "tuning:sensitivity",
 }

@@ -305,7 +305,7 @@ def cumulative(ctx: ProjectAnalysis, path: Path) -> Path:
         a1.legend(loc="upper left", frameon=True)
         lo, hi, el = curve("cloud_usd_low"), curve("cloud_usd_high"), curve("electricity_usd")
         _cumulative_cost(a2, x, lo, hi, el)
-        _cumulative_co2e(a3, x, curve("co2e_kg"), s)
+        _cumulative_co2e(a3, x, curve("co2e_kg"), s, curve("co2e_kg_low"), curve("co2e_kg_high"))
         for ax in (a1, a2, a3):
             ax.set_ylim(bottom=0)
         for ax in (a1, a3):
@@ -383,8 +383,28 @@ def _lbs_to_kg(lbs: Any) -> Any:
     return lbs * KG_PER_LB
 
 
-def _cumulative_co2e(ax: Axes, x: np.ndarray, kg: np.ndarray | None, s: Summary) -> None:
-    """The CO2e panel of :func:`cumulative`, kg with lbs on the right; None = unknown."""
+def _cumulative_co2e(
+    ax: Axes,
+    x: np.ndarray,
+    kg: np.ndarray | None,
+    s: Summary,
+    low: np.ndarray | None = None,
+    high: np.ndarray | None = None,
+) -> None:
+    """The CO2e panel of :func:`cumulative`, kg with lbs on the right, the low - high range as a
+    band; None = unknown."""
+    if kg is not None and low is not None and high is not None:
+        ax.fill_between(
+            x,
+            low,
+            high,
+            color=_c("green"),
+            alpha=0.18,
+            hatch="..",
+            edgecolor=_c("green"),
+            linewidth=0,
+            label=f"range: {number(low[-1])} - {number(high[-1])} kg (low and high inputs, see Energy)",
+        )
     if kg is not None:
         ax.plot(
             x,
@@ -670,7 +690,7 @@ def rd_cost(ctx: ProjectAnalysis, path: Path) -> Path:
         ymin, ymax = min(values) / 3, max(values) * 4
         for i, r in enumerate(rows):
             _rd_row(ax, i, r, ymin)
-        ax.set_xticks(x, [_rd_tick(r) for r in rows])
+        ax.set_xticks(x, [_rd_tick(r) for r in rows], fontsize=8)
         ax.set_yscale("log")
         ax.set_ylim(ymin, ymax)
         _usd_axis(ax.yaxis)
@@ -712,7 +732,21 @@ def _rd_row(ax: Axes, i: int, r: dict[str, Any], ymin: float) -> None:
         ax.text(i - 0.12, hi * 1.15, usd_range(lo, hi), ha="center", va="bottom", fontsize=8.5)
     else:
         ax.text(i - 0.12, ymin * 1.5, "cloud:\nunknown", ha="center", fontsize=8.5)
+    lo_e, hi_e = r.get("electricity_usd_low"), r.get("electricity_usd_high")
     if known_el:
+        el_range = "electricity range (low - high inputs)"
+        if lo_e is not None and hi_e is not None and hi_e > 0:
+            ax.errorbar(
+                [i + 0.22],
+                [el],
+                yerr=[[max(el - max(lo_e, ymin), 0.0)], [max(hi_e - el, 0.0)]],
+                fmt="none",
+                color=_c("black"),
+                ecolor=_c("black"),
+                elinewidth=1.2,
+                capsize=5,
+                label=None if el_range in labelled else el_range,
+            )
         ax.plot(
             [i + 0.22],
             [el],
@@ -722,7 +756,13 @@ def _rd_row(ax: Axes, i: int, r: dict[str, Any], ymin: float) -> None:
             ms=8,
             label=None if el_label in labelled else el_label,
         )
-        ax.text(i + 0.30, el, usd(el), va="center", fontsize=8.5)
+        ax.text(
+            i + 0.30,
+            el,
+            usd(el) + ("" if lo_e is None or hi_e is None else f"\n({usd(lo_e)} - {usd(hi_e)})"),
+            va="center",
+            fontsize=8.5,
+        )
     else:
         ax.text(i + 0.22, ymin * 1.5, "electricity:\nunknown", ha="center", fontsize=8.5)
 
@@ -734,7 +774,15 @@ def _rd_tick(r: dict[str, Any]) -> str:
         if r["n_jobs"] is None
         else f"{given(r['n_jobs'], grouped=True)} " + ("job" if r["n_jobs"] == 1 else "jobs")
     )
-    return f"{r['label']}\n{n}\n{number(r['gpu_hours'])} GPU-hours\n{number(r['co2e_kg'])} kg CO2e"
+    rng = (
+        ""
+        if r.get("co2e_kg_low") is None or r.get("co2e_kg_high") is None
+        else f" ({number(r['co2e_kg_low'])} - {number(r['co2e_kg_high'])})"
+    )
+    return (
+        f"{r['label']}\n{n}\n{number(r['gpu_hours'])} GPU-hours\n"
+        f"{number(r['co2e_kg'])} kg CO2e{rng}"
+    )
 
 
 # -- 6. waste by cause ---------------------------------------------------------------------
@@ -774,7 +822,12 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
                 r["gpu_hours"] or 0.0,
                 yi,
                 f" {number(r['gpu_hours'])} GPU-hours\n {usd_range(r['cloud_usd_low'], r['cloud_usd_high'])}"
-                f" in the cloud\n {number(r['co2e_kg'])} kg CO2e",
+                f" in the cloud\n {number(r['co2e_kg'])} kg CO2e"
+                + (
+                    ""
+                    if r.get("co2e_kg_low") is None or r.get("co2e_kg_high") is None
+                    else f" ({number(r['co2e_kg_low'])} - {number(r['co2e_kg_high'])})"
+                ),
                 va="center",
                 fontsize=7.5,
                 linespacing=1.1,
@@ -789,13 +842,19 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
         for ax in (a1, a2):
             ax.grid(axis="y", visible=False)
             ax.xaxis.set_major_formatter(_THOUSANDS)
+        a1.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v)))
         a1.set_xlabel("GPU time (GPU-hours)")
         a2.set_xlabel("jobs")
         t = w["total"]
         fig.suptitle(title, fontsize=11.5)
         a1.set_title(
             f"total {number(t['gpu_hours'])} GPU-hours, {usd_range(t['cloud_usd_low'], t['cloud_usd_high'])} "
-            f"in the cloud, {number(t['co2e_kg'])} kg CO2e",
+            f"in the cloud, {number(t['co2e_kg'])} kg CO2e"
+            + (
+                ""
+                if t.get("co2e_kg_low") is None or t.get("co2e_kg_high") is None
+                else f" ({number(t['co2e_kg_low'])} - {number(t['co2e_kg_high'])})"
+            ),
             fontsize=9,
         )
         a2.set_title(f"total {integer(t['n_jobs'])} jobs", fontsize=9)

@@ -23,8 +23,12 @@ def job_intervals(ctx: Any) -> pd.DataFrame:
         "electricity_usd",
         "energy_kwh",
         "co2e_kg",
+        "co2e_kg_low",
+        "co2e_kg_high",
+        "electricity_usd_low",
+        "electricity_usd_high",
     ]
-    out = c.loc[ok, cols].copy()
+    out = c.loc[ok, [x for x in cols if x in c]].copy()
     out["start_time"] = start[ok]
     out["end_time"] = end[ok]
     out["n_gpus"] = pd.to_numeric(cj.loc[ok, "n_gpus"]).astype("float64")

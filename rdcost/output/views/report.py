@@ -37,6 +37,7 @@ from rdcost.output.blocks import (
 )
 from rdcost.output.numbers import given, integer, number
 from rdcost.output.views import buy_vs_cloud, statement, summary
+from rdcost.output.views import energy as energy_view
 from rdcost.output.views import tuning as tuning_view
 from rdcost.output.wording import assumptions_brief
 from rdcost.plural import plural
@@ -47,6 +48,8 @@ REPORT_PLOTS: dict[str, str] = {
     "gpus-in-use": "GPUs in use over time, stacked by GPU type.",
     "cumulative": "GPU time, cloud cost and CO2e accumulated over the project's life.",
     "rd-cost": "One model, one tuning round and all of R&D (Strubell et al. 2019, Table 4).",
+    "energy": "Energy by source (share of GPU-hours), the footprint layer by layer, and CO2e by accounting, "
+    "each with its low - high range.",
     "waste": "GPU time, cost and CO2e of crashed, failed, cancelled and timed-out jobs.",
     "job-lengths": "Job lengths by final state; the crash threshold is marked.",
     "grid-searches": "Grid searches by GPU time, largest first.",
@@ -63,6 +66,7 @@ SECTIONS = {
     "summary": "Summary",
     "gpu-use": "GPU use over time",
     "rd": "Cost of R&D",
+    "energy": "Energy and CO2e",
     "waste": "Waste",
     "breakdown": "Breakdown",
     "capacity": "Owned capacity",
@@ -321,6 +325,7 @@ def document(
     generated: str | None = None,
     statement_: card.Statement | None = None,
     tuning: Tuning | None = None,
+    compare: Sequence[tuple[str, Any]] = (),
 ) -> Document:
     """The report. ``kinds``: the plots to include; ``tuning``: :func:`rdcost.output.statement.tuning_analysis`
     of the context (default: with the default parameters); ``statement_``: the compute statement."""
@@ -357,6 +362,10 @@ def document(
         *fig("rd-cost"),
         Paragraph("Familiar comparisons (Strubell et al. 2019, Table 1):"),
         summary.comparisons_table(s),
+        _section("energy"),
+        *energy_view.blocks(s, heading=False),
+        *fig("energy"),
+        *_comparison(compare),
         _section("waste"),
         Paragraph(summary.waste_note(s)),
         summary.waste_table(s),
@@ -390,6 +399,20 @@ def document(
         out += [Paragraph("Notes:"), BulletList(s.notes)]
     out += [_section("inputs"), _inputs(ctx), *_reproduce(ctx, command)]
     return Document(title, out)
+
+
+def _comparison(compare: Sequence[tuple[str, Any]]) -> list[Block]:
+    """The same project under other assumptions, side by side (``--compare-with``)."""
+    if len(compare) < 2:
+        return []
+    return [
+        Heading("The paper's method and the current one, side by side", level=3, id="methods"),
+        energy_view.comparison_table(compare),
+        Paragraph(
+            "Each column is the whole summary under one set of assumptions (its name); the "
+            "ranges are low - high. rdcost report --compare-with adds a column."
+        ),
+    ]
 
 
 def _version(package: str) -> str:

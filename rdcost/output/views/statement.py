@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from rdcost.output.blocks import Document, Note, Paragraph, Table
 from rdcost.output.numbers import integer, number, pct, usd_range
+from rdcost.output.views import energy as energy_view
 from rdcost.output.views import summary
 from rdcost.plural import plural
 
@@ -57,6 +58,8 @@ def rows(st: Statement) -> list[tuple[str, str]]:
         f"{number(st.energy_kwh)} kWh (PUE included), {number(st.co2e_kg)} kg CO2e "
         f"({number(st.co2e_lbs)} lbs)"
     )
+    if st.energy:
+        energy = energy_view.brief(st.energy) + f"; {number(st.co2e_lbs)} lbs CO2e"
     cloud = usd_range(st.cloud_usd_low, st.cloud_usd_high) + " (low: pre-emptible, high: on-demand)"
     out = [
         ("Final model", final),
@@ -124,14 +127,31 @@ def table(st: Statement) -> Table:
     return Table.of(("item", "value"), rows(st))
 
 
+def comparison_table(st: Statement) -> Table | None:
+    """The same project under other assumptions, side by side (``--compare-with``)."""
+    c = st.comparison
+    if not c:
+        return None
+    return Table.of(c["columns"], c["rows"])
+
+
 def document(st: Statement) -> Document:
     """The statement's title line, its table and its notes. The document's title (a LaTeX
     caption) names the project."""
     heading = f"Compute statement: project {st.project}" if st.project else "Compute statement"
     caption = f"Compute statement for project {st.project}" if st.project else "Compute statement"
+    side = comparison_table(st)
+    extra: list = (
+        []
+        if side is None
+        else [
+            Paragraph("The same project under each set of assumptions (low - high in brackets):"),
+            side,
+        ]
+    )
     return Document(
         caption,
-        [Paragraph(heading, strong=True), table(st), *(Note(n) for n in notes(st))],
+        [Paragraph(heading, strong=True), table(st), *extra, *(Note(n) for n in notes(st))],
         id="compute-statement",
         generator=f"rdcost {st.rdcost_version}",
     )

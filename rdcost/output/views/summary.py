@@ -22,6 +22,8 @@ from rdcost.output.numbers import (
     usd_range,
     usd_rate,
 )
+from rdcost.output.views import energy as energy_view
+from rdcost.output.views.energy import low_high
 from rdcost.output.wording import said
 from rdcost.plural import plural
 
@@ -120,9 +122,25 @@ def key_figures(s: Summary) -> Table:
             "USD",
             "low (pre-emptible) - high (on-demand)",
         ),
-        ("electricity", usd(s.electricity_usd), "USD", "if run on owned GPUs"),
-        ("energy", number(s.energy_kwh), "kWh", "PUE included"),
-        ("CO2e", number(s.co2e_kg), "kg", f"{number(s.co2e_lbs)} lbs"),
+        (
+            "electricity",
+            usd(s.electricity_usd),
+            "USD",
+            "if run on owned GPUs; range "
+            + low_high(s.electricity_usd_low, s.electricity_usd_high, usd),
+        ),
+        (
+            "energy",
+            number(s.energy_kwh),
+            "kWh",
+            "PUE included; range " + low_high(s.energy_kwh_low, s.energy_kwh_high),
+        ),
+        (
+            "CO2e",
+            number(s.co2e_kg),
+            "kg",
+            f"{number(s.co2e_lbs)} lbs; range " + low_high(s.co2e_kg_low, s.co2e_kg_high) + " kg",
+        ),
     ]
     return Table.of(("figure", "value", "unit", "note"), rows, right=("value",))
 
@@ -161,7 +179,8 @@ def rd_note(s: Summary) -> str:
     text = (
         f"One model = {number(s.one_model_gpu_hours)} GPU-hours; one tuning round = "
         f"{given(s.tuning_round_n_jobs)} such models (the paper's definition: one model x the jobs of "
-        "a typical search; see Assumptions). Energy includes PUE."
+        "a typical search; see Assumptions). Energy includes PUE; the low - high range of each row "
+        "is under Energy and CO2e."
     )
     if any("preset" in (r.get("basis") or "") for r in s.rd_table):
         text += (
@@ -192,6 +211,7 @@ def waste_table(s: Summary) -> Table:
         "cloud cost (USD, low - high)",
         "energy (kWh)",
         "CO2e (kg)",
+        "CO2e range (kg)",
     )
     rows = [
         (
@@ -206,6 +226,7 @@ def waste_table(s: Summary) -> Table:
             usd_range(r["cloud_usd_low"], r["cloud_usd_high"]),
             number(r["energy_kwh"]),
             number(r["co2e_kg"]),
+            low_high(r.get("co2e_kg_low"), r.get("co2e_kg_high")),
         )
         for r in [*w["categories"], w["total"]]
     ]
@@ -522,6 +543,7 @@ def document(s: Summary) -> Document:
         Paragraph(rd_note(s)),
         Heading("Familiar comparisons (Strubell et al. 2019, Table 1)", id="comparisons"),
         comparisons_table(s),
+        *energy_view.blocks(s),
         Heading("Waste: crashed, failed, cancelled and timed-out jobs", id="waste"),
         waste_table(s),
         Paragraph(waste_note(s)),

@@ -50,6 +50,7 @@ from rdcost.readers.delimited import (
     sniff_header,
 )
 from rdcost.readers.derived import derive_times
+from rdcost.readers.runs.gpu_metrics import add_gpu_metrics
 from rdcost.readers.states import normalize_run_state
 
 NAME = "mlflow"
@@ -287,5 +288,6 @@ def _jobs(
     )
     derive_times(jobs)
     apply_gpu_options(jobs, opts)
+    add_gpu_metrics(jobs, "mlflow")
     check_times(jobs, errors, names.get("end", "end_time"))
     return jobs, errors

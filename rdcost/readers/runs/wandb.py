@@ -56,6 +56,7 @@ from rdcost.readers.delimited import (
     sniff_header,
 )
 from rdcost.readers.derived import derive_times
+from rdcost.readers.runs.gpu_metrics import add_gpu_metrics
 from rdcost.readers.states import normalize_run_state
 
 NAME = "wandb"
@@ -548,6 +549,7 @@ _JSON_ROW_COLUMNS = [
     "config_json",
     "metrics_json",
     "other_json",
+    "system_json",
 ]
 _JSON_KNOWN = {
     "id",
@@ -642,6 +644,7 @@ def _json_row(rec: dict) -> dict:
         "config_json": dict_json([config])[0],
         "metrics_json": dict_json([summary])[0],
         "other_json": dict_json([flatten(other)])[0],
+        "system_json": json.dumps(flatten(system), default=str) if system else None,
     }
     for k in _JSON_TEXT:  # a list or object where text belongs is read as its JSON text
         v = row[k]
@@ -784,5 +787,6 @@ def _jobs(
     jobs["group_source"] = np.where(jobs["group_id"].notna(), "sweep", None)  # type: ignore[call-overload]  # numpy's stubs reject a None branch; numpy takes it
     jobs["derived_columns"] = times["derived_columns"]
     apply_gpu_options(jobs, opts)
+    add_gpu_metrics(jobs, "wandb", _col(frame, "system_json") if "system_json" in frame else None)
     check_times(jobs, errors, names.get("end", "End Time"))
     return jobs, errors

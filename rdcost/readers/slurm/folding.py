@@ -27,6 +27,7 @@ import pandas as pd
 
 from rdcost.readers.base import Chunk, ParseOptions, Rejected, handle_bad
 from rdcost.readers.slurm import grammar as sv
+from rdcost.readers.slurm.gpu_usage import gpu_columns
 from rdcost.readers.slurm.inferred import inferred_allocations
 from rdcost.readers.slurm.job_rows import allocation_rows, merge_duplicates
 from rdcost.readers.slurm.records import Records, sort_out, value_at
@@ -73,7 +74,8 @@ def records_to_chunk(
     usage = read_usage(recs, A, vals)
     verdict = _decide(recs, A, vals, usage, rejected_allocations or {})
     agg = per_allocation(usage, recs, A, verdict.folded, verdict.own, vals.elapsed)
-    frames = [allocation_rows(recs, A, vals, agg, verdict.alloc_ok, opts, source_format)]
+    extra = gpu_columns(recs, A, vals, agg, verdict.folded, verdict.own)
+    frames = [allocation_rows(recs, A, vals, agg, verdict.alloc_ok, opts, source_format, extra)]
     n_folded = int(verdict.folded.sum())
     n_inferred = 0
     if len(verdict.orphans):

@@ -30,8 +30,11 @@ def allocation_rows(
     keep: np.ndarray,
     opts: ParseOptions,
     source_format: str,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """The job rows of the allocation lines at positions ``A`` where ``keep``."""
+    """The job rows of the allocation lines at positions ``A`` where ``keep``; ``extra``:
+    more columns, one value per allocation line (energy and GPU use,
+    :func:`rdcost.readers.slurm.gpu_usage.gpu_columns`)."""
     kept = np.flatnonzero(keep)
     na = len(A)
 
@@ -71,6 +74,7 @@ def allocation_rows(
         "cut_columns": cut_columns(vals.col("_cut"), na)[keep],
         "array_task_id": jid_a["array_task_id"].array[keep],
         "het_offset": jid_a["het_offset"].array[keep],
+        **{c: np.asarray(v)[keep] for c, v in (extra or {}).items()},
     }
     marks = {}
     if usage.total_cpu_derived is not None:
