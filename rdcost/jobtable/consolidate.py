@@ -47,74 +47,114 @@ def consolidate(
     now: pd.Timestamp,
 ) -> Consolidation:
     """``store_files``: partition -> live parquet files; ``staged``: partition -> staged
-    Arrow files of this ingest (read with ``read_staged``)."""
+    Arrow files of this ingest (read with ``read_staged``).
+
+    The identity columns are read and compared in Arrow; only the records whose job id
+    occurs under more than one key (the only ones :func:`resolve` can match) go on to
+    pandas, so a large ingest of new jobs costs a few Arrow passes.
+    """
     incoming = _staged_ids(staged, read_staged)
-    slurm_ids = (
-        incoming.loc[
-            incoming["source"].astype("string").eq("slurm").fillna(False).to_numpy(dtype=bool),
-            "job_id",
-        ]
-        .dropna()
-        .unique()
-        .tolist()
-    )
-    if not slurm_ids and not store_files:
+    slurm_ids = pc.unique(
+        incoming["job_id"].filter(pc.fill_null(pc.equal(incoming["source"], "slurm"), False))
+    ).drop_null()
+    if not len(slurm_ids) and not store_files:
         return Consolidation()
     stored = _stored_ids(store_files, slurm_ids)
-    n_clusters = len(set(incoming["cluster"].dropna()) | set(stored["cluster"].dropna()))
-    res = resolve(incoming, stored, n_clusters)
+    clusters = pa.chunked_array(
+        [*incoming["cluster"].chunks, *stored["cluster"].chunks], pa.string()
+    )
+    n_clusters = len(pc.unique(clusters).drop_null())
+    shared = _shared_job_ids(incoming, stored)
+    res = resolve(
+        schema_free_pandas(_with_job_ids(incoming, shared)),
+        schema_free_pandas(_with_job_ids(stored, shared)),
+        n_clusters,
+    )
     moving = set(res.rekey) | set(res.rekey.values()) | _split_keys(incoming, stored)
     out = Consolidation(notes=list(res.notes))
     if not moving:
         return out
-    old = _stored_rows(store_files, stored, moving)
+    stored_df = schema_free_pandas(
+        stored.filter(pc.is_in(stored["record_key"], value_set=pa.array(sorted(moving))))
+    )
+    old = _stored_rows(store_files, stored_df, moving)
     new = _staged_rows(staged, read_staged, moving)
     out.take_out = set(new["record_key"])
-    for part, keys in stored.loc[
-        stored["record_key"].isin(moving), ["partition", "record_key"]
-    ].groupby("partition")["record_key"]:
+    for part, keys in stored_df[["partition", "record_key"]].groupby("partition")["record_key"]:
         out.drop[str(part)] = set(keys)
     out.moved = _fold(old, new, res, now, out)
     return out
 
 
-def _staged_ids(
-    staged: dict[str, list[Path]], read_staged: Callable[[Path], pa.Table]
-) -> pd.DataFrame:
+_ID_SCHEMA = pa.schema(
+    [schema.ARROW_SCHEMA.field(c) for c in ID_COLUMNS] + [pa.field("partition", pa.string())]
+)
+
+
+def schema_free_pandas(t: pa.Table) -> pd.DataFrame:
+    """Identity rows as pandas (the job table's dtypes, plus ``partition``)."""
+    return schema.to_pandas(t)
+
+
+def _normalized_jid(job_id: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The job id as :mod:`rdcost.jobtable.identity` compares it (``123_[5-10]`` -> ``123_[]``)."""
+    return pc.replace_substring_regex(job_id, r"_\[.*\]$", "_[]")
+
+
+def _shared_job_ids(incoming: pa.Table, stored: pa.Table) -> pa.Array:
+    """The (normalized) Slurm job ids that have more than one record key among the
+    incoming and stored rows: the only ones whose records two keys can be matched in."""
+    both = pa.concat_tables([incoming, stored])
+    both = both.filter(pc.fill_null(pc.equal(both["source"], "slurm"), False))
+    keyed = pa.table({"jid": _normalized_jid(both["job_id"]), "key": both["record_key"]})
+    counts = keyed.group_by("jid").aggregate([("key", "count_distinct")])
+    return counts.filter(pc.greater(counts["key_count_distinct"], 1))["jid"].combine_chunks()
+
+
+def _with_job_ids(rows: pa.Table, jids: pa.Array) -> pa.Table:
+    """The Slurm rows of ``rows`` whose normalized job id is in ``jids``."""
+    if not len(jids) or not rows.num_rows:
+        return rows.slice(0, 0)
+    rows = rows.filter(pc.fill_null(pc.equal(rows["source"], "slurm"), False))
+    return rows.filter(pc.is_in(_normalized_jid(rows["job_id"]), value_set=jids))
+
+
+def _staged_ids(staged: dict[str, list[Path]], read_staged: Callable[[Path], pa.Table]) -> pa.Table:
     parts = []
     for part, paths in staged.items():
         for p in paths:
             t = read_staged(p).select(ID_COLUMNS)
-            parts.append(schema.to_pandas(t).assign(partition=part))
+            parts.append(t.append_column("partition", pa.array([part] * t.num_rows, pa.string())))
     if not parts:
-        return pd.DataFrame(columns=[*ID_COLUMNS, "partition"])
-    return pd.concat(parts, ignore_index=True)
+        return _ID_SCHEMA.empty_table()
+    return pa.concat_tables(parts).cast(_ID_SCHEMA)
 
 
-def _stored_ids(store_files: dict[str, list[Path]], job_ids: list[str]) -> pd.DataFrame:
+def _stored_ids(store_files: dict[str, list[Path]], job_ids: pa.Array) -> pa.Table:
     """Identity columns of the stored Slurm rows with these job ids, with their partition."""
-    frames = []
-    want = pa.array(job_ids, pa.string())
+    tables = []
+    want = job_ids.cast(pa.string())
     for part, paths in store_files.items():
-        if not part.startswith("source=slurm/") or not job_ids:
+        if not part.startswith("source=slurm/") or not len(job_ids):
             continue
         d = ds.dataset([str(p) for p in paths], schema=schema.ARROW_SCHEMA, format="parquet")
         t = d.to_table(columns=ID_COLUMNS, filter=ds.field("job_id").isin(want))
         if t.num_rows:
-            frames.append(schema.to_pandas(t).assign(partition=part))
-    if not frames:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in [*ID_COLUMNS, "partition"]})
-    return pd.concat(frames, ignore_index=True)
+            tables.append(t.append_column("partition", pa.array([part] * t.num_rows, pa.string())))
+    if not tables:
+        return _ID_SCHEMA.empty_table()
+    return pa.concat_tables(tables).cast(_ID_SCHEMA)
 
 
-def _split_keys(incoming: pd.DataFrame, stored: pd.DataFrame) -> set[str]:
+def _split_keys(incoming: pa.Table, stored: pa.Table) -> set[str]:
     """Keys stored in one partition and arriving in another (their times became known)."""
-    if stored.empty or incoming.empty:
+    if not stored.num_rows or not incoming.num_rows:
         return set()
-    both = incoming[["record_key", "partition"]].merge(
-        stored[["record_key", "partition"]], on="record_key", suffixes=("_in", "_st")
-    )
-    return set(both.loc[both["partition_in"] != both["partition_st"], "record_key"])
+    a = incoming.select(["record_key", "partition"]).rename_columns(["record_key", "p_in"])
+    b = stored.select(["record_key", "partition"]).rename_columns(["record_key", "p_st"])
+    both = a.join(b, "record_key", join_type="inner")
+    differs = pc.fill_null(pc.not_equal(both["p_in"], both["p_st"]), False)
+    return set(both["record_key"].filter(differs).to_pylist())
 
 
 def _stored_rows(

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from rdcost.readers.base import ParseOptions, Rejected
 from rdcost.readers.slurm import grammar as sv
 from rdcost.readers.slurm.alignment import align
 from rdcost.readers.slurm.fields import FREE_TEXT_FIELDS
-from rdcost.readers.text_lines import LineBlock
+from rdcost.readers.text_lines import ByteBlock, LineBlock
 
 
 @dataclass
@@ -81,6 +82,83 @@ def split_block(
             path,
         )
     return out
+
+
+def split_bytes(
+    block: ByteBlock,
+    columns: list[str],
+    delimiter: str,
+    trailing: bool,
+    opts: ParseOptions,
+    path: str,
+) -> SplitBlock:
+    """:func:`split_block` of the lines in ``block``, read by pyarrow's CSV reader (C++,
+    on its own threads) when every line of the block is a record or a ``#`` comment with
+    the header's number of fields: then the rows are the lines one for one, so their line
+    numbers are exact. Any other block (a line with another field count, a blank line, a
+    lone ``\r``, bytes that are not UTF-8, a delimiter the CSV reader cannot take) is split
+    line by line by :func:`split_block`, with the same result."""
+    fast = _split_csv(block, columns, delimiter, trailing)
+    if fast is not None:
+        return fast
+    return split_block(block.lines(), columns, delimiter, trailing, opts, path)
+
+
+def csv_delimiter_ok(delimiter: str) -> bool:
+    """Whether pyarrow's CSV reader can split on ``delimiter`` (one ASCII character that
+    is no quote, line end or space)."""
+    return len(delimiter) == 1 and delimiter.isascii() and delimiter not in "\r\n\"' \t\x0b\x0c"
+
+
+def _split_csv(
+    block: ByteBlock, columns: list[str], delimiter: str, trailing: bool
+) -> SplitBlock | None:
+    if not csv_delimiter_ok(delimiter):
+        return None
+    n = len(columns) + int(trailing)
+    names = [f"c{i}" for i in range(n)]
+    invalid = []
+
+    def on_invalid(row) -> str:
+        invalid.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(block.data),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                check_utf8=True,
+            ),
+        )
+    except pa.ArrowInvalid:  # bytes that are not UTF-8
+        return None
+    if invalid or table.num_rows != block.n_lines:
+        return None
+    if trailing:
+        if table.column(n - 1).null_count != table.num_rows:
+            return None
+        table = table.drop_columns([names[-1]])
+    numbers = np.arange(block.first_line, block.first_line + block.n_lines, dtype=np.int64)
+    first = table.column(0)
+    comment = _np(pc.starts_with(pc.utf8_ltrim_whitespace(first), "#"))
+    table = table.rename_columns(columns)
+    if comment.any():
+        table = table.filter(pa.array(~comment))
+    frame = table.to_pandas()
+    frame["_line"] = numbers[~comment]
+    return SplitBlock(frame=frame, ignored_lines=numbers[comment])
 
 
 def _bad_lines(

@@ -27,10 +27,10 @@ from rdcost.readers.slurm import grammar as sv
 from rdcost.readers.slurm.chunking import chunk_cuts, has_step_dot
 from rdcost.readers.slurm.fields import fields_from_user, is_known_field, resolve_field
 from rdcost.readers.slurm.folding import records_to_chunk
-from rdcost.readers.slurm.parsable_lines import SplitBlock, split_block
+from rdcost.readers.slurm.parsable_lines import SplitBlock, split_bytes
 from rdcost.readers.slurm.timestamps import check_time_format, looks_relative
 from rdcost.readers.states import normalize_slurm_state
-from rdcost.readers.text_lines import iter_line_blocks
+from rdcost.readers.text_lines import iter_byte_blocks
 
 NAME = "sacct-parsable"
 
@@ -339,9 +339,9 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout, notes: list[str]) ->
     try:
         bytes_done = 0
         pre_ignored = layout.skip_lines
-        for block in iter_line_blocks(path, layout.skip_lines):
+        for block in iter_byte_blocks(path, layout.skip_lines):
             bytes_done = block.bytes_done
-            buf.add(split_block(block, columns, layout.delimiter, layout.trailing, opts, str(path)))
+            buf.add(split_bytes(block, columns, layout.delimiter, layout.trailing, opts, str(path)))
             if buf.n_rows >= opts.chunk_rows:
                 for part in buf.take_chunks(opts.chunk_rows, recs_id_column(columns)):
                     yield from emit(part, pre_ignored + part.n_ignored, bytes_done, final=False)
