@@ -13,20 +13,10 @@ from enum import IntEnum
 
 import typer
 
-# Each module registers its commands on `app` when imported.
-from rdcost.cli import (  # noqa: F401
-    card_cmd,
-    compare_cmd,
-    estimate_cmd,
-    groups_cmd,
-    ingest_cmd,
-    jobs_cmd,
-    plot_cmd,
-    report_cmd,
-    summarize_cmd,
-    tuning_cmd,
-)
+# Each command module registers its commands on `app` when imported: `app` imports them
+# all when its commands are read, `main` only the one it runs (rdcost.cli.lazy).
 from rdcost.cli.app import app, err
+from rdcost.cli.lazy import MODULES, load, load_all
 from rdcost.errors import RdcostError, UsageError
 
 #: click's exception base, found through typer's public API (typer vendors click from
@@ -38,14 +28,23 @@ class ExitStatus(IntEnum):
     """What ``rdcost`` exits with."""
 
     OK = 0
-    ERROR = 1            # bad input or store: `rdcost: error: FILE:LINE: ...`
-    USAGE = 2            # an option or argument that cannot work
-    INTERRUPTED = 130    # Ctrl-C
+    ERROR = 1  # bad input or store: `rdcost: error: FILE:LINE: ...`
+    USAGE = 2  # an option or argument that cannot work
+    INTERRUPTED = 130  # Ctrl-C
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rdcost`` console script and ``python -m rdcost``."""
-    command = typer.main.get_command(app)
+    name = _command_name(sys.argv[1:] if argv is None else argv)
+    app.load_on_read = False
+    try:
+        if name in MODULES:
+            load(app, [MODULES[name]])
+        elif name is not None:  # not a command: click suggests the closest of all of them
+            load_all(app)
+        command = typer.main.get_command(app)
+    finally:
+        app.load_on_read = True
     try:
         rc = command.main(args=argv, prog_name="rdcost", standalone_mode=False)
     except UsageError as exc:
@@ -61,6 +60,17 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     sys.exit(rc if isinstance(rc, int) else ExitStatus.OK)
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command ``args`` run: the first word that is no option (the root's options
+    take no value), None for ``rdcost``, ``rdcost --help``."""
+    for a in args:
+        if a == "--":
+            return None
+        if not a.startswith("-"):
+            return a
+    return None
 
 
 def _fail(exc: Exception, status: ExitStatus) -> None:
