@@ -117,12 +117,6 @@ def _split_csv(
         return None
     n = len(columns) + int(trailing)
     names = [f"c{i}" for i in range(n)]
-    invalid = []
-
-    def on_invalid(row) -> str:
-        invalid.append(row)
-        return "skip"
-
     try:
         table = pacsv.read_csv(
             pa.py_buffer(block.data),
@@ -133,7 +127,6 @@ def _split_csv(
                 escape_char=False,
                 newlines_in_values=False,
                 ignore_empty_lines=False,
-                invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -142,9 +135,9 @@ def _split_csv(
                 check_utf8=True,
             ),
         )
-    except pa.ArrowInvalid:  # bytes that are not UTF-8
+    except pa.ArrowInvalid:  # a line with another number of fields, bytes that are not UTF-8
         return None
-    if invalid or table.num_rows != block.n_lines:
+    if table.num_rows != block.n_lines:
         return None
     if trailing:
         if table.column(n - 1).null_count != table.num_rows:
