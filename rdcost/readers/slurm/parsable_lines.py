@@ -30,11 +30,27 @@ from rdcost.readers.text_lines import ByteBlock, LineBlock
 class SplitBlock:
     """One block's records as a frame (sacct field names, ``_line``), and the rest."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None
     rejected: list[Rejected] = field(default_factory=list)
     ignored_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     rejected_allocations: dict[str, Rejected] = field(default_factory=dict)
     n_aligned: int = 0
+    table: pa.Table | None = None  # the records as Arrow (strings, ``_line`` int64)
+
+    def arrow(self) -> pa.Table:
+        """The records as an Arrow table: string columns (null = empty) and ``_line``."""
+        if self.table is None:
+            assert self.frame is not None
+            t = pa.Table.from_pandas(self.frame, preserve_index=False)
+            self.table = t.cast(
+                pa.schema(
+                    [
+                        pa.field(f.name, pa.int64() if f.name == "_line" else pa.string())
+                        for f in t.schema
+                    ]
+                )
+            )
+        return self.table
 
 
 def split_block(
@@ -149,9 +165,8 @@ def _split_csv(
     table = table.rename_columns(columns)
     if comment.any():
         table = table.filter(pa.array(~comment))
-    frame = table.to_pandas()
-    frame["_line"] = numbers[~comment]
-    return SplitBlock(frame=frame, ignored_lines=numbers[comment])
+    table = table.append_column("_line", pa.array(numbers[~comment]))
+    return SplitBlock(frame=None, table=table, ignored_lines=numbers[comment])
 
 
 def _bad_lines(
