@@ -154,9 +154,8 @@ def _shared_job_ids(lean: pa.Table, stored: pa.Table) -> pa.Array:
     )
     if not keyed.num_rows:
         return pa.array([], pa.string())
-    # a key names its job id, so every job id has one key exactly when they are as many
-    if len(pc.unique(keyed["record_key"])) == len(pc.unique(keyed["jid"])):
-        return pa.array([], pa.string())
+    if pc.count_distinct(keyed["jid"], mode="all").as_py() == keyed.num_rows:
+        return pa.array([], pa.string())  # every job id on one row: one key each
     counts = keyed.group_by("jid").aggregate([("record_key", "count_distinct")])
     return counts.filter(pc.greater(counts["record_key_count_distinct"], 1))["jid"].combine_chunks()
 
