@@ -14,7 +14,7 @@ Files are generated once (kept in --data-dir) by ``bench/generate_sacct.py``:
 - small: the narrow shape at 10k jobs, for the first answer (ingest + summarize).
 
 Every measurement is one fresh process (interpreter start-up and imports included,
-floors too), so its peak RSS (``wait4``) is its own; each is taken ``--repeat`` times,
+floors too) that imports the rdcost of this checkout, so its peak RSS (``wait4``) is its own; each is taken ``--repeat`` times,
 interleaved with the others of its file, and the fastest run is kept. For each file:
 
 - the floors: ``pyarrow.csv.read_csv`` and ``pandas.read_csv(engine="pyarrow")`` of the
@@ -44,6 +44,15 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 PY = sys.executable
 RDCOST = [PY, "-m", "rdcost"]
+#: Children import the rdcost of this checkout (whatever the working directory, which
+#: Python puts before PYTHONPATH for ``-m`` and ``-c``), and run in a neutral directory.
+CHILD_ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(
+        [str(BENCH.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    ),
+}
+CHILD_CWD = tempfile.gettempdir()
 
 #: The reader options of rdcost's splitter (rdcost/readers/slurm/parsable_lines.py).
 READ_CSV = (
@@ -76,7 +85,9 @@ PER_YEAR = 5_000_000
 def run(cmd: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS in MiB) of one child process; fails loudly if it fails."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV, cwd=CHILD_CWD
+    )
     assert p.stderr is not None
     err = p.stderr.read().decode(errors="replace")  # read before waiting: no pipe dead-lock
     _, status, usage = os.wait4(p.pid, 0)
@@ -235,7 +246,12 @@ def bench_replay(repeat: int) -> dict:
         runs = []
         for _ in range(repeat):
             p = subprocess.run(
-                [PY, "-c", REPLAY, str(n), str(BENCH)], capture_output=True, text=True, check=True
+                [PY, "-c", REPLAY, str(n), str(BENCH)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=CHILD_ENV,
+                cwd=CHILD_CWD,
             )
             runs.append(float(p.stdout.strip()))
         out[n] = min(runs)
@@ -385,6 +401,7 @@ def main() -> None:
     ap.add_argument("--per-year", type=int, default=PER_YEAR, help="allocations submitted per year")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
+    args.data_dir = args.data_dir.resolve()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     info = machine()
     startup = bench_startup(args.repeat)
