@@ -12,20 +12,57 @@ Python API (the CLI is a thin layer over it)::
     jobs = rdcost.open_store("store").read_jobs(project="lisa")
 """
 
-from rdcost.errors import RdcostError  # noqa: E402
-from rdcost.jobtable.store import Store, default_store_path  # noqa: E402
-from rdcost.readers.base import ParseOptions  # noqa: E402
-from rdcost.readers.ingest import IngestReport, ingest, read_log, read_log_report  # noqa: E402
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rdcost.errors import RdcostError
 from rdcost.version import __version__
+
+if TYPE_CHECKING:
+    from rdcost.jobtable.store import Store, default_store_path
+    from rdcost.readers.base import ParseOptions
+    from rdcost.readers.ingest import IngestReport, ingest, read_log, read_log_report
+
+#: Names of the API loaded on first use (PEP 562), so that ``import rdcost`` and the CLI's
+#: start-up do not import pandas and pyarrow before a command needs them.
+_LAZY = {
+    "Store": "rdcost.jobtable.store",
+    "default_store_path": "rdcost.jobtable.store",
+    "ParseOptions": "rdcost.readers.base",
+    "IngestReport": "rdcost.readers.ingest",
+    "ingest": "rdcost.readers.ingest",
+    "read_log": "rdcost.readers.ingest",
+    "read_log_report": "rdcost.readers.ingest",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rdcost' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def open_store(path=None) -> Store:
     """The store at ``path`` (default: $RDCOST_STORE or ~/.local/share/rdcost/store)."""
+    from rdcost.jobtable.store import Store
+
     return Store(path)
 
 
 def read_jobs(store=None, project: str | None = None, columns=None):
     """The stored job table as a pandas DataFrame (optionally one project's rows)."""
+    from rdcost.jobtable.store import Store
+
     return Store(store).read_jobs(project=project, columns=columns)
 
 

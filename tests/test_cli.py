@@ -34,6 +34,37 @@ def test_top_level_help_lists_commands_with_an_example():
         assert name in r.stdout
 
 
+def test_start_up_imports_only_the_command_it_runs():
+    """`rdcost --help` imports no command module (nor pandas, pyarrow, matplotlib); the
+    table that lists the commands without importing them matches the commands."""
+    from rdcost.cli.lazy import COMMANDS
+
+    code = (
+        "import sys; from rdcost.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print('MODULES', *sorted(sys.modules))"
+    )
+    heavy = {"pandas", "pyarrow", "numpy", "matplotlib", "dateparser"}
+    commands = {m for _, m, _ in COMMANDS}
+    for args, expect in ((["--help"], set()), (["ingest", "--help"], {"rdcost.cli.ingest_cmd"})):
+        r = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+        )
+        modules = set(r.stdout.split("MODULES", 1)[1].split())
+        assert modules & commands == expect, args
+        if not expect:
+            assert not {m.split(".")[0] for m in modules} & heavy
+        assert "matplotlib" not in modules
+    group = typer.main.get_command(app)
+    assert [n for n, _, _ in COMMANDS] == list(group.commands)
+    for name, module, text in COMMANDS:
+        cmd = group.commands[name]
+        assert cmd.callback.__module__ == module
+        stand_in = typer.core.TyperCommand(name, help=text)
+        for limit in (30, 45, 60, 80):
+            assert stand_in.get_short_help_str(limit) == cmd.get_short_help_str(limit), name
+
+
 @pytest.mark.parametrize("name", command_names())
 def test_every_command_has_help_with_an_example(name):
     r = run(name, "--help")

@@ -14,22 +14,10 @@ from typing import Any
 
 import typer
 
-# Each module registers its commands on `app` when imported.
-from rdcost.cli import (  # noqa: F401
-    card_cmd,
-    compare_cmd,
-    estimate_cmd,
-    export_cmd,
-    groups_cmd,
-    ingest_cmd,
-    jobs_cmd,
-    plot_cmd,
-    report_cmd,
-    summarize_cmd,
-    tuning_cmd,
-    usage_cmd,
-)
+# Each command module registers its commands on `app` when imported: `app` imports them
+# all when its commands are read, `main` only the one it runs (rdcost.cli.lazy).
 from rdcost.cli.app import app, err
+from rdcost.cli.lazy import MODULES, load, load_all
 from rdcost.errors import RdcostError, UsageError
 
 #: click's exception base, found through typer's public API (typer vendors click from
@@ -48,7 +36,16 @@ class ExitStatus(IntEnum):
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rdcost`` console script and ``python -m rdcost``."""
-    command = _plain_arguments(typer.main.get_command(app))
+    name = _command_name(sys.argv[1:] if argv is None else argv)
+    app.load_on_read = False
+    try:
+        if name in MODULES:
+            load(app, [MODULES[name]])
+        elif name is not None:  # not a command: click suggests the closest of all of them
+            load_all(app)
+        command = _plain_arguments(typer.main.get_command(app))
+    finally:
+        app.load_on_read = True
     try:
         rc = command.main(args=argv, prog_name="rdcost", standalone_mode=False)
     except UsageError as exc:
@@ -74,6 +71,17 @@ def _plain_arguments(command):
             if param.param_type_name == "argument" and param.metavar:
                 param.display_type_rich = lambda ctx: None
     return command
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command ``args`` run: the first word that is no option (the root's options
+    take no value), None for ``rdcost``, ``rdcost --help``."""
+    for a in args:
+        if a == "--":
+            return None
+        if not a.startswith("-"):
+            return a
+    return None
 
 
 def _fail(exc: Exception, status: ExitStatus) -> None:

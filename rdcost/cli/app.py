@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from rdcost.cli.lazy import LazyGroup, LazyTyper
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from rdcost.output.blocks import Document
 
-app = typer.Typer(
+app = LazyTyper(
     name="rdcost",
+    cls=LazyGroup,
     help=(
         "What did this research really cost? Reads Slurm sacct, W&B, MLflow and CSV job "
         "logs into one job table, and reports jobs, grid searches, GPU-days, cloud and "

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,74 +48,169 @@ def consolidate(
     now: pd.Timestamp,
 ) -> Consolidation:
     """``store_files``: partition -> live parquet files; ``staged``: partition -> staged
-    Arrow files of this ingest (read with ``read_staged``)."""
-    incoming = _staged_ids(staged, read_staged)
-    slurm_ids = (
-        incoming.loc[
-            incoming["source"].astype("string").eq("slurm").fillna(False).to_numpy(dtype=bool),
-            "job_id",
-        ]
-        .dropna()
-        .unique()
-        .tolist()
-    )
-    if not slurm_ids and not store_files:
+    Arrow files of this ingest (read with ``read_staged``).
+
+    Only the records whose job id occurs under more than one key can be matched
+    (:func:`resolve`); they are found in Arrow from a lean table of the incoming Slurm
+    keys and job ids (no times, the partition as a number), and only their identity
+    rows are read in full and go on to pandas. A store without Slurm rows needs no
+    comparison with stored rows at all; a large ingest of new jobs costs a few passes
+    over two string columns.
+    """
+    lean, clusters = _incoming_keys(staged, read_staged)
+    slurm_store = {p: f for p, f in store_files.items() if p.startswith("source=slurm/")}
+    if not lean.num_rows and not store_files:
         return Consolidation()
-    stored = _stored_ids(store_files, slurm_ids)
-    n_clusters = len(set(incoming["cluster"].dropna()) | set(stored["cluster"].dropna()))
-    res = resolve(incoming, stored, n_clusters)
-    moving = set(res.rekey) | set(res.rekey.values()) | _split_keys(incoming, stored)
+    parts = list(staged)
+    if slurm_store and lean.num_rows:
+        stored = _stored_ids(slurm_store, pc.unique(lean["job_id"]).drop_null())
+    else:
+        stored = _ID_SCHEMA.empty_table()
+    n_clusters = len(clusters | set(pc.unique(stored["cluster"]).drop_null().to_pylist()))
+    shared = _shared_job_ids(lean, stored)
+    incoming = _staged_ids(staged, read_staged, shared) if len(shared) else _ID_SCHEMA.empty_table()
+    res = resolve(
+        schema_free_pandas(_with_job_ids(incoming, shared)),
+        schema_free_pandas(_with_job_ids(stored, shared)),
+        n_clusters,
+    )
+    moving = set(res.rekey) | set(res.rekey.values()) | _split_keys(lean, parts, stored)
     out = Consolidation(notes=list(res.notes))
     if not moving:
         return out
-    old = _stored_rows(store_files, stored, moving)
+    stored_df = schema_free_pandas(
+        stored.filter(pc.is_in(stored["record_key"], value_set=pa.array(sorted(moving))))
+    )
+    old = _stored_rows(store_files, stored_df, moving)
     new = _staged_rows(staged, read_staged, moving)
     out.take_out = set(new["record_key"])
-    for part, keys in stored.loc[
-        stored["record_key"].isin(moving), ["partition", "record_key"]
-    ].groupby("partition")["record_key"]:
+    for part, keys in stored_df[["partition", "record_key"]].groupby("partition")["record_key"]:
         out.drop[str(part)] = set(keys)
     out.moved = _fold(old, new, res, now, out)
     return out
 
 
-def _staged_ids(
+_ID_SCHEMA = pa.schema(
+    [schema.ARROW_SCHEMA.field(c) for c in ID_COLUMNS] + [pa.field("partition", pa.string())]
+)
+
+
+def schema_free_pandas(t: pa.Table) -> pd.DataFrame:
+    """Identity rows as pandas (the job table's dtypes, plus ``partition``)."""
+    return schema.to_pandas(t)
+
+
+def _normalized_jid(job_id: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """The job id as :mod:`rdcost.jobtable.identity` compares it (``123_[5-10]`` -> ``123_[]``)."""
+    return pc.replace_substring_regex(job_id, r"_\[.*\]$", "_[]")
+
+
+def _slurm(t: pa.Table) -> pa.Table:
+    return t.filter(pc.fill_null(pc.equal(t["source"], "slurm"), False))
+
+
+def _incoming_keys(
     staged: dict[str, list[Path]], read_staged: Callable[[Path], pa.Table]
-) -> pd.DataFrame:
+) -> tuple[pa.Table, set[str]]:
+    """The incoming Slurm rows as (record_key, job_id, jid, part: index in ``staged``),
+    and the clusters that any incoming row names."""
+    tables, clusters = [], set()
+    for i, paths in enumerate(staged.values()):
+        for p in paths:
+            t = read_staged(p).select(["record_key", "source", "cluster", "job_id"])
+            clusters.update(pc.unique(t["cluster"]).drop_null().to_pylist())
+            t = _slurm(t)
+            tables.append(
+                pa.table(
+                    {
+                        "record_key": t["record_key"],
+                        "job_id": t["job_id"],
+                        "jid": _normalized_jid(t["job_id"]),
+                        "part": pa.array(np.full(t.num_rows, i, dtype=np.int32)),
+                    }
+                )
+            )
+    if not tables:
+        empty = pa.array([], pa.string())
+        return pa.table(
+            {"record_key": empty, "job_id": empty, "jid": empty, "part": pa.array([], pa.int32())}
+        ), clusters
+    return pa.concat_tables(tables), clusters
+
+
+def _shared_job_ids(lean: pa.Table, stored: pa.Table) -> pa.Array:
+    """The (normalized) Slurm job ids that have more than one record key among the
+    incoming and stored rows: the only ones whose records two keys can be matched in."""
+    keyed = pa.concat_tables(
+        [
+            lean.select(["jid", "record_key"]),
+            pa.table(
+                {
+                    "jid": _normalized_jid(_slurm(stored)["job_id"]),
+                    "record_key": _slurm(stored)["record_key"],
+                }
+            ),
+        ]
+    )
+    if not keyed.num_rows:
+        return pa.array([], pa.string())
+    if pc.count_distinct(keyed["jid"], mode="all").as_py() == keyed.num_rows:
+        return pa.array([], pa.string())  # every job id on one row: one key each
+    counts = keyed.group_by("jid").aggregate([("record_key", "count_distinct")])
+    return counts.filter(pc.greater(counts["record_key_count_distinct"], 1))["jid"].combine_chunks()
+
+
+def _with_job_ids(rows: pa.Table, jids: pa.Array) -> pa.Table:
+    """The Slurm rows of ``rows`` whose normalized job id is in ``jids``."""
+    if not len(jids) or not rows.num_rows:
+        return rows.slice(0, 0)
+    rows = _slurm(rows)
+    return rows.filter(pc.is_in(_normalized_jid(rows["job_id"]), value_set=jids))
+
+
+def _staged_ids(
+    staged: dict[str, list[Path]], read_staged: Callable[[Path], pa.Table], jids: pa.Array
+) -> pa.Table:
+    """The identity columns of the staged Slurm rows whose normalized job id is in ``jids``."""
     parts = []
     for part, paths in staged.items():
         for p in paths:
-            t = read_staged(p).select(ID_COLUMNS)
-            parts.append(schema.to_pandas(t).assign(partition=part))
+            t = _with_job_ids(read_staged(p).select(ID_COLUMNS), jids)
+            parts.append(t.append_column("partition", pa.array([part] * t.num_rows, pa.string())))
     if not parts:
-        return pd.DataFrame(columns=[*ID_COLUMNS, "partition"])
-    return pd.concat(parts, ignore_index=True)
+        return _ID_SCHEMA.empty_table()
+    return pa.concat_tables(parts).cast(_ID_SCHEMA)
 
 
-def _stored_ids(store_files: dict[str, list[Path]], job_ids: list[str]) -> pd.DataFrame:
+def _stored_ids(store_files: dict[str, list[Path]], job_ids: pa.Array) -> pa.Table:
     """Identity columns of the stored Slurm rows with these job ids, with their partition."""
-    frames = []
-    want = pa.array(job_ids, pa.string())
+    tables = []
+    want = job_ids.cast(pa.string())
     for part, paths in store_files.items():
-        if not part.startswith("source=slurm/") or not job_ids:
+        if not part.startswith("source=slurm/") or not len(job_ids):
             continue
         d = ds.dataset([str(p) for p in paths], schema=schema.ARROW_SCHEMA, format="parquet")
         t = d.to_table(columns=ID_COLUMNS, filter=ds.field("job_id").isin(want))
         if t.num_rows:
-            frames.append(schema.to_pandas(t).assign(partition=part))
-    if not frames:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in [*ID_COLUMNS, "partition"]})
-    return pd.concat(frames, ignore_index=True)
+            tables.append(t.append_column("partition", pa.array([part] * t.num_rows, pa.string())))
+    if not tables:
+        return _ID_SCHEMA.empty_table()
+    return pa.concat_tables(tables).cast(_ID_SCHEMA)
 
 
-def _split_keys(incoming: pd.DataFrame, stored: pd.DataFrame) -> set[str]:
+def _split_keys(lean: pa.Table, parts: list[str], stored: pa.Table) -> set[str]:
     """Keys stored in one partition and arriving in another (their times became known)."""
-    if stored.empty or incoming.empty:
+    if not stored.num_rows or not lean.num_rows:
         return set()
-    both = incoming[["record_key", "partition"]].merge(
-        stored[["record_key", "partition"]], on="record_key", suffixes=("_in", "_st")
-    )
-    return set(both.loc[both["partition_in"] != both["partition_st"], "record_key"])
+    mine = lean.filter(pc.is_in(lean["record_key"], value_set=stored["record_key"]))
+    if not mine.num_rows:
+        return set()
+    names = pa.array(parts, pa.string()).take(mine["part"])
+    a = pa.table({"record_key": mine["record_key"], "p_in": names})
+    b = stored.select(["record_key", "partition"]).rename_columns(["record_key", "p_st"])
+    both = a.join(b, "record_key", join_type="inner")
+    differs = pc.fill_null(pc.not_equal(both["p_in"], both["p_st"]), False)
+    return set(both["record_key"].filter(differs).to_pylist())
 
 
 def _stored_rows(

@@ -17,7 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rdcost.errors import NothingIngestibleError, RdcostError, UsageError
 from rdcost.jobtable import schema
@@ -185,9 +188,16 @@ def iter_chunks(
     name = resolve_format(path, format, opts)
     module = get_format(name)
     source_file = str(path.resolve())
-    for chunk in module.parse(path, opts):
+    # a reader may build its rows in Arrow for the store (parse_arrow)
+    reader = getattr(module, "parse_arrow", None) if arrow else None
+    for chunk in (reader or module.parse)(path, opts):
         chunk.check_accounting()
         jobs = chunk.jobs
+        if isinstance(jobs, pa.Table):
+            chunk.jobs = _tag_arrow(jobs, source_file, opts)
+            reject_implausible(chunk, str(path), opts)
+            yield name, chunk
+            continue
         if len(jobs):
             jobs = jobs.copy()
             jobs["source_file"] = source_file
@@ -201,6 +211,31 @@ def iter_chunks(
             chunk.jobs = schema.conform(jobs)
         reject_implausible(chunk, str(path), opts)
         yield name, chunk
+
+
+def _tag_arrow(jobs: pa.Table, source_file: str, opts: ParseOptions) -> pa.Table:
+    """:func:`_apply_tags` and the source file of a job table in Arrow (with the schema)."""
+    if jobs.schema != schema.ARROW_SCHEMA:
+        jobs = schema.to_arrow(schema.to_pandas(jobs))
+    n = jobs.num_rows
+    if not n:
+        return jobs
+
+    def put(name: str, values: pa.Array | pa.ChunkedArray) -> None:
+        nonlocal jobs
+        jobs = jobs.set_column(jobs.schema.get_field_index(name), name, values)
+
+    def const(value: str) -> pa.Array:
+        return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int64)))
+
+    put("source_file", const(source_file))
+    if opts.project is not None:
+        put("project", const(opts.project))
+    else:
+        put("project", pc.coalesce(jobs["project"], jobs["account"]))
+    if opts.cluster is not None:
+        put("cluster", pc.coalesce(jobs["cluster"], pa.scalar(opts.cluster, pa.string())))
+    return jobs
 
 
 def _apply_tags(jobs: pd.DataFrame, opts: ParseOptions) -> pd.DataFrame:

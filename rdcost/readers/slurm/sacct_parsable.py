@@ -20,17 +20,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rdcost.errors import FormatDetectionError, UsageError
+from rdcost.jobtable import schema
 from rdcost.readers.base import SAMPLE_BYTES, Chunk, ParseOptions, Rejected, Sample
 from rdcost.readers.slurm import grammar as sv
-from rdcost.readers.slurm.chunking import chunk_cuts, has_step_dot
+from rdcost.readers.slurm.chunking import chunk_cuts
 from rdcost.readers.slurm.fields import fields_from_user, is_known_field, resolve_field
 from rdcost.readers.slurm.folding import records_to_chunk
-from rdcost.readers.slurm.parsable_lines import SplitBlock, split_block
+from rdcost.readers.slurm.parsable_lines import SplitBlock, split_bytes
 from rdcost.readers.slurm.timestamps import check_time_format, looks_relative
 from rdcost.readers.states import normalize_slurm_state
-from rdcost.readers.text_lines import iter_line_blocks
+from rdcost.readers.text_lines import iter_byte_blocks
 
 NAME = "sacct-parsable"
 
@@ -254,6 +257,16 @@ def _head_lines(path: Path) -> list[str]:
 
 
 def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
+    return _parse(path, opts, arrow=False)
+
+
+def parse_arrow(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
+    """:func:`parse` with each chunk's job rows as an Arrow table with the job schema
+    (built on the worker threads; what the store takes)."""
+    return _parse(path, opts, arrow=True)
+
+
+def _parse(path: Path, opts: ParseOptions, arrow: bool) -> Iterator[Chunk]:
     path = Path(path)
     sv.check_tz(opts.tz)
     check_delimiter(opts.delimiter)
@@ -267,7 +280,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
             hint="pass --format to choose another format",
         )
     opts, notes = _time_options(head, layout, opts, path)
-    yield from _stream(path, opts, layout, notes)
+    yield from _stream(path, opts, layout, notes, arrow)
 
 
 def check_delimiter(delimiter: str | None) -> None:
@@ -310,7 +323,9 @@ def _time_options(
     return replace(opts, time_format=fmt, export_time=export_time), notes
 
 
-def _stream(path: Path, opts: ParseOptions, layout: Layout, notes: list[str]) -> Iterator[Chunk]:
+def _stream(
+    path: Path, opts: ParseOptions, layout: Layout, notes: list[str], arrow: bool
+) -> Iterator[Chunk]:
     """Split blocks of lines, cut them into chunks that keep each allocation with its
     steps, and turn the chunks into job rows on two worker threads (in file order)."""
     columns = list(layout.columns)
@@ -323,8 +338,9 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout, notes: list[str]) ->
     def emit(part: _Buffer, n_ignored: int, bytes_done: int, final: bool) -> Iterator[Chunk]:
         in_flight.append(
             pool.submit(
-                records_to_chunk,
-                part.frame(),
+                fold_records,
+                part.table(),
+                arrow,
                 path=path,
                 opts=opts,
                 source_format=fmt,
@@ -344,9 +360,9 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout, notes: list[str]) ->
     try:
         bytes_done = 0
         pre_ignored = layout.skip_lines
-        for block in iter_line_blocks(path, layout.skip_lines):
+        for block in iter_byte_blocks(path, layout.skip_lines):
             bytes_done = block.bytes_done
-            buf.add(split_block(block, columns, layout.delimiter, layout.trailing, opts, str(path)))
+            buf.add(split_bytes(block, columns, layout.delimiter, layout.trailing, opts, str(path)))
             if buf.n_rows >= opts.chunk_rows:
                 for part in buf.take_chunks(opts.chunk_rows, recs_id_column(columns)):
                     yield from emit(part, pre_ignored + part.n_ignored, bytes_done, final=False)
@@ -358,58 +374,74 @@ def _stream(path: Path, opts: ParseOptions, layout: Layout, notes: list[str]) ->
         pool.shutdown(wait=True)
 
 
+def fold_records(table: pa.Table, arrow: bool, **kwargs) -> Chunk:
+    """:func:`records_to_chunk` of a chunk's records given as Arrow; with ``arrow`` the
+    job rows come back as an Arrow table with the job schema."""
+    chunk = records_to_chunk(table.to_pandas(), **kwargs)
+    if arrow:
+        chunk.jobs = schema.to_arrow(chunk.jobs)
+    return chunk
+
+
 def recs_id_column(columns: list[str]) -> str:
     return "JobID" if "JobID" in columns else "JobIDRaw" if "JobIDRaw" in columns else columns[0]
 
 
 class _Buffer:
-    """Split blocks waiting to become chunks: their records, rejected and ignored lines."""
+    """Split blocks waiting to become chunks: their records (Arrow), rejected and ignored lines."""
 
     def __init__(self) -> None:
-        self.frames: list[pd.DataFrame] = []
+        self.tables: list[pa.Table] = []
         self.rejected: list[Rejected] = []
         self.rejected_allocations: dict[str, Rejected] = {}
         self.ignored: list[np.ndarray] = []
 
     @property
     def n_rows(self) -> int:
-        return sum(len(f) for f in self.frames)
+        return sum(t.num_rows for t in self.tables)
 
     @property
     def n_ignored(self) -> int:
         return int(sum(len(x) for x in self.ignored))
 
     def add(self, b: SplitBlock) -> None:
-        if len(b.frame):
-            self.frames.append(b.frame)
+        t = b.arrow()
+        if t.num_rows:
+            self.tables.append(t)
         self.rejected.extend(b.rejected)
         self.rejected_allocations.update(b.rejected_allocations)
         self.ignored.append(b.ignored_lines)
 
-    def frame(self) -> pd.DataFrame:
-        if not self.frames:
-            return pd.DataFrame(
-                {"JobID": pd.Series([], dtype=object), "_line": pd.Series([], dtype=np.int64)}
-            )
-        return pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
+    def table(self) -> pa.Table:
+        if not self.tables:
+            return pa.table({"JobID": pa.array([], pa.string()), "_line": pa.array([], pa.int64())})
+        return pa.concat_tables(self.tables) if len(self.tables) > 1 else self.tables[0]
 
     def take_chunks(self, chunk_rows: int, id_column: str) -> Iterator[_Buffer]:
         """Cut before the first allocation at or after ``chunk_rows`` records, as often as
         it fits; what follows the last cut stays buffered."""
-        frame = self.frame()
+        table = self.table()
+        ids = table[id_column]
+        step = pc.match_substring_regex(ids, r"\.[^\]]*$")  # has_step_dot, in Arrow
         starts = np.flatnonzero(
-            frame[id_column].notna().to_numpy() & ~has_step_dot(frame[id_column])
+            np.asarray(
+                pc.fill_null(pc.and_(pc.is_valid(ids), pc.invert(step)), False).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=bool,
+            )
         )
+        lines = table["_line"]
         done = 0
         for cut in chunk_cuts(starts, chunk_rows):
-            yield self._split_off(frame.iloc[done:cut], int(frame["_line"].iat[cut]))
+            yield self._split_off(table.slice(done, cut - done), int(lines[cut].as_py()))
             done = cut
-        self.frames = [frame.iloc[done:].reset_index(drop=True)]
+        self.tables = [table.slice(done)]
 
-    def _split_off(self, rows: pd.DataFrame, next_line: int) -> _Buffer:
+    def _split_off(self, rows: pa.Table, next_line: int) -> _Buffer:
         """A buffer of ``rows`` and the rejected/ignored lines before ``next_line``."""
         part = _Buffer()
-        part.frames = [rows.reset_index(drop=True)]
+        part.tables = [rows]
         part.rejected = [r for r in self.rejected if r.line is not None and r.line < next_line]
         self.rejected = [
             r for r in self.rejected if not (r.line is not None and r.line < next_line)
