@@ -202,6 +202,7 @@ EXPECTED_BY_PREFIX = {
     "hcs_plain": "csv",
     "sacct_like_comma": None,
     "jobs.csv": "csv",
+    "carbon_series": "csv",  # claimed, then refused: no job column (test below)
 }
 
 
@@ -247,3 +248,11 @@ def test_reingesting_rows_without_ids_changes_nothing(tmp_path):
     assert first.stats.n_new == 3
     again = ingest([DATA / "plain_words_dates.csv"], store=store, dayfirst=True)
     assert (again.stats.n_new, again.stats.n_updated, again.stats.n_unchanged) == (0, 0, 3)
+
+
+def test_a_csv_without_any_job_column_is_refused_by_name(tmp_path):
+    """A carbon-intensity series ingested by mistake: a CSV, but no column rdcost knows
+    (and no --map): refused, saying why, rather than stored as anonymous jobs."""
+    path = SAMPLE_LOGS / "energy" / "carbon_series.csv"
+    with pytest.raises(FormatDetectionError, match="no column of this CSV names a job field"):
+        read_log_report(path)

@@ -624,7 +624,7 @@ def test_source_line_is_the_line_in_the_file_whatever_the_chunks(tmp_path, monke
     ]
 
 
-@pytest.mark.parametrize("delim", ["^|^", "☃", ";"])
+@pytest.mark.parametrize("delim", ["^|^", "☃", ";", "::", " ~ ", "☃☃"])
 def test_a_sacct_header_with_its_own_delimiter_is_detected(tmp_path, delim):
     """`sacct -P --delimiter=...` with a header: found without --format or --delimiter."""
     from rdcost.readers.registry import detect

@@ -145,3 +145,44 @@ def test_a_plain_csv_of_the_same_jobs_is_counted_once(tmp_path, capsys):
         capsys, "summarize", "--store", str(store), "-p", "lisa", "-a", "paper", "-f", "json"
     )
     assert code == 0
+
+
+ALLOC = (
+    "JobID|JobName|State|Submit|Start|End|ElapsedRaw|NCPUS|AllocTRES\n"
+    "777|train|COMPLETED|2024-05-01T08:00:00|2024-05-01T09:00:00|2024-05-01T11:00:00|7200|8|"
+    "billing=8,cpu=8,gres/gpu=2,mem=32G,node=1\n"
+    "777.batch|batch|COMPLETED|2024-05-01T09:00:00|2024-05-01T09:00:00|2024-05-01T10:59:59|"
+    "7199|8|cpu=8,gres/gpu=2,mem=32G,node=1\n"
+)
+# `sacct -j 777.batch`: the step alone, its allocation line not in the file
+STEP_ONLY = ALLOC.split("\n")[0] + "\n" + ALLOC.split("\n")[2] + "\n"
+
+
+@pytest.mark.parametrize("order", [("steps", "alloc"), ("alloc", "steps")], ids="-then-".join)
+def test_an_inferred_allocation_and_its_logged_line_are_one_job(order, tmp_path, capsys):
+    """A step-only export makes an inferred allocation (submit = the step's start); the
+    job's own line, ingested before or after, is the same job, and its values lead."""
+    paths = {"alloc": tmp_path / "alloc.txt", "steps": tmp_path / "steps.txt"}
+    paths["alloc"].write_text(ALLOC)
+    paths["steps"].write_text(STEP_ONLY)
+    store = tmp_path / "store"
+    for name in order:
+        ingest(capsys, store, paths[name])
+    jobs = rdcost.read_jobs(store)
+    assert len(jobs) == 1, jobs[["record_key", "is_inferred", "submit_time"]]
+    j = jobs.iloc[0]
+    assert not j["is_inferred"] and j["job_name"] == "train"
+    assert j["submit_time"] == pd.Timestamp("2024-05-01T08:00:00Z")
+    assert j["end_time"] == pd.Timestamp("2024-05-01T11:00:00Z") and j["elapsed_s"] == 7200
+    assert j["record_key"].endswith(":777:2024-05-01T08:00:00Z")
+    assert j["n_gpus"] == 2
+
+
+def test_an_inferred_allocation_of_another_start_stays_apart(tmp_path, capsys):
+    """A job id reused (another start): the steps are not folded into the logged job."""
+    store = tmp_path / "store"
+    (tmp_path / "alloc.txt").write_text(ALLOC)
+    (tmp_path / "steps.txt").write_text(STEP_ONLY.replace("2024-05-01", "2024-05-02"))
+    ingest(capsys, store, tmp_path / "alloc.txt")
+    ingest(capsys, store, tmp_path / "steps.txt")
+    assert len(rdcost.read_jobs(store)) == 2

@@ -66,6 +66,23 @@ def ingest_command(
             metavar="TEXT",
         ),
     ] = "UTC",
+    time_format: Annotated[
+        str | None,
+        typer.Option(
+            help="SLURM_TIME_FORMAT of a sacct export: standard, relative, or the strftime "
+            "format it was set to, e.g. '%s' or '%d/%m/%Y %H:%M' (default: detected).",
+            metavar="TEXT",
+        ),
+    ] = None,
+    export_time: Annotated[
+        str | None,
+        typer.Option(
+            help="When the file was exported, e.g. 2024-06-20T12:00 (in --tz unless it has an "
+            "offset): dates SLURM_TIME_FORMAT=relative times (default: the file's modification "
+            "time).",
+            metavar="TIME",
+        ),
+    ] = None,
     cluster: Annotated[
         str | None, typer.Option(help="Cluster name where the file does not say.", metavar="TEXT")
     ] = None,
@@ -137,6 +154,8 @@ def ingest_command(
     """
     opts = ParseOptions(
         tz=tz,
+        time_format=time_format,
+        export_time=_export_time(export_time, tz),
         fields=_split_fields(fields),
         delimiter=_unescape(delimiter),
         cluster=cluster,
@@ -173,6 +192,26 @@ def ingest_command(
         raise typer.Exit(1)
 
 
+def _export_time(text: str | None, tz: str):
+    """``--export-time``: a timestamp, in ``tz`` unless it carries an offset."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        t = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        t = None
+    if t is None or pd.isna(t):
+        raise UsageError(
+            f"--export-time must be a date and time such as 2024-06-20T12:00, got {text!r}"
+        )
+    try:
+        return (t if t.tzinfo is not None else t.tz_localize(tz)).tz_convert("UTC")
+    except Exception as exc:  # an unknown --tz is reported by the ingest's own check
+        raise UsageError(f"--export-time {text!r} in --tz {tz!r}: {exc}") from exc
+
+
 def print_report(report: IngestReport) -> None:
     for f in report.files:
         if f.error is not None:
@@ -200,7 +239,8 @@ def print_report(report: IngestReport) -> None:
             detail = f" column {ex.column!r}" if ex.column else ""
             if ex.value is not None:
                 detail += f"{',' if detail else ''} value {ex.value[:60]!r}"
-            err.print(f"    e.g. {ex.location()}:{detail}: {ex.reason}", markup=False)
+            where = f"{ex.location()}:{detail}" if detail else ex.location()
+            err.print(f"    e.g. {where}: {ex.reason}", markup=False)
         if f.rejected_file:
             err.print(f"  rejected records saved to {f.rejected_file}", markup=False)
     s = report.stats

@@ -19,8 +19,8 @@ from rdcost.cli.app import (
 )
 from rdcost.errors import UsageError
 from rdcost.jobtable.schema import COLUMN_NAMES
-from rdcost.output.numbers import integer
 from rdcost.output.views import listing
+from rdcost.plural import plural
 
 #: Columns of the default `--format table` view (all columns with --columns all).
 TABLE_COLUMNS = [
@@ -71,7 +71,7 @@ def jobs_command(
         out_csv(df)
     else:
         out_document(listing.jobs(df, raw=format == OutputFormat.markdown), format)
-    err.print(f"{integer(len(df))} jobs", markup=False)
+    err.print(plural(len(df), "job"), markup=False)
 
 
 def _columns(spec: str | None, format: OutputFormat) -> list[str]:

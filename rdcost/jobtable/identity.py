@@ -11,10 +11,15 @@ where the export lacks them. Two records with different keys are the same job wh
 - their clusters are equal, or one is unknown and the store (with what is being
   ingested) knows at most one cluster;
 - at least one of submit, start and end time is known in both and equal (to the
-  second), and none known in both differs.
+  second), and none known in both differs. An allocation inferred from its steps
+  (``is_inferred``: its allocation line was not in the file) has the steps' submit
+  time, which is their own start, not the job's, and its end is the last step's,
+  which may be a second before the job's: with such a record only the start times
+  are compared (a job's first step starts when the job does).
 
-Records found to be one job get one key: the one that says the most (cluster and
-submit known), a stored key before a new one, then the first in text order. Records
+Records found to be one job get one key: a logged allocation's before an inferred
+one's, then the one that says the most (cluster and submit known), a stored key
+before a new one, then the first in text order. Records
 that agree on everything but are shifted by a whole number of hours are counted as
 ``tz_suspects`` (a wrong ``--tz`` at one of the ingests), not merged.
 """
@@ -27,7 +32,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-ID_COLUMNS = ["record_key", "source", "cluster", "job_id", "submit_time", "start_time", "end_time"]
+from rdcost.plural import noun, plural
+
+ID_COLUMNS = [
+    "record_key",
+    "source",
+    "cluster",
+    "job_id",
+    "submit_time",
+    "start_time",
+    "end_time",
+    "is_inferred",
+]
 _TIMES = ("submit_time", "start_time", "end_time")
 
 
@@ -61,15 +77,18 @@ def resolve(incoming: pd.DataFrame, stored: pd.DataFrame, n_clusters: int) -> Re
     res = Resolution(tz_suspects=int(shifted.sum()))
     if res.tz_suspects:
         res.notes.append(
-            f"{res.tz_suspects:,} records have the job id of a stored record and times shifted by "
-            "whole hours: they are kept apart (was --tz the same at both ingests?)"
+            f"{plural(res.tz_suspects, 'record')} {noun(res.tz_suspects, 'has', 'have')} the job "
+            "id of a stored record and times shifted by whole hours: "
+            f"{noun(res.tz_suspects, 'it is', 'they are')} kept apart (was --tz the same at both "
+            "ingests?)"
         )
     matched = pairs[same]
     if matched.empty:
         return res
     stored_keys = set(rows.loc[rows["is_stored"].to_numpy(dtype=bool), "record_key"])
+    inferred_keys = set(rows.loc[_inferred(rows["is_inferred"]), "record_key"])
     for comp in _components(matched["key_l"].to_numpy(), matched["key_r"].to_numpy()):
-        keys = sorted(comp, key=lambda k: _rank(k, k in stored_keys))
+        keys = sorted(comp, key=lambda k: (k in inferred_keys, *_rank(k, k in stored_keys)))
         res.components.append(keys)
         for k in keys[1:]:
             res.rekey[k] = keys[0]
@@ -82,7 +101,7 @@ def _candidate_pairs(rows: pd.DataFrame) -> pd.DataFrame:
     r = rows[dup.to_numpy(dtype=bool)]
     if r.empty:
         return pd.DataFrame()
-    cols = ["record_key", "cluster", *_TIMES, "jid"]
+    cols = ["record_key", "cluster", *_TIMES, "is_inferred", "jid"]
     p = r[cols].merge(r[cols], on="jid", suffixes=("_l", "_r"))
     p = p[p["record_key_l"] < p["record_key_r"]]
     return p.rename(columns={"record_key_l": "key_l", "record_key_r": "key_r"}).reset_index(
@@ -99,9 +118,12 @@ def _same_job(p: pd.DataFrame, single_cluster: bool) -> tuple[np.ndarray, np.nda
     conflict = np.zeros(len(p), dtype=int)
     shift_only = np.ones(len(p), dtype=bool)
     n_both = np.zeros(len(p), dtype=int)
+    inferred = _inferred(p["is_inferred_l"]) | _inferred(p["is_inferred_r"])
     for t in _TIMES:
         a, b = pd.to_datetime(p[f"{t}_l"], utc=True), pd.to_datetime(p[f"{t}_r"], utc=True)
         known = (a.notna() & b.notna()).to_numpy(dtype=bool)
+        if t != "start_time":  # an inferred allocation has its steps' submit and end
+            known = known & ~inferred
         diff = (a - b).dt.total_seconds().abs().to_numpy(dtype=float)
         eq = known & (diff < 1)
         agree += eq
@@ -112,6 +134,10 @@ def _same_job(p: pd.DataFrame, single_cluster: bool) -> tuple[np.ndarray, np.nda
     same = clusters_ok & (agree >= 1) & (conflict == 0)
     shifted = clusters_ok & (n_both >= 1) & (agree == 0) & shift_only
     return same, shifted
+
+
+def _inferred(col: pd.Series) -> np.ndarray:
+    return col.astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
 def _components(left: np.ndarray, right: np.ndarray) -> list[set[str]]:

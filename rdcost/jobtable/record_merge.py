@@ -2,7 +2,8 @@
 two exports ingested together) merged field by field, so that an update never turns a
 known figure into unknown (docs/job-table.md, "One job, one row").
 
-Which version leads: a final state beats a non-final one (a COMPLETED export beats an
+Which version leads: a logged allocation beats one inferred from its steps
+(``is_inferred``); then a final state beats a non-final one (a COMPLETED export beats an
 earlier RUNNING one, in whatever order they are ingested); otherwise the newer one.
 Per column, the first of these wins: a value read from the log (not cut, not derived)
 of the leader, then of the other version; a derived value (``derived_columns``); a
@@ -45,6 +46,8 @@ def merge_versions(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     old, new = old.reset_index(drop=True), new.reset_index(drop=True)
     old_final, new_final = _final(old), _final(new)
     new_leads = new_final | ~old_final  # a final one beats a non-final one; else the newer
+    old_inf, new_inf = _inferred(old), _inferred(new)
+    new_leads = np.where(old_inf != new_inf, old_inf, new_leads)  # a logged allocation leads
     lead, other = _pick(new_leads, new, old), _pick(~new_leads, new, old)
     lead_final = np.where(new_leads, new_final, old_final)
     other_final = np.where(new_leads, old_final, new_final)
@@ -96,6 +99,10 @@ class _Marks:
 
 def _final(df: pd.DataFrame) -> np.ndarray:
     return df["state"].isin(list(schema.TERMINAL_STATES)).fillna(False).to_numpy(dtype=bool)
+
+
+def _inferred(df: pd.DataFrame) -> np.ndarray:
+    return df["is_inferred"].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
 def _pick(mask: np.ndarray, a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:

@@ -98,7 +98,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("submit_time", TS, "Submission time, UTC."),
     Column("start_time", TS, "Start time, UTC; null if the job never started."),
     Column("end_time", TS, "End time, UTC; null while running or if never started."),
-    Column("elapsed_s", pa.float64(), "Wall-clock run time in seconds (excludes suspension)."),
+    Column(
+        "elapsed_s",
+        pa.float64(),
+        "Wall-clock run time in seconds (Slurm's Elapsed: suspended time left out); for a "
+        "job still running, up to the export; end - start where the log has none "
+        "(derived_columns).",
+    ),
     Column("timelimit_s", pa.float64(), "Time limit in seconds; null if unlimited or unknown."),
     Column("n_nodes", pa.int64(), "Nodes allocated (requested if never started)."),
     Column(
@@ -109,8 +115,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "n_gpus",
         pa.float64(),
-        "GPUs allocated (fractions for MIG slices); 0 only when the source says no GPU, "
-        "null when unknown.",
+        "GPUs allocated (fractions for MIG slices); 0 when the source says no GPU or the "
+        "job never started (it held none), null when unknown.",
     ),
     Column(
         "gpu_type",

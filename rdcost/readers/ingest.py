@@ -76,16 +76,26 @@ class FileReport:
     def warnings(self) -> list[str]:
         """What later figures will miss because of this file, each with its fix."""
         c, out = self.counts, []
+        if c["no_gpus_slurm"]:
+            out.append(
+                f"{plural(c['no_gpus_slurm'], 'started job')} "
+                f"{noun(c['no_gpus_slurm'], 'has', 'have')} no GPU count in the export (no "
+                f"AllocTRES, AllocGRES or ReqTRES value): {noun(c['no_gpus_slurm'], 'its', 'their')} "
+                "GPU time, cost and energy will be unknown; re-export with AllocTRES in sacct's "
+                "--format"
+            )
         if c["no_gpus"]:
             out.append(
-                f"{plural(c['no_gpus'], 'started job or run', 'started jobs or runs')} "
-                f"{noun(c['no_gpus'], 'has', 'have')} no GPU count: their GPU time, cost and "
-                "energy will be unknown; for W&B/MLflow/CSV runs give --gpus-per-run N (and --gpu-type)"
+                f"{plural(c['no_gpus'], 'started run')} "
+                f"{noun(c['no_gpus'], 'has', 'have')} no GPU count: "
+                f"{noun(c['no_gpus'], 'its', 'their')} GPU time, cost and energy will be unknown; "
+                "give --gpus-per-run N (and --gpu-type)"
             )
         if c["gpus_cut"]:
             out.append(
-                f"{plural(c['gpus_cut'], 'job')}' AllocTRES was cut by the fixed-width column (it ends in '+'), "
-                "so their GPU counts are unknown: re-export with AllocTRES%80 or --parsable2"
+                f"the AllocTRES of {plural(c['gpus_cut'], 'job')} was cut by the fixed-width column "
+                f"(it ends in '+'), so {noun(c['gpus_cut'], 'its GPU count is', 'their GPU counts are')} "
+                "unknown: re-export with AllocTRES%80 or --parsable2"
             )
         if c["start_derived"]:
             out.append(
@@ -113,6 +123,7 @@ def _what_figures_miss(jobs) -> Counter:
         "cut_columns",
         "derived_columns",
         "linked_slurm_job_id",
+        "source",
     ]
     df = jobs[cols] if isinstance(jobs, pd.DataFrame) else schema.to_pandas(jobs.select(cols))
     # a run that names its Slurm job gets the GPUs from the scheduler's record
@@ -120,12 +131,14 @@ def _what_figures_miss(jobs) -> Counter:
         "linked_slurm_job_id"
     ].isna()
     cut = df["cut_columns"].astype("string").str.contains("n_gpus", regex=False).fillna(False)
+    slurm = df["source"].astype("string").eq("slurm").fillna(False)
     derived = (
         df["derived_columns"].astype("string").str.contains("start_time", regex=False).fillna(False)
     )
     return Counter(
         {
-            "no_gpus": int((ran & df["n_gpus"].isna() & ~cut).sum()),
+            "no_gpus": int((ran & df["n_gpus"].isna() & ~cut & ~slurm).sum()),
+            "no_gpus_slurm": int((ran & df["n_gpus"].isna() & ~cut & slurm).sum()),
             "gpus_cut": int((ran & cut).sum()),
             "start_derived": int(derived.sum()),
             "no_times": int((ran & df["start_time"].isna() & df["end_time"].isna()).sum()),
@@ -451,6 +464,8 @@ def _options_record(opts: ParseOptions) -> dict:
         k: v
         for k, v in {
             "tz": opts.tz,
+            "time_format": opts.time_format,
+            "export_time": None if opts.export_time is None else opts.export_time.isoformat(),
             "fields": opts.fields,
             "delimiter": opts.delimiter,
             "cluster": opts.cluster,

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rdcost.errors import RdcostError, UsageError
+from rdcost.errors import FormatDetectionError, RdcostError, UsageError
 from rdcost.readers.base import Chunk, ParseOptions, Sample
 from rdcost.readers.delimited import (
     DURATION_EXPECTED,
@@ -288,6 +288,13 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     table = read_delimited(path, opts.delimiter)
     header, cells = table.header, table.cells
     roles = resolve_columns(header, opts.column_map, path)
+    if not roles:
+        raise FormatDetectionError(
+            "no column of this CSV names a job field (an id, a name, a state, a time, GPUs...)",
+            path=str(path),
+            value=", ".join(header)[:200],
+            hint="name yours with --map, e.g. --map start_time=begin (see docs/runs-formats.md)",
+        )
     errors = RowErrors(cells.index)
     lines = pd.Series(table.lines, index=cells.index)
     jobs = pd.DataFrame(index=cells.index)

@@ -203,9 +203,8 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
             buffered += len(frame)
         if buffered >= opts.chunk_rows:
             all_rows = pd.concat(buf, ignore_index=True)
-            starts = np.flatnonzero(
-                all_rows["JobID"].notna().to_numpy() & ~has_step_dot(all_rows["JobID"])
-            )
+            ids = all_rows[_id_column(all_rows.columns)]
+            starts = np.flatnonzero(ids.notna().to_numpy() & ~has_step_dot(ids))
             start = 0
             for cut in chunk_cuts(starts, opts.chunk_rows):
                 head = all_rows.iloc[start:cut]
@@ -217,6 +216,11 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
         pd.concat(buf, ignore_index=True) if buf else pd.DataFrame({"JobID": [], "_line": []})
     )
     yield state.chunk(all_rows, opts, done, upto=None)
+
+
+def _id_column(columns) -> str:
+    """The column that names jobs: JobID, else JobIDRaw (as in --parsable2 text)."""
+    return "JobID" if "JobID" in columns or "JobIDRaw" not in columns else "JobIDRaw"
 
 
 class _State:
@@ -330,12 +334,13 @@ class _State:
                 )
             )
         df = df.loc[~bad].reset_index(drop=True)
-        if "JobID" in df.columns:
-            df = self._resolve_cut_ids(df)
+        if _id_column(df.columns) in df.columns:
+            df = self._resolve_cut_ids(df, _id_column(df.columns))
         return df
 
-    def _resolve_cut_ids(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Job ids cut by the column: a cut step id stays a step of its job.
+    def _resolve_cut_ids(self, df: pd.DataFrame, column: str) -> pd.DataFrame:
+        """Job ids cut by the column (``column``: JobID, else JobIDRaw): a cut step id
+        stays a step of its job.
 
         ``123.ba+``/``16325776_1.+`` keep their dot: steps of ``123``/``16325776_1``.
         A cut pending-array list ``123_[1,3,+`` becomes ``123_[1,3,...]`` (sacct's
@@ -344,7 +349,7 @@ class _State:
         the dot (``123456789012.batch`` -> ``12345678901+``). Any other cut id
         cannot be known and the line is refused.
         """
-        jid = df["JobID"].astype(object)
+        jid = df[column].astype(object)
         text = jid.fillna("")
         has_dot = has_step_dot(text)
         cut = text.str.endswith("+").to_numpy() & ~has_dot
@@ -368,9 +373,9 @@ class _State:
                     Rejected(
                         self.path,
                         int(df["_line"].iat[i]),
-                        "JobID cut by the fixed-width column: the job cannot be identified "
-                        "(re-export with --parsable2, or widen it: --format=JobID%30,...)",
-                        column="JobID",
+                        f"{column} cut by the fixed-width column: the job cannot be identified "
+                        f"(re-export with --parsable2, or widen it: --format={column}%30,...)",
+                        column=column,
                         value=text.iat[i],
                         expected=sv.EXPECTED["job_id"],
                         text=df["_text"].iat[i],
@@ -378,7 +383,7 @@ class _State:
                 )
         if is_alloc.any():
             self.last_alloc = text.to_numpy(dtype=object)[is_alloc][-1]
-        df = df.assign(JobID=jid)
+        df = df.assign(**{column: jid})
         return df.loc[~bad].reset_index(drop=True)
 
     # -- rows of complete jobs -> a chunk
@@ -394,7 +399,7 @@ class _State:
             self.rejected = [
                 r for r in self.rejected if not (r.line is not None and r.line <= upto)
             ]
-        if "JobID" not in rows.columns:
+        if _id_column(rows.columns) not in rows.columns:
             rows = rows.assign(JobID=pd.Series([None] * len(rows), dtype=object))
         if "_line" not in rows.columns:
             rows = rows.assign(_line=pd.Series([], dtype=np.int64))

@@ -12,6 +12,7 @@ never separate an allocation from its steps; each chunk becomes job rows
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -113,9 +114,11 @@ def _looks_like_records(lines: list[str], delimiter: str) -> bool:
 
 
 def _other_delimiter_header(line: str, strict: bool) -> tuple[str, list[str]] | None:
-    """A header of sacct field names only, separated by another one-character
-    delimiter, ASCII or not (``sacct -P --delimiter=,``, ``--delimiter=☃``):
-    (delimiter, names) or None.
+    """A header of sacct field names only, separated by another delimiter, ASCII or
+    not, of one character or several (``sacct -P --delimiter=,``, ``--delimiter=☃``,
+    ``--delimiter=::``): (delimiter, names) or None. Field names are letters and
+    digits, so a delimiter of several characters is the one run of other characters
+    that separates every two names (whitespace alone is a fixed-width table's).
 
     ``strict`` (auto-detection): at least four names, JobID among them, so that
     a small table with a few sacct-like column names stays plain CSV; with
@@ -130,10 +133,31 @@ def _other_delimiter_header(line: str, strict: bool) -> tuple[str, list[str]] | 
             parts = parts[:-1]
         if len(parts) < (4 if strict else 2) or not all(is_known_field(x) for x in parts):
             continue
+        if any(x != x.strip() for x in parts):  # spaces around: part of the delimiter
+            continue
         if strict and "jobid" not in {x.strip().casefold() for x in parts}:
             continue
         return d, parts
-    return None
+    return _run_delimiter_header(line, strict)
+
+
+def _run_delimiter_header(line: str, strict: bool) -> tuple[str, list[str]] | None:
+    """:func:`_other_delimiter_header` for a delimiter of several characters."""
+    body = line.strip()
+    seps = re.findall(r"[^0-9A-Za-z_]+", body)
+    if seps and not re.match(r"[0-9A-Za-z_]", body[-1]):  # a trailing delimiter
+        seps = seps[:-1]
+    if not seps or len(set(seps)) != 1 or not seps[0].strip():
+        return None
+    d = seps[0]
+    parts = body.split(d)
+    if parts[-1] == "":
+        parts = parts[:-1]
+    if len(parts) < (4 if strict else 2) or not all(is_known_field(x) for x in parts):
+        return None
+    if strict and "jobid" not in {x.casefold() for x in parts}:
+        return None
+    return d, parts
 
 
 def detect_layout(
