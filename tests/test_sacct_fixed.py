@@ -225,3 +225,23 @@ def test_values_cut_by_default_widths_are_unknown_not_a_rejected_job(tmp_path):
     assert j.loc["100019", "state"] == "TIMEOUT" and j.loc["100019", "elapsed_s"] == 85
     assert j.loc["100019", "job_name"] == "train_tim+"  # cut text is kept as cut
     assert j["n_gpus"].isna().all() and j["gpu_type"].isna().all()  # cut TRES: unknown, not 0
+
+
+def test_jobidraw_without_jobid_names_the_jobs(tmp_path):
+    """`sacct -o JobIDRaw,...` as a fixed-width table (jobstats and Toil's field lists):
+    JobIDRaw names the jobs, as in --parsable2 text; steps fold into their job."""
+    lines = [
+        "    JobIDRaw    JobName      State               Start                 End    Elapsed ",
+        "------------ ---------- ---------- ------------------- ------------------- ---------- ",
+        "5001              train  COMPLETED 2024-03-02T10:00:05 2024-03-02T10:42:05   00:42:00 ",
+        "5001.batch        batch  COMPLETED 2024-03-02T10:00:05 2024-03-02T10:42:05   00:42:00 ",
+        "5002               eval     FAILED 2024-03-02T11:00:00 2024-03-02T11:01:00   00:01:00 ",
+        "123456789012      other  COMPLETED 2024-03-02T11:00:00 2024-03-02T11:01:00   00:01:00 ",
+        "12345678901+      batch  COMPLETED 2024-03-02T11:00:00 2024-03-02T11:01:00   00:01:00 ",
+    ]
+    df, rep = read(write(tmp_path, lines))
+    assert rep.n_rejected == 0 and rep.n_folded == 2
+    jobs = by_id(df)
+    assert sorted(jobs) == ["123456789012", "5001", "5002"]
+    assert jobs["5001"]["elapsed_s"] == 2520 and jobs["5002"]["state"] == "FAILED"
+    assert any("no JobID column" in n for n in rep.notes)
