@@ -40,6 +40,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from rdcost.analysis.mig import as_gpu_shares
+
 _ATTACHED = ("config_json", "metrics_json", "other_json")
 #: A run's measured GPU use, given to its Slurm row where the scheduler did not measure it
 #: (several runs in one job: the mean of theirs).
@@ -47,8 +49,9 @@ _MEASURED = ("gpu_util_percent", "gpu_power_w", "gpu_metrics_source")
 
 
 def compute_jobs(jobs: pd.DataFrame) -> pd.DataFrame:
-    """The rows whose elapsed time is compute, each counted once."""
-    jobs = jobs[~_containers(jobs)]
+    """The rows whose elapsed time is compute, each counted once; MIG slices counted as
+    their share of the parent GPU (:mod:`rdcost.analysis.mig`)."""
+    jobs = as_gpu_shares(jobs[~_containers(jobs)])
     pairs = link_runs(jobs)
     if pairs.empty:
         return jobs

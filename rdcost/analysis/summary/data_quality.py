@@ -148,6 +148,17 @@ def data_quality(
     )
     add("unknown GPU count", cnt["gpu_unknown"], "left out of GPU-hours, cost, energy and CO2e")
     add(
+        "unknown run time",
+        cnt["elapsed_unknown"],
+        "no elapsed time and no start and end: left out of GPU-hours, cost, energy and CO2e",
+    )
+    add(
+        "MIG slices",
+        cnt["mig_slices"],
+        "each slice counted as its share of the parent GPU (a 1g.10gb of an A100 = 1/7) in "
+        "GPU-hours, cost, energy and CO2e",
+    )
+    add(
         "pending array remainders",
         cnt["pending_remainder"],
         "array tasks that never started, one record per array: no GPU time, in no grid search",

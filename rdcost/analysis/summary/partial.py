@@ -30,6 +30,7 @@ from rdcost.analysis.grouping import (
     stored_search_codes,
     when_submitted,
 )
+from rdcost.analysis.mig import mig_shares
 from rdcost.analysis.summary.exact import exact_sums, value_counts
 from rdcost.analysis.summary.job_costs import IMPACT, MONEY, SHORT_COMPLETED, WASTE_CATEGORIES
 
@@ -57,6 +58,7 @@ COUNT_NAMES = (
     "implausible",
     "cost_unknown",
     "energy_unknown",
+    "mig_slices",
 )
 #: Columns of the implausible jobs kept for the data-quality listing.
 IMPLAUSIBLE_COLUMNS = [
@@ -185,6 +187,7 @@ def _counts(
         ),
         "cost_unknown": int((used & np.isnan(costs["cloud_usd_low"].to_numpy(dtype=float))).sum()),
         "energy_unknown": int((used & np.isnan(costs["energy_kwh"].to_numpy(dtype=float))).sum()),
+        "mig_slices": int((counted & (mig_shares(cj["gpu_type"]) < 1)).sum()),
     }
     st = cj["state"].astype("string").fillna("UNKNOWN")
     sc, su = pd.factorize(st)

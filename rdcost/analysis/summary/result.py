@@ -139,7 +139,12 @@ def _figures(s: Summary) -> pd.DataFrame:
             "kept in the totals" if s.include_implausible else "left out of every total",
         ),
         ("implausible_gpu_hours", s.implausible_gpu_hours, "GPU-hours", ""),
-        ("mean_concurrent_gpus", s.mean_concurrent_gpus, "GPUs", "GPU-hours / span"),
+        (
+            "mean_concurrent_gpus",
+            s.mean_concurrent_gpus,
+            "GPUs",
+            "GPU-hours of the jobs placed in time / their span",
+        ),
         ("peak_concurrent_gpus", s.peak_concurrent_gpus, "GPUs", ""),
     ):
         add("jobs", m, v, u, note)

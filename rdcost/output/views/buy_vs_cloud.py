@@ -56,7 +56,12 @@ def demand_table(d: dict[str, Any]) -> Table:
     rows = [
         ("GPU time", number(d["gpu_hours"]), "GPU-hours", ""),
         ("span", number(d["span_days"]), "days", "first start to last end"),
-        ("mean GPUs in use", number(d["mean_gpus"]), "GPUs", "GPU-hours / span"),
+        (
+            "mean GPUs in use",
+            number(d["mean_gpus"]),
+            "GPUs",
+            "GPU-hours of the jobs placed in time / their span",
+        ),
         ("peak GPUs in use", number(d["peak_gpus"]), "GPUs", ""),
         ("GPUs bought", number(d["n_gpus"]), "GPUs", d["n_gpus_rule"]),
         (

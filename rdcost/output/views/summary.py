@@ -109,7 +109,12 @@ def key_figures(s: Summary) -> Table:
             "jobs",
             f"ended, not COMPLETED, within {given(s.crash_threshold_minutes)} minutes",
         ),
-        ("mean GPUs in use", number(s.mean_concurrent_gpus), "GPUs", "GPU-hours / span"),
+        (
+            "mean GPUs in use",
+            number(s.mean_concurrent_gpus),
+            "GPUs",
+            "GPU-hours of the jobs placed in time / their span",
+        ),
         (
             "peak GPUs in use",
             number(s.peak_concurrent_gpus),
