@@ -245,7 +245,11 @@ def assert_rows_add_up(d: dict) -> None:
     assert sum(r["n_jobs"] for r in rows) == d["n_jobs"] == total["n_jobs"]
     assert sum(r["n_jobs_gpu_unknown"] for r in rows) == d["n_jobs_gpu_unknown"]
     known = [r["gpu_hours"] for r in rows if r["gpu_hours"] is not None]
-    assert math.fsum(known) == pytest.approx(d["gpu_hours"], rel=1e-12, abs=1e-9)
+    if d["gpu_hours"] is None:  # no counted job has known GPU-hours: the total is unknown,
+        # and a group is known only when none of its jobs ran (0 GPU-hours)
+        assert all(k == 0 for k in known) and total["gpu_hours"] is None
+    else:
+        assert math.fsum(known) == pytest.approx(d["gpu_hours"], rel=1e-12, abs=1e-9)
     for k in ("cloud_usd_low", "cloud_usd_high", "energy_kwh", "co2e_kg"):
         vals = [r[k] for r in rows if r[k] is not None]
         assert all(r[k] is None for r in rows if r["gpu_hours"] is None)  # unknown, never 0

@@ -153,7 +153,7 @@ def test_read_project_jobs_and_cli(tmp_path):
     assert d["cloud_usd_high"] == pytest.approx(4.0)
 
 
-def test_the_toml_examples_in_the_docs_load():
+def test_the_toml_examples_in_the_docs_load(tmp_path, monkeypatch):
     import re
     import tomllib
     from pathlib import Path
@@ -165,6 +165,11 @@ def test_the_toml_examples_in_the_docs_load():
     )
     blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, flags=re.S)]
     assert len(blocks) == 2
+    # the example's [carbon_series] names a file of the user's: one of the plain layout
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / blocks[0]["carbon_series"]["path"]).write_text(
+        "time,g_co2e_per_kwh\n2025-01-01T00:00:00Z,300\n2025-01-01T01:00:00Z,310\n"
+    )
     a = assumptions.apply_dict(assumptions.Assumptions(), blocks[0], "docs")
     assert a.pue.value == 1.2 and a.prices["*"].usd_per_gpu_hour_high == 3.06
     assert parse_projects(blocks[1])["lisa"].users == ("strubell", "verga")

@@ -330,16 +330,16 @@ def combine_groups(parts: Sequence[GroupPartial], spec: BreakdownSpec) -> Breakd
         for key, vals in sorted(merged.items(), key=lambda kv: kv[1]["first"])
     ]
     rows.sort(key=lambda r: -(r["gpu_hours"] or 0.0))
-    total = {**dict.fromkeys(spec.keys, "total"), **_figures(total_vals, gh_total, True)}
+    total = {**dict.fromkeys(spec.keys, "total"), **_figures(total_vals, gh_total)}
     hierarchy = spec.hierarchy.path if spec.hierarchy is not None else None
     return Breakdown(spec.keys, rows, total, hierarchy)
 
 
-def _figures(v: Mapping[str, Any], gh_total: float, is_total: bool = False) -> dict[str, Any]:
+def _figures(v: Mapping[str, Any], gh_total: float) -> dict[str, Any]:
     """A group's figures: counts, sums rounded once, unknown where nothing is known (a group
-    whose every counted job has an unknown GPU count). The total follows the summary's rule
-    for its top-level figures (so it equals them): GPU-hours and money over the jobs whose
-    GPU-hours are known."""
+    whose every counted job has an unknown GPU count). The total follows the same rule, the
+    summary's for its top-level figures (so it equals them): GPU-hours and money over the
+    jobs whose GPU-hours are known, unknown when no counted job has known GPU-hours."""
 
     def total(col: str) -> float | None:
         s = v.get(f"sum:{col}", 0)
@@ -347,7 +347,7 @@ def _figures(v: Mapping[str, Any], gh_total: float, is_total: bool = False) -> d
 
     gh = exact_float(v.get("sum:gpu_hours", 0))
     n_unknown = v.get("n_gh_unknown", 0)
-    all_unknown = n_unknown > 0 and n_unknown >= v.get("n_counted", 0) and not is_total
+    all_unknown = n_unknown > 0 and n_unknown >= v.get("n_counted", 0)
     out: dict[str, Any] = {k: int(v.get(k, 0)) for k in COUNTS[:-1]}
     out["gpu_hours"] = None if all_unknown else gh
     out["share_of_gpu_hours"] = None if all_unknown or gh_total <= 0 else gh / gh_total

@@ -81,13 +81,14 @@ def partial_by(
     fallback: bool,
     when_unknown: pd.Timestamp | None,
     include_implausible: bool,
+    capacity: NodeCapacity | None,
     spec: BreakdownSpec,
 ) -> tuple[Partial, GroupPartial]:
     """The partial of one partition file and its breakdown partial (same rows, same costs)."""
     from rdcost.analysis.breakdown import breakdown_partial
 
     cj = compute_rows(path, plan)
-    costs = costs_for(cj, a, today, resolver, fallback, when_unknown)
+    costs = costs_for(cj, a, today, resolver, fallback, when_unknown, capacity)
     return (
         partial_of_frame(cj, costs, params, part, include_implausible),
         breakdown_partial(cj, costs, spec, part, include_implausible),

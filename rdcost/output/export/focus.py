@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from rdcost.analysis.breakdown import BreakdownSpec, breakdown_of_frame
 from rdcost.analysis.project import ProjectAnalysis
 from rdcost.errors import UsageError
+from rdcost.plural import plural
 from rdcost.version import __version__
 
 FOCUS_VERSION = "1.0"
@@ -382,7 +383,7 @@ def _group_rows(
             "ChargePeriodStart": pd.to_datetime(starts, utc=True),
             "ChargePeriodEnd": pd.to_datetime(ends, utc=True),
             "ChargeDescription": [
-                f"{r['gpu_hours']:.6g} GPU-hours in {r['n_jobs']:,} jobs"
+                f"{r['gpu_hours']:.6g} GPU-hours in {plural(r['n_jobs'], 'job')}"
                 + (
                     ": "
                     + ", ".join(

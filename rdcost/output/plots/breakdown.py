@@ -20,6 +20,7 @@ from rdcost.output.plots.case_study import (
     _save,
 )
 from rdcost.output.wording import assumptions_brief
+from rdcost.plural import plural
 
 #: Groups drawn; the rest are one bar.
 TOP = 20
@@ -88,7 +89,7 @@ def breakdown(ctx: ProjectAnalysis, path: Path) -> Path:
         ax.legend(loc="lower right", fontsize=8)
         fig.suptitle(title, fontsize=11.5)
         ax.set_title(
-            f"total {number(t['gpu_hours'])} GPU-hours in {len(b.rows):,} groups, "
+            f"total {number(t['gpu_hours'])} GPU-hours in {plural(len(b.rows), 'group')}, "
             f"{usd_range(t['cloud_usd_low'], t['cloud_usd_high'])} in the cloud, "
             f"{number(t['co2e_kg'])} kg CO2e",
             fontsize=9,

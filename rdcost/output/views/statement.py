@@ -115,7 +115,7 @@ def neurips(st: Statement) -> str:
     return (
         f"The final model took {number(st.final_model_gpu_hours)} GPU-hours "
         f"({st.final_model_hardware or 'unknown hardware'}, {number(st.final_model_hours)} hours "
-        f"wall-clock); the whole project used {number(total)} GPU-hours in {integer(st.n_jobs)} jobs, "
+        f"wall-clock); the whole project used {number(total)} GPU-hours in {plural(st.n_jobs, 'job')}, "
         f"{times} the final model. Of those GPU-hours, {share('grid_searches')} went to "
         f"hyperparameter searches, {share('failed')} to crashed, failed, cancelled or timed-out runs "
         f"outside them, {share('final_size')} to final-size runs and {share('other')} to preliminary "
