@@ -415,7 +415,9 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
             _opt(t, "note"),
         )
     if "utilization" in data:
-        t = _table(data["utilization"], origin, "utilization", {"threshold_percent", "source", "note"})
+        t = _table(
+            data["utilization"], origin, "utilization", {"threshold_percent", "source", "note"}
+        )
         v = _number(t, "threshold_percent", origin, "utilization")
         if v > 100:
             raise AssumptionError(
