@@ -27,19 +27,18 @@ LIST_UNITS = {
     "util_logged_gpu_hours": "GPU-hours",
     "util_logged_share_of_gpu_hours": "fraction of GPU-hours",
     "zero_util_gpu_hours": "GPU-hours",
-    "zero_util_cloud_usd_low": "USD",
-    "zero_util_cloud_usd_high": "USD",
-    "zero_util_co2e_kg": "kg",
     "below_threshold_gpu_hours": "GPU-hours",
-    "below_threshold_cloud_usd_low": "USD",
-    "below_threshold_cloud_usd_high": "USD",
-    "below_threshold_energy_kwh": "kWh",
-    "below_threshold_co2e_kg": "kg",
+    "util_waste_gpu_hours": "GPU-hours",
+    "util_waste_cloud_usd_low": "USD",
+    "util_waste_cloud_usd_high": "USD",
+    "util_waste_energy_kwh": "kWh",
+    "util_waste_co2e_kg": "kg",
 }
 _WHAT = {
     "zero_util": "GPUs at 0% for the whole run (per GPU where logged, else jobs whose mean is 0%)",
     "below_threshold": "jobs whose GPUs' mean utilisation is below the threshold (0% included)",
     "unused_gpus": "GPUs never used in multi-GPU jobs with per-GPU utilisation logged",
+    "util_waste": "GPU-hours at 0% or below the threshold, each once",
 }
 
 
@@ -69,7 +68,7 @@ def utilization_figures(s: Any) -> list[tuple[str, str, Any, str, str]]:
         rows.append(
             ("utilization_source", f"gpu_hours:{r['source']}", r["gpu_hours"], "GPU-hours", "")
         )
-    for name in ("zero_util", "below_threshold", "unused_gpus"):
+    for name in ("zero_util", "below_threshold", "unused_gpus", "util_waste"):
         r = u[name]
         for m, unit in ROW_UNITS.items():
             rows.append((f"utilization:{name}", m, r.get(m), unit, f"{_WHAT[name]}; {thr}"))

@@ -18,18 +18,27 @@ import pandas as pd
 from rdcost.analysis.summary.exact import exact_sums
 from rdcost.analysis.utilization.groups import Grouped, grouped
 
-#: The figures summed per row of the utilization table (the waste table's columns).
-ROWS = ("zero_util", "below_threshold", "unused_gpus")
-#: Money, energy and CO2e kept per user, search and job, for the GPU time at 0% and below.
+#: The rows of the utilization table, each summed like a waste row: GPUs at 0%, jobs below
+#: the threshold, unused GPUs of multi-GPU jobs (part of the first), and the GPU time in
+#: the first or the second, each GPU-hour once (``util_waste``).
+ROWS = ("zero_util", "below_threshold", "unused_gpus", "util_waste")
+#: Money, energy and CO2e kept per user, search and job, of their ``util_waste``.
 LIST_MONEY = ("cloud_usd_low", "cloud_usd_high", "energy_kwh", "co2e_kg")
 #: The values of a list row (a user, a search, a job), in order.
 LIST_VALUES = (
     "gpu_hours",
     "util_logged_gpu_hours",
-    *(f"zero_util_{c}" for c in ("gpu_hours", *LIST_MONEY)),
-    *(f"below_threshold_{c}" for c in ("gpu_hours", *LIST_MONEY)),
+    "zero_util_gpu_hours",
+    "below_threshold_gpu_hours",
+    *(f"util_waste_{c}" for c in ("gpu_hours", *LIST_MONEY)),
 )
-LIST_COUNTS = ("n_jobs", "n_jobs_util_logged", "n_jobs_zero_util", "n_jobs_below_threshold")
+LIST_COUNTS = (
+    "n_jobs",
+    "n_jobs_util_logged",
+    "n_jobs_zero_util",
+    "n_jobs_below_threshold",
+    "n_jobs_util_waste",
+)
 #: Jobs kept per partition for the top jobs (the summary lists as many).
 TOP = 10
 #: Columns of a top job.
@@ -104,6 +113,7 @@ def util_partial(
         "below_threshold": below.astype(float),
         "unused_gpus": np.where(multi_logged, unused, 0.0),
     }
+    share["util_waste"] = np.where(below, 1.0, share["zero_util"])
     for row, f in share.items():
         on = use & (f > 0)
         p.sums[row], p.nans[row] = {}, {}
@@ -133,9 +143,6 @@ def util_partial(
         m = logged & (src == s)
         p.by_source[str(s)] = [int(m.sum()), exact_sums(gh[m])[0]]
     counts, values = _list_values(costs, gh, use, logged, share)
-    p.counts["n_util_waste"] = int(
-        (counts["n_jobs_zero_util"] | counts["n_jobs_below_threshold"]).sum()
-    )
     users = _text(cj, "user", "(no user logged)")
     codes, names = pd.factorize(pd.Series(users[use], dtype=object))
     p.users = grouped(
@@ -167,18 +174,21 @@ def _list_values(
     counts = {
         "n_jobs": use,
         "n_jobs_util_logged": logged,
-        "n_jobs_zero_util": use & (share["zero_util"] > 0),
-        "n_jobs_below_threshold": use & (share["below_threshold"] > 0),
+        **{
+            f"n_jobs_{r}": use & (share[r] > 0)
+            for r in ("zero_util", "below_threshold", "util_waste")
+        },
     }
     values = {
         "gpu_hours": np.where(use, gh, 0.0),
         "util_logged_gpu_hours": np.where(logged, gh, 0.0),
     }
-    for row in ("zero_util", "below_threshold"):
+    for row in ("zero_util", "below_threshold", "util_waste"):
         f, on = share[row], counts[f"n_jobs_{row}"]
         values[f"{row}_gpu_hours"] = np.where(on, gh * f, 0.0)
-        for c in LIST_MONEY:
-            values[f"{row}_{c}"] = np.where(on, costs[c].to_numpy(dtype=float) * f, 0.0)
+    f, on = share["util_waste"], counts["n_jobs_util_waste"]
+    for c in LIST_MONEY:
+        values[f"util_waste_{c}"] = np.where(on, costs[c].to_numpy(dtype=float) * f, 0.0)
     return counts, values
 
 
@@ -192,12 +202,12 @@ def _top(
     values: dict[str, np.ndarray],
     part: int,
 ) -> pd.DataFrame:
-    """The partition's :data:`TOP` jobs with the most GPU-hours below the threshold, then
-    at 0% (ties: by job id), with what the summary lists of them."""
-    bl, zr = values["below_threshold_gpu_hours"], values["zero_util_gpu_hours"]
-    rows = np.flatnonzero(use & ((bl > 0) | (zr > 0)))
+    """The partition's :data:`TOP` jobs with the most idle or under-used GPU-hours, then at
+    0% (ties: by job id), with what the summary lists of them."""
+    w, zr = values["util_waste_gpu_hours"], values["zero_util_gpu_hours"]
+    rows = np.flatnonzero(use & (w > 0))
     job_id = _text(cj, "job_id", "")
-    order = np.lexsort((job_id[rows].astype(str), -zr[rows], -bl[rows]))[:TOP]
+    order = np.lexsort((job_id[rows].astype(str), -zr[rows], -w[rows]))[:TOP]
     r = rows[order]
     elapsed = costs["elapsed_s"].to_numpy(dtype=float)
     return pd.DataFrame(

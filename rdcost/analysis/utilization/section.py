@@ -29,8 +29,8 @@ from rdcost.analysis.utilization.partial import (
 )
 from rdcost.plural import plural
 
-#: The order of the lists: GPU-hours below the threshold, then at 0%.
-RANK_BY = ("below_threshold_gpu_hours", "zero_util_gpu_hours")
+#: The order of the lists: idle or under-used GPU-hours, then GPU-hours at 0%.
+RANK_BY = ("util_waste_gpu_hours", "zero_util_gpu_hours")
 NOTHING_LOGGED = "no GPU utilisation logged for any job: utilisation waste unknown"
 
 
@@ -206,12 +206,12 @@ def _search_list(
 def _top_jobs(ps: Sequence[UtilPartial], known: bool) -> tuple[list[dict[str, Any]], int | None]:
     if not known:
         return [], None
-    n = sum(p.counts.get("n_util_waste", 0) for p in ps)
+    n = sum(p.counts.get("n_util_waste", 0) for p in ps)  # jobs of the util_waste row
     tops = [p.top for p in ps if p.top is not None and len(p.top)]
     if not tops:
         return [], n
     t = pd.concat(tops, ignore_index=True)
-    t = t.assign(_b=-t["below_threshold_gpu_hours"], _z=-t["zero_util_gpu_hours"])
+    t = t.assign(_b=-t["util_waste_gpu_hours"], _z=-t["zero_util_gpu_hours"])
     t = t.sort_values(["_b", "_z", "job_id", "first"], kind="stable").head(TOP)
     cols = [*JOB_COLUMNS, *LIST_VALUES]
     return [{c: r[c] for c in cols} for r in t.to_dict("records")], n

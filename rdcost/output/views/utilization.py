@@ -72,6 +72,7 @@ def table(s: Summary) -> Table:
         "zero_util": "GPUs at 0%",
         "below_threshold": f"jobs below {_thr(u)}",
         "unused_gpus": "unused GPUs of multi-GPU jobs",
+        "util_waste": f"total: at 0% or below {_thr(u)}",
     }
     cols = (
         "utilization",
@@ -109,7 +110,7 @@ def definitions(s: Summary) -> str:
         "where per-GPU values are logged, else whole jobs whose mean utilisation is 0%. "
         f"Jobs below {_thr(u)}: every GPU-hour of the jobs whose GPUs' mean utilisation over the "
         f"run is below {_thr(u)} (0% included). Unused GPUs: GPUs held and never used by "
-        "multi-GPU jobs with per-GPU values"
+        "multi-GPU jobs with per-GPU values, part of the GPUs at 0%"
     )
     if un.get("n_gpus_unused") is not None:
         text += (
@@ -123,15 +124,17 @@ def definitions(s: Summary) -> str:
             "values)"
         )
     return text + (
-        ". The rows overlap, and overlap the waste by final state: do not add them. The cost, "
+        f". Total: the GPU-hours at 0% or below {_thr(u)}, each once (a job below the threshold "
+        "with all its GPU-hours, another with those of its GPUs at 0%). The rows above the total "
+        "overlap, and every row may overlap the waste by final state: do not add them. The cost, "
         "energy and CO2e of a share of a job's GPUs are that share of the job's (the per-job "
         "figures of the waste table)."
     )
 
 
 def _listed_heading(what: str, shown: int, n: int | None, u: dict[str, Any]) -> str:
-    of = "" if n is None or shown == n else f" (first {shown} of {integer(n)})"
-    return f"{what} by GPU-hours below {_thr(u)}, then at 0%{of}"
+    of = "" if n is None or shown == n else f", first {shown} of {integer(n)}"
+    return f"{what} by idle or under-used GPU-hours (at 0% or below {_thr(u)}){of}"
 
 
 def _group_rows(rows: list[dict[str, Any]], key: str) -> tuple[tuple[str, ...], ...]:
@@ -143,8 +146,9 @@ def _group_rows(rows: list[dict[str, Any]], key: str) -> tuple[tuple[str, ...], 
             pct(r["util_logged_share_of_gpu_hours"]),
             number(r["zero_util_gpu_hours"]),
             number(r["below_threshold_gpu_hours"]),
-            usd_range(r["below_threshold_cloud_usd_low"], r["below_threshold_cloud_usd_high"]),
-            number(r["below_threshold_co2e_kg"]),
+            number(r["util_waste_gpu_hours"]),
+            usd_range(r["util_waste_cloud_usd_low"], r["util_waste_cloud_usd_high"]),
+            number(r["util_waste_co2e_kg"]),
         )
         for r in rows
     )
@@ -156,10 +160,11 @@ def _group_table(rows: list[dict[str, Any]], key: str, label: str, u: dict[str, 
         "jobs logged / all",
         "GPU-hours",
         "logged",
-        "GPU-hours at 0%",
-        f"GPU-hours below {_thr(u)}",
-        "their cloud cost (USD)",
-        "their CO2e (kg)",
+        "at 0%",
+        f"below {_thr(u)}",
+        "idle or under-used",
+        "its cloud cost (USD)",
+        "its CO2e (kg)",
     )
     return Table.of(cols, _group_rows(rows, key), right=cols[1:])
 
@@ -174,9 +179,9 @@ def jobs_table(s: Summary) -> Table:
         "mean utilisation",
         "logged by",
         "GPU-hours",
-        "GPU-hours at 0%",
-        f"GPU-hours below {_thr(u)}",
-        "their cloud cost (USD)",
+        "at 0%",
+        "idle or under-used",
+        "its cloud cost (USD)",
     )
     rows = [
         (
@@ -188,8 +193,8 @@ def jobs_table(s: Summary) -> Table:
             str(r["util_source"] or ""),
             number(r["gpu_hours"]),
             number(r["zero_util_gpu_hours"]),
-            number(r["below_threshold_gpu_hours"]),
-            usd_range(r["below_threshold_cloud_usd_low"], r["below_threshold_cloud_usd_high"]),
+            number(r["util_waste_gpu_hours"]),
+            usd_range(r["util_waste_cloud_usd_low"], r["util_waste_cloud_usd_high"]),
         )
         for r in u["top_jobs"]
     ]
