@@ -373,7 +373,6 @@ def document(
         summary.waste_table(s),
         *fig("waste"),
         _section("utilization"),
-        Paragraph(utilization_view.heading(s) + "."),
         *utilization_view.blocks(s, heading_=False),
         *_breakdown(ctx),
         *_capacity(ctx),
