@@ -334,6 +334,21 @@ def test_store_path_equals_the_in_memory_path(util_store):
     assert got["utilization"]["by_search"]  # the searches are found on both paths
 
 
+def test_every_key_is_documented(util_store):
+    u = summarize_store(util_store, "util", assumptions=PAPER, today=TODAY).to_dict()["utilization"]
+    doc = (REPO / "docs" / "summary-json.md").read_text()
+    rows = [
+        u["unused_gpus"],
+        u["by_user"][0],
+        u["by_search"][0],
+        u["top_jobs"][0],
+        u["by_source"][0],
+    ]
+    keys = set(u).union(*rows)
+    assert [k for k in sorted(keys) if f"`{k}`" not in doc] == []
+    assert "`util_threshold_percent`" in doc
+
+
 def _cli(capsys, *args):
     with pytest.raises(SystemExit) as done:
         main(list(args))
