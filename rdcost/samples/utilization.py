@@ -120,7 +120,7 @@ def plan() -> list[dict]:
                 jobstats=util,
             )
         )
-    for k, util in enumerate((3, 5, 0, 6, 4)):  # cokafor: Jupyter sessions, gres/gpuutil only
+    for k, pct in enumerate((3, 5, 0, 6, 4)):  # cokafor: Jupyter sessions, gres/gpuutil only
         jobs.append(
             _job(
                 str(8123600 + k),
@@ -132,7 +132,7 @@ def plan() -> list[dict]:
                 START + pd.Timedelta(days=2 + k, hours=1),
                 8.0 if k % 2 else 7.5,
                 "TIMEOUT" if k % 2 else "COMPLETED",
-                gpuutil=util,
+                gpuutil=pct,
                 limit="08:00:00",
             )
         )

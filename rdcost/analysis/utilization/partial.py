@@ -206,20 +206,23 @@ def _top(
     0% (ties: by job id), with what the summary lists of them."""
     w, zr = values["util_waste_gpu_hours"], values["zero_util_gpu_hours"]
     rows = np.flatnonzero(use & (w > 0))
-    job_id = _text(cj, "job_id", "")
-    order = np.lexsort((job_id[rows].astype(str), -zr[rows], -w[rows]))[:TOP]
-    r = rows[order]
+    if len(rows) > TOP:  # the TOP largest and every job tied with the last of them
+        kth = -np.partition(-w[rows], TOP - 1)[TOP - 1]
+        rows = rows[w[rows] >= kth]
+    job_id = _text(cj.iloc[rows], "job_id", "").astype(str)
+    r = rows[np.lexsort((job_id, -zr[rows], -w[rows]))[:TOP]]
+    top = cj.iloc[r]
     elapsed = costs["elapsed_s"].to_numpy(dtype=float)
     return pd.DataFrame(
         {
-            "job_id": job_id[r],
-            "source": _text(cj, "source")[r],
-            "user": _text(cj, "user")[r],
-            "state": _text(cj, "state")[r],
+            "job_id": _text(top, "job_id", ""),
+            "source": _text(top, "source"),
+            "user": _text(top, "user"),
+            "state": _text(top, "state"),
             "n_gpus": n_gpus[r],
             "n_gpus_unused": n_unused[r],
             "util_percent": util[r],
-            "util_source": _text(cj, "gpu_metrics_source")[r],
+            "util_source": _text(top, "gpu_metrics_source"),
             "elapsed_hours": elapsed[r] / 3600.0,
             **{k: values[k][r] for k in LIST_VALUES},
             "first": (part << POS_BITS) | r,
