@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.cli_runner import cli_runner
 
 from rdcost import read_log_report
 from rdcost.errors import FormatDetectionError, ParseError, UsageError
 from rdcost.jobtable import schema
 from rdcost.readers.base import Sample
 from rdcost.readers.registry import FORMATS, get_format
+from tests.cli_runner import cli_runner
 from tests.conftest import REALWORLD, SAMPLE_LOGS, realworld_file
 
 DATA = Path(__file__).parent / "data" / "runs"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import matplotlib
 import pytest
-from tests.cli_runner import cli_runner
 
 from rdcost.cli import app
+from tests.cli_runner import cli_runner
 from tests.conftest import REALWORLD, SAMPLE_LOGS
 from tests.test_contract import REAL
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import matplotlib
 import pytest
-from tests.cli_runner import cli_runner
 
 from rdcost.cli import app
 from rdcost.output.plots import KINDS as PLOTS
+from tests.cli_runner import cli_runner
 from tests.conftest import REALWORLD
 from tests.test_contract import REAL
 

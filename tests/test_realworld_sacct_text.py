@@ -9,12 +9,12 @@ import json
 
 import pandas as pd
 import pytest
-from tests.cli_runner import cli_runner
 
 from rdcost import read_log_report
 from rdcost.cli import app
 from rdcost.errors import FormatDetectionError
 from rdcost.jobtable import schema
+from tests.cli_runner import cli_runner
 from tests.conftest import realworld_file
 
 KIB, MIB, GIB, TIB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
