@@ -165,6 +165,15 @@ def test_the_threshold_is_an_assumption_shown_beside_the_figures():
             A.apply_dict(PAPER, {"utilization": {"threshold_percent": bad}}, "t")
 
 
+def test_unknown_prices_leave_the_money_unknown_not_zero():
+    jobs = hand_frame().assign(gpu_type="mystery-gpu")  # no price, no power of its own
+    u = summarize(conform(jobs), None, today=TODAY, on_missing="unknown").to_dict()["utilization"]
+    r = u["util_waste"]
+    assert r["gpu_hours"] == pytest.approx(48.05)  # the GPU time is known
+    assert r["cloud_usd_low"] is None and r["energy_kwh"] is None and r["co2e_kg"] is None
+    assert u["by_user"][0]["util_waste_cloud_usd_low"] is None
+
+
 @pytest.mark.parametrize("n_parts", [2, 3, 10])
 def test_the_split_changes_nothing(n_parts):
     jobs = hand_frame()
