@@ -3,8 +3,8 @@
 An :class:`Assumptions` holds prices per GPU type (low-high, provider,
 pricing model, date, source), power per GPU type (rated, measured or assumed),
 PUE, carbon intensity (region, year, source), the electricity price, the size
-of one model and of one tuning round, the crash threshold and the price date
-policy. Every value remembers where it came from (``origin``: built-in
+of one model and of one tuning round, the crash threshold, the GPU-utilisation
+threshold and the price date policy. Every value remembers where it came from (``origin``: built-in
 default, reference table, preset, TOML file or command-line option) and the
 publication behind it (``source``).
 
@@ -112,6 +112,21 @@ def _default_crash() -> Sourced:
     )
 
 
+#: The default GPU-utilisation threshold (percent): a job whose GPUs' mean utilisation
+#: over its run is below it counts as under-used (docs/summarize.md, "Utilization waste").
+DEFAULT_UTIL_THRESHOLD_PERCENT = 10.0
+
+
+def _default_util_threshold() -> Sourced:
+    return Sourced(
+        DEFAULT_UTIL_THRESHOLD_PERCENT,
+        "percent",
+        "rdcost default (issue 16): a job whose GPUs' mean utilisation over the run is below "
+        "this is under-used; 0% is reported on its own",
+        "built-in default",
+    )
+
+
 @dataclass(frozen=True)
 class Assumptions:
     """Everything a summary or estimate assumes. ``None`` = derive (from refdata or data)."""
@@ -132,6 +147,7 @@ class Assumptions:
     one_model_gpu_hours: Sourced | None = None
     tuning_round_n_jobs: Sourced | None = None
     crash_threshold_minutes: Sourced = field(default_factory=_default_crash)
+    util_threshold_percent: Sourced = field(default_factory=_default_util_threshold)
     gpu_aliases: Mapping[str, str] = field(default_factory=dict)
     gpu_partitions: Mapping[str, str] = field(default_factory=dict)  # [gpu_sites.partitions]
     gpu_nodes: Mapping[str, str] = field(default_factory=dict)  # [gpu_sites.nodes]: glob -> key
@@ -310,6 +326,7 @@ _TOP = {
     "one_model",
     "tuning_round",
     "crash",
+    "utilization",
     "prices",
     "gpu_power",
     "cloud_equivalents",
@@ -396,6 +413,18 @@ def apply_dict(a: Assumptions, data: Mapping[str, Any], origin: str) -> Assumpti
             origin,
             None,
             _opt(t, "note"),
+        )
+    if "utilization" in data:
+        t = _table(
+            data["utilization"], origin, "utilization", {"threshold_percent", "source", "note"}
+        )
+        v = _number(t, "threshold_percent", origin, "utilization")
+        if v > 100:
+            raise AssumptionError(
+                f"{origin}: utilization.threshold_percent must be at most 100", value=str(v)
+            )
+        ch["util_threshold_percent"] = Sourced(
+            v, "percent", _source(t, origin), origin, None, _opt(t, "note")
         )
     if "gpu_aliases" in data:
         aliases = dict(a.gpu_aliases)

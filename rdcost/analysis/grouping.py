@@ -303,7 +303,7 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
     else:
         key, key_names, t_s = np.zeros(0, np.int64), [], np.zeros(0)
     lab = search_labels(sid, len(sid_names), key, t_s, params, stored_names=sid_names)
-    ids = list(sid_names) + _heuristic_ids(lab.heuristic_first, key, key_names, when)
+    ids = search_ids(lab, sid_names, key, key_names, when)
     methods = [n.split(":", 1)[0] for n in sid_names] + ["heuristic"] * len(lab.heuristic_first)
     have = lab.label >= 0
     search_id = pd.Series(pd.NA, index=jobs.index, dtype="string")
@@ -312,6 +312,18 @@ def find_groups(jobs: pd.DataFrame, params: GroupingParams | None = None) -> pd.
         search_id.iloc[np.flatnonzero(have)] = np.asarray(ids, dtype=object)[lab.label[have]]
         method.iloc[np.flatnonzero(have)] = np.asarray(methods, dtype=object)[lab.label[have]]
     return pd.DataFrame({"search_id": search_id, "search_method": method}, index=jobs.index)
+
+
+def search_ids(
+    lab: SearchLabels,
+    stored_names: Sequence[str],
+    key: np.ndarray,
+    key_names: list[str],
+    when: pd.Series,
+) -> list[str]:
+    """The id of every search of ``lab`` (by its code): the stored ids, then
+    ``heuristic:<user>:<stem>:<first submission>`` (``when``: each row's submission)."""
+    return list(stored_names) + _heuristic_ids(lab.heuristic_first, key, key_names, when)
 
 
 def _heuristic_ids(

@@ -44,8 +44,11 @@ from rdcost.analysis.mig import as_gpu_shares
 
 _ATTACHED = ("config_json", "metrics_json", "other_json")
 #: A run's measured GPU use, given to its Slurm row where the scheduler did not measure it
-#: (several runs in one job: the mean of theirs).
-_MEASURED = ("gpu_util_percent", "gpu_power_w", "gpu_metrics_source")
+#: (several runs in one job: the mean of theirs; GPUs unused: 0 when every run used all of
+#: its GPUs, else unknown, as runs one after another may leave different GPUs idle).
+_MEASURED = ("gpu_util_percent", "gpu_power_w", "n_gpus_unused", "gpu_metrics_source")
+#: The measured numbers among them.
+_MEASURED_VALUES = ("gpu_util_percent", "gpu_power_w", "n_gpus_unused")
 
 
 def compute_jobs(jobs: pd.DataFrame) -> pd.DataFrame:
@@ -208,11 +211,7 @@ def _attach(out: pd.DataFrame, jobs: pd.DataFrame, pairs: pd.DataFrame) -> None:
         row["run_id"] = None
         for c in measured:
             v = runs[c].dropna()
-            row[c] = (
-                None
-                if v.empty
-                else (v.iloc[0] if c == "gpu_metrics_source" else float(pd.to_numeric(v).mean()))
-            )
+            row[c] = None if v.empty else _several(c, v, len(runs))
         vals.loc[many_slurm] = pd.Series(row)
     _fill(out, vals, cols)
     if measured:
@@ -238,20 +237,30 @@ def _fill(out: pd.DataFrame, vals: pd.DataFrame, cols: list[str], when: str | No
         out.loc[idx, c] = new.to_numpy()
 
 
+def _several(c: str, v: pd.Series, n_runs: int) -> object:
+    """One Slurm job's measured value from the values of its several runs (see _MEASURED)."""
+    if c == "gpu_metrics_source":
+        return v.iloc[0]
+    x = pd.to_numeric(v).astype("float64")
+    if c == "n_gpus_unused":
+        return 0 if len(x) == n_runs and (x == 0).all() else None
+    return float(x.mean())
+
+
 def _fill_measured(out: pd.DataFrame, vals: pd.DataFrame) -> None:
-    """A run's GPU utilisation and power fill what the Slurm row lacks (its own measurement
-    wins); the source names both when both gave a value."""
+    """A run's GPU utilisation, power and unused GPUs fill what the Slurm row lacks (its own
+    measurement wins); the source names both when both gave a value."""
     if vals.empty:
         return
     idx = vals.index
-    before = out.loc[idx, ["gpu_util_percent", "gpu_power_w"]].isna()
-    for c in ("gpu_util_percent", "gpu_power_w"):
+    cols = [c for c in _MEASURED_VALUES if c in vals and c in out]
+    before = out.loc[idx, cols].isna()
+    for c in cols:
         cur = pd.to_numeric(out.loc[idx, c]).astype("float64").to_numpy()
         run_v = pd.to_numeric(vals[c]).astype("float64").to_numpy()
-        out.loc[idx, c] = np.where(np.isnan(cur), run_v, cur)
-    took = (before.to_numpy() & vals[["gpu_util_percent", "gpu_power_w"]].notna().to_numpy()).any(
-        axis=1
-    )
+        new = np.where(np.isnan(cur), run_v, cur)
+        out.loc[idx, c] = pd.array(new, dtype="Int64") if c == "n_gpus_unused" else new
+    took = (before.to_numpy() & vals[cols].notna().to_numpy()).any(axis=1)
     own = [None if pd.isna(v) else str(v) for v in out.loc[idx, "gpu_metrics_source"]]
     run = [None if pd.isna(v) else str(v) for v in vals["gpu_metrics_source"]]
     src = []

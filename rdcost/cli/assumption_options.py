@@ -240,6 +240,17 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         ],
         None,
     ),
+    "util_threshold": (
+        Annotated[
+            float | None,
+            typer.Option(
+                help="GPU utilisation threshold, percent: jobs whose GPUs' mean utilisation is below "
+                "it count as under-used in the utilization waste (default 10).",
+                metavar="PERCENT",
+            ),
+        ],
+        None,
+    ),
     "gpu_alias": (
         Annotated[
             list[str] | None,
@@ -324,6 +335,7 @@ class AssumptionOptions:
     one_model_gpu_hours: float | None = None
     tuning_round_jobs: int | None = None
     crash_minutes: float | None = None
+    util_threshold: float | None = None
     gpu_alias: tuple[str, ...] = ()
     on_missing: str = "default"
     gpu_partition: tuple[str, ...] = ()
@@ -403,6 +415,8 @@ class AssumptionOptions:
             layer({"tuning_round": {"n_jobs": self.tuning_round_jobs}}, "--tuning-round-jobs")
         if self.crash_minutes is not None:
             layer({"crash": {"threshold_minutes": self.crash_minutes}}, "--crash-minutes")
+        if self.util_threshold is not None:
+            layer({"utilization": {"threshold_percent": self.util_threshold}}, "--util-threshold")
         if self.gpu_alias:
             layer({"gpu_aliases": _pairs(self.gpu_alias, "--gpu-alias", "NAME=KEY")}, "--gpu-alias")
         sites = {

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
 from rdcost.analysis.summary import summarize_store, summarize_store_by
-from rdcost.cli.app import OutputFormat, app, err, out_csv, out_document, out_json, print_notes
+from rdcost.cli.app import (
+    OutputFormat,
+    app,
+    err,
+    out_csv,
+    out_document,
+    out_json,
+    print_notes,
+    state,
+)
 from rdcost.cli.assumption_options import AssumptionOptions, assumption_options
 from rdcost.cli.breakdown_options import ByOpt, HierarchyOpt, breakdown_spec
 from rdcost.jobtable.store import Store
@@ -66,7 +76,7 @@ def summarize_command(
         )
         raise typer.Exit(1)
     # partition by partition, reading only the columns the summary needs (rdcost.analysis.summary);
-    # the figures name no user, account, job or node, so --anonymize changes none of them
+    # only the utilization waste's lists name users and searches: --anonymize tokens them below
     spec = breakdown_spec(by, hierarchy)
     kwargs: dict[str, Any] = dict(
         engine=engine.value,
@@ -79,6 +89,10 @@ def summarize_command(
         s = summarize_store(st, opts.project, defs, a, **kwargs)
     else:  # the same pass, partial sums per group as well (docs/breakdowns.md)
         s, b = summarize_store_by(st, spec, opts.project, defs, a, **kwargs)
+    if state.anonymize:
+        from rdcost.output.anonymize import anonymize_utilization, load_salt
+
+        s = replace(s, utilization=anonymize_utilization(s.utilization, load_salt(st.path)))
     if format == OutputFormat.json:
         d = s.to_dict()
         if b is not None:

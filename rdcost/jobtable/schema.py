@@ -186,6 +186,14 @@ COLUMNS: tuple[Column, ...] = (
         "wandb system metrics (process GPUs / host GPUs), mlflow system metrics.",
     ),
     Column(
+        "n_gpus_unused",
+        pa.int64(),
+        "GPUs of the job whose own utilisation was 0% over the whole run, counted from per-GPU "
+        "values: a jobstats summary's per-GPU gpu_utilization, W&B or MLflow per-GPU system "
+        "metrics. 0 when every GPU logged was used; null when no per-GPU value was logged "
+        "(sacct gres/gpuutil gives one mean only).",
+    ),
+    Column(
         "node_list", pa.string(), "Nodes the job ran on (Slurm hostlist expression) or host name."
     ),
     Column("run_id", pa.string(), "W&B or MLflow run id."),
@@ -314,7 +322,7 @@ def validate(df: pd.DataFrame) -> list[str]:
         neg = df[q].dropna() < 0
         if neg.any():
             problems.append(f"{q} has negative values")
-    for q in ("n_nodes", "n_cpus", "mem_req_bytes", "max_rss_bytes"):
+    for q in ("n_nodes", "n_cpus", "mem_req_bytes", "max_rss_bytes", "n_gpus_unused"):
         if (df[q].dropna() < 0).any():
             problems.append(f"{q} has negative values")
     both = df["start_time"].notna() & df["end_time"].notna()

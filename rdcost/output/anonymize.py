@@ -120,3 +120,23 @@ def anonymize_searches(table: pd.DataFrame, salt: str, account_projects: set) ->
         acct = t["project"].isin(account_projects)
         t.loc[acct, "project"] = t.loc[acct, "project"].map(lambda v: token(str(v), "acct", salt))
     return t
+
+
+def anonymize_utilization(u: dict, salt: str) -> dict:
+    """A copy of a summary's ``utilization`` object with the users and grid-search ids of its
+    lists replaced by tokens (the tokens of :func:`anonymize` and ``groups --anonymize``);
+    `rdcost summarize` reads the store directly, so its lists are anonymized here."""
+    out = dict(u)
+    out["by_user"] = [
+        {**r, "user": None if r["user"] is None else token(str(r["user"]), "user", salt)}
+        for r in u.get("by_user", [])
+    ]
+    out["by_search"] = [
+        {**r, "search_id": token(str(r["search_id"]), "search", salt)}
+        for r in u.get("by_search", [])
+    ]
+    out["top_jobs"] = [
+        {**r, "user": None if r.get("user") is None else token(str(r["user"]), "user", salt)}
+        for r in u.get("top_jobs", [])
+    ]
+    return out

@@ -20,7 +20,7 @@ import pandas as pd
 from rdcost.analysis import costing, reference
 from rdcost.analysis.assumptions import PRICE_COLUMNS, Assumptions, Sourced
 from rdcost.analysis.energy.section import energy_section, per_gpu_hour, scaled_ranges
-from rdcost.analysis.grouping import GroupingParams, search_labels
+from rdcost.analysis.grouping import GroupingParams, search_ids, search_labels
 from rdcost.analysis.summary.data_quality import (
     POWER_BASES,
     PRICE_BASES,
@@ -32,13 +32,14 @@ from rdcost.analysis.summary.data_quality import (
 )
 from rdcost.analysis.summary.exact import exact_float, median, merge_counts, quantile
 from rdcost.analysis.summary.job_costs import IMPACT, MONEY, SHORT_COMPLETED, WASTE_CATEGORIES
-from rdcost.analysis.summary.partial import COUNT_NAMES, N_SEG, SEGMENTS, Partial
+from rdcost.analysis.summary.partial import COUNT_NAMES, N_SEG, SEGMENTS, SUM_COLUMNS, Partial
 from rdcost.analysis.summary.result import (
     FINAL_SIZE_QUANTILE,
     ONE_MODEL_RULE,
     TUNING_ROUND_RULE,
     Summary,
 )
+from rdcost.analysis.utilization.section import Searches, utilization_section
 from rdcost.errors import AssumptionError
 from rdcost.output.render import iso
 from rdcost.plural import plural
@@ -74,7 +75,9 @@ def combine(
     n_el = int(el.sum()) if len(el) else 0
     first, last = _span(parts)
     conc = _concurrency(parts)
-    sizes, search_gh = _search_sizes(parts, params)
+    searches = _searches(parts, params)
+    keep = searches.n_jobs > 0
+    sizes, search_gh = searches.n_jobs[keep].astype(np.int64), searches.gpu_hours[keep]
     per_search = pd.Series(sizes, dtype="int64")
     one_model = a.one_model_gpu_hours or _one_model(merge_counts([p.done_gh for p in parts]))
     tuning = a.tuning_round_n_jobs or _tuning_round(per_search)
@@ -147,6 +150,13 @@ def combine(
         notes=notes + _notes(cnt),
         energy=energy_section(
             [p.energy for p in parts], a, totals, gh_total, [t["gpu_key"] for t in types]
+        ),
+        utilization=utilization_section(
+            [p.util for p in parts],
+            a.util_threshold_percent.value,
+            gh_shown,
+            searches,
+            SUM_COLUMNS,
         ),
     )
 
@@ -351,8 +361,16 @@ def _search_sizes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Jobs and GPU-hours per grid search over every partition, by
     :func:`rdcost.analysis.grouping.search_labels`."""
+    s = _searches(parts, params)
+    keep = s.n_jobs > 0
+    return s.n_jobs[keep].astype(np.int64), s.gpu_hours[keep]
+
+
+def _searches(parts: Sequence[Partial], params: GroupingParams) -> Searches:
+    """Every row's grid search (:func:`rdcost.analysis.grouping.search_labels` on the merged
+    codes), and per search its id (as `rdcost groups` names it), jobs and GPU-hours."""
     sid, names = _merge_codes(parts, "sid", "sid_names")
-    key, _ = _merge_codes(parts, "key", "key_names")
+    key, key_names = _merge_codes(parts, "key", "key_names")
     t_s = (
         np.concatenate([p.t_s for p in parts if p.t_s is not None])
         if any(p.t_s is not None for p in parts)
@@ -367,8 +385,23 @@ def _search_sizes(
     ghs = np.bincount(lab.label[have], weights=np.where(unknown, 0.0, gh)[have], minlength=n_all)
     n_unknown = np.bincount(lab.label[have & unknown], minlength=n_all)
     ghs = np.where(n_unknown > 0, np.nan, ghs)  # a search with a job of unknown GPU-hours
-    keep = size > 0
-    return size[keep].astype(np.int64), ghs[keep]
+    offsets, at = {}, 0
+    for p in parts:
+        offsets[p.part] = at
+        at += p.n
+    return Searches(
+        label=lab.label,
+        names=search_ids(lab, names, key, key_names, _submitted(t_s)),
+        n_jobs=size,
+        gpu_hours=ghs,
+        offsets=offsets,
+    )
+
+
+def _submitted(t_s: np.ndarray) -> pd.Series:
+    """Submission times (UTC) from the partials' seconds (NaN: none)."""
+    us = np.round(np.nan_to_num(t_s) * 1e6).astype(np.int64)
+    return pd.Series(pd.to_datetime(us, unit="us", utc=True))
 
 
 # -- one model, tuning round, the R&D table -----------------------------------------------
@@ -697,4 +730,5 @@ def _assumptions_used(
         "one_model_gpu_hours": None if one_model is None else asdict(one_model),
         "tuning_round_n_jobs": None if tuning is None else asdict(tuning),
         "crash_threshold_minutes": asdict(a.crash_threshold_minutes),
+        "util_threshold_percent": asdict(a.util_threshold_percent),
     }

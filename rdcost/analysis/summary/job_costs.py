@@ -27,6 +27,9 @@ Rules (docs/summarize.md):
   not complete, shorter than the crash threshold), failed, cancelled, timed out. A
   COMPLETED job shorter than the threshold is no crash: ``short_completed``, reported
   beside the waste and not in it.
+- Utilisation (:mod:`rdcost.analysis.utilization.jobs`): whether it is logged, the share
+  of the job's GPUs at 0%, whether its mean is below the utilisation threshold, the share
+  of a multi-GPU job's GPUs never used.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from rdcost.analysis.assumptions import (
 from rdcost.analysis.energy.capacity import NodeCapacity
 from rdcost.analysis.energy.model import RANGES, job_energy
 from rdcost.analysis.gpu_resolution import UNIDENTIFIED, GpuEvidence, GpuResolver
+from rdcost.analysis.utilization.jobs import job_utilization
 
 FAILED_STATES = ("FAILED", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL")
 CANCELLED_STATES = ("CANCELLED",)
@@ -232,7 +236,8 @@ def job_costs(
     cloud_usd_low/high, energy_kwh, co2e_kg, co2e_lbs, electricity_usd, place_time,
     end_eff, is_placed_by_submit, the energy columns of
     :func:`rdcost.analysis.energy.model.job_energy` (energy source, ranges, layers),
-    implausible_reason, is_crashed and waste_category (see the module doc). ``capacity``:
+    implausible_reason, is_crashed, waste_category and the utilisation columns of
+    :func:`rdcost.analysis.utilization.jobs.job_utilization` (see the module doc). ``capacity``:
     the node capacities of all the jobs (default: of these jobs).
 
     ``a`` must be resolved for the year (``a.for_year``); ``keys`` is the
@@ -260,6 +265,7 @@ def job_costs(
     j = j.join(job_energy(j, cj, a, capacity))
     j["implausible_reason"] = implausible_reasons(cj).where(started)
     _waste(j, state, started, elapsed, a)
+    j = j.join(job_utilization(cj, gh, a.util_threshold_percent.value))
     return j
 
 

@@ -33,6 +33,7 @@ from rdcost.analysis.grouping import (
 from rdcost.analysis.mig import mig_shares
 from rdcost.analysis.summary.exact import exact_sums, value_counts
 from rdcost.analysis.summary.job_costs import IMPACT, MONEY, SHORT_COMPLETED, WASTE_CATEGORIES
+from rdcost.analysis.utilization.partial import UtilPartial, util_partial
 
 SUM_COLUMNS = ("gpu_hours", *MONEY, *IMPACT)
 #: Segments of the sums: the waste categories, short completed jobs, the rest.
@@ -106,6 +107,7 @@ class Partial:
     t_s: np.ndarray | None = None  # per row: submission (else start) time, s
     gh: np.ndarray | None = None  # per row: GPU-hours counted (0 where unknown or not counted)
     energy: EnergyPartial | None = None  # the energy section's share (rdcost.analysis.energy)
+    util: UtilPartial | None = None  # the utilization waste's share (rdcost.analysis.utilization)
 
 
 def first_pos(codes: np.ndarray, mask: np.ndarray, n_codes: int, part: int) -> np.ndarray:
@@ -145,6 +147,10 @@ def partial_of_frame(
     _concurrency(p, cj, costs, counted, ghv)
     _searches(p, cj, params, ghv, counted, costs["is_started"].to_numpy(dtype=bool))
     p.energy = energy_partial(cj, costs, counted, part)
+    in_search = p.sid >= 0 if p.sid is not None else np.zeros(len(cj), dtype=bool)
+    if p.key is not None:
+        in_search = in_search | (p.key >= 0)
+    p.util = util_partial(cj, costs, counted, SUM_COLUMNS, in_search, part)
     return p
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from rdcost.analysis.energy.figures import RANGE_UNITS, energy_figures
+from rdcost.analysis.utilization.figures import utilization_figures
 from rdcost.jsonable import json_ready
 
 SCHEMA_VERSION = 3
@@ -88,6 +89,8 @@ class Summary:
     co2e_lbs_low: float | None = None
     co2e_lbs_high: float | None = None
     energy: dict[str, Any] = field(default_factory=dict)
+    # GPU time idle or under-used where utilisation is logged (rdcost.analysis.utilization)
+    utilization: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = {"schema_version": SCHEMA_VERSION}
@@ -263,8 +266,13 @@ def _figures(s: Summary) -> pd.DataFrame:
         "USD per kWh",
         _src(a["electricity_usd_per_kwh"]),
     )
-    for k in ("one_model_gpu_hours", "tuning_round_n_jobs", "crash_threshold_minutes"):
-        v = a[k]
+    for k in (
+        "one_model_gpu_hours",
+        "tuning_round_n_jobs",
+        "crash_threshold_minutes",
+        "util_threshold_percent",
+    ):
+        v = a.get(k)
         add(
             "assumptions",
             k,
@@ -273,6 +281,7 @@ def _figures(s: Summary) -> pd.DataFrame:
             "" if v is None else _src(v),
         )
     rows += energy_figures(s)
+    rows += utilization_figures(s)
     df = pd.DataFrame(
         rows, columns=["section", "metric", "value", "unit", "assumption"], dtype=object
     )

@@ -33,7 +33,7 @@ from rdcost.analysis.summary.job_costs import placed_time
 from rdcost.jobtable import schema
 
 #: A job's measured GPU use (a linked run's fills its Slurm row's gaps).
-MEASURED_COLUMNS = ["gpu_util_percent", "gpu_power_w", "gpu_metrics_source"]
+MEASURED_COLUMNS = ["gpu_util_percent", "gpu_power_w", "n_gpus_unused", "gpu_metrics_source"]
 #: Columns the summary reads from every partition.
 COST_COLUMNS = [
     "job_id",

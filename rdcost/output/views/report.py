@@ -39,6 +39,7 @@ from rdcost.output.numbers import given, integer, number
 from rdcost.output.views import buy_vs_cloud, statement, summary
 from rdcost.output.views import energy as energy_view
 from rdcost.output.views import tuning as tuning_view
+from rdcost.output.views import utilization as utilization_view
 from rdcost.output.wording import assumptions_brief
 from rdcost.plural import plural
 from rdcost.version import __version__
@@ -68,6 +69,7 @@ SECTIONS = {
     "rd": "Cost of R&D",
     "energy": "Energy and CO2e",
     "waste": "Waste",
+    "utilization": "Utilization waste",
     "breakdown": "Breakdown",
     "capacity": "Owned capacity",
     "jobs": "Jobs",
@@ -370,6 +372,8 @@ def document(
         Paragraph(summary.waste_note(s)),
         summary.waste_table(s),
         *fig("waste"),
+        _section("utilization"),
+        *utilization_view.blocks(s, heading_=False),
         *_breakdown(ctx),
         *_capacity(ctx),
         _section("jobs"),

@@ -23,6 +23,7 @@ from rdcost.output.numbers import (
     usd_rate,
 )
 from rdcost.output.views import energy as energy_view
+from rdcost.output.views import utilization as utilization_view
 from rdcost.output.views.energy import low_high
 from rdcost.output.wording import said
 from rdcost.plural import plural
@@ -510,8 +511,9 @@ def assumption_lines(s: Summary) -> list[str]:
         ("one model", "one_model_gpu_hours", "no COMPLETED job with known GPU-hours"),
         ("one tuning round", "tuning_round_n_jobs", "no grid search"),
         ("crash threshold", "crash_threshold_minutes", ""),
+        ("utilisation threshold", "util_threshold_percent", ""),
     ):
-        v = a[key]
+        v = a.get(key)
         lines.append(
             _sourced_line(label, v, "", why)
             if v is None
@@ -552,6 +554,7 @@ def document(s: Summary) -> Document:
         Heading("Waste: crashed, failed, cancelled and timed-out jobs", id="waste"),
         waste_table(s),
         Paragraph(waste_note(s)),
+        *utilization_view.blocks(s),
         Heading("Data quality", id="data-quality"),
         *data_quality_blocks(s),
         Heading("Assumptions", id="assumptions"),

@@ -1,6 +1,6 @@
 """GPU power and utilisation from the system metrics a W&B or MLflow export carries, into
-the job-table columns ``gpu_power_w``, ``gpu_util_percent`` and ``gpu_metrics_source``
-(docs/runs-formats.md, "GPU power and utilisation").
+the job-table columns ``gpu_power_w``, ``gpu_util_percent``, ``n_gpus_unused`` and
+``gpu_metrics_source`` (docs/runs-formats.md, "GPU power and utilisation").
 
 Keys read (in the run's summary, metrics, other columns or ``system_metrics``):
 
@@ -14,13 +14,15 @@ Keys read (in the run's summary, metrics, other columns or ``system_metrics``):
 A run's value is the mean over its GPUs of each GPU's value, taken as the run's mean draw
 (an export of the runs table holds one value per key: export the mean of the run's system
 metrics, see docs/runs-formats.md). Power <= 0 and utilisation outside 0-100 are not read.
+``n_gpus_unused`` counts the GPUs whose utilisation value is 0 (held, never used); null when
+the run has no per-GPU utilisation.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,11 +57,21 @@ def _collect(d: dict[str, Any], pattern: re.Pattern[str]) -> dict[str, dict[str,
     return out
 
 
-def from_keys(
-    d: dict[str, Any], source: str, n_gpus: float | None
-) -> tuple[float | None, float | None, str | None]:
-    """(mean utilisation %, mean power W per GPU, where from) of one run's flat key->value
-    map (see the module doc); Nones when the run has none it can use."""
+class RunGpuMetrics(NamedTuple):
+    """One run's GPU use from its system metrics (Nones: none it can use)."""
+
+    util_percent: float | None  # mean over its GPUs
+    power_w: float | None  # mean per GPU
+    source: str | None  # where from (gpu_metrics_source)
+    n_unused: int | None  # GPUs whose utilisation is 0 (None: no per-GPU utilisation)
+
+
+NOTHING = RunGpuMetrics(None, None, None, None)
+
+
+def from_keys(d: dict[str, Any], source: str, n_gpus: float | None) -> RunGpuMetrics:
+    """Mean utilisation %, mean power W per GPU, where from and GPUs at 0% of one run's flat
+    key->value map (see the module doc)."""
     if source == "wandb":
         proc = _collect(d, _WB_PROC)
         if proc["util"] or proc["power"]:
@@ -69,14 +81,15 @@ def from_keys(
         host, what = _collect(d, _MLFLOW), "mlflow system metrics"
     n_host = len(set(host["util"]) | set(host["power"]))
     if not n_host or (n_gpus is not None and not np.isnan(n_gpus) and n_host > n_gpus):
-        return None, None, None
+        return NOTHING
     return _means(host, what)
 
 
-def _means(v: dict[str, dict[str, float]], what: str) -> tuple[float | None, float | None, str]:
+def _means(v: dict[str, dict[str, float]], what: str) -> RunGpuMetrics:
     util = sum(v["util"].values()) / len(v["util"]) if v["util"] else None
     power = sum(v["power"].values()) / len(v["power"]) if v["power"] else None
-    return util, power, what
+    unused = sum(1 for x in v["util"].values() if x == 0) if v["util"] else None
+    return RunGpuMetrics(util, power, what, unused)
 
 
 def _flat(text: Any) -> dict[str, Any]:
@@ -90,10 +103,11 @@ def _flat(text: Any) -> dict[str, Any]:
 
 
 def add_gpu_metrics(jobs: pd.DataFrame, source: str, system: pd.Series | None = None) -> None:
-    """Set gpu_util_percent, gpu_power_w and gpu_metrics_source of run rows from their
-    metrics_json and other_json (and ``system``: JSON text of a record's system metrics)."""
+    """Set gpu_util_percent, gpu_power_w, n_gpus_unused and gpu_metrics_source of run rows
+    from their metrics_json and other_json (and ``system``: JSON text of a record's system
+    metrics)."""
     n = len(jobs)
-    util, power = np.full(n, np.nan), np.full(n, np.nan)
+    util, power, unused = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     src = np.full(n, None, dtype=object)
     cols = [c for c in ("metrics_json", "other_json") if c in jobs]
     gpus = pd.to_numeric(jobs["n_gpus"], errors="coerce").to_numpy(dtype=float)
@@ -105,10 +119,12 @@ def add_gpu_metrics(jobs: pd.DataFrame, source: str, system: pd.Series | None = 
             d.update(_flat(system.iat[i]))
         if not d:
             continue
-        u, p, s = from_keys(d, source, gpus[i])
-        util[i] = np.nan if u is None else u
-        power[i] = np.nan if p is None else p
-        src[i] = s
+        m = from_keys(d, source, gpus[i])
+        util[i] = np.nan if m.util_percent is None else m.util_percent
+        power[i] = np.nan if m.power_w is None else m.power_w
+        unused[i] = np.nan if m.n_unused is None else m.n_unused
+        src[i] = m.source
     jobs["gpu_util_percent"] = util
     jobs["gpu_power_w"] = power
+    jobs["n_gpus_unused"] = unused
     jobs["gpu_metrics_source"] = src

@@ -16,9 +16,10 @@ Rules (docs/sacct.md, "Energy and GPU use"):
   batch script waiting for it. A value of 0 is not a measurement (unsupported GPUs print 0)
   and values above 100 are not read (sacct's documentation does not say what they are).
 - **jobstats**: the mean of the per-GPU ``gpu_utilization`` values of every node of the
-  summary. Not used when it lists more GPUs than the job holds (not the job's own GPUs) or
-  cannot be decoded; ``JS1:Short`` and ``JS1:None`` hold no summary. A jobstats summary
-  wins over ``gres/gpuutil``.
+  summary, and how many of those values are 0 (GPUs the job held and never used:
+  ``n_gpus_unused``). Not used when it lists more GPUs than the job holds (not the job's own
+  GPUs) or cannot be decoded; ``JS1:Short`` and ``JS1:None`` hold no summary. A jobstats
+  summary wins over ``gres/gpuutil``, which gives a mean only (``n_gpus_unused`` stays null).
 """
 
 from __future__ import annotations
@@ -159,9 +160,18 @@ def jobstats_summary(text: str) -> dict | None:
     return d if isinstance(d, dict) else None
 
 
-def jobstats_gpu_util(text: str) -> tuple[float, int] | None:
-    """Mean GPU utilisation (percent) over every GPU of a jobstats summary, and the number of
-    GPUs it lists; None when there is no usable summary."""
+@dataclass(frozen=True)
+class JobstatsUtil:
+    """What a jobstats summary says of a job's GPUs' utilisation."""
+
+    mean_percent: float  # mean over the GPUs it lists
+    n_gpus: int  # GPUs it lists
+    n_unused: int  # of them, GPUs at 0% over the whole run
+
+
+def jobstats_gpu_util(text: str) -> JobstatsUtil | None:
+    """Mean GPU utilisation (percent) over every GPU of a jobstats summary, the number of
+    GPUs it lists and how many of them sat at 0%; None when there is no usable summary."""
     d = jobstats_summary(text)
     nodes = d.get("nodes") if d else None
     if not isinstance(nodes, dict):
@@ -173,36 +183,43 @@ def jobstats_gpu_util(text: str) -> tuple[float, int] | None:
             for v in util.values():
                 if isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 100:
                     vals.append(float(v))
-    return (sum(vals) / len(vals), len(vals)) if vals else None
+    if not vals:
+        return None
+    return JobstatsUtil(sum(vals) / len(vals), len(vals), sum(1 for v in vals if v == 0))
 
 
-def jobstats_column(admin: pd.Series | None, n_gpus: np.ndarray) -> tuple[np.ndarray, int]:
-    """Per line: the jobstats GPU utilisation of its AdminComment (NaN: none, or more GPUs
-    than the job holds); and how many summaries were there but could not be used."""
+def jobstats_column(
+    admin: pd.Series | None, n_gpus: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per line: the jobstats GPU utilisation of its AdminComment and the GPUs it lists at
+    0% (NaN: no summary, or more GPUs than the job holds); and how many summaries were there
+    but could not be used."""
     out = np.full(len(n_gpus), np.nan)
+    unused = np.full(len(n_gpus), np.nan)
     if admin is None:
-        return out, 0
+        return out, unused, 0
     s = admin.astype("string")
     has = s.str.startswith(JOBSTATS_PREFIX).fillna(False).to_numpy(dtype=bool) & ~s.isin(
         list(_NO_SUMMARY)
     ).fillna(False).to_numpy(dtype=bool)
     if not has.any():
-        return out, 0
+        return out, unused, 0
     uniq = {u: jobstats_gpu_util(u) for u in s[has].unique()}
     unusable = 0
     for i in np.flatnonzero(has):
         got = uniq.get(s.iat[i])
-        if got is None or (not np.isnan(n_gpus[i]) and got[1] > n_gpus[i]):
+        if got is None or (not np.isnan(n_gpus[i]) and got.n_gpus > n_gpus[i]):
             unusable += 1
             continue
-        out[i] = got[0]
-    return out, unusable
+        out[i] = got.mean_percent
+        unused[i] = got.n_unused
+    return out, unused, unusable
 
 
 def gpu_columns(
     recs: Records, A: np.ndarray, vals, usage, folded: np.ndarray, own: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """The job-table columns energy_j, energy_j_field, gpu_util_percent and
+    """The job-table columns energy_j, energy_j_field, gpu_util_percent, n_gpus_unused and
     gpu_metrics_source of the allocations at ``A`` (``usage``: their
     :class:`rdcost.readers.slurm.step_usage.AllocationUsage`; ``vals``: their
     :class:`rdcost.readers.slurm.row_values.RowValues`). A jobstats summary that cannot be
@@ -221,7 +238,7 @@ def gpu_columns(
         energy = np.where(take, g.energy_j, energy)
         field_ = np.where(take, g.energy_field, field_)
     n_gpus = vals.n_gpus.to_numpy(dtype=float) if vals.n_gpus is not None else np.full(na, np.nan)
-    js, unusable = jobstats_column(vals.col("AdminComment"), n_gpus)
+    js, js_unused, unusable = jobstats_column(vals.col("AdminComment"), n_gpus)
     if unusable:
         recs.notes.append(
             f"{unusable} jobstats summaries in AdminComment could not be used (not decodable, "
@@ -238,5 +255,6 @@ def gpu_columns(
         "energy_j": energy,
         "energy_j_field": field_,
         "gpu_util_percent": util,
+        "n_gpus_unused": js_unused,
         "gpu_metrics_source": src,
     }
