@@ -45,9 +45,11 @@ BENCH = Path(__file__).resolve().parent
 PY = sys.executable
 RDCOST = [PY, "-m", "rdcost"]
 #: Children import the rdcost of this checkout (whatever the working directory, which
-#: Python puts before PYTHONPATH for ``-m`` and ``-c``), and run in a neutral directory.
+#: Python puts before PYTHONPATH for ``-m`` and ``-c``), and run in a neutral directory,
+#: with bytecode caches as an installed rdcost has them (pip compiles on install; a
+#: PYTHONDONTWRITEBYTECODE=1 shell would otherwise compile every module in every run).
 CHILD_ENV = {
-    **os.environ,
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
     "PYTHONPATH": os.pathsep.join(
         [str(BENCH.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
     ),
@@ -379,7 +381,15 @@ def targets(results: dict[str, dict], small: dict | None, startup: dict) -> str:
     return "\n".join(["| target | measured | |", "|---|---|---|", *rows])
 
 
+def _compile_rdcost() -> None:
+    """Write the bytecode of this checkout's rdcost once, before anything is timed."""
+    subprocess.run(
+        [PY, "-m", "compileall", "-q", str(BENCH.parent / "rdcost")], env=CHILD_ENV, check=True
+    )
+
+
 def main() -> None:
+    _compile_rdcost()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--narrow", type=int, default=600_000, help="jobs of the narrow file (0: none)")
     ap.add_argument(
