@@ -186,3 +186,21 @@ def test_an_inferred_allocation_of_another_start_stays_apart(tmp_path, capsys):
     ingest(capsys, store, tmp_path / "alloc.txt")
     ingest(capsys, store, tmp_path / "steps.txt")
     assert len(rdcost.read_jobs(store)) == 2
+
+
+def test_the_manifest_says_what_each_ingest_did(files, tmp_path, capsys):
+    """An input's n_new / n_updated / n_unchanged are the store's counts for it; null
+    when several files were ingested together (the counts are the ingest's, not a file's)."""
+    import json
+
+    store = tmp_path / "store"
+    ingest(capsys, store, files["text"])
+    ingest(capsys, store, files["text"])
+    code, err = run(
+        capsys, "ingest", str(files["json"]), str(files["fixed"]), "--store", str(store)
+    )
+    assert code == 0, err
+    inputs = json.loads((store / "manifest.json").read_text())["inputs"]
+    counts = [(i["n_new"], i["n_updated"], i["n_unchanged"]) for i in inputs]
+    assert counts[:2] == [(1, 0, 0), (0, 0, 1)]
+    assert counts[2:] == [(None, None, None)] * 2

@@ -87,9 +87,11 @@ class InputRecord:
     ingested_time: str
     n_records: int = 0
     n_jobs: int = 0
-    n_new: int = 0
-    n_updated: int = 0
-    n_unchanged: int = 0
+    #: What the store did with the file's jobs; null when several files were ingested
+    #: together (the store's counts are those of the whole ingest, not of each file).
+    n_new: int | None = None
+    n_updated: int | None = None
+    n_unchanged: int | None = None
     n_folded: int = 0
     n_merged: int = 0
     n_ignored: int = 0
@@ -335,6 +337,13 @@ class StoreWriter:
         for staged_file, final in self._reject_files:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged_file, final)
+        if len(self._inputs) == 1:
+            rec = self._inputs[0]
+            rec.n_new, rec.n_updated, rec.n_unchanged = (
+                stats.n_new,
+                stats.n_updated,
+                stats.n_unchanged,
+            )
         new_manifest = {
             "format_version": FORMAT_VERSION,
             "rdcost_version": __version__,
