@@ -7,13 +7,14 @@ set -euo pipefail
 OUT=docs/images
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-REAL=../shared/realworld
+REAL=${RDCOST_SHARED:-../shared}/realworld
 KINDS=$(rdcost plot --list | awk 'NR>2 {print $1}')
 
 export RDCOST_STORE=$TMP/lisa
 rdcost -q ingest sample_logs/lisa/sacct.txt sample_logs/lisa/wandb_runs.csv --project lisa 2>/dev/null
 mkdir -p $OUT/lisa $OUT/real
-for k in $KINDS; do rdcost -q plot "$k" -p lisa -a paper -o $OUT/lisa/$k.png 2>/dev/null; done
+by() { [[ $1 == breakdown ]] && echo "--by user"; true; }
+for k in $KINDS; do rdcost -q plot "$k" -p lisa -a paper $(by "$k") -o $OUT/lisa/$k.png 2>/dev/null; done
 rdcost -q report -p lisa -a paper -o $TMP/lisa.html 2>/dev/null
 
 export RDCOST_STORE=$TMP/real
@@ -23,11 +24,12 @@ for f in $REAL/*.txt $REAL/*.json $REAL/*.csv; do
     hcs_sacct_p2_noheader_array.txt) extra=(--fields "$HCS") ;;
     hcs_sacct_p2_noheader_issue61_cancelled_by.txt) extra=(--fields "$HCS,Partition") ;;
     slurmdog_alpine_p2_noheader_14f.txt) extra=(--fields JobID,User,Group,State,Cluster,AllocCPUS,REQMEM,TotalCPU,Elapsed,MaxRSS,ExitCode,NNodes,NTasks,JobName) ;;
+    plain_runs_epoch_times_json.csv) extra=(--map end_time=timestamp_utc) ;;
     *) extra=() ;;
   esac
   rdcost -q ingest "$f" --project real "${extra[@]}" 2>/dev/null
 done
-for k in $KINDS; do rdcost -q --anonymize plot "$k" -p real -o $OUT/real/$k.png 2>/dev/null; done
+for k in $KINDS; do rdcost -q --anonymize plot "$k" -p real $(by "$k") -o $OUT/real/$k.png 2>/dev/null; done
 rdcost -q --anonymize report -p real -o $TMP/real.html 2>/dev/null
 
 if command -v chromium >/dev/null; then

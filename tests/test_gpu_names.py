@@ -340,13 +340,16 @@ REALWORLD_LABELS: dict[str, str | None] = {
 #: The same for the bundled samples (sample_logs/lisa, the Slurm testbed: gres
 #: types titanx and m40, declared in its gres.conf; sample_logs/energy: a100_80gb
 #: and h100, whose form factor the name does not give: the documented defaults,
-#: SXM, as DEFAULT_ALIASES says).
+#: SXM, as DEFAULT_ALIASES says; sample_logs/utilization: a40, and v100 whose default
+#: is the SXM2 card).
 SAMPLE_LABELS: dict[str, str | None] = {
     "": None,
     "titanx": "titanx_maxwell",
     "m40": "m40",
     "a100_80gb": "a100_80_sxm",
     "h100": "h100_sxm",
+    "a40": "a40",
+    "v100": "v100_sxm2",
 }
 
 

@@ -202,7 +202,7 @@ EXPECTED_BY_PREFIX = {
     "hcs_plain": "csv",
     "sacct_like_comma": None,
     "jobs.csv": "csv",
-    "carbon_series": "csv",  # claimed, then refused: no job column (test below)
+    "carbon_series": "csv",  # claimed; stored with a note that no column is a job's
 }
 
 
@@ -250,9 +250,12 @@ def test_reingesting_rows_without_ids_changes_nothing(tmp_path):
     assert (again.stats.n_new, again.stats.n_updated, again.stats.n_unchanged) == (0, 0, 3)
 
 
-def test_a_csv_without_any_job_column_is_refused_by_name(tmp_path):
-    """A carbon-intensity series ingested by mistake: a CSV, but no column rdcost knows
-    (and no --map): refused, saying why, rather than stored as anonymous jobs."""
+def test_a_csv_without_any_job_column_says_so(tmp_path):
+    """A CSV with no column rdcost knows (here a carbon-intensity series ingested by
+    mistake): its rows are kept, nothing is invented for them, and the report says so
+    with the fix (--map)."""
     path = SAMPLE_LOGS / "energy" / "carbon_series.csv"
-    with pytest.raises(FormatDetectionError, match="no column of this CSV names a job field"):
-        read_log_report(path)
+    df, rep = read_log_report(path)
+    assert rep.n_jobs == len(df) > 0 and rep.n_rejected == 0
+    assert df["start_time"].isna().all() and df["n_gpus"].isna().all()
+    assert any("no column of this CSV names a job field" in n and "--map" in n for n in rep.notes)

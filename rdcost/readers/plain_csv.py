@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rdcost.errors import FormatDetectionError, RdcostError, UsageError
+from rdcost.errors import RdcostError, UsageError
 from rdcost.readers.base import Chunk, ParseOptions, Sample
 from rdcost.readers.delimited import (
     DURATION_EXPECTED,
@@ -288,13 +288,6 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     table = read_delimited(path, opts.delimiter)
     header, cells = table.header, table.cells
     roles = resolve_columns(header, opts.column_map, path)
-    if not roles:
-        raise FormatDetectionError(
-            "no column of this CSV names a job field (an id, a name, a state, a time, GPUs...)",
-            path=str(path),
-            value=", ".join(header)[:200],
-            hint="name yours with --map, e.g. --map start_time=begin (see docs/runs-formats.md)",
-        )
     errors = RowErrors(cells.index)
     lines = pd.Series(table.lines, index=cells.index)
     jobs = pd.DataFrame(index=cells.index)
@@ -348,7 +341,7 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
     jobs["record_key"] = _record_keys(jobs, cells, header, opts)
     apply_gpu_options(jobs, opts)
     check_times(jobs, errors, header[roles["end_time"]] if "end_time" in roles else "end_time")
-    yield from finish(
+    for chunk in finish(
         jobs,
         errors,
         path=path,
@@ -359,7 +352,14 @@ def parse(path: Path, opts: ParseOptions) -> Iterator[Chunk]:
         n_ignored=table.n_blank,
         pre_rejected=table.bad,
         format_detail="tsv" if table.delimiter == "\t" else "csv",
-    )
+    ):
+        if not roles:
+            chunk.notes.append(
+                "no column of this CSV names a job field (an id, a name, a state, a time, GPUs): "
+                "its rows are stored with nothing known but their other columns (no GPU time); "
+                "name your columns with --map, e.g. --map end_time=timestamp (docs/runs-formats.md)"
+            )
+        yield chunk
 
 
 def _dump(v) -> str:
