@@ -1,3 +1,3 @@
 """The version of rdcost, defined here only (pyproject.toml reads it; nothing here imports)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

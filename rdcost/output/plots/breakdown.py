@@ -27,7 +27,7 @@ TOP = 20
 
 
 def _label(r: dict[str, Any], keys: tuple[str, ...]) -> str:
-    text = " / ".join("unknown" if r.get(k) is None else str(r[k]) for k in keys)
+    text = " / ".join("(none logged)" if r.get(k) is None else str(r[k]) for k in keys)
     return text if len(text) <= 32 else text[:31] + "…"
 
 
@@ -49,6 +49,8 @@ def breakdown(ctx: ProjectAnalysis, path: Path) -> Path:
     texts = [
         f" {number(r['gpu_hours'])} GPU-hours ({pct(r['share_of_gpu_hours'])}), "
         f"{usd_range(r['cloud_usd_low'], r['cloud_usd_high'])}, {number(r['co2e_kg'])} kg CO2e"
+        if r["gpu_hours"] is not None
+        else " GPU-hours unknown (no GPU count or run time logged)"
         for r in rows
     ]
     if rest:

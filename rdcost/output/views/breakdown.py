@@ -15,7 +15,7 @@ TOP_GROUPS = 50
 
 
 def _key(v: object) -> str:
-    return "unknown" if v is None else str(v)
+    return "(none logged)" if v is None else str(v)
 
 
 def title(b: Breakdown) -> str:
