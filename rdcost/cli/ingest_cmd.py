@@ -198,6 +198,9 @@ def _export_time(text: str | None, tz: str):
         return None
     import pandas as pd
 
+    from rdcost.readers.slurm.grammar import check_tz
+
+    check_tz(tz)
     try:
         t = pd.Timestamp(text)
     except (ValueError, TypeError):
@@ -208,7 +211,7 @@ def _export_time(text: str | None, tz: str):
         )
     try:
         return (t if t.tzinfo is not None else t.tz_localize(tz)).tz_convert("UTC")
-    except Exception as exc:  # an unknown --tz is reported by the ingest's own check
+    except ValueError as exc:  # a local time that does not exist, or occurs twice, in tz
         raise UsageError(f"--export-time {text!r} in --tz {tz!r}: {exc}") from exc
 
 
