@@ -20,6 +20,7 @@ leaves those jobs' money and energy unknown (and counted) instead of step 5.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,19 +29,22 @@ import numpy as np
 import pandas as pd
 
 from rdcost.analysis import reference
+from rdcost.analysis.per_value import codes_and_values, per_value, spread
 
 #: The steps of the chain, in order, as the summary reports them.
 RULES = ("exact", "normalised", "site", "partition", "node", "unidentified")
 #: The pseudo key of a GPU no step could name.
 UNIDENTIFIED = "unidentified"
+#: Characters of a node list that names several nodes (``gpu[01-04]``, ``a,b``).
+_SEVERAL_NODES = re.compile(r"[\[,\s]")
 _EXACT_KINDS = ("exact_key", "alias", "table_name")
 _NORMALISED_KINDS = ("normalised", "mig_parent", "default_alias")
 
 
 def single_node(node_list: pd.Series) -> pd.Series:
     """The node of a job that ran on one node (``gpu017``), else null (lists, ranges)."""
-    s = node_list.astype("string")
-    return s.where(~s.str.contains(r"[\[,\s]", regex=True).fillna(True))
+    one = per_value(node_list, lambda v: None if _SEVERAL_NODES.search(v) else v)
+    return pd.Series(one, index=node_list.index, dtype="string")
 
 
 @dataclass
@@ -99,19 +103,27 @@ def type_keys(
     gpu_type: pd.Series, aliases: Mapping[str, str] | None = None
 ) -> tuple[pd.Series, pd.Series]:
     """The key and chain step (exact / normalised / None) of each logged GPU type."""
-    s = gpu_type.astype("string")
-    keys, rules = {}, {}
-    for u in s.dropna().unique():
-        m = reference.gpu_match(str(u), dict(aliases or {}))
-        keys[u] = m.key
-        rules[u] = (
+    table = dict(aliases or {})
+
+    def key_and_rule(name: str) -> tuple[str | None, str | None]:
+        m = reference.gpu_match(name, table)
+        rule = (
             "exact"
             if m.how in _EXACT_KINDS
             else "normalised"
             if m.how in _NORMALISED_KINDS
             else None
         )
-    return s.map(keys).astype("string"), s.map(rules).astype("string")
+        return m.key, rule
+
+    codes, names = codes_and_values(gpu_type)
+    pairs = [key_and_rule(n) for n in names]
+    keys = spread(codes, [k for k, _ in pairs])
+    rules = spread(codes, [r for _, r in pairs])
+    return (
+        pd.Series(keys, index=gpu_type.index, dtype="string"),
+        pd.Series(rules, index=gpu_type.index, dtype="string"),
+    )
 
 
 @dataclass

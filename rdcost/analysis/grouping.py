@@ -343,7 +343,8 @@ def _heuristic_ids(
         ],
         dtype="string",
     )
-    order = sorted(range(len(firsts)), key=lambda i: (*parts[i], t.iloc[i]))
+    tv = t.to_numpy(dtype="datetime64[ns]")  # not t.iloc[i] in the key: one Python call each
+    order = sorted(range(len(firsts)), key=lambda i: (*parts[i], tv[i]))
     ranked = base.iloc[order]
     dup = ranked.duplicated(keep=False)
     ranked = ranked.where(~dup, ranked + "#" + (ranked.groupby(ranked).cumcount() + 1).astype(str))

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rdcost.analysis import reference
+from rdcost.analysis.per_value import per_value
 
 
 @lru_cache(maxsize=4096)
@@ -28,9 +29,7 @@ def _share(gpu_type: str) -> float:
 def mig_shares(gpu_type: pd.Series) -> np.ndarray:
     """Per row: the share of one GPU that one logged GPU of this type is (1.0 for a
     whole GPU, or a type that is not a MIG slice)."""
-    s = gpu_type.astype("string")
-    shares = {u: _share(str(u)) for u in s.dropna().unique()}
-    return s.map(shares).astype("float64").fillna(1.0).to_numpy(dtype=float)
+    return per_value(gpu_type, _share, missing=1.0).astype(float)
 
 
 def as_gpu_shares(jobs: pd.DataFrame) -> pd.DataFrame:
