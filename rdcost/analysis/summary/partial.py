@@ -325,14 +325,13 @@ def combos_of(
     """One row per (GPU key, day, logged type, chain step) of some jobs' :func:`job_costs`:
     its type, key, step, price and power, and the counted jobs and GPU-hours with GPU time
     it holds, and of those the ones missing a price or a power."""
-    codes = pd.MultiIndex.from_arrays(
-        [
-            costs["price_row"].to_numpy(),
-            costs["gpu_type"].astype("string").fillna("\x00").to_numpy(dtype=object),
-            costs["gpu_key_rule"].astype("string").fillna("\x00").to_numpy(dtype=object),
-        ]
-    )
-    ccode, crows = pd.factorize(codes)
+    # one code per (price row, type, step): each column factorized on its own (nulls a
+    # code of their own), combined as integers, then factorized in order of appearance
+    combined = np.zeros(len(costs), dtype=np.int64)
+    for col in ("price_row", "gpu_type", "gpu_key_rule"):
+        c, u = pd.factorize(costs[col], use_na_sentinel=False)
+        combined = combined * (len(u) + 1) + c
+    ccode, crows = pd.factorize(combined)
     nc = len(crows)
     first = pd.Series(ccode).drop_duplicates().index.to_numpy()
     combos = costs.iloc[first][COMBO_COLUMNS].reset_index(drop=True)
