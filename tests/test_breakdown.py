@@ -28,9 +28,9 @@ from rdcost.errors import RdcostError, UsageError
 from rdcost.jobtable.schema import conform
 from rdcost.jobtable.store import Store
 from rdcost.readers.ingest import ingest
+from tests.conftest import REALWORLD as REAL
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent.parent / "shared" / "realworld"
 H = 3600
 T0 = pd.Timestamp("2018-01-01", tz="UTC")
 
