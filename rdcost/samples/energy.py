@@ -35,13 +35,13 @@ built (design choices):
 from __future__ import annotations
 
 import argparse
-import base64
-import gzip
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from rdcost.samples.sacct_values import hms, jobstats_field, ts
 
 SEED = 2026
 CLUSTER = "dune"
@@ -164,17 +164,6 @@ def energy_j(j: pd.Series) -> int:
     return int(round(j["nodes"] * (NODE_BASE_W + 8 * per_gpu) * j["elapsed"]))
 
 
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    d, s = divmod(s, 86_400)
-    text = f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    return f"{d}-{text}" if d else text
-
-
-def _ts(t: pd.Timestamp) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def jobstats_comment(j: pd.Series) -> str:
     """A jobstats summary (``JS1:`` + base64 of gzipped JSON, as its epilog stores it)."""
     util = {str(i): round(j["util"] + 2.0 * i - 1.0, 1) for i in range(int(j["gpus"]))}
@@ -193,8 +182,7 @@ def jobstats_comment(j: pd.Series) -> str:
         },
         "total_time": int(j["elapsed"]),
     }
-    raw = json.dumps(d, sort_keys=True).encode()
-    return "JS1:" + base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+    return jobstats_field(d)
 
 
 def sacct_text(jobs: pd.DataFrame) -> str:
@@ -217,7 +205,7 @@ def _job_lines(j: pd.Series) -> list[str]:
     mem_b = int(j["mem_gb"]) * 1024**3 // 3
     batch_e = int(round(e * 0.97)) if 0 < e < CORRUPT_J else 0
     usage_b = (
-        f"cpu={_hms(cpu_s)},energy={batch_e},fs/disk=2305843,gres/gpumem=61203283968,"
+        f"cpu={hms(cpu_s)},energy={batch_e},fs/disk=2305843,gres/gpumem=61203283968,"
         f"gres/gpuutil={util},mem={mem_b},pages=0,vmem={mem_b * 2}"
     )
     usage_x = f"cpu=00:00:00,energy={e if e < CORRUPT_J else 0},fs/disk=5273,gres/gpumem=0,gres/gpuutil=0,mem=262144,pages=0,vmem=0"
@@ -234,22 +222,22 @@ def _job_lines(j: pd.Series) -> list[str]:
         "normal",
         state,
         code,
-        _ts(j["submit"]),
-        _ts(j["start"]),
-        _ts(end),
+        ts(j["submit"]),
+        ts(j["start"]),
+        ts(end),
         str(int(j["elapsed"])),
         "2-00:00:00",
         str(j["nodes"]),
         str(j["cores"]),
         "",
         tres,
-        _hms(cpu_s),
+        hms(cpu_s),
         str(e),
         "",
         j["node"],
         jobstats_comment(j) if j["jobstats"] else "",
     ]
-    step = [_ts(j["start"]), _ts(j["start"]), _ts(end), str(int(j["elapsed"])), ""]
+    step = [ts(j["start"]), ts(j["start"]), ts(end), str(int(j["elapsed"])), ""]
     batch = [
         CLUSTER,
         f"{j['job_id']}.batch",
@@ -266,7 +254,7 @@ def _job_lines(j: pd.Series) -> list[str]:
         str(j["cores"] // j["nodes"]),
         "1",
         tres.replace(f"node={j['nodes']}", "node=1"),
-        _hms(cpu_s),
+        hms(cpu_s),
         str(batch_e),
         usage_b,
         j["node"] if j["nodes"] == 1 else j["node"].replace("[", "").split("-")[0],
@@ -350,7 +338,7 @@ def _run(rng, job_id, start, elapsed, gpus, power_w, util, gpu, host, slurm) -> 
         "entity": "dune-lab",
         "project": ACCOUNT,
         "state": "finished",
-        "created_at": _ts(start) + "Z",
+        "created_at": ts(start) + "Z",
         "summary": {
             "_wandb": {"runtime": int(elapsed)},
             "val/loss": round(float(rng.uniform(1.8, 2.6)), 4),

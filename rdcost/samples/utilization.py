@@ -32,12 +32,12 @@ the project holds, user by user (design choices):
 from __future__ import annotations
 
 import argparse
-import base64
-import gzip
 import json
 from pathlib import Path
 
 import pandas as pd
+
+from rdcost.samples.sacct_values import hms, jobstats_field, ts
 
 CLUSTER = "tarn"
 ACCOUNT = "util"
@@ -210,17 +210,6 @@ def _job(
     }
 
 
-def _ts(t: pd.Timestamp) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    d, s = divmod(s, 86_400)
-    text = f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    return f"{d}-{text}" if d else text
-
-
 def jobstats_comment(j: dict) -> str:
     """A jobstats summary (``JS1:`` + base64 of gzipped JSON) with each GPU's utilisation."""
     util = {str(i): u for i, u in enumerate(j["jobstats"])}
@@ -239,8 +228,7 @@ def jobstats_comment(j: dict) -> str:
         },
         "total_time": j["elapsed"],
     }
-    raw = json.dumps(d, sort_keys=True).encode()
-    return "JS1:" + base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+    return jobstats_field(d)
 
 
 def _lines(j: dict) -> list[str]:
@@ -249,13 +237,13 @@ def _lines(j: dict) -> list[str]:
         f"billing={j['cores']},cpu={j['cores']},gres/gpu:{j['gres']}={j['gpus']},"
         f"gres/gpu={j['gpus']},mem={64 * j['gpus']}G,node=1"
     )
-    cpu = _hms(0.2 * j["cores"] * j["elapsed"])
+    cpu = hms(0.2 * j["cores"] * j["elapsed"])
     usage = f"cpu={cpu},fs/disk=2305843,mem={20 * j['gpus'] * 1024**3},pages=0"
     if j["gpuutil"] is not None:
         usage += f",gres/gpuutil={j['gpuutil']}"
     state, code = j["state"], "0:0" if j["state"] == "COMPLETED" else "0:15"
     shown = "CANCELLED by 71004" if state == "CANCELLED" else state
-    times = [_ts(j["start"]), _ts(end), str(j["elapsed"])]
+    times = [ts(j["start"]), ts(end), str(j["elapsed"])]
     alloc = [
         CLUSTER,
         j["job_id"],
@@ -267,7 +255,7 @@ def _lines(j: dict) -> list[str]:
         "normal",
         shown,
         code,
-        _ts(j["submit"]),
+        ts(j["submit"]),
         *times,
         j["limit"],
         "1",
@@ -290,7 +278,7 @@ def _lines(j: dict) -> list[str]:
         "",
         "CANCELLED" if state in ("CANCELLED", "TIMEOUT") else state,
         code,
-        _ts(j["start"]),
+        ts(j["start"]),
         *times,
         "",
         "1",
@@ -328,7 +316,7 @@ def wandb_lines(jobs: list[dict]) -> str:
                 "entity": "tarn-lab",
                 "project": ACCOUNT,
                 "state": "finished",
-                "created_at": _ts(j["start"] + pd.Timedelta(minutes=1)) + "Z",
+                "created_at": ts(j["start"] + pd.Timedelta(minutes=1)) + "Z",
                 "summary": {"_wandb": {"runtime": j["elapsed"] - 120}, "eval/acc": 0.8 + n / 100},
                 "config": {"lr": 2e-5, "epochs": 3},
                 "metadata": {
