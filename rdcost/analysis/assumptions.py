@@ -37,6 +37,7 @@ from rdcost.analysis import reference
 from rdcost.analysis.costing import KG_PER_LB
 from rdcost.analysis.energy import settings as energy_settings
 from rdcost.analysis.energy.settings import EnergySettings
+from rdcost.analysis.energy.settings import table as _table
 from rdcost.errors import AssumptionError, UsageError
 
 DEFAULT_NAME = "default"
@@ -595,20 +596,6 @@ def _power(raw: Any, origin: str, a: Assumptions) -> dict[str, PowerDraw]:
     return power
 
 
-def _table(v: Any, origin: str, where: str, allowed: set[str] | None) -> dict[str, Any]:
-    if not isinstance(v, dict):
-        raise AssumptionError(f"{origin}: {where} must be a table", value=str(v))
-    if allowed is not None:
-        extra = sorted(set(v) - allowed)
-        if extra:
-            raise AssumptionError(
-                f"{origin}: {where}: unknown key(s) {extra}",
-                value=", ".join(extra),
-                hint=f"known keys: {', '.join(sorted(allowed))}",
-            )
-    return v
-
-
 def _number(
     t: Mapping[str, Any], key: str, origin: str, where: str, zero_ok: bool = False
 ) -> float:
@@ -655,9 +642,8 @@ def _price_date(v: Any, origin: str) -> str:
 
 # -- per-job resolution ----------------------------------------------------------
 
-PRICE_COLUMNS = [
-    "price_key",
-    "price_rule",
+#: A price row's values, as the price table gives them per day and key.
+PRICE_VALUE_COLUMNS = [
     "usd_per_gpu_hour_low",
     "usd_per_gpu_hour_high",
     "price_provider",
@@ -666,6 +652,11 @@ PRICE_COLUMNS = [
     "price_as_of_low",
     "price_as_of_high",
     "price_source",
+]
+PRICE_COLUMNS = [
+    "price_key",
+    "price_rule",
+    *PRICE_VALUE_COLUMNS,
     "price_note",
     "is_price_before_known",
 ]
@@ -737,16 +728,7 @@ def job_prices(
         why = keys.astype("string")[need].map(
             lambda k: "an unidentified GPU" if k == "unidentified" else f"{k} (no cloud price)"
         )
-        for c in (
-            "usd_per_gpu_hour_low",
-            "usd_per_gpu_hour_high",
-            "price_provider",
-            "pricing_model_low",
-            "pricing_model_high",
-            "price_as_of_low",
-            "price_as_of_high",
-            "price_source",
-        ):
+        for c in PRICE_VALUE_COLUMNS:
             out[c] = out[c].astype(object)
             out.loc[need, c] = yr[c].to_numpy()
         out.loc[need, "price_rule"] = "year_range"
@@ -810,14 +792,7 @@ def year_range_prices(a: Assumptions, dates: pd.Series) -> pd.DataFrame:
         table = pd.DataFrame(
             columns=[
                 "day",
-                "usd_per_gpu_hour_low",
-                "usd_per_gpu_hour_high",
-                "price_provider",
-                "pricing_model_low",
-                "pricing_model_high",
-                "price_as_of_low",
-                "price_as_of_high",
-                "price_source",
+                *PRICE_VALUE_COLUMNS,
                 "price_key",
                 "price_note",
                 "is_price_before_known",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rdcost.analysis.energy.inputs import provenance
+
 #: The range keys of the totals, R&D rows and waste rows, with their units.
 RANGE_UNITS = {
     "energy_kwh_low": "kWh",
@@ -127,16 +129,7 @@ def energy_figures(s: Any) -> list[tuple[str, str, Any, str, str]]:
         )
     )
     for i in e["inputs"]:
-        text = "; ".join(
-            x
-            for x in (
-                i.get("origin"),
-                i.get("source"),
-                i.get("rule"),
-                f"as of {i['as_of']}" if i.get("as_of") else None,
-            )
-            if x
-        )
+        text = provenance(i)
         for end, key in (("low", "low"), ("value", "value"), ("high", "high")):
             rows.append(
                 ("energy_inputs", f"{i['input']}:{end}", i.get(key), i.get("unit") or "", text)

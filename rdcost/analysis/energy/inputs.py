@@ -183,3 +183,15 @@ def parse_range(raw: Any, origin: str, where: str, unit: str, *, positive: bool 
         None if t.get("note") is None else str(t["note"]),
         None if t.get("as_of") is None else str(t["as_of"]),
     )
+
+
+def provenance(row: dict[str, Any]) -> str:
+    """Where an input row of the summary's ``energy.inputs`` comes from, in words: its
+    origin, source, rule and date, those it has."""
+    parts = (
+        row.get("origin"),
+        row.get("source"),
+        row.get("rule"),
+        f"as of {row['as_of']}" if row.get("as_of") else None,
+    )
+    return "; ".join(x for x in parts if x)

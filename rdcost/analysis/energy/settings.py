@@ -150,13 +150,13 @@ TABLES = ("energy", "site", "embodied", "carbon_series")
 def apply(e: EnergySettings, data: Mapping[str, Any], origin: str) -> EnergySettings:
     """Apply one layer's ``[energy]``, ``[site]``, ``[embodied]`` and ``[carbon_series]``."""
     if "energy" in data:
-        e = _energy(e, _table(data["energy"], origin, "energy", _ENERGY_KEYS), origin)
+        e = _energy(e, table(data["energy"], origin, "energy", _ENERGY_KEYS), origin)
     if "site" in data:
-        e = replace(e, site=_site(e.site, _table(data["site"], origin, "site", _SITE_KEYS), origin))
+        e = replace(e, site=_site(e.site, table(data["site"], origin, "site", _SITE_KEYS), origin))
     if "embodied" in data:
-        e = _embodied(e, _table(data["embodied"], origin, "embodied", _EMBODIED_KEYS), origin)
+        e = _embodied(e, table(data["embodied"], origin, "embodied", _EMBODIED_KEYS), origin)
     if "carbon_series" in data:
-        t = _table(data["carbon_series"], origin, "carbon_series", _SERIES_KEYS)
+        t = table(data["carbon_series"], origin, "carbon_series", _SERIES_KEYS)
         e = with_series(e, t.get("path"), origin, t.get("basis", "direct"), t.get("time_matched"))
     return e
 
@@ -293,7 +293,7 @@ def _embodied(e: EnergySettings, t: Mapping[str, Any], origin: str) -> EnergySet
     if "kg_per_gpu" in t:
         kg["*"] = parse_range(t["kg_per_gpu"], origin, "embodied.kg_per_gpu", "kg CO2e per GPU")
     if "gpus" in t:
-        for key, v in _table(t["gpus"], origin, "embodied.gpus", None).items():
+        for key, v in table(t["gpus"], origin, "embodied.gpus", None).items():
             kg[str(key)] = parse_range(v, origin, f"embodied.gpus.{key}", "kg CO2e per GPU")
     for k, name in (
         ("lifetime_years", "embodied_lifetime_years"),
@@ -309,7 +309,8 @@ def _embodied(e: EnergySettings, t: Mapping[str, Any], origin: str) -> EnergySet
     return replace(e, embodied_kg=kg, given=given)
 
 
-def _table(v: Any, origin: str, where: str, allowed: set[str] | None) -> dict[str, Any]:
+def table(v: Any, origin: str, where: str, allowed: set[str] | None) -> dict[str, Any]:
+    """A TOML table of an assumptions file, with only ``allowed`` keys (any when None)."""
     if not isinstance(v, dict):
         raise AssumptionError(f"{origin}: {where} must be a table", value=repr(v))
     if allowed is not None:

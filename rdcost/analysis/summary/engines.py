@@ -65,8 +65,7 @@ def partial(
     capacity: NodeCapacity | None = None,
 ) -> Partial:
     """The partial of one partition file (runs on a Dask worker with the dask engine)."""
-    cj = compute_rows(path, plan)
-    costs = costs_for(cj, a, today, resolver, fallback, when_unknown, capacity)
+    cj, costs = _rows_and_costs(path, plan, a, resolver, today, fallback, when_unknown, capacity)
     return partial_of_frame(cj, costs, params, part, include_implausible)
 
 
@@ -87,12 +86,26 @@ def partial_by(
     """The partial of one partition file and its breakdown partial (same rows, same costs)."""
     from rdcost.analysis.breakdown import breakdown_partial
 
-    cj = compute_rows(path, plan)
-    costs = costs_for(cj, a, today, resolver, fallback, when_unknown, capacity)
+    cj, costs = _rows_and_costs(path, plan, a, resolver, today, fallback, when_unknown, capacity)
     return (
         partial_of_frame(cj, costs, params, part, include_implausible),
         breakdown_partial(cj, costs, spec, part, include_implausible),
     )
+
+
+def _rows_and_costs(
+    path: str,
+    plan: Plan,
+    a: Assumptions,
+    resolver: GpuResolver,
+    today: pd.Timestamp,
+    fallback: bool,
+    when_unknown: pd.Timestamp | None,
+    capacity: NodeCapacity | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A partition file's compute rows and their per-job costs."""
+    cj = compute_rows(path, plan)
+    return cj, costs_for(cj, a, today, resolver, fallback, when_unknown, capacity)
 
 
 def summarize_store(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rdcost.analysis.energy.inputs import provenance
 from rdcost.analysis.summary import Summary
 from rdcost.output.blocks import Block, BulletList, Heading, Paragraph, Table
 from rdcost.output.numbers import integer, is_unknown, number, pct, usd, usd_range
@@ -238,16 +239,7 @@ def meter_blocks(s: Summary) -> list[Block]:
 def inputs_table(s: Summary) -> Table:
     rows = []
     for i in s.energy.get("inputs", []):
-        src = "; ".join(
-            x
-            for x in (
-                i.get("origin"),
-                i.get("source"),
-                i.get("rule"),
-                f"as of {i['as_of']}" if i.get("as_of") else None,
-            )
-            if x
-        )
+        src = provenance(i)
         rows.append(
             (
                 i["input"],
