@@ -450,3 +450,24 @@ def test_crash_threshold_is_configurable_and_moves_waste():
     assert s.n_crashed_jobs == 0 and cats["crashed"]["n_jobs"] == 0
     assert cats["failed"]["n_jobs"] == 1 and cats["failed"]["gpu_hours"] == pytest.approx(0.05)
     assert s.assumptions["crash_threshold_minutes"]["origin"] == "option --crash-minutes"
+
+
+def test_waste_of_unknown_gpu_hours_beside_known_gpu_time_is_unknown():
+    """Found on a real file: the one job with GPU time completed, every failed job has no
+    GPU count. The waste is unknown (its share too), not a crash and not 0."""
+    s = summarize(
+        conform(
+            pd.DataFrame(
+                [
+                    job("a", "COMPLETED", 0, 10, 1, "titanx"),
+                    job("b", "FAILED", 1, 2, None, None),
+                    job("c", "CANCELLED", 2, 3, None, None),
+                ]
+            )
+        ),
+        PAPER,
+    )
+    assert s.gpu_hours == 10
+    total = s.waste["total"]
+    assert total["n_jobs"] == 2 and total["n_jobs_gpu_unknown"] == 2
+    assert total["gpu_hours"] is None and s.waste["share_of_gpu_hours"] is None

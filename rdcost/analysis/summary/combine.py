@@ -311,7 +311,9 @@ def _waste(s: _Sums, parts: Sequence[Partial], gh_total: float) -> dict[str, Any
     return {
         "categories": cats,
         "total": total,
-        "share_of_gpu_hours": total["gpu_hours"] / gh_total if gh_total > 0 else None,
+        "share_of_gpu_hours": (
+            None if total["gpu_hours"] is None or gh_total <= 0 else total["gpu_hours"] / gh_total
+        ),
         "short_completed": row(SHORT_COMPLETED, [SEGMENTS.index(SHORT_COMPLETED)]),
     }
 

@@ -84,7 +84,7 @@ def note(b: Breakdown) -> str:
     text = (
         f"{plural(len(b.rows), 'group')}, largest GPU-hours first; the total is the project's "
         "(the same jobs as above: every group counts the jobs the summary counts). A missing "
-        "value is its own group, 'unknown'. Waste: crashed, failed, cancelled and timed-out jobs."
+        "value is its own group, '(none logged)'. Waste: crashed, failed, cancelled and timed-out jobs."
     )
     if any(k in ("month", "week", "day") for k in b.keys):
         text += " A job counts in the month, week or day it started (else was submitted), UTC."
