@@ -32,7 +32,7 @@ def rows(st: Statement) -> list[tuple[str, str]]:
     whole = (
         f"{number(st.gpu_hours)} GPU-hours ({number(st.gpu_days)} GPU-days) in {plural(st.n_jobs, 'job')} over "
         f"{number(st.span_days)} days, {_day(st.first_start_time)} to {_day(st.last_end_time)}"
-        + (f"; {share} of GPU-hours" if share else "")
+        + (f"; GPU types by share of GPU-hours: {share}" if share else "")
     )
     sshare = (
         (st.grid_search_gpu_hours / st.gpu_hours)
