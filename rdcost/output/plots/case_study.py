@@ -794,7 +794,8 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
     s = ctx.summary
     w = s.to_dict()["waste"]
     share = w["share_of_gpu_hours"]
-    title = f"Waste by cause: {pct(share)} of GPU-hours in crashed, failed, cancelled or timed-out jobs: {ctx.who}"
+    what = "GPU-hours of unknown share" if share is None else f"{pct(share)} of GPU-hours"
+    title = f"Waste by cause: {what} in crashed, failed, cancelled or timed-out jobs: {ctx.who}"
     cats = w["categories"]
     note = (
         assumptions_brief(s)
@@ -837,7 +838,11 @@ def waste(ctx: ProjectAnalysis, path: Path) -> Path:
             y, [WASTE_LABELS[r["category"]].replace(" (", "\n(") for r in cats], fontsize=8.5
         )
         a1.invert_yaxis()
-        a1.set_xlim(0, max(gh + [1e-9]) * 1.6)
+        if max(gh + [0.0]) > 0:
+            a1.set_xlim(0, max(gh) * 1.6)
+        else:  # nothing known to draw: no axis of invisible fractions, the rows say unknown
+            a1.set_xlim(0, 1)
+            a1.set_xticks([])
         a2.set_xlim(0, max([r["n_jobs"] for r in cats]) * 1.3)
         for ax in (a1, a2):
             ax.grid(axis="y", visible=False)
